@@ -1,0 +1,265 @@
+"""Shared linear-algebra core: OLS, fixed-effect demeaning and covariance estimators.
+
+One estimator core for every module (panel, mediation, drivers): options are arguments,
+never copy-pasted variants. All functions take and return NumPy arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from dtistat.errors import EstimationError, ParameterError
+
+__all__ = [
+    "factorize",
+    "demean",
+    "ols",
+    "OLSFit",
+    "vcov",
+    "SMALL_SAMPLE",
+]
+
+SMALL_SAMPLE = ("stata", "areg", "none")
+
+
+def factorize(values) -> tuple[np.ndarray, int]:
+    """Integer codes 0..G-1 for any labels (strings accepted) and the number of groups."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(np.asarray(values), sort=True)
+    if (codes < 0).any():
+        raise EstimationError("group labels contain missing values")
+    return codes.astype(np.intp), len(uniques)
+
+
+def _group_mean_subtract(x: np.ndarray, codes: np.ndarray, n_groups: int,
+                         w: np.ndarray | None, wsum: np.ndarray) -> np.ndarray:
+    # x is (n, k); subtract weighted group means column by column via bincount (O(n k)).
+    out = np.empty_like(x)
+    for j in range(x.shape[1]):
+        col = x[:, j]
+        s = np.bincount(codes, weights=col if w is None else col * w, minlength=n_groups)
+        out[:, j] = col - (s / wsum)[codes]
+    return out
+
+
+def demean(
+    x: np.ndarray,
+    groups: Sequence[np.ndarray],
+    *,
+    weights: np.ndarray | None = None,
+    tol: float = 1e-12,
+    max_iter: int = 10_000,
+) -> np.ndarray:
+    """Sweep out one or more sets of fixed effects by alternating projections.
+
+    Parameters
+    ----------
+    x : (n, k) or (n,) array
+        Columns to demean.
+    groups : sequence of int arrays
+        Integer group codes (0..G-1), one array per fixed-effect dimension.
+    weights : (n,) array, optional
+        Observation weights (WLS demeaning).
+    tol, max_iter
+        Convergence of the alternating projections (method of Gaure 2013); with a
+        single dimension, or a balanced two-way panel, one sweep is exact.
+
+    Returns
+    -------
+    ndarray of the shape of ``x``, the residual from projecting on the group dummies.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> demean(np.array([1.0, 3.0, 5.0, 9.0]), [np.array([0, 0, 1, 1])])
+    array([-1.,  1., -2.,  2.])
+    """
+    x = np.asarray(x, dtype=float)
+    squeeze = x.ndim == 1
+    xx = x.reshape(len(x), -1).copy()
+    if not groups:
+        return x.copy()
+    info = []
+    for g in groups:
+        g = np.asarray(g, dtype=np.intp)
+        ng = int(g.max()) + 1 if len(g) else 0
+        wsum = np.bincount(g, weights=weights, minlength=ng)
+        wsum[wsum == 0] = 1.0
+        info.append((g, ng, wsum))
+    if len(info) == 1:
+        g, ng, wsum = info[0]
+        out = _group_mean_subtract(xx, g, ng, weights, wsum)
+        return out.ravel() if squeeze else out
+    scale = np.maximum(np.abs(xx).max(axis=0), 1.0)
+    for _ in range(max_iter):
+        prev = xx
+        for g, ng, wsum in info:
+            xx = _group_mean_subtract(xx, g, ng, weights, wsum)
+        if np.all(np.abs(xx - prev).max(axis=0) <= tol * scale):
+            break
+    else:
+        raise EstimationError(
+            f"fixed-effect demeaning did not converge in {max_iter} sweeps (tol={tol})"
+        )
+    return xx.ravel() if squeeze else xx
+
+
+class OLSFit:
+    """Plain container of an OLS fit (internal; public results wrap it)."""
+
+    __slots__ = ("params", "resid", "xtx_inv", "nobs", "k", "rank")
+
+    def __init__(self, params, resid, xtx_inv, nobs, k, rank):
+        self.params = params
+        self.resid = resid
+        self.xtx_inv = xtx_inv
+        self.nobs = nobs
+        self.k = k
+        self.rank = rank
+
+
+def ols(
+    y: np.ndarray,
+    X: np.ndarray,
+    *,
+    weights: np.ndarray | None = None,
+    names: Sequence[str] | None = None,
+    rtol: float = 1e-10,
+) -> OLSFit:
+    """Least squares by a pivoted-free QR; a rank-deficient design raises.
+
+    The error names the columns that are (near) linear combinations of the others.
+    """
+    y = np.asarray(y, dtype=float)
+    X = np.asarray(X, dtype=float)
+    n, k = X.shape
+    if n <= k:
+        raise EstimationError(
+            f"{n} observations for {k} parameters: need more rows than regressors"
+        )
+    if weights is not None:
+        sw = np.sqrt(np.asarray(weights, dtype=float))
+        Xw, yw = X * sw[:, None], y * sw
+    else:
+        Xw, yw = X, y
+    _check_rank(Xw, names, rtol)
+    q, r = np.linalg.qr(Xw)
+    params = np.linalg.solve(r, q.T @ yw)
+    rinv = np.linalg.solve(r, np.eye(k))
+    xtx_inv = rinv @ rinv.T
+    resid = y - X @ params
+    return OLSFit(params, resid, xtx_inv, n, k, k)
+
+
+def _check_rank(X: np.ndarray, names, rtol: float) -> None:
+    k = X.shape[1]
+    if k == 0:
+        return
+    colnorm = np.sqrt((X * X).sum(axis=0))
+    if np.any(colnorm == 0):
+        j = int(np.flatnonzero(colnorm == 0)[0])
+        nm = names[j] if names is not None else f"column {j}"
+        raise EstimationError(f"regressor {nm!r} is identically zero (no variation)")
+    Xs = X / colnorm
+    s = np.linalg.svd(Xs, compute_uv=False)
+    if s[-1] > rtol * s[0]:
+        return
+    # Name the culprits: greedily add columns and find those that do not raise the rank.
+    bad = []
+    kept = []
+    for j in range(k):
+        trial = kept + [j]
+        sv = np.linalg.svd(Xs[:, trial], compute_uv=False)
+        if sv[-1] <= rtol * sv[0]:
+            bad.append(j)
+        else:
+            kept.append(j)
+    label = [names[j] if names is not None else f"column {j}" for j in bad]
+    raise EstimationError(
+        "the design matrix is rank deficient: "
+        + ", ".join(map(repr, label))
+        + " is (near) perfectly collinear with the other regressors; drop it"
+    )
+
+
+def vcov(
+    X: np.ndarray,
+    resid: np.ndarray,
+    xtx_inv: np.ndarray,
+    *,
+    kind: str = "unadjusted",
+    clusters: Sequence[np.ndarray] | np.ndarray | None = None,
+    small_sample: str = "stata",
+    df_resid: int | None = None,
+    extra_df: int = 0,
+    weights: np.ndarray | None = None,
+) -> np.ndarray:
+    """Covariance of OLS coefficients; one function, the corrections as arguments.
+
+    Parameters
+    ----------
+    X, resid, xtx_inv
+        The (transformed) design, residuals and ``(X'X)^-1`` of the fit.
+    kind : {"unadjusted", "robust", "cluster"}
+        ``robust`` is HC1 (White with n/(n-k)) unless ``small_sample="none"`` (HC0).
+        ``cluster`` with one codes array is Liang–Zeger; with two, Cameron–Gelbach–
+        Miller two-way (V1 + V2 - V12).
+    small_sample : {"stata", "areg", "none"}
+        For ``cluster``: "stata" multiplies by G/(G-1)·(N-1)/(N-K) with K the number of
+        slope parameters (xtreg, fe); "areg" uses the same formula with K also counting
+        the absorbed fixed effects (``extra_df``); "none" applies no factor.
+    df_resid : int, optional
+        Residual degrees of freedom for ``unadjusted`` (default n - k - extra_df).
+    extra_df : int
+        Parameters absorbed by demeaning (counted in the areg convention and in the
+        unadjusted residual variance).
+    """
+    n, k = X.shape
+    if kind == "unadjusted":
+        dfr = df_resid if df_resid is not None else n - k - extra_df
+        if dfr <= 0:
+            raise EstimationError("no residual degrees of freedom left")
+        e = resid if weights is None else resid * np.sqrt(weights)
+        return xtx_inv * float(e @ e) / dfr
+    Xe = X * (resid if weights is None else resid * weights)[:, None]
+    if kind == "robust":
+        meat = Xe.T @ Xe
+        factor = 1.0 if small_sample == "none" else n / (n - k - extra_df)
+        return factor * xtx_inv @ meat @ xtx_inv
+    if kind != "cluster":
+        raise ParameterError(f"kind={kind!r}; choose 'unadjusted', 'robust' or 'cluster'")
+    if small_sample not in SMALL_SAMPLE:
+        raise ParameterError(f"small_sample={small_sample!r}; choose one of {SMALL_SAMPLE}")
+    if clusters is None:
+        raise ParameterError("kind='cluster' needs clusters")
+    if isinstance(clusters, np.ndarray) and clusters.ndim == 1:
+        clusters = [clusters]
+    clusters = [np.asarray(c, dtype=np.intp) for c in clusters]
+
+    def one(codes):
+        g = int(codes.max()) + 1
+        s = np.zeros((g, k))
+        np.add.at(s, codes, Xe)
+        G = len(np.unique(codes))
+        if small_sample == "none":
+            f = 1.0
+        else:
+            kk = k + (extra_df if small_sample == "areg" else 0)
+            f = G / (G - 1) * (n - 1) / (n - kk)
+        return f * (s.T @ s), G
+
+    if len(clusters) == 1:
+        meat, _ = one(clusters[0])
+    elif len(clusters) == 2:
+        m1, g1 = one(clusters[0])
+        m2, g2 = one(clusters[1])
+        inter, _ = factorize(clusters[0].astype(np.int64) * (int(clusters[1].max()) + 1)
+                             + clusters[1])
+        m12, _ = one(inter)
+        meat = m1 + m2 - m12
+    else:
+        raise ParameterError("at most two cluster dimensions are supported")
+    return xtx_inv @ meat @ xtx_inv

@@ -1,0 +1,206 @@
+"""One gate for input validation: every public function checks its input here.
+
+The helpers raise :mod:`dtistat.errors` subclasses with messages that name the column,
+row or parameter at fault. None of them modifies its input.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dtistat.errors import (
+    ColumnError,
+    DataError,
+    DtiStatWarning,
+    ParameterError,
+    PeriodError,
+)
+
+__all__ = [
+    "check_frame",
+    "check_columns",
+    "check_numeric",
+    "check_no_nan",
+    "check_unique_keys",
+    "check_choice",
+    "check_positive_int",
+    "check_level",
+    "check_seed",
+    "as_list",
+    "to_quarter",
+    "to_quarters",
+    "warn",
+]
+
+
+def warn(message: str, stacklevel: int = 3) -> None:
+    """Emit a :class:`DtiStatWarning`."""
+    warnings.warn(message, DtiStatWarning, stacklevel=stacklevel)
+
+
+def as_list(value: Any, name: str = "columns") -> list:
+    """Return ``value`` as a list: ``None`` -> [], a string -> [string]."""
+    if value is None:
+        return []
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        return [value]
+    return list(value)
+
+
+def check_frame(data: Any, name: str = "data") -> pd.DataFrame:
+    """Require a non-empty pandas DataFrame."""
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(
+            f"{name} must be a pandas DataFrame, got {type(data).__name__}"
+        )
+    if data.shape[0] == 0:
+        raise DataError(f"{name} has no rows")
+    return data
+
+
+def check_columns(data: pd.DataFrame, columns: Iterable, *, what: str = "column") -> list:
+    """Require every name in ``columns`` to be a column of ``data``."""
+    cols = as_list(columns)
+    missing = [c for c in cols if c not in data.columns]
+    if missing:
+        avail = ", ".join(map(str, list(data.columns)[:20]))
+        more = " ..." if data.shape[1] > 20 else ""
+        raise ColumnError(
+            f"{what} {missing[0]!r} not found in the data"
+            + (f" (also missing: {missing[1:]})" if len(missing) > 1 else "")
+            + f"; available columns: {avail}{more}"
+        )
+    return cols
+
+
+def check_numeric(data: pd.DataFrame, columns: Iterable) -> None:
+    """Require numeric (not boolean-as-object, not string) dtypes in ``columns``."""
+    for c in as_list(columns):
+        s = data[c]
+        if not (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_complex_dtype(s)):
+            bad = s[pd.to_numeric(s, errors="coerce").isna() & s.notna()]
+            example = f"; e.g. row {bad.index[0]!r} holds {bad.iloc[0]!r}" if len(bad) else ""
+            raise ColumnError(
+                f"column {c!r} must be numeric, got dtype {s.dtype}{example}"
+            )
+
+
+def check_no_nan(
+    data: pd.DataFrame, columns: Iterable, *, keys: Sequence | None = None
+) -> None:
+    """Require no NaN/inf in ``columns``; name the first offending row by its keys."""
+    for c in as_list(columns):
+        v = data[c].to_numpy(dtype=float, na_value=np.nan)
+        bad = ~np.isfinite(v)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            where = (
+                ", ".join(f"{k}={data[k].iloc[i]!r}" for k in keys)
+                if keys
+                else f"row {data.index[i]!r}"
+            )
+            kind = "NaN" if np.isnan(v[i]) else "an infinite value"
+            raise DataError(
+                f"column {c!r} has {kind} at {where} ({int(bad.sum())} non-finite "
+                f"value(s) in all); fill or drop them, or pass a missing= policy "
+                f"where the function offers one"
+            )
+
+
+def check_unique_keys(data: pd.DataFrame, keys: Sequence) -> None:
+    """Require each combination of ``keys`` to appear at most once."""
+    keys = as_list(keys)
+    dup = data.duplicated(subset=keys, keep=False)
+    if dup.any():
+        first = data.loc[dup, keys].iloc[0]
+        n = int(data.duplicated(subset=keys).sum())
+        where = ", ".join(f"{k}={first[k]!r}" for k in keys)
+        raise DataError(
+            f"duplicate rows for {' x '.join(map(str, keys))}: {where} appears more "
+            f"than once ({n} duplicate row(s) in all); each combination must be unique"
+        )
+
+
+def check_choice(value: Any, options: Iterable, name: str) -> Any:
+    """Require ``value`` to be one of ``options``."""
+    options = list(options)
+    if value not in options:
+        raise ParameterError(
+            f"{name}={value!r} is not valid; choose one of {', '.join(map(repr, options))}"
+        )
+    return value
+
+
+def check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
+    """Require an integer >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ParameterError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_level(value: Any, name: str = "level") -> float:
+    """Require a confidence level strictly between 0 and 1."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name} must be a number in (0, 1), got {value!r}") from None
+    if not 0.0 < v < 1.0:
+        raise ParameterError(f"{name} must be in (0, 1), e.g. 0.95, got {value!r}")
+    return v
+
+
+def check_seed(seed: Any) -> np.random.Generator:
+    """Return a ``numpy.random.Generator`` from None, an int, or a Generator.
+
+    A Generator passed in is used as is (its state advances), so the caller controls
+    reproducibility; an int always gives the same stream.
+    """
+    if seed is None or isinstance(seed, (numbers.Integral, np.random.SeedSequence)):
+        if isinstance(seed, bool):
+            raise ParameterError(f"seed must be None, an int or a numpy Generator, got {seed!r}")
+        if isinstance(seed, numbers.Integral) and seed < 0:
+            raise ParameterError(f"seed must be a non-negative int, got {seed!r}")
+        return np.random.default_rng(seed)
+    if isinstance(seed, np.random.Generator):
+        return seed
+    raise ParameterError(
+        f"seed must be None, a non-negative int or a numpy.random.Generator, got "
+        f"{type(seed).__name__}"
+    )
+
+
+def to_quarter(value: Any, name: str = "period") -> pd.Period:
+    """Parse one quarter: "2021Q1", "2021-Q1", a pandas Period, or a date."""
+    try:
+        if isinstance(value, pd.Period):
+            return value.asfreq("Q")
+        if isinstance(value, str):
+            s = value.strip().upper().replace("-Q", "Q").replace(" ", "")
+            return pd.Period(s, freq="Q")
+        return pd.Period(pd.Timestamp(value), freq="Q")
+    except (ValueError, TypeError):
+        raise PeriodError(
+            f"{name}={value!r} is not a quarter; use '2021Q1', a pandas Period or a date"
+        ) from None
+
+
+def to_quarters(values: pd.Series | Sequence, name: str = "time") -> pd.PeriodIndex:
+    """Parse a column of quarters into a quarterly ``PeriodIndex`` (vectorized)."""
+    s = pd.Series(values)
+    if isinstance(s.dtype, pd.PeriodDtype):
+        return pd.PeriodIndex(s).asfreq("Q")
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return pd.PeriodIndex(s, freq="Q")
+    uniq = pd.unique(s)
+    mapping = {}
+    for u in uniq:
+        if pd.isna(u):
+            raise PeriodError(f"column {name!r} has a missing quarter")
+        mapping[u] = to_quarter(u, name=name)
+    return pd.PeriodIndex([mapping[v] for v in s], freq="Q")
