@@ -1,0 +1,165 @@
+"""Normalization of raw indicators: base share (the seed's), min–max, z-score, rank, distance to frontier.
+
+Each function maps an (n × L) array of raw values to normalized values, given integer
+group codes that say which rows are normalized together (per industry, per period, …).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from dtistat.errors import DataError, SpecError
+
+__all__ = ["NORMALIZATIONS", "normalize"]
+
+NORMALIZATIONS = ("base_share", "minmax", "zscore", "rank", "distance_to_frontier")
+
+
+def _describe(keys: pd.DataFrame, i: int) -> str:
+    return ", ".join(f"{k}={keys[k].iloc[i]!r}" for k in keys.columns)
+
+
+def base_share(
+    X: np.ndarray, by_codes: np.ndarray, is_base: np.ndarray, columns: Sequence[str],
+    keys: pd.DataFrame, by_labels: Sequence,
+) -> np.ndarray:
+    """``t_cjt = x_cjt / sum_c x_cj,base``: the national base-period share (the seed's).
+
+    Computed within each ``by`` group (e.g. per industry): the denominator is the sum
+    over entities of indicator j in the base period in that group.
+    """
+    neg = X < 0
+    if neg.any():
+        i, j = np.argwhere(neg)[0]
+        raise DataError(
+            f"column {columns[j]!r} has a negative value ({X[i, j]!r}) at "
+            f"{_describe(keys, i)}; base_share normalization divides by a national total "
+            f"and needs non-negative amounts"
+        )
+    n_by = int(by_codes.max()) + 1 if len(by_codes) else 0
+    denom = np.zeros((n_by, X.shape[1]))
+    np.add.at(denom, by_codes[is_base], X[is_base])
+    has_base = np.bincount(by_codes[is_base], minlength=n_by) > 0
+    if not has_base.all():
+        g = int(np.flatnonzero(~has_base)[0])
+        raise DataError(
+            f"group {by_labels[g]!r} has no rows in the base period; base_share needs "
+            f"the base-period total of every indicator"
+        )
+    zero = denom == 0
+    if zero.any():
+        g, j = np.argwhere(zero)[0]
+        grp = "" if len(by_labels) == 1 and by_labels[0] is None else f" in group {by_labels[g]!r}"
+        raise DataError(
+            f"indicator {columns[j]!r} has a national total of zero in the base period"
+            f"{grp}; its base share is undefined — drop it or choose another base period"
+        )
+    return X / denom[by_codes]
+
+
+def _scoped(X: pd.DataFrame, scope_codes: np.ndarray):
+    return X.groupby(scope_codes, sort=False)
+
+
+def normalize(
+    X: np.ndarray,
+    *,
+    method: str,
+    columns: Sequence[str],
+    directions: np.ndarray,
+    by_codes: np.ndarray,
+    by_labels: Sequence,
+    time_codes: np.ndarray,
+    is_base: np.ndarray | None,
+    keys: pd.DataFrame,
+    scope: str = "period",
+) -> np.ndarray:
+    """Normalize the leaf matrix ``X``.
+
+    Parameters
+    ----------
+    method : str
+        ``base_share`` (default in :func:`compute_index`), ``minmax``, ``zscore``,
+        ``rank`` or ``distance_to_frontier``.
+    directions : array of +1/-1
+        Per column. ``minmax`` uses ``(max - x)/(max - min)`` for -1, ``zscore`` and
+        ``rank`` flip the sign, ``distance_to_frontier`` uses ``min / x`` (the frontier
+        of a "less is better" indicator is its minimum). ``base_share`` refuses -1: a
+        share of a national total has no "less is better" reading; transform the
+        column (e.g. its reciprocal) before building the index.
+    scope : {"period", "global"}
+        For the non-share methods: normalize within each period (and ``by`` group), or
+        over all periods pooled (within ``by``).
+    """
+    if method not in NORMALIZATIONS:
+        raise SpecError(f"normalization={method!r}; choose one of {', '.join(NORMALIZATIONS)}")
+    if method == "base_share":
+        if np.any(directions < 0):
+            j = int(np.flatnonzero(directions < 0)[0])
+            raise SpecError(
+                f"leaf reading {columns[j]!r} has direction -1, which base_share cannot "
+                f"express (a share of a national total has no 'less is better' form); "
+                f"use normalization='minmax', 'zscore', 'rank' or 'distance_to_frontier', "
+                f"or transform the column before building the index"
+            )
+        assert is_base is not None
+        return base_share(X, by_codes, is_base, columns, keys, by_labels)
+    if scope not in ("period", "global"):
+        raise SpecError(f"scope={scope!r}; choose 'period' or 'global'")
+    if scope == "period":
+        n_t = int(time_codes.max()) + 1
+        scope_codes = by_codes.astype(np.int64) * n_t + time_codes
+    else:
+        scope_codes = by_codes
+    Xs = X * directions  # flip "less is better" columns once; each method then uses max as best
+    frame = pd.DataFrame(Xs)
+    g = _scoped(frame, scope_codes)
+    if method == "minmax":
+        lo, hi = g.transform("min").to_numpy(), g.transform("max").to_numpy()
+        rng = hi - lo
+        if np.any(rng == 0):
+            i, j = np.argwhere(rng == 0)[0]
+            raise DataError(
+                f"column {columns[j]!r} is constant within the normalization group of "
+                f"{_describe(keys, i)}; min-max scaling divides by max - min"
+            )
+        return (Xs - lo) / rng
+    if method == "zscore":
+        mu = g.transform("mean").to_numpy()
+        sd = g.transform("std").to_numpy()  # ddof=1, as COINr's n_zscore
+        if np.any(~(sd > 0)):
+            i, j = np.argwhere(~(sd > 0))[0]
+            raise DataError(
+                f"column {columns[j]!r} has no variation within the normalization group "
+                f"of {_describe(keys, i)}; z-scores divide by the standard deviation"
+            )
+        return (Xs - mu) / sd
+    if method == "rank":
+        return g.rank(method="average").to_numpy()
+    # distance_to_frontier: x / max for "more is better"; min / x for "less is better".
+    pos = directions > 0
+    if np.any(X[:, pos] < 0):
+        i, j = np.argwhere(X[:, pos] < 0)[0]
+        raise DataError(
+            f"column {np.asarray(columns)[pos][j]!r} has a negative value at "
+            f"{_describe(keys, i)}; distance_to_frontier needs non-negative values"
+        )
+    if np.any(X[:, ~pos] <= 0):
+        i, j = np.argwhere(X[:, ~pos] <= 0)[0]
+        raise DataError(
+            f"column {np.asarray(columns)[~pos][j]!r} has a non-positive value at "
+            f"{_describe(keys, i)}; a 'less is better' distance to frontier needs x > 0"
+        )
+    raw = pd.DataFrame(X).groupby(scope_codes, sort=False)
+    hi, lo = raw.transform("max").to_numpy(), raw.transform("min").to_numpy()
+    if np.any(hi[:, pos] == 0):
+        i, j = np.argwhere(hi[:, pos] == 0)[0]
+        raise DataError(
+            f"column {np.asarray(columns)[pos][j]!r} is zero for every unit in the "
+            f"normalization group of {_describe(keys, i)}; the frontier is zero"
+        )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(pos, X / np.where(hi == 0, 1.0, hi), lo / np.where(X == 0, 1.0, X))

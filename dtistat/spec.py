@@ -1,0 +1,457 @@
+"""IndexSpec: the indicator tree of a composite index, its weights and expert scores.
+
+The spec is data, kept apart from the indicator values (as COINr keeps its metadata):
+a tree whose root is the total index, whose internal nodes are layers or
+sub-dimensions and whose leaves name data columns. Weights among siblings come from
+explicit values, from an experts × nodes score table (the seed's 赋权 formula), or are
+equal when neither is given.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from dtistat.errors import SpecError
+
+__all__ = ["Node", "IndexSpec"]
+
+
+@dataclass(frozen=True)
+class Node:
+    """One node of the indicator tree.
+
+    Parameters
+    ----------
+    name : str
+        Unique identifier (ASCII recommended; used as a column name in results).
+    label : str, optional
+        Human label, may be Chinese (e.g. "基础设施").
+    children : tuple of Node
+        Sub-nodes; empty for a leaf.
+    column : str, optional
+        For a leaf: the data column it reads (defaults to ``name``).
+    direction : {+1, -1}
+        For a leaf: +1 when more is better, -1 when less is better.
+    weight : float, optional
+        Explicit weight among siblings (renormalized over the siblings).
+    """
+
+    name: str
+    label: str | None = None
+    children: tuple[Node, ...] = ()
+    column: str | None = None
+    direction: int = 1
+    weight: float | None = None
+
+    @property
+    def is_leaf(self) -> bool:
+        return not self.children
+
+    def walk(self) -> Iterator[Node]:
+        """Nodes in pre-order (this node first)."""
+        yield self
+        for c in self.children:
+            yield from c.walk()
+
+    def to_dict(self) -> dict:
+        d: dict[str, Any] = {"name": self.name}
+        if self.label is not None:
+            d["label"] = self.label
+        if self.weight is not None:
+            d["weight"] = float(self.weight)
+        if self.is_leaf:
+            d["column"] = self.column or self.name
+            if self.direction != 1:
+                d["direction"] = int(self.direction)
+        else:
+            d["children"] = [c.to_dict() for c in self.children]
+        return d
+
+
+def _node_from_dict(d: Any, path: str, is_root: bool = False) -> Node:
+    if not isinstance(d, Mapping):
+        raise SpecError(f"{path}: a node must be a mapping with a 'name', got {d!r}")
+    allowed = {"name", "label", "children", "column", "direction", "weight"}
+    unknown = set(d) - allowed
+    if unknown:
+        raise SpecError(
+            f"{path}: unknown key(s) {sorted(unknown)}; a node takes {sorted(allowed)}"
+        )
+    name = d.get("name")
+    if not isinstance(name, str) or not name:
+        raise SpecError(f"{path}: every node needs a non-empty string 'name', got {name!r}")
+    where = f"node {name!r}"
+    children = d.get("children")
+    column = d.get("column")
+    if children is not None:
+        if not isinstance(children, (list, tuple)) or len(children) == 0:
+            raise SpecError(
+                f"{where} has an empty 'children' list; give it children or make it a "
+                f"leaf with a 'column'"
+            )
+        if column is not None:
+            raise SpecError(f"{where} has both 'children' and 'column'; a leaf has no children")
+        kids = tuple(
+            _node_from_dict(c, f"{path} > {name}[{i}]") for i, c in enumerate(children)
+        )
+    else:
+        if is_root:
+            raise SpecError(f"root {where} has no children; the total index needs layers")
+        kids = ()
+        if column is not None and not isinstance(column, str):
+            raise SpecError(f"{where}: 'column' must be a string, got {column!r}")
+    direction = d.get("direction", 1)
+    if direction not in (1, -1) or isinstance(direction, bool):
+        raise SpecError(f"{where}: direction must be +1 or -1, got {direction!r}")
+    if kids and "direction" in d:
+        raise SpecError(f"{where}: only leaves take a direction")
+    weight = d.get("weight")
+    if weight is not None:
+        if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not math.isfinite(weight):
+            raise SpecError(f"{where}: weight must be a finite number, got {weight!r}")
+        if weight < 0:
+            raise SpecError(f"{where}: weight must be >= 0, got {weight!r}")
+        weight = float(weight)
+    label = d.get("label")
+    return Node(
+        name=name,
+        label=None if label is None else str(label),
+        children=kids,
+        column=(column or name) if not kids else None,
+        direction=int(direction),
+        weight=weight,
+    )
+
+
+def _check_scores(scores: pd.DataFrame) -> pd.DataFrame:
+    """Expert scores: integers 1–5, experts in rows, nodes in columns."""
+    if not isinstance(scores, pd.DataFrame):
+        raise SpecError(
+            f"expert scores must be a DataFrame (experts x nodes), got {type(scores).__name__}"
+        )
+    if scores.shape[0] == 0:
+        raise SpecError("expert scores have no experts (rows)")
+    out = scores.copy()
+    for col in out.columns:
+        v = pd.to_numeric(out[col], errors="coerce")
+        bad = v.isna() & out[col].notna()
+        if bad.any():
+            r = out.index[bad.to_numpy()][0]
+            raise SpecError(
+                f"expert score for node {col!r}, expert {r!r} is {out.loc[r, col]!r}; "
+                f"scores are integers from 1 (very unimportant) to 5 (very important)"
+            )
+        vv = v.to_numpy(dtype=float)
+        ok = np.isnan(vv) | ((vv == np.round(vv)) & (vv >= 1) & (vv <= 5))
+        if not ok.all():
+            i = int(np.flatnonzero(~ok)[0])
+            raise SpecError(
+                f"expert score for node {col!r}, expert {out.index[i]!r} is {vv[i]!r}; "
+                f"scores are integers from 1 (very unimportant) to 5 (very important)"
+            )
+        out[col] = v.astype(float)
+    return out
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    """The indicator tree of an index with its weights.
+
+    Parameters
+    ----------
+    root : Node
+        The total index; its children are the layers.
+    expert_scores : DataFrame, optional
+        Experts in rows, node names in columns, integer scores 1–5. The weight of node
+        j among its siblings is ``sum_i a_ij / sum_{j' in siblings} sum_i a_ij'``
+        (the seed's 赋权 formula: mean score normalized to one).
+
+    Notes
+    -----
+    For each sibling group the weight source is, in order: explicit ``weight`` on all
+    siblings; expert scores for all siblings; equal weights when neither is given.
+    Giving weights or scores to only some siblings is an error.
+
+    Examples
+    --------
+    >>> spec = IndexSpec.from_dict({
+    ...     "name": "total",
+    ...     "children": [
+    ...         {"name": "infrastructure", "children": [{"name": "cloud"}, {"name": "ai"}]},
+    ...         {"name": "application", "children": [{"name": "payments"}]},
+    ...     ],
+    ...     "expert_scores": {"e1": {"infrastructure": 5, "application": 3},
+    ...                       "e2": {"infrastructure": 4, "application": 4}},
+    ... })
+    >>> spec.leaf_weights().round(4).to_dict()
+    {'cloud': 0.2812, 'ai': 0.2812, 'payments': 0.4375}
+    """
+
+    root: Node
+    expert_scores: pd.DataFrame | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        names = [n.name for n in self.root.walk()]
+        seen: set[str] = set()
+        for n in names:
+            if n in seen:
+                raise SpecError(f"node name {n!r} appears more than once; names must be unique")
+            seen.add(n)
+        cols = [n.column for n in self.root.walk() if n.is_leaf]
+        dup = {c for c in cols if cols.count(c) > 1}
+        if dup:
+            raise SpecError(f"column(s) {sorted(dup)} are read by more than one leaf")
+        if self.root.is_leaf:
+            raise SpecError(f"root node {self.root.name!r} has no children")
+        if self.expert_scores is not None:
+            sc = _check_scores(self.expert_scores)
+            unknown = [c for c in sc.columns if c not in seen]
+            if unknown:
+                raise SpecError(
+                    f"expert scores name node(s) {unknown} that are not in the tree; "
+                    f"nodes are {names}"
+                )
+            if self.root.name in sc.columns:
+                raise SpecError("the root has no siblings: do not score it")
+            object.__setattr__(self, "expert_scores", sc)
+        # Resolve every sibling group now so that a bad spec fails at construction.
+        self.local_weights()
+
+    # ------------------------------------------------------------------ structure
+    @property
+    def nodes(self) -> list[Node]:
+        return list(self.root.walk())
+
+    @property
+    def leaves(self) -> list[Node]:
+        return [n for n in self.root.walk() if n.is_leaf]
+
+    @property
+    def internal(self) -> list[Node]:
+        """Internal nodes in post-order (children before parents; root last)."""
+        out: list[Node] = []
+
+        def visit(n: Node) -> None:
+            for c in n.children:
+                visit(c)
+            if not n.is_leaf:
+                out.append(n)
+
+        visit(self.root)
+        return out
+
+    @property
+    def columns(self) -> list[str]:
+        return [n.column for n in self.leaves]  # type: ignore[misc]
+
+    def node(self, name: str) -> Node:
+        for n in self.root.walk():
+            if n.name == name:
+                return n
+        raise SpecError(f"no node {name!r}; nodes are {[n.name for n in self.nodes]}")
+
+    def parents(self) -> dict[str, str]:
+        return {c.name: n.name for n in self.root.walk() for c in n.children}
+
+    def layer_of(self) -> dict[str, str]:
+        """Each leaf's top-level ancestor (its layer)."""
+        out = {}
+        for layer in self.root.children:
+            for n in layer.walk():
+                if n.is_leaf:
+                    out[n.name] = layer.name
+        return out
+
+    def labels(self) -> dict[str, str]:
+        return {n.name: (n.label or n.name) for n in self.nodes}
+
+    # ------------------------------------------------------------------ weights
+    def weight_source(self, node: Node) -> str:
+        kids = node.children
+        has_w = [c.weight is not None for c in kids]
+        sc = self.expert_scores
+        has_s = [sc is not None and c.name in sc.columns for c in kids]
+        if all(has_w):
+            return "explicit"
+        if any(has_w):
+            missing = [c.name for c, h in zip(kids, has_w) if not h]
+            raise SpecError(
+                f"node {node.name!r}: some children have explicit weights and "
+                f"{missing} do not; give all siblings a weight or none"
+            )
+        if all(has_s):
+            return "expert"
+        if any(has_s):
+            missing = [c.name for c, h in zip(kids, has_s) if not h]
+            raise SpecError(
+                f"node {node.name!r}: expert scores cover some children but not {missing}; "
+                f"score all siblings or none"
+            )
+        return "equal"
+
+    def local_weights(self, scores: pd.DataFrame | None = None) -> dict[str, float]:
+        """Each non-root node's weight among its siblings (siblings sum to 1).
+
+        ``scores`` replaces the spec's expert scores (used by the sensitivity analysis).
+        """
+        spec = self if scores is None else self.with_scores(scores)
+        out: dict[str, float] = {}
+        sc = spec.expert_scores
+        for node in spec.root.walk():
+            if node.is_leaf:
+                continue
+            src = spec.weight_source(node)
+            names = [c.name for c in node.children]
+            if src == "explicit":
+                raw = np.array([c.weight for c in node.children], dtype=float)
+            elif src == "expert":
+                block = sc[names]  # type: ignore[index]
+                if block.isna().any().any():
+                    col = block.columns[block.isna().any().to_numpy()][0]
+                    raise SpecError(
+                        f"expert scores for node {col!r} have missing values; every "
+                        f"expert scores every sibling of a group"
+                    )
+                raw = block.to_numpy().sum(axis=0)
+            else:
+                raw = np.ones(len(names))
+            tot = raw.sum()
+            if not np.isfinite(tot) or tot <= 0:
+                raise SpecError(
+                    f"weights of the children of {node.name!r} sum to {float(tot):g}; they must "
+                    f"sum to a positive number"
+                )
+            for nm, w in zip(names, raw / tot):
+                out[nm] = float(w)
+        return out
+
+    def weight_matrix(self, local: Mapping[str, float] | None = None) -> pd.DataFrame:
+        """Leaves × internal nodes: the effective weight of each leaf in each node."""
+        lw = self.local_weights() if local is None else local
+        leaves = [n.name for n in self.leaves]
+        inner = self.internal
+        mat = pd.DataFrame(0.0, index=leaves, columns=[n.name for n in inner])
+
+        def fill(node: Node, target: str, w: float) -> None:
+            if node.is_leaf:
+                mat.loc[node.name, target] += w
+            else:
+                for c in node.children:
+                    fill(c, target, w * lw[c.name])
+
+        for n in inner:
+            fill(n, n.name, 1.0)
+        return mat
+
+    def leaf_weights(self, local: Mapping[str, float] | None = None) -> pd.Series:
+        """Each leaf's effective weight in the total (product down its path); sums to 1."""
+        s = self.weight_matrix(local)[self.root.name].copy()
+        s.name = "weight"
+        return s
+
+    # ------------------------------------------------------------------ builders
+    def with_scores(self, scores: pd.DataFrame) -> IndexSpec:
+        return IndexSpec(self.root, scores)
+
+    def with_weights(self, weights: Mapping[str, float]) -> IndexSpec:
+        """A copy with explicit weights for the named nodes (siblings renormalized)."""
+        unknown = set(weights) - {n.name for n in self.nodes}
+        if unknown:
+            raise SpecError(f"with_weights: no node(s) {sorted(unknown)} in the tree")
+
+        def rebuild(n: Node) -> Node:
+            kids = tuple(rebuild(c) for c in n.children)
+            w = weights.get(n.name, n.weight)
+            return replace(n, children=kids, weight=None if w is None else float(w))
+
+        root = rebuild(self.root)
+        # Drop scores for groups now given explicitly.
+        sc = self.expert_scores
+        if sc is not None:
+            keep = [c for c in sc.columns if c not in weights]
+            sc = sc[keep] if keep else None
+        return IndexSpec(root, sc)
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> IndexSpec:
+        """Build from a mapping: the root node plus an optional ``expert_scores`` key.
+
+        ``expert_scores`` is ``{expert: {node: score}}`` or a list of such mappings.
+        """
+        if not isinstance(d, Mapping):
+            raise SpecError(f"a spec must be a mapping, got {type(d).__name__}")
+        d = dict(d)
+        raw = d.pop("expert_scores", None)
+        root = _node_from_dict(d, "spec", is_root=True)
+        scores = None
+        if raw is not None:
+            if isinstance(raw, Mapping):
+                scores = pd.DataFrame.from_dict(dict(raw), orient="index")
+            elif isinstance(raw, list):
+                scores = pd.DataFrame(raw)
+                scores.index = [f"expert_{i + 1}" for i in range(len(raw))]
+            else:
+                raise SpecError(
+                    "expert_scores must map expert -> {node: score} or be a list of "
+                    "{node: score} mappings"
+                )
+        return cls(root, scores)
+
+    def to_dict(self) -> dict:
+        d = self.root.to_dict()
+        if self.expert_scores is not None:
+            d["expert_scores"] = {
+                str(e): {str(k): int(v) for k, v in row.items() if pd.notna(v)}
+                for e, row in self.expert_scores.iterrows()
+            }
+        return d
+
+    @classmethod
+    def from_yaml(cls, source: str | Path) -> IndexSpec:
+        """Read a spec from a YAML file path or a YAML string (``yaml.safe_load``)."""
+        text: str
+        if isinstance(source, Path) or (
+            isinstance(source, str) and "\n" not in source and source.endswith((".yaml", ".yml"))
+        ):
+            p = Path(source)
+            if not p.exists():
+                raise SpecError(f"spec file {str(p)!r} does not exist")
+            text = p.read_text(encoding="utf-8")
+        else:
+            text = str(source)
+        try:
+            d = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise SpecError(f"spec is not valid YAML: {exc}") from None
+        return cls.from_dict(d)
+
+    def to_yaml(self, path: str | Path | None = None) -> str:
+        """The spec as YAML (Chinese labels kept as UTF-8); written to ``path`` if given."""
+        text = yaml.safe_dump(self.to_dict(), allow_unicode=True, sort_keys=False)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def __str__(self) -> str:
+        lw = self.local_weights()
+        lines = []
+
+        def show(n: Node, depth: int) -> None:
+            w = "" if n is self.root else f"  w={lw[n.name]:.4f}"
+            lab = f" ({n.label})" if n.label else ""
+            extra = f" <- {n.column}" + (" [-]" if n.direction < 0 else "") if n.is_leaf else ""
+            lines.append("  " * depth + f"{n.name}{lab}{w}{extra}")
+            for c in n.children:
+                show(c, depth + 1)
+
+        show(self.root, 0)
+        return "\n".join(lines)
