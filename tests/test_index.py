@@ -391,3 +391,16 @@ def test_yaml_round_trip(tmp_path):
     assert IndexSpec.from_yaml(text) == spec
     with pytest.raises(SpecError, match="does not exist"):
         IndexSpec.from_yaml(tmp_path / "missing.yaml")
+
+
+def test_pool_by_industries_add_up_to_the_city_index():
+    a = example_frame().assign(industry="fin")
+    b = example_frame().assign(industry="mfg")
+    b[["i1", "i2", "i3", "i4"]] = b[["i1", "i2", "i3", "i4"]] * [2.0, 0.5, 3.0, 1.0]
+    both = pd.concat([a, b])
+    pooled = compute_index(both, TREE, by="industry", pool_by=True).collapse_by()
+    summed = both.groupby(["city", "quarter"], as_index=False)[["i1", "i2", "i3", "i4"]].sum()
+    direct = compute_index(summed, TREE)
+    pd.testing.assert_frame_equal(pooled.scores, direct.scores, rtol=1e-13)
+    with pytest.raises(ParameterError, match="collapse_by needs"):
+        direct.collapse_by()

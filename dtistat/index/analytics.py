@@ -18,7 +18,7 @@ from dtistat.errors import DataError, ParameterError, PeriodError
 if TYPE_CHECKING:
     from dtistat.index.compute import IndexResult
 
-__all__ = ["rollup", "annual", "growth", "rank", "rank_change", "share", "cumulative_top"]
+__all__ = ["collapse_by", "rollup", "annual", "growth", "rank", "rank_change", "share", "cumulative_top"]
 
 GROWTH_KINDS = ("qoq", "yoy", "yoy_mean")
 
@@ -136,6 +136,23 @@ def rollup(res: IndexResult, groups: Any, *, metadata=None, how: str | None = No
         normalized=agg(res.normalized),
         entity=name,
         metadata=None,
+    )
+
+
+def collapse_by(res: IndexResult):
+    """Sum scores over the ``by`` levels; returns an IndexResult without ``by``."""
+    if not res.by:
+        raise ParameterError("collapse_by needs an index computed with by=...")
+    if res.normalization != "base_share":
+        raise ParameterError(
+            "collapse_by sums shares and is defined for normalization='base_share' only"
+        )
+    levels = [res.entity, res.time]
+    return dataclasses.replace(
+        res,
+        scores=res.scores.groupby(level=levels, sort=True).sum(),
+        normalized=res.normalized.groupby(level=levels, sort=True).sum(),
+        by=(),
     )
 
 

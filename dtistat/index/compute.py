@@ -183,6 +183,13 @@ class IndexResult:
             )
         return self.scores[name]
 
+    def collapse_by(self) -> IndexResult:
+        """Sum over the ``by`` levels (e.g. all industries of a city); base_share only.
+
+        With ``pool_by=True`` this equals the index of the industry-summed indicators.
+        """
+        return an.collapse_by(self)
+
     def rollup(self, groups: Any, *, metadata: pd.DataFrame | None = None,
                how: str | None = None) -> IndexResult:
         """Aggregate entities into groups (province, cluster, tier, or ``"nation"``).
@@ -246,6 +253,7 @@ def compute_index(
     aggregation: str = "arithmetic",
     scope: str = "period",
     missing: str = "error",
+    pool_by: bool = False,
     metadata: pd.DataFrame | None = None,
 ) -> IndexResult:
     """Compute a composite index from a wide panel.
@@ -269,6 +277,11 @@ def compute_index(
     missing : {"error", "skip", "zero"}
         NaN policy: raise (naming entity, time and column), skip (renormalize weights
         over present siblings), or treat as zero.
+    pool_by : bool
+        Normalize over all ``by`` groups together instead of within each. Under
+        ``base_share`` the denominator is then the national base total over all
+        industries, so industry indices are comparable in size and add up (with
+        :meth:`IndexResult.collapse_by`) to the city index of the summed indicators.
     metadata : DataFrame, optional
         Entity metadata (e.g. :func:`dtistat.datasets.load_cities`) used by rollups,
         ranks and shares ``within`` a metadata column.
@@ -310,7 +323,8 @@ def compute_index(
     directions = np.array([leaf.direction for leaf in spec.leaves], dtype=float)
     T = normalize(
         P.X, method=normalization, columns=spec.columns, directions=directions,
-        by_codes=P.by_codes, by_labels=P.by_labels, time_codes=P.time_codes,
+        by_codes=np.zeros_like(P.by_codes) if pool_by else P.by_codes,
+        by_labels=[None] if pool_by else P.by_labels, time_codes=P.time_codes,
         is_base=is_base, keys=P.keys, scope=scope,
     )
     local = spec.local_weights()

@@ -1,0 +1,11 @@
+"""Bundled data sets: real city metadata, and (simulated) demo data, each with provenance.
+
+Every loader returns a fresh pandas object on each call; the module that defines it
+documents its source, date, variables and what is approximate or simulated.
+"""
+
+from dtistat.datasets.cities import load_cities
+
+__all__ = [
+    "load_cities",
+]
