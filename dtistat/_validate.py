@@ -197,10 +197,8 @@ def to_quarters(values: pd.Series | Sequence, name: str = "time") -> pd.PeriodIn
         return pd.PeriodIndex(s).asfreq("Q")
     if pd.api.types.is_datetime64_any_dtype(s):
         return pd.PeriodIndex(s, freq="Q")
-    uniq = pd.unique(s)
-    mapping = {}
-    for u in uniq:
-        if pd.isna(u):
-            raise PeriodError(f"column {name!r} has a missing quarter")
-        mapping[u] = to_quarter(u, name=name)
-    return pd.PeriodIndex([mapping[v] for v in s], freq="Q")
+    codes, uniq = pd.factorize(s, use_na_sentinel=True)
+    if (codes < 0).any():
+        raise PeriodError(f"column {name!r} has a missing quarter")
+    ordinals = np.array([to_quarter(u, name=name).ordinal for u in uniq], dtype=np.int64)
+    return pd.PeriodIndex.from_ordinals(ordinals[codes], freq="Q")

@@ -5,7 +5,10 @@ documents its source, date, variables and what is approximate or simulated.
 """
 
 from dtistat.datasets.cities import load_cities
+from dtistat.datasets.demo import DemoWorld, load_demo
 
 __all__ = [
+    "DemoWorld",
     "load_cities",
+    "load_demo",
 ]
