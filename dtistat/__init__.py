@@ -12,6 +12,20 @@ from dtistat.errors import (
     SpecError,
 )
 
+from dtistat.factors import (
+    BartlettResult,
+    CFAResult,
+    DriversResult,
+    EFAResult,
+    KMOResult,
+    ParallelAnalysisResult,
+    bartlett_sphericity,
+    fit_cfa,
+    fit_drivers,
+    fit_efa,
+    kmo,
+    parallel_analysis,
+)
 from dtistat.index import weights
 from dtistat.index.compute import IndexResult, compute_index
 from dtistat.spec import IndexSpec, Node
@@ -19,6 +33,18 @@ from dtistat.spec import IndexSpec, Node
 __version__ = "0.1.0"
 
 __all__ = [
+    "BartlettResult",
+    "CFAResult",
+    "DriversResult",
+    "EFAResult",
+    "KMOResult",
+    "ParallelAnalysisResult",
+    "bartlett_sphericity",
+    "fit_cfa",
+    "fit_drivers",
+    "fit_efa",
+    "kmo",
+    "parallel_analysis",
     "IndexResult",
     "IndexSpec",
     "Node",

@@ -1,0 +1,449 @@
+"""Structural equation models: lavaan-style syntax and the normal-theory ML estimator.
+
+Internal module used by :func:`dtistat.factors.fit_cfa`. The model is written in RAM
+form (McArdle & McDonald 1984): with all variables v = (observed, latent),
+``v = A v + e``, ``cov(e) = S`` and the selection matrix ``F`` picking the observed
+ones, the implied covariance is ``Sigma = F (I - A)^-1 S (I - A)^-T F'``.
+
+Estimation minimizes ``F_ML = log|Sigma| + tr(S_N Sigma^-1) - log|S_N| - p`` (``S_N``
+divides by N, lavaan's default ``likelihood="normal"``) by Fisher scoring with
+step halving; standard errors come from the expected information, lavaan's default.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dtistat.errors import ColumnError, ConvergenceError, EstimationError, SpecError
+
+__all__ = ["parse_model", "build_model", "fit_ml", "Model", "ParamSpec"]
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+_UNSUPPORTED = (":=", "==", "<~", "~*~", "|", "<", ">")
+
+
+@dataclass
+class _Term:
+    name: str
+    fixed: float | None = None  # numeric modifier: fixed value
+    free: bool = False          # NA* modifier: force free
+    label: str | None = None    # label modifier: equality constraints across labels
+
+
+@dataclass
+class _Stmt:
+    line: int
+    text: str
+    lhs: str
+    op: str
+    terms: list
+
+
+def _bad(stmt_line: int, text: str, why: str) -> SpecError:
+    return SpecError(f"model syntax error on line {stmt_line} ({text.strip()!r}): {why}")
+
+
+def parse_model(model: str) -> list[_Stmt]:
+    """Parse lavaan-style syntax (``=~``, ``~``, ``~~``, modifiers ``1*``, ``NA*``, labels)."""
+    if not isinstance(model, str) or not model.strip():
+        raise SpecError("model must be a non-empty string such as 'F1 =~ x1 + x2 + x3'")
+    out: list[_Stmt] = []
+    for lineno, raw in enumerate(model.splitlines(), start=1):
+        line = re.split(r"[#!]", raw, maxsplit=1)[0]
+        for text in line.split(";"):
+            if not text.strip():
+                continue
+            for tok in _UNSUPPORTED:
+                if tok in text:
+                    raise _bad(lineno, text, f"operator {tok!r} is not supported; use "
+                               "'=~' (measured by), '~' (regressed on) or '~~' (covaries with)")
+            m = re.search(r"=~|~~|~", text)
+            if m is None:
+                raise _bad(lineno, text, "no operator; expected one of '=~', '~', '~~'")
+            op = m.group(0)
+            lhs = text[: m.start()].strip()
+            rhs = text[m.end():].strip()
+            if "~" in rhs or "=" in rhs:
+                raise _bad(lineno, text, "more than one operator in one statement; put "
+                           "each relation on its own line")
+            if not lhs:
+                raise _bad(lineno, text, f"nothing on the left of {op!r}")
+            if not _IDENT.match(lhs):
+                raise _bad(lineno, text, f"{lhs!r} is not a valid variable name on the "
+                           f"left of {op!r}")
+            if not rhs:
+                raise _bad(lineno, text, f"nothing on the right of {op!r}")
+            terms = []
+            for part in rhs.split("+"):
+                part = part.strip()
+                if not part:
+                    raise _bad(lineno, text, "empty term (a '+' with nothing beside it)")
+                mod = None
+                if "*" in part:
+                    mod, part = (s.strip() for s in part.split("*", 1))
+                    if "*" in part:
+                        raise _bad(lineno, text, "more than one modifier on a term")
+                if part == "1" or _NUMBER.match(part):
+                    raise _bad(lineno, text, "intercepts and mean structures ('~ 1') are "
+                               "not supported")
+                if not _IDENT.match(part):
+                    raise _bad(lineno, text, f"{part!r} is not a valid variable name")
+                t = _Term(part)
+                if mod is not None:
+                    if mod.upper() == "NA":
+                        t.free = True
+                    elif _NUMBER.match(mod):
+                        t.fixed = float(mod)
+                    elif _IDENT.match(mod):
+                        t.label = mod
+                    else:
+                        raise _bad(lineno, text, f"modifier {mod!r} is not a number, NA "
+                                   "or a label")
+                terms.append(t)
+            out.append(_Stmt(lineno, text, lhs, op, terms))
+    if not any(s.op == "=~" for s in out) and not any(s.op == "~" for s in out):
+        raise SpecError("the model has no '=~' (measurement) or '~' (regression) "
+                        "statement")
+    return out
+
+
+@dataclass
+class ParamSpec:
+    lhs: str
+    op: str
+    rhs: str
+    mat: str          # "A" or "S"
+    i: int
+    j: int
+    free: bool
+    value: float      # fixed value or start value
+    label: str | None
+    line: int
+    auto: bool = False
+
+
+@dataclass
+class Model:
+    observed: list
+    latent: list
+    params: list                      # list[ParamSpec]
+    free_index: list = field(default_factory=list)  # per param: theta index or -1
+    n_free: int = 0
+    indicators: dict = field(default_factory=dict)  # latent -> observed indicators
+
+    @property
+    def variables(self) -> list:
+        return self.observed + self.latent
+
+
+def build_model(stmts: list[_Stmt], columns, *, std_lv: bool = False) -> Model:
+    """Turn parsed statements into RAM parameter specs (with lavaan's defaults)."""
+    latent: list[str] = []
+    for s in stmts:
+        if s.op == "=~" and s.lhs not in latent:
+            latent.append(s.lhs)
+    observed: list[str] = []
+    cols = set(columns)
+    for s in stmts:
+        for nm in [s.lhs] + [t.name for t in s.terms]:
+            if nm in latent or nm in observed:
+                continue
+            if nm not in cols:
+                raise ColumnError(
+                    f"model line {s.line} ({s.text.strip()!r}): {nm!r} is neither a "
+                    f"latent variable (left of '=~') nor a column of the data"
+                )
+            observed.append(nm)
+    for s in stmts:
+        if s.op == "=~":
+            for t in s.terms:
+                if t.name == s.lhs:
+                    raise _bad(s.line, s.text, f"{s.lhs!r} cannot measure itself")
+    if not observed:
+        raise SpecError("the model names no observed variable")
+    var = observed + latent
+    pos = {v: k for k, v in enumerate(var)}
+    params: list[ParamSpec] = []
+    seen: dict = {}
+
+    def add(ps: ParamSpec, stmt: _Stmt | None):
+        key = (ps.mat, min(ps.i, ps.j), max(ps.i, ps.j)) if ps.mat == "S" else (
+            ps.mat, ps.i, ps.j)
+        if key in seen:
+            if ps.auto:
+                return
+            first = seen[key]
+            if first.auto:
+                params.remove(first)
+            else:
+                raise _bad(stmt.line, stmt.text, f"{ps.lhs} {ps.op} {ps.rhs} is already "
+                           f"specified on line {first.line}")
+        seen[key] = ps
+        params.append(ps)
+
+    def spec(t: _Term, default_free: bool = True, default_value: float = 0.0):
+        if t.fixed is not None:
+            return False, t.fixed
+        if t.free or t.label is not None:
+            return True, default_value
+        return default_free, default_value
+
+    indicators: dict = {f: [] for f in latent}
+    for s in stmts:
+        if s.op != "=~":
+            continue
+        for t in s.terms:
+            first = not indicators[s.lhs] and not any(
+                p.op == "=~" and p.lhs == s.lhs for p in params)
+            marker = first and not std_lv and t.fixed is None and not t.free \
+                and t.label is None
+            free, val = (False, 1.0) if marker else spec(t, True, 1.0)
+            indicators[s.lhs].append(t.name)
+            add(ParamSpec(s.lhs, "=~", t.name, "A", pos[t.name], pos[s.lhs], free, val,
+                          t.label, s.line), s)
+    lhs_reg = {s.lhs for s in stmts if s.op == "~"}
+    rhs_reg = {t.name for s in stmts if s.op == "~" for t in s.terms}
+    for s in stmts:
+        if s.op != "~":
+            continue
+        for t in s.terms:
+            if t.name == s.lhs:
+                raise _bad(s.line, s.text, f"{s.lhs!r} cannot be regressed on itself")
+            free, val = spec(t, True, 0.0)
+            add(ParamSpec(s.lhs, "~", t.name, "A", pos[s.lhs], pos[t.name], free, val,
+                          t.label, s.line), s)
+    for s in stmts:
+        if s.op != "~~":
+            continue
+        for t in s.terms:
+            free, val = spec(t, True, 0.0)
+            add(ParamSpec(s.lhs, "~~", t.name, "S", pos[s.lhs], pos[t.name], free, val,
+                          t.label, s.line), s)
+    # lavaan defaults: free (residual) variances of every variable; with std.lv the
+    # latent (residual) variances are fixed at 1.
+    for v in var:
+        is_lat = v in latent
+        fixed_one = is_lat and std_lv
+        add(ParamSpec(v, "~~", v, "S", pos[v], pos[v], not fixed_one,
+                      1.0 if fixed_one else float("nan"), None, 0, auto=True), None)
+    # Covariances among exogenous latents (auto.cov.lv.x), among purely endogenous
+    # variables (auto.cov.y: dependent in '~' and never a predictor, not an indicator),
+    # and among exogenous observed covariates (treated as random: fixed.x = FALSE).
+    all_ind = {x for f in latent for x in indicators[f]}
+    # A factor measured by a higher-order factor is endogenous, not exogenous.
+    exo_lat = [f for f in latent if f not in lhs_reg and f not in all_ind]
+    endo = [v for v in var if v in lhs_reg and v not in rhs_reg
+            and not (v in observed and v in all_ind)]
+    exo_obs = [v for v in observed if v in rhs_reg and v not in lhs_reg
+               and v not in all_ind]
+    for group in (exo_lat, endo, exo_obs):
+        for a in range(len(group)):
+            for b in range(a + 1, len(group)):
+                add(ParamSpec(group[a], "~~", group[b], "S", pos[group[a]],
+                              pos[group[b]], True, 0.0, None, 0, auto=True), None)
+    # Theta index: one per free unlabeled parameter, one per distinct label.
+    free_index = []
+    labels: dict = {}
+    q = 0
+    for p in params:
+        if not p.free:
+            free_index.append(-1)
+        elif p.label is not None:
+            if p.label not in labels:
+                labels[p.label] = q
+                q += 1
+            free_index.append(labels[p.label])
+        else:
+            free_index.append(q)
+            q += 1
+    return Model(observed, latent, params, free_index, q, indicators)
+
+
+# ---------------------------------------------------------------------------------
+# ML estimation
+# ---------------------------------------------------------------------------------
+
+class _RAM:
+    """Fast evaluation of Sigma(theta), its derivatives and F_ML for one model."""
+
+    def __init__(self, model: Model, S: np.ndarray):
+        self.model = model
+        self.S = S
+        self.p = len(model.observed)
+        self.m = len(model.variables)
+        self.q = model.n_free
+        self.A0 = np.zeros((self.m, self.m))
+        self.S0 = np.zeros((self.m, self.m))
+        self.a_free: list = []  # (theta idx, i, j)
+        self.s_free: list = []
+        for ps, k in zip(model.params, model.free_index, strict=True):
+            if k < 0:
+                if ps.mat == "A":
+                    self.A0[ps.i, ps.j] = ps.value
+                else:
+                    self.S0[ps.i, ps.j] = self.S0[ps.j, ps.i] = ps.value
+            elif ps.mat == "A":
+                self.a_free.append((k, ps.i, ps.j))
+            else:
+                self.s_free.append((k, ps.i, ps.j))
+        _, self.logdet_S = np.linalg.slogdet(S)
+
+    def matrices(self, theta):
+        A = self.A0.copy()
+        Sm = self.S0.copy()
+        for k, i, j in self.a_free:
+            A[i, j] = theta[k]
+        for k, i, j in self.s_free:
+            Sm[i, j] = Sm[j, i] = theta[k]
+        return A, Sm
+
+    def implied(self, theta):
+        A, Sm = self.matrices(theta)
+        B = np.linalg.inv(np.eye(self.m) - A)
+        total = B @ Sm @ B.T  # covariance of all variables
+        p = self.p
+        return total[:p, :p], B, total
+
+    def fml(self, theta) -> float:
+        try:
+            Sig, _, _ = self.implied(theta)
+        except np.linalg.LinAlgError:
+            return np.inf
+        sign, ld = np.linalg.slogdet(Sig)
+        if sign <= 0 or not np.isfinite(ld):
+            return np.inf
+        try:
+            c = np.linalg.cholesky(Sig)
+        except np.linalg.LinAlgError:
+            return np.inf
+        ci = np.linalg.solve(c, np.eye(self.p))
+        tr = float(np.sum((ci @ self.S) * ci))  # tr(S Sigma^-1) via Cholesky
+        return ld + tr - self.logdet_S - self.p
+
+    def derivatives(self, theta) -> np.ndarray:
+        """dSigma/dtheta as a (q, p, p) stack."""
+        Sig, B, total = self.implied(theta)
+        p = self.p
+        FB = B[:p, :]
+        TF = total[:, :p]
+        D = np.zeros((self.q, p, p))
+        for k, i, j in self.a_free:
+            o = np.outer(FB[:, i], TF[j, :])
+            D[k] += o + o.T
+        for k, i, j in self.s_free:
+            o = np.outer(FB[:, i], FB[:, j])
+            D[k] += o if i == j else o + o.T
+        return D
+
+    def grad_info(self, theta):
+        Sig, _, _ = self.implied(theta)
+        W = np.linalg.inv(Sig)
+        G = W - W @ self.S @ W
+        D = self.derivatives(theta)
+        g = np.einsum("kij,ij->k", D, G)
+        M = np.einsum("ij,kjl->kil", W, D)
+        H = np.einsum("kij,lji->kl", M, M)  # expected Hessian of F_ML
+        return g, H
+
+
+def _start_values(model: Model, S: np.ndarray) -> np.ndarray:
+    obs = model.observed
+    ix = {v: k for k, v in enumerate(obs)}
+    theta = np.zeros(model.n_free)
+    lat_var: dict = {}
+    load_start: dict = {}
+    for f, inds in model.indicators.items():
+        oi = [ix[x] for x in inds if x in ix]
+        if len(oi) >= 2:
+            vals, vecs = np.linalg.eigh(S[np.ix_(oi, oi)])
+            v, e = vecs[:, -1], max(vals[-1], 1e-6)
+            if v.sum() < 0:
+                v = -v
+            lam = dict(zip([obs[k] for k in oi], v, strict=True))
+            lead = next((p for p in model.params if p.op == "=~" and p.lhs == f
+                         and not p.free), None)
+            if lead is not None and lead.rhs in lam and abs(lam[lead.rhs]) > 1e-3:
+                scale = lead.value / lam[lead.rhs]
+                lat_var[f] = e / scale**2
+                load_start.update({(f, x): lam[x] * scale for x in lam})
+            else:
+                lat_var[f] = 1.0
+                load_start.update({(f, x): lam[x] * np.sqrt(e) for x in lam})
+        else:
+            lat_var[f] = 0.05
+    done = set()
+    for ps, k in zip(model.params, model.free_index, strict=True):
+        if k < 0 or k in done:
+            continue
+        done.add(k)
+        if ps.op == "=~":
+            theta[k] = load_start.get((ps.lhs, ps.rhs), 1.0)
+        elif ps.op == "~~" and ps.lhs == ps.rhs:
+            if ps.lhs in ix:
+                theta[k] = 0.5 * S[ix[ps.lhs], ix[ps.lhs]]
+            else:
+                theta[k] = lat_var.get(ps.lhs, 0.05)
+        else:
+            theta[k] = 0.0
+    return theta
+
+
+def fit_ml(model: Model, S: np.ndarray, *, max_iter: int = 1000,
+           tol: float = 1e-10) -> dict:
+    """Minimize F_ML by Fisher scoring; return theta, the information and diagnostics."""
+    ram = _RAM(model, S)
+    theta = _start_values(model, S)
+    f = ram.fml(theta)
+    if not np.isfinite(f):
+        # A rough start: unit loadings, half the observed variances, small latent ones.
+        for ps, k in zip(model.params, model.free_index, strict=True):
+            if k >= 0 and ps.op == "=~":
+                theta[k] = 1.0
+            elif k >= 0 and ps.lhs == ps.rhs and ps.lhs in model.latent:
+                theta[k] = 0.05
+        f = ram.fml(theta)
+        if not np.isfinite(f):
+            raise EstimationError("cannot find starting values giving a positive definite "
+                                  "implied covariance matrix")
+    converged = False
+    it = 0
+    g = np.full(model.n_free, np.inf)
+    for it in range(1, max_iter + 1):  # noqa: B007 - `it` is reported after the loop
+        g, H = ram.grad_info(theta)
+        try:
+            step = np.linalg.solve(H + 1e-12 * np.eye(len(H)) * np.trace(H) / len(H), g)
+        except np.linalg.LinAlgError:
+            step = g
+        slope = float(g @ step)
+        if slope <= 0:  # not a descent direction: fall back to the gradient
+            step, slope = g, float(g @ g)
+        t = 1.0
+        while True:
+            new = theta - t * step
+            fn = ram.fml(new)
+            if fn <= f - 1e-4 * t * slope or t < 1e-10:
+                break
+            t *= 0.5
+        if not np.isfinite(fn) or fn > f + 1e-14:
+            break
+        df_ = f - fn
+        theta, f = new, fn
+        if np.max(np.abs(g)) < tol or (df_ < 1e-15 * max(1.0, abs(f))
+                                       and np.max(np.abs(g)) < 1e-6):
+            converged = True
+            break
+    g, H = ram.grad_info(theta)
+    gmax = float(np.max(np.abs(g))) if len(g) else 0.0
+    if gmax < 1e-6:
+        converged = True
+    if not converged:
+        raise ConvergenceError(
+            f"ML estimation did not converge in {max_iter} Fisher-scoring iterations "
+            f"(largest gradient {gmax:.2e}); check the model's identification and scaling"
+        )
+    return {"theta": theta, "fmin": f, "info": H, "n_iter": it, "grad_max": gmax,
+            "ram": ram}

@@ -1,0 +1,417 @@
+"""The demo report: run the whole method on the demo world, write HTML, CSV and PNG.
+
+``dtistat demo`` calls :func:`run_demo`. Each section is a function of a shared context
+that returns tables and figures; the report lays them out in order. Sections of modules
+that fail are reported as such in the HTML and in the summary (never silently skipped).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dtistat._plotting import pick_label, pyplot, use_chinese
+
+__all__ = ["run_demo", "DemoReport", "Section"]
+
+
+@dataclass
+class Section:
+    """One part of the report."""
+
+    key: str
+    title: str
+    text: str = ""
+    tables: list[tuple[str, pd.DataFrame, str]] = field(default_factory=list)
+    figures: list[tuple[str, Any, str]] = field(default_factory=list)
+    summary: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DemoReport:
+    """Where the report went and what it found."""
+
+    out_dir: Path
+    html_path: Path
+    tables: dict[str, Path]
+    figures: dict[str, Path]
+    summary: tuple[str, ...]
+    seconds: float
+    failed: tuple[str, ...] = ()
+
+
+class _Context:
+    """Lazily computed shared objects (the world, the index, the city index, ...)."""
+
+    def __init__(self, seed: int):
+        self.seed = seed
+        self._cache: dict[str, Any] = {}
+
+    def get(self, key: str, fn: Callable[[], Any]) -> Any:
+        if key not in self._cache:
+            self._cache[key] = fn()
+        return self._cache[key]
+
+    @property
+    def world(self):
+        from dtistat.datasets import load_demo
+
+        return self.get("world", lambda: load_demo(self.seed))
+
+    @property
+    def res(self):
+        return self.get("res", lambda: self.world.compute())
+
+    @property
+    def city(self):
+        return self.get("city", lambda: dataclasses.replace(
+            self.res.collapse_by(), metadata=self.world.cities))
+
+    def en(self, column: str) -> dict:
+        c = self.world.cities
+        pairs = {"city": ("city", "name_en"), "province": ("province", "province_en"),
+                 "tier": ("tier", "tier_en"), "cluster": ("cluster", "cluster_en")}
+        a, b = pairs[column]
+        return dict(zip(c[a].astype(str), c[b].astype(str)))
+
+
+# --------------------------------------------------------------------------- sections
+LAYERS = [("total", "总指数", "total"), ("infrastructure", "基础设施", "infrastructure"),
+          ("platform", "平台", "platform"), ("application", "应用", "application")]
+
+
+def _national(ctx: _Context) -> Section:
+    nat = ctx.city.rollup("nation").scores.droplevel("nation")
+    qoq = nat.pct_change()
+    yoy = nat / nat.shift(4) - 1
+    table = pd.DataFrame({"quarter": nat.index.astype(str)})
+    for key, zh, _ in LAYERS:
+        table[f"{key}"] = nat[key].to_numpy()
+    table["total_qoq"] = qoq["total"].to_numpy()
+    for key, _, _ in LAYERS:
+        table[f"{key}_yoy"] = yoy[key].to_numpy()
+    plt = pyplot()
+    fig, ax = plt.subplots(1, 2, figsize=(11, 3.8))
+    for key, zh, en in LAYERS:
+        ax[0].plot(nat.index.astype(str), nat[key], marker="o", label=pick_label(zh, en))
+    ax[0].set_title(pick_label("全国数字化转型指数（基期=1）", "National DTI (base = 1)"))
+    ax[0].legend(fontsize=8)
+    ax[0].tick_params(axis="x", rotation=45)
+    for key, zh, en in LAYERS[1:]:
+        ax[1].plot(yoy.index.astype(str)[4:], yoy[key].iloc[4:] * 100, marker="o",
+                   label=pick_label(zh, en))
+    ax[1].axhline(0, color="grey", lw=0.8)
+    ax[1].set_title(pick_label("分层同比增速 (%)", "YoY growth by layer (%)"))
+    ax[1].legend(fontsize=8)
+    fig.tight_layout()
+    peak = nat["total"].idxmax()
+    s = Section("national", "1 National trend and layers",
+                text=("The national index is the sum of city base shares: 1 in the base "
+                      "period 2021Q1. It peaks in " + str(peak) + "; QoQ growth in 2022Q3 is "
+                      f"{qoq.loc[pd.Period('2022Q3', 'Q'), 'total']:.1%}. Platform YoY: "
+                      f"{yoy.loc[pd.Period('2022Q1', 'Q'), 'platform']:.1%} (2022Q1) and "
+                      f"{yoy.loc[pd.Period('2023Q1', 'Q'), 'platform']:.1%} (2023Q1)."))
+    s.tables.append(("national_trend", table, "National index by layer, QoQ and YoY"))
+    s.figures.append(("national_trend", fig, "National index and layer growth"))
+    s.summary.append(f"national index peaks in {peak}; 2023Q1 = {nat['total'].iloc[-1]:.3f}"
+                     " × base")
+    return s
+
+
+def _cities(ctx: _Context) -> Section:
+    city = ctx.city
+    rc = city.rank_change(2022, "2023Q1").sort_values("rank_end").head(20)
+    meta = ctx.world.cities.set_index("city")
+    rc.insert(1, "name_en", meta["name_en"].reindex(rc["city"]).to_numpy())
+    rc.insert(2, "province", meta["province"].reindex(rc["city"]).to_numpy())
+    g = city.growth("yoy_mean").set_index("city")["yoy_mean"]
+    rc["yoy_mean"] = g.reindex(rc["city"]).to_numpy()
+    firsts = {node: city.rank("2023Q1", node=node)["city"].iloc[0]
+              for node in ("total", "infrastructure", "platform", "application")}
+    fastest = g.sort_values(ascending=False).head(10)
+    fast = pd.DataFrame({"city": fastest.index,
+                         "name_en": meta["name_en"].reindex(fastest.index).to_numpy(),
+                         "province": meta["province"].reindex(fastest.index).to_numpy(),
+                         "yoy_mean": fastest.to_numpy()})
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7, 5))
+    top = rc.head(15).iloc[::-1]
+    labels = [pick_label(c, e) for c, e in zip(top["city"], top["name_en"])]
+    ax.barh(labels, top["score_end"])
+    ax.set_title(pick_label("2023Q1 城市指数前15", "Top 15 cities, 2023Q1"))
+    fig.tight_layout()
+    s = Section("cities", "2 Top cities",
+                text="First place by layer in 2023Q1: " + ", ".join(
+                    f"{k}: {v}" for k, v in firsts.items()) + ".")
+    s.tables.append(("top_cities", rc, "National top 20 in 2023Q1, rank change vs 2022 "
+                     "(+1 = up one place), YoY mean 2022Q1–2023Q1"))
+    s.tables.append(("fastest_cities", fast, "Ten fastest-growing cities (YoY mean)"))
+    s.figures.append(("top_cities", fig, "Top 15 cities"))
+    s.summary.append("top 3 cities 2023Q1: " + ", ".join(rc["city"].head(3)))
+    return s
+
+
+def _provinces(ctx: _Context) -> Section:
+    prov = ctx.city.rollup("province")
+    r22 = prov.rank(2022).head(10)[["province", "rank", "score"]]
+    r23 = prov.rank("2023Q1").head(10)[["province", "rank", "score"]]
+    g = prov.growth("yoy_mean").sort_values("yoy_mean", ascending=False).head(10)
+    table = pd.DataFrame({"rank": range(1, 11), "2022": r22["province"].to_numpy(),
+                          "2023Q1": r23["province"].to_numpy(),
+                          "fastest (YoY mean)": g["province"].to_numpy(),
+                          "yoy_mean": g["yoy_mean"].to_numpy()})
+    en = ctx.en("province")
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.bar([pick_label(p, en.get(p)) for p in r23["province"]], r23["score"])
+    ax.set_title(pick_label("2023Q1 省份指数前10", "Top 10 provinces, 2023Q1"))
+    ax.tick_params(axis="x", rotation=45)
+    fig.tight_layout()
+    s = Section("provinces", "3 Provinces")
+    s.tables.append(("provinces", table, "Province top 10 (sum of city base shares)"))
+    s.figures.append(("provinces", fig, "Top 10 provinces"))
+    s.summary.append(f"first province: {r22['province'].iloc[0]} (2022), "
+                     f"{r23['province'].iloc[0]} (2023Q1)")
+    return s
+
+
+def _tiers_clusters(ctx: _Context) -> Section:
+    city = ctx.city
+    meta = ctx.world.cities.set_index("city")
+    g = city.growth("yoy_mean").set_index("city")["yoy_mean"]
+    tier = city.rollup("tier")
+    sh22 = tier.share("nation", period=2022).set_index("tier")["share"]
+    sh23 = tier.share("nation", period="2023Q1").set_index("tier")["share"]
+    tg = g.groupby(meta["tier"].astype(str).reindex(g.index)).mean()
+    order = ["一线", "新一线", "二线", "三线", "四线", "五线"]
+    tiers = pd.DataFrame({"tier": order, "tier_en": [ctx.en("tier")[t] for t in order],
+                          "cities": [int((meta["tier"].astype(str) == t).sum()) for t in order],
+                          "share_2022": sh22.reindex(order).to_numpy(),
+                          "share_2023Q1": sh23.reindex(order).to_numpy(),
+                          "mean_city_yoy": tg.reindex(order).to_numpy()})
+    clus = meta["cluster"].replace("", "other")
+    cl = city.rollup(pd.Series(clus, name="cluster"))
+    csh = cl.share("nation", period=2022).set_index("cluster")["share"]
+    cg = g.groupby(clus.reindex(g.index)).mean()
+    clusters = pd.DataFrame({"cluster": csh.index, "cities": clus.value_counts().reindex(
+        csh.index).to_numpy(), "share_2022": csh.to_numpy(),
+        "mean_city_yoy": cg.reindex(csh.index).to_numpy()}).sort_values(
+        "share_2022", ascending=False)
+    plt = pyplot()
+    fig, ax = plt.subplots(1, 2, figsize=(11, 3.6))
+    labels = [pick_label(t, e) for t, e in zip(tiers["tier"], tiers["tier_en"])]
+    ax[0].bar(labels, tiers["share_2022"] * 100)
+    ax[0].set_title(pick_label("各线城市指数占比 2022 (%)", "Share of national index by tier, 2022 (%)"))
+    ax[1].bar(labels, tiers["mean_city_yoy"] * 100, color="tab:orange")
+    ax[1].set_title(pick_label("各线城市平均同比增速 (%)", "Mean city YoY growth by tier (%)"))
+    fig.tight_layout()
+    in_share = float(csh.drop("other").sum())
+    s = Section("tiers", "4 City tiers and clusters",
+                text=(f"The 11 city clusters hold {in_share:.1%} of the national index in "
+                      "2022."))
+    s.tables.append(("tiers", tiers, "City tiers: share of the national index and mean "
+                     "city YoY growth"))
+    s.tables.append(("clusters", clusters, "City clusters: share of the national index "
+                     "and mean city YoY growth"))
+    s.figures.append(("tiers", fig, "Tiers"))
+    s.summary.append(f"tier shares 2022: 一线 {sh22['一线']:.1%}, 五线 {sh22['五线']:.1%}; "
+                     f"clusters {in_share:.1%}")
+    return s
+
+
+def _cluster_tables(ctx: _Context) -> Section:
+    city = ctx.city
+    g = city.growth("yoy_mean").set_index("city")["yoy_mean"]
+    s = Section("cluster_tables", "5 Key clusters: 珠三角, 京津冀, 长三角",
+                text="As the report's tables: 2022 rank, 2023Q1 rank with change, and "
+                     "YoY growth (mean of quarterly YoY rates 2022Q1–2023Q1).")
+    rc = city.rank_change(2022, "2023Q1", within="cluster")
+    for name in ("珠三角", "京津冀", "长三角"):
+        sub = rc[rc["cluster"] == name].sort_values("rank_end")
+        gro = g.reindex(sub["city"]).sort_values(ascending=False)
+        t = pd.DataFrame({
+            "rank_2022": sub.sort_values("rank_start")["rank_start"].to_numpy(),
+            "city_2022": sub.sort_values("rank_start")["city"].to_numpy(),
+            "rank_2023Q1": sub["rank_end"].to_numpy(), "city_2023Q1": sub["city"].to_numpy(),
+            "change": sub["change"].to_numpy(),
+            "growth_rank": np.arange(1, len(gro) + 1), "city_growth": gro.index.to_numpy(),
+            "yoy_mean": gro.to_numpy()})
+        s.tables.append((f"cluster_{ctx.en('cluster')[name]}", t, name))
+    return s
+
+
+def _industries(ctx: _Context) -> Section:
+    res = ctx.res
+    ind = ctx.world.industries.set_index("industry")["label"]
+    nat = res.rollup("nation")
+    size = nat.scores["total"].groupby(level="industry").sum()
+    gr = nat.growth("yoy_mean").set_index("industry")["yoy_mean"]
+    t = pd.DataFrame({"industry": size.index, "label": ind.reindex(size.index).to_numpy(),
+                      "cumulative_index": size.to_numpy(),
+                      "yoy_mean": gr.reindex(size.index).to_numpy()})
+    t = t.sort_values("cumulative_index", ascending=False)
+    t.insert(0, "size_rank", np.arange(1, len(t) + 1))
+    t["growth_rank"] = t["yoy_mean"].rank(ascending=False, method="min").astype(int)
+    prov = res.rollup("province")
+    share = prov.share("by", period=2022)
+    pg = prov.growth("yoy_mean")
+    rows = {}
+    for key in ("manufacturing", "finance", "communications"):
+        a = share[share.industry == key].sort_values("share", ascending=False).head(10)
+        b = pg[pg.industry == key].sort_values("yoy_mean", ascending=False).head(10)
+        rows[f"{key}_share_2022"] = a["province"].to_numpy()
+        rows[f"{key}_growth"] = b["province"].to_numpy()
+    ptab = pd.DataFrame({"rank": range(1, 11), **rows})
+    top3 = res.cumulative_top("cluster", n=3)
+    for c in ("no.1", "no.2", "no.3"):
+        top3[c] = top3[c].map(ind)
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(8, 4))
+    labels = [pick_label(lab, key) for key, lab in zip(t["industry"], t["label"])]
+    ax.bar(labels, t["cumulative_index"])
+    ax.set_title(pick_label("行业指数规模（2021Q1–2023Q1 累计）",
+                            "Industry index size (cumulative 2021Q1–2023Q1)"))
+    ax.tick_params(axis="x", rotation=60)
+    fig.tight_layout()
+    s = Section("industries", "6 Industries")
+    s.tables.append(("industries", t, "Industry size and YoY growth (national)"))
+    s.tables.append(("province_industry_top10", ptab, "Province top 10: industry share of "
+                     "the province's digital index (2022) and industry growth"))
+    s.tables.append(("cluster_top3", top3, "Cumulative top-3 industries per cluster "
+                     "(2021Q1–2023Q1)"))
+    s.figures.append(("industries", fig, "Industry size"))
+    s.summary.append(f"largest industry: {t['label'].iloc[0]} ({t['industry'].iloc[0]})")
+    return s
+
+
+INDEX_SECTIONS: list[Callable[[_Context], Section]] = [
+    _national, _cities, _provinces, _tiers_clusters, _cluster_tables, _industries,
+]
+
+
+# --------------------------------------------------------------------------- writing
+_CSS = """
+body{font-family:-apple-system,'Segoe UI','Noto Sans CJK SC','Microsoft YaHei',sans-serif;
+max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+h1{border-bottom:2px solid #333} h2{margin-top:2em;border-bottom:1px solid #ccc}
+table{border-collapse:collapse;font-size:13px;margin:.5em 0 1.5em}
+td,th{border:1px solid #ddd;padding:3px 8px;text-align:right} th{background:#f4f4f4}
+caption{text-align:left;font-weight:600;padding:4px 0} .fail{color:#b00}
+img{max-width:100%} .note{color:#555;font-size:13px}
+"""
+
+
+def _fmt_table(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    for c in out.columns:
+        if pd.api.types.is_float_dtype(out[c]):
+            if any(k in str(c) for k in ("yoy", "qoq", "share", "growth")):
+                out[c] = out[c].map(lambda v: "" if pd.isna(v) else f"{v:.1%}")
+            else:
+                out[c] = out[c].map(lambda v: "" if pd.isna(v) else f"{v:.4f}")
+    return out
+
+
+def run_demo(
+    out: str | Path = "dtistat-demo",
+    *,
+    seed: int = 2023,
+    sections: list[Callable[[_Context], Section]] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> DemoReport:
+    """Run the method on the demo world and write ``report.html``, CSV tables and PNGs.
+
+    Parameters
+    ----------
+    out : path
+        Output folder (created).
+    seed : int
+        Demo world seed; 2023 uses the shipped files.
+    sections : list, optional
+        Section functions (default: every available section).
+    progress : callable, optional
+        Receives one line per step (default: printed to stderr).
+
+    Returns
+    -------
+    DemoReport
+    """
+    t0 = time.perf_counter()
+    say = progress or (lambda msg: print(msg, file=sys.stderr, flush=True))
+    out_dir = Path(out)
+    (out_dir / "tables").mkdir(parents=True, exist_ok=True)
+    (out_dir / "figures").mkdir(parents=True, exist_ok=True)
+    ctx = _Context(seed)
+    secs = sections if sections is not None else all_sections()
+    chinese = use_chinese()
+    done: list[Section] = []
+    failed: list[str] = []
+    tables: dict[str, Path] = {}
+    figures: dict[str, Path] = {}
+    plt = pyplot()
+    for i, fn in enumerate(secs, 1):
+        name = fn.__name__.lstrip("_")
+        t = time.perf_counter()
+        say(f"[{i}/{len(secs)}] {name} ...")
+        try:
+            sec = fn(ctx)
+        except Exception as exc:  # a broken module must not hide the others
+            failed.append(name)
+            sec = Section(name, f"{name} (failed)", text=html.escape(
+                "".join(traceback.format_exception_only(type(exc), exc)).strip()))
+        for tname, frame, _cap in sec.tables:
+            p = out_dir / "tables" / f"{tname}.csv"
+            frame.to_csv(p, index=False, encoding="utf-8-sig")
+            tables[tname] = p
+        for fname, fig, _cap in sec.figures:
+            p = out_dir / "figures" / f"{fname}.png"
+            fig.savefig(p, dpi=110)
+            plt.close(fig)
+            figures[fname] = p
+        done.append(sec)
+        say(f"[{i}/{len(secs)}] {name} done in {time.perf_counter() - t:.1f} s")
+    parts = [f"<!doctype html><html lang='zh'><head><meta charset='utf-8'>"
+             f"<title>dtistat demo report</title><style>{_CSS}</style></head><body>",
+             "<h1>dtistat demo report — 数字化转型指数 (simulated data)</h1>",
+             "<p class='note'>All indicator data, firms, survey answers and panels are "
+             "<b>simulated</b> (documented DGP in <code>dtistat.datasets</code>); city "
+             "metadata are real. The index is calibrated to the published tables of the "
+             "2023 数字化转型指数报告. Figures use " +
+             ("Chinese labels." if chinese else "English labels (no CJK font found).") +
+             "</p>"]
+    for sec in done:
+        cls = " class='fail'" if sec.title.endswith("(failed)") else ""
+        parts.append(f"<h2{cls}>{html.escape(sec.title)}</h2>")
+        if sec.text:
+            parts.append(f"<p{cls}>{sec.text}</p>")
+        for fname, _fig, cap in sec.figures:
+            parts.append(f"<figure><img src='figures/{fname}.png' alt='{html.escape(cap)}'>"
+                         f"<figcaption>{html.escape(cap)}</figcaption></figure>")
+        for tname, frame, cap in sec.tables:
+            body = _fmt_table(frame).to_html(index=False, border=0, escape=True)
+            body = body.replace("<table", f"<table><caption>{html.escape(cap)} "
+                                f"(<a href='tables/{tname}.csv'>CSV</a>)</caption", 1)
+            body = body.replace("<table><caption", "<table><caption", 1)
+            parts.append(body.replace("<table><caption>", "<table><caption>", 1))
+    parts.append("</body></html>")
+    html_path = out_dir / "report.html"
+    html_path.write_text("\n".join(parts), encoding="utf-8")
+    summary = tuple(line for sec in done for line in sec.summary)
+    return DemoReport(out_dir=out_dir, html_path=html_path, tables=tables, figures=figures,
+                      summary=summary, seconds=time.perf_counter() - t0,
+                      failed=tuple(failed))
+
+
+def all_sections() -> list[Callable[[_Context], Section]]:
+    """Every section of the demo, in report order."""
+    return list(INDEX_SECTIONS)
