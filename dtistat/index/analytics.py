@@ -252,7 +252,7 @@ def rank_change(res: IndexResult, start, end, *, within=None, node=None, metadat
     m["rank_end"] = m["rank_end"].astype(int)
     m["change"] = m["rank_start"] - m["rank_end"]  # +1 = moved up one place
     m.attrs["periods"] = (a["period"].iloc[0], b["period"].iloc[0])
-    levels = keys[:-1] if not res.by else [k for k in keys if k != res.entity]
+    levels = [k for k in keys if k != res.entity]
     return m.sort_values([*levels, "rank_end", res.entity], kind="stable").reset_index(drop=True)
 
 
