@@ -33,6 +33,11 @@ Data-generating process (top down, each step exact by construction):
 
 Because base-share normalization divides by the base-period national total, the
 computed index equals the designed ``T`` up to that rounding.
+
+A consequence worth knowing: the report's tier shares (一线 > 1/3 and 五线 > 1/4 of the
+national index, with 新一线 to 四线 sharing the rest among 205 cities) imply that the
+average 五线 unit is larger than the average 三线 or 四线 unit; the demo follows the
+published shares, so some 五线 units outrank 二线 cities.
 """
 
 from __future__ import annotations
