@@ -29,10 +29,30 @@ from dtistat.factors import (
 from dtistat.index import weights
 from dtistat.index.compute import IndexResult, compute_index
 from dtistat.spec import IndexSpec, Node
+from dtistat.survey import (
+    CrosstabResult,
+    OrderedResult,
+    RakeReport,
+    crosstab,
+    effective_n,
+    fit_ordered,
+    kish_deff,
+    proportions,
+    rake,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CrosstabResult",
+    "OrderedResult",
+    "RakeReport",
+    "crosstab",
+    "effective_n",
+    "fit_ordered",
+    "kish_deff",
+    "proportions",
+    "rake",
     "BartlettResult",
     "CFAResult",
     "DriversResult",
