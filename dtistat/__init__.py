@@ -28,6 +28,7 @@ from dtistat.factors import (
 )
 from dtistat.index import weights
 from dtistat.index.compute import IndexResult, compute_index
+from dtistat.panel import FTest, HausmanResult, PanelResult, fit_panel, hausman
 from dtistat.spec import IndexSpec, Node
 from dtistat.survey import (
     CrosstabResult,
@@ -44,6 +45,11 @@ from dtistat.survey import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "FTest",
+    "HausmanResult",
+    "PanelResult",
+    "fit_panel",
+    "hausman",
     "CrosstabResult",
     "OrderedResult",
     "RakeReport",
