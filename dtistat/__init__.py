@@ -28,6 +28,13 @@ from dtistat.factors import (
 )
 from dtistat.index import weights
 from dtistat.index.compute import IndexResult, compute_index
+from dtistat.index.sensitivity import (
+    SensitivityResult,
+    SobolResult,
+    sobol_indices,
+    sobol_weights,
+    weight_sensitivity,
+)
 from dtistat.panel import FTest, HausmanResult, PanelResult, fit_panel, hausman
 from dtistat.spec import IndexSpec, Node
 from dtistat.survey import (
@@ -45,6 +52,11 @@ from dtistat.survey import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "SensitivityResult",
+    "SobolResult",
+    "sobol_indices",
+    "sobol_weights",
+    "weight_sensitivity",
     "FTest",
     "HausmanResult",
     "PanelResult",
