@@ -26,6 +26,7 @@ from dtistat.factors import (
     kmo,
     parallel_analysis,
 )
+from dtistat.future import FutureIndexResult, future_industry_index, future_spec
 from dtistat.index import weights
 from dtistat.index.compute import IndexResult, compute_index
 from dtistat.index.sensitivity import (
@@ -52,6 +53,9 @@ from dtistat.survey import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "FutureIndexResult",
+    "future_industry_index",
+    "future_spec",
     "SensitivityResult",
     "SobolResult",
     "sobol_indices",
