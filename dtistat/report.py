@@ -456,6 +456,36 @@ def _sensitivity(ctx: _Context) -> Section:
     return s
 
 
+def _future(ctx: _Context) -> Section:
+    from dtistat.datasets import load_cities
+    from dtistat.future import future_industry_index
+
+    w = ctx.world
+    meta = load_cities()
+    fut = future_industry_index(w.firms, entity="city_id", funding="funding_amount",
+                                rounds="funding_rounds", metadata=meta)
+    names = dict(zip(meta["city_id"], meta["name_zh"]))
+    top = fut.index.rank("2023Q1").head(15)
+    top.insert(1, "city", top["city_id"].map(names))
+    prov_meta = meta[["city_id", "province"]]
+    prov = fut.index.rollup("province", metadata=prov_meta, how="mean").rank("2023Q1")
+    prof = fut.profiles(metadata=meta)
+    com = fut.comovement().reset_index()
+    s = Section("future", "11 Future-industry index (PART 2): start-up firms, six domains",
+                text=("Agglomeration, activity, growth and diversity from "
+                      f"{len(w.firms):,} simulated start-up records, combined per city × "
+                      "quarter (min–max per quarter, equal weights)."))
+    s.tables.append(("future_top_cities", top, "Future-industry index, top 15 cities, "
+                     "2023Q1"))
+    s.tables.append(("future_provinces", prov.head(10), "Provinces by mean city index, "
+                     "2023Q1"))
+    s.tables.append(("future_profiles", prof, "Typical cities: domain profiles"))
+    s.tables.append(("future_comovement", com, "Domain co-movement: correlation of domain "
+                     "indices across cities"))
+    s.summary.append("future industries: top 3 cities " + ", ".join(top["city"].head(3)))
+    return s
+
+
 # --------------------------------------------------------------------------- writing
 _CSS = """
 body{font-family:-apple-system,'Segoe UI','Noto Sans CJK SC','Microsoft YaHei',sans-serif;
@@ -571,4 +601,4 @@ def run_demo(
 
 def all_sections() -> list[Callable[[_Context], Section]]:
     """Every section of the demo, in report order."""
-    return [*INDEX_SECTIONS, _panel, _factors, _survey, _sensitivity]
+    return [*INDEX_SECTIONS, _future, _panel, _factors, _survey, _sensitivity]
