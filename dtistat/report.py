@@ -12,6 +12,7 @@ import html
 import sys
 import time
 import traceback
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -551,7 +552,13 @@ def run_demo(
         t = time.perf_counter()
         say(f"[{i}/{len(secs)}] {name} ...")
         try:
-            sec = fn(ctx)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                sec = fn(ctx)
+            notes = sorted({str(wm.message) for wm in caught})
+            if notes:  # shown in the report, not lost on the terminal
+                sec.text += "".join(f"<br><span class='note'>Note: {html.escape(n)}</span>"
+                                    for n in notes)
         except Exception as exc:  # a broken module must not hide the others
             failed.append(name)
             sec = Section(name, f"{name} (failed)", text=html.escape(
