@@ -36,6 +36,13 @@ from dtistat.index.sensitivity import (
     sobol_weights,
     weight_sensitivity,
 )
+from dtistat.io import read_data
+from dtistat.mediation import (
+    MediationProcedure,
+    MediationResult,
+    MediationSensitivity,
+    fit_mediation,
+)
 from dtistat.panel import FTest, HausmanResult, PanelResult, fit_panel, hausman
 from dtistat.spec import IndexSpec, Node
 from dtistat.survey import (
@@ -49,10 +56,27 @@ from dtistat.survey import (
     proportions,
     rake,
 )
+from dtistat.tables import (
+    TableColumn,
+    frame_table,
+    index_table,
+    mediation_table,
+    regression_table,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "MediationProcedure",
+    "MediationResult",
+    "MediationSensitivity",
+    "TableColumn",
+    "fit_mediation",
+    "frame_table",
+    "index_table",
+    "mediation_table",
+    "read_data",
+    "regression_table",
     "FutureIndexResult",
     "future_industry_index",
     "future_spec",
