@@ -15,7 +15,7 @@ numbers of blocks, so grouping replicates into chunks never changes the stream.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -175,6 +175,7 @@ def bootstrap_coefs(
     rng: np.random.Generator,
     n_boot: int,
     chunk: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Bootstrap replicates of the kept coefficients from group cross-products ``Cq``.
 
@@ -184,6 +185,7 @@ def bootstrap_coefs(
     p : number of columns of the design the cross-products came from.
     equations : the regressions to solve in each replicate.
     rng, n_boot, chunk : the generator, number of replicates and replicates per chunk.
+    progress : called as ``progress(done, n_boot)`` after each chunk.
 
     Returns
     -------
@@ -211,11 +213,17 @@ def bootstrap_coefs(
                 flat = (idx + offsets[:nb]).reshape(-1)
                 cnt[filled:filled + nb] = np.bincount(flat, minlength=nb * G).reshape(nb, G)
             filled += nb
-        Sq = cnt @ Cq
+        # fixed-size products: BLAS may round differently for other shapes, and the
+        # draws must not depend on how replicates are grouped into chunks
+        Sq = np.empty((c, Cq.shape[1]))
+        for i in range(0, c, BLOCK):
+            np.matmul(cnt[i:i + BLOCK], Cq, out=Sq[i:i + BLOCK])
         b, s = batched_coefs(_unpack(Sq, p), equations)
         res.append(b)
         sing.append(s)
         done += c
+        if progress is not None:
+            progress(done, n_boot)
     return np.concatenate(res), np.concatenate(sing)
 
 

@@ -41,6 +41,16 @@ class _Run:
         self.i += 1
         print(f"[{self.i}/{self.steps}] {what}", file=sys.stderr, flush=True)
 
+    def bar(self, label: str) -> Callable[[int, int], None]:
+        """A text progress bar on stderr, redrawn in place; ends with a newline."""
+        def show(done: int, total: int) -> None:
+            frac = done / total if total else 1.0
+            filled = int(round(30 * frac))
+            print(f"\r      {label} [{'#' * filled}{'.' * (30 - filled)}] "
+                  f"{done:,}/{total:,}", end="\n" if done >= total else "",
+                  file=sys.stderr, flush=True)
+        return show
+
     def dirs(self) -> tuple[Path, Path]:
         tab, fig = self.out / "tables", self.out / "figures"
         tab.mkdir(parents=True, exist_ok=True)
@@ -212,7 +222,7 @@ def _sensitivity(args: argparse.Namespace) -> int:
         data, spec, entity=args.entity, time=args.time, by=args.by, method=args.method,
         n_draws=args.n_draws, seed=args.seed, periods=args.period, top_k=args.top_k,
         node=args.node, base_period=args.base_period, normalization=args.normalization,
-        **opts)
+        progress=run.bar("draws"), **opts)
     print(f"      {res.n_draws:,} draws in {time.perf_counter() - t:.1f} s", file=sys.stderr)
     run.step("writing tables")
     run.dirs()
@@ -253,7 +263,8 @@ def _mediate(args: argparse.Namespace) -> int:
     res = fit_mediation(data, x=args.x, m=args.m, y=args.y, covariates=args.covariates,
                         entity=args.entity, time=args.time, fe=args.fe, cluster=args.cluster,
                         serial=args.serial, n_boot=args.n_boot, ci=args.ci, level=args.level,
-                        seed=args.seed, procedure=args.procedure, dropna=args.dropna)
+                        seed=args.seed, procedure=args.procedure, dropna=args.dropna,
+                        progress=run.bar("bootstrap") if args.n_boot else None)
     print(f"      done in {time.perf_counter() - t:.1f} s", file=sys.stderr)
     run.step("writing tables")
     run.dirs()

@@ -17,6 +17,7 @@ For OLS on one sample, ``c = c' + (sum of all indirect effects)`` holds exactly.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -448,6 +449,7 @@ def fit_mediation(
     n_mc: int = 20_000,
     dropna: bool = False,
     chunk_size: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> MediationResult:
     """Fit a linear mediation model: paths, indirect effects and their intervals.
 
@@ -491,6 +493,9 @@ def fit_mediation(
     chunk_size : int, optional
         Bootstrap replicates per batch, rounded up to a multiple of 32 (memory control;
         results do not depend on it).
+    progress : callable, optional
+        Called as ``progress(done, n_boot)`` after each batch of replicates (for a
+        progress bar); it does not affect the results.
 
     Returns
     -------
@@ -692,7 +697,7 @@ def fit_mediation(
         Cq, p, beqs, rescale = _boot_design(
             Z, col, eqs, fe_dims, ccodes, G, x, meds, covs, terms)
         boot_coefs, sing = bs.bootstrap_coefs(Cq, p, beqs, rng=rng, n_boot=n_boot,
-                                              chunk=chunk_size)
+                                              chunk=chunk_size, progress=progress)
         boot_coefs = boot_coefs * rescale
         n_singular = int(sing.sum())
         if n_singular:

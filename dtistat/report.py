@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dtistat import plots
 from dtistat._plotting import pick_label, pyplot, use_chinese
 
 __all__ = ["run_demo", "DemoReport", "Section"]
@@ -101,20 +102,6 @@ def _national(ctx: _Context) -> Section:
     table["total_qoq"] = qoq["total"].to_numpy()
     for key, _, _ in LAYERS:
         table[f"{key}_yoy"] = yoy[key].to_numpy()
-    plt = pyplot()
-    fig, ax = plt.subplots(1, 2, figsize=(11, 3.8))
-    for key, zh, en in LAYERS:
-        ax[0].plot(nat.index.astype(str), nat[key], marker="o", label=pick_label(zh, en))
-    ax[0].set_title(pick_label("全国数字化转型指数（基期=1）", "National DTI (base = 1)"))
-    ax[0].legend(fontsize=8)
-    ax[0].tick_params(axis="x", rotation=45)
-    for key, zh, en in LAYERS[1:]:
-        ax[1].plot(yoy.index.astype(str)[4:], yoy[key].iloc[4:] * 100, marker="o",
-                   label=pick_label(zh, en))
-    ax[1].axhline(0, color="grey", lw=0.8)
-    ax[1].set_title(pick_label("分层同比增速 (%)", "YoY growth by layer (%)"))
-    ax[1].legend(fontsize=8)
-    fig.tight_layout()
     peak = nat["total"].idxmax()
     s = Section("national", "1 National trend and layers",
                 text=("The national index is the sum of city base shares: 1 in the base "
@@ -123,7 +110,10 @@ def _national(ctx: _Context) -> Section:
                       f"{yoy.loc[pd.Period('2022Q1', 'Q'), 'platform']:.1%} (2022Q1) and "
                       f"{yoy.loc[pd.Period('2023Q1', 'Q'), 'platform']:.1%} (2023Q1)."))
     s.tables.append(("national_trend", table, "National index by layer, QoQ and YoY"))
-    s.figures.append(("national_trend", fig, "National index and layer growth"))
+    s.figures.append(("national_trend", plots.index_trend_plot(ctx.city),
+                      "National index by layer (base 2021Q1 = 1)"))
+    s.figures.append(("layer_yoy", plots.index_trend_plot(ctx.city, growth="yoy"),
+                      "Year-on-year growth by layer"))
     s.summary.append(f"national index peaks in {peak}; 2023Q1 = {nat['total'].iloc[-1]:.3f}"
                      " × base")
     return s
@@ -144,20 +134,15 @@ def _cities(ctx: _Context) -> Section:
                          "name_en": meta["name_en"].reindex(fastest.index).to_numpy(),
                          "province": meta["province"].reindex(fastest.index).to_numpy(),
                          "yoy_mean": fastest.to_numpy()})
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7, 5))
-    top = rc.head(15).iloc[::-1]
-    labels = [pick_label(c, e) for c, e in zip(top["city"], top["name_en"])]
-    ax.barh(labels, top["score_end"])
-    ax.set_title(pick_label("2023Q1 城市指数前15", "Top 15 cities, 2023Q1"))
-    fig.tight_layout()
     s = Section("cities", "2 Top cities",
                 text="First place by layer in 2023Q1: " + ", ".join(
                     f"{k}: {v}" for k, v in firsts.items()) + ".")
     s.tables.append(("top_cities", rc, "National top 20 in 2023Q1, rank change vs 2022 "
                      "(+1 = up one place), YoY mean 2022Q1–2023Q1"))
     s.tables.append(("fastest_cities", fast, "Ten fastest-growing cities (YoY mean)"))
-    s.figures.append(("top_cities", fig, "Top 15 cities"))
+    s.figures.append(("top_cities", plots.rank_bump_plot(city, top=10,
+                                                         metadata=ctx.world.cities),
+                      "Ranks of the 2023Q1 top 10 over time"))
     s.summary.append("top 3 cities 2023Q1: " + ", ".join(rc["city"].head(3)))
     return s
 
@@ -171,16 +156,10 @@ def _provinces(ctx: _Context) -> Section:
                           "2023Q1": r23["province"].to_numpy(),
                           "fastest (YoY mean)": g["province"].to_numpy(),
                           "yoy_mean": g["yoy_mean"].to_numpy()})
-    en = ctx.en("province")
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4))
-    ax.bar([pick_label(p, en.get(p)) for p in r23["province"]], r23["score"])
-    ax.set_title(pick_label("2023Q1 省份指数前10", "Top 10 provinces, 2023Q1"))
-    ax.tick_params(axis="x", rotation=45)
-    fig.tight_layout()
     s = Section("provinces", "3 Provinces")
     s.tables.append(("provinces", table, "Province top 10 (sum of city base shares)"))
-    s.figures.append(("provinces", fig, "Top 10 provinces"))
+    s.figures.append(("provinces", plots.province_bar_plot(
+        ctx.city, metadata=ctx.world.cities, period="2023Q1"), "Top 10 provinces, 2023Q1"))
     s.summary.append(f"first province: {r22['province'].iloc[0]} (2022), "
                      f"{r23['province'].iloc[0]} (2023Q1)")
     return s
@@ -208,14 +187,6 @@ def _tiers_clusters(ctx: _Context) -> Section:
         csh.index).to_numpy(), "share_2022": csh.to_numpy(),
         "mean_city_yoy": cg.reindex(csh.index).to_numpy()}).sort_values(
         "share_2022", ascending=False)
-    plt = pyplot()
-    fig, ax = plt.subplots(1, 2, figsize=(11, 3.6))
-    labels = [pick_label(t, e) for t, e in zip(tiers["tier"], tiers["tier_en"])]
-    ax[0].bar(labels, tiers["share_2022"] * 100)
-    ax[0].set_title(pick_label("各线城市指数占比 2022 (%)", "Share of national index by tier, 2022 (%)"))
-    ax[1].bar(labels, tiers["mean_city_yoy"] * 100, color="tab:orange")
-    ax[1].set_title(pick_label("各线城市平均同比增速 (%)", "Mean city YoY growth by tier (%)"))
-    fig.tight_layout()
     in_share = float(csh.drop("other").sum())
     s = Section("tiers", "4 City tiers and clusters",
                 text=(f"The 11 city clusters hold {in_share:.1%} of the national index in "
@@ -224,7 +195,11 @@ def _tiers_clusters(ctx: _Context) -> Section:
                      "city YoY growth"))
     s.tables.append(("clusters", clusters, "City clusters: share of the national index "
                      "and mean city YoY growth"))
-    s.figures.append(("tiers", fig, "Tiers"))
+    s.figures.append(("tiers", plots.growth_by_tier_plot(city, metadata=ctx.world.cities),
+                      "Mean city YoY growth by tier"))
+    s.figures.append(("clusters", plots.cluster_share_plot(city, metadata=ctx.world.cities,
+                                                           period=2022),
+                      "Share of the national index by city cluster, 2022"))
     s.summary.append(f"tier shares 2022: 一线 {sh22['一线']:.1%}, 五线 {sh22['五线']:.1%}; "
                      f"clusters {in_share:.1%}")
     return s
@@ -364,18 +339,6 @@ def _factors(ctx: _Context) -> Section:
                         "general_dominance", "share") if c in dtab.columns]
     dtab = dtab[keep].copy()
     dtab.insert(2, "truth", dtab["term"].map(truth).to_numpy())
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    ev = np.asarray(efa.eigenvalues)[:10]
-    ax.plot(range(1, len(ev) + 1), ev, marker="o", label="data")
-    pa = efa.parallel
-    if pa is not None:
-        thr = pa.table.iloc[:10, :] if hasattr(pa, "table") else None
-        if thr is not None and "threshold" in thr:
-            ax.plot(range(1, len(thr) + 1), thr["threshold"], ls="--", label="parallel 95%")
-    ax.set_title(pick_label("创业环境：特征值（碎石图）", "Environment: scree plot"))
-    ax.legend()
-    fig.tight_layout()
     s = Section("factors", "8 Entrepreneurship environment and AI-cluster drivers",
                 text=(f"KMO {efa.kmo.overall:.3f}; Bartlett χ² {efa.bartlett.statistic:.1f}; "
                       f"parallel analysis retains {efa.n_factors} factors (the simulated "
@@ -384,7 +347,8 @@ def _factors(ctx: _Context) -> Section:
                      "factor each indicator was simulated from"))
     s.tables.append(("ai_drivers", dtab, "fit_drivers: log AI firms on six drivers, HC1 "
                      "SE, dominance shares of R² (with true coefficients)"))
-    s.figures.append(("environment_scree", fig, "Scree plot"))
+    s.figures.append(("environment_scree", plots.scree_plot(efa), "Scree plot with "
+                      "parallel analysis"))
     s.summary.append(f"environment: {efa.n_factors} factors retained (truth 3)")
     return s
 
@@ -420,6 +384,15 @@ def _survey(ctx: _Context) -> Section:
                      else prop, "Weighted tool-use rates by city tier (Wilson CI)"))
     s.tables.append(("survey_training_by_size", ct.summary(), "Organized training by "
                      "employer size: Rao–Scott and trend tests"))
+    hits = [c for c in sv.columns if c.startswith("hit_")]
+    by_occ = proportions(data, hits, by="occupation", weight="w")
+    skills = proportions(data, ["skill_aigc", "skill_media_creation"], by="age_band",
+                         weight="w")
+    s.tables.append(("survey_ai_impact_by_occupation", by_occ.summary()
+                     if hasattr(by_occ, "summary") else by_occ,
+                     "Which jobs will AI hit? Weighted shares by respondents' occupation"))
+    s.tables.append(("survey_skills_by_age", skills.summary() if hasattr(skills, "summary")
+                     else skills, "Skills wanted (AIGC, media creation) by age band"))
     s.tables.append(("survey_attitude", osum, "Ordered logit of attitude to AI, raked "
                      "weights and unweighted (robust SE), with the simulated truth"))
     s.summary.append("survey: raked weights, training rises with employer size")
@@ -484,6 +457,52 @@ def _future(ctx: _Context) -> Section:
     s.tables.append(("future_comovement", com, "Domain co-movement: correlation of domain "
                      "indices across cities"))
     s.summary.append("future industries: top 3 cities " + ", ".join(top["city"].head(3)))
+    return s
+
+
+def _mediation(ctx: _Context) -> Section:
+    from dtistat.mediation import fit_mediation
+    from dtistat.plots import indirect_effect_plot
+    from dtistat.tables import mediation_table
+
+    w = ctx.world
+    t = w.truth["mediation"]
+    res = fit_mediation(w.mediation_panel, x="fi_investment",
+                        m=["digital_infrastructure", "digital_platform"], y="fi_development",
+                        covariates=["log_dti_total", "log_population", "log_gdp_per_capita"],
+                        entity="city", time="quarter", fe="twoway", n_boot=5000, ci="bca",
+                        seed=1, procedure="wen_ye_2014")
+    truth = pd.Series({"a[digital_infrastructure]": t["a"]["digital_infrastructure"],
+                       "a[digital_platform]": t["a"]["digital_platform"],
+                       "b[digital_infrastructure]": t["b"]["digital_infrastructure"],
+                       "b[digital_platform]": t["b"]["digital_platform"],
+                       "c_prime": t["c_prime"],
+                       "indirect[digital_infrastructure]": t["indirect"]["digital_infrastructure"],
+                       "indirect[digital_platform]": t["indirect"]["digital_platform"],
+                       "indirect_total": t["total_indirect"]})
+    summ = res.summary()
+    summ = summ[summ["term"].isin(truth.index)].copy()
+    summ.insert(2, "truth", summ["term"].map(truth).to_numpy())
+    tabs = mediation_table(res, format="frame")
+    verdicts = res.procedure.verdicts if res.procedure is not None else None
+    s = Section("mediation", "12 Digital infrastructure and platforms as mediators",
+                text=("Future-industry investment → digital infrastructure / digital platform "
+                      "→ future-industry development, two-way fixed effects, 5,000 city-"
+                      "cluster bootstrap draws, BCa intervals; Wen & Ye (2014) procedure."))
+    s.tables.append(("mediation_paths", summ, "fit_mediation: paths and indirect effects "
+                     "with the simulated truth"))
+    for key, frame in tabs.items():
+        s.tables.append((f"mediation_table_{key}", frame.reset_index(), f"Paper layout: {key}"))
+    if verdicts is not None:
+        s.tables.append(("mediation_wen_ye", verdicts, "Wen & Ye (2014) verdicts"))
+    s.figures.append(("indirect_effects", indirect_effect_plot(res), "Bootstrap distribution "
+                      "of the indirect effects"))
+    ind = res.indirect.set_index("term")
+    s.summary.append("mediation: indirect via infrastructure "
+                     f"{ind.loc['indirect[digital_infrastructure]', 'estimate']:.3f} "
+                     f"(truth {t['indirect']['digital_infrastructure']:.2f}), via platform "
+                     f"{ind.loc['indirect[digital_platform]', 'estimate']:.3f} "
+                     f"(truth {t['indirect']['digital_platform']:.2f})")
     return s
 
 
@@ -608,4 +627,4 @@ def run_demo(
 
 def all_sections() -> list[Callable[[_Context], Section]]:
     """Every section of the demo, in report order."""
-    return [*INDEX_SECTIONS, _future, _panel, _factors, _survey, _sensitivity]
+    return [*INDEX_SECTIONS, _future, _panel, _mediation, _factors, _survey, _sensitivity]

@@ -298,11 +298,12 @@ def test_seed_gives_same_draws_whatever_chunk_size():
     r1 = fit_mediation(d, **kw)
     r2 = fit_mediation(d, chunk_size=32, **kw)  # chunks are whole blocks of 32 draws
     r3 = fit_mediation(d, chunk_size=100, **kw)
-    pd.testing.assert_frame_equal(r1.boot_draws, r2.boot_draws)
-    pd.testing.assert_frame_equal(r1.boot_draws, r3.boot_draws)
-    pd.testing.assert_frame_equal(r1.summary(), r2.summary())
+    # bit for bit, not just to rounding (check_exact)
+    pd.testing.assert_frame_equal(r1.boot_draws, r2.boot_draws, check_exact=True)
+    pd.testing.assert_frame_equal(r1.boot_draws, r3.boot_draws, check_exact=True)
+    pd.testing.assert_frame_equal(r1.summary(), r2.summary(), check_exact=True)
     r4 = fit_mediation(d, **{**kw, "seed": np.random.default_rng(2024)})
-    pd.testing.assert_frame_equal(r1.boot_draws, r4.boot_draws)
+    pd.testing.assert_frame_equal(r1.boot_draws, r4.boot_draws, check_exact=True)
 
 
 def _mc_tol(draws, p, B):

@@ -469,7 +469,7 @@ class _Acc:
 def _evaluate(
     ctx: _Context, W: np.ndarray, alt: np.ndarray, *, chunk: int,
     histogram: bool = True, kendall: bool = False, compare: np.ndarray | None = None,
-    keep_ranks: bool = False,
+    keep_ranks: bool = False, progress: Callable[[int, int], None] | None = None,
 ) -> _Acc:
     """Rank every draw in chunks; accumulate rank histograms and per-draw statistics.
 
@@ -595,6 +595,8 @@ def _evaluate(
             with np.errstate(invalid="ignore", divide="ignore"):
                 rg = cov / np.sqrt(ssr * ss0)
             rho[lo:hi] = rg[:, ok_g].mean(axis=1)
+            if progress is not None:
+                progress(hi, D)
     return _Acc(
         hist=None if hist is None else hist[:dump].reshape(G, NE, NE), rank_shift=shift,
         spearman=rho, kendall=tau, dominance=dom, ranks=ranks_all,
@@ -908,6 +910,7 @@ def weight_sensitivity(
     leave_one_out: bool = True,
     kendall: bool = False,
     chunk_size: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
     **method_options: Any,
 ) -> SensitivityResult:
     """How much do the weights move the rankings? Uncertainty analysis of an index.
@@ -968,6 +971,9 @@ def weight_sensitivity(
         default: it costs about as much again as the ranking itself).
     chunk_size : int, optional
         Draws per chunk (rounded up to a multiple of 256); bounds memory.
+    progress : callable, optional
+        Called as ``progress(done, n_draws)`` after each chunk of draws (for a progress
+        bar); it does not affect the results.
 
     Returns
     -------
@@ -1101,7 +1107,8 @@ def weight_sensitivity(
 
     # ------------------------------------------------------------------ evaluate
     chunk = _chunk(ctx, chunk_size)
-    acc = _evaluate(ctx, W, alt, chunk=chunk, kendall=kendall, compare=comp_idx)
+    acc = _evaluate(ctx, W, alt, chunk=chunk, kendall=kendall, compare=comp_idx,
+                    progress=progress)
     ranks = _rank_table(ctx, acc.hist, D, top_k)
 
     draws = pd.DataFrame({"draw": np.arange(D)})
