@@ -304,7 +304,9 @@ def _panel(ctx: _Context) -> Section:
                       f"{truth['beta']}."))
     s.tables.append(("panel_twoway_fe", table, "fit_panel: future-industry development "
                      "on log DTI, investment, mediators and covariates (with true values)"))
-    s.summary.append(f"panel: log DTI effect {b['estimate']:.3f} (truth {truth['beta']})")
+    full = table.set_index("term").loc["log_dti_total"]
+    s.summary.append(f"panel: log DTI effect {full['estimate']:.3f} ({full['std_error']:.3f}),"
+                     f" truth {truth['beta']}")
     return s
 
 
