@@ -201,8 +201,13 @@ class IndexResult:
 
         Examples
         --------
-        >>> r = compute_index(demo_data, demo_spec)          # doctest: +SKIP
-        >>> r.rollup("province", metadata=cities).rank("2023Q1")  # doctest: +SKIP
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"city": ["A", "B", "C"], "quarter": "2021Q1",
+        ...                    "x": [1.0, 2.0, 5.0]})
+        >>> r = compute_index(df, {"name": "total", "children": [{"name": "x"}]})
+        >>> meta = pd.DataFrame({"city": ["A", "B", "C"], "province": ["P", "P", "Q"]})
+        >>> r.rollup("province", metadata=meta).scores["total"].round(3).tolist()
+        [0.375, 0.625]
         """
         return an.rollup(self, groups, metadata=metadata, how=how)
 
