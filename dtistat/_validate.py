@@ -7,6 +7,7 @@ row or parameter at fault. None of them modifies its input.
 from __future__ import annotations
 
 import numbers
+import os
 import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -141,6 +142,21 @@ def check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
     """Require an integer >= ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ParameterError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_n_jobs(value: Any, name: str = "n_jobs") -> int:
+    """Threads to use: None or -1 for every available core, else a positive integer."""
+    if value is None or (isinstance(value, numbers.Integral) and not isinstance(value, bool)
+                         and value == -1):
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # pragma: no cover - not on Linux
+            return max(1, os.cpu_count() or 1)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ParameterError(
+            f"{name} must be a positive integer, or None / -1 for every core, got {value!r}"
+        )
     return int(value)
 
 

@@ -306,6 +306,9 @@ class IndexSpec:
         spec = self if scores is None else self.with_scores(scores)
         out: dict[str, float] = {}
         sc = spec.expert_scores
+        if sc is not None:
+            col = {c: i for i, c in enumerate(sc.columns)}
+            vals = sc.to_numpy(dtype=float)
         for node in spec.root.walk():
             if node.is_leaf:
                 continue
@@ -314,14 +317,14 @@ class IndexSpec:
             if src == "explicit":
                 raw = np.array([c.weight for c in node.children], dtype=float)
             elif src == "expert":
-                block = sc[names]  # type: ignore[index]
-                if block.isna().any().any():
-                    col = block.columns[block.isna().any().to_numpy()][0]
+                block = vals[:, [col[nm] for nm in names]]
+                bad = np.isnan(block).any(axis=0)
+                if bad.any():
                     raise SpecError(
-                        f"expert scores for node {col!r} have missing values; every "
-                        f"expert scores every sibling of a group"
+                        f"expert scores for node {names[int(np.argmax(bad))]!r} have missing "
+                        f"values; every expert scores every sibling of a group"
                     )
-                raw = block.to_numpy().sum(axis=0)
+                raw = block.sum(axis=0)
             else:
                 raw = np.ones(len(names))
             tot = raw.sum()
@@ -339,18 +342,19 @@ class IndexSpec:
         lw = self.local_weights() if local is None else local
         leaves = [n.name for n in self.leaves]
         inner = self.internal
-        mat = pd.DataFrame(0.0, index=leaves, columns=[n.name for n in inner])
+        row = {name: i for i, name in enumerate(leaves)}
+        mat = np.zeros((len(leaves), len(inner)))
 
-        def fill(node: Node, target: str, w: float) -> None:
+        def fill(node: Node, j: int, w: float) -> None:
             if node.is_leaf:
-                mat.loc[node.name, target] += w
+                mat[row[node.name], j] += w
             else:
                 for c in node.children:
-                    fill(c, target, w * lw[c.name])
+                    fill(c, j, w * lw[c.name])
 
-        for n in inner:
-            fill(n, n.name, 1.0)
-        return mat
+        for j, n in enumerate(inner):
+            fill(n, j, 1.0)
+        return pd.DataFrame(mat, index=leaves, columns=[n.name for n in inner])
 
     def leaf_weights(self, local: Mapping[str, float] | None = None) -> pd.Series:
         """Each leaf's effective weight in the total (product down its path); sums to 1."""

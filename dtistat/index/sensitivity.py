@@ -51,8 +51,14 @@ SCHEMES = ("expert", "equal", "entropy", "critic", "cv", "pca")
 # Draws are multiplied in fixed blocks so that a draw's scores are bit-for-bit the same
 # whatever ``chunk_size`` is (BLAS results may depend on the shape of the call).
 _BLOCK = 256
-# Elements (draws x cells) per chunk when the caller does not choose: ~8 MB per array,
-# so the passes over a chunk stay in cache.
+# Draws per block of the window engine (scores of a block stay in cache while ranked).
+_WIN_BLOCK = 256
+# Draws per tile of the window engine: the rows of a window stay in L1 cache.
+_WIN_TILE = 64
+# Bytes of per-draw statistics per chunk when the caller does not choose.
+_CHUNK_BYTES = 32_000_000
+# Elements (draws x cells) per chunk of the sort engine: ~8 MB per array, so the
+# passes over a chunk stay in cache.
 _CHUNK_ELEMENTS = 1_000_000
 # Bytes for the row blocks of the exact score quantiles.
 _QUANTILE_BYTES = 64_000_000
@@ -219,9 +225,9 @@ def _build_context(
 # ============================================================================ weights
 def _renormalize(ctx: _Context, Lw: np.ndarray) -> np.ndarray:
     """Scale every sibling group of each draw's local weights to sum to one."""
-    sums = np.zeros((Lw.shape[0], ctx.n_groups))
-    np.add.at(sums.T, ctx.parent_pos, Lw.T)
-    den = sums[:, ctx.parent_pos]
+    ind = np.zeros((Lw.shape[1], ctx.n_groups))
+    ind[np.arange(Lw.shape[1]), ctx.parent_pos] = 1.0
+    den = (Lw @ ind)[:, ctx.parent_pos]
     # a group emptied by a removal keeps zero weights (its parent is removed too)
     return np.divide(Lw, den, out=np.zeros_like(Lw), where=den > 0)
 
@@ -314,17 +320,27 @@ def _scores_block(ctx: _Context, W: np.ndarray, alt: np.ndarray,
     return out
 
 
+_BLAS_CONTROLLER: list = []
+
+
 class _one_blas_thread:
-    """Run BLAS single-threaded: small-K GEMMs gain nothing from threads, and results
-    then do not depend on the machine's thread count."""
+    """Run BLAS single-threaded: small-K GEMMs gain nothing from threads (the window
+    engine runs its own threads), and results then do not depend on the machine's
+    thread count. The threadpoolctl controller is built once (it scans the loaded
+    libraries, which takes milliseconds)."""
 
     def __enter__(self):
-        try:
-            from threadpoolctl import threadpool_limits
-        except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
-            self._ctl = None
-            return self
-        self._ctl = threadpool_limits(limits=1, user_api="blas")
+        self._ctl = None
+        if not _BLAS_CONTROLLER:
+            try:
+                from threadpoolctl import ThreadpoolController
+            except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
+                _BLAS_CONTROLLER.append(None)
+            else:
+                _BLAS_CONTROLLER.append(ThreadpoolController())
+        ctl = _BLAS_CONTROLLER[0]
+        if ctl is not None:
+            self._ctl = ctl.limit(limits=1, user_api="blas")
         return self
 
     def __exit__(self, *exc):
@@ -458,7 +474,9 @@ def _row_scores(ctx: _Context, W: np.ndarray, alt: np.ndarray, d: np.ndarray,
 
 @dataclass
 class _Acc:
-    hist: np.ndarray | None
+    # rank counts: blocks of (rows, entities) counts of rank - 1, with the flat cell
+    # (group * NE + entity) of each row
+    hist: list[tuple[np.ndarray, np.ndarray]] | None
     rank_shift: np.ndarray
     spearman: np.ndarray
     kendall: np.ndarray | None
@@ -470,13 +488,38 @@ def _evaluate(
     ctx: _Context, W: np.ndarray, alt: np.ndarray, *, chunk: int,
     histogram: bool = True, kendall: bool = False, compare: np.ndarray | None = None,
     keep_ranks: bool = False, progress: Callable[[int, int], None] | None = None,
+    engine: str = "window", n_jobs: int = 1,
 ) -> _Acc:
-    """Rank every draw in chunks; accumulate rank histograms and per-draw statistics.
+    """Rank every draw; accumulate rank histograms and per-draw statistics.
+
+    ``engine="window"`` is the compiled exact-window ranking (:mod:`._rankwin`);
+    ``engine="sort"`` sorts every (draw, group) row with NumPy — the straightforward
+    reference the tests check the fast engine against. Both give identical ranks.
+    """
+    if engine == "window":
+        return _evaluate_window(ctx, W, alt, chunk=chunk, histogram=histogram,
+                                kendall=kendall, compare=compare, keep_ranks=keep_ranks,
+                                progress=progress, n_jobs=n_jobs)
+    if engine != "sort":
+        raise ParameterError(f"engine must be 'window' or 'sort', got {engine!r}")
+    return _evaluate_sort(ctx, W, alt, chunk=chunk, histogram=histogram, kendall=kendall,
+                          compare=compare, keep_ranks=keep_ranks, progress=progress)
+
+
+def _evaluate_sort(
+    ctx: _Context, W: np.ndarray, alt: np.ndarray, *, chunk: int,
+    histogram: bool = True, kendall: bool = False, compare: np.ndarray | None = None,
+    keep_ranks: bool = False, progress: Callable[[int, int], None] | None = None,
+) -> _Acc:
+    """Rank every draw in chunks by sorting; accumulate histograms and per-draw statistics.
 
     Work is done on the sorted representation: after sorting, position p of a
     (draw, group) row holds the entity ranked p + 1 (unless ties), so the histogram,
     rank shifts and correlations need one gather of nominal ranks and no scatter.
     """
+    # its buffers hold chunk x cells doubles: cap the chunk to ~_CHUNK_ELEMENTS of them
+    cap = max(_BLOCK, _CHUNK_ELEMENTS // max(1, ctx.G * ctx.NE) // _BLOCK * _BLOCK)
+    chunk = min(chunk, cap)
     D = W.shape[0]
     G, NE = ctx.G, ctx.NE
     valid = ctx.valid
@@ -598,8 +641,180 @@ def _evaluate(
             if progress is not None:
                 progress(hi, D)
     return _Acc(
-        hist=None if hist is None else hist[:dump].reshape(G, NE, NE), rank_shift=shift,
+        hist=None if hist is None else [(hist[:dump].reshape(G * NE, NE), np.arange(G * NE))],
+        rank_shift=shift,
         spearman=rho, kendall=tau, dominance=dom, ranks=ranks_all,
+    )
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Cells in nominal order within each group: the row order of the window engine."""
+
+    gstart: np.ndarray      # (G + 1,) first row of each group
+    ent: np.ndarray         # (n,) entity number of each row
+    cell: np.ndarray        # (n,) flat cell g * NE + entity of each row
+    R0: np.ndarray          # (n,) nominal rank
+    A: np.ndarray           # (alternatives, n, L) leaves of each row, C order
+    s0: np.ndarray          # (n,) nominal score on the ranking scale (the order key)
+
+
+def _layout(ctx: _Context) -> _Layout:
+    G, NE = ctx.G, ctx.NE
+    a0 = 0
+    s0 = ctx.nominal_scores
+    if ctx.geometric[a0]:
+        with np.errstate(divide="ignore"):
+            s0 = np.log(s0)
+    cells, starts = [], [0]
+    for g in range(G):
+        e = np.flatnonzero(ctx.valid[g])
+        e = e[np.argsort(-s0[g, e], kind="stable")]
+        cells.append(g * NE + e)
+        starts.append(starts[-1] + len(e))
+    cell = np.concatenate(cells).astype(np.intp)
+    ent = (cell % NE).astype(np.int64)
+    A = np.ascontiguousarray(np.stack([t[:, cell].T for t in ctx.TT]))
+    return _Layout(
+        gstart=np.array(starts, dtype=np.int64), ent=ent, cell=cell,
+        R0=ctx.nominal_ranks.ravel()[cell].astype(np.int64), A=A,
+        s0=np.ascontiguousarray(s0.ravel()[cell]),
+    )
+
+
+def _evaluate_window(
+    ctx: _Context, W: np.ndarray, alt: np.ndarray, *, chunk: int, histogram: bool,
+    kendall: bool, compare: np.ndarray | None, keep_ranks: bool,
+    progress: Callable[[int, int], None] | None, n_jobs: int = 1,
+) -> _Acc:
+    """The window engine: per group, scores of a tile of draws by one GEMM, then exact
+    ranks by comparisons within each row's window (:mod:`dtistat.index._rankwin`).
+
+    Groups are independent tasks, run on ``n_jobs`` threads (BLAS and the compiled
+    kernel release the GIL). Tiles are fixed runs of ``_WIN_TILE`` draws from draw 0,
+    so every score is the same whatever ``chunk`` and ``n_jobs`` are; every statistic
+    is an integer sum until the per-draw correlations are formed.
+    """
+    from dtistat.index import _rankwin
+
+    D, L = W.shape
+    G, NE = ctx.G, ctx.NE
+    lay = _layout(ctx)
+    n = len(lay.cell)
+    gs = lay.gstart
+    n_g = np.diff(gs)
+    ok_g = n_g >= 2
+    R0 = lay.R0
+    mean0 = np.add.reduceat(R0, gs[:-1]) / n_g
+    ss0 = np.array([((R0[s:e] - mean0[g]) ** 2).sum()
+                    for g, (s, e) in enumerate(zip(gs[:-1], gs[1:]))])
+    tw = _WIN_TILE
+    n_tiles = -(-D // tw)
+    last = D - (n_tiles - 1) * tw                       # valid draws in the last tile
+    # pad the draws to whole tiles with copies of the last draw (ignored by the kernel)
+    Wp = np.concatenate([W, np.repeat(W[-1:], n_tiles * tw - D, axis=0)])
+    altp = np.concatenate([alt, np.repeat(alt[-1:], n_tiles * tw - D)])
+    Wt = np.ascontiguousarray(Wp.reshape(n_tiles, tw, L).transpose(0, 2, 1))
+    mixed = not (altp == altp[0]).all()
+    dmap = np.arange(n_tiles * tw, dtype=np.int64).reshape(n_tiles, tw)
+    # tasks: every group, its tiles split in `parts` (so few groups still use every
+    # thread); each task owns its rank histogram, summed at the end
+    parts = n_jobs // math.gcd(G, n_jobs)         # tasks a multiple of the threads
+    hist = [[np.zeros((n_g[g], NE) if histogram else (1, 1), dtype=np.int32)
+             for _ in range(parts)] for g in range(G)]
+    ranks_all = np.zeros((D, G, NE), dtype=np.int32) if keep_ranks else None
+    ranks_arg = ranks_all if keep_ranks else np.zeros((1, 1, 1), dtype=np.int32)
+    comp_rows = None
+    dom = None
+    if compare is not None:
+        k = len(compare)
+        dom = np.zeros((G, parts, k, k), dtype=np.int64)
+        pos = np.full(G * NE, -1, dtype=np.intp)
+        pos[lay.cell] = np.arange(n) - np.repeat(gs[:-1], n_g)
+        comp_rows = pos.reshape(G, NE)[:, compare]              # (G, k), -1 if invalid
+    per_chunk = max(1, chunk // tw)
+    block = max(1, _WIN_BLOCK // tw)                            # tiles per GEMM call
+    A_g = [[np.ascontiguousarray(a[gs[g]:gs[g + 1]]) for a in lay.A] for g in range(G)]
+    s0_g = [lay.s0[gs[g]:gs[g + 1]] for g in range(G)]
+    R0_g = [R0[gs[g]:gs[g + 1]] for g in range(G)]
+    ent_g = [lay.ent[gs[g]:gs[g + 1]] for g in range(G)]
+
+    def task(g: int, part: int, t0: int, t1: int, c0: int, ST: np.ndarray) -> None:
+        """Group g, tiles t0..t1 (of the chunk starting at tile c0): GEMM per block of
+        tiles, then the kernel."""
+        buf = np.empty((block, n_g[g], tw))
+        for b0 in range(t0, t1, block):
+            b1 = min(t1, b0 + block)
+            S = buf[: b1 - b0]
+            if not mixed:
+                np.matmul(A_g[g][altp[b0 * tw]], Wt[b0:b1], out=S)
+            else:
+                for i in range(b1 - b0):
+                    wt = Wt[b0 + i]
+                    ab = altp[(b0 + i) * tw:(b0 + i + 1) * tw]
+                    for a in np.unique(ab):
+                        sel = ab == a
+                        S[i][:, sel] = A_g[g][a] @ wt[:, sel]
+            ncol = last if b1 == n_tiles else tw
+            _rankwin.rank_group(S, ncol, s0_g[g], R0_g[g], ent_g[g], g, hist[g][part],
+                                ST[g, b0 - c0:b1 - c0], ranks_arg, dmap[b0:b1], histogram,
+                                kendall, keep_ranks)
+            if comp_rows is not None:
+                rows = comp_rows[g]
+                okr = rows >= 0
+                Sc = S[:, np.where(okr, rows, 0), :]            # (tiles, k, tw)
+                if b1 == n_tiles:
+                    Sc = Sc.copy()
+                    Sc[-1, :, ncol:] = np.nan                   # padding never compares
+                gt = (Sc[:, :, None, :] > Sc[:, None, :, :]).sum(axis=(0, 3))
+                dom[g, part] += np.where(okr[:, None] & okr[None, :], gt, 0)
+
+    shift = np.empty(D)
+    rho = np.empty(D)
+    tau = np.empty(D) if kendall else None
+    pool = None
+    if n_jobs > 1:
+        from concurrent.futures import ThreadPoolExecutor
+        pool = ThreadPoolExecutor(max_workers=n_jobs)
+    try:
+        with _one_blas_thread():
+            for c0 in range(0, n_tiles, per_chunk):
+                c1 = min(n_tiles, c0 + per_chunk)
+                ST = np.empty((G, c1 - c0, 5, tw), dtype=np.int64)
+                cuts = np.linspace(c0, c1, parts + 1).round().astype(int)
+                jobs = [(g, j, cuts[j], cuts[j + 1], c0, ST)
+                        for g in range(G) for j in range(parts) if cuts[j + 1] > cuts[j]]
+                if pool is None:
+                    for args in jobs:
+                        task(*args)
+                else:
+                    for f in [pool.submit(task, *args) for args in jobs]:
+                        f.result()
+                d0, d1 = c0 * tw, min(D, c1 * tw)
+                absdev, sr, sr2, cross, inv = (
+                    ST.transpose(2, 0, 1, 3).reshape(5, G, -1)[:, :, : d1 - d0])
+                shift[d0:d1] = absdev.sum(axis=0) / n
+                srf = sr.astype(float)
+                ssr = sr2 - srf**2 / n_g[:, None]
+                cov = cross - mean0[:, None] * srf
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    rg = cov / np.sqrt(ssr * ss0[:, None])
+                    rho[d0:d1] = rg[ok_g].mean(axis=0)
+                    if tau is not None:
+                        tg = 1.0 - 4.0 * inv / (n_g * (n_g - 1.0))[:, None]
+                        tau[d0:d1] = tg[ok_g].mean(axis=0)
+                if progress is not None:
+                    progress(d1, D)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    blocks = None
+    if histogram:
+        blocks = [(h[0] if len(h) == 1 else sum(h[1:], h[0]), lay.cell[gs[g]:gs[g + 1]])
+                  for g, h in enumerate(hist)]
+    return _Acc(
+        hist=blocks, rank_shift=shift, spearman=rho, kendall=tau,
+        dominance=None if dom is None else dom.sum(axis=1), ranks=ranks_all,
     )
 
 
@@ -634,7 +849,8 @@ def _score_quantiles(ctx: _Context, W: np.ndarray, alt: np.ndarray,
 
 def _chunk(ctx: _Context, chunk_size: int | None) -> int:
     if chunk_size is None:
-        c = max(1, _CHUNK_ELEMENTS // max(1, ctx.G * ctx.NE))
+        # the window engine keeps 5 int64 statistics per group and draw of a chunk
+        c = max(1, _CHUNK_BYTES // (40 * ctx.G))
     else:
         c = v.check_positive_int(chunk_size, "chunk_size")
     return int(math.ceil(c / _BLOCK) * _BLOCK)
@@ -666,7 +882,7 @@ class SensitivityResult:
         The raw random inputs (expert counts, score noise, multipliers, alternative of
         each draw) and the seed: enough to rebuild every draw.
     effective_weights : DataFrame
-        Per leaf: nominal effective weight, the correlation ratio (main effect
+        (Property, computed on first use.) Per leaf: nominal effective weight, the correlation ratio (main effect
         ``Var(E[y|x_j]) / Var(y)``, Paruolo, Saisana & Saltelli 2013), its share of the sum,
         and Pearson's r² — the leaf's *effective* importance against its nominal weight.
     leave_one_out : DataFrame or None
@@ -687,7 +903,6 @@ class SensitivityResult:
     ranks: pd.DataFrame
     draws: pd.DataFrame
     parameters: dict = field(repr=False)
-    effective_weights: pd.DataFrame = field(repr=False)
     leave_one_out: pd.DataFrame | None = field(default=None, repr=False)
     dominance: pd.DataFrame | None = field(default=None, repr=False)
     options: dict = field(default_factory=dict, repr=False)
@@ -711,6 +926,14 @@ class SensitivityResult:
     def to_frame(self) -> pd.DataFrame:
         """Alias of :meth:`summary`."""
         return self.summary()
+
+    @property
+    def effective_weights(self) -> pd.DataFrame:
+        """Per leaf: nominal effective weight against its correlation ratio (see the
+        class notes); computed from the nominal index on first use and cached."""
+        if "effective_weights" not in self._cache:
+            self._cache["effective_weights"] = _effective_weights(self._ctx)
+        return self._cache["effective_weights"].copy()
 
     def leave_one_out_summary(self) -> pd.DataFrame:
         """Per removed indicator or layer: mean and max absolute rank change."""
@@ -910,6 +1133,7 @@ def weight_sensitivity(
     leave_one_out: bool = True,
     kendall: bool = False,
     chunk_size: int | None = None,
+    n_jobs: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     **method_options: Any,
 ) -> SensitivityResult:
@@ -970,7 +1194,11 @@ def weight_sensitivity(
         Also compute Kendall's tau of each draw with the nominal ranking (off by
         default: it costs about as much again as the ranking itself).
     chunk_size : int, optional
-        Draws per chunk (rounded up to a multiple of 256); bounds memory.
+        Draws per chunk (rounded up to a multiple of 256); bounds memory and sets how
+        often ``progress`` is called.
+    n_jobs : int, optional
+        Threads (default: every available core); the period × ``by`` groups are ranked
+        in parallel. The numbers are the same whatever ``n_jobs`` and ``chunk_size``.
     progress : callable, optional
         Called as ``progress(done, n_draws)`` after each chunk of draws (for a progress
         bar); it does not affect the results.
@@ -1006,9 +1234,9 @@ def weight_sensitivity(
     >>> print(res.summary()[["city", "nominal_rank", "rank_p05", "rank_p95", "p_top_k"]]
     ...       .to_string(index=False))
     city  nominal_rank  rank_p05  rank_p95  p_top_k
-       C             1         1         1     0.97
+       C             1         1         1     0.98
        B             2         2         3     0.00
-       A             3         2         3     0.03
+       A             3         2         3     0.02
        D             4         4         4     0.00
     """
     v.check_frame(data)
@@ -1022,6 +1250,7 @@ def weight_sensitivity(
         )
     n_draws = v.check_positive_int(n_draws, "n_draws")
     top_k = v.check_positive_int(top_k, "top_k")
+    jobs = v.check_n_jobs(n_jobs)
     rng = v.check_seed(seed)
     by_cols = tuple(v.as_list(by))
     delta = _check_delta(method_options.get("delta", 0.25)) if method == "multiplicative" else None
@@ -1056,8 +1285,11 @@ def weight_sensitivity(
             v.warn(f"only {E} expert(s) score the weights; resampling so few experts says "
                    f"little about weight uncertainty")
         if method == "expert_bootstrap":
-            counts = rng.multinomial(E, np.full(E, 1.0 / E), size=n_draws)
-            Lw = _from_colsums(ctx, counts @ A, pos)
+            # E experts drawn with replacement per draw, counted per expert
+            pick = rng.integers(0, E, size=(n_draws, E))
+            pick += (np.arange(n_draws) * E)[:, None]
+            counts = np.bincount(pick.ravel(), minlength=n_draws * E).reshape(n_draws, E)
+            Lw = _from_colsums(ctx, counts.astype(float) @ A, pos)
             params["counts"] = pd.DataFrame(counts, columns=pd.Index(experts, name="expert"))
         elif method == "leave_one_expert_out":
             if E < 2:
@@ -1108,21 +1340,18 @@ def weight_sensitivity(
     # ------------------------------------------------------------------ evaluate
     chunk = _chunk(ctx, chunk_size)
     acc = _evaluate(ctx, W, alt, chunk=chunk, kendall=kendall, compare=comp_idx,
-                    progress=progress)
+                    progress=progress, n_jobs=jobs)
     ranks = _rank_table(ctx, acc.hist, D, top_k)
 
-    draws = pd.DataFrame({"draw": np.arange(D)})
-    for kk, vv in labels.items():
-        draws[kk] = vv
+    cols: dict[str, Any] = {"draw": np.arange(D), **labels}
     if len(alts) > 1:
-        draws["normalization"] = [alts[a][0] for a in alt]
-        draws["aggregation"] = [alts[a][1] for a in alt]
-    for j, n in enumerate(ctx.nodes):
-        draws[f"w:{n}"] = Lw[:, j]
-    draws["rank_shift"] = acc.rank_shift
-    draws["spearman"] = acc.spearman
+        cols["normalization"] = [alts[a][0] for a in alt]
+        cols["aggregation"] = [alts[a][1] for a in alt]
+    wframe = pd.DataFrame(Lw, columns=[f"w:{n}" for n in ctx.nodes])
+    tail: dict[str, Any] = {"rank_shift": acc.rank_shift, "spearman": acc.spearman}
     if acc.kendall is not None:
-        draws["kendall"] = acc.kendall
+        tail["kendall"] = acc.kendall
+    draws = pd.concat([pd.DataFrame(cols), wframe, pd.DataFrame(tail)], axis=1)
 
     dominance = None
     if acc.dominance is not None:
@@ -1136,46 +1365,58 @@ def weight_sensitivity(
                                      "p_above": acc.dominance[g, i, j] / D})
         dominance = pd.DataFrame(rows)
 
-    loo = _leave_one_out(ctx, chunk) if leave_one_out else None
+    loo = _leave_one_out(ctx, chunk, jobs) if leave_one_out else None
     return SensitivityResult(
         method=method, node=ctx.target, entity=entity, time=time, by=by_cols, top_k=top_k,
         n_draws=D, ranks=ranks, draws=draws, parameters=params,
-        effective_weights=_effective_weights(ctx), leave_one_out=loo, dominance=dominance,
+        leave_one_out=loo, dominance=dominance,
         options={"normalization": normalization, "aggregation": aggregation,
                  "alternatives": alts, "base_period": base_period, "scope": scope,
-                 "missing": missing, "chunk_size": chunk, **method_options},
+                 "missing": missing, "chunk_size": chunk, "n_jobs": jobs, **method_options},
         _ctx=ctx, _weights=W, _alt=alt,
     )
 
 
 def _cell_keys(ctx: _Context) -> tuple[np.ndarray, np.ndarray, pd.MultiIndex]:
+    """Group and entity number of every valid cell, and its (entity, *by, time) index,
+    built from codes (no factorizing of the labels of every cell)."""
     gi, ei = np.nonzero(ctx.valid)
-    keys = ctx.groups.iloc[gi].reset_index(drop=True)
-    keys.insert(0, ctx.entity, ctx.entities[ei])
-    return gi, ei, pd.MultiIndex.from_frame(keys[[ctx.entity, *ctx.by, ctx.time]])
+    levels, codes = [ctx.entities], [ei]
+    for k in (*ctx.by, ctx.time):
+        c, u = pd.factorize(ctx.groups[k], sort=True)
+        levels.append(pd.Index(u, name=k))
+        codes.append(c[gi])
+    index = pd.MultiIndex(levels=levels, codes=codes, names=[ctx.entity, *ctx.by, ctx.time],
+                          verify_integrity=False)
+    return gi, ei, index
 
 
-def _rank_table(ctx: _Context, hist: np.ndarray, D: int, top_k: int) -> pd.DataFrame:
-    cum = np.cumsum(hist, axis=2)
-    r = np.arange(1, ctx.NE + 1)
+def _rank_table(ctx: _Context, hist: list, D: int, top_k: int) -> pd.DataFrame:
+    from dtistat.index._rankwin import hist_summary
 
-    def q(p: float) -> np.ndarray:
-        return (cum >= _order_stat(D, p)).argmax(axis=2) + 1
-
+    kth = np.array([_order_stat(D, p) for p in (0.05, 0.5, 0.95)], dtype=np.int64)
+    G, NE = ctx.G, ctx.NE
+    mean = np.zeros(G * NE)
+    q = np.zeros((3, G * NE), dtype=np.int64)
+    top = np.zeros(G * NE, dtype=np.int64)
+    for h, cells in hist:
+        m, qq, t = hist_summary(h, kth, min(top_k, NE))
+        mean[cells], q[:, cells], top[cells] = m, qq, t
     gi, ei, index = _cell_keys(ctx)
+    flat = gi * NE + ei
     out = pd.DataFrame({
         "nominal_score": ctx.nominal_scores[gi, ei],
         "nominal_rank": ctx.nominal_ranks[gi, ei],
-        "mean_rank": ((hist * r).sum(axis=2) / D)[gi, ei],
-        "median_rank": q(0.5)[gi, ei],
-        "rank_p05": q(0.05)[gi, ei],
-        "rank_p95": q(0.95)[gi, ei],
-        "p_top_k": (cum[:, :, min(top_k, ctx.NE) - 1] / D)[gi, ei],
+        "mean_rank": mean[flat],
+        "median_rank": q[1, flat],
+        "rank_p05": q[0, flat],
+        "rank_p95": q[2, flat],
+        "p_top_k": top[flat] / D,
     }, index=index)
     return out.sort_index()
 
 
-def _leave_one_out(ctx: _Context, chunk: int) -> pd.DataFrame | None:
+def _leave_one_out(ctx: _Context, chunk: int, n_jobs: int = 1) -> pd.DataFrame | None:
     tgt = ctx.spec.node(ctx.target)
     items = [(n, "indicator") for n in ctx.leaf_names]
     items += [(c.name, "layer") for c in tgt.children if not c.is_leaf]
@@ -1190,7 +1431,8 @@ def _leave_one_out(ctx: _Context, chunk: int) -> pd.DataFrame | None:
     Lw = np.vstack(rows)
     W = _effective(ctx, Lw)
     alt = np.zeros(len(rows), dtype=np.intp)
-    acc = _evaluate(ctx, W, alt, chunk=chunk, histogram=False, keep_ranks=True)
+    acc = _evaluate(ctx, W, alt, chunk=chunk, histogram=False, keep_ranks=True,
+                    n_jobs=n_jobs)
     gi, ei = np.nonzero(ctx.valid)
     keys = ctx.groups.iloc[gi].reset_index(drop=True)
     keys.insert(0, ctx.entity, ctx.entities[ei])
@@ -1216,26 +1458,37 @@ def _effective_weights(ctx: _Context, bins: int = 20) -> pd.DataFrame:
     """
     res = ctx.results[ctx.alts[0]]
     y = res.scores[ctx.target].to_numpy()[ctx.rows]
+    X = res.normalized[ctx.leaf_names].to_numpy()[ctx.rows]          # (n, L)
+    n, L = X.shape
     Wn = _effective(ctx, ctx.base_local[None])[0]
     sst = float(((y - y.mean()) ** 2).sum())
-    out = []
-    for j, leaf in enumerate(ctx.leaf_names):
-        x = res.normalized[leaf].to_numpy()[ctx.rows]
-        nb = int(max(1, min(bins, len(x) // 20)))
-        edges = np.unique(np.quantile(x, np.linspace(0, 1, nb + 1)))
-        b = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, max(0, len(edges) - 2))
-        cnt = np.bincount(b).astype(float)
-        cnt[cnt == 0] = 1.0
-        xm = np.bincount(b, weights=x) / cnt
-        ym = np.bincount(b, weights=y) / cnt
-        dx, dy = x - xm[b], y - ym[b]
-        sxx = np.bincount(b, weights=dx * dx)
-        sxy = np.bincount(b, weights=dx * dy)
-        slope = np.divide(sxy, sxx, out=np.zeros_like(sxy), where=sxx > 0)
-        resid = dy - slope[b] * dx
-        eta2 = 1.0 - float((resid**2).sum()) / sst if sst > 0 else np.nan
-        r = np.corrcoef(x, y)[0, 1] if x.std() > 0 and sst > 0 else np.nan
-        out.append((leaf, Wn[j], eta2, r * r))
+    nb = int(max(1, min(bins, n // 20)))
+    qs = np.quantile(X, np.linspace(0, 1, nb + 1), axis=0)           # (nb + 1, L)
+    # bin of every value, offset by leaf so one bincount serves all leaves
+    B = np.empty((n, L), dtype=np.intp)
+    for j in range(L):
+        edges = np.unique(qs[:, j])
+        B[:, j] = np.clip(np.searchsorted(edges, X[:, j], side="right") - 1, 0,
+                          max(0, len(edges) - 2)) + j * nb
+    flat = B.ravel()
+    size = L * nb
+    Y = np.broadcast_to(y[:, None], (n, L)).ravel()
+    cnt = np.bincount(flat, minlength=size).astype(float)
+    cnt[cnt == 0] = 1.0
+    xm = np.bincount(flat, weights=X.ravel(), minlength=size) / cnt
+    ym = np.bincount(flat, weights=Y, minlength=size) / cnt
+    dx = X.ravel() - xm[flat]
+    dy = Y - ym[flat]
+    sxx = np.bincount(flat, weights=dx * dx, minlength=size)
+    sxy = np.bincount(flat, weights=dx * dy, minlength=size)
+    slope = np.divide(sxy, sxx, out=np.zeros_like(sxy), where=sxx > 0)
+    resid = (dy - slope[flat] * dx).reshape(n, L)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        eta2 = 1.0 - (resid**2).sum(axis=0) / sst if sst > 0 else np.full(L, np.nan)
+        xc = X - X.mean(axis=0)
+        r = (xc * (y - y.mean())[:, None]).sum(axis=0) / np.sqrt((xc**2).sum(axis=0) * sst)
+    r = np.where(X.std(axis=0) > 0, r, np.nan) if sst > 0 else np.full(L, np.nan)
+    out = list(zip(ctx.leaf_names, Wn, eta2, r * r))
     f = pd.DataFrame(out, columns=["leaf", "nominal_weight", "corr_ratio", "pearson_r2"])
     f.insert(3, "corr_ratio_share", f["corr_ratio"] / f["corr_ratio"].sum())
     return f.set_index("leaf")
@@ -1348,6 +1601,7 @@ def sobol_weights(
     conf_level: float = 0.95,
     tolerance: float = 0.05,
     chunk_size: int | None = None,
+    n_jobs: int | None = None,
 ) -> SobolResult:
     """Sobol indices of the mean absolute rank shift with respect to the weights.
 
@@ -1357,8 +1611,8 @@ def sobol_weights(
     ranking over all entities, periods and ``by`` groups. Factors are grouped
     ``groups="layer"`` (every weight within one layer, the layer's own weight included,
     forms one group), ``"indicator"`` (each weight its own factor) or by a mapping
-    node -> group name. Runs are evaluated by the same vectorized path as
-    :func:`weight_sensitivity`.
+    node -> group name. Runs are evaluated by the same engine as
+    :func:`weight_sensitivity` (``chunk_size``, ``n_jobs`` as there).
 
     Examples
     --------
@@ -1403,13 +1657,14 @@ def sobol_weights(
             f"groups={groups!r}; choose 'layer', 'indicator' or a mapping node -> group"
         )
     chunk = _chunk(ctx, chunk_size)
+    jobs = v.check_n_jobs(n_jobs)
 
     def model(X: np.ndarray) -> np.ndarray:
         Lw = np.tile(ctx.base_local, (X.shape[0], 1))
         Lw[:, vpos] *= X
         W = _effective(ctx, _renormalize(ctx, Lw))
         alt = np.zeros(X.shape[0], dtype=np.intp)
-        return _evaluate(ctx, W, alt, chunk=chunk, histogram=False).rank_shift
+        return _evaluate(ctx, W, alt, chunk=chunk, histogram=False, n_jobs=jobs).rank_shift
 
     return sobol_indices(
         model, names, [[1.0 - delta, 1.0 + delta]] * len(names), groups=grp,

@@ -1,0 +1,193 @@
+"""Compiled kernel of the weight-sensitivity engine: exact ranks by bounded windows.
+
+The scores of one group (a period × ``by`` cell) for a tile of draws are laid out
+row-major: row ``p`` of a tile ``T`` (rows, draws) holds one entity, and rows are in
+nominal order (descending nominal score ``s0``). Over the tile every row has an
+interval ``[min_p, max_p]`` holding its draws and its nominal score. If the intervals
+of rows ``p`` and ``q`` do not overlap, their order is the same in every draw of the
+tile; so the rank of ``p`` in a draw is ``1 + lo_p + #{q in [lo_p, hi_p] : T_q > T_p}``
+(positions counted from the group's first row), where ``[lo_p, hi_p]`` is the
+smallest run of positions holding every row whose interval meets ``p``'s — rows above
+``lo_p`` are above ``p`` in every draw, rows below ``hi_p`` below it. That is the
+'min' rank of a full sort, from exact comparisons of the same doubles, at the cost of
+the window width instead of a sort and a scatter per draw. Inner loops run over the
+draws of a tile (contiguous, so they vectorize); every accumulator is an integer, so
+no result depends on the order of evaluation or the number of threads.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+__all__ = ["hist_summary", "rank_group"]
+
+
+@nb.njit(cache=True, nogil=True, fastmath={"nnan", "ninf", "nsz"})
+def _bounds(row, c, v0):
+    """(min, max) of ``v0`` and ``row[:c]``. Scores are finite, so the no-NaN flags only
+    let the reductions vectorize; min and max are exact either way."""
+    a = v0
+    b = v0
+    for d in range(c):
+        a = min(a, row[d])
+        b = max(b, row[d])
+    return a, b
+
+
+@nb.njit(cache=True, nogil=True)
+def _windows(mn, mx, lo, hi, pref, suf):
+    """Smallest run ``[lo_p, hi_p]`` of positions holding every row whose interval meets p's.
+
+    ``lo_p`` is the first q with ``min_q <= max_p`` (the running minimum ``pref`` of the
+    mins is non-increasing and ``pref[p] <= max_p``); ``hi_p`` the last q with
+    ``max_q >= min_p`` (the running maximum ``suf`` of the maxes from the bottom is
+    non-increasing and ``suf[p] >= min_p``). Both are found by a short linear walk from
+    ``p``: windows are narrow, so this beats a branchy binary search.
+    """
+    n = mn.shape[0]
+    pref[0] = mn[0]
+    for q in range(1, n):
+        pref[q] = min(pref[q - 1], mn[q])
+    suf[n - 1] = mx[n - 1]
+    for q in range(n - 2, -1, -1):
+        suf[q] = max(suf[q + 1], mx[q])
+    for p in range(n):
+        t = mx[p]
+        a = p
+        while a > 0 and pref[a - 1] <= t:
+            a -= 1
+        lo[p] = a
+        t = mn[p]
+        b = p
+        while b < n - 1 and suf[b + 1] >= t:
+            b += 1
+        hi[p] = b
+
+
+@nb.njit(cache=True, nogil=True)
+def _count_above(T, p, a, b, cnt):
+    """cnt[d] = #{q in [a, b) : T[q, d] > T[p, d]} (p itself never counts)."""
+    sp = T[p]
+    m = T.shape[1]
+    for d in range(m):
+        cnt[d] = 0
+    q = a
+    # four rows per pass: one load and store of the counters per four comparisons
+    while q + 4 <= b:
+        s1 = T[q]
+        s2 = T[q + 1]
+        s3 = T[q + 2]
+        s4 = T[q + 3]
+        for d in range(m):
+            x = sp[d]
+            cnt[d] += (np.int32(s1[d] > x) + np.int32(s2[d] > x) + np.int32(s3[d] > x)
+                       + np.int32(s4[d] > x))
+        q += 4
+    while q < b:
+        s1 = T[q]
+        for d in range(m):
+            cnt[d] += s1[d] > sp[d]
+        q += 1
+
+
+@nb.njit(cache=True, nogil=True)
+def rank_group(S, ncol, s0, R0, ent, g, hist, stats, ranks, dmap, do_hist, do_kendall,
+               do_ranks):
+    """Rank one group's rows in every draw of a block of tiles; accumulate integer stats.
+
+    Parameters
+    ----------
+    S : (tiles, rows, draws) float64
+        Scores of the group's rows (nominal order) for each tile of draws.
+    ncol : int
+        Valid draws in the last tile (the rest of it is padding and is ignored).
+    s0, R0, ent : (rows,)
+        Nominal score (the order key, on the scale of ``S``), nominal rank and entity
+        number of each row.
+    g : int
+        Group number (for ``ranks``).
+    hist : (rows, entities) int32
+        Counts of (row, rank - 1), added to.
+    stats : (tiles, 5, draws) int64
+        Per draw: sum |r - r0|, sum r, sum r^2, sum r * r0 and discordant pairs (set).
+    ranks : (all draws, groups, entities) int32
+        ``ranks[dmap[t, d], g, ent]`` receives the rank when ``do_ranks``.
+    """
+    nt, n, tw = S.shape
+    cnt = np.empty(tw, dtype=np.int32)
+    mn = np.empty(n)
+    mx = np.empty(n)
+    pref = np.empty(n)
+    suf = np.empty(n)
+    lo = np.empty(n, dtype=np.int64)
+    hi = np.empty(n, dtype=np.int64)
+    for t in range(nt):
+        T = S[t]
+        m = ncol if t == nt - 1 else tw
+        for p in range(n):
+            mn[p], mx[p] = _bounds(T[p], m, s0[p])
+        _windows(mn, mx, lo, hi, pref, suf)
+        st = stats[t]
+        st[:, :] = 0
+        absdev, sum_r, sum_r2, cross, inv = st[0], st[1], st[2], st[3], st[4]
+        for p in range(n):
+            _count_above(T, p, lo[p], hi[p] + 1, cnt)
+            base = lo[p] + 1
+            r0 = R0[p]
+            for d in range(m):
+                r = base + np.int64(cnt[d])
+                sum_r[d] += r
+                sum_r2[d] += r * r
+                cross[d] += r * r0
+                absdev[d] += abs(r - r0)
+            if do_ranks:
+                for d in range(m):
+                    ranks[dmap[t, d], g, ent[p]] = base + cnt[d]
+            if do_hist:
+                hp = hist[p]
+                for d in range(m):
+                    hp[base - 1 + cnt[d]] += 1
+            if do_kendall:
+                # pairs (p, q > p) with nominal ranks R0_p < R0_q are discordant when q
+                # comes first in the draw: scores above, or equal with the lower entity
+                # number (the draw order breaks ties by entity, as a stable sort would)
+                sp = T[p]
+                for q in range(p + 1, hi[p] + 1):
+                    if R0[q] > r0:
+                        sq = T[q]
+                        if ent[q] < ent[p]:
+                            for d in range(m):
+                                inv[d] += sq[d] >= sp[d]
+                        else:
+                            for d in range(m):
+                                inv[d] += sq[d] > sp[d]
+
+
+@nb.njit(cache=True, nogil=True)
+def hist_summary(hist, kth, top_k):
+    """Per row of rank counts (rows, ranks): mean rank, the ``kth`` (ascending) order statistics
+    (1-based, as ranks) and the number of draws with rank <= ``top_k``."""
+    n, R = hist.shape
+    mean = np.zeros(n)
+    q = np.zeros((kth.shape[0], n), dtype=np.int64)
+    top = np.zeros(n, dtype=np.int64)
+    for i in range(n):
+        h = hist[i]
+        tot = 0
+        s = 0
+        j = 0
+        for r in range(R):
+            c = h[r]
+            if c == 0:
+                continue
+            s += c * (r + 1)
+            tot += c
+            if r < top_k:
+                top[i] = tot
+            while j < kth.shape[0] and tot >= kth[j]:
+                q[j, i] = r + 1
+                j += 1
+        if tot > 0:
+            mean[i] = s / tot
+    return mean, q, top
