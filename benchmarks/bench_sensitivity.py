@@ -68,14 +68,24 @@ def main() -> None:
     args = ap.parse_args()
     df, spec = make_data()
     warnings.simplefilter("ignore")
-    print(f"machine: {platform.processor() or platform.machine()}, python "
+    import os
+    print(f"machine: {platform.processor() or platform.machine()}, "
+          f"{len(os.sched_getaffinity(0))} cores, python "
           f"{platform.python_version()}, numpy {np.__version__}, pandas {pd.__version__}")
     print(f"data: {N_CITY} cities x {N_Q} quarters x {N_LEAF} indicators, {N_EXPERT} experts "
           f"(simulated)")
 
-    def run():
-        return weight_sensitivity(df, spec, method="expert_bootstrap", n_draws=args.draws,
-                                  seed=1, top_k=10, leave_one_out=False)
+    def run(n=args.draws, n_jobs=None):
+        return weight_sensitivity(df, spec, method="expert_bootstrap", n_draws=n,
+                                  seed=1, top_k=10, leave_one_out=False, n_jobs=n_jobs)
+
+    def best(f, repeat=args.repeat):
+        out = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            f()
+            out.append(time.perf_counter() - t0)
+        return min(out)
 
     run().summary()  # warm-up (imports, BLAS threads)
     times, full = [], []
@@ -98,6 +108,10 @@ def main() -> None:
     res_k = weight_sensitivity(df, spec, n_draws=args.draws, seed=1, leave_one_out=False,
                                kendall=True)
     t_kendall = time.perf_counter() - t0
+    t_one = best(lambda: run(n_jobs=1))
+    # marginal cost of a draw: twice the draws minus once (the fixed setup cancels)
+    t_double = best(lambda: run(n=2 * args.draws))
+    marginal = (t_double - t_vec) / args.draws
 
     t_naive, naive_ranks = naive(df, spec, res, args.naive)
     # same numbers: the naive ranks reproduce the vectorized per-draw rank shift
@@ -118,11 +132,15 @@ def main() -> None:
     print(f"  + summary() with exact score quantiles over all draws         : {t_full:.3f} s; "
           f"traced peak {peak / 2**20:,.0f} MiB, process max RSS {rss:,.0f} MiB")
     print(f"  with Kendall's tau per draw as well (no summary)              : {t_kendall:.3f} s")
+    print(f"  on one thread (n_jobs=1)                                      : {t_one:.3f} s; "
+          f"{2 * args.draws:,} draws: {t_double:.3f} s")
     print(f"naive rebuild loop (compute_index + ranks per draw), {args.naive} draws : "
           f"{t_naive:.3f} s ({per_naive * 1e3:.2f} ms/draw)")
     print(f"per draw: vectorized {per_vec * 1e6:.1f} us ({per_full * 1e6:.1f} us with score "
           f"quantiles) vs naive {per_naive * 1e3:.2f} ms -> ratio {per_naive / per_vec:,.0f}x "
           f"({per_naive / per_full:,.0f}x)")
+    print(f"marginal cost per draw (setup excluded): {marginal * 1e6:.1f} us -> ratio "
+          f"{per_naive / marginal:,.0f}x")
     print(f"sobol_weights, 20 weights, N=1024 ({len(sob.Y):,} runs + SALib analysis, "
           f"convergence at N/2)   : {t_sobol:.3f} s")
     print(res_k.draws[["rank_shift", "spearman", "kendall"]].describe().round(4).to_string())

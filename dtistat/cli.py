@@ -222,7 +222,7 @@ def _sensitivity(args: argparse.Namespace) -> int:
         data, spec, entity=args.entity, time=args.time, by=args.by, method=args.method,
         n_draws=args.n_draws, seed=args.seed, periods=args.period, top_k=args.top_k,
         node=args.node, base_period=args.base_period, normalization=args.normalization,
-        progress=run.bar("draws"), **opts)
+        n_jobs=args.jobs, progress=run.bar("draws"), **opts)
     print(f"      {res.n_draws:,} draws in {time.perf_counter() - t:.1f} s", file=sys.stderr)
     run.step("writing tables")
     run.dirs()
@@ -457,6 +457,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--top-k", type=int, default=10, help="for P(top k) (default: %(default)s)")
     s.add_argument("--node", default="total", help="node ranked (default: %(default)s)")
     s.add_argument("--top", type=int, default=30, help="rows of the table and figure")
+    s.add_argument("--jobs", type=int, default=None,
+                   help="threads (default: every core; the numbers do not depend on it)")
     s.set_defaults(func=_sensitivity)
 
     m = sub.add_parser(

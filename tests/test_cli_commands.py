@@ -99,7 +99,7 @@ def test_index_command(files):
 def test_sensitivity_command(files):
     out = files / "o_sens"
     p = run("sensitivity", files / "index.csv", "--spec", files / "spec.yaml", "--out", out,
-            "--n-draws", 100, "--seed", 1, "--top", 5)
+            "--n-draws", 100, "--seed", 1, "--top", 5, "--jobs", 2)
     assert p.returncode == 0, p.stderr
     assert "Monte Carlo: 100 weight draws" in p.stderr and "mean Spearman" in p.stdout
     summ = pd.read_csv(out / "tables" / "rank_uncertainty.csv")
@@ -108,6 +108,12 @@ def test_sensitivity_command(files):
     md = (out / "tables" / "rank_uncertainty.md").read_text(encoding="utf-8")
     assert len([ln for ln in md.splitlines() if ln.startswith("| ") and "市" in ln]) == 5
     assert (out / "figures" / "rank_intervals.png").exists()
+    # same seed, one thread: the same table
+    one = files / "o_sens1"
+    p = run("sensitivity", files / "index.csv", "--spec", files / "spec.yaml", "--out", one,
+            "--n-draws", 100, "--seed", 1, "--top", 5, "--jobs", 1)
+    assert p.returncode == 0, p.stderr
+    pd.testing.assert_frame_equal(pd.read_csv(one / "tables" / "rank_uncertainty.csv"), summ)
 
 
 def test_mediate_command(files):
