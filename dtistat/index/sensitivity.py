@@ -236,8 +236,9 @@ def _renormalize(ctx: _Context, Lw: np.ndarray) -> np.ndarray:
     ind = np.zeros((Lw.shape[1], ctx.n_groups))
     ind[np.arange(Lw.shape[1]), ctx.parent_pos] = 1.0
     den = (Lw @ ind)[:, ctx.parent_pos]
-    # a group emptied by a removal keeps zero weights (its parent is removed too)
-    return np.divide(Lw, den, out=np.zeros_like(Lw), where=den > 0)
+    # a group emptied by a removal keeps its zero weights (its parent is removed too)
+    den[den <= 0] = 1.0
+    return Lw / den
 
 
 def _effective(ctx: _Context, Lw: np.ndarray) -> np.ndarray:
