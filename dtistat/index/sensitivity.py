@@ -683,9 +683,8 @@ class _Layout:
 
 def _layout(ctx: _Context) -> _Layout:
     G, NE = ctx.G, ctx.NE
-    a0 = 0
     s0 = ctx.nominal_scores
-    if ctx.geometric[a0]:
+    if ctx.geometric[0]:  # the nominal alternative is the first; draws rank on log scale
         with np.errstate(divide="ignore"):
             s0 = np.log(s0)
     cells, starts = [], [0]
