@@ -28,8 +28,9 @@ def brute(S, R0, ent):
     return ranks, disc
 
 
+@pytest.mark.parametrize("mode", [0, 1, 2])   # auto, windows, sort
 @pytest.mark.parametrize("seed", range(6))
-def test_rank_group_equals_brute_force_with_ties(seed):
+def test_rank_group_equals_brute_force_with_ties(seed, mode):
     rng = np.random.default_rng(seed)
     n, tw, nt = 23, 16, 3
     base = np.sort(rng.normal(0, 1, n))[::-1] * 3
@@ -49,7 +50,8 @@ def test_rank_group_equals_brute_force_with_ties(seed):
     ranks = np.zeros((D, G, NE), dtype=np.int32)
     dmap = np.arange(nt * tw, dtype=np.int64).reshape(nt, tw)
     dmap[-1, ncol:] = 0                      # padding never writes
-    _rankwin.rank_group(S, ncol, s0, R0, ent, 0, hist, st, ranks, dmap, True, True, True)
+    _rankwin.rank_group(S, ncol, s0, R0, ent, 0, hist, st, ranks, dmap, True, True, True,
+                        mode)
     flat = np.concatenate([S[t] for t in range(nt)], axis=1)[:, :D]
     R, disc = brute(flat, R0, ent)
     np.testing.assert_array_equal(ranks[:, 0, ent].T, R)
@@ -138,9 +140,11 @@ def assert_same(a: sm._Acc, b: sm._Acc, ctx, D, top_k=5, compare=None):
 
 
 @pytest.mark.filterwarnings("ignore:n_draws=")
+@pytest.mark.parametrize("mode", [0, 2])
 @pytest.mark.parametrize("n_draws", [5, 64, 300])
 @pytest.mark.parametrize("n_jobs", [1, 2, 3])
-def test_window_engine_equals_sort_engine(n_draws, n_jobs):
+def test_window_engine_equals_sort_engine(n_draws, n_jobs, mode, monkeypatch):
+    monkeypatch.setattr(sm, "_WIN_MODE", mode)
     df, spec = world()
     res = weight_sensitivity(df, spec, by="industry", n_draws=n_draws, seed=5,
                              leave_one_out=False, n_jobs=1)
@@ -158,7 +162,9 @@ def test_window_engine_equals_sort_engine(n_draws, n_jobs):
     assert_same(win, srt, ctx, n_draws)
 
 
-def test_window_engine_with_mixed_alternatives_and_geometric_draws():
+@pytest.mark.parametrize("mode", [0, 2])
+def test_window_engine_with_mixed_alternatives_and_geometric_draws(mode, monkeypatch):
+    monkeypatch.setattr(sm, "_WIN_MODE", mode)
     df, spec = world(seed=2, twins=False, industries=False)
     res = weight_sensitivity(df, spec, n_draws=200, seed=9, method="multiplicative",
                              delta=0.6, normalizations=["base_share", "distance_to_frontier"],
@@ -171,6 +177,30 @@ def test_window_engine_with_mixed_alternatives_and_geometric_draws():
                            n_jobs=n_jobs)
         srt = sm._evaluate(ctx, W, alt, chunk=256, kendall=True, engine="sort")
         assert_same(win, srt, ctx, 200)
+
+
+def test_wide_windows_switch_to_sorting():
+    """Scores that all overlap (near-identical entities, wide multiplicative noise):
+    the windows span the whole group, so the kernel sorts instead — same numbers."""
+    rng = np.random.default_rng(8)
+    df, spec = world(seed=8, n_city=900, twins=False, holes=False, industries=False)
+    df = df[df["quarter"] == "2021Q1"]
+    cols = [f"x{k}" for k in range(6)]
+    df[cols] = 10.0 + rng.normal(0, 0.01, (len(df), 6)) + rng.normal(0, 1, 6)
+    res = weight_sensitivity(df, spec, n_draws=130, seed=3, method="multiplicative",
+                             delta=0.9, leave_one_out=False, n_jobs=1)
+    ctx, W, alt = res._ctx, res._weights, res._alt
+    lay = sm._layout(ctx)
+    S = lay.A[0][: lay.gstart[1]] @ W[:64].T
+    mn, mx = np.minimum(S.min(1), lay.s0[: lay.gstart[1]]), S.max(1)
+    n = len(mn)
+    lo, hi = np.empty(n, np.int64), np.empty(n, np.int64)
+    _rankwin._windows(mn, np.maximum(mx, lay.s0[: lay.gstart[1]]), lo, hi, np.empty(n),
+                      np.empty(n))
+    assert (hi - lo + 1).sum() > _rankwin._SORT_COST * n * np.log2(n)   # sorts
+    srt = sm._evaluate(ctx, W, alt, chunk=256, kendall=True, engine="sort")
+    win = sm._evaluate(ctx, W, alt, chunk=256, kendall=True, engine="window")
+    assert_same(win, srt, ctx, 130)
 
 
 def test_single_group_splits_draws_across_threads():

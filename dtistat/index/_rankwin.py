@@ -12,7 +12,9 @@ smallest run of positions holding every row whose interval meets ``p``'s — row
 'min' rank of a full sort, from exact comparisons of the same doubles, at the cost of
 the window width instead of a sort and a scatter per draw. Inner loops run over the
 draws of a tile (contiguous, so they vectorize); every accumulator is an integer, so
-no result depends on the order of evaluation or the number of threads.
+no result depends on the order of evaluation or the number of threads. When the
+score ranges of a tile overlap so much that the windows would cost more than sorting
+(large groups under heavy weight noise), the tile is ranked by sorting each draw.
 """
 
 from __future__ import annotations
@@ -21,6 +23,11 @@ import numba as nb
 import numpy as np
 
 __all__ = ["hist_summary", "order_stats", "rank_group"]
+
+# Window comparisons that cost as much as one sort step (row x log2(rows)) of a draw:
+# about 0.1 ns against 6 ns on a 2-core AVX-512 VM (340 entities whose score ranges all
+# overlap: windows 171 ms, sorting 330 ms for 2,048 draws over 9 quarters).
+_SORT_COST = 64.0
 
 
 @nb.njit(cache=True, nogil=True, fastmath={"nnan", "ninf", "nsz"})
@@ -92,8 +99,66 @@ def _count_above(T, p, a, b, cnt):
 
 
 @nb.njit(cache=True, nogil=True)
+def _inversions(a, tmp):
+    """Pairs i < j with a[i] > a[j], by a bottom-up merge sort (sorts ``a``)."""
+    n = a.shape[0]
+    src = a
+    dst = tmp
+    inv = 0
+    width = 1
+    while width < n:
+        for lo in range(0, n, 2 * width):
+            mid = min(lo + width, n)
+            hi = min(lo + 2 * width, n)
+            i = lo
+            j = mid
+            k = lo
+            while i < mid and j < hi:
+                if src[i] <= src[j]:
+                    dst[k] = src[i]
+                    i += 1
+                else:
+                    dst[k] = src[j]
+                    j += 1
+                    inv += mid - i
+                k += 1
+            while i < mid:
+                dst[k] = src[i]
+                i += 1
+                k += 1
+            while j < hi:
+                dst[k] = src[j]
+                j += 1
+                k += 1
+        src, dst = dst, src
+        width *= 2
+    return inv
+
+
+@nb.njit(cache=True, nogil=True)
+def _ranks_by_sort(T, m, R0, by_ent, RK, inv, do_kendall, vals, seq, tmp):
+    """Ranks of every draw of the tile by sorting (for tiles whose windows are wide):
+    draw order is scores descending, ties by entity number; 'min' ranks; with
+    ``do_kendall`` the discordant pairs by merge-sort inversion counting."""
+    n = T.shape[0]
+    for d in range(m):
+        for i in range(n):
+            vals[i] = -T[by_ent[i], d]
+        order = np.argsort(vals, kind="mergesort")   # stable: ties stay in entity order
+        r = 0
+        for i in range(n):
+            k = order[i]
+            if i == 0 or vals[k] != vals[order[i - 1]]:
+                r = i + 1
+            RK[by_ent[k], d] = r
+            seq[i] = R0[by_ent[k]]
+        if do_kendall:
+            inv[d] = _inversions(seq, tmp)
+
+
+@nb.njit(cache=True, nogil=True)
 def rank_group(S, ncol, s0, R0, ent, g, hist, stats, ranks, dmap, do_hist, do_kendall,
-               do_ranks):
+               do_ranks, mode):
     """Rank one group's rows in every draw of a block of tiles; accumulate integer stats.
 
     Parameters
@@ -113,24 +178,49 @@ def rank_group(S, ncol, s0, R0, ent, g, hist, stats, ranks, dmap, do_hist, do_ke
         Per draw: sum |r - r0|, sum r, sum r^2, sum r * r0 and discordant pairs (set).
     ranks : (all draws, groups, entities) int32
         ``ranks[dmap[t, d], g, ent]`` receives the rank when ``do_ranks``.
+    mode : int
+        0 chooses per tile: windows, or a sort of every draw when the windows are so
+        wide (heavily overlapping score ranges) that comparing within them would cost
+        more than sorting; 1 forces windows, 2 forces sorting (for tests).
     """
     nt, n, tw = S.shape
     cnt = np.empty(tw, dtype=np.int32)
+    RK = np.empty((n, tw), dtype=np.int32)
     mn = np.empty(n)
     mx = np.empty(n)
     pref = np.empty(n)
     suf = np.empty(n)
     lo = np.empty(n, dtype=np.int64)
     hi = np.empty(n, dtype=np.int64)
+    by_ent = np.argsort(ent, kind="mergesort")
+    vals = np.empty(n)
+    seq = np.empty(n, dtype=np.int64)
+    tmp = np.empty(n, dtype=np.int64)
+    # a sort costs about SORT_COST window comparisons per row and log2(rows)
+    sort_budget = _SORT_COST * n * max(1.0, np.log2(n))
     for t in range(nt):
         T = S[t]
         m = ncol if t == nt - 1 else tw
-        for p in range(n):
-            mn[p], mx[p] = _bounds(T[p], m, s0[p])
-        _windows(mn, mx, lo, hi, pref, suf)
         st = stats[t]
         st[:, :] = 0
         absdev, sum_r, sum_r2, cross, inv = st[0], st[1], st[2], st[3], st[4]
+        use_sort = mode == 2
+        if mode != 2:
+            for p in range(n):
+                mn[p], mx[p] = _bounds(T[p], m, s0[p])
+            _windows(mn, mx, lo, hi, pref, suf)
+            if mode == 0:
+                width = 0
+                for p in range(n):
+                    width += hi[p] - lo[p] + 1
+                use_sort = width > sort_budget
+        if use_sort:
+            _ranks_by_sort(T, m, R0, by_ent, RK, inv, do_kendall, vals, seq, tmp)
+            for p in range(n):
+                _emit(RK[p], m, p, R0, ent, g, t, hist, absdev, sum_r, sum_r2, cross,
+                      ranks, dmap, do_hist, do_ranks)
+            continue
+        # the window path, fused: ranks are base + cnt (the same sums as _emit)
         for p in range(n):
             _count_above(T, p, lo[p], hi[p] + 1, cnt)
             base = lo[p] + 1
@@ -162,6 +252,27 @@ def rank_group(S, ncol, s0, R0, ent, g, hist, stats, ranks, dmap, do_hist, do_ke
                         else:
                             for d in range(m):
                                 inv[d] += sq[d] > sp[d]
+
+
+@nb.njit(cache=True, nogil=True)
+def _emit(rp, m, p, R0, ent, g, t, hist, absdev, sum_r, sum_r2, cross, ranks, dmap,
+          do_hist, do_ranks):
+    """Add row p's ranks ``rp[:m]`` in a tile to the per-draw sums, the rank counts and
+    (``do_ranks``) the rank array."""
+    r0 = R0[p]
+    for d in range(m):
+        r = np.int64(rp[d])
+        sum_r[d] += r
+        sum_r2[d] += r * r
+        cross[d] += r * r0
+        absdev[d] += abs(r - r0)
+    if do_ranks:
+        for d in range(m):
+            ranks[dmap[t, d], g, ent[p]] = rp[d]
+    if do_hist:
+        hp = hist[p]
+        for d in range(m):
+            hp[rp[d] - 1] += 1
 
 
 @nb.njit(cache=True, nogil=True)

@@ -63,6 +63,9 @@ _BLOCK = 256
 _WIN_BLOCK = 256
 # Draws per tile of the window engine: the rows of a window stay in L1 cache.
 _WIN_TILE = 64
+# How the window engine ranks a tile: 0 picks windows or a sort by cost, 1 always
+# windows, 2 always sorts (the tests set it to check both paths).
+_WIN_MODE = 0
 # Bytes of per-draw statistics per chunk when the caller does not choose.
 _CHUNK_BYTES = 32_000_000
 # Elements (draws x cells) per chunk of the sort engine: ~8 MB per array, so the
@@ -779,7 +782,7 @@ def _evaluate_window(
             ncol = last if b1 == n_tiles else tw
             _rankwin.rank_group(S, ncol, s0_g[g], R0_g[g], ent_g[g], g, hist[g][part],
                                 ST[g, b0 - c0:b1 - c0], ranks_arg, dmap[b0:b1], histogram,
-                                kendall, keep_ranks)
+                                kendall, keep_ranks, _WIN_MODE)
             if comp_rows is not None:
                 rows = comp_rows[g]
                 okr = rows >= 0
