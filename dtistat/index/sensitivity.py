@@ -59,8 +59,6 @@ SCHEMES = ("expert", "equal", "entropy", "critic", "cv", "pca")
 # Draws are multiplied in fixed blocks so that a draw's scores are bit-for-bit the same
 # whatever ``chunk_size`` is (BLAS results may depend on the shape of the call).
 _BLOCK = 256
-# Draws per block of the window engine (scores of a block stay in cache while ranked).
-_WIN_BLOCK = 256
 # Draws per tile of the window engine: the rows of a window stay in L1 cache.
 _WIN_TILE = 64
 # How the window engine ranks a tile: 0 picks windows or a sort by cost, 1 always
@@ -236,12 +234,15 @@ def _build_context(
 # ============================================================================ weights
 def _renormalize(ctx: _Context, Lw: np.ndarray) -> np.ndarray:
     """Scale every sibling group of each draw's local weights to sum to one."""
-    ind = np.zeros((Lw.shape[1], ctx.n_groups))
-    ind[np.arange(Lw.shape[1]), ctx.parent_pos] = 1.0
-    den = (Lw @ ind)[:, ctx.parent_pos]
-    # a group emptied by a removal keeps its zero weights (its parent is removed too)
-    den[den <= 0] = 1.0
-    return Lw / den
+    out = np.empty_like(Lw)
+    for j in range(ctx.n_groups):
+        cols = np.flatnonzero(ctx.parent_pos == j)
+        block = Lw[:, cols]
+        den = block.sum(axis=1, keepdims=True)
+        # a group emptied by a removal keeps its zero weights (its parent is removed too)
+        den[den <= 0] = 1.0
+        out[:, cols] = block / den
+    return out
 
 
 def _effective(ctx: _Context, Lw: np.ndarray) -> np.ndarray:
@@ -499,8 +500,8 @@ def _row_scores(ctx: _Context, W: np.ndarray, alt: np.ndarray, d: np.ndarray,
 
 @dataclass
 class _Acc:
-    # rank counts: blocks of (rows, entities) counts of rank - 1, with the flat cell
-    # (group * NE + entity) of each row
+    # rank counts: blocks of (parts, rows, entities) counts of rank - 1 (summed over
+    # parts), with the flat cell (group * NE + entity) of each row
     hist: list[tuple[np.ndarray, np.ndarray]] | None
     rank_shift: np.ndarray
     spearman: np.ndarray
@@ -666,7 +667,8 @@ def _evaluate_sort(
             if progress is not None:
                 progress(hi, D)
     return _Acc(
-        hist=None if hist is None else [(hist[:dump].reshape(G * NE, NE), np.arange(G * NE))],
+        hist=None if hist is None else [(hist[:dump].reshape(1, G * NE, NE),
+                                         np.arange(G * NE))],
         rank_shift=shift,
         spearman=rho, kendall=tau, dominance=dom, ranks=ranks_all,
     )
@@ -744,58 +746,35 @@ def _evaluate_window(
     # tasks: every group, its tiles split in `parts` (so few groups still use every
     # thread); each task owns its rank histogram, summed at the end
     parts = n_jobs // math.gcd(G, n_jobs)         # tasks a multiple of the threads
-    hist = [[np.zeros((n_g[g], NE) if histogram else (1, 1), dtype=np.int32)
-             for _ in range(parts)] for g in range(G)]
+    hist = [np.zeros((parts, n_g[g], NE) if histogram else (parts, 1, 1), dtype=np.int32)
+            for g in range(G)]
     ranks_all = np.zeros((D, G, NE), dtype=np.int32) if keep_ranks else None
     ranks_arg = ranks_all if keep_ranks else np.zeros((1, 1, 1), dtype=np.int32)
-    comp_rows = None
-    dom = None
-    if compare is not None:
-        k = len(compare)
-        dom = np.zeros((G, parts, k, k), dtype=np.int64)
-        pos = np.full(G * NE, -1, dtype=np.intp)
+    k = 0 if compare is None else len(compare)
+    dom = np.zeros((G, parts, k, k), dtype=np.int64)
+    comp_rows = np.full((G, k), -1, dtype=np.int64)
+    if k:
+        pos = np.full(G * NE, -1, dtype=np.int64)
         pos[lay.cell] = np.arange(n) - np.repeat(gs[:-1], n_g)
-        comp_rows = pos.reshape(G, NE)[:, compare]              # (G, k), -1 if invalid
+        comp_rows = np.ascontiguousarray(pos.reshape(G, NE)[:, compare])   # -1: missing
     per_chunk = max(1, chunk // tw)
-    block = max(1, _WIN_BLOCK // tw)                            # tiles per GEMM call
-    A_g = [[np.ascontiguousarray(a[gs[g]:gs[g + 1]]) for a in lay.A] for g in range(G)]
+    A_g = [np.ascontiguousarray(lay.A[:, gs[g]:gs[g + 1]]) for g in range(G)]
     s0_g = [lay.s0[gs[g]:gs[g + 1]] for g in range(G)]
     R0_g = [R0[gs[g]:gs[g + 1]] for g in range(G)]
     ent_g = [lay.ent[gs[g]:gs[g + 1]] for g in range(G)]
 
     def task(g: int, part: int, t0: int, t1: int, c0: int, ST: np.ndarray) -> None:
-        """Group g, tiles t0..t1 (of the chunk starting at tile c0): GEMM per block of
-        tiles, then the kernel."""
-        buf = np.empty((block, n_g[g], tw))
-        for b0 in range(t0, t1, block):
-            b1 = min(t1, b0 + block)
-            S = buf[: b1 - b0]
-            if not mixed:
-                np.matmul(A_g[g][altp[b0 * tw]], Wt[b0:b1], out=S)
-            else:
-                for i in range(b1 - b0):
-                    wt = Wt[b0 + i]
-                    ab = altp[(b0 + i) * tw:(b0 + i + 1) * tw]
-                    for a in np.unique(ab):
-                        sel = ab == a
-                        S[i][:, sel] = A_g[g][a] @ wt[:, sel]
-            ncol = last if b1 == n_tiles else tw
-            _rankwin.rank_group(S, ncol, s0_g[g], R0_g[g], ent_g[g], g, hist[g][part],
-                                ST[g, b0 - c0:b1 - c0], ranks_arg, dmap[b0:b1], histogram,
-                                kendall, keep_ranks, _WIN_MODE)
-            if comp_rows is not None:
-                rows = comp_rows[g]
-                okr = rows >= 0
-                Sc = S[:, np.where(okr, rows, 0), :]            # (tiles, k, tw)
-                if b1 == n_tiles:
-                    Sc = Sc.copy()
-                    Sc[-1, :, ncol:] = np.nan                   # padding never compares
-                gt = (Sc[:, :, None, :] > Sc[:, None, :, :]).sum(axis=(0, 3))
-                dom[g, part] += np.where(okr[:, None] & okr[None, :], gt, 0)
+        """Group g, tiles t0..t1 (of the chunk starting at tile c0), in one compiled
+        call: a GEMM per tile, then the ranking."""
+        _rankwin.rank_tiles(A_g[g], Wt, altp, t0, t1, n_tiles - 1, last, mixed, s0_g[g],
+                            R0_g[g], ent_g[g], g, hist[g][part], ST[g, t0 - c0:t1 - c0],
+                            ranks_arg, dmap, comp_rows[g], dom[g, part], histogram,
+                            kendall, keep_ranks, _WIN_MODE)
 
     shift = np.empty(D)
     rho = np.empty(D)
     tau = np.empty(D) if kendall else None
+    tau_arg = tau if kendall else np.empty(0)
     pool = None
     if n_jobs > 1:
         from concurrent.futures import ThreadPoolExecutor
@@ -815,18 +794,9 @@ def _evaluate_window(
                     for f in [pool.submit(task, *args) for args in jobs]:
                         f.result()
                 d0, d1 = c0 * tw, min(D, c1 * tw)
-                absdev, sr, sr2, cross, inv = (
-                    ST.transpose(2, 0, 1, 3).reshape(5, G, -1)[:, :, : d1 - d0])
-                shift[d0:d1] = absdev.sum(axis=0) / n
-                srf = sr.astype(float)
-                ssr = sr2 - srf**2 / n_g[:, None]
-                cov = cross - mean0[:, None] * srf
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    rg = cov / np.sqrt(ssr * ss0[:, None])
-                    rho[d0:d1] = rg[ok_g].mean(axis=0)
-                    if tau is not None:
-                        tg = 1.0 - 4.0 * inv / (n_g * (n_g - 1.0))[:, None]
-                        tau[d0:d1] = tg[ok_g].mean(axis=0)
+                _rankwin.draw_stats(ST, d1 - d0, n_g, mean0, ss0, n, shift[d0:d1],
+                                    rho[d0:d1], tau_arg[d0:d1] if kendall else tau_arg,
+                                    kendall)
                 if progress is not None:
                     progress(d1, D)
     finally:
@@ -834,11 +804,10 @@ def _evaluate_window(
             pool.shutdown()
     blocks = None
     if histogram:
-        blocks = [(h[0] if len(h) == 1 else sum(h[1:], h[0]), lay.cell[gs[g]:gs[g + 1]])
-                  for g, h in enumerate(hist)]
+        blocks = [(h, lay.cell[gs[g]:gs[g + 1]]) for g, h in enumerate(hist)]
     return _Acc(
         hist=blocks, rank_shift=shift, spearman=rho, kendall=tau,
-        dominance=None if dom is None else dom.sum(axis=1), ranks=ranks_all,
+        dominance=None if compare is None else dom.sum(axis=1), ranks=ranks_all,
     )
 
 
@@ -894,6 +863,7 @@ def _chunk(ctx: _Context, chunk_size: int | None) -> int:
     return int(math.ceil(c / _BLOCK) * _BLOCK)
 
 
+@functools.lru_cache(maxsize=64)
 def _order_stat(D: int, q: float) -> int:
     """1-based order statistic that ``np.quantile(..., method='inverted_cdf')`` returns."""
     return int(np.quantile(np.arange(1, D + 1), q, method="inverted_cdf"))
@@ -1420,8 +1390,9 @@ def weight_sensitivity(
 
 def _cell_keys(ctx: _Context) -> tuple[np.ndarray, np.ndarray, pd.MultiIndex]:
     """Group and entity number of every valid cell, and its (entity, *by, time) index,
-    built from codes (no factorizing of the labels of every cell)."""
-    gi, ei = np.nonzero(ctx.valid)
+    built from codes (no factorizing of the labels of every cell). Cells come entity by
+    entity and groups in their sorted order, so the index is already sorted."""
+    ei, gi = np.nonzero(ctx.valid.T)
     levels, codes = [ctx.entities], [ei]
     for k in (*ctx.by, ctx.time):
         c, u = pd.factorize(ctx.groups[k], sort=True)
