@@ -72,7 +72,7 @@ def test_hist_summary_order_statistics():
     R = rng.integers(1, 9, size=(7, 301))
     hist = np.stack([np.bincount(r - 1, minlength=12) for r in R])
     kth = np.array([sm._order_stat(301, p) for p in (0.05, 0.5, 0.95)], dtype=np.int64)
-    mean, q, top = _rankwin.hist_summary(np.stack([hist - hist // 2, hist // 2]), kth, 3)
+    mean, q, top = _rankwin.hist_summary(np.stack([hist - hist // 2, hist // 2]), kth, 3, 301)
     np.testing.assert_allclose(mean, R.mean(axis=1), rtol=0, atol=1e-13)
     for i, p in enumerate((0.05, 0.5, 0.95)):
         np.testing.assert_array_equal(q[i], np.quantile(R, p, axis=1, method="inverted_cdf"))

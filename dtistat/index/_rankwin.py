@@ -334,10 +334,10 @@ def rank_tiles(A, Wt, altp, t0, t1, last_tile, ncol, mixed, s0, R0, ent, g, hist
 
 
 @nb.njit(cache=True, nogil=True)
-def hist_summary(hist, kth, top_k):
+def hist_summary(hist, kth, top_k, total):
     """Per row of rank counts (parts, rows, ranks), summed over parts: mean rank, the
     ``kth`` (ascending, 1-based) order statistics as ranks, and the number of draws with
-    rank <= ``top_k``."""
+    rank <= ``top_k``. A row's scan stops once its counts reach ``total`` (the draws)."""
     P, n, R = hist.shape
     mean = np.zeros(n)
     q = np.zeros((kth.shape[0], n), dtype=np.int64)
@@ -359,6 +359,8 @@ def hist_summary(hist, kth, top_k):
             while j < kth.shape[0] and tot >= kth[j]:
                 q[j, i] = r + 1
                 j += 1
+            if tot == total:
+                break
         if tot > 0:
             mean[i] = s / tot
     return mean, q, top

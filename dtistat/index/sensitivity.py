@@ -248,7 +248,10 @@ def _renormalize(ctx: _Context, Lw: np.ndarray) -> np.ndarray:
 def _effective(ctx: _Context, Lw: np.ndarray) -> np.ndarray:
     """Per-draw effective weights of the target's leaves: products of local weights."""
     ext = np.concatenate([Lw, np.ones((Lw.shape[0], 1))], axis=1)
-    return ext[:, ctx.paths].prod(axis=2)
+    W = ext[:, ctx.paths[:, 0]]
+    for k in range(1, ctx.paths.shape[1]):
+        W *= ext[:, ctx.paths[:, k]]
+    return W
 
 
 def _expert_block(ctx: _Context) -> tuple[np.ndarray, np.ndarray, list]:
@@ -708,6 +711,19 @@ def _layout(ctx: _Context) -> _Layout:
     )
 
 
+_POOLS: dict = {}
+
+
+def _pool(n_jobs: int):
+    """A thread pool per thread count, kept for the session (starting threads costs
+    milliseconds per call); its threads only ever run the compiled kernel."""
+    if n_jobs not in _POOLS:
+        from concurrent.futures import ThreadPoolExecutor
+        _POOLS[n_jobs] = ThreadPoolExecutor(max_workers=n_jobs,
+                                            thread_name_prefix="dtistat-sensitivity")
+    return _POOLS[n_jobs]
+
+
 def _evaluate_window(
     ctx: _Context, W: np.ndarray, alt: np.ndarray, *, chunk: int, histogram: bool,
     kendall: bool, compare: np.ndarray | None, keep_ranks: bool,
@@ -775,33 +791,26 @@ def _evaluate_window(
     rho = np.empty(D)
     tau = np.empty(D) if kendall else None
     tau_arg = tau if kendall else np.empty(0)
-    pool = None
-    if n_jobs > 1:
-        from concurrent.futures import ThreadPoolExecutor
-        pool = ThreadPoolExecutor(max_workers=n_jobs)
-    try:
-        with _one_blas_thread():
-            for c0 in range(0, n_tiles, per_chunk):
-                c1 = min(n_tiles, c0 + per_chunk)
-                ST = np.empty((G, c1 - c0, 5, tw), dtype=np.int64)
-                cuts = np.linspace(c0, c1, parts + 1).round().astype(int)
-                jobs = [(g, j, cuts[j], cuts[j + 1], c0, ST)
-                        for g in range(G) for j in range(parts) if cuts[j + 1] > cuts[j]]
-                if pool is None:
-                    for args in jobs:
-                        task(*args)
-                else:
-                    for f in [pool.submit(task, *args) for args in jobs]:
-                        f.result()
-                d0, d1 = c0 * tw, min(D, c1 * tw)
-                _rankwin.draw_stats(ST, d1 - d0, n_g, mean0, ss0, n, shift[d0:d1],
-                                    rho[d0:d1], tau_arg[d0:d1] if kendall else tau_arg,
-                                    kendall)
-                if progress is not None:
-                    progress(d1, D)
-    finally:
-        if pool is not None:
-            pool.shutdown()
+    pool = _pool(n_jobs) if n_jobs > 1 else None
+    with _one_blas_thread():
+        for c0 in range(0, n_tiles, per_chunk):
+            c1 = min(n_tiles, c0 + per_chunk)
+            ST = np.empty((G, c1 - c0, 5, tw), dtype=np.int64)
+            cuts = np.linspace(c0, c1, parts + 1).round().astype(int)
+            jobs = [(g, j, cuts[j], cuts[j + 1], c0, ST)
+                    for g in range(G) for j in range(parts) if cuts[j + 1] > cuts[j]]
+            if pool is None:
+                for args in jobs:
+                    task(*args)
+            else:
+                for f in [pool.submit(task, *args) for args in jobs]:
+                    f.result()
+            d0, d1 = c0 * tw, min(D, c1 * tw)
+            _rankwin.draw_stats(ST, d1 - d0, n_g, mean0, ss0, n, shift[d0:d1],
+                                rho[d0:d1], tau_arg[d0:d1] if kendall else tau_arg,
+                                kendall)
+            if progress is not None:
+                progress(d1, D)
     blocks = None
     if histogram:
         blocks = [(h, lay.cell[gs[g]:gs[g + 1]]) for g, h in enumerate(hist)]
@@ -845,9 +854,7 @@ def _score_quantiles(ctx: _Context, W: np.ndarray, alt: np.ndarray,
     starts = range(0, len(cells), rb)
     with _one_blas_thread():
         if n_jobs > 1:
-            from concurrent.futures import ThreadPoolExecutor
-            with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-                list(pool.map(block, starts))
+            list(_pool(n_jobs).map(block, starts))
         else:
             for lo in starts:
                 block(lo)
@@ -1358,11 +1365,13 @@ def weight_sensitivity(
     if len(alts) > 1:
         cols["normalization"] = [alts[a][0] for a in alt]
         cols["aggregation"] = [alts[a][1] for a in alt]
-    wframe = pd.DataFrame(Lw, columns=[f"w:{n}" for n in ctx.nodes])
-    tail: dict[str, Any] = {"rank_shift": acc.rank_shift, "spearman": acc.spearman}
+    for j, nm in enumerate(ctx.nodes):
+        cols[f"w:{nm}"] = Lw[:, j]
+    cols["rank_shift"] = acc.rank_shift
+    cols["spearman"] = acc.spearman
     if acc.kendall is not None:
-        tail["kendall"] = acc.kendall
-    draws = pd.concat([pd.DataFrame(cols), wframe, pd.DataFrame(tail)], axis=1)
+        cols["kendall"] = acc.kendall
+    draws = pd.DataFrame(cols)
 
     dominance = None
     if acc.dominance is not None:
@@ -1412,7 +1421,7 @@ def _rank_table(ctx: _Context, hist: list, D: int, top_k: int) -> pd.DataFrame:
     q = np.zeros((3, G * NE), dtype=np.int64)
     top = np.zeros(G * NE, dtype=np.int64)
     for h, cells in hist:
-        m, qq, t = hist_summary(h, kth, min(top_k, NE))
+        m, qq, t = hist_summary(h, kth, min(top_k, NE), D)
         mean[cells], q[:, cells], top[cells] = m, qq, t
     gi, ei, index = _cell_keys(ctx)
     flat = gi * NE + ei
