@@ -242,3 +242,21 @@ def test_unknown_engine():
     res = weight_sensitivity(df, spec, n_draws=100, seed=0, leave_one_out=False)
     with pytest.raises(ParameterError, match="engine"):
         sm._evaluate(res._ctx, res._weights, res._alt, chunk=256, engine="fast")
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_forked_child_gets_its_own_threads():
+    """The kept thread pool does not survive a fork; a child must not wait on it."""
+    import multiprocessing as mp
+
+    df, spec = world(n_city=12, industries=False)
+    ref = weight_sensitivity(df, spec, n_draws=150, seed=2, n_jobs=2, leave_one_out=False)
+    ctx = mp.get_context("fork")
+    with ctx.Pool(1) as pool:
+        got = pool.apply_async(_child_run, (df, spec)).get(timeout=60)
+    pd.testing.assert_frame_equal(ref.summary(), got, check_exact=True)
+
+
+def _child_run(df, spec):
+    return weight_sensitivity(df, spec, n_draws=150, seed=2, n_jobs=2,
+                              leave_one_out=False).summary()

@@ -22,6 +22,7 @@ import functools
 import itertools
 import math
 import numbers
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -716,12 +717,14 @@ _POOLS: dict = {}
 
 def _pool(n_jobs: int):
     """A thread pool per thread count, kept for the session (starting threads costs
-    milliseconds per call); its threads only ever run the compiled kernel."""
-    if n_jobs not in _POOLS:
+    milliseconds per call). Keyed by process too: a forked child inherits the pool but
+    not its threads, so it gets its own."""
+    key = (os.getpid(), n_jobs)
+    if key not in _POOLS:
         from concurrent.futures import ThreadPoolExecutor
-        _POOLS[n_jobs] = ThreadPoolExecutor(max_workers=n_jobs,
-                                            thread_name_prefix="dtistat-sensitivity")
-    return _POOLS[n_jobs]
+        _POOLS[key] = ThreadPoolExecutor(max_workers=n_jobs,
+                                         thread_name_prefix="dtistat-sensitivity")
+    return _POOLS[key]
 
 
 def _evaluate_window(
