@@ -65,6 +65,8 @@ _WIN_TILE = 64
 # How the window engine ranks a tile: 0 picks windows or a sort by cost, 1 always
 # windows, 2 always sorts (the tests set it to check both paths).
 _WIN_MODE = 0
+# Bytes of the window engine's rank histograms (one per thread at most).
+_HIST_BYTES = 256_000_000
 # Bytes of per-draw statistics per chunk when the caller does not choose.
 _CHUNK_BYTES = 32_000_000
 # Elements (draws x cells) per chunk of the sort engine: ~8 MB per array, so the
@@ -748,7 +750,6 @@ def _evaluate_window(
     n = len(lay.cell)
     gs = lay.gstart
     n_g = np.diff(gs)
-    ok_g = n_g >= 2
     R0 = lay.R0
     mean0 = np.add.reduceat(R0, gs[:-1]) / n_g
     ss0 = np.array([((R0[s:e] - mean0[g]) ** 2).sum()
@@ -763,8 +764,11 @@ def _evaluate_window(
     mixed = not (altp == altp[0]).all()
     dmap = np.arange(n_tiles * tw, dtype=np.int64).reshape(n_tiles, tw)
     # tasks: every group, its tiles split in `parts` (so few groups still use every
-    # thread); each task owns its rank histogram, summed at the end
-    parts = n_jobs // math.gcd(G, n_jobs)         # tasks a multiple of the threads
+    # thread, and the tasks are a multiple of the threads); each task owns its rank
+    # histogram (summed when read), so the parts are capped to keep those in bounds
+    parts = n_jobs // math.gcd(G, n_jobs)
+    if histogram:
+        parts = max(1, min(parts, _HIST_BYTES // (4 * n * NE)))
     hist = [np.zeros((parts, n_g[g], NE) if histogram else (parts, 1, 1), dtype=np.int32)
             for g in range(G)]
     ranks_all = np.zeros((D, G, NE), dtype=np.int32) if keep_ranks else None
