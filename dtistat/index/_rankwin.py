@@ -250,6 +250,9 @@ def rank_group(S, ncol, s0, R0, ent, g, hist, stats, ranks, dmap, do_hist, do_ke
                do_ranks, mode):
     """Rank one group's rows in every draw of a block of tiles of given scores.
 
+    The engine calls :func:`rank_tiles`, which scores each tile itself; this entry
+    takes the scores as they are, so the tests can feed crafted ties and padding.
+
     Parameters
     ----------
     S : (tiles, rows, draws) float64
