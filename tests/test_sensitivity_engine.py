@@ -28,7 +28,7 @@ def brute(S, R0, ent):
     return ranks, disc
 
 
-@pytest.mark.parametrize("mode", [0, 1, 2])   # auto, windows, sort
+@pytest.mark.parametrize("mode", [0, 1, 2, 3])   # auto, float32 windows, sort, float64
 @pytest.mark.parametrize("seed", range(6))
 def test_rank_group_equals_brute_force_with_ties(seed, mode):
     rng = np.random.default_rng(seed)
@@ -50,8 +50,17 @@ def test_rank_group_equals_brute_force_with_ties(seed, mode):
     ranks = np.zeros((D, G, NE), dtype=np.int32)
     dmap = np.arange(nt * tw, dtype=np.int64).reshape(nt, tw)
     dmap[-1, ncol:] = 0                      # padding never writes
-    _rankwin.rank_group(S, ncol, s0, R0, ent, 0, hist, st, ranks, dmap, True, True, True,
-                        mode)
+    redo = _rankwin.rank_group(S, ncol, s0, R0, ent, 0, hist, st, ranks, dmap, True, True,
+                               True, mode)
+    if mode == 1:
+        assert redo == D          # the twin rows tie in every draw: all ranked again
+    check_group(S, D, R0, ent, hist, st, ranks)
+
+
+def check_group(S, D, R0, ent, hist, st, ranks):
+    """rank_group's outputs against brute force."""
+    n, nt = S.shape[1], S.shape[0]
+    NE = hist.shape[1]
     flat = np.concatenate([S[t] for t in range(nt)], axis=1)[:, :D]
     R, disc = brute(flat, R0, ent)
     np.testing.assert_array_equal(ranks[:, 0, ent].T, R)
@@ -65,6 +74,65 @@ def test_rank_group_equals_brute_force_with_ties(seed, mode):
     np.testing.assert_array_equal(got[2], (R**2).sum(axis=0))
     np.testing.assert_array_equal(got[3], (R * R0[:, None]).sum(axis=0))
     np.testing.assert_array_equal(got[4], disc)
+
+
+@pytest.mark.parametrize("mode", [0, 1, 3])
+def test_float32_ties_are_ranked_in_float64(mode):
+    """Scores one or a few float64 ulps apart round to the same float32: the float32
+    ranks of those draws tie, their sum falls short of n(n+1)/2 and the draw is ranked
+    again from the float64 scores — the ranks are those of the float64 scores."""
+    rng = np.random.default_rng(11)
+    n, tw, nt = 30, 64, 2
+    base = np.sort(rng.uniform(1, 2, n))[::-1]
+    S = base[None, :, None] * (1 + 0.002 * rng.normal(size=(nt, n, tw)))
+    # rows 7 and 8: equal in float32 (distinct in float64) in every other draw
+    ulps = rng.integers(-3, 4, size=(nt, tw)).astype(float)
+    S[:, 8] = S[:, 7] + ulps * np.spacing(S[:, 7])
+    S[:, 8, ::2] = S[:, 7, ::2] * (1 - 1e-3)
+    assert ((S[:, 8] != S[:, 7]) & (S[:, 8].astype(np.float32) == S[:, 7].astype(np.float32))).any()
+    s0 = base.copy()
+    s0[8] = s0[7] * (1 - 1e-3)
+    order = np.lexsort((np.arange(n), -s0))
+    S, s0 = np.ascontiguousarray(S[:, order]), s0[order]
+    ent = np.arange(n, dtype=np.int64)
+    R0 = stats.rankdata(-s0, method="min").astype(np.int64)
+    D = nt * tw
+    hist = np.zeros((n, n), dtype=np.int32)
+    st = np.empty((nt, 5, tw), dtype=np.int64)
+    ranks = np.zeros((D, 1, n), dtype=np.int32)
+    dmap = np.arange(D, dtype=np.int64).reshape(nt, tw)
+    redo = _rankwin.rank_group(S, tw, s0, R0, ent, 0, hist, st, ranks, dmap, True, True,
+                               True, mode)
+    if mode != 3:
+        assert 0 < redo < D       # the odd draws, less those with ulps == 0
+    else:
+        assert redo == 0
+    check_group(S, D, R0, ent, hist, st, ranks)
+
+
+def test_auto_mode_keeps_to_float64_after_tied_tiles():
+    """Rows tied in every draw make every float32 draw fail its check; mode 0 ranks the
+    later tiles in float64 directly (same numbers), mode 1 keeps checking."""
+    rng = np.random.default_rng(12)
+    n, tw, nt = 20, 64, 4
+    base = np.sort(rng.uniform(1, 2, n))[::-1]
+    S = base[None, :, None] * (1 + 0.01 * rng.normal(size=(nt, n, tw)))
+    S[:, 4] = S[:, 3]
+    s0 = base.copy()
+    s0[4] = s0[3]
+    ent = np.arange(n, dtype=np.int64)
+    R0 = stats.rankdata(-s0, method="min").astype(np.int64)
+    D = nt * tw
+    out = {}
+    for mode in (0, 1):
+        hist = np.zeros((n, n), dtype=np.int32)
+        st = np.empty((nt, 5, tw), dtype=np.int64)
+        ranks = np.zeros((D, 1, n), dtype=np.int32)
+        dmap = np.arange(D, dtype=np.int64).reshape(nt, tw)
+        out[mode] = _rankwin.rank_group(S, tw, s0, R0, ent, 0, hist, st, ranks, dmap, True,
+                                        True, True, mode)
+        check_group(S, D, R0, ent, hist, st, ranks)
+    assert out[1] == D and out[0] == tw     # auto: the first tile only
 
 
 def test_hist_summary_order_statistics():
@@ -140,7 +208,7 @@ def assert_same(a: sm._Acc, b: sm._Acc, ctx, D, top_k=5, compare=None):
 
 
 @pytest.mark.filterwarnings("ignore:n_draws=")
-@pytest.mark.parametrize("mode", [0, 2])
+@pytest.mark.parametrize("mode", [0, 1, 2, 3])
 @pytest.mark.parametrize("n_draws", [5, 64, 300])
 @pytest.mark.parametrize("n_jobs", [1, 2, 3])
 def test_window_engine_equals_sort_engine(n_draws, n_jobs, mode, monkeypatch):
@@ -162,7 +230,7 @@ def test_window_engine_equals_sort_engine(n_draws, n_jobs, mode, monkeypatch):
     assert_same(win, srt, ctx, n_draws)
 
 
-@pytest.mark.parametrize("mode", [0, 2])
+@pytest.mark.parametrize("mode", [0, 1, 2, 3])
 def test_window_engine_with_mixed_alternatives_and_geometric_draws(mode, monkeypatch):
     monkeypatch.setattr(sm, "_WIN_MODE", mode)
     df, spec = world(seed=2, twins=False, industries=False)
@@ -260,3 +328,20 @@ def test_forked_child_gets_its_own_threads():
 def _child_run(df, spec):
     return weight_sensitivity(df, spec, n_draws=150, seed=2, n_jobs=2,
                               leave_one_out=False).summary()
+
+
+def test_groups_too_large_for_the_kernel_use_the_sort_engine(monkeypatch):
+    """Above _rankwin.MAX_ROWS rows a rank squared may not fit the kernel's int32
+    products: the engine sorts instead (same numbers)."""
+    df, spec = world(seed=6, twins=False, holes=False, industries=False)
+    res = weight_sensitivity(df, spec, n_draws=100, seed=2, leave_one_out=False, n_jobs=1)
+    ctx, W, alt = res._ctx, res._weights, res._alt
+    calls = []
+    real = sm._evaluate_sort
+    monkeypatch.setattr(sm, "_evaluate_sort", lambda *a, **k: calls.append(1) or real(*a, **k))
+    win = sm._evaluate(ctx, W, alt, chunk=256, engine="window")
+    assert not calls
+    monkeypatch.setattr(_rankwin, "MAX_ROWS", 10)
+    big = sm._evaluate(ctx, W, alt, chunk=256, engine="window")
+    assert calls
+    assert_same(big, win, ctx, 100)

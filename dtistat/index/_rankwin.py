@@ -9,12 +9,22 @@ tile; so the rank of ``p`` in a draw is ``1 + lo_p + #{q in [lo_p, hi_p] : T_q >
 (positions counted from the group's first row), where ``[lo_p, hi_p]`` is the
 smallest run of positions holding every row whose interval meets ``p``'s — rows above
 ``lo_p`` are above ``p`` in every draw, rows below ``hi_p`` below it. That is the
-'min' rank of a full sort, from exact comparisons of the same doubles, at the cost of
-the window width instead of a sort and a scatter per draw. Inner loops run over the
-draws of a tile (contiguous, so they vectorize); every accumulator is an integer, so
-no result depends on the order of evaluation or the number of threads. When the
-score ranges of a tile overlap so much that the windows would cost more than sorting
-(large groups under heavy weight noise), the tile is ranked by sorting each draw.
+'min' rank of a full sort, at the cost of the window width instead of a sort and a
+scatter per draw. Inner loops run over the draws of a tile (contiguous, so they
+vectorize); every accumulator is an integer, so no result depends on the order of
+evaluation or the number of threads.
+
+Comparisons run on the scores rounded to float32, twice the lanes per instruction.
+Rounding is monotone, so ``f(x) > f(y)`` implies ``x > y``: a float32 count never
+exceeds the float64 one, and the two differ only where two rounded scores are equal.
+The 'min' ranks of a draw sum to ``n(n + 1)/2`` exactly when there is no tie, so a
+draw whose float32 ranks sum to less is ranked again from the float64 scores (the
+ties it has, real or made by rounding, then get their exact 'min' ranks). Windows
+from the float32 intervals are valid for the float64 scores too, by the same
+monotonicity. A task whose tiles keep needing that second pass (rows tied in every
+draw) ranks its later tiles in float64 from the start. When the score ranges of a
+tile overlap so much that the windows would cost more than sorting (large groups under
+heavy weight noise), the tile is ranked by sorting each draw.
 """
 
 from __future__ import annotations
@@ -28,17 +38,53 @@ __all__ = ["draw_stats", "hist_summary", "order_stats", "rank_group", "rank_tile
 # about 0.1 ns against 6 ns on a 2-core AVX-512 VM (340 entities whose score ranges all
 # overlap: windows 171 ms, sorting 330 ms for 2,048 draws over 9 quarters).
 _SORT_COST = 64.0
+# Draws of a tile ranked again in float64 above which a task stops using float32.
+_F64_AFTER = 8
+# Rows above which the int32 per-row products (rank squared) could overflow.
+MAX_ROWS = 46340
+_I32_MAX = 2147483647
 
 
-@nb.njit(cache=True, nogil=True, fastmath={"nnan", "ninf", "nsz"})
-def _bounds(row, c, v0):
-    """(min, max) of ``v0`` and ``row[:c]``. Scores are finite, so the no-NaN flags only
-    let the reductions vectorize; min and max are exact either way."""
-    a = v0
-    b = v0
-    for d in range(c):
-        a = min(a, row[d])
-        b = max(b, row[d])
+@nb.njit(cache=True, nogil=True)
+def _key32(x):
+    """Order key of a float32's bits ``x`` (int32): increasing with the float, with
+    -0.0 and 0.0 on the same key. Integer min/max vectorize; float ones do not."""
+    s = x >> 31
+    return (x ^ (s & np.int32(0x7FFFFFFF))) - s
+
+
+@nb.njit(cache=True, nogil=True)
+def _key64(x):
+    """:func:`_key32` for a float64's bits (int64)."""
+    s = x >> 63
+    return (x ^ (s & np.int64(0x7FFFFFFFFFFFFFFF))) - s
+
+
+@nb.njit(cache=True, nogil=True)
+def _bounds32(trow, frow, k0):
+    """``frow = float32(trow)``; the least and greatest key of ``frow`` and ``k0``."""
+    for d in range(trow.shape[0]):
+        frow[d] = np.float32(trow[d])
+    fb = frow.view(np.int32)
+    a = k0
+    b = k0
+    for d in range(fb.shape[0]):
+        k = _key32(fb[d])
+        a = min(a, k)
+        b = max(b, k)
+    return a, b
+
+
+@nb.njit(cache=True, nogil=True)
+def _bounds64(trow, k0):
+    """The least and greatest key of ``trow`` (float64) and ``k0``."""
+    tb = trow.view(np.int64)
+    a = k0
+    b = k0
+    for d in range(tb.shape[0]):
+        k = _key64(tb[d])
+        a = min(a, k)
+        b = max(b, k)
     return a, b
 
 
@@ -46,11 +92,13 @@ def _bounds(row, c, v0):
 def _windows(mn, mx, lo, hi, pref, suf):
     """Smallest run ``[lo_p, hi_p]`` of positions holding every row whose interval meets p's.
 
-    ``lo_p`` is the first q with ``min_q <= max_p`` (the running minimum ``pref`` of the
-    mins is non-increasing and ``pref[p] <= max_p``); ``hi_p`` the last q with
-    ``max_q >= min_p`` (the running maximum ``suf`` of the maxes from the bottom is
-    non-increasing and ``suf[p] >= min_p``). Both are found by a short linear walk from
-    ``p``: windows are narrow, so this beats a branchy binary search.
+    ``lo_p`` is the first q with ``min_q <= max_p``: the running minimum ``pref`` of the
+    mins is non-increasing, so the q with ``pref[q] <= max_p`` are the positions from
+    ``lo_p`` on, and ``p - lo_p`` counts them among ``p - 1, p - 2, ...``; likewise
+    ``hi_p - p`` counts the q after p with ``suf[q] >= min_p`` (``suf`` the running
+    maximum of the maxes from the bottom). The counts run over offsets ``k = 1, 2, ...``
+    for a block of rows at once (a vectorized loop per offset) until no row of the
+    block gains: the per-row indicators are non-increasing in ``k``.
     """
     n = mn.shape[0]
     pref[0] = mn[0]
@@ -59,17 +107,40 @@ def _windows(mn, mx, lo, hi, pref, suf):
     suf[n - 1] = mx[n - 1]
     for q in range(n - 2, -1, -1):
         suf[q] = max(suf[q + 1], mx[q])
-    for p in range(n):
-        t = mx[p]
-        a = p
-        while a > 0 and pref[a - 1] <= t:
-            a -= 1
-        lo[p] = a
-        t = mn[p]
-        b = p
-        while b < n - 1 and suf[b + 1] >= t:
-            b += 1
-        hi[p] = b
+    B = 32
+    for p0 in range(0, n, B):
+        p1 = min(n, p0 + B)
+        for p in range(p0, p1):
+            lo[p] = p
+            hi[p] = p
+        k = 1
+        while k <= p1 - 1:
+            s = max(p0, k)
+            L = lo[s:p1]
+            X = mx[s:p1]
+            P = pref[s - k:p1 - k]
+            hit = 0
+            for i in range(p1 - s):
+                c = P[i] <= X[i]
+                L[i] -= c
+                hit += c
+            if hit == 0:
+                break
+            k += 1
+        k = 1
+        while k <= n - 1 - p0:
+            e = min(p1, n - k)
+            H = hi[p0:e]
+            M = mn[p0:e]
+            S = suf[p0 + k:e + k]
+            hit = 0
+            for i in range(e - p0):
+                c = S[i] >= M[i]
+                H[i] += c
+                hit += c
+            if hit == 0:
+                break
+            k += 1
 
 
 @nb.njit(cache=True, nogil=True)
@@ -178,27 +249,97 @@ def _emit(rp, m, p, R0, ent, g, t, hist, absdev, sum_r, sum_r2, cross, ranks, dm
 
 
 @nb.njit(cache=True, nogil=True)
-def _scratch(n, tw, ent):
+def _scratch(n, tw, ent, s0):
     """Scratch arrays of one task (allocated once, reused for every tile)."""
-    return (np.empty(tw, dtype=np.int32), np.empty((n, tw), dtype=np.int32), np.empty(n),
-            np.empty(n), np.empty(n), np.empty(n), np.empty(n, dtype=np.int64),
-            np.empty(n, dtype=np.int64), np.argsort(ent, kind="mergesort"), np.empty(n),
-            np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64))
+    k032 = np.empty(n, dtype=np.int32)
+    k064 = np.empty(n, dtype=np.int64)
+    b32 = s0.astype(np.float32).view(np.int32)
+    b64 = s0.view(np.int64)
+    for p in range(n):
+        k032[p] = _key32(b32[p])
+        k064[p] = _key64(b64[p])
+    return (np.empty(tw, dtype=np.int32), np.empty((n, tw), dtype=np.int32),
+            np.empty((n, tw), dtype=np.float32), np.empty((4, tw), dtype=np.int32),
+            np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64),
+            np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32),
+            np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32), k032,
+            np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64),
+            np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64), k064,
+            np.argsort(ent, kind="mergesort"), np.empty(n), np.empty(n, dtype=np.int64),
+            np.empty(n, dtype=np.int64))
 
 
 @nb.njit(cache=True, nogil=True)
-def _rank_tile(T, m, s0, R0, ent, g, t, hist, st, ranks, dmap, do_hist, do_kendall,
-               do_ranks, mode, work):
-    """Rank the rows of one tile ``T`` (rows, draws; the first ``m`` draws are real)."""
-    cnt, RK, mn, mx, pref, suf, lo, hi, by_ent, vals, seq, tmp = work
+def _flush(acc, st):
+    """Add the int32 partial sums to the tile's int64 sums and clear them."""
+    for j in range(4):
+        a = acc[j]
+        s = st[j]
+        for d in range(a.shape[0]):
+            s[d] += a[d]
+            a[d] = 0
+
+
+@nb.njit(cache=True, nogil=True)
+def _exact_draw(T, F, d, lo, hi, R0, ent, g, t, hist, st, ranks, dmap, do_hist, do_ranks):
+    """Rank draw ``d`` of the tile again from the float64 scores ``T`` (within the same
+    windows), replacing the float32 ranks where they differ, and its sums."""
     n = T.shape[0]
+    s_abs = 0
+    s_r = 0
+    s_r2 = 0
+    s_x = 0
+    for p in range(n):
+        x = T[p, d]
+        y = F[p, d]
+        c64 = 0
+        c32 = 0
+        for q in range(lo[p], hi[p] + 1):
+            c64 += T[q, d] > x
+            c32 += F[q, d] > y
+        r = np.int64(lo[p] + 1 + c64)
+        if c32 != c64:
+            if do_hist:
+                hist[p, lo[p] + c32] -= 1
+                hist[p, lo[p] + c64] += 1
+            if do_ranks:
+                ranks[dmap[t, d], g, ent[p]] = r
+        r0 = R0[p]
+        s_abs += abs(r - r0)
+        s_r += r
+        s_r2 += r * r
+        s_x += r * r0
+    st[0, d] = s_abs
+    st[1, d] = s_r
+    st[2, d] = s_r2
+    st[3, d] = s_x
+
+
+@nb.njit(cache=True, nogil=True)
+def _rank_tile(T, m, R0, ent, g, t, hist, st, ranks, dmap, do_hist, do_kendall,
+               do_ranks, mode, work):
+    """Rank the rows of one tile ``T`` (rows, draws; the first ``m`` draws are real).
+
+    Returns the number of draws ranked again in float64 (see the module notes).
+    """
+    (cnt, RK, F, acc, lo, hi, mn32, mx32, pref32, suf32, k032, mn64, mx64, pref64, suf64,
+     k064, by_ent, vals, seq, tmp) = work
+    n = T.shape[0]
+    tw = T.shape[1]
     st[:, :] = 0
     absdev, sum_r, sum_r2, cross, inv = st[0], st[1], st[2], st[3], st[4]
     use_sort = mode == 2
-    if mode != 2:
-        for p in range(n):
-            mn[p], mx[p] = _bounds(T[p], m, s0[p])
-        _windows(mn, mx, lo, hi, pref, suf)
+    f32 = mode == 0 or mode == 1
+    if not use_sort:
+        # bounds and windows over every column: padding only widens a window
+        if f32:
+            for p in range(n):
+                mn32[p], mx32[p] = _bounds32(T[p], F[p], k032[p])
+            _windows(mn32, mx32, lo, hi, pref32, suf32)
+        else:
+            for p in range(n):
+                mn64[p], mx64[p] = _bounds64(T[p], k064[p])
+            _windows(mn64, mx64, lo, hi, pref64, suf64)
         if mode == 0:
             # a sort costs about _SORT_COST window comparisons per row and log2(rows)
             width = 0
@@ -210,18 +351,30 @@ def _rank_tile(T, m, s0, R0, ent, g, t, hist, st, ranks, dmap, do_hist, do_kenda
         for p in range(n):
             _emit(RK[p], m, p, R0, ent, g, t, hist, absdev, sum_r, sum_r2, cross, ranks,
                   dmap, do_hist, do_ranks)
-        return
-    # the window path, fused: ranks are base + cnt (the same sums as _emit)
+        return 0
+    # the window path, fused: ranks are base + cnt; per-draw sums in int32, added to
+    # the int64 sums every `every` rows (n * n per row at most)
+    acc[:, :] = 0
+    a_abs, a_r, a_r2, a_x = acc[0], acc[1], acc[2], acc[3]
+    every = max(1, _I32_MAX // max(1, n * n))
+    left = every
     for p in range(n):
-        _count_above(T, p, lo[p], hi[p] + 1, cnt)
-        base = lo[p] + 1
-        r0 = R0[p]
-        for d in range(m):
-            r = base + np.int64(cnt[d])
-            sum_r[d] += r
-            sum_r2[d] += r * r
-            cross[d] += r * r0
-            absdev[d] += abs(r - r0)
+        if f32:
+            _count_above(F, p, lo[p], hi[p] + 1, cnt)
+        else:
+            _count_above(T, p, lo[p], hi[p] + 1, cnt)
+        base = np.int32(lo[p] + 1)
+        r0 = np.int32(R0[p])
+        for d in range(tw):
+            r = base + cnt[d]
+            a_r[d] += r
+            a_r2[d] += r * r
+            a_x[d] += r * r0
+            a_abs[d] += abs(r - r0)
+        left -= 1
+        if left == 0:
+            _flush(acc, st)
+            left = every
         if do_ranks:
             for d in range(m):
                 ranks[dmap[t, d], g, ent[p]] = base + cnt[d]
@@ -243,6 +396,18 @@ def _rank_tile(T, m, s0, R0, ent, g, t, hist, st, ranks, dmap, do_hist, do_kenda
                     else:
                         for d in range(m):
                             inv[d] += sq[d] > sp[d]
+    _flush(acc, st)
+    st[:, m:] = 0                       # padding draws: summed above, not reported
+    redo = 0
+    if f32:
+        # 'min' ranks sum to n(n + 1)/2 only without ties: rank the others in float64
+        full = n * (n + 1) // 2
+        for d in range(m):
+            if sum_r[d] != full:
+                _exact_draw(T, F, d, lo, hi, R0, ent, g, t, hist, st, ranks, dmap,
+                            do_hist, do_ranks)
+                redo += 1
+    return redo
 
 
 @nb.njit(cache=True, nogil=True)
@@ -271,16 +436,29 @@ def rank_group(S, ncol, s0, R0, ent, g, hist, stats, ranks, dmap, do_hist, do_ke
     ranks : (all draws, groups, entities) int32
         ``ranks[dmap[t, d], g, ent]`` receives the rank when ``do_ranks``.
     mode : int
-        0 chooses per tile: windows, or a sort of every draw when the windows are so
-        wide (heavily overlapping score ranges) that comparing within them would cost
-        more than sorting; 1 forces windows, 2 forces sorting (for tests).
+        0 chooses per tile: float32 windows, or a sort of every draw when the windows
+        are so wide (heavily overlapping score ranges) that comparing within them would
+        cost more than sorting, and float64 windows for the rest of the call once a tile
+        has needed many draws ranked again; 1 forces float32 windows, 2 sorting, 3
+        float64 windows (for tests).
+
+    Returns
+    -------
+    int
+        The draws whose float32 ranks were checked and ranked again in float64.
     """
     nt, n, tw = S.shape
-    work = _scratch(n, tw, ent)
+    work = _scratch(n, tw, ent, s0)
+    cur = mode
+    total = 0
     for t in range(nt):
         m = ncol if t == nt - 1 else tw
-        _rank_tile(S[t], m, s0, R0, ent, g, t, hist, stats[t], ranks, dmap, do_hist,
-                   do_kendall, do_ranks, mode, work)
+        redo = _rank_tile(S[t], m, R0, ent, g, t, hist, stats[t], ranks, dmap, do_hist,
+                          do_kendall, do_ranks, cur, work)
+        total += redo
+        if cur == 0 and redo > _F64_AFTER:
+            cur = 3
+    return total
 
 
 @nb.njit(cache=True, nogil=True)
@@ -291,16 +469,17 @@ def rank_tiles(A, Wt, altp, t0, t1, last_tile, ncol, mixed, s0, R0, ent, g, hist
 
     ``A`` (alternatives, rows, leaves); ``Wt`` (tiles, leaves, draws); ``altp`` the
     alternative of every (padded) draw, mixed within a tile only when ``mixed``;
-    ``stats[t - t0]`` and ``dmap[t]`` as in :func:`rank_group`; ``crow`` the rows of
-    the ``compare`` entities (-1 when missing from the group), whose pairwise counts of
-    "scores above" are added to ``dom`` (k, k).
+    ``stats[t - t0]``, ``dmap[t]`` and ``mode`` as in :func:`rank_group`; ``crow`` the
+    rows of the ``compare`` entities (-1 when missing from the group), whose pairwise
+    counts of "scores above" are added to ``dom`` (k, k).
     """
     n = A.shape[1]
     tw = Wt.shape[2]
-    work = _scratch(n, tw, ent)
+    work = _scratch(n, tw, ent, s0)
     T = np.empty((n, tw))
     tmp = np.empty((n, tw))
     k = crow.shape[0]
+    cur = mode
     for t in range(t0, t1):
         a0 = altp[t * tw]
         if not mixed:
@@ -320,8 +499,10 @@ def rank_tiles(A, Wt, altp, t0, t1, last_tile, ncol, mixed, s0, R0, ent, g, hist
                         if altp[t * tw + d] == a:
                             T[p, d] = tmp[p, d]
         m = ncol if t == last_tile else tw
-        _rank_tile(T, m, s0, R0, ent, g, t, hist, stats[t - t0], ranks, dmap, do_hist,
-                   do_kendall, do_ranks, mode, work)
+        redo = _rank_tile(T, m, R0, ent, g, t, hist, stats[t - t0], ranks, dmap, do_hist,
+                          do_kendall, do_ranks, cur, work)
+        if cur == 0 and redo > _F64_AFTER:
+            cur = 3
         for i in range(k):
             if crow[i] < 0:
                 continue

@@ -529,6 +529,12 @@ def _evaluate(
     reference the tests check the fast engine against. Both give identical ranks.
     """
     if engine == "window":
+        from dtistat.index import _rankwin
+        if ctx.valid.sum(axis=1).max() > _rankwin.MAX_ROWS:
+            # the kernel's int32 per-row products would overflow; the sort engine has none
+            return _evaluate_sort(ctx, W, alt, chunk=chunk, histogram=histogram,
+                                  kendall=kendall, compare=compare, keep_ranks=keep_ranks,
+                                  progress=progress)
         return _evaluate_window(ctx, W, alt, chunk=chunk, histogram=histogram,
                                 kendall=kendall, compare=compare, keep_ranks=keep_ranks,
                                 progress=progress, n_jobs=n_jobs)
