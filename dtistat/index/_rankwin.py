@@ -316,6 +316,66 @@ def _exact_draw(T, F, d, lo, hi, R0, ent, g, t, hist, st, ranks, dmap, do_hist, 
 
 
 @nb.njit(cache=True, nogil=True)
+def _window_ranks(X, T, m, lo, hi, R0, ent, g, t, hist, st, ranks, dmap, do_hist,
+                  do_kendall, do_ranks, cnt, acc, squares):
+    """The window path of :func:`_rank_tile`: comparisons on ``X`` (the float32 or the
+    float64 scores), Kendall's pairs on ``T`` (float64); sums added to ``st``."""
+    # fused: ranks are base + cnt, added to the sums and rank counts as they come
+    n = X.shape[0]
+    tw = X.shape[1]
+    inv = st[4]
+    acc[:, :] = 0
+    a_abs, a_r, a_r2, a_x = acc[0], acc[1], acc[2], acc[3]
+    # per-draw sums in int32 (n * n per row at most), added to the int64 ones in time
+    every = _I32_MAX // max(1, n * n)
+    left = every
+    for p in range(n):
+        a = lo[p]
+        _count_above(X, p, a, hi[p] + 1, cnt)
+        base = np.int32(a + 1)
+        r0 = np.int32(R0[p])
+        if squares:
+            for d in range(tw):
+                r = base + cnt[d]
+                a_r[d] += r
+                a_r2[d] += r * r
+                a_x[d] += r * r0
+                a_abs[d] += abs(r - r0)
+        else:
+            for d in range(tw):
+                r = base + cnt[d]
+                a_r[d] += r
+                a_x[d] += r * r0
+                a_abs[d] += abs(r - r0)
+        left -= 1
+        if left == 0:
+            _flush(acc, st)
+            left = every
+        if do_ranks:
+            for d in range(m):
+                ranks[dmap[t, d], g, ent[p]] = base + cnt[d]
+        if do_hist:
+            hp = hist[p]
+            for d in range(m):
+                hp[base - 1 + cnt[d]] += 1
+        if do_kendall:
+            # pairs (p, q > p) with nominal ranks R0_p < R0_q are discordant when q
+            # comes first in the draw: scores above, or equal with the lower entity
+            # number (the draw order breaks ties by entity, as a stable sort would)
+            sp = T[p]
+            for q in range(p + 1, hi[p] + 1):
+                if R0[q] > r0:
+                    sq = T[q]
+                    if ent[q] < ent[p]:
+                        for d in range(m):
+                            inv[d] += sq[d] >= sp[d]
+                    else:
+                        for d in range(m):
+                            inv[d] += sq[d] > sp[d]
+    _flush(acc, st)
+
+
+@nb.njit(cache=True, nogil=True)
 def _rank_tile(T, m, R0, ent, g, t, hist, st, ranks, dmap, do_hist, do_kendall,
                do_ranks, mode, work):
     """Rank the rows of one tile ``T`` (rows, draws; the first ``m`` draws are real).
@@ -352,61 +412,26 @@ def _rank_tile(T, m, R0, ent, g, t, hist, st, ranks, dmap, do_hist, do_kendall,
             _emit(RK[p], m, p, R0, ent, g, t, hist, absdev, sum_r, sum_r2, cross, ranks,
                   dmap, do_hist, do_ranks)
         return 0
-    # the window path, fused: ranks are base + cnt; per-draw sums in int32, added to
-    # the int64 sums every `every` rows (n * n per row at most)
-    acc[:, :] = 0
-    a_abs, a_r, a_r2, a_x = acc[0], acc[1], acc[2], acc[3]
-    every = max(1, _I32_MAX // max(1, n * n))
-    left = every
-    for p in range(n):
-        if f32:
-            _count_above(F, p, lo[p], hi[p] + 1, cnt)
-        else:
-            _count_above(T, p, lo[p], hi[p] + 1, cnt)
-        base = np.int32(lo[p] + 1)
-        r0 = np.int32(R0[p])
-        for d in range(tw):
-            r = base + cnt[d]
-            a_r[d] += r
-            a_r2[d] += r * r
-            a_x[d] += r * r0
-            a_abs[d] += abs(r - r0)
-        left -= 1
-        if left == 0:
-            _flush(acc, st)
-            left = every
-        if do_ranks:
-            for d in range(m):
-                ranks[dmap[t, d], g, ent[p]] = base + cnt[d]
-        if do_hist:
-            hp = hist[p]
-            for d in range(m):
-                hp[base - 1 + cnt[d]] += 1
-        if do_kendall:
-            # pairs (p, q > p) with nominal ranks R0_p < R0_q are discordant when q
-            # comes first in the draw: scores above, or equal with the lower entity
-            # number (the draw order breaks ties by entity, as a stable sort would)
-            sp = T[p]
-            for q in range(p + 1, hi[p] + 1):
-                if R0[q] > r0:
-                    sq = T[q]
-                    if ent[q] < ent[p]:
-                        for d in range(m):
-                            inv[d] += sq[d] >= sp[d]
-                    else:
-                        for d in range(m):
-                            inv[d] += sq[d] > sp[d]
-    _flush(acc, st)
+    if f32:
+        _window_ranks(F, T, m, lo, hi, R0, ent, g, t, hist, st, ranks, dmap, do_hist,
+                      do_kendall, do_ranks, cnt, acc, False)
+    else:
+        _window_ranks(T, T, m, lo, hi, R0, ent, g, t, hist, st, ranks, dmap, do_hist,
+                      do_kendall, do_ranks, cnt, acc, True)
     st[:, m:] = 0                       # padding draws: summed above, not reported
     redo = 0
     if f32:
         # 'min' ranks sum to n(n + 1)/2 only without ties: rank the others in float64
+        # (and the squares of a permutation of 1..n sum to n(n + 1)(2n + 1)/6)
         full = n * (n + 1) // 2
+        full2 = full * (2 * n + 1) // 3
         for d in range(m):
             if sum_r[d] != full:
                 _exact_draw(T, F, d, lo, hi, R0, ent, g, t, hist, st, ranks, dmap,
                             do_hist, do_ranks)
                 redo += 1
+            else:
+                sum_r2[d] = full2
     return redo
 
 
