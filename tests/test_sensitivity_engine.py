@@ -345,3 +345,48 @@ def test_groups_too_large_for_the_kernel_use_the_sort_engine(monkeypatch):
     big = sm._evaluate(ctx, W, alt, chunk=256, engine="window")
     assert calls
     assert_same(big, win, ctx, 100)
+
+
+def test_compiled_weights_equal_numpy():
+    """renormalize / effective (compiled, one pass) against the plain NumPy formulas:
+    sibling sums of one, a zeroed group kept, leaf weights as products along the path."""
+    df, spec = world(seed=3, twins=False, holes=False, industries=False)
+    res = weight_sensitivity(df, spec, n_draws=100, seed=2, leave_one_out=False, n_jobs=1)
+    ctx = res._ctx
+    rng = np.random.default_rng(0)
+    Lw = rng.uniform(0.1, 2.0, size=(50, len(ctx.nodes)))
+    Lw[7, ctx.parent_pos == ctx.parent_pos[-1]] = 0.0        # a removed node's children
+    want = np.empty_like(Lw)
+    for j in range(ctx.n_groups):
+        cols = np.flatnonzero(ctx.parent_pos == j)
+        den = Lw[:, cols].sum(axis=1, keepdims=True)
+        den[den <= 0] = 1.0
+        want[:, cols] = Lw[:, cols] / den
+    got = _rankwin.renormalize(Lw, ctx.parent_pos, ctx.n_groups, np.empty_like(Lw))
+    inplace = Lw.copy()
+    _rankwin.renormalize(inplace, ctx.parent_pos, ctx.n_groups, inplace)
+    np.testing.assert_array_equal(inplace, got)
+    np.testing.assert_allclose(got, want, rtol=1e-15, atol=0)
+    assert (got[7, ctx.parent_pos == ctx.parent_pos[-1]] == 0).all()
+    ext = np.concatenate([want, np.ones((len(want), 1))], axis=1)
+    W = np.prod(ext[:, ctx.paths], axis=2)
+    np.testing.assert_array_equal(_rankwin.effective(want, ctx.paths), W)
+    sums = _rankwin.effective(want, ctx.paths).sum(axis=1)
+    np.testing.assert_allclose(np.delete(sums, 7), 1.0, rtol=1e-14)   # 7 lost a group
+
+
+@pytest.mark.parametrize("periods", [None, ["2021Q3", "2021Q1"]])
+def test_rank_table_comes_sorted(periods):
+    """The rank table is built in index order (no sort): sorted, unique, every cell of
+    the data once — with industries, holes and a subset of periods."""
+    df, spec = world(seed=7)
+    res = weight_sensitivity(df, spec, by="industry", periods=periods, n_draws=100, seed=1,
+                             leave_one_out=False, n_jobs=2)
+    idx = res.ranks.index
+    assert idx.is_monotonic_increasing and idx.is_unique
+    keys = df[["city", "industry", "quarter"]]
+    if periods is not None:
+        keys = keys[keys["quarter"].isin(periods)]
+    want = pd.MultiIndex.from_frame(keys.assign(quarter=pd.PeriodIndex(keys["quarter"],
+                                                                         freq="Q")))
+    assert idx.equals(want.sort_values())

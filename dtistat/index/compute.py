@@ -311,6 +311,69 @@ def compute_index(
     """
     if isinstance(spec, Mapping):
         spec = IndexSpec.from_dict(spec)
+    arrays = index_arrays(data, spec, entity=entity, time=time, by=by,
+                          base_period=base_period, normalization=normalization,
+                          aggregation=aggregation, scope=scope, missing=missing,
+                          pool_by=pool_by)
+    return arrays.result(metadata=metadata)
+
+
+@dataclass(frozen=True)
+class IndexArrays:
+    """The numbers of :func:`compute_index` before they are put in frames (internal:
+    the weight-sensitivity engine needs the arrays, not the frames)."""
+
+    P: PreparedPanel
+    T: np.ndarray                        # (n, L) normalized leaves, spec.leaves order
+    node_scores: dict                    # internal node -> (n,) scores
+    local: dict                          # node -> local weight
+    spec: IndexSpec
+    entity: str
+    time: str
+    by: tuple
+    base_period: Any
+    normalization: str
+    aggregation: str
+
+    def result(self, metadata: pd.DataFrame | None = None) -> IndexResult:
+        """The :class:`IndexResult` of these arrays."""
+        spec, P = self.spec, self.P
+        idx = pd.MultiIndex.from_frame(P.keys)
+        order = [n.name for n in spec.root.walk() if not n.is_leaf]
+        scores = pd.DataFrame({n: self.node_scores[n] for n in order}, index=idx)
+        normalized = pd.DataFrame(self.T, index=idx,
+                                  columns=[leaf.name for leaf in spec.leaves])
+        return IndexResult(
+            scores=scores,
+            normalized=normalized,
+            weights=spec.leaf_weights(self.local),
+            local_weights=pd.Series(self.local, name="local_weight"),
+            spec=spec,
+            entity=self.entity,
+            time=self.time,
+            by=self.by,
+            base_period=self.base_period,
+            normalization=self.normalization,
+            aggregation=self.aggregation,
+            metadata=metadata,
+        )
+
+
+def index_arrays(
+    data: pd.DataFrame,
+    spec: IndexSpec,
+    *,
+    entity: str = "city",
+    time: str = "quarter",
+    by: str | Sequence[str] | None = None,
+    base_period: Any = "2021Q1",
+    normalization: str = "base_share",
+    aggregation: str = "arithmetic",
+    scope: str = "period",
+    missing: str = "error",
+    pool_by: bool = False,
+) -> IndexArrays:
+    """Everything :func:`compute_index` checks and computes, as arrays (internal)."""
     by_cols = tuple(v.as_list(by))
     v.check_choice(normalization, NORMALIZATIONS, "normalization")
     v.check_choice(aggregation, AGGREGATIONS, "aggregation")
@@ -334,10 +397,7 @@ def compute_index(
     )
     local = spec.local_weights()
     node_scores = aggregate(T, spec, method=aggregation, local=local, keys=P.keys)
-    idx = pd.MultiIndex.from_frame(P.keys)
-    order = [n.name for n in spec.root.walk() if not n.is_leaf]
-    scores = pd.DataFrame({n: node_scores[n] for n in order}, index=idx)
-    root_nan = np.isnan(scores[spec.root.name].to_numpy())
+    root_nan = np.isnan(node_scores[spec.root.name])
     if root_nan.any():
         i = int(np.flatnonzero(root_nan)[0])
         raise DataError(
@@ -345,18 +405,6 @@ def compute_index(
             + ", ".join(f"{k}={P.keys[k].iloc[i]!r}" for k in P.keys.columns)
             + "; the total index is undefined there — drop that row"
         )
-    normalized = pd.DataFrame(T, index=idx, columns=[leaf.name for leaf in spec.leaves])
-    return IndexResult(
-        scores=scores,
-        normalized=normalized,
-        weights=spec.leaf_weights(local),
-        local_weights=pd.Series(local, name="local_weight"),
-        spec=spec,
-        entity=entity,
-        time=time,
-        by=by_cols,
-        base_period=base,
-        normalization=normalization,
-        aggregation=aggregation,
-        metadata=metadata,
-    )
+    return IndexArrays(P=P, T=T, node_scores=node_scores, local=local, spec=spec,
+                       entity=entity, time=time, by=by_cols, base_period=base,
+                       normalization=normalization, aggregation=aggregation)

@@ -30,11 +30,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dtistat import _buffers
 from dtistat import _validate as v
 from dtistat.errors import DataError, ParameterError, PeriodError, SpecError
 from dtistat.index import weights as _w
 from dtistat.index.aggregate import AGGREGATIONS
-from dtistat.index.compute import IndexResult, compute_index
+from dtistat.index.compute import IndexArrays, IndexResult, index_arrays
 from dtistat.index.normalize import NORMALIZATIONS
 from dtistat.spec import IndexSpec, Node
 
@@ -99,11 +100,15 @@ class _Context:
     nominal_scores: np.ndarray       # (G, NE)
     nominal_ranks: np.ndarray        # (G, NE) int, 0 where invalid
     base_local: np.ndarray           # (M,)
-    results: dict                    # alt -> IndexResult
+    arrays: dict                     # alt -> IndexArrays (compute_index before its frames)
     rows: np.ndarray                 # (n,) rows of the nominal result in the analysis
     entity: str
     time: str
     by: tuple[str, ...]
+
+    def result(self, alt: tuple[str, str]) -> IndexResult:
+        """The :func:`compute_index` result of an alternative."""
+        return self.arrays[alt].result()
 
     @property
     def G(self) -> int:
@@ -150,10 +155,10 @@ def _build_context(
             "missing='error'"
         )
     target = _resolve_node(spec, node)
-    results: dict[tuple[str, str], IndexResult] = {}
+    arrays: dict[tuple[str, str], IndexArrays] = {}
     for norm, agg in alts:
         try:
-            results[(norm, agg)] = compute_index(
+            arrays[(norm, agg)] = index_arrays(
                 data, spec, entity=entity, time=time, by=list(by) or None,
                 base_period=base_period, normalization=norm, aggregation=agg, scope=scope,
                 missing=missing,
@@ -164,7 +169,7 @@ def _build_context(
             raise type(exc)(
                 f"alternative normalization={norm!r}, aggregation={agg!r}: {exc}"
             ) from None
-    nominal = results[alts[0]]
+    nominal = arrays[alts[0]]
     # ------------------------------------------------------------------ tree arrays
     nodes = [n.name for n in spec.nodes if n is not spec.root]
     pos = {n: i for i, n in enumerate(nodes)}
@@ -189,44 +194,47 @@ def _build_context(
     lw = spec.local_weights()
     base_local = np.array([lw[n] for n in nodes])
     # ------------------------------------------------------------------ panel layout
-    # from the codes of the result's index (its levels are sorted): no factorizing
-    idx = nominal.normalized.index
-    names = list(idx.names)
-    keep = np.ones(len(idx), dtype=bool)
+    # integer codes of every key (levels sorted); rows are the prepared panel's
+    P = nominal.P
+    keep = np.ones(len(P.keys), dtype=bool)
     if periods is not None:
         wanted = [v.to_quarter(p, name="periods") for p in v.as_list(periods)]
         if not wanted:
             raise ParameterError("periods is empty; pass None for all periods")
-        have = nominal.periods
+        have = P.periods
         for q in wanted:
             if q not in have:
                 raise PeriodError(
                     f"period {str(q)!r} is not in the data; periods run from {have[0]} to "
                     f"{have[-1]}"
                 )
-        it = names.index(time)
-        hit = idx.levels[it].get_indexer(pd.PeriodIndex(wanted, freq="Q"))
-        keep = np.isin(idx.codes[it], hit)
-    ie = names.index(entity)
-    used, ent_codes = np.unique(np.asarray(idx.codes[ie])[keep], return_inverse=True)
-    entities = idx.levels[ie].take(used)
+        keep = np.isin(P.time_codes, have.get_indexer(pd.PeriodIndex(wanted, freq="Q")))
+    codes, levels = {}, {}
+    for k in (entity, *by):
+        codes[k], levels[k] = pd.factorize(P.keys[k], sort=True)
+    codes[time], levels[time] = P.time_codes, P.periods
+    used, ent_codes = np.unique(codes[entity][keep], return_inverse=True)
+    entities = levels[entity].take(used)
     gkey = np.zeros(int(keep.sum()), dtype=np.int64)
-    gcols = [names.index(k) for k in (*by, time)]
-    for i in gcols:
-        gkey = gkey * len(idx.levels[i]) + np.asarray(idx.codes[i])[keep]
+    for k in (*by, time):
+        gkey = gkey * len(levels[k]) + np.asarray(codes[k])[keep]
     ukey, g_codes = np.unique(gkey, return_inverse=True)
-    gcode_cols, rest = {}, ukey
-    for i in reversed(gcols):
-        gcode_cols[names[i]] = idx.levels[i].take(rest % len(idx.levels[i]))
-        rest = rest // len(idx.levels[i])
-    groups = pd.DataFrame({k: gcode_cols[k] for k in (*by, time)})
+    gcols, rest = {}, ukey
+    for k in reversed((*by, time)):
+        gcols[k] = levels[k].take(rest % len(levels[k]))
+        rest = rest // len(levels[k])
+    groups = pd.DataFrame({k: gcols[k] for k in (*by, time)})
     G, NE = len(groups), len(entities)
     valid = np.zeros((G, NE), dtype=bool)
     valid[g_codes, ent_codes] = True
     flat = g_codes * NE + ent_codes
+    all_leaves = [n.name for n in spec.leaves]
+    leaf_cols = [all_leaves.index(c) for c in leaf_names]
     TT, geo = [], []
     for alt in alts:
-        T = results[alt].normalized[leaf_names].to_numpy()[keep]
+        T = arrays[alt].T[:, leaf_cols]
+        if not keep.all():
+            T = T[keep]
         is_geo = alt[1] == "geometric"
         if is_geo:
             T = np.log(T)
@@ -235,7 +243,7 @@ def _build_context(
         TT.append(np.ascontiguousarray(pad.T))
         geo.append(is_geo)
     s0 = np.zeros(G * NE)
-    s0[flat] = nominal.scores[target.name].to_numpy()[keep]
+    s0[flat] = nominal.node_scores[target.name][keep]
     s0 = s0.reshape(G, NE)
     r0, _ = _rank(s0[None], valid)
     return _Context(
@@ -243,31 +251,23 @@ def _build_context(
         n_groups=len(inner), leaf_names=leaf_names, paths=paths, alts=alts, TT=TT,
         geometric=geo, valid=valid, entities=pd.Index(entities, name=entity),
         groups=groups, nominal_scores=s0, nominal_ranks=r0[0], base_local=base_local,
-        results=results, rows=keep, entity=entity, time=time, by=by,
+        arrays=arrays, rows=keep, entity=entity, time=time, by=by,
     )
 
 
 # ============================================================================ weights
 def _renormalize(ctx: _Context, Lw: np.ndarray) -> np.ndarray:
-    """Scale every sibling group of each draw's local weights to sum to one."""
-    out = np.empty_like(Lw)
-    for j in range(ctx.n_groups):
-        cols = np.flatnonzero(ctx.parent_pos == j)
-        block = Lw[:, cols]
-        den = block.sum(axis=1, keepdims=True)
-        # a group emptied by a removal keeps its zero weights (its parent is removed too)
-        den[den <= 0] = 1.0
-        out[:, cols] = block / den
-    return out
+    """Scale every sibling group of each draw's local weights to sum to one (a group
+    emptied by a removal keeps its zero weights: its parent is removed too)."""
+    from dtistat.index._rankwin import renormalize
+    Lw = np.ascontiguousarray(Lw, dtype=float)
+    return renormalize(Lw, ctx.parent_pos, ctx.n_groups, np.empty_like(Lw))
 
 
 def _effective(ctx: _Context, Lw: np.ndarray) -> np.ndarray:
     """Per-draw effective weights of the target's leaves: products of local weights."""
-    ext = np.concatenate([Lw, np.ones((Lw.shape[0], 1))], axis=1)
-    W = ext[:, ctx.paths[:, 0]]
-    for k in range(1, ctx.paths.shape[1]):
-        W *= ext[:, ctx.paths[:, k]]
-    return W
+    from dtistat.index._rankwin import effective
+    return effective(np.ascontiguousarray(Lw, dtype=float), ctx.paths)
 
 
 def _expert_block(ctx: _Context) -> tuple[np.ndarray, np.ndarray, list]:
@@ -285,13 +285,16 @@ def _expert_block(ctx: _Context) -> tuple[np.ndarray, np.ndarray, list]:
             "spec with expert_scores, or use method='multiplicative' or 'schemes'"
         )
     pos = np.array([ctx.nodes.index(c) for c in cols], dtype=np.intp)
-    return sc[cols].to_numpy(dtype=float), pos, list(sc.index)
+    return (sc.to_numpy(dtype=float)[:, sc.columns.get_indexer(cols)], pos,
+            list(sc.index))
 
 
 def _from_colsums(ctx: _Context, colsum: np.ndarray, pos: np.ndarray) -> np.ndarray:
-    Lw = np.tile(ctx.base_local, (colsum.shape[0], 1))
+    from dtistat.index._rankwin import renormalize
+    Lw = np.empty((colsum.shape[0], len(ctx.base_local)))
+    Lw[:] = ctx.base_local
     Lw[:, pos] = colsum
-    return _renormalize(ctx, Lw)
+    return renormalize(Lw, ctx.parent_pos, ctx.n_groups, Lw)      # in place
 
 
 def _scheme_local(ctx: _Context, scheme: str) -> np.ndarray:
@@ -299,7 +302,7 @@ def _scheme_local(ctx: _Context, scheme: str) -> np.ndarray:
     spec = ctx.spec
     if scheme == "expert":
         return ctx.base_local.copy()
-    res = ctx.results[ctx.alts[0]]
+    res = ctx.result(ctx.alts[0])
     values = pd.concat([res.normalized, res.scores], axis=1)[ctx.rows]
     out = ctx.base_local.copy()
     for n in spec.internal:
@@ -527,6 +530,12 @@ class _Acc:
     kendall: np.ndarray | None
     dominance: np.ndarray | None
     ranks: np.ndarray | None
+    # reusable memory behind ``hist`` (see dtistat._buffers): give it back when done
+    scratch: np.ndarray | None = None
+
+    def release(self) -> None:
+        """Give the memory behind the rank counts back for reuse (after reading them)."""
+        _buffers.give(self.scratch)
 
 
 def _evaluate(
@@ -777,28 +786,37 @@ def _evaluate_window(
     n_tiles = -(-D // tw)
     last = D - (n_tiles - 1) * tw                       # valid draws in the last tile
     # pad the draws to whole tiles with copies of the last draw (ignored by the kernel)
-    Wp = np.concatenate([W, np.repeat(W[-1:], n_tiles * tw - D, axis=0)])
     altp = np.concatenate([alt, np.repeat(alt[-1:], n_tiles * tw - D)])
-    Wt = np.ascontiguousarray(Wp.reshape(n_tiles, tw, L).transpose(0, 2, 1))
+    Wt = _buffers.take((n_tiles, L, tw), np.float64)          # (tile, leaf, draw)
+    full = n_tiles - 1
+    W = np.ascontiguousarray(W)
+    Wt[:full].transpose(0, 2, 1)[...] = W[:full * tw].reshape(full, tw, L)
+    Wt[full, :, :last] = W[full * tw:].T
+    Wt[full, :, last:] = W[-1][:, None]
     mixed = not (altp == altp[0]).all()
     dmap = np.arange(n_tiles * tw, dtype=np.int64).reshape(n_tiles, tw)
-    # tasks: every group, its tiles split in `parts` (so few groups still use every
-    # thread, and the tasks are a multiple of the threads); each task owns its rank
-    # histogram (summed when read), so the parts are capped to keep those in bounds
-    parts = n_jobs // math.gcd(G, n_jobs)
+    # tasks: whole groups, as many as divide evenly among the threads, then the rest
+    # of the groups with their tiles split in `parts` (so few groups still use every
+    # thread, and the split tasks are a multiple of the threads). Each task owns its
+    # rank counts (summed when read); a split is capped to keep those in bounds.
+    rest = G % n_jobs
+    parts_r = n_jobs // math.gcd(rest, n_jobs) if rest else 1
     if histogram:
-        parts = max(1, min(parts, _HIST_BYTES // (4 * n * NE)))
+        parts_r = max(1, min(parts_r, _HIST_BYTES // (4 * n * NE)))
+    parts = np.ones(G, dtype=np.int64)
+    parts[G - rest:] = parts_r
+    order = sorted(range(G), key=lambda g: (parts[g], -n_g[g]))   # whole, largest first
     # one allocation for every group's counts (views into it): one large zeroed block
     # costs far fewer page faults than many separate ones
-    shapes = [(parts, n_g[g], NE) if histogram else (parts, 1, 1) for g in range(G)]
+    shapes = [(parts[g], n_g[g], NE) if histogram else (parts[g], 1, 1) for g in range(G)]
     sizes = [math.prod(sh) for sh in shapes]
-    block = np.zeros(sum(sizes), dtype=np.int32)
+    block = _buffers.take(sum(sizes), np.int32, zero=True)
     offs = np.concatenate([[0], np.cumsum(sizes)])
     hist = [block[offs[g]:offs[g + 1]].reshape(shapes[g]) for g in range(G)]
     ranks_all = np.zeros((D, G, NE), dtype=np.int32) if keep_ranks else None
     ranks_arg = ranks_all if keep_ranks else np.zeros((1, 1, 1), dtype=np.int32)
     k = 0 if compare is None else len(compare)
-    dom = np.zeros((G, parts, k, k), dtype=np.int64)
+    dom = np.zeros((G, parts_r, k, k), dtype=np.int64)
     comp_rows = np.full((G, k), -1, dtype=np.int64)
     if k:
         pos = np.full(G * NE, -1, dtype=np.int64)
@@ -826,10 +844,12 @@ def _evaluate_window(
     with _one_blas_thread():
         for c0 in range(0, n_tiles, per_chunk):
             c1 = min(n_tiles, c0 + per_chunk)
-            ST = np.empty((G, c1 - c0, 5, tw), dtype=np.int64)
-            cuts = np.linspace(c0, c1, parts + 1).round().astype(int)
-            jobs = [(g, j, cuts[j], cuts[j + 1], c0, ST)
-                    for g in range(G) for j in range(parts) if cuts[j + 1] > cuts[j]]
+            ST = _buffers.take((G, c1 - c0, 5, tw), np.int64)
+            jobs = []
+            for g in order:
+                cuts = np.linspace(c0, c1, parts[g] + 1).round().astype(int)
+                jobs += [(g, j, cuts[j], cuts[j + 1], c0, ST)
+                         for j in range(parts[g]) if cuts[j + 1] > cuts[j]]
             if pool is None:
                 for args in jobs:
                     task(*args)
@@ -842,12 +862,15 @@ def _evaluate_window(
                                 kendall)
             if progress is not None:
                 progress(d1, D)
+            _buffers.give(ST)
+    _buffers.give(Wt)
     blocks = None
     if histogram:
         blocks = [(h, lay.cell[gs[g]:gs[g + 1]]) for g, h in enumerate(hist)]
     return _Acc(
         hist=blocks, rank_shift=shift, spearman=rho, kendall=tau,
         dominance=None if compare is None else dom.sum(axis=1), ranks=ranks_all,
+        scratch=block,
     )
 
 
@@ -1390,7 +1413,8 @@ def weight_sensitivity(
     chunk = _chunk(ctx, chunk_size)
     acc = _evaluate(ctx, W, alt, chunk=chunk, kendall=kendall, compare=comp_idx,
                     progress=progress, n_jobs=jobs)
-    ranks = _rank_table(ctx, acc.hist, D, top_k)
+    ranks = _rank_table(ctx, acc.hist, D, top_k, jobs)
+    acc.release()
 
     cols: dict[str, Any] = {"draw": np.arange(D), **labels}
     if len(alts) > 1:
@@ -1402,7 +1426,7 @@ def weight_sensitivity(
     cols["spearman"] = acc.spearman
     if acc.kendall is not None:
         cols["kendall"] = acc.kendall
-    draws = pd.DataFrame(cols)
+    draws = pd.DataFrame(cols, copy=False)   # fresh arrays: no copy needed
 
     dominance = None
     if acc.dominance is not None:
@@ -1443,7 +1467,10 @@ def _cell_keys(ctx: _Context) -> tuple[np.ndarray, np.ndarray, pd.MultiIndex]:
     return gi, ei, index
 
 
-def _rank_table(ctx: _Context, hist: list, D: int, top_k: int) -> pd.DataFrame:
+def _rank_table(ctx: _Context, hist: list, D: int, top_k: int,
+                n_jobs: int = 1) -> pd.DataFrame:
+    """Per cell: nominal score and rank, mean, median and 5/95% ranks, P(top k), from
+    the rank counts of every group (summarized on ``n_jobs`` threads)."""
     from dtistat.index._rankwin import hist_summary
 
     kth = np.array([_order_stat(D, p) for p in (0.05, 0.5, 0.95)], dtype=np.int64)
@@ -1451,12 +1478,21 @@ def _rank_table(ctx: _Context, hist: list, D: int, top_k: int) -> pd.DataFrame:
     mean = np.zeros(G * NE)
     q = np.zeros((3, G * NE), dtype=np.int64)
     top = np.zeros(G * NE, dtype=np.int64)
-    for h, cells in hist:
+
+    def one(item: tuple) -> None:
+        h, cells = item
         m, qq, t = hist_summary(h, kth, min(top_k, NE), D)
         mean[cells], q[:, cells], top[cells] = m, qq, t
+
+    if n_jobs > 1 and len(hist) > 1:
+        list(_pool(n_jobs).map(one, hist))
+    else:
+        for item in hist:
+            one(item)
     gi, ei, index = _cell_keys(ctx)
     flat = gi * NE + ei
-    out = pd.DataFrame({
+    # the cells come sorted (see _cell_keys): no sort needed
+    return pd.DataFrame({
         "nominal_score": ctx.nominal_scores[gi, ei],
         "nominal_rank": ctx.nominal_ranks[gi, ei],
         "mean_rank": mean[flat],
@@ -1465,7 +1501,6 @@ def _rank_table(ctx: _Context, hist: list, D: int, top_k: int) -> pd.DataFrame:
         "rank_p95": q[2, flat],
         "p_top_k": top[flat] / D,
     }, index=index)
-    return out.sort_index()
 
 
 def _leave_one_out(ctx: _Context, chunk: int, n_jobs: int = 1) -> pd.DataFrame | None:
@@ -1508,9 +1543,10 @@ def _effective_weights(ctx: _Context, bins: int = 20) -> pd.DataFrame:
     straight line, so it is at least Pearson's r². Paruolo, Saisana & Saltelli (2013),
     JRSS-A 176(3), compare this main effect with the nominal weight.
     """
-    res = ctx.results[ctx.alts[0]]
-    y = res.scores[ctx.target].to_numpy()[ctx.rows]
-    X = res.normalized[ctx.leaf_names].to_numpy()[ctx.rows]          # (n, L)
+    a = ctx.arrays[ctx.alts[0]]
+    y = a.node_scores[ctx.target][ctx.rows]
+    all_leaves = [n.name for n in ctx.spec.leaves]
+    X = a.T[:, [all_leaves.index(c) for c in ctx.leaf_names]][ctx.rows]          # (n, L)
     n, L = X.shape
     Wn = _effective(ctx, ctx.base_local[None])[0]
     sst = float(((y - y.mean()) ** 2).sum())
