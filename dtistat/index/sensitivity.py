@@ -7,12 +7,12 @@ therefore one column of a matrix product: no per-draw rebuild of the index (Sais
 Saltelli & Tarantola 2005, JRSS-A 168(2), describe the analysis; COINr's
 ``get_sensitivity`` rebuilds the index per draw).
 
-The engine (``_evaluate_window``) takes each period × ``by`` group and a tile of 64
+The engine (``_evaluate_window``) takes each period × ``by`` group and a tile of 128
 draws at a time: one GEMM gives the tile's scores, and the compiled kernel in
 :mod:`dtistat.index._rankwin` ranks them exactly by comparing each entity only with the
 entities whose score range over the tile overlaps its own — a draw rarely moves an
-entity far, so that window is narrow and no sort is needed. Groups (and parts of the
-draws) run on threads. ``_evaluate_sort``, which sorts every (draw, group) row, is kept
+entity far, so that window is narrow and no sort is needed (comparisons in float32,
+checked; see that module). Groups (and parts of the draws) run on threads. ``_evaluate_sort``, which sorts every (draw, group) row, is kept
 as the straightforward reference the tests check the engine against.
 """
 
