@@ -12,8 +12,9 @@ draws at a time: one GEMM gives the tile's scores, and the compiled kernel in
 :mod:`dtistat.index._rankwin` ranks them exactly by comparing each entity only with the
 entities whose score range over the tile overlaps its own — a draw rarely moves an
 entity far, so that window is narrow and no sort is needed (comparisons in float32,
-checked; see that module). Groups (and parts of the draws) run on threads. ``_evaluate_sort``, which sorts every (draw, group) row, is kept
-as the straightforward reference the tests check the engine against.
+checked; see that module). Groups (and parts of the draws) run on threads.
+``_evaluate_sort``, which sorts every (draw, group) row, is kept as the straightforward
+reference the tests check the engine against.
 """
 
 from __future__ import annotations
