@@ -29,10 +29,11 @@ def brute(S, R0, ent):
 
 
 @pytest.mark.parametrize("mode", [0, 1, 2, 3])   # auto, float32 windows, sort, float64
-@pytest.mark.parametrize("seed", range(6))
-def test_rank_group_equals_brute_force_with_ties(seed, mode):
+@pytest.mark.parametrize(("seed", "tw"), [(s, 16) for s in range(6)] + [(6, 64), (7, 128)])
+def test_rank_group_equals_brute_force_with_ties(seed, tw, mode):
+    """Tiles of 64 and 128 draws also take the popcount path of the rank counts."""
     rng = np.random.default_rng(seed)
-    n, tw, nt = 23, 16, 3
+    n, nt = 23, 3
     base = np.sort(rng.normal(0, 1, n))[::-1] * 3
     S = base[None, :, None] + rng.normal(0, 1.0, (nt, n, tw))
     S = np.round(S, 1)                       # coarse values: many exact ties
@@ -390,3 +391,20 @@ def test_rank_table_comes_sorted(periods):
     want = pd.MultiIndex.from_frame(keys.assign(quarter=pd.PeriodIndex(keys["quarter"],
                                                                          freq="Q")))
     assert idx.equals(want.sort_values())
+
+
+@pytest.mark.parametrize("tw", [64, 128, 96])
+def test_add_counts_equals_bincount(tw):
+    """Rank counts of a row's tile: the value-by-value popcount path (full tiles, few
+    values) and the increment path (partial tiles, many values, counts past 255) agree
+    with np.bincount."""
+    rng = np.random.default_rng(tw)
+    c8 = np.empty(tw, dtype=np.uint8)
+    for lo_, hi_, m in [(0, 1, tw), (3, 9, tw), (0, 31, tw), (0, 40, tw), (250, 262, tw),
+                        (5, 12, tw - 7), (7, 8, 1)]:
+        cnt = rng.integers(lo_, hi_, size=tw).astype(np.int32)
+        hp = np.zeros(400, dtype=np.int32)
+        _rankwin._add_counts(hp, 2, cnt, m, c8)
+        want = np.zeros(400, dtype=np.int64)
+        want[2:2 + hi_] = np.bincount(cnt[:m], minlength=hi_)
+        np.testing.assert_array_equal(hp, want)

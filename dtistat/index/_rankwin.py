@@ -31,6 +31,9 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
 
 __all__ = ["draw_stats", "effective", "hist_summary", "order_stats", "rank_group", "rank_tiles",
            "renormalize"]
@@ -170,6 +173,64 @@ def _count_above(T, p, a, b, cnt):
         q += 1
 
 
+@intrinsic
+def _count_eq64(typingctx, arr, start, v):
+    """``#{d in [start, start + 64) : arr[d] == v}`` for a contiguous uint8 array: one
+    64-byte compare into a bit mask and a popcount (``vpcmpeqb`` + ``popcnt`` on
+    AVX-512; LLVM lowers the same IR for any other CPU)."""
+    sig = types.int64(arr, start, v)
+
+    def codegen(context, builder, signature, args):
+        a, s, val = args
+        ary = context.make_array(signature.args[0])(context, builder, a)
+        i32 = ir.IntType(32)
+        vec = ir.VectorType(ir.IntType(8), 64)
+        one = builder.insert_element(ir.Constant(vec, None),
+                                     builder.trunc(val, ir.IntType(8)), ir.Constant(i32, 0))
+        splat = builder.shuffle_vector(one, ir.Constant(vec, None),
+                                       ir.Constant(ir.VectorType(i32, 64), [0] * 64))
+        ptr = builder.bitcast(builder.gep(ary.data, [s]), vec.as_pointer())
+        bits = builder.bitcast(builder.icmp_unsigned("==", builder.load(ptr, align=1),
+                                                     splat), ir.IntType(64))
+        ctpop = builder.module.declare_intrinsic("llvm.ctpop", [ir.IntType(64)])
+        return builder.call(ctpop, [bits])
+
+    return sig, codegen
+
+
+# Values of a row's counts over a tile above which single increments beat one
+# compare-and-popcount pass per value (about 3 ns a value against 0.7 ns an increment).
+_POP_VALUES = 32
+
+
+@nb.njit(cache=True, nogil=True)
+def _add_counts(hp, off, cnt, m, c8):
+    """``hp[off + cnt[d]] += 1`` for d < m. A full tile (a multiple of 64 draws) whose
+    counts take few values is counted value by value — draws equal to v by one byte
+    compare and a popcount per 64 draws — instead of one increment per draw."""
+    tw = cnt.shape[0]
+    a = cnt[0]
+    b = cnt[0]
+    for d in range(tw):
+        a = min(a, cnt[d])
+        b = max(b, cnt[d])
+    if m < tw or tw % 64 != 0 or b > 255 or b - a >= _POP_VALUES:
+        for d in range(m):
+            hp[off + cnt[d]] += 1
+        return
+    for d in range(tw):
+        c8[d] = np.uint8(cnt[d])
+    left = tw
+    for v in range(a, b + 1):
+        k = 0
+        for s in range(0, tw, 64):
+            k += _count_eq64(c8, s, v)
+        hp[off + v] += k
+        left -= k
+        if left == 0:
+            break
+
+
 @nb.njit(cache=True, nogil=True)
 def _inversions(a, tmp):
     """Pairs i < j with a[i] > a[j], by a bottom-up merge sort (sorts ``a``)."""
@@ -267,7 +328,7 @@ def _scratch(n, tw, ent, s0):
             np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64),
             np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64), k064,
             np.argsort(ent, kind="mergesort"), np.empty(n), np.empty(n, dtype=np.int64),
-            np.empty(n, dtype=np.int64))
+            np.empty(n, dtype=np.int64), np.empty(tw, dtype=np.uint8))
 
 
 @nb.njit(cache=True, nogil=True)
@@ -318,7 +379,7 @@ def _exact_draw(T, F, d, lo, hi, R0, ent, g, t, hist, st, ranks, dmap, do_hist, 
 
 @nb.njit(cache=True, nogil=True)
 def _window_ranks(X, T, m, lo, hi, R0, ent, g, t, hist, st, ranks, dmap, do_hist,
-                  do_kendall, do_ranks, cnt, acc, squares):
+                  do_kendall, do_ranks, cnt, acc, squares, c8):
     """The window path of :func:`_rank_tile`: comparisons on ``X`` (the float32 or the
     float64 scores), Kendall's pairs on ``T`` (float64); sums added to ``st``."""
     # fused: ranks are base + cnt, added to the sums and rank counts as they come
@@ -356,9 +417,7 @@ def _window_ranks(X, T, m, lo, hi, R0, ent, g, t, hist, st, ranks, dmap, do_hist
             for d in range(m):
                 ranks[dmap[t, d], g, ent[p]] = base + cnt[d]
         if do_hist:
-            hp = hist[p]
-            for d in range(m):
-                hp[base - 1 + cnt[d]] += 1
+            _add_counts(hist[p], base - 1, cnt, m, c8)
         if do_kendall:
             # pairs (p, q > p) with nominal ranks R0_p < R0_q are discordant when q
             # comes first in the draw: scores above, or equal with the lower entity
@@ -384,7 +443,7 @@ def _rank_tile(T, m, R0, ent, g, t, hist, st, ranks, dmap, do_hist, do_kendall,
     Returns the number of draws ranked again in float64 (see the module notes).
     """
     (cnt, RK, F, acc, lo, hi, mn32, mx32, pref32, suf32, k032, mn64, mx64, pref64, suf64,
-     k064, by_ent, vals, seq, tmp) = work
+     k064, by_ent, vals, seq, tmp, c8) = work
     n = T.shape[0]
     st[:, :] = 0
     absdev, sum_r, sum_r2, cross, inv = st[0], st[1], st[2], st[3], st[4]
@@ -414,10 +473,10 @@ def _rank_tile(T, m, R0, ent, g, t, hist, st, ranks, dmap, do_hist, do_kendall,
         return 0
     if f32:
         _window_ranks(F, T, m, lo, hi, R0, ent, g, t, hist, st, ranks, dmap, do_hist,
-                      do_kendall, do_ranks, cnt, acc, False)
+                      do_kendall, do_ranks, cnt, acc, False, c8)
     else:
         _window_ranks(T, T, m, lo, hi, R0, ent, g, t, hist, st, ranks, dmap, do_hist,
-                      do_kendall, do_ranks, cnt, acc, True)
+                      do_kendall, do_ranks, cnt, acc, True, c8)
     st[:, m:] = 0                       # padding draws: summed above, not reported
     redo = 0
     if f32:
