@@ -404,7 +404,29 @@ def test_add_counts_equals_bincount(tw):
                         (5, 12, tw - 7), (7, 8, 1)]:
         cnt = rng.integers(lo_, hi_, size=tw).astype(np.int32)
         hp = np.zeros(400, dtype=np.int32)
-        _rankwin._add_counts(hp, 2, cnt, m, c8)
+        _rankwin._add_counts(hp, 2, cnt, m, c8, False)
         want = np.zeros(400, dtype=np.int64)
         want[2:2 + hi_] = np.bincount(cnt[:m], minlength=hi_)
         np.testing.assert_array_equal(hp, want)
+
+
+def test_windows_of_256_rows_or_more_count_in_int32():
+    """Windows too wide for byte counters (>= 256 rows, windows forced) take the int32
+    counts; same ranks as brute force."""
+    rng = np.random.default_rng(21)
+    n, tw, nt = 300, 64, 1
+    base = np.sort(rng.normal(0, 1, n))[::-1]
+    S = base[None, :, None] + rng.normal(0, 3.0, (nt, n, tw))   # ranges overlap widely
+    s0 = base.copy()
+    ent = np.arange(n, dtype=np.int64)
+    R0 = stats.rankdata(-s0, method="min").astype(np.int64)
+    hist = np.zeros((n, n), dtype=np.int32)
+    st = np.empty((nt, 5, tw), dtype=np.int64)
+    ranks = np.zeros((tw, 1, n), dtype=np.int32)
+    dmap = np.arange(tw, dtype=np.int64).reshape(nt, tw)
+    _rankwin.rank_group(S, tw, s0, R0, ent, 0, hist, st, ranks, dmap, True, False, True, 1)
+    R = np.stack([stats.rankdata(-S[0, :, d], method="min") for d in range(tw)], axis=1)
+    np.testing.assert_array_equal(ranks[:, 0, :].T, R)
+    want = np.stack([np.bincount(R[p] - 1, minlength=n) for p in range(n)])
+    np.testing.assert_array_equal(hist, want)
+    np.testing.assert_array_equal(st[0, 0], np.abs(R - R0[:, None]).sum(axis=0))

@@ -33,7 +33,7 @@ import numba as nb
 import numpy as np
 from llvmlite import ir
 from numba import types
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 __all__ = ["draw_stats", "effective", "hist_summary", "order_stats", "rank_group", "rank_tiles",
            "renormalize"]
@@ -173,6 +173,101 @@ def _count_above(T, p, a, b, cnt):
         q += 1
 
 
+def _make_gt_bytes(rows):
+    @intrinsic
+    def gt_bytes(typingctx, F, cnt8, q, p, k):
+        """``cnt8[k:k + 64] += #{i < rows : F[q + i, k:k + 64] > F[p, k:k + 64]}`` for a
+        C-contiguous float32 ``F`` and uint8 ``cnt8``: four 16-lane compares joined
+        into one 64-bit mask, then one byte subtraction of the mask — a quarter fewer
+        instructions than widening each compare to 32-bit lanes."""
+        if not (isinstance(F, types.Array) and F.dtype == types.float32
+                and isinstance(cnt8, types.Array) and cnt8.dtype == types.uint8):
+            return None
+        sig = types.void(F, cnt8, q, p, k)
+
+        def codegen(context, builder, signature, args):
+            fa, ca, q, p, k = args
+            fary = context.make_array(signature.args[0])(context, builder, fa)
+            cary = context.make_array(signature.args[1])(context, builder, ca)
+            i64 = ir.IntType(64)
+            i32 = ir.IntType(32)
+            stride = builder.extract_value(fary.strides, 0)
+            f16 = ir.VectorType(ir.FloatType(), 16)
+            b64 = ir.VectorType(ir.IntType(8), 64)
+            base = builder.ptrtoint(fary.data, i64)
+
+            def seg(r, j):
+                col = builder.add(k, ir.Constant(i64, 16 * j))
+                off = builder.add(builder.mul(r, stride),
+                                  builder.mul(col, ir.Constant(i64, 4)))
+                ptr = builder.inttoptr(builder.add(base, off), f16.as_pointer())
+                return builder.load(ptr, align=4)
+
+            sp = [seg(p, j) for j in range(4)]
+            cptr = builder.bitcast(builder.gep(cary.data, [k]), b64.as_pointer())
+            c = builder.load(cptr, align=1)
+            cat32 = ir.Constant(ir.VectorType(i32, 32), list(range(32)))
+            cat64 = ir.Constant(ir.VectorType(i32, 64), list(range(64)))
+            for i in range(rows):
+                r = builder.add(q, ir.Constant(i64, i))
+                ms = [builder.fcmp_ordered(">", seg(r, j), sp[j]) for j in range(4)]
+                m = builder.shuffle_vector(builder.shuffle_vector(ms[0], ms[1], cat32),
+                                           builder.shuffle_vector(ms[2], ms[3], cat32),
+                                           cat64)
+                c = builder.sub(c, builder.sext(m, b64))      # true is -1: subtract
+            builder.store(c, cptr, align=1)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return gt_bytes
+
+
+_gt_bytes4 = _make_gt_bytes(4)
+_gt_bytes1 = _make_gt_bytes(1)
+
+
+@nb.njit(cache=True, nogil=True)
+def _count_bytes(F, p, a, b, c8):
+    """:func:`_count_above` into byte counters (float32 rows, tiles of 64k draws,
+    windows under 256 rows)."""
+    tw = F.shape[1]
+    for d in range(tw):
+        c8[d] = 0
+    for k in range(0, tw, 64):
+        q = a
+        while q + 4 <= b:
+            _gt_bytes4(F, c8, q, p, k)
+            q += 4
+        while q < b:
+            _gt_bytes1(F, c8, q, p, k)
+            q += 1
+
+
+def _count_row(X, p, a, b, cnt, c8):
+    """Counts of rows in [a, b) above row p, into ``cnt`` (int32); returns whether
+    ``c8`` holds them too (as bytes)."""
+
+
+@overload(_count_row, jit_options={"cache": True, "nogil": True})
+def _count_row_impl(X, p, a, b, cnt, c8):
+    if X.dtype == types.float32:
+        def impl(X, p, a, b, cnt, c8):
+            tw = X.shape[1]
+            if tw % 64 == 0 and b - a < 256:
+                _count_bytes(X, p, a, b, c8)
+                for d in range(tw):
+                    cnt[d] = c8[d]
+                return True
+            _count_above(X, p, a, b, cnt)
+            return False
+    else:
+        def impl(X, p, a, b, cnt, c8):
+            _count_above(X, p, a, b, cnt)
+            return False
+    return impl
+
+
 @intrinsic
 def _count_eq64(typingctx, arr, start, v):
     """``#{d in [start, start + 64) : arr[d] == v}`` for a contiguous uint8 array: one
@@ -204,10 +299,11 @@ _POP_VALUES = 32
 
 
 @nb.njit(cache=True, nogil=True)
-def _add_counts(hp, off, cnt, m, c8):
+def _add_counts(hp, off, cnt, m, c8, packed):
     """``hp[off + cnt[d]] += 1`` for d < m. A full tile (a multiple of 64 draws) whose
     counts take few values is counted value by value — draws equal to v by one byte
-    compare and a popcount per 64 draws — instead of one increment per draw."""
+    compare and a popcount per 64 draws — instead of one increment per draw. ``packed``:
+    ``c8`` already holds the counts as bytes."""
     tw = cnt.shape[0]
     a = cnt[0]
     b = cnt[0]
@@ -218,8 +314,9 @@ def _add_counts(hp, off, cnt, m, c8):
         for d in range(m):
             hp[off + cnt[d]] += 1
         return
-    for d in range(tw):
-        c8[d] = np.uint8(cnt[d])
+    if not packed:
+        for d in range(tw):
+            c8[d] = np.uint8(cnt[d])
     left = tw
     for v in range(a, b + 1):
         k = 0
@@ -393,7 +490,7 @@ def _window_ranks(X, T, m, lo, hi, R0, ent, g, t, hist, st, ranks, dmap, do_hist
     left = every
     for p in range(n):
         a = lo[p]
-        _count_above(X, p, a, hi[p] + 1, cnt)
+        packed = _count_row(X, p, a, hi[p] + 1, cnt, c8)
         base = np.int32(a + 1)
         r0 = np.int32(R0[p])
         if squares:
@@ -417,7 +514,7 @@ def _window_ranks(X, T, m, lo, hi, R0, ent, g, t, hist, st, ranks, dmap, do_hist
             for d in range(m):
                 ranks[dmap[t, d], g, ent[p]] = base + cnt[d]
         if do_hist:
-            _add_counts(hist[p], base - 1, cnt, m, c8)
+            _add_counts(hist[p], base - 1, cnt, m, c8, packed)
         if do_kendall:
             # pairs (p, q > p) with nominal ranks R0_p < R0_q are discordant when q
             # comes first in the draw: scores above, or equal with the lower entity
