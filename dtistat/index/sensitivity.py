@@ -106,6 +106,7 @@ class _Context:
     entity: str
     time: str
     by: tuple[str, ...]
+    group_codes: list               # per group column (*by, time): (code of each group, levels)
 
     def result(self, alt: tuple[str, str]) -> IndexResult:
         """The :func:`compute_index` result of an alternative."""
@@ -220,10 +221,13 @@ def _build_context(
     for k in (*by, time):
         gkey = gkey * len(levels[k]) + np.asarray(codes[k])[keep]
     ukey, g_codes = np.unique(gkey, return_inverse=True)
-    gcols, rest = {}, ukey
+    gcols, gcodes, rest = {}, [], ukey
     for k in reversed((*by, time)):
-        gcols[k] = levels[k].take(rest % len(levels[k]))
+        c = rest % len(levels[k])
         rest = rest // len(levels[k])
+        gcols[k] = levels[k].take(c)
+        u, ci = np.unique(c, return_inverse=True)            # compact, sorted levels
+        gcodes.insert(0, (ci, levels[k].take(u)))
     groups = pd.DataFrame({k: gcols[k] for k in (*by, time)})
     G, NE = len(groups), len(entities)
     valid = np.zeros((G, NE), dtype=bool)
@@ -252,7 +256,7 @@ def _build_context(
         n_groups=len(inner), leaf_names=leaf_names, paths=paths, alts=alts, TT=TT,
         geometric=geo, valid=valid, entities=pd.Index(entities, name=entity),
         groups=groups, nominal_scores=s0, nominal_ranks=r0[0], base_local=base_local,
-        arrays=arrays, rows=keep, entity=entity, time=time, by=by,
+        arrays=arrays, rows=keep, entity=entity, time=time, by=by, group_codes=gcodes,
     )
 
 
@@ -1459,10 +1463,9 @@ def _cell_keys(ctx: _Context) -> tuple[np.ndarray, np.ndarray, pd.MultiIndex]:
     entity and groups in their sorted order, so the index is already sorted."""
     ei, gi = np.nonzero(ctx.valid.T)
     levels, codes = [ctx.entities], [ei]
-    for k in (*ctx.by, ctx.time):
-        c, u = pd.factorize(ctx.groups[k], sort=True)
-        levels.append(pd.Index(u, name=k))
-        codes.append(c[gi])
+    for k, (gc, lev) in zip((*ctx.by, ctx.time), ctx.group_codes):
+        levels.append(pd.Index(lev, name=k))
+        codes.append(gc[gi])
     index = pd.MultiIndex(levels=levels, codes=codes, names=[ctx.entity, *ctx.by, ctx.time],
                           verify_integrity=False)
     return gi, ei, index
