@@ -742,7 +742,7 @@ def draw_stats(ST, ndraw, n_g, mean0, ss0, n_tot, shift, rho, tau, do_kendall):
     """Per draw, from the integer sums of every group (ST: groups, tiles, 5, draws): the
     mean absolute rank shift over all cells, and Spearman's and Kendall's correlations
     with the nominal ranks averaged over the groups with at least two entities."""
-    G, nt, _, tw = ST.shape
+    G, _, _, tw = ST.shape
     for i in range(ndraw):
         t = i // tw
         d = i - t * tw
