@@ -186,8 +186,9 @@ def _make_gt_bytes(rows):
         C-contiguous float32 ``F`` and uint8 ``cnt8``: four 16-lane compares joined
         into one 64-bit mask, then one byte subtraction of the mask — a quarter fewer
         instructions than widening each compare to 32-bit lanes."""
-        if not (isinstance(F, types.Array) and F.dtype == types.float32
-                and isinstance(cnt8, types.Array) and cnt8.dtype == types.uint8):
+        if not (isinstance(F, types.Array) and F.dtype == types.float32 and F.ndim == 2
+                and F.layout == "C" and isinstance(cnt8, types.Array)
+                and cnt8.dtype == types.uint8 and cnt8.layout == "C"):
             return None
         sig = types.void(F, cnt8, q, p, k)
 
@@ -279,6 +280,9 @@ def _count_eq64(typingctx, arr, start, v):
     """``#{d in [start, start + 64) : arr[d] == v}`` for a contiguous uint8 array: one
     64-byte compare into a bit mask and a popcount (``vpcmpeqb`` + ``popcnt`` on
     AVX-512; LLVM lowers the same IR for any other CPU)."""
+    if not (isinstance(arr, types.Array) and arr.dtype == types.uint8
+            and arr.layout == "C"):
+        return None
     sig = types.int64(arr, start, v)
 
     def codegen(context, builder, signature, args):
