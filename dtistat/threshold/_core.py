@@ -84,6 +84,7 @@ class Panel:
         self.qs = self.q[self.order]
         self.entity = np.repeat(np.arange(self.n), self.T)
         self._design_cache: dict = {}
+        self._ww_cum = None
 
     def entity_adjust(self, a: np.ndarray) -> np.ndarray:
         """``a`` minus its entity sums over T (zero change unless a period is deleted)."""
@@ -108,6 +109,12 @@ class Panel:
     def indicator_block(self, gamma: float) -> np.ndarray:
         """``Z * 1(q <= γ)`` (untransformed)."""
         return self.Z * (self.q <= gamma)[:, None]
+
+    def ww_at(self, cuts: np.ndarray) -> np.ndarray:
+        """W~(γ)'W~(γ) at each cut (it does not depend on the base design)."""
+        if self._ww_cum is None:
+            self._ww_cum = np.cumsum(_ww_increments(self), axis=0)
+        return _prefix_at(self._ww_cum, cuts)
 
     def design_terms(self, fixed: tuple, cuts: np.ndarray):
         """Outcome-free pieces of SSR(γ) given the fixed thresholds (cached)."""
@@ -137,6 +144,26 @@ def _prefix_at(cum: np.ndarray, cuts: np.ndarray) -> np.ndarray:
     return out
 
 
+def _orthonormal(B: np.ndarray) -> np.ndarray:
+    """Orthonormal basis of the columns of B by Cholesky QR, twice (CholeskyQR2).
+
+    Only Gram matrices and K x K factors: LAPACK's Householder QR of a tall matrix is
+    100x slower under a busy multithreaded BLAS, and two Cholesky passes on equilibrated
+    columns give an orthonormal basis to machine precision for any design that is not
+    near-singular (condition number below about 1e7).
+    """
+    scale = np.sqrt(np.einsum("ij,ij->j", B, B))
+    scale[scale == 0] = 1.0
+    Q = B / scale
+    for _ in range(2):
+        try:
+            R = np.linalg.cholesky(Q.T @ Q).T
+        except np.linalg.LinAlgError:
+            raise EstimationError("the base design is singular (collinear regressors)") from None
+        Q = Q @ np.linalg.inv(R)
+    return Q
+
+
 def _entity_prefix(Zs: np.ndarray, ent: np.ndarray, n: int) -> np.ndarray:
     """For each row (in the given order), the sum of ``Zs`` over earlier rows of its entity."""
     by_ent = np.argsort(ent, kind="stable")
@@ -148,16 +175,14 @@ def _entity_prefix(Zs: np.ndarray, ent: np.ndarray, n: int) -> np.ndarray:
     return incl - Zs
 
 
-def _design_terms(panel: Panel, B: np.ndarray, cuts: np.ndarray):
-    """(G^-1 applied pieces) C(γ) for every cut, and the base's Cholesky-free solve."""
+def _ww_increments(panel: Panel) -> np.ndarray:
+    """Change of W~'W~ (kept rows) as each row, in q order, enters the lower regime."""
     o = panel.order
     Zs = panel.Z[o]
     ks = panel.keep[o][:, None]
-    Bs = panel.entity_adjust(B)[o]
     ent = panel.entity[o]
-    p = Zs.shape[1]
     # per-entity sums of z (all rows: s_i) and of kept z (u_i) over the rows already
-    # entered (rows sorted by q; the totals at a cut do not depend on the order of ties)
+    # entered (the totals at a cut do not depend on the order of tied rows)
     s_prev = _entity_prefix(Zs, ent, panel.n)
     u_prev = _entity_prefix(Zs * ks, ent, panel.n)
     zz = Zs[:, :, None] * Zs[:, None, :]
@@ -166,17 +191,21 @@ def _design_terms(panel: Panel, B: np.ndarray, cuts: np.ndarray):
         + ks[:, :, None] * zz
     d_ss = s_prev[:, :, None] * Zs[:, None, :]
     d_ss = d_ss + np.swapaxes(d_ss, 1, 2) + zz
-    d_ww = ks[:, :, None] * zz - (d_su + np.swapaxes(d_su, 1, 2)) / panel.T \
+    return ks[:, :, None] * zz - (d_su + np.swapaxes(d_su, 1, 2)) / panel.T \
         + panel.m / panel.T ** 2 * d_ss
-    WW = _prefix_at(np.cumsum(d_ww, axis=0), cuts)
-    WB = _prefix_at(np.cumsum(Zs[:, :, None] * Bs[:, None, :], axis=0), cuts)
-    G = B.T @ B
-    try:
-        GinvBW = np.linalg.solve(G, WB.transpose(2, 0, 1).reshape(B.shape[1], -1))
-    except np.linalg.LinAlgError:
-        raise EstimationError("the base design is singular (collinear regressors)") from None
-    GinvBW = GinvBW.reshape(B.shape[1], len(cuts), p).transpose(1, 0, 2)
-    C = WW - np.einsum("gpk,gkq->gpq", WB, GinvBW)
+
+
+def _design_terms(panel: Panel, B: np.ndarray, cuts: np.ndarray):
+    """Orthonormal basis Q of the base, C(γ)^-1 at every cut, and which cuts are estimable.
+
+    With Q orthonormal, ``W~'B~ (B~'B~)^-1 B~'W~ = (W~'Q)(Q'W~)``: no inverse of B~'B~.
+    """
+    Q = _orthonormal(B)
+    Qs = panel.entity_adjust(Q)[panel.order]
+    Zs = panel.Z[panel.order]
+    WW = panel.ww_at(cuts)
+    WQ = _prefix_at(np.cumsum(Zs[:, :, None] * Qs[:, None, :], axis=0), cuts)
+    C = WW - WQ @ np.swapaxes(WQ, 1, 2)
     C = 0.5 * (C + np.swapaxes(C, 1, 2))
     # a candidate whose added block has (numerically) no within variation beyond the base
     # cannot be estimated: an empty regime, or a γ equal to a fixed threshold
@@ -186,7 +215,7 @@ def _design_terms(panel: Panel, B: np.ndarray, cuts: np.ndarray):
     Cinv = np.full_like(C, np.nan)
     if ok.any():
         Cinv[ok] = np.linalg.inv(C[ok])
-    return B, Cinv, ok
+    return Q, Cinv, ok
 
 
 def ssr_path(panel: Panel, Y: np.ndarray, fixed: tuple, cuts: np.ndarray) -> tuple:
@@ -209,15 +238,15 @@ def ssr_path(panel: Panel, Y: np.ndarray, fixed: tuple, cuts: np.ndarray) -> tup
     ssr_base : ndarray (nb,)
         SSR of the base model (the fixed thresholds only).
     """
-    B, Cinv, ok = panel.design_terms(tuple(sorted(fixed)), cuts)
-    coef, *_ = np.linalg.lstsq(B, Y, rcond=None)
-    E = Y - B @ coef
+    Q, Cinv, ok = panel.design_terms(tuple(sorted(fixed)), cuts)
+    E = Y - Q @ (Q.T @ Y)
     s0 = np.einsum("ij,ij->j", E, E)
     Zs = panel.Z[panel.order]
     Es = panel.entity_adjust(E)[panel.order]
     a = np.stack([_prefix_at(np.cumsum(Zs[:, [j]] * Es, axis=0), cuts)
                   for j in range(Zs.shape[1])], axis=1)          # G, p, nb
-    gain = np.einsum("gpb,gpq,gqb->gb", a[ok], Cinv[ok], a[ok])
+    a = a[ok]
+    gain = np.einsum("gpb,gpb->gb", a, Cinv[ok] @ a)
     ssr = np.full((len(cuts), Y.shape[1]), np.inf)
     ssr[ok] = s0[None, :] - gain
     return ssr, s0

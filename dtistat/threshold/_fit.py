@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from dtistat import _validate as V
 from dtistat.errors import DataError, EstimationError, ParameterError, SpecError
@@ -266,12 +267,15 @@ def fit_threshold(
         raise EstimationError(f"the controls and regime variables {[*x, *z]} are collinear "
                               "after the within transformation")
     g = make_grid(panel.q, grid, trims, threshold_var)
-    stages = sequential(panel, g, n_thresholds)
-    return _assemble(panel, g, stages, locals_=dict(
-        y=y, x=x, z=z, q=threshold_var, n_thresholds=n_thresholds, boots=boots, rng=rng,
-        n_jobs=n_jobs, cov=cov, small_sample=small_sample, level=level, trims=trims,
-        grid=grid, transform=transform,
-        clusters=pd.factorize(d[cluster])[0].astype(np.int64)))
+    # the work is thousands of small products: BLAS threads only contend for the cores
+    # (a tall QR took 100x longer on a busy 2-core machine); n_jobs threads split draws
+    with threadpool_limits(limits=1, user_api="blas"):
+        stages = sequential(panel, g, n_thresholds)
+        return _assemble(panel, g, stages, locals_=dict(
+            y=y, x=x, z=z, q=threshold_var, n_thresholds=n_thresholds, boots=boots,
+            rng=rng, n_jobs=n_jobs, cov=cov, small_sample=small_sample, level=level,
+            trims=trims, grid=grid, transform=transform,
+            clusters=pd.factorize(d[cluster])[0].astype(np.int64)))
 
 
 def _assemble(panel: Panel, g, stages: dict, locals_: dict) -> ThresholdResult:

@@ -65,12 +65,15 @@ class Grid:
                 ok[max(nn - qnt - 1, 0):max(nn + qnt - 1, 0)] = False
             return ok
         need = max(1, math.ceil(trim * panel.N))
-        bounds = np.sort(np.asarray(fixed, dtype=float))
-        cuts = panel.cuts(g)
-        fixed_cuts = panel.cuts(bounds)
-        for j, c in enumerate(cuts):
-            edges = np.sort(np.concatenate([[0, panel.N], fixed_cuts, [c]]))
-            ok[j] = np.diff(edges).min() >= need
+        edges = np.concatenate([[0], np.sort(panel.cuts(np.asarray(fixed, dtype=float))),
+                                [panel.N]])
+        if np.diff(edges).min() < need:
+            ok[:] = False
+            return ok
+        c = panel.cuts(g)
+        j = np.searchsorted(edges, c, side="left")      # c lies in (edges[j-1], edges[j]]
+        j = np.clip(j, 1, len(edges) - 1)
+        ok &= (c - edges[j - 1] >= need) & (edges[j] - c >= need)
         return ok
 
 
