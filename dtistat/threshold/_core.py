@@ -207,11 +207,11 @@ def _design_terms(panel: Panel, B: np.ndarray, cuts: np.ndarray):
     WQ = _prefix_at(np.cumsum(Zs[:, :, None] * Qs[:, None, :], axis=0), cuts)
     C = WW - WQ @ np.swapaxes(WQ, 1, 2)
     C = 0.5 * (C + np.swapaxes(C, 1, 2))
-    # a candidate whose added block has (numerically) no within variation beyond the base
-    # cannot be estimated: an empty regime, or a γ equal to a fixed threshold
-    scale = np.einsum("gii->gi", WW).max(axis=1)
-    diag = np.einsum("gii->gi", C).min(axis=1)
-    ok = diag > 1e-10 * np.maximum(scale, 1e-300)
+    # a candidate whose added block is (numerically) not of full rank beyond the base
+    # cannot be estimated: an empty regime, a regime with fewer rows than regime
+    # variables, or a γ equal to a fixed threshold
+    scale = np.einsum("gii->g", WW)
+    ok = np.linalg.eigvalsh(C)[:, 0] > 1e-9 * np.maximum(scale, 1e-300)
     Cinv = np.full_like(C, np.nan)
     if ok.any():
         Cinv[ok] = np.linalg.inv(C[ok])
