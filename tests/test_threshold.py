@@ -219,8 +219,8 @@ def test_bootstrap_draws_equal_brute_force(sim):
 
 
 def test_bootstrap_reproducible_and_n_jobs_free(sim):
-    kw = dict(y="y", x=["x1"], threshold_var="q", regime_vars="z0", entity="id", time="t",
-              grid=30, n_boot=25, seed=3)
+    kw = {"y": "y", "x": ["x1"], "threshold_var": "q", "regime_vars": "z0", "entity": "id",
+          "time": "t", "grid": 30, "n_boot": 25, "seed": 3}
     a = fit_threshold(sim, **kw)
     b = fit_threshold(sim, **kw, n_jobs=2)
     np.testing.assert_array_equal(a.boot_F["Single"], b.boot_F["Single"])
@@ -322,8 +322,8 @@ def test_plot_lr(fit3):
 
 # --------------------------------------------------------------------------- bad input
 def _kw(**over):
-    kw = dict(y="y", x=["x1"], threshold_var="q", regime_vars="z0", entity="id", time="t",
-              grid=30, n_boot=0)
+    kw = {"y": "y", "x": ["x1"], "threshold_var": "q", "regime_vars": "z0", "entity": "id",
+          "time": "t", "grid": 30, "n_boot": 0}
     kw.update(over)
     return kw
 

@@ -33,7 +33,7 @@ import numpy as np
 
 from dtistat.errors import EstimationError
 
-__all__ = ["Panel", "ssr_path", "base_design", "search", "within"]
+__all__ = ["Panel", "base_design", "search", "ssr_path", "within"]
 
 
 def within(a: np.ndarray, n: int, T: int) -> np.ndarray:

@@ -257,7 +257,7 @@ def fit_threshold(
     if T < 2:
         raise DataError(f"the panel has {T} period: the within transformation needs 2+")
     d = data.sort_values([entity, time], kind="stable")
-    arr = lambda cols: d[cols].to_numpy(dtype=float).reshape(len(d), len(cols))  # noqa: E731
+    arr = lambda cols: d[cols].to_numpy(dtype=float).reshape(len(d), len(cols))
     panel = Panel(arr([y])[:, 0], arr(x), arr(z), arr([threshold_var])[:, 0], n, T,
                   delete_last=transform == "hansen")
     _absorbed(panel.X, within(panel.X, n, T), x, "control")
@@ -271,15 +271,16 @@ def fit_threshold(
     # (a tall QR took 100x longer on a busy 2-core machine); n_jobs threads split draws
     with threadpool_limits(limits=1, user_api="blas"):
         stages = sequential(panel, g, n_thresholds)
-        return _assemble(panel, g, stages, locals_=dict(
-            y=y, x=x, z=z, q=threshold_var, n_thresholds=n_thresholds, boots=boots,
-            rng=rng, n_jobs=n_jobs, cov=cov, small_sample=small_sample, level=level,
-            trims=trims, grid=grid, transform=transform,
-            clusters=pd.factorize(d[cluster])[0].astype(np.int64)))
+        return _assemble(panel, g, stages, {
+            "y": y, "x": x, "z": z, "q": threshold_var, "n_thresholds": n_thresholds,
+            "boots": boots, "rng": rng, "n_jobs": n_jobs, "cov": cov,
+            "small_sample": small_sample, "level": level, "trims": trims, "grid": grid,
+            "transform": transform,
+            "clusters": pd.factorize(d[cluster])[0].astype(np.int64)})
 
 
-def _assemble(panel: Panel, g, stages: dict, locals_: dict) -> ThresholdResult:
-    a = locals_
+def _assemble(panel: Panel, g, stages: dict, a: dict) -> ThresholdResult:
+    """LR curves, intervals, bootstrap tests and coefficients into the result."""
     c = lr_constant(a["level"])
     dfs = panel.sigma_df
     curves, rows = {}, {}

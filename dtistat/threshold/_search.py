@@ -23,7 +23,7 @@ import numpy as np
 from dtistat.errors import DataError, EstimationError
 from dtistat.threshold._core import Panel, base_design, search
 
-__all__ = ["HANSEN_QN", "Grid", "make_grid", "lr_constant", "sequential", "bootstrap_F"]
+__all__ = ["HANSEN_QN", "Grid", "bootstrap_F", "lr_constant", "make_grid", "sequential"]
 
 #: Quantiles of the distinct threshold values in Hansen's (1999) program.
 HANSEN_QN = 400
@@ -58,7 +58,7 @@ class Grid:
         g = self.values
         ok = np.ones(len(g), dtype=bool)
         if self.kind == "hansen":
-            qnt = int(round(HANSEN_QN * trim))
+            qnt = round(HANSEN_QN * trim)
             for r in fixed:
                 nn = int(np.searchsorted(g, r, side="left"))
                 # Hansen's GAUSS rule in 0-based positions: i in [nn - qnt - 1, nn + qnt - 1)
@@ -82,7 +82,7 @@ def make_grid(q: np.ndarray, grid, trims: tuple, name: str) -> Grid:
     trim = trims[0]
     dd = np.unique(q)
     if grid == "hansen":
-        m = int(round(HANSEN_QN * (1 - 2 * trim)))
+        m = round(HANSEN_QN * (1 - 2 * trim))
         idx = np.floor((trim + np.arange(m) / HANSEN_QN) * len(dd)).astype(int) - 1
         if len(dd) < 3 or idx.min() < 0 or m < 1:
             raise DataError(f"threshold variable {name!r} has {len(dd)} distinct value(s): "

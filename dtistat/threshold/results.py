@@ -128,10 +128,10 @@ class ThresholdResult(CoefResult):
                   ("Grid", self.grid), ("Trim", ", ".join(f"{t:g}" for t in self.trim)),
                   ("Covariance", f"{self.cov_type} ({self.small_sample})"),
                   ("R2 (within)", self.r2_within)]
-        notes = [f"Regime rule: q <= γ lies in the lower regime. LR(γ) <= {self.lr_critical:.4f}"
-                 f" = -2 ln(1 - sqrt({self.level:g})) gives the {pct} interval; F and LR use "
-                 "σ² = S / (n (T-1)) (Hansen 1999). p-values: fixed-regressor residual "
-                 "bootstrap."]
+        notes = [(f"Regime rule: q <= γ lies in the lower regime. LR(γ) <= "
+                  f"{self.lr_critical:.4f} = -2 ln(1 - sqrt({self.level:g})) gives the {pct} "
+                  "interval; F and LR use σ² = S / (n (T-1)) (Hansen 1999). p-values: "
+                  "fixed-regressor residual bootstrap.")]
         if self.transform != "within":
             notes.append("One period deleted per entity after demeaning (Hansen 1999).")
         return Summary("Panel threshold regression (Hansen 1999)",
