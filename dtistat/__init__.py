@@ -56,6 +56,8 @@ from dtistat.survey import (
     proportions,
     rake,
 )
+# threshold
+from dtistat.threshold import ThresholdResult, fit_threshold
 from dtistat.tables import (
     TableColumn,
     frame_table,
@@ -67,6 +69,9 @@ from dtistat.tables import (
 __version__ = "0.1.0"
 
 __all__ = [
+    # threshold
+    "ThresholdResult",
+    "fit_threshold",
     "MediationProcedure",
     "MediationResult",
     "MediationSensitivity",

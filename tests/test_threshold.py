@@ -365,3 +365,65 @@ def test_bad_input(sim):
     with pytest.raises(ParameterError, match="n_boot"):
         fit_threshold(sim, **_kw(n_boot=-1))
     pd.testing.assert_frame_equal(sim, before)
+
+
+# --------------------------------------------------------------------------- size, power
+def _mc_panel(rng, n, T, effect):
+    N = n * T
+    df = pd.DataFrame({"id": np.repeat(np.arange(n), T), "t": np.tile(np.arange(T), n)})
+    df["x1"] = rng.normal(size=N)
+    df["q"] = rng.uniform(size=N)
+    df["z0"] = rng.normal(size=N)
+    slope = 1.0 + effect * (df["q"].to_numpy() > 0.5)
+    df["y"] = (0.5 * df.x1 + slope * df.z0 + np.repeat(rng.normal(size=n), T)
+               + rng.normal(size=N))
+    return df
+
+
+@pytest.mark.slow
+def test_bootstrap_size_and_power():
+    """Monte Carlo: rejection rate of the single-threshold F test at 5%.
+
+    Under no threshold the bootstrap test should reject about 5% of the time (Hansen 1999,
+    Theorem 2: the bootstrap p-value is asymptotically uniform); with a slope change of
+    0.5 at q = 0.5 it should reject nearly always.
+    """
+    rng = np.random.default_rng(2024)
+    reps, n, T = 200, 80, 5
+    kw = {"y": "y", "x": ["x1"], "threshold_var": "q", "regime_vars": "z0", "entity": "id",
+          "time": "t", "grid": 50, "trim": 0.05, "n_boot": 99}
+    p_null = np.array([fit_threshold(_mc_panel(rng, n, T, 0.0), seed=int(rng.integers(1e9)),
+                                     **kw).tests.loc["Single", "p_value"]
+                       for _ in range(reps)])
+    size = np.mean(p_null < 0.05)
+    # binomial(200, 0.05): sd 0.015; a band of about 3 sd
+    assert 0.01 <= size <= 0.10, size
+    # the p-values spread over (0, 1) as a uniform would (Kolmogorov-Smirnov, 1%)
+    from scipy import stats
+
+    assert stats.kstest(p_null, "uniform").pvalue > 0.01
+    p_alt = np.array([fit_threshold(_mc_panel(rng, n, T, 0.5), seed=int(rng.integers(1e9)),
+                                    **kw).tests.loc["Single", "p_value"]
+                      for _ in range(60)])
+    assert np.mean(p_alt < 0.05) >= 0.9
+
+
+# --------------------------------------------------------------------------- demo
+def test_demo_section_recovers_the_simulated_threshold():
+    from dtistat.datasets.demo_threshold import TRUTH
+    from dtistat.report import _Context
+    from dtistat.reporting.threshold import section
+
+    sec = section(_Context(2023))
+    tables = {name: frame for name, frame, _ in sec.tables}
+    th = tables["threshold_estimates"].set_index("model")
+    lo, hi = th.loc["Th-1", ["ci_low", "ci_high"]]
+    assert lo - 0.02 <= TRUTH["gamma"] <= hi + 0.02   # grid spacing about 0.02
+    tests = tables["threshold_tests"].set_index("门槛数")
+    assert tests.loc["单一门槛", "P值"] < 0.01 and tests.loc["双重门槛", "P值"] > 0.05
+    co = tables["threshold_coefficients"].dropna(subset=["truth"]).iloc[2:]
+    assert ((co["ci_low"] <= co["truth"]) & (co["truth"] <= co["ci_high"])).all()
+    from dtistat._plotting import pyplot
+
+    for _, fig, _ in sec.figures:
+        pyplot().close(fig)

@@ -125,6 +125,14 @@ class DemoWorld:
         panel.insert(1, "city", panel["city_id"].map(names))
         return panel
 
+    @functools.cached_property
+    def threshold_panel(self) -> pd.DataFrame:
+        """City x quarter panel with a human-capital threshold in the DTI effect
+        (simulated; :mod:`dtistat.datasets.demo_threshold`)."""
+        from dtistat.datasets.demo_threshold import simulate_threshold_panel
+
+        return simulate_threshold_panel(self.mediation_panel, seed=self.seed)
+
     @property
     def truth(self) -> dict:
         """True parameters of every simulated table (and the designed city index)."""

@@ -292,6 +292,7 @@ def _assemble(panel: Panel, g, stages: dict, a: dict) -> ThresholdResult:
         inside = gam[lr <= c]
         rows[key] = (st.gamma, float(inside.min()), float(inside.max()), st.ssr)
     order = [k for k in ("Th-1", "Th-21", "Th-22", "Th-3") if k in rows]
+    curves = {k: curves[k] for k in order}
     thresholds = pd.DataFrame([rows[k] for k in order], index=order,
                               columns=["estimate", "ci_low", "ci_high", "ssr"])
     # SSR of the models with 0..k thresholds and the null thresholds of each test

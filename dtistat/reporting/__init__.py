@@ -1,0 +1,1 @@
+"""Demo report sections contributed by estimator modules (one module per topic)."""
