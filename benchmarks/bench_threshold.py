@@ -121,7 +121,7 @@ def main() -> None:
     df = simulate()
     run_dtistat(df, 5)  # warm-up
     res, (wall, cpu) = timed(lambda: run_dtistat(df), args.repeat)
-    det, (wall0, cpu0) = timed(lambda: run_dtistat(df, 0), args.repeat)
+    _, (wall0, _) = timed(lambda: run_dtistat(df, 0), args.repeat)
     print(f"panel {N_ENT} x {N_PER}, 4 controls + 1 regime variable, grid {GRID}, "
           f"3 thresholds, {N_BOOT} draws per test")
     print(f"dtistat fit_threshold: {wall:.2f} s wall, {cpu:.2f} s CPU "

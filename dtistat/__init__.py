@@ -56,8 +56,6 @@ from dtistat.survey import (
     proportions,
     rake,
 )
-# threshold
-from dtistat.threshold import ThresholdResult, fit_threshold
 from dtistat.tables import (
     TableColumn,
     frame_table,
@@ -65,6 +63,8 @@ from dtistat.tables import (
     mediation_table,
     regression_table,
 )
+# threshold
+from dtistat.threshold import ThresholdResult, fit_threshold
 
 __version__ = "0.1.0"
 

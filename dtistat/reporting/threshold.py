@@ -43,14 +43,15 @@ def section(ctx: _Context) -> Section:
                       "clustered by city (xtreg, fe convention). Simulated truth: one "
                       f"threshold at γ = {TRUTH['gamma']}, slopes {TRUTH['beta_low']} below "
                       f"and {TRUTH['beta_high']} above."))
-    s.tables.append(("threshold_tests", tests, "门槛效应检验: bootstrap F tests (single, "
-                     "double)"))
-    s.tables.append(("threshold_estimates", th, "门槛估计值: estimates and 95% LR intervals "
-                     "with the simulated truth"))
-    s.tables.append(("threshold_coefficients", coefs, "Single-threshold model: regime "
-                     "coefficients with the simulated truth"))
-    s.figures.append(("threshold_lr", two.plot_lr(), "LR(γ) with the 7.35 critical value "
-                      "(single; double: γ1 given γ2, γ2 given γ1)"))
+    s.tables.append(("threshold_tests", tests,
+                     "门槛效应检验: bootstrap F tests (single, double)"))
+    s.tables.append(("threshold_estimates", th,
+                     "门槛估计值: estimates and 95% LR intervals with the simulated truth"))
+    s.tables.append(("threshold_coefficients", coefs,
+                     "Single-threshold model: regime coefficients with the simulated truth"))
+    s.figures.append(("threshold_lr", two.plot_lr(),
+                      ("LR(γ) with the 7.35 critical value (single; double: γ1 given γ2, "
+                       "γ2 given γ1)")))
     s.summary.append(f"threshold: γ = {g:.3f} (truth {TRUTH['gamma']}), single F = "
                      f"{single['F']:.1f} (p = {single['p_value']:.3f}), double p = "
                      f"{double['p_value']:.3f}")
