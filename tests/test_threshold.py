@@ -269,6 +269,43 @@ def test_hansen_1999_thresholds(hansen):
     np.testing.assert_allclose(curve["ssr"], ref, rtol=1e-10)
 
 
+def test_hansen_1999_against_pdR_ptm(hansen):
+    """R pdR 1.9.3 (Hansen's program ported to R), run once on the same data:
+
+    source("ptm.R")  # pdR 1.9.3, R 4.2.2; y, c1, d1, x = i, c, d, (q, q^2, q^3, d, qd) lagged
+    yt <- tr(y, 14, 565); ct <- tr(c1, 14, 565); xt <- tr(x[, j], 14, 565) for each j
+    sse_calc(yt, cbind(xt, ct)); thr_sse(yt, 0.0157, 0, ...); thr_sse(yt, 0.53616, 0.0157, ...)
+    and pdR's model() regression at the threshold 0.0157 (beta, White standard errors).
+
+    pdR, as Hansen's program, puts q < γ in the lower regime: its SSR at a grid value γ is
+    the SSR under q <= γ- (the largest distinct value below γ), which dtistat computes.
+    """
+    from dtistat.threshold._fit import _coefficients
+
+    d = hansen.sort_values(["firm", "year"])
+    X = d[["q1", "q2", "q3", "d1", "qd1"]].to_numpy()
+    q = d.d1.to_numpy()
+    panel = Panel(d.i.to_numpy(), X, d[["c1"]].to_numpy(), q, 565, 14, delete_last=True)
+    below = lambda g: np.unique(q)[np.unique(q) < g][-1]
+    s1, s0 = ssr_path(panel, panel.yw[:, None], (), panel.cuts(np.array([below(0.0157)])))
+    s2, _ = ssr_path(panel, panel.yw[:, None], (below(0.0157),),
+                     panel.cuts(np.array([below(0.53616)])))
+    assert s0[0] == pytest.approx(16.59122009855, rel=1e-11)
+    assert s1[0, 0] == pytest.approx(16.51779541917, rel=1e-11)
+    assert s2[0, 0] == pytest.approx(16.4599794682475, rel=1e-11)
+    names = ["q1", "q2", "q3", "d1", "qd1", "c1 lo", "c1 hi"]
+    params, cov, _, _ = _coefficients(panel, (below(0.0157),), names, "robust", "none",
+                                      np.repeat(np.arange(565), 14))
+    beta = [0.0104775609467062, -0.000199734175555854, 1.05462551134176e-06,
+            -0.0254456948672043, 0.00142421786464863, 0.0588684339693336,
+            0.0904234944430299]
+    white = [0.00192098620404527, 6.52670536345786e-05, 4.56955620637009e-07,
+             0.00678479500986259, 0.00197977325035706, 0.0138029597800735,
+             0.0115933183548342]
+    np.testing.assert_allclose(params.to_numpy(), beta, rtol=1e-9)
+    np.testing.assert_allclose(np.sqrt(np.diag(cov.to_numpy())), white, rtol=1e-9)
+
+
 # --------------------------------------------------------------------------- coefficients
 def test_coefficients_equal_linearmodels_and_lsdv(sim):
     res = fit_threshold(sim, "y ~ x1 + x2", threshold_var="q", regime_vars="z0",
