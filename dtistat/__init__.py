@@ -12,16 +12,15 @@ from dtistat.errors import (
     SpecError,
 )
 
+from dtistat.drivers import DriversResult, fit_drivers
 from dtistat.factors import (
     BartlettResult,
     CFAResult,
-    DriversResult,
     EFAResult,
     KMOResult,
     ParallelAnalysisResult,
     bartlett_sphericity,
     fit_cfa,
-    fit_drivers,
     fit_efa,
     kmo,
     parallel_analysis,

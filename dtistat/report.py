@@ -311,7 +311,8 @@ def _panel(ctx: _Context) -> Section:
 
 
 def _factors(ctx: _Context) -> Section:
-    from dtistat.factors import fit_drivers, fit_efa
+    from dtistat.drivers import fit_drivers
+    from dtistat.factors import fit_efa
 
     w = ctx.world
     t_env = w.truth["environment"]
