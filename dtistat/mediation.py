@@ -17,6 +17,7 @@ For OLS on one sample, ``c = c' + (sum of all indirect effects)`` holds exactly.
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -570,7 +571,8 @@ def fit_mediation(
     procedure: str | None = None,
     small_sample: str = "stata",
     n_mc: int = 20_000,
-    dropna: bool = False,
+    missing: str = "raise",
+    dropna: bool | None = None,
     chunk_size: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> MediationResult:
@@ -605,14 +607,18 @@ def fit_mediation(
     procedure : {None, "wen_ye_2014", "jiang_2022"}
         Decision procedure to run (see :class:`MediationProcedure`).
     small_sample : {"stata", "areg", "none"}
-        Small-sample factor of clustered SEs: "stata" G/(G-1)·(N-1)/(N-K) with K the
-        slopes plus a constant (``xtreg, fe``); "areg" with K also counting the absorbed
-        effects; "none" no factor.
+        Preset of :mod:`dtistat.inference.covariance`: "stata" G/(G-1)·(N-1)/(N-K) with
+        K the slopes plus a constant (``xtreg, fe``); "areg" with K also counting the
+        absorbed effects; "reghdfe" counting those not nested in the clusters; "none"
+        no factor (CR0, normal reference distribution).
     n_mc : int
         Draws of the Monte Carlo interval (Selig & Preacher 2008).
-    dropna : bool
-        Drop rows with a missing value in a used column (count in ``n_dropped``);
-        otherwise missing values raise.
+    missing : {"raise", "drop"}
+        ``"drop"`` drops rows with a missing value in a used column (counted in
+        ``n_dropped`` and shown in ``summary()``); ``"raise"`` (default) raises a
+        ``DataError`` naming the column and row.
+    dropna : bool, optional
+        Deprecated spelling of ``missing="drop"``.
     chunk_size : int, optional
         Bootstrap replicates per batch, rounded up to a multiple of 32 (memory control;
         results do not depend on it).
@@ -652,6 +658,11 @@ def fit_mediation(
     ci = check_choice(ci, CI_CHOICES, "ci")
     procedure = check_choice(procedure, PROCEDURES, "procedure")
     small_sample = check_choice(small_sample, SMALL_SAMPLE, "small_sample")
+    if dropna is not None:
+        warnings.warn("fit_mediation(dropna=...) is deprecated; use missing='drop'",
+                      FutureWarning, stacklevel=2)
+        missing = "drop" if dropna else "raise"
+    dropna = check_choice(missing, ("raise", "drop"), "missing") == "drop"
     level = check_level(level)
     n_boot = check_positive_int(n_boot, "n_boot", minimum=0)
     n_mc = check_positive_int(n_mc, "n_mc", minimum=100)
@@ -700,10 +711,10 @@ def fit_mediation(
         check_no_nan(data, model_vars)
         bad_key = next(k for k in keys if data[k].isna().any())
         raise DataError(f"key column {bad_key!r} has missing values; fill them or pass "
-                        "dropna=True")
+                        "missing='drop'")
     df = data.loc[ok, model_vars + keys] if n_dropped else data[model_vars + keys]
     if n_dropped:
-        warn(f"{n_dropped} row(s) with missing values dropped (dropna=True)")
+        warn(f"{n_dropped} row(s) with missing values dropped (missing='drop')")
     n = len(df)
     if fe == "twoway":
         check_unique_keys(df, [entity, time])

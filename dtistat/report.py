@@ -293,10 +293,10 @@ def _panel(ctx: _Context) -> Section:
     fe = fit_panel(data, f, entity="city", time="quarter", fe="twoway", cov="cluster")
     tr = pd.Series({"log_dti_total": truth["beta"], "fi_investment": truth["c_prime"],
                     **truth["b"].to_dict(), **truth["covariates"].to_dict()})
-    table = _truth_table(fe.summary(), tr)
+    table = _truth_table(fe.tidy(), tr)
     lone = fit_panel(data, "fi_development ~ log_dti_total", entity="city", time="quarter",
                      fe="twoway", cov="cluster")
-    b = lone.summary().set_index("term").loc["log_dti_total"]
+    b = lone.tidy().set_index("term").loc["log_dti_total"]
     s = Section("panel", "7 Digitalization and future-industry development (panel)",
                 text=("Two-way fixed effects (city, quarter), standard errors clustered by "
                       "city (Stata xtreg convention). Alone, log DTI has a coefficient of "
@@ -337,7 +337,7 @@ def _factors(ctx: _Context) -> Section:
     drv = fit_drivers(ai, "log_ai_firms", drivers, standardize=False)
     truth = t_ai["coef"].rename(index=lambda k: names.get(k, k)).rename(
         index={"Intercept": "const"})
-    dtab = drv.summary()
+    dtab = drv.to_frame()
     keep = [c for c in ("term", "estimate", "std_error", "p_value", "ci_low", "ci_high",
                         "general_dominance", "share") if c in dtab.columns]
     dtab = dtab[keep].copy()
@@ -483,7 +483,7 @@ def _mediation(ctx: _Context) -> Section:
                        "indirect[digital_infrastructure]": t["indirect"]["digital_infrastructure"],
                        "indirect[digital_platform]": t["indirect"]["digital_platform"],
                        "indirect_total": t["total_indirect"]})
-    summ = res.summary()
+    summ = res.tidy()
     summ = summ[summ["term"].isin(truth.index)].copy()
     summ.insert(2, "truth", summ["term"].map(truth).to_numpy())
     tabs = mediation_table(res, format="frame")

@@ -489,7 +489,7 @@ def test_result_object_and_input_untouched():
     before = d.copy()
     with pytest.warns(DtiStatWarning):
         r = fit_mediation(d, x="x", m="m", y="y", covariates=["w1"], entity="city",
-                          time="quarter", fe="twoway", n_boot=1000, dropna=True, seed=0)
+                          time="quarter", fe="twoway", n_boot=1000, missing="drop", seed=0)
     pd.testing.assert_frame_equal(d, before)
     assert isinstance(r, MediationResult)
     assert r.n_dropped == 1 and r.nobs == len(d) - 1
@@ -529,7 +529,7 @@ def test_bad_input(med):
     with pytest.raises(DataError, match="'M' has NaN"):
         fit_mediation(nan, **kw)
     with pytest.warns(DtiStatWarning, match="1 row"):
-        assert fit_mediation(nan, dropna=True, **kw).n_dropped == 1
+        assert fit_mediation(nan, missing="drop", **kw).n_dropped == 1
     with pytest.raises(ParameterError, match="ci="):
         fit_mediation(med, **{**kw, "ci": "studentized"})
     with pytest.raises(ParameterError, match="fe='entity' needs entity"):
