@@ -1,5 +1,6 @@
 """dtistat: the digital transformation index toolkit."""
 
+from dtistat.drivers import DriversResult, fit_drivers
 from dtistat.errors import (
     ColumnError,
     ConvergenceError,
@@ -11,8 +12,6 @@ from dtistat.errors import (
     PeriodError,
     SpecError,
 )
-
-from dtistat.drivers import DriversResult, fit_drivers
 from dtistat.factors import (
     BartlettResult,
     CFAResult,

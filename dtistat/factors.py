@@ -18,6 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from dtistat import _efa
+from dtistat._results import Result, Summary
 from dtistat._validate import (
     check_choice,
     check_columns,
@@ -29,7 +30,6 @@ from dtistat._validate import (
     check_seed,
     warn,
 )
-from dtistat._results import Result, Summary
 from dtistat.errors import DataError, EstimationError, ParameterError
 
 __all__ = [

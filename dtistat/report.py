@@ -370,8 +370,8 @@ def _survey(ctx: _Context) -> Section:
     t_s = w.truth["survey"]
     data = data.assign(female=(data["gender"].astype(str) == "female").astype(int))
     formula = t_s["attitude_formula"].split("(ordered")[0].strip()
-    weighted = fit_ordered(data, formula, weight="w").summary()
-    unweighted = fit_ordered(data, formula).summary().set_index("term")
+    weighted = fit_ordered(data, formula, weight="w").tidy()
+    unweighted = fit_ordered(data, formula).tidy().set_index("term")
     truth = t_s["attitude_coef"]
     key = weighted["term"].str.replace("C(", "", regex=False).str.replace(
         ")[T.", "[", regex=False)
@@ -381,21 +381,19 @@ def _survey(ctx: _Context) -> Section:
     osum["unweighted_se"] = unweighted["std_error"].reindex(osum["term"]).to_numpy()
     s = Section("survey", "9 Public survey (PART 4): weighted shares, training, attitudes",
                 text=("Raked to population margins (gender, age, tier, region)" +
-                      (f": Kish design effect {rep.deff:.2f}, effective n {rep.n_eff:.0f}."
-                       if rep is not None and hasattr(rep, "deff") else ".")))
-    s.tables.append(("survey_tools_by_tier", prop.summary() if hasattr(prop, "summary")
-                     else prop, "Weighted tool-use rates by city tier (Wilson CI)"))
-    s.tables.append(("survey_training_by_size", ct.summary(), "Organized training by "
+                      (f": Kish design effect {rep.design_effect:.2f}, effective n "
+                       f"{rep.effective_n:.0f}." if rep is not None else ".")))
+    s.tables.append(("survey_tools_by_tier", prop,
+                     "Weighted tool-use rates by city tier (Wilson CI)"))
+    s.tables.append(("survey_training_by_size", ct.test_table(), "Organized training by "
                      "employer size: Rao–Scott and trend tests"))
     hits = [c for c in sv.columns if c.startswith("hit_")]
     by_occ = proportions(data, hits, by="occupation", weight="w")
     skills = proportions(data, ["skill_aigc", "skill_media_creation"], by="age_band",
                          weight="w")
-    s.tables.append(("survey_ai_impact_by_occupation", by_occ.summary()
-                     if hasattr(by_occ, "summary") else by_occ,
+    s.tables.append(("survey_ai_impact_by_occupation", by_occ,
                      "Which jobs will AI hit? Weighted shares by respondents' occupation"))
-    s.tables.append(("survey_skills_by_age", skills.summary() if hasattr(skills, "summary")
-                     else skills, "Skills wanted (AIGC, media creation) by age band"))
+    s.tables.append(("survey_skills_by_age", skills, "Skills wanted (AIGC, media creation) by age band"))
     s.tables.append(("survey_attitude", osum, "Ordered logit of attitude to AI, raked "
                      "weights and unweighted (robust SE), with the simulated truth"))
     s.summary.append("survey: raked weights, training rises with employer size")

@@ -21,6 +21,7 @@ from statsmodels.multivariate.factor_rotation import rotate_factors
 from statsmodels.stats.outliers_influence import variance_inflation_factor
 
 from dtistat import _cfa, _efa
+from dtistat.drivers import DriversResult, fit_drivers
 from dtistat.errors import (
     ColumnError,
     ConvergenceError,
@@ -30,7 +31,6 @@ from dtistat.errors import (
     ParameterError,
     SpecError,
 )
-from dtistat.drivers import DriversResult, fit_drivers
 from dtistat.factors import (
     BartlettResult,
     CFAResult,

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
-from scipy import stats
 from linearmodels import (
     BetweenOLS,
     FirstDifferenceOLS,
@@ -17,6 +16,7 @@ from linearmodels import (
     PooledOLS,
     RandomEffects,
 )
+from scipy import stats
 
 from dtistat.errors import (
     DataError,
