@@ -519,6 +519,79 @@ class EFAResult(Result):
         return "\n".join(lines)
 
 
+def _choose_k(n_factors, eig, n, p, n_iter, seed, method):
+    """The number of factors (fixed, Kaiser or parallel analysis) and its df."""
+    pa = None
+    if isinstance(n_factors, str):
+        check_choice(n_factors, ("parallel", "kaiser"), "n_factors")
+        if n_factors == "parallel":
+            pa = _parallel(eig, n, check_positive_int(n_iter, "n_iter"), seed, 0.95,
+                           "wishart")
+            k = pa.n_factors
+        else:
+            k = int((eig > 1.0).sum())
+        if k == 0:
+            warn(f"n_factors={n_factors!r} suggests no common factor; fitting 1",
+                 stacklevel=4)
+            k = 1
+    else:
+        k = check_positive_int(n_factors, "n_factors")
+    if k > p:
+        raise ParameterError(f"n_factors={k} exceeds the number of variables ({p})")
+    df = ((p - k) ** 2 - (p + k)) // 2
+    if method != "principal":
+        if df < 0:
+            kmax = max(kk for kk in range(0, p + 1) if (p - kk) ** 2 - (p + kk) >= 0)
+            raise ParameterError(
+                f"n_factors={k} is more than {p} variables can identify (degrees of "
+                f"freedom {df} < 0); use at most {kmax} factor(s)"
+            )
+        if df == 0:
+            warn(f"{k} factor(s) on {p} variables leave 0 degrees of freedom: the model "
+                 f"is just identified and its fit cannot be tested", stacklevel=4)
+    return k, pa, df
+
+
+def _order_and_sign(L, T, phi):
+    """Order factors by variance explained, each column summing positive (psych)."""
+    k = L.shape[1]
+    phi_ = np.eye(k) if phi is None else phi
+    ss = (L * (L @ phi_)).sum(axis=0)
+    order = np.argsort(-ss, kind="stable")
+    sign = np.sign(L[:, order].sum(axis=0))
+    sign[sign == 0] = 1.0
+    L = L[:, order] * sign
+    T = T[:, order] * sign
+    if phi is not None:
+        phi = phi[np.ix_(order, order)] * np.outer(sign, sign)
+    return L, T, phi
+
+
+def _heywood(psi, cols) -> tuple:
+    hit = np.flatnonzero(psi <= _efa.PSI_LOWER + 1e-6)
+    heywood = tuple(cols[j] for j in hit)
+    if heywood:
+        warn("Heywood case: the communality of "
+             + ", ".join(map(repr, heywood))
+             + f" reached the bound 1 - {_efa.PSI_LOWER} (the unconstrained estimate "
+             "is >= 1); the solution is improper: try fewer factors, another "
+             "method, or drop the variable", stacklevel=4)
+    return heywood
+
+
+def _model_test(L0, psi, R, n, k, df, method) -> tuple[float, float]:
+    """Bartlett-corrected likelihood-ratio chi2 of the k-factor model (as psych)."""
+    if method == "principal":
+        return float("nan"), float("nan")
+    p = R.shape[0]
+    Sig = L0 @ L0.T + np.diag(psi)
+    _, ld_s = np.linalg.slogdet(Sig)
+    _, ld_r = np.linalg.slogdet(R)
+    F = ld_s + np.trace(np.linalg.solve(Sig, R)) - ld_r - p
+    chi2 = float((n - 1 - (2 * p + 5) / 6.0 - 2 * k / 3.0) * F)
+    return chi2, float(stats.chi2.sf(chi2, df)) if df > 0 else float("nan")
+
+
 def fit_efa(data: pd.DataFrame, columns: Sequence | None = None, *,
             n_factors: int | str = "parallel", method: str = "minres",
             rotation: str | None = "varimax", scores: str = "regression",
@@ -584,78 +657,22 @@ def fit_efa(data: pd.DataFrame, columns: Sequence | None = None, *,
     n, p = X.shape
     R = _correlation(X, cols)
     eig = np.linalg.eigvalsh(R)[::-1]
-    pa = None
-    if isinstance(n_factors, str):
-        check_choice(n_factors, ("parallel", "kaiser"), "n_factors")
-        if n_factors == "parallel":
-            pa = _parallel(eig, n, check_positive_int(n_iter, "n_iter"), seed, 0.95,
-                           "wishart")
-            k = pa.n_factors
-        else:
-            k = int((eig > 1.0).sum())
-        if k == 0:
-            warn(f"n_factors={n_factors!r} suggests no common factor; fitting 1")
-            k = 1
-    else:
-        k = check_positive_int(n_factors, "n_factors")
-    if k > p:
-        raise ParameterError(f"n_factors={k} exceeds the number of variables ({p})")
-    df = ((p - k) ** 2 - (p + k)) // 2
-    if method != "principal":
-        if df < 0:
-            kmax = max(kk for kk in range(0, p + 1) if (p - kk) ** 2 - (p + kk) >= 0)
-            raise ParameterError(
-                f"n_factors={k} is more than {p} variables can identify (degrees of "
-                f"freedom {df} < 0); use at most {kmax} factor(s)"
-            )
-        if df == 0:
-            warn(f"{k} factor(s) on {p} variables leave 0 degrees of freedom: the model "
-                 f"is just identified and its fit cannot be tested")
-
+    k, pa, df = _choose_k(n_factors, eig, n, p, n_iter, seed, method)
     L0, psi, _ = _efa.extract(R, k, method)
     if normalize is None:
         normalize = rotation in ("varimax", "promax")
-    L, T, phi = _efa.rotate(L0, rotation, normalize=bool(normalize))
-    # Order factors by variance explained and make each column sum positive (psych).
+    L, T, phi = _order_and_sign(*_efa.rotate(L0, rotation, normalize=bool(normalize)))
     phi_ = np.eye(k) if phi is None else phi
-    ss = (L * (L @ phi_)).sum(axis=0)
-    order = np.argsort(-ss, kind="stable")
-    sign = np.sign(L[:, order].sum(axis=0))
-    sign[sign == 0] = 1.0
-    L = L[:, order] * sign
-    T = T[:, order] * sign
-    if phi is not None:
-        phi = phi[np.ix_(order, order)] * np.outer(sign, sign)
-        phi_ = phi
-    else:
-        phi_ = np.eye(k)
     h2 = (L * (L @ phi_)).sum(axis=1)
     u2 = 1.0 - h2 if method == "principal" else psi
     names = [f"F{j + 1}" for j in range(k)]
-    heywood: tuple = ()
-    if method != "principal":
-        hit = np.flatnonzero(psi <= _efa.PSI_LOWER + 1e-6)
-        heywood = tuple(cols[j] for j in hit)
-        if heywood:
-            warn("Heywood case: the communality of "
-                 + ", ".join(map(repr, heywood))
-                 + f" reached the bound 1 - {_efa.PSI_LOWER} (the unconstrained estimate "
-                 "is >= 1); the solution is improper: try fewer factors, another "
-                 "method, or drop the variable")
-
+    heywood = _heywood(psi, cols) if method != "principal" else ()
     Z = (X - X.mean(axis=0)) / X.std(axis=0, ddof=1)
     W = _efa.score_weights(R, L, np.maximum(u2, 1e-12), phi, scores)
     ssl = (L * (L @ phi_)).sum(axis=0)
     variance = pd.DataFrame({"ss_loadings": ssl, "proportion": ssl / p,
                              "cumulative": np.cumsum(ssl) / p}, index=names)
-    chi2 = p_value = float("nan")
-    if method != "principal":
-        Sig = L0 @ L0.T + np.diag(psi)
-        _, ld_s = np.linalg.slogdet(Sig)
-        _, ld_r = np.linalg.slogdet(R)
-        F = ld_s + np.trace(np.linalg.solve(Sig, R)) - ld_r - p
-        chi2 = float((n - 1 - (2 * p + 5) / 6.0 - 2 * k / 3.0) * F)
-        p_value = float(stats.chi2.sf(chi2, df)) if df > 0 else float("nan")
+    chi2, p_value = _model_test(L0, psi, R, n, k, df, method)
     resid = R - L @ phi_ @ L.T
     off = ~np.eye(p, dtype=bool)
     rmsr = float(np.sqrt((resid[off] ** 2).mean()))
