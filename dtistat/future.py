@@ -1,6 +1,6 @@
 """Future-industry development index from start-up firm records (集聚度, 活跃度, 成长性, 多样性).
 
-The seed's PART 2 builds a future-industry index from start-up firm data: four
+The report's PART 2 builds a future-industry index from start-up firm data: four
 dimensions -- agglomeration (集聚度), activity (活跃度), growth (成长性) and diversity
 (多样性) -- over six domains (information, biology, energy, manufacturing, materials,
 space) for cities and provinces. :func:`future_industry_index` reduces firm records
@@ -53,7 +53,7 @@ __all__ = [
     "future_spec",
 ]
 
-#: The six future-industry domains of the seed's PART 2, in this order.
+#: The six future-industry domains of the report's PART 2, in this order.
 FUTURE_DOMAINS: tuple[str, ...] = (
     "information", "biology", "energy", "manufacturing", "materials", "space",
 )
@@ -66,7 +66,7 @@ DOMAIN_LABELS_ZH: dict[str, str] = {
     "未来制造": "manufacturing", "未来材料": "materials", "未来空间": "space",
 }
 
-#: The seed's typical cities (PART 2 "典型城市：北京/上海/深圳").
+#: The report's typical cities (PART 2 "典型城市：北京/上海/深圳").
 TYPICAL_CITIES: tuple[str, ...] = ("北京", "上海", "深圳")
 
 ENGINES = ("pandas", "dask")
@@ -93,7 +93,7 @@ def future_spec(*, funding: bool = True, capital: bool = False,
           growth (成长性)          new_firms_growth, [funding_growth]
           diversity (多样性)       entropy  (or one_minus_hhi)  <- column "diversity"
 
-    Equal weights at every level: the seed does not publish the weights of its
+    Equal weights at every level: the report does not publish the weights of its
     future-industry index, and equal weighting is the neutral default of the OECD/JRC
     *Handbook on Constructing Composite Indicators* (2008). Pass expert scores or explicit
     weights with :meth:`IndexSpec.with_weights` / a spec of your own to change them.
@@ -858,7 +858,7 @@ class FutureIndexResult(Result):
 
     def profiles(self, cities: Sequence[Any] | Any = TYPICAL_CITIES, *, period: Any = None,
                  metadata: pd.DataFrame | None = None) -> pd.DataFrame:
-        """Domain profiles of typical cities (the seed's 北京, 上海, 深圳).
+        """Domain profiles of typical cities (the report's 北京, 上海, 深圳).
 
         For each city and domain (and ``"all"``): the index score, its rank among all
         entities in that domain and quarter, and the raw dimension indicators.
@@ -927,7 +927,7 @@ class FutureIndexResult(Result):
                    method: str = "pearson") -> pd.DataFrame:
         """Domain co-movement: correlation of domain indices across entities.
 
-        The seed's PART 3 finding ("信息领域和制造、空间和生物等领域相互融合趋势明显")
+        The report's PART 3 finding ("信息领域和制造、空间和生物等领域相互融合趋势明显")
         reads off this matrix: the correlation, across cities, of the domain index
         scores.
 
@@ -1139,7 +1139,7 @@ def future_industry_index(
     Each firm record (one row per firm) has an entity (city or province), a domain and
     a founding date, optionally its registered capital and funding. The records are
     reduced to counts and sums per entity e × domain d × founding quarter s, from which
-    the four dimensions of the seed's PART 2 are computed per entity × domain × quarter t
+    the four dimensions of the report's PART 2 are computed per entity × domain × quarter t
     (and for all domains together), then combined with ``spec`` by
     :func:`~dtistat.index.compute.compute_index`.
 
@@ -1182,7 +1182,7 @@ def future_industry_index(
     diversity : {"entropy", "hhi"}
         Shannon entropy normalized by ln K, or 1 − HHI.
     domains : sequence of str
-        The valid domain keys (default the six of the seed); K = ``len(domains)``.
+        The valid domain keys (default the report's six); K = ``len(domains)``.
     domain_map : mapping, optional
         Raw label -> domain key, e.g. :data:`DOMAIN_LABELS_ZH` for 信息/生物/....
     as_of : date, optional

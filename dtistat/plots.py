@@ -131,7 +131,7 @@ def sobol_plot(result: SobolResult) -> Figure:
 
 
 # ============================================================================
-# Figures for the index, its rollups and the estimators (issue 9). Each returns a
+# Figures for the index, its rollups and the estimators. Each returns a
 # Figure (headless; nothing is shown); titles and axis labels are Chinese when a CJK
 # font is installed (dtistat._plotting.use_chinese) and English otherwise.
 # ============================================================================

@@ -1,6 +1,6 @@
 """Survey analysis for questionnaire data: raking weights, design-based crosstabs and tests, proportions, ordered models.
 
-PART 4 of the seed report weights an online panel to population margins and compares
+PART 4 of the report weights an online panel to population margins and compares
 groups (industry, city tier, employer size, age). This module gives the four steps:
 
 * :func:`rake` — iterative proportional fitting of respondent weights to marginal

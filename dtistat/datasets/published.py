@@ -1,4 +1,4 @@
-"""Published tables of the seed report (2023 数字化转型指数报告, PART 1), as data.
+"""Published tables of the report (2023 数字化转型指数报告, PART 1), as data.
 
 Source: 腾讯研究院, 企鹅有调 & 清华大学二十国集团创业研究中心 (2023), 《数字化转型指数报告2023
 —构建未来产业竞争力》, PART 1 "数字化转型指数", sections 2 (整体趋势) and 3 (全国重点区域特征).
