@@ -116,7 +116,8 @@ def _node_from_dict(d: Any, path: str, is_root: bool = False) -> Node:
         raise SpecError(f"{where}: only leaves take a direction")
     weight = d.get("weight")
     if weight is not None:
-        if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not math.isfinite(weight):
+        if (isinstance(weight, bool) or not isinstance(weight, numbers.Real)
+                or not math.isfinite(weight)):
             raise SpecError(f"{where}: weight must be a finite number, got {weight!r}")
         if weight < 0:
             raise SpecError(f"{where}: weight must be >= 0, got {weight!r}")

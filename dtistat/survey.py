@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
+from dtistat._results import CoefResult, Result, Summary
 from dtistat._validate import (
     as_list,
     check_choice,
@@ -44,7 +45,6 @@ from dtistat._validate import (
     check_positive_int,
     warn,
 )
-from dtistat._results import CoefResult, Result, Summary
 from dtistat.errors import ConvergenceError, DataError, EstimationError, ParameterError
 
 __all__ = [

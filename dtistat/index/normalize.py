@@ -1,4 +1,4 @@
-"""Normalization of raw indicators: base share (the report's), min–max, z-score, rank, distance to frontier.
+"""Normalization of raw indicators: base share (the report's), min–max, z-score, rank, frontier.
 
 Each function maps an (n × L) array of raw values to normalized values, given integer
 group codes that say which rows are normalized together (per industry, per period, …).
