@@ -61,6 +61,7 @@ from dtistat.tables import (
     mediation_table,
     regression_table,
 )
+
 # threshold
 from dtistat.threshold import ThresholdResult, fit_threshold
 

@@ -116,7 +116,8 @@ class ThresholdResult(CoefResult):
             tests.index = [_ZH_TEST[i] for i in tests.index]
             tests.columns = ["F值", "P值", "10%临界值", "5%临界值", "1%临界值", "BS次数"]
             th.columns = ["门槛估计值", f"{pct}置信区间下限", f"{pct}置信区间上限"]
-            names = {"tests": "门槛效应检验", "thresholds": "门槛估计值", "coef": "门槛模型回归结果"}
+            names = {"tests": "门槛效应检验", "thresholds": "门槛估计值",
+                     "coef": "门槛模型回归结果"}
         else:
             tests.columns = ["F", "p-value", "crit 10%", "crit 5%", "crit 1%", "draws"]
             th.columns = ["estimate", f"{pct} CI low", f"{pct} CI high"]
