@@ -1,0 +1,100 @@
+"""Row look-ups for lags and leads within an entity on a calendar with gaps.
+
+``Shifter.rows(k)`` gives, for every row, the row of the same entity k periods earlier
+(k < 0: later) and whether that period exists; a lag across a missing period is missing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from dtistat.errors import DataError
+from dtistat.formula._time import parse_time
+
+__all__ = ["Shifter", "panel_keys"]
+
+
+def panel_keys(data: pd.DataFrame, entity: str | None, time: str
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Entity codes and calendar positions of every row; duplicates of a key refused.
+
+    ``entity=None`` treats the frame as a single time series.
+    """
+    if entity is None:
+        ecode = np.zeros(len(data), dtype=np.int64)
+    else:
+        ent = data[entity]
+        if ent.isna().any():
+            i = int(np.flatnonzero(ent.isna().to_numpy())[0])
+            raise DataError(f"entity column {entity!r} is missing at row {data.index[i]!r}")
+        try:
+            ecode = pd.factorize(ent, sort=True)[0].astype(np.int64)
+        except TypeError:  # mixed id types (e.g. ints and strings): no order needed
+            ecode = pd.factorize(ent.astype(str), sort=True)[0].astype(np.int64)
+    tpos, _ = parse_time(data[time], time)
+    _refuse_duplicates(data, ecode, tpos, entity, time)
+    return ecode, tpos
+
+
+def _refuse_duplicates(data, ecode, tpos, entity, time) -> None:
+    tcode, tuniq = pd.factorize(tpos, sort=True)
+    n_ent = int(ecode.max()) + 1 if len(ecode) else 0
+    key = ecode * len(tuniq) + tcode
+    cells = n_ent * len(tuniq)
+    if cells <= 50_000_000:
+        cnt = np.bincount(key, minlength=cells)
+        dup = cnt[key] > 1
+    else:
+        dup = pd.Series(key).duplicated(keep=False).to_numpy()
+    if not dup.any():
+        return
+    n_dup = int(pd.Series(key[dup]).duplicated().sum())
+    i = int(np.flatnonzero(dup)[0])
+    cols = [time] if entity is None else [entity, time]
+    ex = data.loc[dup, cols].drop_duplicates().head(3)
+    shown = "; ".join(", ".join(f"{c}={v!r}" for c, v in zip(cols, r, strict=True))
+                      for r in ex.itertuples(index=False))
+    what = f"{entity} x {time}" if entity is not None else time
+    raise DataError(
+        f"duplicate {what} rows: {shown} appear more than once ({n_dup} duplicate "
+        f"row(s) in all, first at row {data.index[i]!r}); each entity must have at most "
+        "one row per period for lags, leads and differences (aggregate or fix the time "
+        "column)"
+    )
+
+
+class Shifter:
+    """Look up the row of (entity, time - k): lags (k > 0) and leads (k < 0) with gaps.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = Shifter(np.array([0, 0, 0, 1, 1]), np.array([1, 2, 4, 1, 2]))
+    >>> rows, found = s.rows(1)
+    >>> found.tolist(), rows[found].tolist()
+    ([False, True, False, False, True], [0, 3])
+    """
+
+    def __init__(self, ecode: np.ndarray, tpos: np.ndarray):
+        self.tmin = int(tpos.min())
+        self.span = int(tpos.max()) - self.tmin + 1
+        t0 = tpos - self.tmin
+        self.ecode = ecode.astype(np.int64)
+        self.key = self.ecode * self.span + t0
+        self.order = np.argsort(self.key, kind="stable")
+        self.sorted = self.key[self.order]
+        self.t0 = t0
+        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def rows(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Row index of the k-th lag (lead if k < 0) and a mask of rows that have it."""
+        if k not in self._cache:
+            tt = self.t0 - k
+            ok = (tt >= 0) & (tt < self.span)
+            target = self.ecode * self.span + np.clip(tt, 0, self.span - 1)
+            pos = np.searchsorted(self.sorted, target)
+            pos = np.minimum(pos, len(self.sorted) - 1)
+            found = ok & (self.sorted[pos] == target)
+            self._cache[k] = (self.order[pos], found)
+        return self._cache[k]
