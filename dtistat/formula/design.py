@@ -208,6 +208,7 @@ def build_design(
 # ------------------------------------------------------------------ parsing
 @dataclass
 class _Parsed:
+    text: str
     formula: Formula
     lhs: list  # factor keys of the outcome
     shifts: list[ShiftTerm]
@@ -252,7 +253,7 @@ def _parse(formula: str) -> _Parsed:
         raise SpecError(f"formula {formula!r}: the outcome {both[0]!r} is also among the "
                         "regressors (use its lag L(y) for a dynamic model)")
     intercept = any(str(t) == "1" for t in rhs)
-    return _Parsed(f, lhs, shifts, list(direct), list(cols), list(cols), intercept,
+    return _Parsed(formula, f, lhs, shifts, list(direct), list(cols), list(cols), intercept,
                    placeholders)
 
 
@@ -285,13 +286,17 @@ def _refuse_missing(data: pd.DataFrame, columns: list, keys: list) -> None:
         na = data[c].isna().to_numpy()
         if na.any():
             i = int(np.flatnonzero(na)[0])
-            where = (", ".join(f"{k}={data[k].iloc[i]!r}" for k in keys) if keys
+            where = (", ".join(f"{k}={_plain(data[k].iloc[i])!r}" for k in keys) if keys
                      else f"row {data.index[i]!r}")
             raise DataError(
                 f"column {c!r} is missing (NaN) at {where} ({int(na.sum())} missing "
                 "value(s) in all); fill them, or pass missing=\"drop\" to drop these rows "
                 "(the count is reported)"
             )
+
+
+def _plain(v):
+    return v.item() if isinstance(v, np.generic) else v
 
 
 def _frame(data, direct, shifted, rows, n) -> pd.DataFrame:
@@ -323,7 +328,8 @@ def _materialize(parsed: _Parsed, frame: pd.DataFrame, intercept_allowed: bool,
         with np.errstate(all="ignore"):  # non-finite results are reported below
             mm = model_matrix(f, frame, na_action="ignore", context=_CONTEXT)
     except FormulaicError as exc:
-        raise DataError(f"cannot evaluate formula {f!s}: {_formulaic_error(exc)}") from None
+        raise DataError(f"cannot evaluate formula {parsed.text!r}: "
+                        f"{_formulaic_error(exc)}") from None
     rhs = mm.rhs if hasattr(mm, "rhs") else mm
     spec = rhs.model_spec
     cols = list(rhs.columns)
@@ -338,7 +344,7 @@ def _materialize(parsed: _Parsed, frame: pd.DataFrame, intercept_allowed: bool,
         terms.pop("1", None)
     names = [rename(cols[j]) for j in order]
     if not names:
-        raise SpecError(f"formula {parsed.formula!s} has no regressors")
+        raise SpecError(f"formula {parsed.text!r} has no regressors")
     X = np.empty((len(frame), len(order)), order="F")
     for out, j in enumerate(order):
         X[:, out] = rhs.iloc[:, j].to_numpy(dtype=float)
@@ -347,7 +353,7 @@ def _materialize(parsed: _Parsed, frame: pd.DataFrame, intercept_allowed: bool,
         lhs = mm.lhs
         if lhs.shape[1] != 1:
             raise SpecError(
-                f"the outcome of {parsed.formula!s} makes {lhs.shape[1]} columns "
+                f"the outcome of {parsed.text!r} makes {lhs.shape[1]} columns "
                 f"({', '.join(map(str, lhs.columns))}); it must be one numeric column"
             )
         y = lhs.iloc[:, 0].to_numpy(dtype=float)
@@ -383,7 +389,7 @@ def _factor_map(spec, rename, parsed: _Parsed) -> dict:
         if method == "lookup":
             srcs = [fa.expr]
         else:
-            srcs = parse_expr(fa.expr, str(parsed.formula)).columns
+            srcs = parse_expr(fa.expr, parsed.text).columns
         srcs = [parsed.placeholders[s].name if s in parsed.placeholders else s for s in srcs]
         made = [rename(cols[j]) for term, sl in spec.term_slices.items()
                 if fa in term.factors for j in range(len(cols))[sl]]
