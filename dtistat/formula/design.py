@@ -166,7 +166,7 @@ def build_design(
     check_choice(level_names, LEVEL_NAMES, "level_names")
     if not isinstance(intercept_allowed, bool):
         raise SpecError("intercept_allowed must be True or False")
-    parsed = _parse(formula)
+    parsed = _parse(formula, ordering)
     keys = [c for c in (entity, time) if c is not None]
     check_columns(data, keys, what="panel column")
     check_columns(data, parsed.columns, what="formula variable")
@@ -209,6 +209,8 @@ def build_design(
 @dataclass
 class _Parsed:
     text: str
+    rewritten: str
+    ordering: str
     formula: Formula
     lhs: list  # factor keys of the outcome
     shifts: list[ShiftTerm]
@@ -223,7 +225,7 @@ def _formulaic_error(exc: Exception) -> str:
     return _ANSI.sub("", str(exc)).strip()
 
 
-def _parse(formula: str) -> _Parsed:
+def _parse(formula: str, ordering: str) -> _Parsed:
     """Cut out L/D/F, parse with formulaic, check every factor expression."""
     if not isinstance(formula, str) or formula.count("~") != 1:
         raise SpecError(f"formula must look like 'y ~ x1 + x2' (or '~ x'), got {formula!r}")
@@ -231,7 +233,9 @@ def _parse(formula: str) -> _Parsed:
         raise SpecError(f"formula {formula!r} has no right-hand side")
     rewritten, shifts = extract_shifts(formula)
     try:
-        f = Formula(rewritten)
+        # patsy's order is computed from the terms as written (x*z -> x, z, x:z)
+        order = "none" if ordering == "patsy" else "degree"
+        f = Formula(rewritten, _ordering=order)
     except (FormulaicError, SyntaxError) as exc:
         raise SpecError(f"cannot parse formula {formula!r}: {_formulaic_error(exc)}") from None
     lhs_terms = list(getattr(f, "lhs", []) or [])
@@ -253,7 +257,7 @@ def _parse(formula: str) -> _Parsed:
         raise SpecError(f"formula {formula!r}: the outcome {both[0]!r} is also among the "
                         "regressors (use its lag L(y) for a dynamic model)")
     intercept = any(str(t) == "1" for t in rhs)
-    return _Parsed(formula, f, lhs, shifts, list(direct), list(cols), list(cols), intercept,
+    return _Parsed(formula, rewritten, order, f, lhs, shifts, list(direct), list(cols), list(cols), intercept,
                    placeholders)
 
 
@@ -323,7 +327,7 @@ def _materialize(parsed: _Parsed, frame: pd.DataFrame, intercept_allowed: bool,
     if not intercept_allowed and not parsed.intercept:
         # code categorical terms against a reference level: the estimator's effects
         # play the intercept's part
-        f = Formula(str(f) + " + 1") if hasattr(f, "lhs") else Formula(f"~ {f} + 1")
+        f = Formula(parsed.rewritten + " + 1", _ordering=parsed.ordering)
     try:
         with np.errstate(all="ignore"):  # non-finite results are reported below
             mm = model_matrix(f, frame, na_action="ignore", context=_CONTEXT)
