@@ -141,7 +141,7 @@ def test_lags_leads_differences_against_groupby_shift(unbalanced):
 
 def test_shifts_inside_transforms_interactions_and_outcome(unbalanced):
     d = unbalanced
-    kw = dict(entity="firm", time="year")
+    kw = {"entity": "firm", "time": "year"}
     a = build_design(d, "D(invest) ~ L(log(value), 1) + log(L(value)) + L(value, 1):capital"
                         " + D(L(capital))", **kw)
     assert a.y_name == "D(invest)"
@@ -257,7 +257,7 @@ def test_missing_raise_and_drop():
 # --------------------------------------------------------------------------- bad input
 def test_bad_formulas_and_data():
     g = GRUNFELD
-    kw = dict(entity="firm", time="year")
+    kw = {"entity": "firm", "time": "year"}
     for bad in ["invest ~ invest + value", "log(invest) ~ value + log(invest)",
                 "invest value", "invest ~ value ~ capital", "invest ~ (value",
                 "invest ~ L(value, a)", "invest ~ L(value, -1)", "invest ~ D(value, 0)",

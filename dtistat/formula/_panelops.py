@@ -21,7 +21,7 @@ import pandas as pd
 from dtistat.errors import DataError, SpecError
 from dtistat.formula._safety import Expr, numpy_allowed, parse_expr
 
-__all__ = ["ShiftTerm", "extract_shifts", "PLACEHOLDER"]
+__all__ = ["PLACEHOLDER", "ShiftTerm", "extract_shifts"]
 
 PLACEHOLDER = re.compile(r"_dtistat_lag(\d+)_")
 _OPS = {"L": 1, "F": -1, "D": 1}

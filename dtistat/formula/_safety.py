@@ -175,7 +175,7 @@ class _Checker:
                     or not isinstance(node.args[0].value, str)):
                 self.refuse("Q() with anything but one quoted column name")
             self.cols.append(node.args[0].value)
-            return None
+            return
         for a in node.args:
             if isinstance(a, ast.Starred):
                 self.refuse("*args")
@@ -184,4 +184,4 @@ class _Checker:
             if kw.arg is None or _dunder(kw.arg):
                 self.refuse("**kwargs")
             self.visit(kw.value, in_call=True)
-        return None
+        return
