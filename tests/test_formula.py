@@ -309,3 +309,48 @@ def test_design_object():
     fr = d.frame()
     assert list(fr.columns) == d.names and fr.index.equals(GRUNFELD.index)
     assert d.terms["C(firm)"] == d.factors["firm"] and d.terms["const"] == ["const"]
+
+
+def test_main_effects_path_equals_formulaic(monkeypatch, unbalanced):
+    """Main-effects formulas are built without formulaic: the same design as formulaic's."""
+    import dtistat.formula.design as D
+
+    d = unbalanced.assign(
+        yearf=unbalanced["year"].astype(float),
+        size=pd.Categorical(np.where(unbalanced["capital"] > 200, "big", "small"),
+                            categories=["tiny", "small", "big"]),
+        capital=unbalanced["capital"].where(unbalanced.index % 17 != 3))
+    cases = [
+        ("invest ~ value + C(firm) + capital", {}),
+        ("invest ~ value + C(firm) + capital", {"ordering": "patsy", "level_names": "formulaic"}),
+        ("invest ~ L(value) + C(year) + D(capital)", {"intercept_allowed": False}),
+        ("invest ~ firm + C(yearf) + size + value", {}),
+        ("~ value + C(firm) + F(value, 2)", {"ordering": "patsy"}),
+        ("invest ~ C(year) + value - 1", {}),
+    ]
+    kw = {"entity": "firm", "time": "year", "missing": "drop"}
+    fast = [build_design(d, f, **kw, **o) for f, o in cases]
+    monkeypatch.setattr(D, "plain_design", lambda *a, **k: None)
+    for a, (f, o) in zip(fast, cases, strict=True):
+        b = build_design(d, f, **kw, **o)
+        assert a.names == b.names and a.y_name == b.y_name, f
+        np.testing.assert_array_equal(a.X, b.X)
+        np.testing.assert_array_equal(a.rows, b.rows)
+        if a.y is not None:
+            np.testing.assert_array_equal(a.y, b.y)
+        assert a.terms == b.terms and a.factors == b.factors, f
+    assert "C(yearf)[1936.0]" in fast[3].names and "size[tiny]" not in fast[3].names
+
+
+def test_sorted_key_lookup_equals_dense_table(monkeypatch, unbalanced):
+    import dtistat.formula._shift as S
+
+    f = "invest ~ L(value) + F(capital, 2) + D(value, 3)"
+    a = build_design(unbalanced, f, entity="firm", time="year")
+    monkeypatch.setattr(S, "_DENSE_MAX", 0)
+    b = build_design(unbalanced, f, entity="firm", time="year")
+    np.testing.assert_array_equal(a.X, b.X)
+    np.testing.assert_array_equal(a.rows, b.rows)
+    with pytest.raises(DataError, match=r"duplicate firm x year rows.*\(1 duplicate"):
+        build_design(pd.concat([unbalanced, unbalanced.iloc[[3]]]), f, entity="firm",
+                     time="year")

@@ -5,8 +5,10 @@ returns a :class:`Design` (outcome, Fortran-ordered regressors, names, kept rows
 what was dropped); :func:`parse_time` reads a time column onto its calendar.
 """
 
-from dtistat.formula._shift import Shifter, panel_keys
+from dtistat.formula._shift import Shifter, panel_keys, panel_shifter
 from dtistat.formula._time import parse_time
 from dtistat.formula.design import Design, build_design
 
-__all__ = ["Design", "Shifter", "build_design", "panel_keys", "parse_time"]
+__all__ = [
+    "Design", "Shifter", "build_design", "panel_keys", "panel_shifter", "parse_time",
+]

@@ -179,8 +179,9 @@ class ShiftEval:
     the edge of the panel); ``raw`` marks rows whose value reads a missing data cell.
     """
 
-    def __init__(self, data: pd.DataFrame, shifter, n: int):
+    def __init__(self, data: pd.DataFrame, shifter, n: int, floats: dict | None = None):
         self.data, self.shifter, self.n = data, shifter, n
+        self.floats = {} if floats is None else floats  # float columns shared with the caller
         self._cols: dict = {}
 
     def column(self, name: str, term: ShiftTerm):
@@ -192,7 +193,9 @@ class ShiftEval:
                     f"column {name!r} in {term.name} has dtype {s.dtype}; lags, leads and "
                     "differences take numeric columns"
                 )
-            v = s.to_numpy(dtype=float, na_value=np.nan)
+            v = self.floats.get(name)
+            if v is None:
+                v = s.to_numpy(dtype=float, na_value=np.nan)
             self._cols[name] = (v, np.zeros(self.n, dtype=bool), np.isnan(v))
         return self._cols[name]
 

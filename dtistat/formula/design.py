@@ -10,6 +10,7 @@ applies one missing-value policy. Categorical levels and stateful transforms
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -23,8 +24,9 @@ from formulaic.transforms.contrasts import TreatmentContrasts
 from dtistat._validate import check_choice, check_columns, check_frame
 from dtistat.errors import DataError, SpecError
 from dtistat.formula._panelops import PLACEHOLDER, ShiftEval, ShiftTerm, extract_shifts
+from dtistat.formula._plain import plain_design
 from dtistat.formula._safety import parse_expr
-from dtistat.formula._shift import Shifter, panel_keys
+from dtistat.formula._shift import _plain, panel_shifter
 
 __all__ = ["Design", "build_design"]
 
@@ -166,41 +168,32 @@ def build_design(
     check_choice(level_names, LEVEL_NAMES, "level_names")
     if not isinstance(intercept_allowed, bool):
         raise SpecError("intercept_allowed must be True or False")
+    if not isinstance(formula, str):
+        raise SpecError(f"formula must be a string such as 'y ~ x1 + x2', got {formula!r}")
     parsed = _parse(formula, ordering)
     keys = [c for c in (entity, time) if c is not None]
     check_columns(data, keys, what="panel column")
     check_columns(data, parsed.columns, what="formula variable")
-    n = len(data)
-    struct, raw = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    if parsed.shifts and time is None:
+        raise SpecError(f"the formula {formula!r} uses L/D/F: pass time= (and "
+                        "entity= for a panel) so lags follow the calendar")
+    floats: dict = {}
     if missing == "raise":
-        _refuse_missing(data, parsed.variables, keys)
-    for c in parsed.direct:
-        raw |= data[c].isna().to_numpy()
-    shifted = {}
-    if parsed.shifts:
-        if time is None:
-            raise SpecError(f"the formula {formula!r} uses L/D/F: pass time= (and "
-                            "entity= for a panel) so lags follow the calendar")
-        ev = ShiftEval(data, Shifter(*panel_keys(data, entity, time)), n)
-        for t in parsed.shifts:
-            v, s, r = ev.term(t)
-            shifted[t.ident] = v
-            struct |= s
-            raw |= r
-    drop = struct | raw
-    rows = np.flatnonzero(~drop)
-    if len(rows) == 0:
-        raise DataError(f"no rows left for {formula!r} after dropping missing values "
-                        f"({int(raw.sum())}) and rows without the lagged period "
-                        f"({int((struct & ~raw).sum())})")
-    frame = _frame(data, parsed.direct, shifted, rows, n)
-    y, y_name, X, names, terms, factors = _materialize(
-        parsed, frame, intercept_allowed, ordering, level_names)
+        _refuse_missing(data, parsed.variables, keys, floats)
+    rows, n_lag, n_raw, shifted = _kept_rows(data, parsed, entity, time, floats)
+    fast = plain_design(parsed, data, floats, shifted, rows, intercept_allowed, ordering,
+                        level_names)
+    if fast is not None:
+        y, y_name, X, names, terms, factors = fast
+    else:
+        frame = _frame(data, parsed.direct, shifted, rows)
+        y, y_name, X, names, terms, factors = _materialize(
+            parsed, frame, intercept_allowed, ordering, level_names)
     _check_finite(y, y_name, X, names, data.index[rows])
     return Design(
         y=y, y_name=y_name, X=X, names=names, has_intercept=parsed.intercept, rows=rows,
-        index=data.index[rows], n_dropped_missing=int(raw.sum()),
-        n_dropped_lags=int((struct & ~raw).sum()), variables=parsed.variables,
+        index=data.index[rows], n_dropped_missing=n_raw, n_dropped_lags=n_lag,
+        variables=parsed.variables,
         factors=factors, terms=terms, formula=formula,
     )
 
@@ -225,6 +218,7 @@ def _formulaic_error(exc: Exception) -> str:
     return _ANSI.sub("", str(exc)).strip()
 
 
+@functools.lru_cache(maxsize=128)
 def _parse(formula: str, ordering: str) -> _Parsed:
     """Cut out L/D/F, parse with formulaic, check every factor expression."""
     if not isinstance(formula, str) or formula.count("~") != 1:
@@ -285,9 +279,24 @@ def _factor_columns(fa, formula, placeholders, cols, direct) -> str:
 
 
 # ------------------------------------------------------------------ rows
-def _refuse_missing(data: pd.DataFrame, columns: list, keys: list) -> None:
+def _floats(data: pd.DataFrame, c, floats: dict) -> np.ndarray | None:
+    """A numeric (not boolean, not categorical) column as float64, converted once."""
+    if c not in floats:
+        s = data[c]
+        num = (pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
+               and not pd.api.types.is_complex_dtype(s.dtype))
+        floats[c] = s.to_numpy(dtype=float, na_value=np.nan) if num else None
+    return floats[c]
+
+
+def _isna(data: pd.DataFrame, c, floats: dict) -> np.ndarray:
+    v = _floats(data, c, floats)
+    return np.isnan(v) if v is not None else data[c].isna().to_numpy()
+
+
+def _refuse_missing(data: pd.DataFrame, columns: list, keys: list, floats: dict) -> None:
     for c in columns:
-        na = data[c].isna().to_numpy()
+        na = _isna(data, c, floats)
         if na.any():
             i = int(np.flatnonzero(na)[0])
             where = (", ".join(f"{k}={_plain(data[k].iloc[i])!r}" for k in keys) if keys
@@ -299,24 +308,48 @@ def _refuse_missing(data: pd.DataFrame, columns: list, keys: list) -> None:
             )
 
 
-def _plain(v):
-    return v.item() if isinstance(v, np.generic) else v
+def _kept_rows(data, parsed: _Parsed, entity, time, floats: dict):
+    """Rows kept, counts dropped (missing data first, then lags only), L/D/F values."""
+    n = len(data)
+    struct, raw = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    for c in parsed.direct:
+        raw |= _isna(data, c, floats)
+    shifted = {}
+    if parsed.shifts:
+        ev = ShiftEval(data, panel_shifter(data, entity, time), n, floats)
+        for t in parsed.shifts:
+            v, s, r = ev.term(t)
+            shifted[t.ident] = v
+            struct |= s
+            raw |= r
+    rows = np.flatnonzero(~(struct | raw))
+    n_raw, n_lag = int(raw.sum()), int((struct & ~raw).sum())
+    if len(rows) == 0:
+        raise DataError(f"no rows left for {parsed.text!r} after dropping missing values "
+                        f"({n_raw}) and rows without the lagged period ({n_lag})")
+    if len(rows) < n:
+        shifted = {k: v[rows] for k, v in shifted.items()}
+    return rows, n_lag, n_raw, shifted
 
 
-def _frame(data, direct, shifted, rows, n) -> pd.DataFrame:
+def _frame(data, direct, shifted, rows) -> pd.DataFrame:
     """The kept rows of the columns formulaic reads, with the L/D/F placeholders."""
+    n = len(data)
     sub = data[direct]
     if len(rows) < n:
         sub = sub.iloc[rows]
-    sub = sub.reset_index(drop=True)
+    cols = {}
     for c in direct:
-        if isinstance(sub[c].dtype, pd.CategoricalDtype) and len(rows) < n:
-            sub[c] = sub[c].cat.remove_unused_categories()
+        s = sub[c].reset_index(drop=True)
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            # no all-zero dummy, no reference level that no row has
+            s = s.cat.remove_unused_categories()
+        cols[c] = s
     for ident, v in shifted.items():
-        if ident in sub.columns:
+        if ident in cols:
             raise SpecError(f"column name {ident!r} is reserved by dtistat's formulas")
-        sub[ident] = v[rows] if len(rows) < n else v
-    return sub
+        cols[ident] = v
+    return pd.DataFrame(cols, index=pd.RangeIndex(len(rows)))
 
 
 # ------------------------------------------------------------------ materializing
@@ -369,7 +402,7 @@ def _materialize(parsed: _Parsed, frame: pd.DataFrame, intercept_allowed: bool,
 def _namer(spec, placeholders: dict, level_names: str):
     """Column name -> dtistat's: ``const``, L/D/F restored, ``C(x)[b]`` levels."""
     subs = []
-    if level_names == "plain":
+    if level_names == "plain" and spec is not None:
         for fa, st in spec.factor_contrasts.items():
             if isinstance(st.contrasts, TreatmentContrasts):
                 subs += [(f"{fa.expr}[T.{lev}]", f"{fa.expr}[{lev}]") for lev in st.levels]
