@@ -19,7 +19,6 @@ import time
 
 import numpy as np
 import pandas as pd
-
 from bench_panel import simulate
 
 WILK = "log(y2) ~ log(x1**2)*x2 + C(grp) + I(x3**2)"
