@@ -25,9 +25,10 @@ ALLOWED_FUNCTIONS = frozenset({
     "C", "I", "Q",                      # categorical, identity (arithmetic), quoted name
     "center", "scale", "standardize", "poly",
     "log", "log2", "log10", "exp", "exp2", "exp10", "sqrt", "abs",
-    "Treatment", "Sum", "Helmert", "Diff", "Poly",  # contrasts of C(x, ...)
+    "Treatment", "Sum", "Helmert", "Diff", "Poly",  # contrasts, only inside C(x, ...)
 })
 _CONTR = frozenset({"treatment", "sum", "helmert", "diff", "poly"})
+_CONTRASTS = frozenset({"Treatment", "Sum", "Helmert", "Diff", "Poly"})
 _NP_EXTRA = frozenset({"where", "clip", "round"})
 _OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow,
         ast.BitAnd, ast.BitOr)
@@ -105,8 +106,10 @@ class _Checker:
             f"{', '.join(sorted(ALLOWED_FUNCTIONS))}, np.<ufunc>"
         )
 
-    def visit(self, node, *, in_call: bool = False):
+    def visit(self, node, *, in_call: bool = False, contrast: bool = False):
         if isinstance(node, ast.Name):
+            if node.id in _CONTRASTS and contrast:  # C(x, Sum): a contrast, not a column
+                return None
             return self.name(node)
         if isinstance(node, ast.Constant):
             ok = (isinstance(node.value, (int, float)) or node.value is None
@@ -133,7 +136,10 @@ class _Checker:
                 self.visit(n, in_call=True)  # x == "east" is a fair comparison
             return None
         if isinstance(node, ast.Call):
-            return self.call(node)
+            return self.call(node, contrast)
+        if (isinstance(node, ast.Attribute) and contrast and isinstance(node.value, ast.Name)
+                and node.value.id == "contr" and node.attr in _CONTR):
+            return None  # C(x, contr.sum)
         if isinstance(node, (ast.List, ast.Tuple)) and in_call:
             for e in node.elts:
                 self.visit(e, in_call=True)
@@ -157,15 +163,16 @@ class _Checker:
         if not any(isinstance(n, ast.Name) for n in ast.walk(node.right)):
             self.refuse("a computed constant exponent")
 
-    def call(self, node: ast.Call):
+    def call(self, node: ast.Call, contrast: bool = False):
         f = node.func
         if isinstance(f, ast.Name):
-            if f.id not in ALLOWED_FUNCTIONS:
-                self.refuse(f"the function {f.id!r}")
+            if f.id not in ALLOWED_FUNCTIONS or (f.id in _CONTRASTS and not contrast):
+                self.refuse(f"the function {f.id!r}" + (
+                    " outside C(x, ...)" if f.id in _CONTRASTS else ""))
         elif isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name):
             mod, attr = f.value.id, f.attr
             if not ((mod == "np" and numpy_allowed(attr))
-                    or (mod == "contr" and attr in _CONTR)):
+                    or (mod == "contr" and attr in _CONTR and contrast)):
                 self.refuse(f"{mod}.{attr}")
         else:
             self.refuse(f"calling {ast.unparse(f)!r}")
@@ -176,12 +183,13 @@ class _Checker:
                 self.refuse("Q() with anything but one quoted column name")
             self.cols.append(node.args[0].value)
             return
-        for a in node.args:
+        is_c = isinstance(f, ast.Name) and f.id == "C"
+        for i, a in enumerate(node.args):
             if isinstance(a, ast.Starred):
                 self.refuse("*args")
-            self.visit(a, in_call=True)
+            self.visit(a, in_call=True, contrast=is_c and i > 0)
         for kw in node.keywords:
             if kw.arg is None or _dunder(kw.arg):
                 self.refuse("**kwargs")
-            self.visit(kw.value, in_call=True)
+            self.visit(kw.value, in_call=True, contrast=is_c)
         return

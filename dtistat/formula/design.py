@@ -364,7 +364,7 @@ def _materialize(parsed: _Parsed, frame: pd.DataFrame, intercept_allowed: bool,
     try:
         with np.errstate(all="ignore"):  # non-finite results are reported below
             mm = model_matrix(f, frame, na_action="ignore", context=_CONTEXT)
-    except FormulaicError as exc:
+    except (FormulaicError, TypeError, ValueError) as exc:
         raise DataError(f"cannot evaluate formula {parsed.text!r}: "
                         f"{_formulaic_error(exc)}") from None
     rhs = mm.rhs if hasattr(mm, "rhs") else mm
