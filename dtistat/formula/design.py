@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -86,7 +86,6 @@ class Design:
     factors: dict
     terms: dict
     formula: str
-    _spec: object = field(default=None)
 
     @property
     def nobs(self) -> int:
@@ -122,8 +121,9 @@ def build_design(
         ``"y ~ x1 + x2"`` in Wilkinson notation (formulaic's grammar) plus dtistat's
         panel operators ``L(x, k)`` (lag), ``D(x, k)`` (x - L(x, k)) and ``F(x, k)``
         (lead), k = 1 by default, within entity and calendar-aware (the lag of a row
-        whose previous period is absent is missing, and the row is dropped). See
-        ``docs/formulas.md`` for the grammar. A one-sided ``"~ x"`` builds X only.
+        whose previous period is absent is missing, and the row is dropped). The
+        README's section on formulas lists the grammar. A one-sided ``"~ x"`` builds
+        X only.
     entity, time : str, optional
         Panel columns; ``time`` is required by L/D/F (``entity=None``: one series).
     missing : {"raise", "drop"}
@@ -193,7 +193,7 @@ def build_design(
     return Design(
         y=y, y_name=y_name, X=X, names=names, has_intercept=parsed.intercept, rows=rows,
         index=data.index[rows], n_dropped_missing=n_raw, n_dropped_lags=n_lag,
-        variables=parsed.variables,
+        variables=list(parsed.variables),
         factors=factors, terms=terms, formula=formula,
     )
 
@@ -251,8 +251,8 @@ def _parse(formula: str, ordering: str) -> _Parsed:
         raise SpecError(f"formula {formula!r}: the outcome {both[0]!r} is also among the "
                         "regressors (use its lag L(y) for a dynamic model)")
     intercept = any(str(t) == "1" for t in rhs)
-    return _Parsed(formula, rewritten, order, f, lhs, shifts, list(direct), list(cols), list(cols), intercept,
-                   placeholders)
+    return _Parsed(formula, rewritten, order, f, lhs, shifts, list(direct), list(cols),
+                   list(cols), intercept, placeholders)
 
 
 def _factor_columns(fa, formula, placeholders, cols, direct) -> str:
