@@ -378,3 +378,20 @@ def test_fit_ordered_with_transforms_equals_statsmodels():
     assert list(res.params.index) == [c.replace('"', "'") for c in ref.params.index]
     np.testing.assert_allclose(res.params.to_numpy(), ref.params.to_numpy(), atol=1e-6)
     assert res.loglike == pytest.approx(ref.llf, rel=1e-10)
+
+
+def test_panel_formula_ols_equals_statsmodels_with_explicit_lag(unbalanced):
+    """log(y) ~ log(x)*z + C(g) + L(log(x), 1): OLS equal to statsmodels on an explicit lag."""
+    d = unbalanced
+    f = "log(invest) ~ log(value)*capital + C(firm) + L(log(value), 1)"
+    des = build_design(d, f, entity="firm", time="year")
+    # the lag column made by a groupby-shift on the complete calendar, rows without it
+    # dropped; then statsmodels 0.15 formula OLS (patsy)
+    ref_data = d.assign(lag_lv=np.log(shift_reference(d, "value", 1))).dropna()
+    ref = smf.ols("log(invest) ~ log(value)*capital + C(firm) + lag_lv", ref_data).fit()
+    ours = sm.OLS(des.y, des.frame()).fit()
+    assert des.nobs == len(ref_data) and des.index.equals(ref_data.index)
+    for a, b in [("log(value):capital", "log(value):capital"), ("L(log(value), 1)", "lag_lv"),
+                 ("log(value)", "log(value)"), ("C(firm)[IBM]", "C(firm)[T.IBM]")]:
+        assert ours.params[a] == pytest.approx(ref.params[b], rel=1e-10)
+        assert ours.bse[a] == pytest.approx(ref.bse[b], rel=1e-10)
