@@ -2,6 +2,7 @@
 Sun-Abraham, the Goodman-Bacon decomposition and placebo tests."""
 
 from dtistat.did._data import first_treated
+from dtistat.did.bacon import bacon_decomposition
 from dtistat.did.fit import fit_did
 from dtistat.did.results import (
     AggregateResult,
@@ -17,6 +18,7 @@ __all__ = [
     "CSResult",
     "EventStudyResult",
     "TWFEResult",
+    "bacon_decomposition",
     "first_treated",
     "fit_did",
 ]

@@ -126,7 +126,7 @@ def prepare_panel(data: pd.DataFrame, *, y: str, treat_time: str, entity: str, t
     ...                    "y": [0.0, 1.0, 0.5, 0.7, 0.1, 0.2], "g": [2, 2, 0, 0, 0, 0]})
     >>> p = prepare_panel(df, y="y", treat_time="g", entity="id", time="t")
     >>> p.Y.shape, p.G.tolist()
-    ((3, 2), [2, 0, 0])
+    ((3, 2), [2.0, 0.0, 0.0])
     """
     data = check_frame(data)
     covariates = as_list(covariates)

@@ -48,6 +48,7 @@ def fit_did(
     leads: int | None = None,
     lags: int | None = None,
     reference: int = -1,
+    small_sample: str = "stata",
 ):
     """Difference in differences for staggered adoption.
 
@@ -88,6 +89,9 @@ def fit_did(
         binned into the endpoints (default: the whole window, no binning).
     reference : int
         Omitted event time of ``"event"`` and ``"sa"`` (default -1).
+    small_sample : str
+        Small-sample convention of the clustered covariance of the regression
+        estimators (:func:`dtistat.panel.fit_panel`).
 
     Returns
     -------
@@ -116,15 +120,16 @@ def fit_did(
     from dtistat.did import sa, twfe
     if estimator == "twfe":
         return twfe.fit_twfe(data, y=y, treat_time=treat_time, entity=entity, time=time,
-                             covariates=covariates, cluster=cluster, level=level)
+                             covariates=covariates, cluster=cluster, level=level,
+                             small_sample=small_sample)
     if estimator == "event":
         return twfe.fit_event_study(data, y=y, treat_time=treat_time, entity=entity,
                                     time=time, covariates=covariates, cluster=cluster,
                                     leads=leads, lags=lags, reference=reference,
-                                    level=level)
+                                    level=level, small_sample=small_sample)
     return sa.fit_sun_abraham(data, y=y, treat_time=treat_time, entity=entity, time=time,
                               covariates=covariates, cluster=cluster, reference=reference,
-                              level=level)
+                              level=level, small_sample=small_sample)
 
 
 def _fit_cs(data, *, y, treat_time, entity, time, covariates, control, method, cluster,
