@@ -4,6 +4,13 @@ Sun-Abraham, the Goodman-Bacon decomposition and placebo tests."""
 from dtistat.did._data import first_treated
 from dtistat.did.bacon import bacon_decomposition
 from dtistat.did.fit import fit_did
+from dtistat.did.placebo import (
+    PlaceboResult,
+    PlaceboTimingResult,
+    placebo_reassign,
+    placebo_timing,
+)
+from dtistat.did.plot import bacon_plot, event_study_plot, placebo_plot
 from dtistat.did.results import (
     AggregateResult,
     BaconResult,
@@ -17,8 +24,15 @@ __all__ = [
     "BaconResult",
     "CSResult",
     "EventStudyResult",
+    "PlaceboResult",
+    "PlaceboTimingResult",
     "TWFEResult",
     "bacon_decomposition",
+    "bacon_plot",
+    "event_study_plot",
     "first_treated",
     "fit_did",
+    "placebo_plot",
+    "placebo_reassign",
+    "placebo_timing",
 ]
