@@ -88,8 +88,8 @@ class PlaceboTimingResult(Result):
 
     def summary(self) -> Summary:
         return Summary("Placebo test: treatment moved earlier by k periods", self.table,
-                       notes=["Sample: periods before each unit's true treatment; TWFE "
-                              "with entity and period effects, clustered by entity."])
+                       notes=[("Sample: periods before each unit's true treatment; TWFE "
+                               "with entity and period effects, clustered by entity.")])
 
 
 def placebo_timing(data: pd.DataFrame, *, y: str, treat_time: str, entity: str, time: str,
