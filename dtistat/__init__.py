@@ -1,5 +1,19 @@
 """dtistat: the digital transformation index toolkit."""
 
+# difference in differences
+from dtistat.did import (
+    BaconResult,
+    CSResult,
+    EventStudyResult,
+    PlaceboResult,
+    TWFEResult,
+    bacon_decomposition,
+    event_study_plot,
+    first_treated,
+    fit_did,
+    placebo_reassign,
+    placebo_timing,
+)
 from dtistat.errors import (
     ColumnError,
     ConvergenceError,
@@ -11,7 +25,6 @@ from dtistat.errors import (
     PeriodError,
     SpecError,
 )
-
 from dtistat.factors import (
     BartlettResult,
     CFAResult,
@@ -67,6 +80,18 @@ from dtistat.tables import (
 __version__ = "0.1.0"
 
 __all__ = [
+    # difference in differences
+    "BaconResult",
+    "CSResult",
+    "EventStudyResult",
+    "PlaceboResult",
+    "TWFEResult",
+    "bacon_decomposition",
+    "event_study_plot",
+    "first_treated",
+    "fit_did",
+    "placebo_reassign",
+    "placebo_timing",
     "MediationProcedure",
     "MediationResult",
     "MediationSensitivity",
