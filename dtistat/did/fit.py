@@ -27,7 +27,7 @@ from dtistat.inference import critical_value
 
 __all__ = ["fit_did"]
 
-ESTIMATORS = ("cs", "twfe", "event", "sa")
+ESTIMATORS = ("cs", "twfe", "event", "sa", "imputation")
 
 
 def fit_did(
@@ -67,10 +67,10 @@ def fit_did(
     covariates : str or list, optional
         ``"cs"``: covariates fixed within units (pre-treatment characteristics).
         ``"twfe"``/``"event"``: time-varying controls added to the regression.
-    estimator : {"cs", "twfe", "event", "sa"}
+    estimator : {"cs", "twfe", "event", "sa", "imputation"}
         Callaway and Sant'Anna (2021); static two-way fixed effects; the TWFE event
         study (leads and lags); the Sun and Abraham (2021) interaction-weighted event
-        study.
+        study; the Borusyak, Jaravel and Spiess (2024) imputation estimator.
     control : {"never", "notyet"}
         Comparison units of ``"cs"``.
     method : {"reg", "ipw", "dr"}
@@ -96,6 +96,8 @@ def fit_did(
     Returns
     -------
     CSResult, TWFEResult or EventStudyResult
+        ``"event"``, ``"sa"`` and ``"imputation"`` return event studies; imputation's
+        overall ATT is in ``overall`` / ``overall_se``.
 
     Examples
     --------
@@ -117,7 +119,10 @@ def fit_did(
         return _fit_cs(data, y=y, treat_time=treat_time, entity=entity, time=time,
                        covariates=covariates, control=control, method=method,
                        cluster=cluster, n_boot=n_boot, seed=seed, level=level)
-    from dtistat.did import sa, twfe
+    from dtistat.did import imputation, sa, twfe
+    if estimator == "imputation":
+        return imputation.fit_imputation(data, y=y, treat_time=treat_time, entity=entity,
+                                         time=time, cluster=cluster, level=level)
     if estimator == "twfe":
         return twfe.fit_twfe(data, y=y, treat_time=treat_time, entity=entity, time=time,
                              covariates=covariates, cluster=cluster, level=level,

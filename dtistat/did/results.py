@@ -192,10 +192,13 @@ class TWFEResult(CoefResult):
 
 @dataclass(frozen=True, eq=False, repr=False)
 class EventStudyResult(CoefResult):
-    """Event-study regression (TWFE leads and lags or Sun-Abraham) by event time.
+    """Event study by event time: TWFE leads and lags, Sun-Abraham or imputation.
 
     ``params`` are labelled ``"e=-3"``...; ``event_times`` holds them as numbers and
     the omitted reference period(s) appear in :meth:`event_study` with estimate 0.
+    ``cohort_effects`` (Sun-Abraham: cohort x relative-period coefficients) and
+    ``overall``/``overall_se`` (imputation: the ATT over all treated observations) are
+    set by the estimators that have them.
     """
 
     params: pd.Series
@@ -207,6 +210,9 @@ class EventStudyResult(CoefResult):
     reference: tuple
     estimator: str
     binned: tuple = ()
+    cohort_effects: pd.DataFrame | None = None
+    overall: float | None = None
+    overall_se: float | None = None
 
     _kind = "Event study"
 
@@ -216,7 +222,7 @@ class EventStudyResult(CoefResult):
         out = pd.DataFrame({"event_time": self.event_times, "estimate": t["estimate"],
                             "std_error": t["std_error"], "ci_low": t["ci_low"],
                             "ci_high": t["ci_high"]})
-        if include_reference:
+        if include_reference and self.reference:
             ref = pd.DataFrame({"event_time": list(self.reference),
                                 **{c: 0.0 for c in _EVENT_COLS[1:]}})
             out = pd.concat([out, ref], ignore_index=True)
@@ -230,15 +236,22 @@ class EventStudyResult(CoefResult):
         return self.wald_test(leads)
 
     def _headline(self) -> list[str]:
-        return [self.estimator, f"{len(self.params)} event times", f"N = {self.nobs}"]
+        head = [self.estimator, f"{len(self.params)} event times", f"N = {self.nobs}"]
+        if self.overall is not None:
+            head.insert(1, f"ATT = {self.overall:.4f} ({self.overall_se:.4f})")
+        return head
 
     def summary(self) -> Summary:
-        notes = [f"Reference period(s): {', '.join(map(str, self.reference))}"]
+        notes = ([f"Reference period(s): {', '.join(map(str, self.reference))}"]
+                 if self.reference else [])
         if self.binned:
             notes.append(f"Endpoints binned: event time <= {self.binned[0]} and "
                          f">= {self.binned[1]}")
+        header = [("Observations", self.nobs)]
+        if self.overall is not None:
+            header += [("Overall ATT", self.overall), ("Std. error", self.overall_se)]
         return Summary(f"Event study ({self.estimator})", self.coef_table(),
-                       header=[("Observations", self.nobs)], notes=notes)
+                       header=header, notes=notes)
 
 
 @dataclass(frozen=True, eq=False, repr=False)

@@ -75,10 +75,8 @@ def fit_sun_abraham(data: pd.DataFrame, *, y: str, treat_time: str, entity: str,
     cohort = pd.DataFrame({"cohort": cg, "event_time": ce, "estimate": b,
                            "std_error": np.sqrt(np.diag(V)),
                            "weight": W[np.searchsorted(events, ce), np.arange(k)]})
-    out = EventStudyResult(
+    return EventStudyResult(
         params=pd.Series(W @ b, index=labels, name="estimate"),
         cov=pd.DataFrame(W @ V @ W.T, index=labels, columns=labels),
         df_inference=res.df_inference, level=level, nobs=res.nobs, event_times=events,
-        reference=(reference,), estimator="Sun-Abraham")
-    object.__setattr__(out, "cohort_effects", cohort)
-    return out
+        reference=(reference,), estimator="Sun-Abraham", cohort_effects=cohort)
