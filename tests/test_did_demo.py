@@ -4,7 +4,11 @@ import numpy as np
 import pytest
 
 from dtistat.datasets import load_cities
-from dtistat.datasets.demo_did import TRUTH, simulate_staggered_pilot, true_event_effects
+from dtistat.datasets.demo_did import (
+    TRUTH,
+    simulate_staggered_pilot,
+    true_event_effects,
+)
 from dtistat.did import fit_did
 
 KW = {"y": "y", "treat_time": "pilot_year", "entity": "city_id", "time": "year"}

@@ -60,7 +60,7 @@ def fit_imputation(data: pd.DataFrame, *, y: str, treat_time: str, entity: str, 
     >>> df["y"] = 0.1 * df.id + 0.5 * df.t + tr * (1.0 + (df.t - df.g))
     >>> r = fit_imputation(df, y="y", treat_time="g", entity="id", time="t")
     >>> np.round(r.params.to_numpy(), 6).tolist(), round(r.overall, 6)
-    ([1.0, 2.0, 3.0], 1.666667)
+    ([1.0, 2.0, 3.0], 1.8)
     """
     panel = prepare_panel(data, y=y, treat_time=treat_time, entity=entity, time=time,
                           cluster=cluster if cluster != entity else None)
