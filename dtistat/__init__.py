@@ -13,6 +13,7 @@ from dtistat.did import (
     fit_did,
     placebo_reassign,
     placebo_timing,
+    psm_did,
 )
 from dtistat.errors import (
     ColumnError,
@@ -92,6 +93,7 @@ __all__ = [
     "fit_did",
     "placebo_reassign",
     "placebo_timing",
+    "psm_did",
     "MediationProcedure",
     "MediationResult",
     "MediationSensitivity",

@@ -1,5 +1,5 @@
 """Difference in differences for staggered adoption: TWFE, event studies, Callaway-Sant'Anna,
-Sun-Abraham, the Goodman-Bacon decomposition and placebo tests."""
+Sun-Abraham, imputation, the Goodman-Bacon decomposition, placebo tests and PSM-DiD."""
 
 from dtistat.did._data import first_treated
 from dtistat.did.bacon import bacon_decomposition
@@ -11,6 +11,7 @@ from dtistat.did.placebo import (
     placebo_timing,
 )
 from dtistat.did.plot import bacon_plot, event_study_plot, placebo_plot
+from dtistat.did.psm import PSMDiDResult, psm_did
 from dtistat.did.results import (
     AggregateResult,
     BaconResult,
@@ -24,6 +25,7 @@ __all__ = [
     "BaconResult",
     "CSResult",
     "EventStudyResult",
+    "PSMDiDResult",
     "PlaceboResult",
     "PlaceboTimingResult",
     "TWFEResult",
@@ -35,4 +37,5 @@ __all__ = [
     "placebo_plot",
     "placebo_reassign",
     "placebo_timing",
+    "psm_did",
 ]
