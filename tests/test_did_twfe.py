@@ -142,3 +142,25 @@ def test_event_window_errors(mpdta):
         fit_did(mpdta, **KW, estimator="event", leads=2, lags=2, reference=-5)
     with pytest.raises(ParameterError, match="leads"):
         fit_did(mpdta, **KW, estimator="event", leads=-1)
+
+
+def test_biennial_panel_with_string_ids():
+    # gaps in the time axis: event times are even, the reference must be observed
+    rng = np.random.default_rng(0)
+    n, years = 60, np.arange(2010, 2022, 2)
+    g = rng.choice([2014, 2018, 0], n)
+    df = pd.DataFrame({"city": np.repeat([f"c{i:02d}" for i in range(n)], len(years)),
+                       "year": np.tile(years, n), "g": np.repeat(g, len(years))})
+    df["y"] = rng.normal(size=len(df)) * 0.1 + ((df.g > 0) & (df.year >= df.g))
+    kw = {"y": "y", "treat_time": "g", "entity": "city", "time": "year"}
+    with pytest.raises(ParameterError, match="reference=-1 is not an observed"):
+        fit_did(df, **kw, estimator="event")
+    with pytest.raises(ParameterError, match="reference=-1 is not an observed"):
+        fit_did(df, **kw, estimator="sa")
+    es = fit_did(df, **kw, estimator="event", reference=-2)
+    assert es.event_times.tolist() == [-8, -6, -4, 0, 2, 4, 6]
+    rel = np.where(df["g"] > 0, df["year"] - df["g"], -1000.0)
+    ref = _pf("y ~ i(rel, ref=-2.0) | city + year", df.assign(rel=rel, countyreal=df["city"]))
+    np.testing.assert_allclose(es.params.to_numpy(), ref.coef().to_numpy(), atol=1e-12)
+    cs = fit_did(df, **kw, n_boot=0).aggregate("dynamic")
+    assert cs.keys.tolist() == [-6, -4, -2, 0, 2, 4, 6]

@@ -21,6 +21,7 @@ import pandas as pd
 
 from dtistat.did.results import EventStudyResult
 from dtistat.did.twfe import _fit, _frame
+from dtistat.errors import ParameterError
 
 __all__ = ["fit_sun_abraham"]
 
@@ -52,6 +53,10 @@ def fit_sun_abraham(data: pd.DataFrame, *, y: str, treat_time: str, entity: str,
         g = np.where(g == last, 0.0, g)
         frame["_g"] = g
     t = frame[time].to_numpy(dtype=float)
+    observed = np.unique((t - g)[g > 0])
+    if reference not in observed:
+        raise ParameterError(f"reference={reference} is not an observed relative period; "
+                             f"choose one of {', '.join(f'{k:g}' for k in observed)}")
     cells = sorted({(gg, tt - gg) for gg, tt in zip(g, t) if gg > 0 and tt - gg != reference})
     terms = []
     for j, (gg, e) in enumerate(cells):

@@ -83,7 +83,12 @@ def event_time_dummies(event_time: np.ndarray, treated: np.ndarray, *, leads: in
         raise ParameterError(f"reference={reference} lies outside the event window "
                              f"[{lo:g}, {hi:g}]")
     eb = np.clip(e, lo, hi)
-    kept = [k for k in np.arange(lo, hi + 1) if k != reference]
+    observed = np.unique(eb[np.isfinite(eb)])
+    if reference not in observed:
+        raise ParameterError(f"reference={reference} is not an observed event time; choose "
+                             f"one of {', '.join(f'{k:g}' for k in observed)}")
+    # observed event times only: with gaps (e.g. biennial data) some never occur
+    kept = [k for k in observed if k != reference]
     D = np.column_stack([(eb == k).astype(float) for k in kept])
     return D, np.array(kept, dtype=float)
 
