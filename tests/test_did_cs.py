@@ -230,3 +230,19 @@ def test_first_treated_round_trip(mpdta):
     back = first_treated(d, treat="D", entity="countyreal", time="year")
     assert (back.to_numpy() == mpdta["first.treat"].to_numpy()).all()
     assert d.columns.tolist()[-1] == "D"  # input untouched apart from our own assign
+
+
+def test_did_m_identity(mpdta):
+    # de Chaisemartin and D'Haultfoeuille (2020) DID_M with absorbing treatment: joiners
+    # at t against units untreated at t-1 and t, weighted by the number of joiners --
+    # the not-yet-treated CS dynamic aggregation at event time 0 (docs/did.md)
+    res = fit_did(mpdta, **KW, control="notyet", n_boot=0).aggregate("dynamic")
+    w = mpdta.pivot(index="countyreal", columns="year", values="lemp")
+    g = mpdta.groupby("countyreal")["first.treat"].first().reindex(w.index)
+    num = den = 0.0
+    for t in (2004, 2006, 2007):
+        dy = w[t] - w[t - 1]
+        join, stay = g == t, (g == 0) | (g > t)
+        num += join.sum() * (dy[join].mean() - dy[stay].mean())
+        den += join.sum()
+    assert res.params["0"] == pytest.approx(num / den, abs=1e-12)
