@@ -1,5 +1,20 @@
 """dtistat: the digital transformation index toolkit."""
 
+# difference in differences
+from dtistat.did import (
+    BaconResult,
+    CSResult,
+    EventStudyResult,
+    PlaceboResult,
+    TWFEResult,
+    bacon_decomposition,
+    event_study_plot,
+    first_treated,
+    fit_did,
+    placebo_reassign,
+    placebo_timing,
+    psm_did,
+)
 from dtistat.drivers import DriversResult, fit_drivers
 from dtistat.errors import (
     ColumnError,
@@ -71,6 +86,19 @@ __all__ = [
     # threshold
     "ThresholdResult",
     "fit_threshold",
+    # difference in differences
+    "BaconResult",
+    "CSResult",
+    "EventStudyResult",
+    "PlaceboResult",
+    "TWFEResult",
+    "bacon_decomposition",
+    "event_study_plot",
+    "first_treated",
+    "fit_did",
+    "placebo_reassign",
+    "placebo_timing",
+    "psm_did",
     "MediationProcedure",
     "MediationResult",
     "MediationSensitivity",
