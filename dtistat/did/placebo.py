@@ -135,7 +135,7 @@ def placebo_timing(data: pd.DataFrame, *, y: str, treat_time: str, entity: str, 
         res = fit_panel(frame, " + ".join([f"{y} ~ _placebo", *covariates]), entity=entity,
                         time=time, fe="twoway", cov="cluster", cluster=cluster or entity,
                         level=level)
-        ci = res.conf_int.iloc[0]
+        ci = res.conf_int().iloc[0]
         rows.append((k, float(res.params.iloc[0]), float(res.std_errors.iloc[0]),
                      float(res.pvalues.iloc[0]), float(ci.iloc[0]), float(ci.iloc[1]),
                      int(res.nobs)))
