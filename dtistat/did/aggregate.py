@@ -1,4 +1,4 @@
-"""Aggregations of ATT(g,t): simple, dynamic (event time), group and calendar, with influence functions.
+"""Aggregations of ATT(g,t): simple, dynamic (event time), group, calendar; influence functions.
 
 Each aggregate is a weighted average of ATT(g,t) cells with weights proportional to the
 cohort shares P(G = g); its influence function is the same average of the cells'
