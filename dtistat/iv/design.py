@@ -25,7 +25,7 @@ from dtistat._validate import as_list, check_columns, check_numeric
 from dtistat.errors import DataError, EstimationError, ParameterError, SpecError
 from dtistat.panel import _absorb, _compact, _drop_singletons, _n_components
 
-__all__ = ["IVDesign", "parse_iv_formula", "build_iv_design"]
+__all__ = ["IVDesign", "build_iv_design", "parse_iv_formula"]
 
 _NAME = re.compile(r"^[A-Za-z_\u4e00-\u9fff][\w.\u4e00-\u9fff]*$")
 

@@ -48,8 +48,17 @@ from dtistat.inference import sandwich
 from dtistat.iv.estimation import moment_cov, projection
 from dtistat.iv.stock_yogo import stock_yogo
 
-__all__ = ["Partialled", "partial_out", "first_stage_stats", "weak_id", "kp_rank",
-           "overid", "anderson_rubin", "ar_confidence_set", "endogeneity_c"]
+__all__ = [
+    "Partialled",
+    "anderson_rubin",
+    "ar_confidence_set",
+    "endogeneity_c",
+    "first_stage_stats",
+    "kp_rank",
+    "overid",
+    "partial_out",
+    "weak_id",
+]
 
 
 @dataclass

@@ -27,7 +27,7 @@ import numpy as np
 from dtistat.errors import EstimationError
 from dtistat.inference import sandwich
 
-__all__ = ["ESTIMATORS", "kclass_fit", "gmm_fit", "projection"]
+__all__ = ["ESTIMATORS", "gmm_fit", "kclass_fit", "projection"]
 
 ESTIMATORS = ("2sls", "liml", "gmm")
 
@@ -85,10 +85,13 @@ def moment_cov(Z: np.ndarray, e: np.ndarray, *, cov: str, clusters, time_codes, 
 
 def gmm_fit(y, X1, Y2, Z2, *, cov: str, clusters, time_codes, lags):
     """Two-step efficient GMM; returns (b, resid, effective regressors, bread, weight)."""
-    b1, e1, *_ = kclass_fit(y, X1, Y2, Z2)
+    _b1, e1, *_ = kclass_fit(y, X1, Y2, Z2)
     X = np.column_stack([X1, Y2])
     Z = np.column_stack([X1, Z2])
     S = moment_cov(Z, e1, cov=cov, clusters=clusters, time_codes=time_codes, lags=lags)
+    # the scale of the weight does not change b; dividing by s^2 makes A = P_Z X under
+    # homoskedasticity, so the unadjusted sandwich (s^2 (A'X)^-1) stays correct
+    S = S / (float(e1 @ e1) / len(e1))
     Xg = Z @ _solve(S, Z.T @ X, "GMM weight matrix")
     XgX = Xg.T @ X
     b = _solve(XgX, Xg.T @ y, "GMM cross-product matrix")

@@ -121,10 +121,12 @@ def _diagnostics(design, pt, resid, params, se, level) -> tuple[IVDiagnostics, l
         rows.append(("Kleibergen-Paap rk LM", lm, f"chi2({d_id})", tests["kp_lm"].p_value, ""))
         w = dg.kp_rank(pt, wald=True)
         fr = dg._f_row(pt, w, L)
+        tests["kp_wald"] = TestResult("Kleibergen-Paap rk Wald", w, float(dg.stats.chi2.sf(w, d_id)),
+                                      (d_id,), "chi2", "the model is under-identified")
         tests["kp_wald_f"] = TestResult("Kleibergen-Paap rk Wald F", fr["F"], fr["p_value"],
                                         fr["df"], "F", "the instruments are weak (rank p - 1)")
         rows.append(("Kleibergen-Paap rk Wald F", fr["F"], "", np.nan,
-                     f"rk Wald chi2({d_id * 1 if p == 1 else d_id}) = {w:.3f}"))
+                     f"rk Wald chi2({d_id}) = {w:.3f}"))
     else:
         tests["anderson_lm"] = TestResult("Anderson canon. corr. LM", wk["anderson_lm"],
                                           wk["anderson_p"], (d_id,), "chi2",
@@ -168,8 +170,8 @@ def _diagnostics(design, pt, resid, params, se, level) -> tuple[IVDiagnostics, l
     table = table.set_index("statistic")
     table.index.name = None
     weak_key = "kp_wald_f" if robust else "cragg_donald_f"
-    notes = ["Weak-instrument F statistics are W/L (N-K_z-A)/N, times (G-1)/G when clustered "
-             "(ivreg2's scaling)."]
+    notes = [("Weak-instrument F statistics are W/L (N-K_z-A)/N, times (G-1)/G when clustered "
+             "(ivreg2's scaling).")]
     if robust:
         notes.append("Stock-Yogo critical values assume i.i.d. errors; compared here with the "
                      "Kleibergen-Paap rk Wald F, as ivreg2 reports them.")
@@ -187,12 +189,12 @@ def _fmt_set(s: list) -> str:
 def _weak_warnings(t: TestResult, sy: dict) -> list[str]:
     cv = sy["size"].get(0.10)
     if cv is not None and t.statistic < cv:
-        return [f"weak instruments: {t.test} = {t.statistic:.2f} is below the Stock-Yogo 10% "
+        return [(f"weak instruments: {t.test} = {t.statistic:.2f} is below the Stock-Yogo 10% "
                 f"maximal IV size critical value {cv:.2f}; see the Anderson-Rubin test and "
-                "confidence set"]
+                "confidence set")]
     if t.statistic < 10:
-        return [f"weak instruments: {t.test} = {t.statistic:.2f} is below 10 (Staiger and "
-                "Stock 1997); see the Anderson-Rubin test and confidence set"]
+        return [(f"weak instruments: {t.test} = {t.statistic:.2f} is below 10 (Staiger and "
+                "Stock 1997); see the Anderson-Rubin test and confidence set")]
     return []
 
 
@@ -272,7 +274,7 @@ def fit_iv(data: pd.DataFrame, formula: str | None = None, *, y: str | None = No
     if design.nobs - K - design.n_absorbed <= 0:
         raise EstimationError(f"{design.nobs} observations for {K + design.n_absorbed} "
                               "parameters: no residual degrees of freedom")
-    kw = dict(cov=cov, clusters=design.clusters, time_codes=design.time_codes, lags=lags)
+    kw = {"cov": cov, "clusters": design.clusters, "time_codes": design.time_codes, "lags": lags}
     if estimator == "gmm":
         b, e, Xc, bread, _ = gmm_fit(design.y, design.X1, design.Y2, design.Z2, **kw)
         kappa = float("nan")
@@ -280,11 +282,16 @@ def fit_iv(data: pd.DataFrame, formula: str | None = None, *, y: str | None = No
         b, e, Xc, bread, kappa = kclass_fit(design.y, design.X1, design.Y2, design.Z2,
                                             estimator=estimator)
     est = _sandwich(design, Xc, e, bread, K, cov, small_sample, lags)
+    # Hansen's J of 2SLS and two-step GMM uses the moment covariance of the 2SLS
+    # residuals (ivreg2; linearmodels' IVGMM j_stat); LIML and Sargan use their own
+    e_overid = e
+    if estimator == "gmm" or (estimator == "2sls" and cov != "unadjusted"):
+        e_overid = kclass_fit(design.y, design.X1, design.Y2, design.Z2)[1]
     names = design.exog + design.endog
     V = (est.cov + est.cov.T) / 2
     pt = dg.partial_out(design, cov, lags)
     first = _first_stages(design, pt, cov, small_sample, lags, level)
-    diag, warnings = _diagnostics(design, pt, e, b, np.sqrt(np.diag(V)), level)
+    diag, warnings = _diagnostics(design, pt, e_overid, b, np.sqrt(np.diag(V)), level)
     for w in warnings:
         warn(w)
     yc = design.y - design.y.mean() if design.has_const else design.y

@@ -198,8 +198,8 @@ class IVResult(CoefResult):
 
     def summary(self) -> Summary:
         """Chinese-journal layout: first stage(s) beside the second stage, diagnostics below."""
-        notes = [f"Standard errors in parentheses; * p<0.1, ** p<0.05, *** p<0.01 "
-                 f"({self.distribution})."]
+        notes = [(f"Standard errors in parentheses; * p<0.1, ** p<0.05, *** p<0.01 "
+                 f"({self.distribution}).")]
         notes += [f"Warning: {w}" for w in self.warnings]
         notes += list(self.diagnostics.notes)
         return Summary(f"IV estimation ({self.estimator.upper()})",

@@ -27,7 +27,7 @@ import numpy as np
 
 from dtistat.errors import ParameterError
 
-__all__ = ["SIZE_LEVELS", "BIAS_LEVELS", "SIZE_TABLE", "BIAS_TABLE", "stock_yogo"]
+__all__ = ["BIAS_LEVELS", "BIAS_TABLE", "SIZE_LEVELS", "SIZE_TABLE", "stock_yogo"]
 
 _ = np.nan
 SIZE_LEVELS = (0.10, 0.15, 0.20, 0.25)
