@@ -37,6 +37,8 @@ from dtistat.index.sensitivity import (
     weight_sensitivity,
 )
 from dtistat.io import read_data
+# iv
+from dtistat.iv import FirstStageResult, IVDiagnostics, IVResult, fit_iv, shift_share, stock_yogo
 from dtistat.mediation import (
     MediationProcedure,
     MediationResult,
@@ -67,6 +69,8 @@ from dtistat.tables import (
 __version__ = "0.1.0"
 
 __all__ = [
+    # iv
+    "FirstStageResult", "IVDiagnostics", "IVResult", "fit_iv", "shift_share", "stock_yogo",
     "MediationProcedure",
     "MediationResult",
     "MediationSensitivity",

@@ -629,4 +629,4 @@ def run_demo(
 
 def all_sections() -> list[Callable[[_Context], Section]]:
     """Every section of the demo, in report order."""
-    return [*INDEX_SECTIONS, _future, _panel, _mediation, _factors, _survey, _sensitivity]
+    return [*INDEX_SECTIONS, _future, _panel, __import__("dtistat.reporting.iv", fromlist=["section"]).section, _mediation, _factors, _survey, _sensitivity]

@@ -165,7 +165,7 @@ def first_stage_stats(pt: Partialled) -> list[dict]:
 
 
 def _shea(Y: np.ndarray, Yhat: np.ndarray) -> np.ndarray:
-    """Shea (1997): diag((Y'Y)^-1) / diag((Yhat'Yhat)^-1) ... as the ratio of variances."""
+    """Shea (1997) partial R^2: diag((Y~'Y~)^-1) / diag((Y~'P Y~)^-1)."""
     a = np.diag(np.linalg.inv(Y.T @ Y))
     b = np.diag(np.linalg.inv(Yhat.T @ Y))
     return a / b

@@ -1,0 +1,75 @@
+"""Stock-Yogo tables (Stock and Yogo 2005) and the shift-share instrument helper."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dtistat.errors import DataError, ParameterError
+from dtistat.iv import shift_share, stock_yogo
+from dtistat.iv.stock_yogo import BIAS_TABLE, SIZE_TABLE
+
+
+def test_stock_yogo_size_entries():
+    # Stock and Yogo (2005), Table 5.2 (TSLS size), n = 1, K2 = 1
+    assert stock_yogo(1, 1)["size"] == {0.10: 16.38, 0.15: 8.96, 0.20: 6.66, 0.25: 5.53}
+    # n = 2, K2 = 3: the row ivreg2 prints for mroz (13.43 / 8.18 / 6.40 / 5.45)
+    assert stock_yogo(2, 3)["size"] == {0.10: 13.43, 0.15: 8.18, 0.20: 6.40, 0.25: 5.45}
+    # n = 1, K2 = 2 (the common two-instrument case): 19.93 / 11.59 / 8.75 / 7.25
+    assert stock_yogo(1, 2)["size"] == {0.10: 19.93, 0.15: 11.59, 0.20: 8.75, 0.25: 7.25}
+    assert stock_yogo(3, 5)["size"] == {}  # size is tabulated for n <= 2 only
+
+
+def test_stock_yogo_bias_entries():
+    # Table 5.1 (TSLS relative bias): n = 1, K2 = 3: 13.91 / 9.08 / 6.46 / 5.39
+    assert stock_yogo(1, 3)["bias"] == {0.05: 13.91, 0.10: 9.08, 0.20: 6.46, 0.30: 5.39}
+    # n = 3, K2 = 5 is the first tabulated three-regressor row: 9.53 / 6.61 / 4.99 / 4.30
+    assert stock_yogo(3, 5)["bias"] == {0.05: 9.53, 0.10: 6.61, 0.20: 4.99, 0.30: 4.30}
+    assert stock_yogo(1, 2)["bias"] == {}  # the bias needs K2 >= n + 2
+    assert stock_yogo(2, 31) == {"size": {}, "bias": {}}
+
+
+def test_stock_yogo_table_shape_and_monotone():
+    for arr in SIZE_TABLE.values():
+        assert arr.shape == (30, 2)
+        assert np.all(np.diff(arr[:, 0]) > 0)  # size critical values grow with K2
+    # a larger tolerated distortion needs a smaller F, cell by cell
+    s = np.stack([SIZE_TABLE[lv] for lv in sorted(SIZE_TABLE)])
+    assert np.all(np.diff(s, axis=0)[np.isfinite(np.diff(s, axis=0))] < 0)
+    b = np.stack([BIAS_TABLE[lv] for lv in sorted(BIAS_TABLE)])
+    assert np.all(np.diff(b, axis=0)[np.isfinite(np.diff(b, axis=0))] < 0)
+
+
+def test_stock_yogo_bad_input():
+    with pytest.raises(ParameterError, match="under-identified"):
+        stock_yogo(2, 1)
+    with pytest.raises(ParameterError, match="n_endog"):
+        stock_yogo(0, 3)
+
+
+def test_shift_share_values_and_lag():
+    base = pd.DataFrame({"city": ["a", "b", "c"], "phones1984": [2.0, 0.5, 1.0]})
+    users = pd.Series([4.0, 5.0, 7.0], index=pd.Index([2010, 2011, 2012], name="year"))
+    out = shift_share(base, users, entity="city", time="year", lag=1)
+    assert len(out) == 3 * 2
+    got = out.set_index(["city", "year"])["shift_share"]
+    assert got[("a", 2011)] == 2.0 * 4.0 and got[("c", 2012)] == 1.0 * 5.0
+    same = shift_share(base, users, entity="city", time="year", lag=0, name="z")
+    assert same.set_index(["city", "year"])["z"][("b", 2012)] == 0.5 * 7.0
+    q = pd.Series([1.0, 2.0], index=pd.period_range("2021Q1", periods=2, freq="Q"))
+    pq = shift_share(base, q, entity="city", time="quarter")
+    assert list(pq["quarter"].unique()) == [pd.Period("2021Q2", "Q")]
+
+
+def test_shift_share_bad_input():
+    base = pd.DataFrame({"city": ["a", "a"], "phones1984": [2.0, 0.5]})
+    users = pd.Series([4.0, 5.0], index=[2010, 2011])
+    with pytest.raises(DataError, match="'a' appears more than once"):
+        shift_share(base, users, entity="city", time="year")
+    base = pd.DataFrame({"city": ["a"], "phones1984": [np.nan]})
+    with pytest.raises(DataError, match="missing"):
+        shift_share(base, users, entity="city", time="year")
+    with pytest.raises(DataError, match="no column 'town'"):
+        shift_share(pd.DataFrame({"city": ["a"], "v": [1.0]}), users, entity="town", time="y")
+    with pytest.raises(DataError, match="no period"):
+        shift_share(pd.DataFrame({"city": ["a"], "v": [1.0]}), users, entity="city",
+                    time="year", lag=5)
