@@ -46,8 +46,8 @@ def section(ctx: _Context) -> Section:
     s.tables.append(("iv_first_second_stage", iv.side_by_side().reset_index(names="term"),
                      "First stage beside the second stage"))
     diag = iv.diagnostics.table.reset_index(names="statistic")
-    s.tables.append(("iv_diagnostics", diag, "Kleibergen-Paap, Cragg-Donald, Stock-Yogo, "
-                     "Hansen J, Anderson-Rubin and endogeneity tests"))
+    s.tables.append(("iv_diagnostics", diag, ("Kleibergen-Paap, Cragg-Donald, Stock-Yogo, "
+                     "Hansen J, Anderson-Rubin and endogeneity tests")))
     s.summary.append(f"iv: DTI effect OLS {o.loc['dti', 'estimate']:.3f}, 2SLS "
                      f"{iv.params['dti']:.3f} ({iv.std_errors['dti']:.3f}), truth "
                      f"{TRUTH['beta_dti']}; KP rk Wald F "
