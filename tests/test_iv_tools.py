@@ -73,3 +73,26 @@ def test_shift_share_bad_input():
     with pytest.raises(DataError, match="no period"):
         shift_share(pd.DataFrame({"city": ["a"], "v": [1.0]}), users, entity="city",
                     time="year", lag=5)
+
+
+def test_sandwich_cluster_codes_compact_fast_path():
+    # the inference core accepts compact codes without sorting and gappy codes by
+    # renumbering; both give the same clustered covariance
+    from dtistat.inference import sandwich
+
+    rng = np.random.default_rng(3)
+    X = np.column_stack([np.ones(40), rng.normal(size=40)])
+    e = rng.normal(size=40)
+    compact = np.repeat(np.arange(8), 5)
+    gappy = compact * 7 + 3
+    a = sandwich(X, e, cov="cluster", clusters=[compact])
+    b = sandwich(X, e, cov="cluster", clusters=[gappy])
+    np.testing.assert_allclose(a.cov, b.cov, rtol=1e-14)
+    assert a.n_clusters == b.n_clusters == (8,)
+    S = np.zeros((2, 2))
+    for g in range(8):
+        s = (X[compact == g] * e[compact == g, None]).sum(axis=0)
+        S += np.outer(s, s)
+    B = np.linalg.inv(X.T @ X)
+    f = 8 / 7 * 39 / 38  # Stata's G/(G-1) (N-1)/(N-K)
+    np.testing.assert_allclose(a.cov, f * B @ S @ B, rtol=1e-12)

@@ -157,6 +157,11 @@ def _compact(codes: np.ndarray) -> tuple[np.ndarray, int]:
     codes = np.asarray(codes)
     if codes.dtype.kind not in "iu" or (len(codes) and codes.min() < 0):
         raise ParameterError("cluster and time codes must be non-negative integers")
+    if len(codes):
+        # already 0..G-1 with every code present (the usual case): no sort needed
+        cnt = np.bincount(codes)
+        if cnt.size <= 2 * len(codes) and cnt.all():
+            return codes.astype(np.intp, copy=False), cnt.size
     u, inv = np.unique(codes, return_inverse=True)
     return inv.astype(np.intp), len(u)
 

@@ -45,7 +45,7 @@ from scipy import optimize, stats
 from scipy.linalg import sqrtm
 
 from dtistat.inference import sandwich
-from dtistat.iv.estimation import moment_cov, projection
+from dtistat.iv.estimation import moment_cov, projection, tall_mul
 from dtistat.iv.stock_yogo import stock_yogo
 
 __all__ = [
@@ -196,7 +196,7 @@ def kp_rank(pt: Partialled, wald: bool) -> float:
     theta = rz.T @ pihat @ iry
     U, _, Vt = np.linalg.svd(theta, full_matrices=True)
     V = Vt.T
-    e = Y - Z @ pihat if wald else Y
+    e = Y - tall_mul(Z, pihat) if wald else Y
     # moments e_i (x) z_i, ordered as vec of an L x K matrix (column-major)
     G = (e[:, :, None] * Z[:, None, :]).reshape(n, K * L)
     if pt.cov == "unadjusted":
@@ -295,9 +295,11 @@ def ar_confidence_set(pt: Partialled, level: float, center: float, scale: float,
 
 
 def _gmm_j(y: np.ndarray, X: np.ndarray, Z: np.ndarray, S: np.ndarray) -> float:
-    Xg = Z @ np.linalg.solve(S, Z.T @ X)
-    b = np.linalg.solve(Xg.T @ X, Xg.T @ y)
-    g = Z.T @ (y - X @ b)
+    """J of the efficient GMM estimate with moment covariance S (cross-products only)."""
+    zx, zy = Z.T @ X, Z.T @ y
+    sx, sy = np.linalg.solve(S, zx), np.linalg.solve(S, zy)
+    b = np.linalg.solve(zx.T @ sx, zx.T @ sy)
+    g = zy - zx @ b
     return float(g @ np.linalg.solve(S, g))
 
 
