@@ -82,7 +82,8 @@ def shift_share(base: pd.DataFrame | pd.Series, shifter: pd.DataFrame | pd.Serie
     -------
     DataFrame
         Columns ``entity``, ``time``, ``name`` -- one row per entity and period ``t``
-        whose lagged shifter ``t - lag`` is given; merge it onto the panel with
+        whose lagged shifter ``t - lag`` is given (t = each shifter period + lag);
+        merge it onto the panel with
         ``panel.merge(out, on=[entity, time])``.
 
     Examples
@@ -94,24 +95,20 @@ def shift_share(base: pd.DataFrame | pd.Series, shifter: pd.DataFrame | pd.Serie
       city  year  shift_share
     0    a  2011         9.20
     1    a  2012        10.20
-    2    b  2011         2.30
-    3    b  2012         2.55
+    2    a  2013        11.20
+    3    b  2011         2.30
+    4    b  2012         2.55
+    5    b  2013         2.80
     """
     lag = check_positive_int(lag, "lag", minimum=0)
     b = _as_series(base, entity, base_col, "base")
     s = _as_series(shifter, time, shifter_col, "shifter").sort_index()
     try:
-        wanted = s.index + lag
+        times = s.index + lag
     except TypeError:
         raise ParameterError(f"shifter periods of type {type(s.index[0]).__name__} do not "
-                             "support t - lag; use integer years or pandas Periods") from None
-    present = wanted.isin(s.index) if lag else np.ones(len(s), dtype=bool)
-    if lag == 0:
-        wanted = s.index
-    times = wanted[present]
-    lagged = s.to_numpy(dtype=float)[present]
-    if len(times) == 0:
-        raise DataError(f"no period of the shifter has its value {lag} period(s) earlier")
+                             "support t + lag; use integer years or pandas Periods") from None
+    lagged = s.to_numpy(dtype=float)
     n_e, n_t = len(b), len(times)
     out = pd.DataFrame({
         entity: np.repeat(b.index.to_numpy(), n_t),
