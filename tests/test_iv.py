@@ -309,3 +309,18 @@ def test_bad_arguments(panel):
         fit_iv(panel, "y ~ [dti ~ z1]", fe="entity")
     with pytest.raises(SpecError, match="one role"):
         fit_iv(panel, "y ~ z1 + [dti ~ z1 + z2]")
+
+
+@pytest.mark.parametrize("est,cls", [("2sls", IV2SLS), ("liml", IVLIML)])
+def test_absorbed_fe_equal_dummies_in_linearmodels(panel, est, cls):
+    # absorbing city and year effects = entering their dummies (Frisch-Waugh-Lovell),
+    # also for LIML's k and the robust sandwich of the reported coefficients
+    f = "y ~ 1 + x + C(city) + C(year) + [dti ~ z1 + z2]"
+    m = cls.from_formula(f, panel).fit(cov_type="robust", debiased=False)
+    r = _fit(panel, "y ~ x + [dti ~ z1 + z2]", entity="city", time="year", fe="twoway",
+             cov="robust", small_sample="none", estimator=est)
+    for t in ("x", "dti"):
+        assert r.params[t] == pytest.approx(m.params[t], rel=1e-9)
+        assert r.std_errors[t] == pytest.approx(m.std_errors[t], rel=1e-8)
+    if est == "liml":
+        assert r.kappa == pytest.approx(float(m.kappa), rel=1e-10)
