@@ -54,7 +54,7 @@ def panel():
 def test_mroz_ivreg2_defaults(mroz):
     # ivreg2 lwage (educ exper = age kidslt6 kidsge6), Stata output reproduced in the
     # OneSampleMR vignette "f-statistic-comparison" (ivreg2 defaults: sigma2 = SSR/N)
-    r = _fit(mroz, MROZ_F, cov="unadjusted", small_sample="none")
+    r = _fit(mroz, MROZ_F, cov="unadjusted", small_sample="ivreg2")
     assert r.nobs == 428
     assert r.params["educ"] == pytest.approx(0.1058361, abs=5e-8)
     assert r.std_errors["educ"] == pytest.approx(0.0806975, abs=5e-8)
@@ -107,7 +107,7 @@ def test_cross_section_against_linearmodels(mroz, est, cls, cov):
     else:
         m = cls.from_formula(f, mroz).fit(cov_type=lm_cov, debiased=False, **kw)
     r = _fit(mroz, MROZ_F, cov=cov, cluster="cl" if cov == "cluster" else None,
-             small_sample="none", estimator=est)
+             small_sample="ivreg2", estimator=est)
     np.testing.assert_allclose(r.params.to_numpy(), m.params.to_numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(r.std_errors.to_numpy(), m.std_errors.to_numpy(), rtol=1e-8)
     if est == "gmm" and cov != "unadjusted":
@@ -120,7 +120,7 @@ def test_cross_section_against_linearmodels(mroz, est, cls, cov):
 def test_first_stage_and_durbin_against_linearmodels(mroz):
     f = "lwage ~ 1 + [educ + exper ~ age + kidslt6 + kidsge6]"
     m = IV2SLS.from_formula(f, mroz).fit(cov_type="robust", debiased=False)
-    r = _fit(mroz, MROZ_F, cov="robust", small_sample="none")
+    r = _fit(mroz, MROZ_F, cov="robust", small_sample="ivreg2")
     diag = m.first_stage.diagnostics
     for e in ("educ", "exper"):
         fs = r.first_stage[e]
@@ -131,7 +131,7 @@ def test_first_stage_and_durbin_against_linearmodels(mroz):
         W = fs.f_test.statistic * 3 * 428 / 424
         assert W == pytest.approx(diag.loc[e, "f.stat"], rel=1e-9)
     # homoskedastic C test = Durbin's test
-    ru = _fit(mroz, MROZ_F, cov="unadjusted", small_sample="none")
+    ru = _fit(mroz, MROZ_F, cov="unadjusted", small_sample="ivreg2")
     assert ru.diagnostics.tests["endogeneity"].statistic == pytest.approx(m.durbin().stat,
                                                                          rel=1e-9)
 
@@ -157,7 +157,7 @@ def test_kp_wald_equals_cluster_wald_of_first_stage(panel):
     # one endogenous regressor: the KP rk Wald statistic is the cluster-robust Wald test
     # of the excluded instruments in the first stage (statsmodels, no small-sample factor)
     r = _fit(panel, "y ~ x + [dti ~ z1 + z2]", entity="city", time="year", fe="twoway",
-             cov="cluster", small_sample="none")
+             cov="cluster", small_sample="ivreg2")
     X = pd.concat([panel[["x", "z1", "z2"]],
                    pd.get_dummies(panel["city"], prefix="c", drop_first=True, dtype=float),
                    pd.get_dummies(panel["year"], prefix="t", drop_first=True, dtype=float)],
@@ -176,7 +176,7 @@ def test_kp_wald_equals_cluster_wald_of_first_stage(panel):
 def test_kp_homoskedastic_equals_anderson_and_cragg_donald(mroz):
     # ranktest under i.i.d. errors: rk LM = Anderson N r^2, rk Wald = N r^2 / (1 - r^2)
     # (Kleibergen and Paap 2006, section 3); checks the A_q, B_q projections for p = 2
-    r = _fit(mroz, MROZ_F, cov="unadjusted", small_sample="none")
+    r = _fit(mroz, MROZ_F, cov="unadjusted", small_sample="ivreg2")
     from dtistat.iv.design import build_iv_design
     y, ex, en, ins = parse_iv_formula(MROZ_F)
     design = build_iv_design(mroz, y, ex, en, ins, entity=None, time=None, fe=None,
@@ -190,7 +190,7 @@ def test_kp_homoskedastic_equals_anderson_and_cragg_donald(mroz):
 
 def test_ar_confidence_set_by_inversion(panel):
     r = _fit(panel, "y ~ x + [dti ~ z1 + z2]", entity="city", time="year", fe="twoway",
-             cov="unadjusted", small_sample="none", level=0.95)
+             cov="unadjusted", small_sample="ivreg2", level=0.95)
     (lo, hi), = r.diagnostics.ar_set
     assert lo < r.params["dti"] < hi
     # independent closed form: homoskedastic AR F(b) <= c is a quadratic inequality
@@ -318,7 +318,7 @@ def test_absorbed_fe_equal_dummies_in_linearmodels(panel, est, cls):
     f = "y ~ 1 + x + C(city) + C(year) + [dti ~ z1 + z2]"
     m = cls.from_formula(f, panel).fit(cov_type="robust", debiased=False)
     r = _fit(panel, "y ~ x + [dti ~ z1 + z2]", entity="city", time="year", fe="twoway",
-             cov="robust", small_sample="none", estimator=est)
+             cov="robust", small_sample="ivreg2", estimator=est)
     for t in ("x", "dti"):
         assert r.params[t] == pytest.approx(m.params[t], rel=1e-9)
         assert r.std_errors[t] == pytest.approx(m.std_errors[t], rel=1e-8)

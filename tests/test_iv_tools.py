@@ -111,7 +111,7 @@ def test_demo_iv_panel_shows_ols_bias_and_iv_recovery():
     d = simulate_iv_panel(seed=7)
     assert d.groupby("city_id")["phones1984"].nunique().max() == 1
     ols = fit_panel(d, "fi_development ~ dti + log_gdp_pc", entity="city_id", time="year",
-                    fe="twoway", cov="cluster").summary().set_index("term")
+                    fe="twoway", cov="cluster").tidy().set_index("term")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the demo's instruments are strong: no warning
         iv = fit_iv(d, "fi_development ~ log_gdp_pc + [dti ~ z_phone + z_post]",

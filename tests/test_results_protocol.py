@@ -55,6 +55,8 @@ def results():
     sens = dtistat.weight_sensitivity(city, world.spec, n_draws=64, seed=1)
     sob = dtistat.sobol_weights(city, world.spec, groups="layer", n_base=64, seed=1)
     fut = dtistat.future_industry_index(world.firms.head(20000), entity="city_id")
+    ivr = dtistat.fit_iv(world.iv_panel, "fi_development ~ log_gdp_pc + [dti ~ z_phone + "
+                         "z_post]", entity="city_id", time="year", fe="twoway", cov="cluster")
     return {
         "PanelResult": fe, "HausmanResult": dtistat.hausman(fe, re_),
         "FTest": fe.f_effects, "MediationResult": med,
@@ -64,6 +66,8 @@ def results():
         "RakeReport": w.attrs["rake"], "CrosstabResult": ct, "OrderedResult": ordr,
         "IndexResult": idx, "SensitivityResult": sens, "SobolResult": sob,
         "FutureIndexResult": fut,
+        "IVResult": ivr, "FirstStageResult": ivr.first_stage["dti"],
+        "IVDiagnostics": ivr.diagnostics,
     }
 
 
@@ -77,7 +81,8 @@ def test_every_public_result_class_is_covered(results):
     "PanelResult", "HausmanResult", "FTest", "MediationResult", "MediationProcedure",
     "MediationSensitivity", "EFAResult", "CFAResult", "DriversResult", "KMOResult",
     "BartlettResult", "ParallelAnalysisResult", "RakeReport", "CrosstabResult",
-    "OrderedResult", "IndexResult", "SensitivityResult", "SobolResult", "FutureIndexResult"])
+    "OrderedResult", "IndexResult", "SensitivityResult", "SobolResult", "FutureIndexResult",
+    "IVResult", "FirstStageResult", "IVDiagnostics"])
 def test_protocol(results, name):
     r = results[name]
     assert isinstance(r, Result), f"{name} does not implement the results protocol"

@@ -5,7 +5,7 @@ The formula form follows fixest and Stata's ``ivreg2``: ``"y ~ x1 + x2 + [dti ~ 
 it). Terms are column names; build transformed columns first.
 
 Fixed effects (``fe="entity" | "time" | "twoway"``) are swept out of every variable with
-the panel machinery of :mod:`dtistat.panel` (group means, the exact two-way solve, or
+the panel machinery of :mod:`dtistat.panel.absorb` (group means, the exact two-way solve, or
 alternating projections); singleton groups are dropped iteratively first and counted, as
 ``reghdfe`` does (Correia 2015). Absorbed degrees of freedom: one-way G - 1, two-way
 G_e + G_t - 1 - c with c connected components (the rank of the dummies less the
@@ -23,7 +23,7 @@ import pandas as pd
 
 from dtistat._validate import as_list, check_columns, check_numeric
 from dtistat.errors import DataError, EstimationError, ParameterError, SpecError
-from dtistat.panel import _absorb, _compact, _drop_singletons, _n_components
+from dtistat.panel.absorb import absorb, compact, drop_singletons, n_components
 
 __all__ = ["IVDesign", "build_iv_design", "parse_iv_formula"]
 
@@ -201,7 +201,7 @@ def build_iv_design(data: pd.DataFrame, y: str, exog: list[str], endog: list[str
     n_single = 0
     rows = np.flatnonzero(keep)
     if dims_codes:
-        kept = _drop_singletons(dims_codes)
+        kept = drop_singletons(dims_codes)
         n_single = int((~kept).sum())
         if n_single:
             M = M[kept]
@@ -211,26 +211,26 @@ def build_iv_design(data: pd.DataFrame, y: str, exog: list[str], endog: list[str
             sub = sub.iloc[np.flatnonzero(kept)]
     if len(M) == 0:
         raise DataError("no rows left once missing values and singleton groups are dropped")
-    clusters = [_compact(_codes(sub[c], c))[0] for c in cl]
+    clusters = [compact(_codes(sub[c], c))[0] for c in cl]
 
     A, A_n, levels = 0, 0, {}
     n = len(M)
     if fe is not None:
         dims = []
         if ecodes is not None and fe in ("entity", "twoway"):
-            ecodes, ge, _ = _compact(ecodes)
+            ecodes, ge, _ = compact(ecodes)
             dims.append((ecodes, ge))
             levels["entity"] = (ecodes, ge)
         if tcodes is not None and fe in ("time", "twoway"):
-            tcodes_c, gt, _ = _compact(tcodes)
+            tcodes_c, gt, _ = compact(tcodes)
             dims.append((tcodes_c, gt))
             levels["time"] = (tcodes_c, gt)
         balanced = fe != "twoway" or n == dims[0][1] * dims[1][1]
         ncomp = 1
         if fe == "twoway" and not balanced:
-            ncomp = _n_components(dims[0][0], dims[0][1], dims[1][0], dims[1][1])
+            ncomp = n_components(dims[0][0], dims[0][1], dims[1][0], dims[1][1])
         before = np.sqrt((M * M).sum(axis=0))
-        M = _absorb(np.asfortranarray(M), dims, None, balanced, connected=ncomp == 1)
+        M = absorb(np.asfortranarray(M), dims, None, balanced, connected=ncomp == 1)
         left = np.sqrt((M * M).sum(axis=0)) / np.where(before > 0, before, 1.0)
         gone = [num[j] for j in range(1, len(num)) if left[j] < 1e-9]
         if gone:
@@ -249,7 +249,7 @@ def build_iv_design(data: pd.DataFrame, y: str, exog: list[str], endog: list[str
         A_n = min(A, nested)
     tc = None
     if time is not None:
-        tc = _compact(tcodes)[0] if tcodes is not None else None
+        tc = compact(tcodes)[0] if tcodes is not None else None
     k1 = len(exog)
     p = len(endog)
     yv = M[:, 0]

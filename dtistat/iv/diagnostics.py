@@ -9,7 +9,7 @@ exogenous regressors (with the intercept) plus L; A the absorbed degrees of free
 * First stage per endogenous regressor: partial R^2, Shea's (1997) partial R^2, the
   partial F of the excluded instruments and the Sanderson-Windmeijer (2016) conditional
   F. The Wald statistics W are computed with the model's covariance type and *no*
-  small-sample factor (``small_sample="none"`` of the inference core); F-type statistics
+  small-sample factor (``small_sample="ivreg2"`` of the inference core); F-type statistics
   are ``W / d * (N - K_z - A) / N`` times ``(G - 1) / G`` with G clusters -- ivreg2's
   scaling, which makes the homoskedastic F the textbook F test.
 * Anderson (1951) canonical-correlation LM = N r^2_min and the Cragg and Donald (1993)
@@ -109,7 +109,7 @@ class Partialled:
         coef, fit = projection(X, target)
         e = target - fit
         bread = np.linalg.inv(X.T @ X)
-        V = sandwich(X, e, bread, cov=self.cov, small_sample="none", clusters=self.clusters,
+        V = sandwich(X, e, bread, cov=self.cov, small_sample="ivreg2", clusters=self.clusters,
                      time_codes=self.time_codes, lags=self.lags).cov
         return float(coef @ np.linalg.solve(V, coef)), coef, e
 
@@ -261,7 +261,7 @@ def ar_confidence_set(pt: Partialled, level: float, center: float, scale: float,
     ru, rv = pt.y - fu, pt.Y[:, 0] - fv
 
     def V(e):
-        return sandwich(Z, e, bread, cov=pt.cov, small_sample="none", clusters=pt.clusters,
+        return sandwich(Z, e, bread, cov=pt.cov, small_sample="ivreg2", clusters=pt.clusters,
                         time_codes=pt.time_codes, lags=pt.lags).cov
 
     Vuu, Vvv = V(ru), V(rv)

@@ -89,7 +89,7 @@ def moment_cov(Z: np.ndarray, e: np.ndarray, *, cov: str, clusters, time_codes, 
     """Covariance of the moments sum_i z_i e_i without small-sample factors (the meat)."""
     if cov == "unadjusted":
         return float(e @ e) / len(e) * (Z.T @ Z)
-    est = sandwich(Z, e, np.eye(Z.shape[1]), cov=cov, small_sample="none",
+    est = sandwich(Z, e, np.eye(Z.shape[1]), cov=cov, small_sample="ivreg2",
                    clusters=clusters, time_codes=time_codes, lags=lags)
     return est.cov
 

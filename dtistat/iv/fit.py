@@ -7,9 +7,11 @@ those nested within the cluster variable, G = clusters):
 ==============  ===========================================================  ==========
 preset          matches                                                      inference
 ==============  ===========================================================  ==========
-``"none"``      ``ivreg2`` default (sigma^2 = SSR/N, robust/cluster sums      normal
+``"ivreg2"``    ``ivreg2`` default (sigma^2 = SSR/N, robust/cluster sums      normal
                 without factor); linearmodels ``IV2SLS(...).fit(debiased=
-                False)``; pyfixest ``ssc(adj=False, cluster_adj=False)``
+                False)``
+``"none"``      as "ivreg2" but sigma^2 = SSR/(N-K-A); pyfixest               normal
+                ``ssc(k_adj=False, G_adj=False)`` for robust/cluster
 ``"stata"``     ``ivreg2, small`` and R ``AER::ivreg`` (SSR/(N-K-A), N/(N-K),  t
                 G/(G-1) (N-1)/(N-K)); absorbed effects only in SSR/(N-K-A)
 ``"reghdfe"``   ``ivreghdfe, small`` / ``reghdfe`` counting: SSR/(N-K-A),      t
@@ -103,7 +105,8 @@ def _first_stages(design, pt, cov, small_sample, lags, level) -> dict:
             f_test=TestResult("First-stage F", f["F"], f["p_value"], f["df"], "F", null),
             sw_test=TestResult("Sanderson-Windmeijer F", sw["F"], sw["p_value"], sw["df"], "F",
                                f"{name} is not identified given the other endogenous "
-                               "regressors"))
+                               "regressors"),
+            fe=design.fe, cluster=", ".join(map(str, design.cluster_names)))
     return out
 
 
@@ -222,8 +225,9 @@ def fit_iv(data: pd.DataFrame, formula: str | None = None, *, y: str | None = No
     cov : {"unadjusted", "robust", "cluster", "twoway-cluster", "driscoll-kraay"}
     cluster : str or list of str, optional
         Cluster column(s); default the entity (and time for two-way clustering).
-    small_sample : {"reghdfe", "stata", "none", "areg", "linearmodels"}
-        See the module's table: "none" is ivreg2's default, "stata" is ``ivreg2, small``.
+    small_sample : {"reghdfe", "stata", "ivreg2", "none", "areg", "linearmodels"}
+        See the module's table: "ivreg2" is ivreg2's default, "stata" is ``ivreg2,
+        small``, "reghdfe" is ``ivreghdfe, small``.
     lags : int, optional
         Driscoll-Kraay bandwidth.
     missing : {"raise", "drop"}
@@ -304,4 +308,4 @@ def fit_iv(data: pd.DataFrame, formula: str | None = None, *, y: str | None = No
         cov_type=cov, small_sample=small_sample, fe=fe, first_stage=first, diagnostics=diag,
         kappa=kappa, r2=r2, n_absorbed=design.n_absorbed, n_singletons=design.n_singletons,
         n_dropped_missing=design.n_dropped_missing, n_clusters=est.n_clusters, resid=e,
-        warnings=tuple(warnings))
+        warnings=tuple(warnings), cluster=", ".join(map(str, design.cluster_names)))

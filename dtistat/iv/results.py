@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from dtistat._results import CoefResult, Result, Summary, TestResult
+from dtistat._results import CoefResult, Result, Summary, TableColumn, TestResult
 
 __all__ = ["FirstStageResult", "IVDiagnostics", "IVResult"]
 
@@ -16,6 +16,10 @@ def _stars(p: float) -> str:
     if not np.isfinite(p):
         return ""
     return "***" if p < 0.01 else "**" if p < 0.05 else "*" if p < 0.1 else ""
+
+
+def _fe_rows(fe: str | None) -> dict:
+    return {"entity": fe in ("entity", "twoway"), "time": fe in ("time", "twoway")}
 
 
 def _coef_cells(res: CoefResult, terms: list[str], digits: int = 4) -> dict[str, tuple]:
@@ -55,6 +59,20 @@ class FirstStageResult(CoefResult):
     def _headline(self) -> list[str]:
         return [self.endog, f"F = {self.f_test.statistic:.3f}",
                 f"partial R2 = {self.partial_r2:.4f}"]
+
+    fe: str | None = None
+    cluster: str = ""
+
+    def fit_stats(self) -> dict:
+        """Model rows: N, the partial F and partial R^2 of the excluded instruments."""
+        return {"nobs": self.nobs, "First-stage F": self.f_test.statistic,
+                "Partial R2": self.partial_r2}
+
+    def table_columns(self) -> list[TableColumn]:
+        """One regression-table column (the first stage, named after the regressor)."""
+        return [TableColumn(name=self.endog, coefs=self.tidy(), stats=self.fit_stats(),
+                            fixed_effects=_fe_rows(self.fe), cluster=self.cluster,
+                            extra={"Stage": "First"})]
 
     def summary(self) -> Summary:
         return Summary(
@@ -154,6 +172,7 @@ class IVResult(CoefResult):
     n_clusters: tuple | None = None
     resid: np.ndarray | None = field(default=None)
     warnings: tuple = ()
+    cluster: str = ""
 
     _kind = "IVResult"
 
@@ -222,3 +241,15 @@ class IVResult(CoefResult):
         if 0.10 in sy:
             out["Stock-Yogo 10% size"] = sy[0.10]
         return out
+
+    def table_columns(self) -> list[TableColumn]:
+        """Regression-table columns: each first stage, then the second stage.
+
+        The second stage carries the diagnostics of :meth:`fit_stats` as model rows; pass
+        their labels in ``regression_table(..., stats=(...))`` to show them.
+        """
+        cols = [c for f in self.first_stage.values() for c in f.table_columns()]
+        cols.append(TableColumn(name=self.y_name, coefs=self.tidy(), stats=self.fit_stats(),
+                                fixed_effects=_fe_rows(self.fe), cluster=self.cluster,
+                                extra={"Stage": f"Second ({self.estimator.upper()})"}))
+        return cols

@@ -24,7 +24,7 @@ def section(ctx: _Context) -> Section:
         warnings.simplefilter("ignore")  # a weak first stage is reported in the table
         iv = fit_iv(d, "fi_development ~ log_gdp_pc + [dti ~ z_phone + z_post]",
                     entity="city_id", time="year", fe="twoway", cov="cluster")
-    o = ols.summary().set_index("term")
+    o = ols.tidy().set_index("term")
     truth = {"dti": TRUTH["beta_dti"], "log_gdp_pc": TRUTH["gamma_log_gdp_pc"]}
     rows = []
     for term in ("dti", "log_gdp_pc"):
