@@ -1,4 +1,4 @@
-"""Instrumental-variables estimation: 2SLS / LIML / GMM with absorbed fixed effects and diagnostics."""
+"""Instrumental variables: 2SLS / LIML / GMM with absorbed fixed effects, and diagnostics."""
 
 from dtistat.iv.fit import fit_iv
 from dtistat.iv.results import FirstStageResult, IVDiagnostics, IVResult

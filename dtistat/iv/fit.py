@@ -124,8 +124,9 @@ def _diagnostics(design, pt, resid, params, se, level) -> tuple[IVDiagnostics, l
         rows.append(("Kleibergen-Paap rk LM", lm, f"chi2({d_id})", tests["kp_lm"].p_value, ""))
         w = dg.kp_rank(pt, wald=True)
         fr = dg._f_row(pt, w, L)
-        tests["kp_wald"] = TestResult("Kleibergen-Paap rk Wald", w, float(dg.stats.chi2.sf(w, d_id)),
-                                      (d_id,), "chi2", "the model is under-identified")
+        tests["kp_wald"] = TestResult("Kleibergen-Paap rk Wald", w,
+                                      float(dg.stats.chi2.sf(w, d_id)), (d_id,), "chi2",
+                                      "the model is under-identified")
         tests["kp_wald_f"] = TestResult("Kleibergen-Paap rk Wald F", fr["F"], fr["p_value"],
                                         fr["df"], "F", "the instruments are weak (rank p - 1)")
         rows.append(("Kleibergen-Paap rk Wald F", fr["F"], "", np.nan,
