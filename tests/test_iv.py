@@ -324,3 +324,44 @@ def test_absorbed_fe_equal_dummies_in_linearmodels(panel, est, cls):
         assert r.std_errors[t] == pytest.approx(m.std_errors[t], rel=1e-8)
     if est == "liml":
         assert r.kappa == pytest.approx(float(m.kappa), rel=1e-10)
+
+
+def test_kp_rank_invariant_to_linear_transformations(mroz):
+    # the rk statistics are invariant to nonsingular transformations of the instruments
+    # and of the endogenous regressors (Kleibergen and Paap 2006, section 2): a check of
+    # the robust (Kronecker) covariance path with two endogenous regressors
+    from dtistat.iv.design import build_iv_design
+    y, ex, en, ins = parse_iv_formula(MROZ_F)
+    design = build_iv_design(mroz, y, ex, en, ins, entity=None, time=None, fe=None,
+                             cov="cluster", cluster="cl", missing="raise")
+    pt = dg.partial_out(design, "cluster", None)
+    base = (dg.kp_rank(pt, wald=False), dg.kp_rank(pt, wald=True))
+    A = np.array([[2.0, 0.3, -1.0], [0.0, 1.0, 0.5], [0.4, 0.0, 3.0]])
+    B = np.array([[1.0, -2.0], [0.5, 4.0]])
+    pt.Z, pt.Y = pt.Z @ A, pt.Y @ B
+    np.testing.assert_allclose((dg.kp_rank(pt, wald=False), dg.kp_rank(pt, wald=True)), base,
+                               rtol=1e-9)
+    assert base[0] < base[1]  # LM (restricted variance) below Wald here, both finite
+    assert dg.kp_rank(pt, wald=True) != pytest.approx(dg.weak_id(pt)["anderson_lm"])
+
+
+def test_twoway_cluster_against_pyfixest(panel):
+    m = pf.feols("y ~ x | city + year | dti ~ z1 + z2", panel, vcov={"CRV1": "city+year"},
+                 ssc=pf.ssc(k_adj=False, G_adj=False))
+    r = fit_iv(panel, "y ~ x + [dti ~ z1 + z2]", entity="city", time="year", fe="twoway",
+               cov="twoway-cluster", small_sample="none")
+    np.testing.assert_allclose(r.std_errors.to_numpy(), m.se()[list(r.params.index)].to_numpy(),
+                               rtol=1e-8)
+
+
+def test_regression_table_renders_first_and_second_stage(panel):
+    from dtistat.tables import regression_table
+
+    r = _fit(panel, "y ~ x + [dti ~ z1 + z2]", entity="city", time="year", fe="twoway",
+             cov="cluster")
+    cells = regression_table(r, format="frame",
+                             stats=("nobs", "First-stage F", "KP rk Wald F", "KP rk LM"))
+    text = cells.to_string()
+    assert "z1" in text and "dti" in text
+    kp = f"{r.diagnostics.tests['kp_wald_f'].statistic:.3f}"
+    assert kp in text
