@@ -365,3 +365,26 @@ def test_regression_table_renders_first_and_second_stage(panel):
     assert "z1" in text and "dti" in text
     kp = f"{r.diagnostics.tests['kp_wald_f'].statistic:.3f}"
     assert kp in text
+
+
+@pytest.mark.parametrize("strength", [0.05, 0.15, 0.3, 1.0])
+def test_ar_set_is_the_set_of_accepted_values(strength):
+    # membership in the reported set <=> the AR test accepts, on a grid over the line;
+    # covers bounded intervals, unions of rays and the whole line (weak instruments)
+    from dtistat.iv.design import build_iv_design
+    rng = np.random.default_rng(11)
+    n = 300
+    z = rng.normal(size=(n, 2))
+    u = rng.normal(size=n)
+    d = strength * z[:, 0] - 0.5 * strength * z[:, 1] + u + rng.normal(size=n)
+    df = pd.DataFrame({"y": d + u, "d": d, "z1": z[:, 0], "z2": z[:, 1]})
+    r = _fit(df, "y ~ [d ~ z1 + z2]", cov="robust", level=0.9)
+    design = build_iv_design(df, "y", [], ["d"], ["z1", "z2"], entity=None, time=None,
+                             fe=None, cov="robust", cluster=None, missing="raise")
+    pt = dg.partial_out(design, "robust", None)
+    grid = np.concatenate([np.linspace(-20, 20, 81), [-1e4, 1e4]])
+    for b in grid:
+        inside = any(lo <= b <= hi for lo, hi in r.diagnostics.ar_set)
+        p = dg.anderson_rubin(pt, [b])["p_value"]
+        if abs(p - 0.1) > 1e-6:
+            assert inside == (p > 0.1), (b, p, r.diagnostics.ar_set)

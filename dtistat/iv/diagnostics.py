@@ -96,9 +96,7 @@ class Partialled:
             return int(self.clusters[0].max()) + 1
         if self.cov == "twoway-cluster":
             return int(min(c.max() + 1 for c in self.clusters))
-        if self.cov == "driscoll-kraay":
-            return int(self.time_codes.max()) + 1
-        return None
+        return None  # Driscoll-Kraay: no cluster-count factor (ivreg2's kernel case)
 
     def f_df2(self) -> float:
         g = self.n_groups()
