@@ -110,7 +110,8 @@ def _first_stages(design, pt, cov, small_sample, lags, level) -> dict:
     return out
 
 
-def _diagnostics(design, pt, resid, params, se, level) -> tuple[IVDiagnostics, list]:
+def _diagnostics(design, pt, resid, params, se, level,
+                 estimator: str = "2sls") -> tuple[IVDiagnostics, list]:
     p, L = pt.p, pt.L
     tests: dict = {}
     rows: list = []
@@ -179,6 +180,9 @@ def _diagnostics(design, pt, resid, params, se, level) -> tuple[IVDiagnostics, l
     if robust:
         notes.append("Stock-Yogo critical values assume i.i.d. errors; compared here with the "
                      "Kleibergen-Paap rk Wald F, as ivreg2 reports them.")
+    if estimator == "liml":
+        notes.append("Stock-Yogo values are the TSLS tables (Stock and Yogo 2005, Tables 5.1-"
+                     "5.2); the over-identification test uses the LIML residuals.")
     warnings = _weak_warnings(tests[weak_key], sy)
     return IVDiagnostics(table=table, tests=tests, stock_yogo=sy, ar_set=ar_set, level=level,
                          weak_statistic=tests[weak_key].test, notes=tuple(notes)), warnings
@@ -296,7 +300,8 @@ def fit_iv(data: pd.DataFrame, formula: str | None = None, *, y: str | None = No
     V = (est.cov + est.cov.T) / 2
     pt = dg.partial_out(design, cov, lags)
     first = _first_stages(design, pt, cov, small_sample, lags, level)
-    diag, warnings = _diagnostics(design, pt, e_overid, b, np.sqrt(np.diag(V)), level)
+    diag, warnings = _diagnostics(design, pt, e_overid, b, np.sqrt(np.diag(V)), level,
+                                  estimator)
     for w in warnings:
         warn(w)
     yc = design.y - design.y.mean() if design.has_const else design.y
