@@ -50,6 +50,9 @@ from dtistat.index.sensitivity import (
     weight_sensitivity,
 )
 from dtistat.io import read_data
+
+# iv
+from dtistat.iv import FirstStageResult, IVDiagnostics, IVResult, fit_iv, shift_share, stock_yogo
 from dtistat.mediation import (
     MediationProcedure,
     MediationResult,
@@ -99,6 +102,8 @@ __all__ = [
     "placebo_reassign",
     "placebo_timing",
     "psm_did",
+    # iv
+    "FirstStageResult", "IVDiagnostics", "IVResult", "fit_iv", "shift_share", "stock_yogo",
     "MediationProcedure",
     "MediationResult",
     "MediationSensitivity",

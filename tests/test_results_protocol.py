@@ -55,6 +55,8 @@ def results():
     sens = dtistat.weight_sensitivity(city, world.spec, n_draws=64, seed=1)
     sob = dtistat.sobol_weights(city, world.spec, groups="layer", n_base=64, seed=1)
     fut = dtistat.future_industry_index(world.firms.head(20000), entity="city_id")
+    ivr = dtistat.fit_iv(world.iv_panel, "fi_development ~ log_gdp_pc + [dti ~ z_phone + "
+                         "z_post]", entity="city_id", time="year", fe="twoway", cov="cluster")
     return {
         "PanelResult": fe, "HausmanResult": dtistat.hausman(fe, re_),
         "FTest": fe.f_effects, "MediationResult": med,
@@ -72,6 +74,8 @@ def results():
                           "y": rng.normal(size=120)}),
             "y ~ 1", threshold_var="q", regime_vars="z", entity="id", time="t", grid=20,
             trim=0.1, n_boot=9, seed=1),
+        "IVResult": ivr, "FirstStageResult": ivr.first_stage["dti"],
+        "IVDiagnostics": ivr.diagnostics,
     }
 
 
@@ -94,7 +98,7 @@ NAMES = [
     "BartlettResult", "ParallelAnalysisResult", "RakeReport", "CrosstabResult",
     "OrderedResult", "IndexResult", "SensitivityResult", "SobolResult", "FutureIndexResult",
     "ThresholdResult", "CSResult", "EventStudyResult", "TWFEResult", "BaconResult",
-    "PlaceboResult",
+    "PlaceboResult", "IVResult", "FirstStageResult", "IVDiagnostics",
 ]
 
 

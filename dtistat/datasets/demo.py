@@ -141,6 +141,13 @@ class DemoWorld:
 
         return simulate_staggered_pilot(load_cities(), seed=self.seed)
 
+    @functools.cached_property
+    def iv_panel(self) -> pd.DataFrame:
+        """City x year panel: endogenous DTI, 1984-style shift-share instruments (simulated)."""
+        from dtistat.datasets.demo_iv import simulate_iv_panel
+
+        return simulate_iv_panel(load_cities(), seed=self.seed)
+
     @property
     def truth(self) -> dict:
         """True parameters of every simulated table (and the designed city index)."""
