@@ -15,6 +15,7 @@ from dtistat.errors import EstimationError, ParameterError
 __all__ = [
     "factorize",
     "demean",
+    "demean1",
     "ols",
     "OLSFit",
     "vcov",
@@ -34,10 +35,16 @@ def factorize(values) -> tuple[np.ndarray, int]:
     return codes.astype(np.intp), len(uniques)
 
 
-def _group_mean_subtract(x: np.ndarray, codes: np.ndarray, n_groups: int,
-                         w: np.ndarray | None, wsum: np.ndarray) -> np.ndarray:
-    # x is (n, k); subtract weighted group means column by column via bincount (O(n k)).
-    out = np.empty_like(x)
+def demean1(x: np.ndarray, codes: np.ndarray, n_groups: int, w: np.ndarray | None = None,
+            wsum: np.ndarray | None = None) -> np.ndarray:
+    """x (n, k) less its (weighted) group means, column by column via bincount (O(n k)).
+
+    The output is Fortran-ordered: per-column bincounts and gathers stay contiguous.
+    """
+    if wsum is None:
+        wsum = np.bincount(codes, weights=w, minlength=n_groups)
+        wsum[wsum == 0] = 1.0
+    out = np.empty(x.shape, order="F")
     for j in range(x.shape[1]):
         col = x[:, j]
         s = np.bincount(codes, weights=col if w is None else col * w, minlength=n_groups)
@@ -91,13 +98,13 @@ def demean(
         info.append((g, ng, wsum))
     if len(info) == 1:
         g, ng, wsum = info[0]
-        out = _group_mean_subtract(xx, g, ng, weights, wsum)
+        out = demean1(xx, g, ng, weights, wsum)
         return out.ravel() if squeeze else out
     scale = np.maximum(np.abs(xx).max(axis=0), 1.0)
     for _ in range(max_iter):
         prev = xx
         for g, ng, wsum in info:
-            xx = _group_mean_subtract(xx, g, ng, weights, wsum)
+            xx = demean1(xx, g, ng, weights, wsum)
         if np.all(np.abs(xx - prev).max(axis=0) <= tol * scale):
             break
     else:

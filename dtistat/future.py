@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from dtistat import _validate as v
+from dtistat._results import Result, Summary
 from dtistat.errors import (
     ColumnError,
     DataError,
@@ -747,8 +748,8 @@ def _periods(periods: Any, cube: _Cube, window: int | None) -> pd.PeriodIndex:
 
 
 # =========================================================================== result
-@dataclass(frozen=True, eq=False)
-class FutureIndexResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class FutureIndexResult(Result):
     """The future-industry index: dimension table, all-domain and per-domain IndexResults.
 
     Attributes
@@ -770,7 +771,7 @@ class FutureIndexResult:
     options : dict
         The choices made (window, growth rule, diversity measure, engine, as_of, ...).
     national_year_earlier : Series
-        National new firms a year before each period, per domain (for ``summary``).
+        National new firms a year before each period, per domain (for ``national_table``).
 
     Examples
     --------
@@ -783,7 +784,7 @@ class FutureIndexResult:
     >>> res = future_industry_index(firms, domains=["information", "biology"],
     ...                             window=None, normalization="rank",
     ...                             as_of="2023-01-01")
-    >>> res.summary()[["domain", "quarter", "new_firms", "top"]].head(2)
+    >>> res.national_table()[["domain", "quarter", "new_firms", "top"]].head(2)
             domain quarter  new_firms top
     0  information  2021Q1        1.0   B
     1  information  2021Q2        2.0   B
@@ -830,7 +831,7 @@ class FutureIndexResult:
         score.iloc[np.flatnonzero(is_all)] = tot.reindex(ent_t).to_numpy()
         return self.dimensions.assign(score=score).reset_index()
 
-    def summary(self) -> pd.DataFrame:
+    def national_table(self) -> pd.DataFrame:
         """National figures per domain and quarter, with the leading entity.
 
         Columns: domain, quarter, n_entities, active, new_firms, [funding_events,
@@ -977,6 +978,32 @@ class FutureIndexResult:
         out.attrs["period"] = label
         return out
 
+    def _headline(self) -> list[str]:
+        per = self.periods
+        return [f"{len(self.entities)} {self.entity}",
+                f"{len(self.options.get('domains', ()))} domains",
+                f"{len(per)} quarters ({per[0]}-{per[-1]})"]
+
+    def summary(self) -> Summary:
+        """The options, the top 5 in the last quarter and the national table."""
+        per = self.periods
+        o = self.options
+        top = self.index.rank(per[-1]).head(5).reset_index(drop=True)
+        top.index = top.index + 1
+        header = [("Units", f"{len(self.entities)} {self.entity}"),
+                  ("Domains", ", ".join(map(str, o.get("domains", ())))),
+                  ("Quarters", f"{len(per)} ({per[0]}-{per[-1]})"),
+                  ("Options", f"window={o.get('window')}, growth={o.get('growth')}, "
+                              f"diversity={o.get('diversity')}, "
+                              f"normalization={self.index.normalization}, "
+                              f"engine={o.get('engine')}")]
+        return Summary("Future-industry index",
+                       {f"Top 5 by {self.spec.root.name!r} in {per[-1]}": top,
+                        "National figures by domain and quarter":
+                            self.national_table().set_index([self.domain, self.time])},
+                       header=header,
+                       notes=[f"{len(self.empty)} cell(s) set by a zero rule (see .empty)"])
+
     def __str__(self) -> str:
         per = self.periods
         o = self.options
@@ -1090,7 +1117,7 @@ def future_industry_index(
     FutureIndexResult
         ``.index`` (all domains) and ``.domains`` (per domain) are IndexResults; the raw
         indicators are in ``.dimensions``; ``.profiles()``, ``.comovement()``,
-        ``.summary()``.
+        ``.national_table()``.
 
     Notes
     -----
@@ -1257,7 +1284,7 @@ def future_industry_index(
 
 
 def _national_prev(cube: _Cube, per: pd.PeriodIndex, domain: str) -> pd.Series:
-    """National new firms a year before each period, per domain and all (for summary)."""
+    """National new firms a year before each period, per domain and all (for national_table)."""
     n = cube.n.sum(axis=0)                                    # (K, T)
     n = np.concatenate([n, n.sum(axis=0, keepdims=True)], axis=0)
     t = (per.asi8 - cube.q0 - _YOY_LAG).astype(np.int64)

@@ -17,7 +17,8 @@ For OLS on one sample, ``c = c' + (sum of all indirect effects)`` holds exactly.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +27,8 @@ import pandas as pd
 from scipy import stats
 
 from dtistat import _bootstrap as bs
-from dtistat._linalg import demean, factorize, ols, vcov
+from dtistat._linalg import demean, factorize, ols
+from dtistat._results import Result, Summary, TableColumn
 from dtistat._validate import (
     as_list,
     check_choice,
@@ -41,6 +43,7 @@ from dtistat._validate import (
     warn,
 )
 from dtistat.errors import DataError, EstimationError, ParameterError
+from dtistat.inference import SMALL_SAMPLE, sandwich
 
 __all__ = [
     "MediationProcedure",
@@ -69,13 +72,13 @@ JIANG_WARNING = (
     "2022, China Industrial Economics (5):100-120)."
 )
 
-_TABLE_COLS = ["term", "estimate", "std_error", "stat", "p_value", "ci_low", "ci_high"]
+_TABLE_COLS = ["term", "estimate", "std_error", "statistic", "p_value", "ci_low", "ci_high"]
 
 
 # ----------------------------------------------------------------------------- results
 
-@dataclass(frozen=True)
-class MediationProcedure:
+@dataclass(frozen=True, eq=False, repr=False)
+class MediationProcedure(Result):
     """Steps and verdicts of a published mediation decision procedure.
 
     Attributes
@@ -102,17 +105,22 @@ class MediationProcedure:
         """Chinese label of :attr:`verdict`."""
         return str(self.verdicts["verdict_zh"].iloc[0]) if len(self.verdicts) else ""
 
-    def __str__(self) -> str:
-        out = [f"Procedure {self.name}"]
-        if len(self.verdicts):
-            out.append(self.verdicts.to_string(index=False))
-        if self.note:
-            out.append(self.note)
-        return "\n".join(out)
+    def _headline(self) -> list[str]:
+        return [self.name, f"verdict={self.verdict}"]
+
+    def to_frame(self) -> pd.DataFrame:
+        """The verdict per indirect path."""
+        return self.verdicts.copy()
+
+    def summary(self) -> Summary:
+        """Verdicts and the steps taken."""
+        return Summary(f"Procedure {self.name}", {"Verdicts": self.verdicts.set_index("path"),
+                                                  "Steps": self.steps},
+                       notes=[self.note])
 
 
-@dataclass(frozen=True)
-class MediationSensitivity:
+@dataclass(frozen=True, eq=False, repr=False)
+class MediationSensitivity(Result):
     """Indirect effect as a function of rho = corr(mediator error, outcome error).
 
     Linear mediator and outcome models without interaction (Imai, Keele & Yamamoto
@@ -136,17 +144,18 @@ class MediationSensitivity:
         """The curve as a DataFrame (rho, indirect)."""
         return pd.DataFrame({"rho": self.rho, "indirect": self.indirect})
 
-    def __str__(self) -> str:
-        return (
-            "Sensitivity of the indirect effect to rho = corr(e_M, e_Y) "
-            "(Imai, Keele & Yamamoto 2010)\n"
-            f"rho at which the indirect effect is zero: {self.rho_zero:.4f}\n"
-            + self.to_frame().to_string(index=False, float_format=lambda v: f"{v:.4f}")
-        )
+    def _headline(self) -> list[str]:
+        return [f"rho_zero={self.rho_zero:.4f}", f"points={len(self.rho)}"]
+
+    def summary(self) -> Summary:
+        """The indirect effect at each rho and the rho at which it vanishes."""
+        return Summary("Sensitivity of the indirect effect to rho = corr(e_M, e_Y) "
+                       "(Imai, Keele & Yamamoto 2010)", self.to_frame().set_index("rho"),
+                       header=[("rho at which the indirect effect is zero", self.rho_zero)])
 
 
-@dataclass(frozen=True)
-class MediationResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class MediationResult(Result):
     """Result of :func:`fit_mediation`.
 
     Attributes
@@ -188,14 +197,86 @@ class MediationResult:
     procedure: MediationProcedure | None = None
     _sens: dict | None = field(default=None, repr=False)
 
-    def summary(self) -> pd.DataFrame:
-        """Tidy table: term, estimate, std_error, stat, p_value, ci_low, ci_high."""
+    # ------------------------------------------------------------ results protocol
+    def tidy(self) -> pd.DataFrame:
+        """Paths, indirect effects and proportions: term, estimate, std_error, statistic,
+        p_value, ci_low, ci_high (bootstrap intervals for the indirect effects)."""
         parts = [self.paths[_TABLE_COLS]]
         if len(self.indirect):
             parts.append(self.indirect[_TABLE_COLS])
         if len(self.proportions):
             parts.append(self.proportions[_TABLE_COLS])
         return pd.concat(parts, ignore_index=True)
+
+    @property
+    def params(self) -> pd.Series:
+        """Every estimate (paths, indirect effects, proportions) by term."""
+        t = self.tidy()
+        return pd.Series(t["estimate"].to_numpy(), index=t["term"], name="estimate")
+
+    @property
+    def std_errors(self) -> pd.Series:
+        """Analytic SEs of the paths, bootstrap SEs of the indirect effects."""
+        t = self.tidy()
+        return pd.Series(t["std_error"].to_numpy(), index=t["term"], name="std_error")
+
+    @property
+    def bse(self) -> pd.Series:
+        """Alias of :attr:`std_errors`."""
+        return self.std_errors
+
+    @property
+    def tstats(self) -> pd.Series:
+        """t (paths) and z (indirect effects) statistics."""
+        t = self.tidy()
+        return pd.Series(t["statistic"].to_numpy(), index=t["term"], name="statistic")
+
+    @property
+    def pvalues(self) -> pd.Series:
+        """Two-sided p-values."""
+        t = self.tidy()
+        return pd.Series(t["p_value"].to_numpy(), index=t["term"], name="p_value")
+
+    def conf_int(self, level: float | None = None) -> pd.DataFrame:
+        """Intervals at the fitted ``level`` (bootstrap intervals for indirect effects).
+
+        Another level needs a refit (``fit_mediation(..., level=)``): the bootstrap
+        intervals are computed when fitting.
+        """
+        if level is not None and not np.isclose(float(level), self.level):
+            raise ParameterError(f"this result has {self.level:g} intervals; refit with "
+                                 f"fit_mediation(..., level={level!r}) for others")
+        t = self.tidy()
+        return pd.DataFrame({"lower": t["ci_low"].to_numpy(), "upper": t["ci_high"].to_numpy()},
+                            index=t["term"])
+
+    @property
+    def cov(self) -> pd.DataFrame:
+        """Bootstrap covariance of every bootstrapped statistic (empty without draws)."""
+        return self.boot_draws.cov()
+
+    def _headline(self) -> list[str]:
+        arrow = " -> ".join(self.mediators) if self.serial else " | ".join(self.mediators)
+        out = [f"{self.x} -> [{arrow}] -> {self.y}", f"N={self.nobs}"]
+        ind = self.indirect[self.indirect["term"] == "indirect_total"] if len(self.indirect) \
+            else self.indirect
+        if len(ind) == 0 and len(self.indirect):
+            ind = self.indirect.iloc[:1]
+        if len(ind):
+            r = ind.iloc[0]
+            out.append(f"{r['term']}={r['estimate']:.4g} [{r['ci_low']:.4g}, {r['ci_high']:.4g}]")
+        out.append(f"n_boot={self.n_boot}")
+        return out
+
+    def table_columns(self, labels: Mapping[str, str] | None = None) -> list[TableColumn]:
+        """The path equations as regression-table columns.
+
+        Order: Y ~ X (total effect c), each M_k ~ X (a paths; serial models also
+        M_j, j < k), Y ~ X + M (direct effect c′ and b paths). Coefficients are
+        renamed to the variables they multiply, so X lines up across columns;
+        ``labels`` maps an equation name (the response, or ``"total"``) to a heading.
+        """
+        return _path_columns(self, labels)
 
     def to_frame(self) -> pd.DataFrame:
         """Every table stacked, with a ``table`` column (path, indirect, proportion)."""
@@ -250,39 +331,82 @@ class MediationResult:
         )
         return MediationSensitivity(r, acme, float(rt), s["a"], s["sigma1"], s["sigma2"])
 
-    def __str__(self) -> str:
-        fmt = lambda v: f"{v:.4f}"
+    def summary(self) -> Summary:
+        """Paths, indirect effects, proportions and the procedure's verdicts."""
         arrow = (" -> ".join(self.mediators) if self.serial
                  else " | ".join(self.mediators))
-        head = [
-            f"Mediation analysis: {self.x} -> [{arrow}] -> {self.y}"
-            + (" (serial)" if self.serial and len(self.mediators) > 1 else ""),
-            f"Observations: {self.nobs}"
-            + (f" ({self.n_dropped} rows with missing values dropped)" if self.n_dropped else "")
-            + f"; covariates: {', '.join(self.covariates) or 'none'}"
-            + f"; fixed effects: {self.fe or 'none'}",
-            "Standard errors: "
-            + (f"clustered by {self.cluster} ({self.n_clusters} clusters, small-sample "
-               f"'{self.small_sample}')" if self.cluster else "classical (OLS)"),
+        title = (f"Mediation analysis: {self.x} -> [{arrow}] -> {self.y}"
+                 + (" (serial)" if self.serial and len(self.mediators) > 1 else ""))
+        header: list[tuple[str, Any]] = [
+            ("Observations", self.nobs),
+            ("Covariates", ", ".join(self.covariates) or "none"),
+            ("Fixed effects", self.fe or "none"),
+            ("Standard errors",
+             f"clustered by {self.cluster} ({self.n_clusters} clusters, small-sample "
+             f"'{self.small_sample}')" if self.cluster else "classical (OLS)"),
         ]
         if self.n_boot:
-            head.append(
-                f"Bootstrap: {self.n_boot} draws"
-                + (f" of whole {self.cluster} clusters" if self.cluster else " of rows")
-                + f", {self.ci} {self.level:.0%} intervals"
-                + (f"; {self.n_singular} singular replicate(s) excluded" if self.n_singular else "")
-            )
-        out = head + ["", "Paths", self.paths[_TABLE_COLS].to_string(index=False, float_format=fmt)]
+            header.append(("Bootstrap", f"{self.n_boot} draws"
+                           + (f" of whole {self.cluster} clusters" if self.cluster
+                              else " of rows") + f", {self.ci} {self.level:.0%} intervals"))
+        notes = []
+        if self.n_dropped:
+            notes.append(f"Dropped: {self.n_dropped} row(s) with missing values")
+        if self.n_singular:
+            notes.append(f"{self.n_singular} singular bootstrap replicate(s) excluded")
+        tables = {"Paths": self.paths[_TABLE_COLS].set_index("term")}
         if len(self.indirect):
-            cols = _TABLE_COLS + ["ci_method"]
-            out += ["", "Indirect effects",
-                    self.indirect[cols].to_string(index=False, float_format=fmt)]
+            tables["Indirect effects"] = self.indirect[_TABLE_COLS + ["ci_method"]
+                                                       ].set_index("term")
         if len(self.proportions):
-            out += ["", self.proportions[["term", "estimate", "ci_low", "ci_high"]]
-                    .to_string(index=False, float_format=fmt)]
+            tables["Proportions"] = self.proportions[["term", "estimate", "ci_low", "ci_high"]
+                                                     ].set_index("term")
         if self.procedure is not None:
-            out += ["", str(self.procedure)]
-        return "\n".join(out)
+            tables[f"Procedure {self.procedure.name}"] = self.procedure.verdicts.set_index("path")
+            notes.append(self.procedure.note)
+        return Summary(title, tables, header=header, notes=notes)
+
+
+def _path_columns(result: MediationResult, labels: Mapping[str, str] | None
+                  ) -> list[TableColumn]:
+    paths = result.paths
+    x, y, meds = result.x, result.y, list(result.mediators)
+
+    def variable(term: str) -> str:
+        if term in ("c", "c_prime") or term.startswith("a["):
+            return x
+        inner = term[2:-1]
+        if term.startswith("b["):
+            return inner
+        if term.startswith("d["):
+            return inner.split(">")[0]
+        return term
+
+    eqs = [e for e in ["total", *meds, y] if e in set(paths["equation"])]
+    r2 = getattr(result, "r2", None)
+    cols = []
+    for e in eqs:
+        sub = paths[paths["equation"] == e].copy()
+        sub["term"] = [variable(t) for t in sub["term"]]
+        if e == y:  # X first, then the mediators
+            sub = sub.sort_values("term", key=lambda s: s.map(
+                {x: -1, **{m: i for i, m in enumerate(meds)}}), kind="stable")
+        stats_ = {"nobs": result.nobs}
+        if result.n_clusters is not None:
+            stats_["n_clusters"] = result.n_clusters
+        if isinstance(r2, Mapping) and e in r2:
+            stats_["r2"] = r2[e]
+        name = y if e == "total" else e
+        if labels and e in labels:
+            name = labels[e]
+        cols.append(TableColumn(
+            name=name, coefs=sub[_TABLE_COLS].reset_index(drop=True), stats=stats_,
+            fixed_effects={"entity": result.fe in ("entity", "twoway"),
+                           "time": result.fe in ("time", "twoway")},
+            cluster=str(result.cluster or ""),
+            extra={"Controls": "Yes" if result.covariates else "No"},
+        ))
+    return cols
 
 
 # ------------------------------------------------------------------------------ model
@@ -447,7 +571,8 @@ def fit_mediation(
     procedure: str | None = None,
     small_sample: str = "stata",
     n_mc: int = 20_000,
-    dropna: bool = False,
+    missing: str = "raise",
+    dropna: bool | None = None,
     chunk_size: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> MediationResult:
@@ -482,14 +607,18 @@ def fit_mediation(
     procedure : {None, "wen_ye_2014", "jiang_2022"}
         Decision procedure to run (see :class:`MediationProcedure`).
     small_sample : {"stata", "areg", "none"}
-        Small-sample factor of clustered SEs: "stata" G/(G-1)·(N-1)/(N-K) with K the
-        slopes plus a constant (``xtreg, fe``); "areg" with K also counting the absorbed
-        effects; "none" no factor.
+        Preset of :mod:`dtistat.inference.covariance`: "stata" G/(G-1)·(N-1)/(N-K) with
+        K the slopes plus a constant (``xtreg, fe``); "areg" with K also counting the
+        absorbed effects; "reghdfe" counting those not nested in the clusters; "none"
+        no factor (CR0, normal reference distribution).
     n_mc : int
         Draws of the Monte Carlo interval (Selig & Preacher 2008).
-    dropna : bool
-        Drop rows with a missing value in a used column (count in ``n_dropped``);
-        otherwise missing values raise.
+    missing : {"raise", "drop"}
+        ``"drop"`` drops rows with a missing value in a used column (counted in
+        ``n_dropped`` and shown in ``summary()``); ``"raise"`` (default) raises a
+        ``DataError`` naming the column and row.
+    dropna : bool, optional
+        Deprecated spelling of ``missing="drop"``.
     chunk_size : int, optional
         Bootstrap replicates per batch, rounded up to a multiple of 32 (memory control;
         results do not depend on it).
@@ -528,7 +657,12 @@ def fit_mediation(
     fe = check_choice(fe, FE_CHOICES, "fe")
     ci = check_choice(ci, CI_CHOICES, "ci")
     procedure = check_choice(procedure, PROCEDURES, "procedure")
-    small_sample = check_choice(small_sample, ("stata", "areg", "none"), "small_sample")
+    small_sample = check_choice(small_sample, SMALL_SAMPLE, "small_sample")
+    if dropna is not None:
+        warnings.warn("fit_mediation(dropna=...) is deprecated; use missing='drop'",
+                      FutureWarning, stacklevel=2)
+        missing = "drop" if dropna else "raise"
+    dropna = check_choice(missing, ("raise", "drop"), "missing") == "drop"
     level = check_level(level)
     n_boot = check_positive_int(n_boot, "n_boot", minimum=0)
     n_mc = check_positive_int(n_mc, "n_mc", minimum=100)
@@ -577,10 +711,10 @@ def fit_mediation(
         check_no_nan(data, model_vars)
         bad_key = next(k for k in keys if data[k].isna().any())
         raise DataError(f"key column {bad_key!r} has missing values; fill them or pass "
-                        "dropna=True")
+                        "missing='drop'")
     df = data.loc[ok, model_vars + keys] if n_dropped else data[model_vars + keys]
     if n_dropped:
-        warn(f"{n_dropped} row(s) with missing values dropped (dropna=True)")
+        warn(f"{n_dropped} row(s) with missing values dropped (missing='drop')")
     n = len(df)
     if fe == "twoway":
         check_unique_keys(df, [entity, time])
@@ -624,6 +758,13 @@ def fit_mediation(
                 f"{role} column {v!r} has no variation {where}".rstrip()
                 + "; its effect cannot be estimated")
 
+    # reghdfe: absorbed effects nested in the clusters are not counted (the intercept
+    # they contain still is)
+    nested = 0
+    if small_sample == "reghdfe" and cluster is not None:
+        nested = sum(int(c.max()) for _, c in fe_dims if _nested(c, ccodes))
+        nested = min(nested, max(absorbed - 1, 0))
+
     # ---- point estimates and analytic SEs
     eqs = _build_equations(x, meds, y, covs, serial, jiang)
     const = fe is None
@@ -645,42 +786,37 @@ def fit_mediation(
             raise EstimationError(
                 f"equation for {eq.response!r} ({eq.name}): {err}") from None
         k = Xe.shape[1]
-        if cluster is not None:
-            if small_sample == "stata":
-                ss, extra = ("areg", 1) if fe else ("stata", 0)
-            elif small_sample == "areg":
-                ss, extra = "areg", absorbed
-            else:
-                ss, extra = "none", 0
-            V = vcov(Xe, fit.resid, fit.xtx_inv, kind="cluster", clusters=ccodes,
-                     small_sample=ss, extra_df=extra)
-            dof = G - 1
-        else:
-            dof = n - k - absorbed
-            V = vcov(Xe, fit.resid, fit.xtx_inv, kind="unadjusted", df_resid=dof)
+        est_v = sandwich(
+            Xe, fit.resid, fit.xtx_inv, cov="cluster" if cluster is not None else "unadjusted",
+            small_sample=small_sample, n_params=k + (1 if fe else 0),
+            n_absorbed=max(absorbed - 1, 0), n_absorbed_nested=nested,
+            clusters=[ccodes] if cluster is not None else ())
+        V = est_v.cov
+        dof = est_v.df_inference
         off = 1 if const else 0
         pos = []
         for v, t in zip(eq.keep, eq.terms):
             j = off + eq.regressors.index(v)
             b, s = float(fit.params[j]), float(np.sqrt(V[j, j]))
             tv = b / s
-            q = stats.t.ppf(1 - alpha / 2, dof)
+            dist = stats.norm if dof is None else stats.t(dof)
+            q = dist.ppf(1 - alpha / 2)
             pos.append(len(terms))
             terms.append(t)
             est.append(b)
             se.append(s)
             tstat.append(tv)
-            pval.append(float(2 * stats.t.sf(abs(tv), dof)))
+            pval.append(float(2 * dist.sf(abs(tv))))
             lo.append(b - q * s)
             hi.append(b + q * s)
-            dfs.append(dof)
+            dfs.append(np.inf if dof is None else dof)
             eqnames.append(eq.name)
         jj = [off + eq.regressors.index(v) for v in eq.keep]
         vblocks.append((pos, V[np.ix_(jj, jj)]))
         resid[eq.name] = (fit.resid, n - k - absorbed)
     paths = pd.DataFrame({
         "term": terms, "path": [_path_label(t, x, y) for t in terms], "equation": eqnames,
-        "estimate": est, "std_error": se, "stat": tstat, "p_value": pval,
+        "estimate": est, "std_error": se, "statistic": tstat, "p_value": pval,
         "ci_low": lo, "ci_high": hi, "df": dfs,
     })
     coef_hat = np.asarray(est)
@@ -746,8 +882,8 @@ def fit_mediation(
             row["std_error"] = float(np.std(dr, ddof=1))
             ci_lo, ci_hi = bs.percentile_ci(dr, level)
             row["ci_method"] = "monte_carlo"
-        row["stat"] = th / row["std_error"] if row["std_error"] > 0 else np.nan
-        row["p_value"] = float(2 * stats.norm.sf(abs(row["stat"])))
+        row["statistic"] = th / row["std_error"] if row["std_error"] > 0 else np.nan
+        row["p_value"] = float(2 * stats.norm.sf(abs(row["statistic"])))
         row["ci_low"], row["ci_high"] = ci_lo, ci_hi
         mdr = mc_theta[:, i]
         row["mc_ci_low"], row["mc_ci_high"] = bs.percentile_ci(mdr[np.isfinite(mdr)], level)
@@ -767,11 +903,11 @@ def fit_mediation(
                 row[f"{lab}_se"], row[f"{lab}_z"] = s_, z
                 row[f"{lab}_p"] = float(2 * stats.norm.sf(abs(z)))
         ind_rows.append(row)
-    ind_cols = ["term", "path", "estimate", "std_error", "stat", "p_value", "ci_low",
+    ind_cols = ["term", "path", "estimate", "std_error", "statistic", "p_value", "ci_low",
                 "ci_high", "ci_method", "mc_ci_low", "mc_ci_high"] + [
         f"{lab}_{s}" for lab in ("sobel", "aroian", "goodman") for s in ("se", "z", "p")]
     indirect = pd.DataFrame(ind_rows, columns=ind_cols)
-    prop_cols = ["term", "estimate", "std_error", "stat", "p_value", "ci_low", "ci_high",
+    prop_cols = ["term", "estimate", "std_error", "statistic", "p_value", "ci_low", "ci_high",
                  "ci_method", "mc_ci_low", "mc_ci_high"]
     proportions = pd.DataFrame(prop_rows, columns=prop_cols)
 

@@ -301,7 +301,7 @@ def test_seed_gives_same_draws_whatever_chunk_size():
     # bit for bit, not just to rounding (check_exact)
     pd.testing.assert_frame_equal(r1.boot_draws, r2.boot_draws, check_exact=True)
     pd.testing.assert_frame_equal(r1.boot_draws, r3.boot_draws, check_exact=True)
-    pd.testing.assert_frame_equal(r1.summary(), r2.summary(), check_exact=True)
+    pd.testing.assert_frame_equal(r1.tidy(), r2.tidy(), check_exact=True)
     r4 = fit_mediation(d, **{**kw, "seed": np.random.default_rng(2024)})
     pd.testing.assert_frame_equal(r1.boot_draws, r4.boot_draws, check_exact=True)
 
@@ -489,19 +489,19 @@ def test_result_object_and_input_untouched():
     before = d.copy()
     with pytest.warns(DtiStatWarning):
         r = fit_mediation(d, x="x", m="m", y="y", covariates=["w1"], entity="city",
-                          time="quarter", fe="twoway", n_boot=1000, dropna=True, seed=0)
+                          time="quarter", fe="twoway", n_boot=1000, missing="drop", seed=0)
     pd.testing.assert_frame_equal(d, before)
     assert isinstance(r, MediationResult)
     assert r.n_dropped == 1 and r.nobs == len(d) - 1
     with pytest.raises(dataclasses.FrozenInstanceError):
         r.nobs = 3
-    s = r.summary()
-    assert list(s.columns) == ["term", "estimate", "std_error", "stat", "p_value",
+    s = r.tidy()
+    assert list(s.columns) == ["term", "estimate", "std_error", "statistic", "p_value",
                                "ci_low", "ci_high"]
     assert s["estimate"].notna().all() and s.loc[s["term"] == "indirect[m]"].shape[0] == 1
     assert set(r.to_frame()["table"]) == {"path", "indirect", "proportion"}
     text = str(r)
-    assert "Indirect effects" in text and "1 rows with missing values dropped" in text
+    assert "Indirect effects" in text and "1 row(s) with missing values" in text
     assert r.boot_draws.shape == (1000, len(r.paths) + len(r.indirect) + len(r.proportions))
 
 
@@ -529,7 +529,7 @@ def test_bad_input(med):
     with pytest.raises(DataError, match="'M' has NaN"):
         fit_mediation(nan, **kw)
     with pytest.warns(DtiStatWarning, match="1 row"):
-        assert fit_mediation(nan, dropna=True, **kw).n_dropped == 1
+        assert fit_mediation(nan, missing="drop", **kw).n_dropped == 1
     with pytest.raises(ParameterError, match="ci="):
         fit_mediation(med, **{**kw, "ci": "studentized"})
     with pytest.raises(ParameterError, match="fe='entity' needs entity"):
