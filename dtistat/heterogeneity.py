@@ -54,7 +54,9 @@ from dtistat._validate import (
 )
 from dtistat.errors import DataError, EstimationError, ParameterError, SpecError
 from dtistat.inference import sandwich
-from dtistat.panel import _absorb, _n_components, _parse_formula, fit_panel
+from dtistat.panel import fit_panel
+from dtistat.panel.absorb import absorb, n_components
+from dtistat.panel.terms import parse_formula
 
 __all__ = ["CompareGroupsResult", "GroupCoefs", "compare_groups"]
 
@@ -152,7 +154,7 @@ class CompareGroupsResult(Result):
 # --------------------------------------------------------------------------- setup
 def _prepare(data, formula, by, entity, time, cluster, missing):
     data = check_frame(data)
-    dep, terms, _ = _parse_formula(formula)
+    dep, terms, _ = parse_formula(formula)
     for t in [dep, *terms]:
         if t.kind != "col":
             raise SpecError(f"compare_groups takes plain column terms; {t.name!r} is not "
@@ -247,8 +249,8 @@ def _absorb_group(Z, ecode, tcode, fe):
     balanced = fe != "twoway" or len(Z) == dims[0][1] * dims[1][1]
     connected = True
     if fe == "twoway" and not balanced:
-        connected = _n_components(dims[0][0], dims[0][1], dims[1][0], dims[1][1]) == 1
-    return _absorb(np.asfortranarray(Z), dims, None, balanced, connected)
+        connected = n_components(dims[0][0], dims[0][1], dims[1][0], dims[1][1]) == 1
+    return absorb(np.asfortranarray(Z), dims, None, balanced, connected)
 
 
 # --------------------------------------------------------------------------- (ii) suest
