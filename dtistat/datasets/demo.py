@@ -125,6 +125,14 @@ class DemoWorld:
         panel.insert(1, "city", panel["city_id"].map(names))
         return panel
 
+    @functools.cached_property
+    def hetero_panel(self) -> pd.DataFrame:
+        """The mediation panel plus a regional DTI-effect difference and a moderator
+        (simulated; :mod:`dtistat.datasets.demo_hetero`)."""
+        from dtistat.datasets.demo_hetero import simulate_hetero_panel
+
+        return simulate_hetero_panel(self.cities, self.mediation_panel, seed=self.seed)
+
     @property
     def truth(self) -> dict:
         """True parameters of every simulated table (and the designed city index)."""
