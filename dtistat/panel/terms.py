@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dtistat import _linalg
 from dtistat.errors import DataError, EstimationError, SpecError
 
 __all__ = ["parse_formula", "eval_term", "dummies"]
@@ -156,7 +157,4 @@ def dummies(data: pd.DataFrame, col: str, name: str) -> tuple[np.ndarray, list[s
     codes, levels = pd.factorize(s, sort=True)
     if len(levels) < 2:
         raise EstimationError(f"{name} has a single level ({levels[0]!r}): no variation")
-    m = np.zeros((len(s), len(levels) - 1))
-    rows = np.flatnonzero(codes > 0)
-    m[rows, codes[rows] - 1] = 1.0
-    return m, [f"{name}[{lv}]" for lv in levels[1:]]
+    return _linalg.dummies(codes, len(levels)), [f"{name}[{lv}]" for lv in levels[1:]]
