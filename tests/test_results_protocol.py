@@ -55,7 +55,15 @@ def results():
     sens = dtistat.weight_sensitivity(city, world.spec, n_draws=64, seed=1)
     sob = dtistat.sobol_weights(city, world.spec, groups="layer", n_base=64, seed=1)
     fut = dtistat.future_industry_index(world.firms.head(20000), entity="city_id")
+    # heterogeneity
+    g2 = g.assign(big=(g.groupby("firm")["value"].transform("mean")
+                       > g["value"].mean()).astype(int), vc=g["value"] * g["capital"] / 1e3)
+    cg = dtistat.compare_groups(g2, "invest ~ value + capital", by="big", entity="firm",
+                                time="year", cov="robust", n_perm=50, seed=1)
+    me = dtistat.marginal_effects(dtistat.fit_panel(g2, "invest ~ value + capital + vc", **kw),
+                                  "value", "capital", at=[100, 500], interaction="vc")
     return {
+        "CompareGroupsResult": cg, "MarginalEffectsResult": me,
         "PanelResult": fe, "HausmanResult": dtistat.hausman(fe, re_),
         "FTest": fe.f_effects, "MediationResult": med,
         "MediationProcedure": med.procedure, "MediationSensitivity": med.sensitivity(),
@@ -77,7 +85,8 @@ def test_every_public_result_class_is_covered(results):
     "PanelResult", "HausmanResult", "FTest", "MediationResult", "MediationProcedure",
     "MediationSensitivity", "EFAResult", "CFAResult", "DriversResult", "KMOResult",
     "BartlettResult", "ParallelAnalysisResult", "RakeReport", "CrosstabResult",
-    "OrderedResult", "IndexResult", "SensitivityResult", "SobolResult", "FutureIndexResult"])
+    "OrderedResult", "IndexResult", "SensitivityResult", "SobolResult", "FutureIndexResult",
+    "CompareGroupsResult", "MarginalEffectsResult"])
 def test_protocol(results, name):
     r = results[name]
     assert isinstance(r, Result), f"{name} does not implement the results protocol"
