@@ -301,7 +301,7 @@ def _suest(d, dep, xs, terms, by, groups, entity, time, fe, cov, cluster, level)
     names = [f"{x}[{g}]" for g in groups for x in xs]
     model = GroupCoefs(pd.Series(b, index=names, name="estimate"),
                        pd.DataFrame((V + V.T) / 2, index=names, columns=names), None,
-                       "suest: stacked group regressions (joint sandwich covariance)",
+                       f"suest: stacked group regressions (joint {cov} sandwich)",
                        level, n, m)
 
     def restr(ts):
@@ -383,12 +383,7 @@ def _batched_difference(C, k, m, member, chunk=2000):
 
 
 def _permutation_units(d, by, entity, cov, cluster):
-    unit = entity
-    if cov == "cluster":
-        unit = (as_list(cluster) or [entity])[0]
-    elif cov != "robust" and cov != "unadjusted":
-        raise ParameterError(f"the permutation test permutes entities or clusters; "
-                             f"cov={cov!r} is not supported (use 'cluster' or 'robust')")
+    unit = (as_list(cluster) or [entity])[0] if cov == "cluster" else entity
     ucodes, ulab = pd.factorize(d[unit])
     if unit != entity:
         per_e = d.groupby(entity)[unit].nunique()
@@ -461,9 +456,11 @@ def compare_groups(
         Fixed effects (common in the Chow model, group-specific in suest and bdiff).
     cov, cluster, small_sample
         Covariance of the group fits and the Chow model (see ``fit_panel``); suest
-        uses ``"cluster"`` (by ``cluster``, default the entity) or ``"robust"``.
+        uses ``"cluster"`` (by ``cluster``, default the entity) and otherwise
+        ``"robust"`` (its covariance is always a sandwich).
     method : str or sequence of str
-        Any of ``"chow"``, ``"suest"``, ``"permutation"``.
+        Any of ``"chow"``, ``"suest"``, ``"permutation"``. The permutation unit is the
+        cluster with ``cov="cluster"``, else the entity.
     terms : str or list of str, optional
         Coefficients to compare (default: every regressor).
     n_perm : int

@@ -13,6 +13,7 @@ _CONTROLS = "talent + dti_x_talent + log_gdp_per_capita"
 
 def section(ctx: _Context) -> Section:
     """Group-difference table (Chow, suest, bdiff) and the moderation plot, with the truth."""
+    from dtistat._plotting import pick_label
     from dtistat.datasets.demo_hetero import HETERO_TRUTH as T
     from dtistat.heterogeneity import compare_groups
     from dtistat.moderation import marginal_effects, marginal_effects_plot
@@ -59,9 +60,14 @@ def section(ctx: _Context) -> Section:
                      "and tests of equal slopes (with the simulated truth)"))
     s.tables.append(("heterogeneity_moderation", mt, "marginal_effects: dy/dDTI at "
                      "talent percentiles (10/25/50/75/90), other regions, with the truth"))
-    s.figures.append(("moderation_talent", marginal_effects_plot(
-        me, z_range=(float(z.quantile(0.01)), float(z.quantile(0.99)))),
-        "Marginal effect of DTI by digital talent (95% band, J-N bounds dashed)"))
+    lo, hi = float(z.quantile(0.01)), float(z.quantile(0.99))
+    fig = marginal_effects_plot(me, z_range=(lo, hi))
+    ax = fig.axes[0]
+    ax.plot([lo, hi], [T["beta"] + T["lambda"] * lo, T["beta"] + T["lambda"] * hi],
+            color="#e6550d", ls=":", lw=2, label=pick_label("模拟真值", "simulated truth"))
+    ax.legend(loc="best", fontsize=8)
+    s.figures.append(("moderation_talent", fig, "Marginal effect of DTI by digital talent "
+                      "(95% band, J-N bounds dashed, simulated truth dotted)"))
     sign = 1 if cg.groups[-1] == "东部" else -1
     s.summary.append(f"heterogeneity: east - other DTI slope {sign * t['difference']:.3f} "
                      f"(truth {T['delta_east']}), bdiff p = {t['p_permutation']:.3f}")
