@@ -146,6 +146,58 @@ def _dominance(r2: np.ndarray, d: int, names: list) -> tuple[pd.DataFrame, pd.Da
     return general, cond_df
 
 
+def _coefficients(M, regs, cov, small_sample, codes, level):
+    """OLS of column 0 on the others with the inference core's covariance."""
+    n = len(M)
+    X = np.column_stack([np.ones(n), M[:, 1:]])
+    fit = _linalg.ols(M[:, 0], X, names=["const"] + regs)
+    k = X.shape[1]
+    if n - k <= 0:
+        raise DataError(f"{n} rows for {k} coefficients: need more rows than regressors")
+    est = sandwich(X, fit.resid, fit.xtx_inv, cov=cov, small_sample=small_sample,
+                   clusters=[codes] if codes is not None else ())
+    V = est.cov
+    se = np.sqrt(np.diag(V))
+    b = fit.params
+    tstat = b / se
+    dist = stats.norm if est.df_inference is None else stats.t(est.df_inference)
+    tq = dist.ppf(0.5 + level / 2)
+    sdx = M[:, 1:].std(axis=0, ddof=1)
+    std_beta = np.r_[np.nan, b[1:] * sdx / M[:, 0].std(ddof=1)]
+    if len(regs) > 1:
+        vif = np.r_[np.nan, np.diag(np.linalg.inv(np.corrcoef(M[:, 1:], rowvar=False)))]
+    else:
+        vif = np.r_[np.nan, 1.0]
+    coef = pd.DataFrame({"term": ["const"] + regs, "estimate": b, "std_error": se,
+                         "statistic": tstat, "p_value": 2 * dist.sf(np.abs(tstat)),
+                         "ci_low": b - tq * se, "ci_high": b + tq * se,
+                         "std_beta": std_beta, "vif": vif})
+    return coef, V, fit, est
+
+
+def _importance(M, drivers, sst, r2, importance):
+    """R2 of the covariates alone and general/conditional dominance of the drivers."""
+    n, nd = len(M), len(drivers)
+    # covariates-only model and the drivers residualized on it
+    Z = np.column_stack([np.ones(n), M[:, 1 + nd:]])
+    coefz = np.linalg.lstsq(Z, M[:, : 1 + nd], rcond=None)[0]
+    Rz = M[:, : 1 + nd] - Z @ coefz
+    r2_cov = 1.0 - float(Rz[:, 0] @ Rz[:, 0]) / sst
+    if importance != "dominance":
+        return r2_cov, None, None
+    CP = Rz.T @ Rz
+    inc = _all_subsets_r2(CP[1:, 1:], CP[1:, 0], sst)
+    general, cond = _dominance(inc, nd, drivers)
+    total_inc = general.sum()
+    dom = pd.DataFrame({
+        "general_dominance": general,
+        "share": general / r2,
+        "share_of_drivers": general / total_inc if total_inc > 0 else np.nan,
+        "rank": pd.Series(-general).rank(method="min").astype(int).to_numpy(),
+    }, index=pd.Index(drivers, name="driver"))
+    return r2_cov, dom, cond
+
+
 def fit_drivers(data: pd.DataFrame, y: str, drivers: Sequence[str],
                 covariates: Sequence[str] = (), *, standardize: bool = True,
                 importance: str | None = "dominance", cov: str = "robust",
@@ -236,7 +288,6 @@ def fit_drivers(data: pd.DataFrame, y: str, drivers: Sequence[str],
         check_columns(data, [cluster])
         codes, _ = _linalg.factorize(data[cluster].to_numpy())
     M = data[names].to_numpy(dtype=float, copy=True)
-    n = len(M)
     sd = M.std(axis=0, ddof=1)
     for c, s in zip(names, sd, strict=True):
         if not s > 0:
@@ -244,57 +295,15 @@ def fit_drivers(data: pd.DataFrame, y: str, drivers: Sequence[str],
     if standardize:
         kz = 1 + len(drivers)
         M[:, :kz] = (M[:, :kz] - M[:, :kz].mean(axis=0)) / sd[:kz]
-    yv = M[:, 0]
     regs = drivers + covariates
-    X = np.column_stack([np.ones(n), M[:, 1:]])
-    fit = _linalg.ols(yv, X, names=["const"] + regs)
-    k = X.shape[1]
-    dfr = n - k
-    if dfr <= 0:
-        raise DataError(f"{n} rows for {k} coefficients: need more rows than regressors")
-    est = sandwich(X, fit.resid, fit.xtx_inv, cov=cov, small_sample=small_sample,
-                   clusters=[codes] if codes is not None else ())
-    V = est.cov
-    se = np.sqrt(np.diag(V))
-    b = fit.params
-    tstat = b / se
-    dist = stats.norm if est.df_inference is None else stats.t(est.df_inference)
-    pval = 2 * dist.sf(np.abs(tstat))
-    tq = dist.ppf(0.5 + level / 2)
-    sdx = M[:, 1:].std(axis=0, ddof=1)
-    sdy = M[:, 0].std(ddof=1)
-    std_beta = np.r_[np.nan, b[1:] * sdx / sdy]
-    if len(regs) > 1:
-        Rx = np.corrcoef(M[:, 1:], rowvar=False)
-        vif = np.r_[np.nan, np.diag(np.linalg.inv(Rx))]
-    else:
-        vif = np.r_[np.nan, 1.0]
-    terms = ["const"] + regs
-    coef = pd.DataFrame({"term": terms, "estimate": b, "std_error": se, "statistic": tstat,
-                         "p_value": pval, "ci_low": b - tq * se, "ci_high": b + tq * se,
-                         "std_beta": std_beta, "vif": vif})
-    yc = yv - yv.mean()
+    coef, V, fit, est = _coefficients(M, regs, cov, small_sample, codes, level)
+    n, dfr = len(M), fit.nobs - fit.k
+    yc = M[:, 0] - M[:, 0].mean()
     sst = float(yc @ yc)
     r2 = 1.0 - float(fit.resid @ fit.resid) / sst
     adj = 1.0 - (1.0 - r2) * (n - 1) / dfr
-    # Covariates-only model and the drivers residualized on it.
-    Z = np.column_stack([np.ones(n), M[:, 1 + len(drivers):]])
-    coefz = np.linalg.lstsq(Z, M[:, : 1 + len(drivers)], rcond=None)[0]
-    Rz = M[:, : 1 + len(drivers)] - Z @ coefz
-    r2_cov = 1.0 - float(Rz[:, 0] @ Rz[:, 0]) / sst
-    dom = cond = None
-    if importance == "dominance":
-        d = len(drivers)
-        CP = Rz.T @ Rz
-        inc = _all_subsets_r2(CP[1:, 1:], CP[1:, 0], sst)
-        general, cond = _dominance(inc, d, drivers)
-        total_inc = general.sum()
-        dom = pd.DataFrame({
-            "general_dominance": general,
-            "share": general / r2,
-            "share_of_drivers": general / total_inc if total_inc > 0 else np.nan,
-            "rank": pd.Series(-general).rank(method="min").astype(int).to_numpy(),
-        }, index=pd.Index(drivers, name="driver"))
+    r2_cov, dom, cond = _importance(M, drivers, sst, r2, importance)
+    terms = ["const"] + regs
     vc = pd.DataFrame(V, index=terms, columns=terms)
     return DriversResult(coef, dom, cond, vc, r2, adj, r2_cov, n, dfr, y, tuple(drivers),
                          tuple(covariates), bool(standardize), cov, small_sample,

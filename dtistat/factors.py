@@ -519,6 +519,79 @@ class EFAResult(Result):
         return "\n".join(lines)
 
 
+def _choose_k(n_factors, eig, n, p, n_iter, seed, method):
+    """The number of factors (fixed, Kaiser or parallel analysis) and its df."""
+    pa = None
+    if isinstance(n_factors, str):
+        check_choice(n_factors, ("parallel", "kaiser"), "n_factors")
+        if n_factors == "parallel":
+            pa = _parallel(eig, n, check_positive_int(n_iter, "n_iter"), seed, 0.95,
+                           "wishart")
+            k = pa.n_factors
+        else:
+            k = int((eig > 1.0).sum())
+        if k == 0:
+            warn(f"n_factors={n_factors!r} suggests no common factor; fitting 1",
+                 stacklevel=4)
+            k = 1
+    else:
+        k = check_positive_int(n_factors, "n_factors")
+    if k > p:
+        raise ParameterError(f"n_factors={k} exceeds the number of variables ({p})")
+    df = ((p - k) ** 2 - (p + k)) // 2
+    if method != "principal":
+        if df < 0:
+            kmax = max(kk for kk in range(0, p + 1) if (p - kk) ** 2 - (p + kk) >= 0)
+            raise ParameterError(
+                f"n_factors={k} is more than {p} variables can identify (degrees of "
+                f"freedom {df} < 0); use at most {kmax} factor(s)"
+            )
+        if df == 0:
+            warn(f"{k} factor(s) on {p} variables leave 0 degrees of freedom: the model "
+                 f"is just identified and its fit cannot be tested", stacklevel=4)
+    return k, pa, df
+
+
+def _order_and_sign(L, T, phi):
+    """Order factors by variance explained, each column summing positive (psych)."""
+    k = L.shape[1]
+    phi_ = np.eye(k) if phi is None else phi
+    ss = (L * (L @ phi_)).sum(axis=0)
+    order = np.argsort(-ss, kind="stable")
+    sign = np.sign(L[:, order].sum(axis=0))
+    sign[sign == 0] = 1.0
+    L = L[:, order] * sign
+    T = T[:, order] * sign
+    if phi is not None:
+        phi = phi[np.ix_(order, order)] * np.outer(sign, sign)
+    return L, T, phi
+
+
+def _heywood(psi, cols) -> tuple:
+    hit = np.flatnonzero(psi <= _efa.PSI_LOWER + 1e-6)
+    heywood = tuple(cols[j] for j in hit)
+    if heywood:
+        warn("Heywood case: the communality of "
+             + ", ".join(map(repr, heywood))
+             + f" reached the bound 1 - {_efa.PSI_LOWER} (the unconstrained estimate "
+             "is >= 1); the solution is improper: try fewer factors, another "
+             "method, or drop the variable", stacklevel=4)
+    return heywood
+
+
+def _model_test(L0, psi, R, n, k, df, method) -> tuple[float, float]:
+    """Bartlett-corrected likelihood-ratio chi2 of the k-factor model (as psych)."""
+    if method == "principal":
+        return float("nan"), float("nan")
+    p = R.shape[0]
+    Sig = L0 @ L0.T + np.diag(psi)
+    _, ld_s = np.linalg.slogdet(Sig)
+    _, ld_r = np.linalg.slogdet(R)
+    F = ld_s + np.trace(np.linalg.solve(Sig, R)) - ld_r - p
+    chi2 = float((n - 1 - (2 * p + 5) / 6.0 - 2 * k / 3.0) * F)
+    return chi2, float(stats.chi2.sf(chi2, df)) if df > 0 else float("nan")
+
+
 def fit_efa(data: pd.DataFrame, columns: Sequence | None = None, *,
             n_factors: int | str = "parallel", method: str = "minres",
             rotation: str | None = "varimax", scores: str = "regression",
@@ -584,78 +657,22 @@ def fit_efa(data: pd.DataFrame, columns: Sequence | None = None, *,
     n, p = X.shape
     R = _correlation(X, cols)
     eig = np.linalg.eigvalsh(R)[::-1]
-    pa = None
-    if isinstance(n_factors, str):
-        check_choice(n_factors, ("parallel", "kaiser"), "n_factors")
-        if n_factors == "parallel":
-            pa = _parallel(eig, n, check_positive_int(n_iter, "n_iter"), seed, 0.95,
-                           "wishart")
-            k = pa.n_factors
-        else:
-            k = int((eig > 1.0).sum())
-        if k == 0:
-            warn(f"n_factors={n_factors!r} suggests no common factor; fitting 1")
-            k = 1
-    else:
-        k = check_positive_int(n_factors, "n_factors")
-    if k > p:
-        raise ParameterError(f"n_factors={k} exceeds the number of variables ({p})")
-    df = ((p - k) ** 2 - (p + k)) // 2
-    if method != "principal":
-        if df < 0:
-            kmax = max(kk for kk in range(0, p + 1) if (p - kk) ** 2 - (p + kk) >= 0)
-            raise ParameterError(
-                f"n_factors={k} is more than {p} variables can identify (degrees of "
-                f"freedom {df} < 0); use at most {kmax} factor(s)"
-            )
-        if df == 0:
-            warn(f"{k} factor(s) on {p} variables leave 0 degrees of freedom: the model "
-                 f"is just identified and its fit cannot be tested")
-
+    k, pa, df = _choose_k(n_factors, eig, n, p, n_iter, seed, method)
     L0, psi, _ = _efa.extract(R, k, method)
     if normalize is None:
         normalize = rotation in ("varimax", "promax")
-    L, T, phi = _efa.rotate(L0, rotation, normalize=bool(normalize))
-    # Order factors by variance explained and make each column sum positive (psych).
+    L, T, phi = _order_and_sign(*_efa.rotate(L0, rotation, normalize=bool(normalize)))
     phi_ = np.eye(k) if phi is None else phi
-    ss = (L * (L @ phi_)).sum(axis=0)
-    order = np.argsort(-ss, kind="stable")
-    sign = np.sign(L[:, order].sum(axis=0))
-    sign[sign == 0] = 1.0
-    L = L[:, order] * sign
-    T = T[:, order] * sign
-    if phi is not None:
-        phi = phi[np.ix_(order, order)] * np.outer(sign, sign)
-        phi_ = phi
-    else:
-        phi_ = np.eye(k)
     h2 = (L * (L @ phi_)).sum(axis=1)
     u2 = 1.0 - h2 if method == "principal" else psi
     names = [f"F{j + 1}" for j in range(k)]
-    heywood: tuple = ()
-    if method != "principal":
-        hit = np.flatnonzero(psi <= _efa.PSI_LOWER + 1e-6)
-        heywood = tuple(cols[j] for j in hit)
-        if heywood:
-            warn("Heywood case: the communality of "
-                 + ", ".join(map(repr, heywood))
-                 + f" reached the bound 1 - {_efa.PSI_LOWER} (the unconstrained estimate "
-                 "is >= 1); the solution is improper: try fewer factors, another "
-                 "method, or drop the variable")
-
+    heywood = _heywood(psi, cols) if method != "principal" else ()
     Z = (X - X.mean(axis=0)) / X.std(axis=0, ddof=1)
     W = _efa.score_weights(R, L, np.maximum(u2, 1e-12), phi, scores)
     ssl = (L * (L @ phi_)).sum(axis=0)
     variance = pd.DataFrame({"ss_loadings": ssl, "proportion": ssl / p,
                              "cumulative": np.cumsum(ssl) / p}, index=names)
-    chi2 = p_value = float("nan")
-    if method != "principal":
-        Sig = L0 @ L0.T + np.diag(psi)
-        _, ld_s = np.linalg.slogdet(Sig)
-        _, ld_r = np.linalg.slogdet(R)
-        F = ld_s + np.trace(np.linalg.solve(Sig, R)) - ld_r - p
-        chi2 = float((n - 1 - (2 * p + 5) / 6.0 - 2 * k / 3.0) * F)
-        p_value = float(stats.chi2.sf(chi2, df)) if df > 0 else float("nan")
+    chi2, p_value = _model_test(L0, psi, R, n, k, df, method)
     resid = R - L @ phi_ @ L.T
     off = ~np.eye(p, dtype=bool)
     rmsr = float(np.sqrt((resid[off] ** 2).mean()))
@@ -891,6 +908,89 @@ def _fit_measures(S: np.ndarray, Sig: np.ndarray, fmin: float, n: int, q: int,
     }
 
 
+def _check_information(H, spec) -> None:
+    """Refuse a singular information matrix, naming a parameter that is not identified."""
+    ev, evec = np.linalg.eigh(H)
+    if ev[0] <= 1e-10 * max(ev[-1], 1e-300):
+        k = int(np.argmax(np.abs(evec[:, 0])))
+        bad = [f"{ps.lhs} {ps.op} {ps.rhs}" for ps, kk in
+               zip(spec.params, spec.free_index, strict=True) if kk == k]
+        raise EstimationError(
+            "the model is not identified (singular information matrix); the "
+            f"parameter {bad[0]!r} cannot be estimated separately from others (a "
+            "factor without a fixed loading or variance, or too many free paths or "
+            "covariances)"
+        )
+
+
+def _parameter_table(spec, A, Sm, tvar, se, level) -> pd.DataFrame:
+    """lavaan's parameterEstimates: estimate, SE, z, p, CI, std.all for every parameter."""
+    z = stats.norm.ppf(0.5 + level / 2)
+    rows = []
+    for ps, k in zip(spec.params, spec.free_index, strict=True):
+        est = A[ps.i, ps.j] if ps.mat == "A" else Sm[ps.i, ps.j]
+        s = se[k] if k >= 0 else float("nan")
+        if ps.op in ("=~", "~"):
+            std = est * math.sqrt(max(tvar[ps.j], 0.0) / tvar[ps.i])
+        elif ps.i == ps.j:
+            std = est / tvar[ps.i]
+        else:  # residual covariances standardized by the residual variances (lavaan)
+            d = Sm[ps.i, ps.i] * Sm[ps.j, ps.j]
+            std = est / math.sqrt(d) if d > 0 else float("nan")
+        stat = est / s if k >= 0 and s > 0 else float("nan")
+        rows.append({
+            "term": f"{ps.lhs} {ps.op} {ps.rhs}", "estimate": est, "std_error": s,
+            "statistic": stat,
+            "p_value": float(2 * stats.norm.sf(abs(stat))) if np.isfinite(stat) else
+            float("nan"),
+            "ci_low": est - z * s if k >= 0 else float("nan"),
+            "ci_high": est + z * s if k >= 0 else float("nan"),
+            "std_all": std, "lhs": ps.lhs, "op": ps.op, "rhs": ps.rhs,
+            "label": ps.label or "", "free": k >= 0,
+        })
+    order = {"=~": 0, "~": 1}
+    est_df = pd.DataFrame(rows)
+    est_df["_o"] = [order.get(o, 2 if lh != rh else 3)
+                    for o, lh, rh in zip(est_df["op"], est_df["lhs"], est_df["rhs"], strict=True)]
+    return est_df.sort_values("_o", kind="stable").drop(columns="_o").reset_index(drop=True)
+
+
+def _cfa_heywood(spec, Sm, est_df) -> list:
+    """Negative (residual) variances or standardized loadings beyond 1."""
+    pos = {v: i for i, v in enumerate(spec.variables)}
+    heywood = [v for v in spec.variables if Sm[pos[v], pos[v]] < 0]
+    ld = est_df[est_df["op"] == "=~"]
+    for rhs, std in zip(ld["rhs"], ld["std_all"], strict=True):
+        if abs(std) >= 1 and rhs not in heywood:
+            heywood.append(rhs)
+    if heywood:
+        warn("Heywood case: negative (residual) variance or standardized loading "
+             ">= 1 for " + ", ".join(map(repr, heywood))
+             + "; the solution is improper: check the model or the indicator", stacklevel=4)
+    return heywood
+
+
+def _reliability(spec, obs, S, est_df) -> pd.DataFrame:
+    """Cronbach's alpha, composite reliability and AVE per factor (observed indicators)."""
+    rel = []
+    ix = {v: i for i, v in enumerate(obs)}
+    for f in spec.latent:
+        inds = [x for x in spec.indicators[f] if x in ix]
+        if len(inds) < 2:
+            continue
+        lam = np.array([est_df.loc[(est_df.op == "=~") & (est_df.lhs == f)
+                                   & (est_df.rhs == x), "std_all"].iloc[0] for x in inds])
+        sub = S[np.ix_([ix[x] for x in inds], [ix[x] for x in inds])]
+        kk = len(inds)
+        alpha = kk / (kk - 1) * (1 - np.trace(sub) / sub.sum())
+        cr = lam.sum() ** 2 / (lam.sum() ** 2 + np.sum(1 - lam**2))
+        rel.append({"factor": f, "n_indicators": kk, "cronbach_alpha": alpha,
+                    "composite_reliability": cr, "ave": float(np.mean(lam**2))})
+    reliability = pd.DataFrame(rel, columns=["factor", "n_indicators", "cronbach_alpha",
+                                             "composite_reliability", "ave"])
+    return reliability.set_index("factor")
+
+
 def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
             level: float = 0.95) -> CFAResult:
     """Confirmatory factor analysis / SEM by maximum likelihood, on lavaan's scale.
@@ -971,87 +1071,15 @@ def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
              "and chi2, CFI, TLI and RMSEA carry no information")
     out = _cfa.fit_ml(spec, S)
     theta, H = out["theta"], out["info"]
-    ev, evec = np.linalg.eigh(H)
-    if ev[0] <= 1e-10 * max(ev[-1], 1e-300):
-        k = int(np.argmax(np.abs(evec[:, 0])))
-        bad = [f"{ps.lhs} {ps.op} {ps.rhs}" for ps, kk in
-               zip(spec.params, spec.free_index, strict=True) if kk == k]
-        raise EstimationError(
-            "the model is not identified (singular information matrix); the "
-            f"parameter {bad[0]!r} cannot be estimated separately from others (a "
-            "factor without a fixed loading or variance, or too many free paths or "
-            "covariances)"
-        )
+    _check_information(H, spec)
     V = 2.0 / n * np.linalg.inv(H)
     se = np.sqrt(np.diag(V))
     Sig, _, total = out["ram"].implied(theta)
     A, Sm = out["ram"].matrices(theta)
-    var = spec.variables
-    pos = {v: i for i, v in enumerate(var)}
-    tvar = np.diag(total)
-    z = stats.norm.ppf(0.5 + level / 2)
-    rows = []
-    for ps, k in zip(spec.params, spec.free_index, strict=True):
-        est = A[ps.i, ps.j] if ps.mat == "A" else Sm[ps.i, ps.j]
-        s = se[k] if k >= 0 else float("nan")
-        if ps.op == "=~":
-            std = est * math.sqrt(max(tvar[ps.j], 0.0) / tvar[ps.i])
-        elif ps.op == "~":
-            std = est * math.sqrt(max(tvar[ps.j], 0.0) / tvar[ps.i])
-        elif ps.i == ps.j:
-            std = est / tvar[ps.i]
-        else:  # residual covariances standardized by the residual variances (lavaan)
-            d = Sm[ps.i, ps.i] * Sm[ps.j, ps.j]
-            std = est / math.sqrt(d) if d > 0 else float("nan")
-        stat = est / s if k >= 0 and s > 0 else float("nan")
-        rows.append({
-            "term": f"{ps.lhs} {ps.op} {ps.rhs}", "estimate": est, "std_error": s,
-            "statistic": stat,
-            "p_value": float(2 * stats.norm.sf(abs(stat))) if np.isfinite(stat) else
-            float("nan"),
-            "ci_low": est - z * s if k >= 0 else float("nan"),
-            "ci_high": est + z * s if k >= 0 else float("nan"),
-            "std_all": std, "lhs": ps.lhs, "op": ps.op, "rhs": ps.rhs,
-            "label": ps.label or "", "free": k >= 0,
-        })
-    order = {"=~": 0, "~": 1}
-    est_df = pd.DataFrame(rows)
-    est_df["_o"] = [order.get(o, 2 if lh != rh else 3)
-                    for o, lh, rh in zip(est_df["op"], est_df["lhs"], est_df["rhs"], strict=True)]
-    est_df = est_df.sort_values("_o", kind="stable").drop(columns="_o")
-    est_df = est_df.reset_index(drop=True)
-    # Heywood cases: negative variances or standardized loadings beyond 1.
-    heywood = []
-    for v in var:
-        i = pos[v]
-        if Sm[i, i] < 0:
-            heywood.append(v)
-    for r in rows:
-        if r["op"] == "=~" and abs(r["std_all"]) >= 1 and r["rhs"] not in heywood:
-            heywood.append(r["rhs"])
-    if heywood:
-        warn("Heywood case: negative (residual) variance or standardized loading "
-             ">= 1 for " + ", ".join(map(repr, heywood))
-             + "; the solution is improper: check the model or the indicator")
+    est_df = _parameter_table(spec, A, Sm, np.diag(total), se, level)
+    heywood = _cfa_heywood(spec, Sm, est_df)
     fit = _fit_measures(S, Sig, out["fmin"], n, q)
-    # Reliability per factor from its observed indicators.
-    rel = []
-    ix = {v: i for i, v in enumerate(obs)}
-    for f in spec.latent:
-        inds = [x for x in spec.indicators[f] if x in ix]
-        if len(inds) < 2:
-            continue
-        lam = np.array([est_df.loc[(est_df.op == "=~") & (est_df.lhs == f)
-                                   & (est_df.rhs == x), "std_all"].iloc[0] for x in inds])
-        sub = S[np.ix_([ix[x] for x in inds], [ix[x] for x in inds])]
-        kk = len(inds)
-        alpha = kk / (kk - 1) * (1 - np.trace(sub) / sub.sum())
-        cr = lam.sum() ** 2 / (lam.sum() ** 2 + np.sum(1 - lam**2))
-        rel.append({"factor": f, "n_indicators": kk, "cronbach_alpha": alpha,
-                    "composite_reliability": cr, "ave": float(np.mean(lam**2))})
-    reliability = pd.DataFrame(rel, columns=["factor", "n_indicators", "cronbach_alpha",
-                                             "composite_reliability", "ave"])
-    reliability = reliability.set_index("factor")
+    reliability = _reliability(spec, obs, S, est_df)
     free_names = {}
     for ps, k in zip(spec.params, spec.free_index, strict=True):
         if k >= 0 and k not in free_names:

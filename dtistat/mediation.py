@@ -1116,7 +1116,8 @@ def _wen_ye(paths: pd.DataFrame, st: _Stats, draws, theta_hat, level) -> Mediati
             add(3, "bias-corrected bootstrap CI of the indirect effect", ab, lo=lo, hi=hi,
                 dec="interval excludes 0: indirect effect significant" if ind_sig else
                 "interval contains 0: no indirect effect; stop",
-                zh="置信区间不含0，间接效应显著" if ind_sig else "置信区间含0，间接效应不显著，停止")
+                zh="置信区间不含0，间接效应显著" if ind_sig  # noqa: E501
+                else "置信区间含0，间接效应不显著，停止")
         if not ind_sig:
             verdicts.append((label, "none", "", np.nan))
             continue

@@ -393,7 +393,8 @@ def _survey(ctx: _Context) -> Section:
                          weight="w")
     s.tables.append(("survey_ai_impact_by_occupation", by_occ,
                      "Which jobs will AI hit? Weighted shares by respondents' occupation"))
-    s.tables.append(("survey_skills_by_age", skills, "Skills wanted (AIGC, media creation) by age band"))
+    s.tables.append(("survey_skills_by_age", skills,
+                     "Skills wanted (AIGC, media creation) by age band"))
     s.tables.append(("survey_attitude", osum, "Ordered logit of attitude to AI, raked "
                      "weights and unweighted (robust SE), with the simulated truth"))
     s.summary.append("survey: raked weights, training rises with employer size")

@@ -1,6 +1,6 @@
 """Survey analysis for questionnaire data: raking weights, design-based crosstabs and tests, proportions, ordered models.
 
-PART 4 of the seed report weights an online panel to population margins and compares
+PART 4 of the report weights an online panel to population margins and compares
 groups (industry, city tier, employer size, age). This module gives the four steps:
 
 * :func:`rake` — iterative proportional fitting of respondent weights to marginal
@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
+from dtistat._results import CoefResult, Result, Summary
 from dtistat._validate import (
     as_list,
     check_choice,
@@ -44,7 +45,6 @@ from dtistat._validate import (
     check_positive_int,
     warn,
 )
-from dtistat._results import CoefResult, Result, Summary
 from dtistat.errors import ConvergenceError, DataError, EstimationError, ParameterError
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""Publication tables: regression, mediation and ranking tables as Markdown, LaTeX, HTML, Excel or Word.
+"""Publication tables: regression, mediation and ranking tables (Markdown, LaTeX, HTML, xlsx, docx).
 
 Every table is built from the results protocol: each result's ``table_columns()``
 (its tidy frame -- term, estimate, std_error, statistic, p_value, ... -- and its

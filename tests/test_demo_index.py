@@ -1,6 +1,6 @@
-"""The demo world's DTI cube reproduces the seed report's published tables.
+"""The demo world's DTI cube reproduces the report's published tables.
 
-Every target is checked through the public API on the shipped files. Sources: the seed
+Every target is checked through the public API on the shipped files. Sources: the
 report, PART 1 (see dtistat/datasets/published.py for the tables and where they stand).
 """
 

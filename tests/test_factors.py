@@ -3,7 +3,7 @@
 Reference numbers carry their source beside them. "lavaan tutorial" is the CFA example
 of https://lavaan.ugent.be/tutorial/cfa.html (lavaan 0.6, Holzinger–Swineford, N=301);
 "lavaan SEM tutorial" is https://lavaan.ugent.be/tutorial/sem.html (Bollen 1989
-political democracy, N=75); both are also recorded in /work/shared/REFERENCES.md.
+political democracy, N=75); both are also recorded in docs/references.md.
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ def exact_corr_data(R: np.ndarray, n: int, seed: int, prefix: str = "v") -> pd.D
 def test_kmo_holzinger(hs):
     res = kmo(hs, X9)
     assert isinstance(res, KMOResult)
-    assert round(res.overall, 3) == 0.752  # REFERENCES.md: H-S KMO 0.752 (psych::KMO)
+    assert round(res.overall, 3) == 0.752  # docs/references.md: H-S KMO 0.752 (psych::KMO)
     assert res.label == "middling"  # Kaiser (1974): 0.7 <= KMO < 0.8
     assert list(res.per_variable.index) == X9
     assert set(res.to_frame().columns) == {"term", "estimate"}
@@ -147,15 +147,15 @@ def test_kmo_matches_definition(hs):
 def test_bartlett_holzinger(hs):
     res = bartlett_sphericity(hs, X9)
     assert isinstance(res, BartlettResult)
-    assert round(res.statistic, 2) == 904.10  # REFERENCES.md: H-S Bartlett chi2 904.10
-    assert res.df == 36  # REFERENCES.md: df 36
+    assert round(res.statistic, 2) == 904.10  # docs/references.md: H-S Bartlett chi2 904.10
+    assert res.df == 36  # docs/references.md: df 36
     assert res.p_value < 1e-100
     assert "904.10" in str(res)
 
 
 def test_eigenvalues_holzinger(hs):
     res = fit_efa(hs, X9, n_factors=3)
-    # REFERENCES.md: H-S correlation eigenvalues 3.216, 1.639, 1.365, 0.699
+    # docs/references.md: H-S correlation eigenvalues 3.216, 1.639, 1.365, 0.699
     np.testing.assert_allclose(res.eigenvalues.iloc[:4].round(3),
                                [3.216, 1.639, 1.365, 0.699])
 
@@ -426,8 +426,8 @@ def test_cfa_holzinger_fit(hs_cfa):
     f = hs_cfa.fit
     assert round(f["chi2"], 3) == 85.306  # lavaan tutorial: Test statistic 85.306
     assert f["df"] == 24  # lavaan tutorial: Degrees of freedom 24
-    assert round(f["baseline_chi2"], 3) == 918.852  # REFERENCES.md: baseline 918.852
-    assert f["baseline_df"] == 36  # REFERENCES.md: baseline df 36
+    assert round(f["baseline_chi2"], 3) == 918.852  # docs/references.md: baseline 918.852
+    assert f["baseline_df"] == 36  # docs/references.md: baseline df 36
     assert round(f["cfi"], 3) == 0.931  # lavaan tutorial: CFI 0.931
     assert round(f["tli"], 3) == 0.896  # lavaan tutorial: TLI 0.896
     assert round(f["rmsea"], 3) == 0.092  # lavaan tutorial: RMSEA 0.092
@@ -442,14 +442,14 @@ def test_cfa_holzinger_fit(hs_cfa):
 
 
 @pytest.mark.parametrize("term, est, se", [
-    # REFERENCES.md / lavaan tutorial, marker-fixed loadings: estimate (SE)
+    # docs/references.md / lavaan tutorial, marker-fixed loadings: estimate (SE)
     ("visual =~ x2", 0.554, 0.100),
     ("visual =~ x3", 0.729, 0.109),
     ("textual =~ x5", 1.113, 0.065),
     ("textual =~ x6", 0.926, 0.055),
     ("speed =~ x8", 1.180, 0.165),
     ("speed =~ x9", 1.082, 0.151),
-    # REFERENCES.md: factor covariances and variances
+    # docs/references.md: factor covariances and variances
     ("visual ~~ textual", 0.408, None),
     ("visual ~~ speed", 0.262, None),
     ("textual ~~ speed", 0.173, None),
@@ -498,10 +498,10 @@ def test_sem_political_democracy(pd_sem):
     f = pd_sem.fit
     assert round(f["chi2"], 3) == 38.125  # lavaan SEM tutorial: Test statistic 38.125
     assert f["df"] == 35  # lavaan SEM tutorial: Degrees of freedom 35
-    assert round(f["cfi"], 3) == 0.995  # REFERENCES.md: CFI 0.995
-    assert round(f["tli"], 3) == 0.993  # REFERENCES.md: TLI 0.993
-    assert round(f["rmsea"], 3) == 0.035  # REFERENCES.md: RMSEA 0.035
-    assert round(f["srmr"], 3) == 0.044  # REFERENCES.md: SRMR 0.044
+    assert round(f["cfi"], 3) == 0.995  # docs/references.md: CFI 0.995
+    assert round(f["tli"], 3) == 0.993  # docs/references.md: TLI 0.993
+    assert round(f["rmsea"], 3) == 0.035  # docs/references.md: RMSEA 0.035
+    assert round(f["srmr"], 3) == 0.044  # docs/references.md: SRMR 0.044
     est = pd_sem.estimates.set_index("term")
     # lavaan SEM tutorial, Regressions: estimate (SE)
     assert round(est.loc["dem60 ~ ind60", "estimate"], 3) == 1.483
@@ -517,7 +517,7 @@ def test_sem_political_democracy(pd_sem):
 
 def test_cfa_against_semopy_optimum(hs, hs_cfa):
     # semopy's ML objective at our optimum is stationary: semopy with a tight
-    # gradient-based solver lands on the same estimates (REFERENCES.md: semopy's
+    # gradient-based solver lands on the same estimates (docs/references.md: semopy's
     # default stops early, x3 0.7305 vs lavaan's 0.7294).
     import semopy
 

@@ -292,7 +292,7 @@ def test_generated_firms_properties():
 
 
 def test_domain_comovement_recovers_the_shared_factor():
-    """The seed's PART 3 finding, built into make_firms: information co-moves with
+    """The report's PART 3 finding, built into make_firms: information co-moves with
     manufacturing, space and biology more than with energy and materials."""
     f = make_firms(60_000, seed=11, n_cities=40)
     with warnings.catch_warnings():

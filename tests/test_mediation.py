@@ -73,7 +73,7 @@ def ind(res, term):
 def test_pingouin_reference_paths(med):
     r = fit_mediation(med, x="X", m="M", y="Y", n_boot=0)
     p = r.paths.set_index("term")
-    # Source: issue 4 and /work/shared/REFERENCES.md "Mediation — pingouin's mediation
+    # Source: docs/references.md "Mediation — pingouin's mediation
     # data set" (OLS paths on pingouin.read_dataset("mediation"))
     assert p.loc["a[M]", "estimate"] == pytest.approx(0.561015, abs=5e-7)
     assert p.loc["a[M]", "std_error"] == pytest.approx(0.094480, abs=5e-7)
@@ -84,8 +84,8 @@ def test_pingouin_reference_paths(med):
     assert p.loc["c_prime", "estimate"] == pytest.approx(0.039604, abs=5e-7)
     assert p.loc["c_prime", "std_error"] == pytest.approx(0.109648, abs=5e-7)
     i = ind(r, "indirect[M]")
-    assert i["estimate"] == pytest.approx(0.356522, abs=5e-7)  # REFERENCES.md: ab
-    # REFERENCES.md: hand formulas, Sobel SE 0.082378 (z 4.3279), Aroian 0.082924
+    assert i["estimate"] == pytest.approx(0.356522, abs=5e-7)  # docs/references.md: ab
+    # docs/references.md: hand formulas, Sobel SE 0.082378 (z 4.3279), Aroian 0.082924
     # (z 4.2994), Goodman 0.081828 (z 4.3570)
     assert i["sobel_se"] == pytest.approx(0.082378, abs=5e-7)
     assert i["sobel_z"] == pytest.approx(4.3279, abs=5e-5)
@@ -94,7 +94,7 @@ def test_pingouin_reference_paths(med):
     assert i["goodman_se"] == pytest.approx(0.081828, abs=5e-7)
     assert i["goodman_z"] == pytest.approx(4.3570, abs=5e-5)
     prop = r.proportions.set_index("term").loc["prop_mediated", "estimate"]
-    assert prop == pytest.approx(0.9000, abs=5e-5)  # REFERENCES.md: ab/c = 0.9000
+    assert prop == pytest.approx(0.9000, abs=5e-5)  # docs/references.md: ab/c = 0.9000
 
 
 def test_equals_pingouin_point_estimates_and_bc_interval(med):
@@ -114,7 +114,7 @@ def test_equals_pingouin_point_estimates_and_bc_interval(med):
     lo, hi = bs.bc_ci(dist, ab, 0.95)
     assert lo == ref.loc["Indirect", "CI2.5"]
     assert hi == ref.loc["Indirect", "CI97.5"]
-    # REFERENCES.md: pingouin 0.7, seed=42, n_boot=500: SE 0.083313, BC CI
+    # docs/references.md: pingouin 0.7, seed=42, n_boot=500: SE 0.083313, BC CI
     # [0.219818, 0.537654]; percentile CI of the same draws [0.213891, 0.530932]
     assert lo == pytest.approx(0.219818, abs=5e-7)
     assert hi == pytest.approx(0.537654, abs=5e-7)

@@ -91,12 +91,12 @@ def fit(data, formula, **kw):
 # --------------------------------------------------------------------------- Grunfeld
 def test_grunfeld_within(grunfeld):
     r = fit(grunfeld, GF, **GKW, cov="unadjusted")
-    # Baltagi (2013) Table 2.1 / REFERENCES.md: within 0.110124 (0.011857), 0.310065 (0.017355)
+    # Baltagi (2013) Table 2.1 / docs/references.md: within 0.110124 (0.011857), 0.310065 (0.017355)
     assert r.params["value"] == pytest.approx(0.110124, abs=5e-7)
     assert r.params["capital"] == pytest.approx(0.310065, abs=5e-7)
     assert r.std_errors["value"] == pytest.approx(0.011857, abs=5e-7)
     assert r.std_errors["capital"] == pytest.approx(0.017355, abs=5e-7)
-    assert r.r2_within == pytest.approx(0.7668, abs=5e-5)  # REFERENCES.md: within R2 0.7668
+    assert r.r2_within == pytest.approx(0.7668, abs=5e-5)  # docs/references.md: within R2 0.7668
     assert (r.nobs, r.n_entities, r.n_periods) == (200, 10, 20)
     # poolability F(9, 188) = 49.1766: linearmodels PanelOLS f_pooled on the same data
     assert r.f_effects.df_num == 9 and r.f_effects.df_denom == 188
@@ -105,7 +105,7 @@ def test_grunfeld_within(grunfeld):
 
 def test_grunfeld_random(grunfeld):
     r = fit(grunfeld, GF, **GKW, model="random", cov="unadjusted")
-    # Baltagi (2013) Table 2.1 / REFERENCES.md (Swamy-Arora)
+    # Baltagi (2013) Table 2.1 / docs/references.md (Swamy-Arora)
     assert r.params["value"] == pytest.approx(0.109781, abs=5e-7)
     assert r.params["capital"] == pytest.approx(0.308113, abs=5e-7)
     assert r.params["const"] == pytest.approx(-57.834415, abs=5e-7)
@@ -118,7 +118,7 @@ def test_grunfeld_random(grunfeld):
 
 
 def test_grunfeld_twoway_between_pooled_fd(grunfeld):
-    # REFERENCES.md (Baltagi 2013, Tables 2.1 and 3.1; plm): two-way within
+    # docs/references.md (Baltagi 2013, Tables 2.1 and 3.1; plm): two-way within
     r = fit(grunfeld, GF, **GKW, fe="twoway", cov="unadjusted")
     assert r.params.to_numpy() == pytest.approx([0.117716, 0.357916], abs=5e-7)
     assert r.std_errors.to_numpy() == pytest.approx([0.013751, 0.022719], abs=5e-7)
@@ -144,7 +144,7 @@ def test_grunfeld_hausman(grunfeld):
     fe = fit(grunfeld, GF, **GKW, cov="unadjusted")
     re_ = fit(grunfeld, GF, **GKW, model="random", cov="unadjusted")
     h = hausman(fe, re_)
-    # REFERENCES.md: chi2(2) = 2.3304, p = 0.3119 (Baltagi 2013 §4.3.1 reports 2.33)
+    # docs/references.md: chi2(2) = 2.3304, p = 0.3119 (Baltagi 2013 §4.3.1 reports 2.33)
     assert isinstance(h, HausmanResult)
     assert h.statistic == pytest.approx(2.3304, abs=5e-5)
     assert h.p_value == pytest.approx(0.3119, abs=5e-5)
@@ -164,7 +164,7 @@ def test_grunfeld_hausman(grunfeld):
 @pytest.mark.parametrize(
     "small_sample, expected",
     [
-        # REFERENCES.md: Stata xtreg, fe vce(cluster firm): G/(G-1)(N-1)/(N-K), K = 3
+        # docs/references.md: Stata xtreg, fe vce(cluster firm): G/(G-1)(N-1)/(N-K), K = 3
         ("stata", (0.0151945, 0.0527518)),
         # areg-style, the absorbed effects counted in K
         ("areg", (0.0155539, 0.0539997)),
@@ -180,7 +180,7 @@ def test_grunfeld_cluster_conventions(grunfeld, small_sample, expected):
 
 
 def test_grunfeld_driscoll_kraay(grunfeld):
-    # REFERENCES.md: two-way FE, pyfixest vcov={"DK": 3} gives (0.023811, 0.060647):
+    # docs/references.md: two-way FE, pyfixest vcov={"DK": 3} gives (0.023811, 0.060647):
     # our small_sample="areg" with lags=3 (the periods are the clusters of the factor)
     r = fit(grunfeld, GF, **GKW, fe="twoway", cov="driscoll-kraay", lags=3, small_sample="areg")
     assert r.std_errors.to_numpy() == pytest.approx([0.023811, 0.060647], abs=5e-7)
@@ -212,7 +212,7 @@ WAGE_X = "educ + black + hisp + exper + expersq + married + union + C(year)"
 
 def test_wage_panel_wooldridge_14_4(wage):
     kw = dict(entity="nr", time="year", cov="unadjusted")
-    # Wooldridge, Introductory Econometrics, Example 14.4 (REFERENCES.md), 4 decimals
+    # Wooldridge, Introductory Econometrics, Example 14.4 (docs/references.md), 4 decimals
     pooled = fit(wage, "lwage ~ " + WAGE_X, model="pooled", **kw)
     assert pooled.params[["educ", "black", "hisp", "exper", "expersq", "married", "union"]
                          ].round(4).tolist() == [0.0913, -0.1392, 0.0160, 0.0672, -0.0024, 0.1083, 0.1825]

@@ -16,8 +16,8 @@ import pytest
 import statsmodels.api as sm
 
 import dtistat
-from dtistat.datasets import load_demo
 from dtistat._results import TIDY_COLUMNS, CoefResult, Result, Summary
+from dtistat.datasets import load_demo
 
 
 @pytest.fixture(scope="module")

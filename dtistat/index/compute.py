@@ -275,7 +275,7 @@ class IndexResult(Result):
     def growth(self, kind: str = "yoy", *, node: str | None = None, start: Any = None,
                end: Any = None) -> pd.DataFrame:
         """Growth rates: ``qoq``, ``yoy``, or ``yoy_mean`` (mean of quarterly YoY rates
-        between ``start`` and ``end``, the seed's "同比增速为2022Q1-2023Q1季度均值")."""
+        between ``start`` and ``end``, the report's "同比增速为2022Q1-2023Q1季度均值")."""
         return an.growth(self, kind, node=node, start=start, end=end)
 
     def rank(self, period: Any = None, *, within: Any = None, node: str | None = None,
@@ -331,7 +331,7 @@ def compute_index(
     by : str or list of str, optional
         Further key columns (e.g. ``"industry"``); normalization is done within them.
     base_period : quarter
-        Base of ``base_share`` (the seed's 2021Q1): ``t_cjt = x_cjt / sum_c x_cj,base``.
+        Base of ``base_share`` (the report's 2021Q1): ``t_cjt = x_cjt / sum_c x_cj,base``.
     normalization : {"base_share", "minmax", "zscore", "rank", "distance_to_frontier"}
     aggregation : {"arithmetic", "geometric"}
     scope : {"period", "global"}
