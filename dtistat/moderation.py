@@ -161,6 +161,18 @@ def johnson_neyman(coef: np.ndarray, V: np.ndarray, crit: float,
     return JohnsonNeyman((lo, hi), True, ((lo, hi),), level, crit)
 
 
+def _guess_moderator(names: list, x: str, interaction: str | None) -> str:
+    if interaction is not None:
+        parts = [p for p in str(interaction).split(":") if p != x]
+        return parts[0] if len(parts) == 1 else str(interaction)
+    cands = [n for n in names if isinstance(n, str) and ":" in n and x in n.split(":")]
+    if len(cands) != 1:
+        raise ParameterError(f"name the moderator z= (or interaction=): {len(cands)} "
+                             f"product terms of {x!r} among the coefficients")
+    parts = [p for p in cands[0].split(":") if p != x]
+    return parts[0]
+
+
 def _find_interaction(names: list, x: str, z: str, interaction: str | None) -> str:
     if interaction is not None:
         if interaction not in names:
@@ -176,7 +188,8 @@ def _find_interaction(names: list, x: str, z: str, interaction: str | None) -> s
         "of the product column")
 
 
-def marginal_effects(res: CoefResult, x: str, z: str, at: Sequence[float], *,
+def marginal_effects(res: CoefResult, x: str, z: str | None = None,
+                     at: Sequence[float] | None = None, *,
                      interaction: str | None = None,
                      level: float | None = None) -> MarginalEffectsResult:
     """Marginal effect of ``x`` at values of the moderator ``z`` in an interaction model.
@@ -187,7 +200,9 @@ def marginal_effects(res: CoefResult, x: str, z: str, at: Sequence[float], *,
         Any result with ``params`` and ``cov`` labelled by term (``fit_panel``, ...),
         fitted with ``x`` and the product ``x:z`` among its regressors.
     x, z : str
-        The focal variable and the moderator (as named in the model).
+        The focal variable and the moderator (as named in the model). ``z`` may be
+        omitted when the model has a single ``x:...`` product term or ``interaction=``
+        is given (it then only labels the output).
     at : sequence of float
         Moderator values at which to evaluate dy/dx (e.g. mean - sd, mean, mean + sd).
     interaction : str, optional
@@ -216,12 +231,13 @@ def marginal_effects(res: CoefResult, x: str, z: str, at: Sequence[float], *,
     [0.5, 1.0, 1.5]
     """
     names = list(res.params.index)
-    for role, v in (("x", x), ("z", z)):
-        if not isinstance(v, str):
-            raise ParameterError(f"{role} must be a column name, got {v!r}")
-    if x not in names:
+    if not isinstance(x, str) or x not in names:
         raise ParameterError(f"x={x!r} is not a coefficient of the model; available: "
                              f"{', '.join(map(str, names))}")
+    if z is None:
+        z = _guess_moderator(names, x, interaction)
+    if not isinstance(z, str):
+        raise ParameterError(f"z must be the moderator's name, got {z!r}")
     inter = _find_interaction(names, x, z, interaction)
     at_arr = np.atleast_1d(np.asarray(at, dtype=float)) if at is not None else np.array([])
     if at_arr.size == 0 or not np.all(np.isfinite(at_arr)):

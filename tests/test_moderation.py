@@ -120,6 +120,8 @@ def test_formula_names_and_errors(panel):
                     time="t", cov="robust")
     me = marginal_effects(res, "x", "z", at=[0, 1])
     assert me.interaction == "x:z"
+    auto = marginal_effects(res, "x", at=[0, 1])  # the only x:... product term
+    assert auto.moderator == "z" and np.array_equal(auto.params, me.params)
     assert "Johnson-Neyman" in str(me.summary()) and "<table" in me._repr_html_()
     assert repr(me).startswith("<MarginalEffectsResult")
     fig = marginal_effects_plot(me, z_range=(-2, 2))
