@@ -62,6 +62,9 @@ from dtistat.tables import (
     regression_table,
 )
 
+# threshold
+from dtistat.threshold import ThresholdResult, fit_threshold
+
 # heterogeneity
 # isort: split
 from dtistat.heterogeneity import CompareGroupsResult, compare_groups
@@ -71,6 +74,9 @@ from dtistat.preprocess import trim, winsorize
 __version__ = "0.1.0"
 
 __all__ = [
+    # threshold
+    "ThresholdResult",
+    "fit_threshold",
     "MediationProcedure",
     "MediationResult",
     "MediationSensitivity",

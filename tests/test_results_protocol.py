@@ -72,6 +72,13 @@ def results():
         "RakeReport": w.attrs["rake"], "CrosstabResult": ct, "OrderedResult": ordr,
         "IndexResult": idx, "SensitivityResult": sens, "SobolResult": sob,
         "FutureIndexResult": fut,
+        # threshold
+        "ThresholdResult": dtistat.fit_threshold(
+            pd.DataFrame({"id": np.repeat(np.arange(30), 4), "t": np.tile(np.arange(4), 30),
+                          "q": rng.uniform(size=120), "z": rng.normal(size=120),
+                          "y": rng.normal(size=120)}),
+            "y ~ 1", threshold_var="q", regime_vars="z", entity="id", time="t", grid=20,
+            trim=0.1, n_boot=9, seed=1),
     }
 
 

@@ -126,6 +126,14 @@ class DemoWorld:
         return panel
 
     @functools.cached_property
+    def threshold_panel(self) -> pd.DataFrame:
+        """City x quarter panel with a human-capital threshold in the DTI effect
+        (simulated; :mod:`dtistat.datasets.demo_threshold`)."""
+        from dtistat.datasets.demo_threshold import simulate_threshold_panel
+
+        return simulate_threshold_panel(self.mediation_panel, seed=self.seed)
+
+    @functools.cached_property
     def hetero_panel(self) -> pd.DataFrame:
         """The mediation panel plus a regional DTI-effect difference and a moderator
         (simulated; :mod:`dtistat.datasets.demo_hetero`)."""
