@@ -83,6 +83,12 @@ from dtistat.tables import (
 # threshold
 from dtistat.threshold import ThresholdResult, fit_threshold
 
+# heterogeneity
+# isort: split
+from dtistat.heterogeneity import CompareGroupsResult, compare_groups
+from dtistat.moderation import MarginalEffectsResult, marginal_effects, marginal_effects_plot
+from dtistat.preprocess import trim, winsorize
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -162,4 +168,12 @@ __all__ = [
     "ParameterError",
     "PeriodError",
     "SpecError",
+    # heterogeneity
+    "CompareGroupsResult",
+    "MarginalEffectsResult",
+    "compare_groups",
+    "marginal_effects",
+    "marginal_effects_plot",
+    "trim",
+    "winsorize",
 ]

@@ -632,7 +632,7 @@ def run_demo(
 
 def all_sections() -> list[Callable[[_Context], Section]]:
     """Every section of the demo, in report order."""
-    from dtistat.reporting import did, iv, threshold
+    from dtistat.reporting import did, heterogeneity, iv, threshold
 
-    return [*INDEX_SECTIONS, _future, _panel, iv.section, _mediation, _factors, _survey,
-            _sensitivity, threshold.section, did.section]
+    return [*INDEX_SECTIONS, _future, _panel, iv.section, heterogeneity.section, _mediation,
+            _factors, _survey, _sensitivity, threshold.section, did.section]

@@ -57,7 +57,15 @@ def results():
     fut = dtistat.future_industry_index(world.firms.head(20000), entity="city_id")
     ivr = dtistat.fit_iv(world.iv_panel, "fi_development ~ log_gdp_pc + [dti ~ z_phone + "
                          "z_post]", entity="city_id", time="year", fe="twoway", cov="cluster")
+    # heterogeneity
+    g2 = g.assign(big=(g.groupby("firm")["value"].transform("mean")
+                       > g["value"].mean()).astype(int), vc=g["value"] * g["capital"] / 1e3)
+    cg = dtistat.compare_groups(g2, "invest ~ value + capital", by="big", entity="firm",
+                                time="year", cov="robust", n_perm=50, seed=1)
+    me = dtistat.marginal_effects(dtistat.fit_panel(g2, "invest ~ value + capital + vc", **kw),
+                                  "value", "capital", at=[100, 500], interaction="vc")
     return {
+        "CompareGroupsResult": cg, "MarginalEffectsResult": me,
         "PanelResult": fe, "HausmanResult": dtistat.hausman(fe, re_),
         "FTest": fe.f_effects, "MediationResult": med,
         "MediationProcedure": med.procedure, "MediationSensitivity": med.sensitivity(),
@@ -99,6 +107,7 @@ NAMES = [
     "OrderedResult", "IndexResult", "SensitivityResult", "SobolResult", "FutureIndexResult",
     "ThresholdResult", "CSResult", "EventStudyResult", "TWFEResult", "BaconResult",
     "PlaceboResult", "IVResult", "FirstStageResult", "IVDiagnostics",
+    "CompareGroupsResult", "MarginalEffectsResult",
 ]
 
 
