@@ -53,10 +53,10 @@ from dtistat._validate import (
     check_seed,
 )
 from dtistat.errors import DataError, EstimationError, ParameterError, SpecError
+from dtistat.formula import build_design
 from dtistat.inference import sandwich
 from dtistat.panel import fit_panel
 from dtistat.panel.absorb import absorb, n_components
-from dtistat.panel.terms import parse_formula
 
 __all__ = ["CompareGroupsResult", "GroupCoefs", "compare_groups"]
 
@@ -154,22 +154,25 @@ class CompareGroupsResult(Result):
 # --------------------------------------------------------------------------- setup
 def _prepare(data, formula, by, entity, time, cluster, missing):
     data = check_frame(data)
-    dep, terms, _ = parse_formula(formula)
-    for t in [dep, *terms]:
-        if t.kind != "col":
-            raise SpecError(f"compare_groups takes plain column terms; {t.name!r} is not "
+    design = build_design(data, formula, intercept_allowed=False, missing="drop")
+    if design.y_name is None:
+        raise SpecError(f"formula {formula!r} has no outcome; write 'y ~ x1 + x2'")
+    xs = list(design.names)
+    for name in [design.y_name, *xs]:
+        if name not in data.columns:
+            raise SpecError(f"compare_groups takes plain column terms; {name!r} is not "
                             "one (create lags, differences or dummies as columns first)")
-    xs = [t.name for t in terms]
     if not xs:
         raise SpecError(f"formula {formula!r} has no regressors")
+    dep = design.y_name
     check_columns(data, [entity, time], what="panel column")
     check_columns(data, [by], what="by column")
-    check_columns(data, [dep.name, *xs], what="formula variable")
-    check_numeric(data, [dep.name, *xs])
+    check_columns(data, [dep, *xs], what="formula variable")
+    check_numeric(data, [dep, *xs])
     check_choice(missing, ("raise", "drop"), "missing")
     cl = as_list(cluster)
     check_columns(data, cl, what="cluster column")
-    cols = list(dict.fromkeys([entity, time, by, *cl, dep.name, *xs]))
+    cols = list(dict.fromkeys([entity, time, by, *cl, dep, *xs]))
     d = data[cols]
     if missing == "drop":
         d = d.dropna()
@@ -179,12 +182,12 @@ def _prepare(data, formula, by, entity, time, cluster, missing):
                 i = int(np.flatnonzero(d[c].isna().to_numpy())[0])
                 raise DataError(f"column {c!r} is missing at row {d.index[i]!r}; fill or "
                                 "drop it, or pass missing='drop'")
-        check_no_nan(d, [dep.name, *xs], keys=[entity, time])
+        check_no_nan(d, [dep, *xs], keys=[entity, time])
     groups = tuple(sorted(d[by].unique()))
     if len(groups) < 2:
         raise DataError(f"by column {by!r} has {len(groups)} group(s); comparing groups "
                         "needs at least 2")
-    return d.reset_index(drop=True), dep.name, xs, groups
+    return d.reset_index(drop=True), dep, xs, groups
 
 
 def _check_terms(terms, xs):
