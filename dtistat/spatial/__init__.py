@@ -1,0 +1,1 @@
+"""Spatial econometrics: weights, exploratory statistics, spatial panel models, effects, tests."""
