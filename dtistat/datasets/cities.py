@@ -173,14 +173,14 @@ from importlib import resources
 import pandas as pd
 
 __all__ = [
-    "load_cities",
-    "TIER_ORDER",
-    "TIER_ORDER_EN",
     "CLUSTERS",
     "CLUSTER_PLANS",
-    "REGIONS",
     "LEVELS",
+    "REGIONS",
+    "TIER_ORDER",
+    "TIER_ORDER_EN",
     "add_coordinates",
+    "load_cities",
 ]
 
 #: Tier labels, top tier first (the order of the ordered categorical ``tier``).

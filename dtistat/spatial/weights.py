@@ -29,13 +29,13 @@ from dtistat.errors import DataError, ParameterError
 __all__ = [
     "EARTH_RADIUS_KM",
     "SpatialWeights",
-    "great_circle",
-    "distance_weights",
-    "knn_weights",
-    "economic_weights",
-    "nested_weights",
-    "from_libpysal",
     "as_weights",
+    "distance_weights",
+    "economic_weights",
+    "from_libpysal",
+    "great_circle",
+    "knn_weights",
+    "nested_weights",
 ]
 
 #: Mean Earth radius (IUGG), km.
