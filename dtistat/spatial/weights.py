@@ -59,6 +59,9 @@ class SpatialWeights(Result):
     symmetric_base : bool
         True if the matrix is ``D^-1 C`` (or ``C``) for a symmetric ``C``: its
         eigenvalues are then real and computed with a symmetric solver.
+    base_row_sums : ndarray or None
+        The row sums ``D`` of ``C`` when the matrix was row-standardized from a
+        symmetric ``C`` (``D^1/2 W D^-1/2`` is then symmetric).
     """
 
     sparse: sp.csr_matrix
@@ -66,6 +69,13 @@ class SpatialWeights(Result):
     transform: str = "none"
     kind: str = ""
     symmetric_base: bool = False
+    base_row_sums: np.ndarray | None = None
+
+    def symmetrizer(self) -> np.ndarray | None:
+        """``d`` with ``diag(d)^1/2 W diag(d)^-1/2`` symmetric, or None if unknown."""
+        if not self.symmetric_base:
+            return None
+        return np.ones(self.n) if self.base_row_sums is None else self.base_row_sums
 
     @property
     def n(self) -> int:
@@ -96,7 +106,10 @@ class SpatialWeights(Result):
                 f"transform='none'")
         rs = np.asarray(self.sparse.sum(axis=1)).ravel()
         m = sp.csr_matrix(sp.diags(1.0 / rs) @ self.sparse)
-        return SpatialWeights(m, self.ids, "row", self.kind, self.symmetric_base)
+        base = None
+        if self.symmetric_base:
+            base = rs if self.transform == "none" else None
+        return SpatialWeights(m, self.ids, "row", self.kind, base is not None, base)
 
     def reorder(self, ids: Any) -> SpatialWeights:
         """The same matrix with rows/columns in the order of ``ids`` (all entities)."""
@@ -110,7 +123,8 @@ class SpatialWeights(Result):
             raise DataError(f"the data lack {len(missing)} entity(ies) of the weight matrix, "
                             f"e.g. {missing[0]!r}; subset the matrix with .subset()")
         m = self.sparse[pos][:, pos].tocsr()
-        return SpatialWeights(m, ids, self.transform, self.kind, self.symmetric_base)
+        base = None if self.base_row_sums is None else self.base_row_sums[pos]
+        return SpatialWeights(m, ids, self.transform, self.kind, self.symmetric_base, base)
 
     def to_libpysal(self):
         """Convert to ``libpysal.weights.W`` (ids as neighbour keys)."""
@@ -419,9 +433,23 @@ def from_libpysal(w: Any) -> SpatialWeights:
     8
     """
     m = sp.csr_matrix(w.sparse, dtype=float)
+    m.sort_indices()
     transform = "row" if getattr(w, "transform", "O").upper() == "R" else "none"
-    sym = bool(abs(m - m.T).max() == 0) if transform == "none" else False
-    return SpatialWeights(m, pd.Index(w.id_order), transform, "libpysal", sym)
+    out = SpatialWeights(m, pd.Index(w.id_order), transform, "libpysal", False)
+    return _detect_symmetric(out)
+
+
+def _detect_symmetric(w: SpatialWeights) -> SpatialWeights:
+    """Mark ``W = D^-1 C`` with ``C`` symmetric (checked for ``d`` = row counts or 1)."""
+    m = w.sparse
+    for d in (np.ones(w.n), np.diff(m.indptr).astype(float)):
+        if (d == 0).any():
+            continue
+        c = sp.diags(d) @ m
+        if m.nnz == 0 or abs(c - c.T).max() <= 1e-12 * abs(c).max():
+            base = None if np.all(d == 1) else d
+            return SpatialWeights(m, w.ids, w.transform, w.kind, True, base)
+    return w
 
 
 def as_weights(w: Any, ids: Any = None) -> SpatialWeights:
@@ -443,7 +471,7 @@ def as_weights(w: Any, ids: Any = None) -> SpatialWeights:
         ids = pd.RangeIndex(m.shape[0]) if ids is None else pd.Index(ids)
         rs = np.asarray(m.sum(axis=1)).ravel()
         transform = "row" if np.allclose(rs[rs != 0], 1.0) and (rs != 0).all() else "none"
-        out = SpatialWeights(m, ids, transform, "user", False)
+        out = _detect_symmetric(SpatialWeights(m, ids, transform, "user", False))
     m = out.sparse
     if m.shape[0] != m.shape[1]:
         raise DataError(f"W must be square; got shape {m.shape}")
