@@ -59,7 +59,7 @@ def test_sar_multipliers_equal_spreg(stl):
 
 
 def test_not_row_standardized_w(stl):
-    w, long = stl
+    _, long = stl
     wb = libpysal.io.open(examples.get_path("stl.gal")).read()  # binary
     W = wb.sparse.toarray() / 4.0
     ids = pd.Index(wb.id_order)

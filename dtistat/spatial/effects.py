@@ -68,8 +68,9 @@ class EffectsResult(Result):
                   ("Level", self.level)]
         if self.method == "simulation":
             header.append(("Draws", self.n_sim))
-        notes = ([f"{self.dropped_draws} draw(s) with rho outside the stable interval "
-                  "were discarded."] if self.dropped_draws else [])
+        msg = (f"{self.dropped_draws} draw(s) with rho outside the stable interval "
+               "were discarded.")
+        notes = [msg] if self.dropped_draws else []
         return Summary("LeSage-Pace effects", self.wide(), header=header, notes=notes)
 
     def _headline(self) -> list[str]:
