@@ -90,18 +90,53 @@ def _perm_p(obs: np.ndarray, sims: np.ndarray, alternative: str) -> np.ndarray:
 
 
 def _permutations(rng: np.random.Generator, n: int, n_perm: int) -> np.ndarray:
-    base = np.broadcast_to(np.arange(n), (n_perm, n))
+    dtype = np.int32 if n < 2 ** 31 else np.int64
+    base = np.broadcast_to(np.arange(n, dtype=dtype), (n_perm, n))
     return rng.permuted(base, axis=1)
+
+
+@njit(cache=True)
+def _quad_sparse(Y, rows, cols, vals, perms, lin):  # pragma: no cover - compiled
+    """For each permutation p and column t: sum_k w_k y[p[r_k], t] y[p[c_k], t] and
+    sum_i lin_i y[p[i], t]^2 -- one pass over the nonzeros, no temporaries."""
+    P, n = perms.shape
+    T = Y.shape[1]
+    quad = np.zeros((T, P))
+    sq = np.zeros((T, P))
+    acc = np.empty(T)
+    for p in range(P):
+        acc[:] = 0.0
+        for k in range(vals.shape[0]):
+            a = perms[p, rows[k]]
+            b = perms[p, cols[k]]
+            w = vals[k]
+            for t in range(T):
+                acc[t] += w * Y[a, t] * Y[b, t]
+        quad[:, p] = acc
+        if lin.shape[0] > 0:
+            acc[:] = 0.0
+            for i in range(n):
+                a = perms[p, i]
+                for t in range(T):
+                    acc[t] += lin[i] * Y[a, t] * Y[a, t]
+            sq[:, p] = acc
+    return quad, sq
 
 
 def _quad_forms(W, Y: np.ndarray, perms: np.ndarray, lin: np.ndarray | None = None
                 ) -> tuple[np.ndarray, np.ndarray | None]:
     """``y_p' W y_p`` (and ``sum_i lin_i y_p,i^2``) for every permutation p and column of Y."""
     n, T = Y.shape
+    if W.nnz <= 0.05 * n * n:
+        # y'Wy = sum_{i<j} (w_ij + w_ji) y_i y_j: half the pairs of a symmetric pattern
+        coo = sp.triu(W + W.T, k=1).tocoo()
+        quad, sq = _quad_sparse(np.ascontiguousarray(Y, dtype=float), coo.row.astype(np.int64),
+                                coo.col.astype(np.int64), coo.data.astype(float), perms,
+                                np.zeros(0) if lin is None else np.asarray(lin, dtype=float))
+        return quad, (None if lin is None else sq)
     quad = np.empty((T, perms.shape[0]))
     sq = None if lin is None else np.empty((T, perms.shape[0]))
-    dense = W.nnz > 0.25 * n * n
-    Wd = W.toarray() if dense else W
+    Wd = W.toarray()
     for s in range(0, perms.shape[0], _BLOCK):
         p = perms[s:s + _BLOCK]
         X = Y[p.T].reshape(n, -1)               # n x (B*T): column b*T + t is y_t permuted by p_b

@@ -31,7 +31,8 @@ class Jacobian:
     ----------
     w : SpatialWeights
     method : {"auto", "eig", "lu"}
-        ``"auto"`` uses eigenvalues for N <= 3000 and sparse LU beyond.
+        ``"auto"`` uses eigenvalues for N <= 3000 (N <= 1000 when W is not similar to a
+        symmetric matrix, e.g. kNN) and sparse LU beyond.
     """
 
     def __init__(self, w: SpatialWeights, method: str = "auto") -> None:
@@ -39,7 +40,10 @@ class Jacobian:
         self.W = w.sparse.tocsc()
         self.n = w.n
         if method == "auto":
-            method = "eig" if self.n <= EIG_MAX_N else "lu"
+            # a symmetric eigensolver handles thousands of units in seconds; the general
+            # (complex) one is several times slower, so it stops earlier
+            symmetric = w.symmetrizer() is not None
+            method = "eig" if self.n <= (EIG_MAX_N if symmetric else 1000) else "lu"
         self.method = method
         self.omega: np.ndarray | None = None
         if method == "eig":

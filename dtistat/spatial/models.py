@@ -94,26 +94,27 @@ def prepare_panel(data: pd.DataFrame, y: str, x: Any, *, entity: str, time: str,
     if len(extra):
         raise DataError(f"entity {extra[0]!r} of the data is not in W ({len(extra)} in all)")
     periods = pd.Index(sorted(pd.unique(data[time])))
-    counts = data.groupby(entity, sort=False)[time].count()
-    if (counts != len(periods)).any():
-        e = counts.index[counts != len(periods)][0]
-        have = set(data.loc[data[entity] == e, time])
+    ei = W.ids.get_indexer(data[entity])
+    ti = periods.get_indexer(data[time])
+    T, N = len(periods), W.n
+    if len(data) != T * N:
+        counts = np.bincount(ei, minlength=N)
+        e = int(np.flatnonzero(counts != T)[0])
+        have = set(data.loc[ei == e, time])
         lack = [p for p in periods if p not in have]
-        raise DataError(f"unbalanced panel: entity {e!r} lacks period {lack[0]!r}; the "
+        raise DataError(f"unbalanced panel: entity {W.ids[e]!r} lacks period {lack[0]!r}; the "
                         "spatial panel ML needs every entity in every period (fill or "
                         "drop the entity, and subset W with it)")
     cols = [y] + x
-    for c in cols:
-        v = data[c].to_numpy(dtype=float, na_value=np.nan)
-        if not np.isfinite(v).all():
-            i = int(np.flatnonzero(~np.isfinite(v))[0])
-            raise DataError(f"column {c!r} is missing at {entity}={data[entity].iloc[i]!r}, "
-                            f"{time}={data[time].iloc[i]!r}; the spatial panel must be "
-                            "complete (missing='raise' is the only policy)")
-    wide = data.set_index([time, entity])[cols].unstack(entity)
-    wide = wide.reindex(periods)
-    arr = np.stack([wide[c].reindex(columns=W.ids).to_numpy(dtype=float) for c in cols],
-                   axis=-1)
+    vals = data[cols].to_numpy(dtype=float, na_value=np.nan)
+    bad = ~np.isfinite(vals)
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        raise DataError(f"column {cols[j]!r} is missing at {entity}={data[entity].iloc[i]!r}, "
+                        f"{time}={data[time].iloc[i]!r}; the spatial panel must be "
+                        "complete (missing='raise' is the only policy)")
+    arr = np.empty((T, N, len(cols)))
+    arr[ti, ei] = vals
     return PanelData(arr[..., 0], arr[..., 1:], x, W, W.ids, periods)
 
 
