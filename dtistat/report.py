@@ -629,4 +629,7 @@ def run_demo(
 
 def all_sections() -> list[Callable[[_Context], Section]]:
     """Every section of the demo, in report order."""
-    return [*INDEX_SECTIONS, _future, _panel, _mediation, _factors, _survey, _sensitivity]
+    from dtistat.reporting.spatial import section as _spatial
+
+    return [*INDEX_SECTIONS, _future, _panel, _mediation, _spatial, _factors, _survey,
+            _sensitivity]

@@ -125,6 +125,14 @@ class DemoWorld:
         panel.insert(1, "city", panel["city_id"].map(names))
         return panel
 
+    @functools.cached_property
+    def spatial_panel(self) -> pd.DataFrame:
+        """The mediation panel's cities and quarters with a simulated spatial Durbin
+        outcome on the real coordinates (see :mod:`dtistat.datasets.demo_spatial`)."""
+        from dtistat.datasets.demo_spatial import simulate_spatial_panel
+
+        return simulate_spatial_panel(load_cities(), self.mediation_panel, seed=self.seed)
+
     @property
     def truth(self) -> dict:
         """True parameters of every simulated table (and the designed city index)."""
