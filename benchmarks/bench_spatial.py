@@ -73,7 +73,7 @@ def main() -> None:
         return r, r.effects(n_sim=1000, seed=1)
 
     sdm_effects()  # warm caches
-    t_sdm, (r, e) = _time(sdm_effects)
+    t_sdm, (r, _) = _time(sdm_effects)
     print(f"1. two-way FE SDM 300 x 9, 5 regressors + effects (1,000 draws): {t_sdm:.3f} s "
           f"[target < 1 s: {'OK' if t_sdm < 1 else 'MISSED'}]; rho = {r.rho:.4f}")
 
@@ -102,7 +102,7 @@ def main() -> None:
     q = pd.DataFrame({"id": np.tile(wk.ids, 9), "t": np.repeat(np.arange(9), len(wk.ids)),
                       "v": rng.normal(size=9 * len(wk.ids))})
     moran("v", wk, data=q, entity="id", time="t", permutations=99, seed=0)
-    t_m, m = _time(lambda: moran("v", wk, data=q, entity="id", time="t",
+    t_m, _ = _time(lambda: moran("v", wk, data=q, entity="id", time="t",
                                  permutations=9999, seed=0))
     import esda
 
