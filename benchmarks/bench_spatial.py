@@ -15,6 +15,7 @@ coordinates (cities.csv); the panels are simulated.
 
 from __future__ import annotations
 
+import dataclasses
 import resource
 import time
 import warnings
@@ -80,12 +81,17 @@ def main() -> None:
     wl = w300.to_libpysal()
     y = df["y"].to_numpy()[:, None]
     X = df[xs].to_numpy()
-    t_ours, ours = _time(lambda: fit_spatial(df, "y", xs, entity="id", time="t", w=w300,
-                                             model="sar", fe="entity"))
-    t_ref, ref = _time(lambda: spreg.Panel_FE_Lag(y, X, wl), repeat=1)
+    # a fresh weight object per call: no eigenvalues carried over from an earlier fit
+    t_ours, ours = _time(lambda: fit_spatial(df, "y", xs, entity="id", time="t",
+                                             w=dataclasses.replace(w300), model="sar",
+                                             fe="entity"))
+    t_warm, _ = _time(lambda: fit_spatial(df, "y", xs, entity="id", time="t", w=w300,
+                                          model="sar", fe="entity"))
+    t_ref, ref = _time(lambda: spreg.Panel_FE_Lag(y, X, wl), repeat=2)
     diff = np.abs(ours.params.to_numpy() - np.ravel(ref.betas)).max()
-    print(f"2. individual-FE SAR 300 x 9: dtistat {t_ours:.3f} s, spreg.Panel_FE_Lag "
-          f"{t_ref:.3f} s -> {t_ref / t_ours:.1f}x [target >= 10x]; max |diff| {diff:.1e}")
+    print(f"2. individual-FE SAR 300 x 9: dtistat {t_ours:.3f} s ({t_warm:.3f} s with W's "
+          f"eigenvalues reused), spreg.Panel_FE_Lag {t_ref:.3f} s -> {t_ref / t_ours:.1f}x "
+          f"({t_ref / t_warm:.1f}x) [target >= 10x]; max |diff| {diff:.1e}")
 
     pts = pd.DataFrame({"longitude": rng.uniform(75, 130, 3000),
                         "latitude": rng.uniform(20, 50, 3000)})

@@ -24,6 +24,7 @@ Data layout inside: time-major stacks (T blocks of N, entities in W's order).
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,6 +117,18 @@ def prepare_panel(data: pd.DataFrame, y: str, x: Any, *, entity: str, time: str,
     arr = np.empty((T, N, len(cols)))
     arr[ti, ei] = vals
     return PanelData(arr[..., 0], arr[..., 1:], x, W, W.ids, periods)
+
+
+_JACOBIANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _jacobian(w: SpatialWeights, method: str) -> Jacobian:
+    """One Jacobian (its eigenvalues) per weight object and engine: a model-selection run
+    fits three models on the same W."""
+    per_w = _JACOBIANS.setdefault(w, {})
+    if method not in per_w:
+        per_w[method] = Jacobian(w, method)
+    return per_w[method]
 
 
 def _demean(a: np.ndarray, fe: str | None) -> np.ndarray:
@@ -395,7 +408,7 @@ def fit_spatial(data: pd.DataFrame, y: str, x: Any, *, entity: str, time: str, w
     Xd = _demean(Xraw, fe).reshape(T * N, k)
     yd = _demean(pdata.y, fe).ravel()
     wyd = _demean(_lag(Wt.sparse, pdata.y), fe).ravel()
-    jac = Jacobian(Wt, logdet)
+    jac = _jacobian(Wt, logdet)
     n_star, T_star, c = _counts(fe, lee_yu, N, T)
     if model in ("sar", "sdm"):
         beta, rho, s2, ll, _ = _fit_lag(yd, wyd, Xd, jac, n_star, T_star, c)

@@ -35,6 +35,7 @@ from dtistat.spatial.models import (
     fit_spatial,
     prepare_panel,
 )
+from dtistat.spatial.weights import as_weights
 
 __all__ = [
     "ModelSelection",
@@ -176,6 +177,7 @@ def spatial_model_selection(data: pd.DataFrame, y: str, x: Any, *, entity: str, 
     >>> spatial_model_selection(df, "y", "x", entity="i", time="t", w=w).choice
     'SDM'
     """
+    w = as_weights(w)  # one object: the three fits share its eigenvalues
     lm = lm_tests(data, y, x, entity=entity, time=time, w=w, fe=fe)
     kw = {"entity": entity, "time": time, "w": w, "fe": fe, "lee_yu": lee_yu, "level": level}
     sdm = fit_spatial(data, y, x, model="sdm", **kw)

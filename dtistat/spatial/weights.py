@@ -126,6 +126,16 @@ class SpatialWeights(Result):
         base = None if self.base_row_sums is None else self.base_row_sums[pos]
         return SpatialWeights(m, ids, self.transform, self.kind, self.symmetric_base, base)
 
+    def subset(self, ids: Any) -> SpatialWeights:
+        """The matrix restricted to ``ids`` (in that order); rows are not re-standardized."""
+        ids = pd.Index(ids)
+        pos = self.ids.get_indexer(ids)
+        if (pos < 0).any():
+            raise DataError(f"entity {ids[pos < 0][0]!r} is not in the weight matrix")
+        m = self.sparse[pos][:, pos].tocsr()
+        sym = self.symmetric_base and self.base_row_sums is None
+        return SpatialWeights(m, ids, "none", self.kind + " (subset)", sym)
+
     def to_libpysal(self):
         """Convert to ``libpysal.weights.W`` (ids as neighbour keys)."""
         from libpysal.weights import WSP
