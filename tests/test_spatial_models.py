@@ -8,7 +8,7 @@ import spreg
 from libpysal import examples
 from libpysal.weights import lat2W
 from scipy.linalg import helmert
-from scipy.optimize import minimize, minimize_scalar
+from scipy.optimize import brentq, minimize, minimize_scalar
 
 from dtistat.errors import DataError, EstimationError, ParameterError
 from dtistat.spatial.models import _maximize, fit_spatial
@@ -127,6 +127,16 @@ def _transformed_ml(W, Y, X, fe):
 
     rho = minimize_scalar(conc, bounds=(-0.99, 0.99), method="bounded",
                           options={"xatol": 1e-11}).x
+    # polish: root of the concentrated score, d log|I - rho W*| / d rho = -tr((I - rho W*)^-1 W*)
+    M = np.linalg.lstsq(Xl, np.column_stack([y, wy]), rcond=None)[0]
+    E = np.column_stack([y, wy]) - Xl @ M
+
+    def score(r):
+        e = E[:, 0] - r * E[:, 1]
+        tr = np.trace(np.linalg.solve(np.eye(len(Ws)) - r * Ws, Ws))
+        return n * (e @ E[:, 1]) / (e @ e) - Tn * tr
+
+    rho = brentq(score, rho - 1e-5, rho + 1e-5, xtol=1e-15)
     b = np.linalg.lstsq(Xl, y - rho * wy, rcond=None)[0]
     e = y - rho * wy - Xl @ b
     s2 = e @ e / n
@@ -152,11 +162,11 @@ def test_lee_yu_equals_explicit_transformation(fe):
     r = fit_spatial(long, "y", ["x1", "x2"], entity="i", time="t", w=w, model="sar", fe=fe,
                     lee_yu=True)
     b, rho, s2, ll, se = _transformed_ml(W, Y, X, fe)
-    assert r.rho == pytest.approx(rho, abs=1e-8)
-    np.testing.assert_allclose(r.params.to_numpy()[:-1], b, rtol=1e-7)
-    assert r.sigma2 == pytest.approx(s2, rel=1e-8)
+    assert r.rho == pytest.approx(rho, abs=1e-11)
+    np.testing.assert_allclose(r.params.to_numpy()[:-1], b, rtol=1e-10)
+    assert r.sigma2 == pytest.approx(s2, rel=1e-10)
     assert r.loglik == pytest.approx(ll, rel=1e-10)
-    np.testing.assert_allclose(r.std_errors.to_numpy(), se, rtol=1e-7)
+    np.testing.assert_allclose(r.std_errors.to_numpy(), se, rtol=1e-9)
     # entity effects only: Lee-Yu's sigma2 is T/(T-1) times the direct approach's, and
     # rho, beta coincide (the Jacobian's factor T-1 vs T only rescales the likelihood
     # together with n*)

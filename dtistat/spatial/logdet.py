@@ -20,6 +20,7 @@ from dtistat.spatial.weights import SpatialWeights
 __all__ = ["Jacobian"]
 
 EIG_MAX_N = 3000
+VECTORS_MAX_N = 1500
 _SERIES_ORDER = 120
 _HUTCHINSON_DRAWS = 100
 
@@ -46,12 +47,21 @@ class Jacobian:
             method = "eig" if self.n <= (EIG_MAX_N if symmetric else 1000) else "lu"
         self.method = method
         self.omega: np.ndarray | None = None
+        self._Q = None
         if method == "eig":
             d = w.symmetrizer()
             if d is not None:
                 s = np.sqrt(d)
                 S = (sp.diags(s) @ w.sparse @ sp.diags(1 / s)).toarray()
-                self.omega = np.linalg.eigvalsh((S + S.T) / 2)
+                S = (S + S.T) / 2
+                if self.n <= VECTORS_MAX_N:
+                    # W = D^-1/2 Q diag(omega) Q' D^1/2: every trace and product of
+                    # W (I - rho W)^-1 then costs O(N^2) per rho
+                    self.omega, Q = np.linalg.eigh(S)
+                    self._Q, self._sqrt_d = Q, s
+                    self._PR = (Q.T @ (Q / d[:, None])) * (Q.T @ (Q * d[:, None]))
+                else:
+                    self.omega = np.linalg.eigvalsh(S)
             else:
                 om = np.linalg.eigvals(w.sparse.toarray())
                 self.omega = om.real if np.abs(om.imag).max() < 1e-10 else om
@@ -89,6 +99,22 @@ class Jacobian:
         else:
             inv = spla.splu(A).solve(np.eye(self.n))
         return self.W @ inv
+
+    @property
+    def has_vectors(self) -> bool:
+        """Whether W's eigenvectors are at hand (symmetric-similar W, N <= 1500)."""
+        return self._Q is not None
+
+    def wtilde_traces(self, rho: float) -> tuple[float, float, float]:
+        """tr(A), tr(A A), tr(A'A) for ``A = W (I - rho W)^-1`` from the eigenvectors."""
+        g = self.omega / (1.0 - rho * self.omega)
+        return float(g.sum()), float(g @ g), float(g @ self._PR @ g)
+
+    def wtilde_apply(self, rho: float, V: np.ndarray) -> np.ndarray:
+        """``W (I - rho W)^-1 V`` for V (N x m) from the eigenvectors."""
+        g = self.omega / (1.0 - rho * self.omega)
+        Q, s = self._Q, self._sqrt_d
+        return (Q @ (g[:, None] * (Q.T @ (s[:, None] * V)))) / s[:, None]
 
     def mean_traces(self, rho: np.ndarray, rng=None) -> tuple[np.ndarray, np.ndarray]:
         """``tr((I - rho W)^-1) / N`` and ``tr((I - rho W)^-1 W) / N`` for each rho."""

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize_scalar
+from scipy.optimize import brentq, minimize_scalar
 
 from dtistat._results import CoefResult, Summary
 from dtistat._validate import (
@@ -248,12 +248,33 @@ def _fit_lag(yd, wyd, Xd, jac, n_star, T_star, c):
                 + T_star * (jac.logdet(r) - (c * np.log(1 - r) if c else 0.0)))
 
     rho = _maximize(conc, jac.bounds, "rho")
+    if jac.omega is not None:
+        rho = _polish(rho, q00, q01, q11, jac, n_star, T_star, c)
     beta = b0 - rho * b1
     e = e0 - rho * e1
     s2 = float(e @ e) / n_star
     ll = (-n_star / 2 * (np.log(2 * np.pi * s2) + 1)
           + T_star * (jac.logdet(rho) - (c * np.log(1 - rho) if c else 0.0)))
     return beta, rho, s2, float(ll), XtX
+
+
+def _polish(rho, q00, q01, q11, jac, n_star, T_star, c):
+    """Refine rho as the root of the concentrated score (exact with eigenvalues): the
+    bounded search stops at ~sqrt(eps) |rho|."""
+    om = jac.omega
+
+    def score(r):
+        ss = q00 - 2 * r * q01 + r * r * q11
+        return (-n_star * (r * q11 - q01) / ss - T_star * float(np.real(np.sum(om / (1 - r * om))))
+                + (c * T_star / (1 - r) if c else 0.0))
+
+    lo, hi = jac.bounds
+    d = 1e-6 * (hi - lo)
+    a, b = max(rho - d, lo + d / 10), min(rho + d, hi - d / 10)
+    fa, fb = score(a), score(b)
+    if fa * fb < 0:
+        return float(brentq(score, a, b, xtol=1e-15, rtol=4 * np.finfo(float).eps))
+    return rho
 
 
 def _fit_error(yd, wyd, Xd, WXd, jac, n_star, T_star, c):
@@ -296,12 +317,19 @@ def _wtilde(jac: Jacobian, rho: float, c: int) -> np.ndarray:
     return A
 
 
-def _info_lag(Xd, beta, rho, s2, jac, T, n_star, T_star, c):
+def _traces_and_apply(jac, rho, c):
+    """tr(A), tr(AA), tr(A'A) and a function V -> A V for ``A = W (I - rho W)^-1``."""
+    if jac.has_vectors and not c:
+        return (*jac.wtilde_traces(rho), lambda V: jac.wtilde_apply(rho, V))
     A = _wtilde(jac, rho, c)
-    N = A.shape[0]
+    return np.trace(A), float((A * A.T).sum()), float((A * A).sum()), lambda V: A @ V
+
+
+def _info_lag(Xd, beta, rho, s2, jac, T, n_star, T_star, c):
+    t1, t2, t3, apply = _traces_and_apply(jac, rho, c)
+    N = jac.n
     xb = (Xd @ beta).reshape(T, N)
-    axb = xb @ A.T                                 # A applied within each period
-    t1, t2, t3 = np.trace(A), float((A * A.T).sum()), float((A * A).sum())
+    axb = apply(xb.T).T                            # A applied within each period
     k = Xd.shape[1]
     info = np.zeros((k + 2, k + 2))
     info[:k, :k] = Xd.T @ Xd / s2
@@ -313,8 +341,7 @@ def _info_lag(Xd, beta, rho, s2, jac, T, n_star, T_star, c):
 
 
 def _info_error(xx, lam, s2, jac, n_star, T_star, c):
-    A = _wtilde(jac, lam, c)
-    t1, t2, t3 = np.trace(A), float((A * A.T).sum()), float((A * A).sum())
+    t1, t2, t3, _ = _traces_and_apply(jac, lam, c)
     k = xx.shape[0]
     info = np.zeros((k + 2, k + 2))
     info[:k, :k] = xx / s2
