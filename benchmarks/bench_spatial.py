@@ -9,7 +9,7 @@
 4. Moran's I with 9,999 permutations, 369 cities x 9 quarters (target < 1 s), and
    ``esda.Moran`` on one quarter for scale.
 
-Run: ``python benchmarks/bench_spatial.py``. Coordinates are the bundled city
+Run: ``python benchmarks/bench_spatial.py`` (BLAS limited to one thread, both sides). Coordinates are the bundled city
 coordinates (cities.csv); the panels are simulated.
 """
 
@@ -61,6 +61,13 @@ def _time(f, repeat=3):
 
 def main() -> None:
     import spreg
+
+    try:  # one BLAS thread for both sides: the shared 2-core machine thrashes otherwise
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except ImportError:  # pragma: no cover
+        pass
 
     rng = np.random.default_rng(2023)
     cities = load_cities().set_index("city_id")

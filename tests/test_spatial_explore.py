@@ -225,3 +225,16 @@ def test_bad_input():
     long["e"] = long["e"].map(dict(enumerate(W.ids)))
     with pytest.raises(DataError, match="balanced"):
         moran("v", W, data=long, entity="e", time="t")
+
+
+def test_permutations_are_uniform_and_seeded():
+    from dtistat.spatial.explore import _permutations
+
+    a = _permutations(np.random.default_rng(3), 5, 20000)
+    b = _permutations(np.random.default_rng(3), 5, 20000)
+    np.testing.assert_array_equal(a, b)
+    assert (np.sort(a, axis=1) == np.arange(5)).all()
+    # every value equally likely in every position: chi-squared over the 5 x 5 counts
+    counts = np.stack([(a == v).sum(0) for v in range(5)])
+    chi2 = ((counts - 4000) ** 2 / 4000).sum()
+    assert chi2 < 50  # 16 df: P(chi2 > 50) < 1e-4

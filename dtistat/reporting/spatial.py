@@ -18,7 +18,7 @@ def section(ctx: _Context) -> Section:
     coordinates, the model-selection table and the SDM effects beside the truth."""
     from dtistat.datasets import load_cities
     from dtistat.datasets.demo_spatial import SPATIAL_TRUTH, demo_weights, true_effects
-    from dtistat.spatial import fit_spatial, local_moran, moran, spatial_model_selection
+    from dtistat.spatial import local_moran, moran, spatial_model_selection
 
     world = ctx.world
     sp = world.spatial_panel.merge(world.mediation_panel[["city_id", "quarter", "dti_total"]],
@@ -37,7 +37,7 @@ def section(ctx: _Context) -> Section:
     lisa = local_moran(last["dti_total"].to_numpy(), w, permutations=999, seed=2).table
     xs = ["x_dti", "x_investment"]
     sel = spatial_model_selection(sp, "fi_spillover", xs, **kw)
-    sdm = fit_spatial(sp, "fi_spillover", xs, model="sdm", fe="twoway", **kw)
+    sdm = sel.models["sdm"]
     eff = sdm.effects(n_sim=1000, seed=3).table
     eff = eff.merge(true_effects(cities, w.ids), on=["variable", "effect"])
     coef = sdm.tidy()
