@@ -132,3 +132,18 @@ def test_effects_interval_coverage():
     cover = hits / reps
     # binomial sd at 0.95 with 200 draws is 0.015: accept 0.90-0.99
     assert ((cover > 0.90) & (cover < 0.99)).all(), cover
+
+
+def test_sparse_engine_effects_by_power_series(stl):
+    # the sparse engine's traces come from a power series whose tr(W^j), j >= 3, are
+    # Hutchinson estimates (100 Rademacher vectors): close to the exact eigenvalue
+    # traces, not equal; totals are exact (row-standardized W)
+    w, long = stl
+    kw = {"entity": "i", "time": "t", "w": w, "model": "sdm"}
+    a = fit_spatial(long, "hr", ["rd", "pe"], logdet="eig", **kw)
+    b = fit_spatial(long, "hr", ["rd", "pe"], logdet="lu", **kw)
+    ea = spatial_effects(a, method="delta").table.set_index(["variable", "effect"])
+    eb = spatial_effects(b, method="delta").table.set_index(["variable", "effect"])
+    np.testing.assert_allclose(eb["estimate"], ea["estimate"], rtol=5e-3, atol=1e-4)
+    tot = [("rd", "total"), ("pe", "total")]
+    np.testing.assert_allclose(eb.loc[tot, "estimate"], ea.loc[tot, "estimate"], rtol=1e-7)
