@@ -1,5 +1,21 @@
 """dtistat: the digital transformation index toolkit."""
 
+# difference in differences
+from dtistat.did import (
+    BaconResult,
+    CSResult,
+    EventStudyResult,
+    PlaceboResult,
+    TWFEResult,
+    bacon_decomposition,
+    event_study_plot,
+    first_treated,
+    fit_did,
+    placebo_reassign,
+    placebo_timing,
+    psm_did,
+)
+from dtistat.drivers import DriversResult, fit_drivers
 from dtistat.errors import (
     ColumnError,
     ConvergenceError,
@@ -11,17 +27,14 @@ from dtistat.errors import (
     PeriodError,
     SpecError,
 )
-
 from dtistat.factors import (
     BartlettResult,
     CFAResult,
-    DriversResult,
     EFAResult,
     KMOResult,
     ParallelAnalysisResult,
     bartlett_sphericity,
     fit_cfa,
-    fit_drivers,
     fit_efa,
     kmo,
     parallel_analysis,
@@ -44,6 +57,7 @@ from dtistat.mediation import (
     fit_mediation,
 )
 from dtistat.panel import FTest, HausmanResult, PanelResult, fit_panel, hausman
+
 # spatial
 from dtistat.spatial import (
     EffectsResult,
@@ -85,9 +99,28 @@ from dtistat.tables import (
     regression_table,
 )
 
+# threshold
+from dtistat.threshold import ThresholdResult, fit_threshold
+
 __version__ = "0.1.0"
 
 __all__ = [
+    # threshold
+    "ThresholdResult",
+    "fit_threshold",
+    # difference in differences
+    "BaconResult",
+    "CSResult",
+    "EventStudyResult",
+    "PlaceboResult",
+    "TWFEResult",
+    "bacon_decomposition",
+    "event_study_plot",
+    "first_treated",
+    "fit_did",
+    "placebo_reassign",
+    "placebo_timing",
+    "psm_did",
     "MediationProcedure",
     "MediationResult",
     "MediationSensitivity",

@@ -1,6 +1,6 @@
 """Survey analysis for questionnaire data: raking weights, design-based crosstabs and tests, proportions, ordered models.
 
-PART 4 of the seed report weights an online panel to population margins and compares
+PART 4 of the report weights an online panel to population margins and compares
 groups (industry, city tier, employer size, age). This module gives the four steps:
 
 * :func:`rake` — iterative proportional fitting of respondent weights to marginal
@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
+from dtistat._results import CoefResult, Result, Summary
 from dtistat._validate import (
     as_list,
     check_choice,
@@ -44,7 +45,14 @@ from dtistat._validate import (
     check_positive_int,
     warn,
 )
-from dtistat.errors import ConvergenceError, DataError, EstimationError, ParameterError
+from dtistat.errors import (
+    ConvergenceError,
+    DataError,
+    EstimationError,
+    ParameterError,
+    SpecError,
+)
+from dtistat.formula import build_design
 
 __all__ = [
     "CrosstabResult",
@@ -62,14 +70,6 @@ TESTS = ("rao-scott", "rao-scott-1", "pearson")
 CI_METHODS = ("wilson", "logit", "korn-graubard")
 LINKS = ("logit", "probit")
 COV_TYPES = ("robust", "nonrobust")
-
-_FORMULA_ERRORS: tuple = (ValueError, KeyError, TypeError, NameError)
-try:  # the formula engine of statsmodels
-    from patsy import PatsyError
-
-    _FORMULA_ERRORS += (PatsyError,)
-except ImportError:  # pragma: no cover
-    pass
 
 
 # ============================================================================ helpers
@@ -184,8 +184,8 @@ def _fmt_table(df: pd.DataFrame, digits: int = 4) -> str:
 
 # ============================================================================== rake
 
-@dataclass(frozen=True)
-class RakeReport:
+@dataclass(frozen=True, eq=False, repr=False)
+class RakeReport(Result):
     """Convergence report of :func:`rake`, found in ``weights.attrs["rake"]``.
 
     Attributes
@@ -220,9 +220,26 @@ class RakeReport:
     n_trimmed: int
     margins: pd.DataFrame = field(repr=False)
 
-    def summary(self) -> pd.DataFrame:
+    def to_frame(self) -> pd.DataFrame:
         """The margin table: target against achieved total for every category."""
         return self.margins.copy()
+
+    def _headline(self) -> list[str]:
+        return ["converged" if self.converged else "NOT converged",
+                f"sweeps={self.iterations}", f"n={self.n}", f"deff={self.design_effect:.3f}"]
+
+    def summary(self) -> Summary:
+        """Convergence, the design effect and the margin table."""
+        header = [("Status", ("converged" if self.converged else "NOT converged")
+                   + f" after {self.iterations} sweep(s)"),
+                  ("Max relative margin error", f"{self.max_rel_error:.3g} (tol {self.tol:.3g})"),
+                  ("Respondents", self.n), ("Weighted total", self.total),
+                  ("Kish design effect", self.design_effect), ("Effective n", self.effective_n),
+                  ("Weights", f"min {self.weight_min:.4g}, max {self.weight_max:.4g}")]
+        notes = ([f"Trimmed to [{self.trim_bounds[0]:.4g}, {self.trim_bounds[1]:.4g}]; "
+                  f"{self.n_trimmed} weight(s) at a bound"] if self.trim_bounds else [])
+        return Summary("Raking (iterative proportional fitting)", self.margins, header=header,
+                       notes=notes)
 
     def __str__(self) -> str:
         status = "converged" if self.converged else "NOT converged"
@@ -496,8 +513,8 @@ def _rake_report(parsed, w, iterations, tol, bounds) -> RakeReport:
 
 # ========================================================================== crosstab
 
-@dataclass(frozen=True)
-class CrosstabResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class CrosstabResult(Result):
     """Result of :func:`crosstab`.
 
     Attributes
@@ -539,7 +556,7 @@ class CrosstabResult:
     tests: pd.DataFrame
     test: str
 
-    def _headline(self, option: Any = None) -> pd.Series:
+    def _headline_test(self, option: Any = None) -> pd.Series:
         t = self.tests[self.tests["test"] == self.test]
         if self.multi:
             t = t[t["option"] == (option if option is not None else self.options[0])]
@@ -548,12 +565,12 @@ class CrosstabResult:
     @property
     def statistic(self) -> float:
         """Headline statistic (first option for multi-select)."""
-        return float(self._headline()["statistic"])
+        return float(self._headline_test()["statistic"])
 
     @property
     def p_value(self) -> float:
         """Headline p-value (first option for multi-select)."""
-        return float(self._headline()["p_value"])
+        return float(self._headline_test()["p_value"])
 
     @property
     def cramers_v(self) -> float:
@@ -561,9 +578,31 @@ class CrosstabResult:
         t = self.tests[self.tests["test"] == "cramers-v"]
         return float(t["statistic"].iloc[0])
 
-    def summary(self) -> pd.DataFrame:
+    def test_table(self) -> pd.DataFrame:
         """Tidy table of tests: option, test, statistic, df1, df2, p_value."""
         return self.tests.copy()
+
+    def _headline(self) -> list[str]:
+        return [f"{self.row} x {self.col}", f"n={self.n}",
+                f"{self.test}={self.statistic:.4g}", f"p={self.p_value:.4g}"]
+
+    def summary(self) -> Summary:
+        """Counts, row percentages and the tests."""
+        kind = "multi-select " if self.multi else ""
+        tests = self.tests if self.multi else self.tests.drop(columns="option")
+        notes = []
+        if self.n_dropped:
+            notes.append(f"Dropped: {self.n_dropped} row(s) with missing values")
+        if self.multi:
+            notes.append("Multi-select: row percentages choosing each option need not sum "
+                         "to 100")
+        header = [("Observations", self.n), ("Weighted", self.weighted)]
+        if self.n_psu != self.n:
+            header.append(("Clusters", self.n_psu))
+        return Summary(f"Crosstab of {self.row} x {kind}{self.col}",
+                       {"Weighted counts" if self.weighted else "Counts": self.counts,
+                        "Row %": self.row_pct, "Tests": tests.set_index("test")},
+                       header=header, notes=notes)
 
     def to_frame(self) -> pd.DataFrame:
         """Long table: row category, column/option, weighted count, n, row_pct, col_pct."""
@@ -1078,8 +1117,8 @@ def proportions(
 
 # ======================================================================= fit_ordered
 
-@dataclass(frozen=True)
-class OrderedResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class OrderedResult(CoefResult):
     """Result of :func:`fit_ordered`.
 
     The model is ``P(y <= j | x) = F(cut_j - x'beta)`` with F logistic (``link="logit"``)
@@ -1094,10 +1133,10 @@ class OrderedResult:
     weighted : whether weights were used.
     params : statsmodels-parametrized estimates (coefficients, first cutpoint, log
         increments of the later cutpoints), with ``cov`` their covariance.
-    coefficients : DataFrame (term, estimate, std_error, stat, p_value, ci_low,
+    coefficients : DataFrame (term, estimate, std_error, statistic, p_value, ci_low,
         ci_high; plus odds_ratio, or_ci_low, or_ci_high for the logit link) for the
         coefficients and the cutpoints ``cut[a|b]`` (delta-method SEs).
-    marginal_effects : DataFrame (term, outcome, kind, estimate, std_error, stat,
+    marginal_effects : DataFrame (term, outcome, kind, estimate, std_error, statistic,
         p_value, ci_low, ci_high): the average marginal effect of each regressor on the
         probability of each answer category; ``kind`` is ``derivative`` for continuous
         regressors and ``discrete`` (change from the reference level) for 0/1 dummies
@@ -1137,9 +1176,39 @@ class OrderedResult:
         t = t[~t["term"].str.startswith("cut[")]
         return t[["term", "odds_ratio", "or_ci_low", "or_ci_high", "p_value"]].reset_index(drop=True)
 
-    def summary(self) -> pd.DataFrame:
-        """Tidy coefficient table: term, estimate, std_error, stat, p_value, ci_low, ci_high (+ odds ratios)."""
+    @property
+    def df_inference(self) -> None:
+        """Maximum likelihood: inference on the normal distribution."""
+        return None
+
+    def tidy(self, level: float | None = None) -> pd.DataFrame:
+        """Coefficients and cutpoints: term, estimate, std_error, statistic, p_value,
+        ci_low, ci_high (+ odds ratios for the logit link)."""
+        if level is not None and not np.isclose(self._level(level), self.level):
+            raise ParameterError(f"this result has {self.level:g} intervals; refit with "
+                                 f"fit_ordered(..., level={level!r})")
         return self.coefficients.copy()
+
+    def _headline(self) -> list[str]:
+        return [f"ordered {self.link}", f"N={self.nobs}", f"categories={len(self.categories)}",
+                f"pseudo R2={self.pseudo_r2:.4f}"]
+
+    def summary(self) -> Summary:
+        """Coefficients (with odds ratios) and the average marginal effects."""
+        ame = (self.marginal_effects.pivot(index="term", columns="outcome", values="estimate")
+               .reindex(columns=list(self.categories)))
+        header = [("Formula", self.formula), ("Observations", self.nobs),
+                  ("Weighted", self.weighted), ("Standard errors", self.cov_type),
+                  ("Categories", " < ".join(map(str, self.categories))),
+                  ("Log-likelihood", self.loglike), ("McFadden pseudo R2", self.pseudo_r2)]
+        notes = []
+        if self.n_dropped:
+            notes.append(f"Dropped: {self.n_dropped} row(s) with missing values")
+        if not self.converged:
+            notes.append("WARNING: the optimizer did not converge")
+        return Summary(f"Ordered {self.link}", {
+            "Coefficients": self.coefficients.set_index("term"),
+            "Average marginal effects on P(answer)": ame}, header=header, notes=notes)
 
     def to_frame(self) -> pd.DataFrame:
         """Coefficients and marginal effects stacked, with a ``table`` column."""
@@ -1279,16 +1348,37 @@ def _fit_lik(lik: _OrderedLik, start: np.ndarray, maxiter: int = 1000) -> tuple[
     return x, converged, it
 
 
-def _term_groups(model, names: list[str], X: np.ndarray) -> list[tuple[list[int], str]]:
+def _ordered_design(data: pd.DataFrame, formula: str, yname: str, extra: list, link: str):
+    """statsmodels' ``OrderedModel`` on the design of :func:`dtistat.formula.build_design`.
+
+    As ``OrderedModel.from_formula``: categorical terms coded against their first level
+    as if there were an intercept, the intercept left out, patsy's column order and
+    names; rows with a missing answer, regressor or cluster are dropped (and counted).
+    Returns the model, the design and the positions of its rows in ``data``.
+    """
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+    keep = _present(data, [yname] + extra)
+    d = data if keep.all() else data.loc[keep]
+    design = build_design(d, "~" + formula.split("~", 1)[1], missing="drop",
+                          intercept_allowed=False, ordering="patsy",
+                          level_names="formulaic")
+    if yname in design.variables:
+        raise SpecError(f"formula {formula!r}: the answer {yname!r} is also a regressor")
+    pos = np.flatnonzero(keep)[design.rows]
+    endog = data[yname].iloc[pos]
+    exog = pd.DataFrame(design.X, columns=design.names, index=endog.index)
+    return OrderedModel(endog, exog, distr=link), design, pos
+
+
+def _term_groups(terms: dict, names: list[str], X: np.ndarray) -> list[tuple[list[int], str]]:
     """Columns grouped for marginal effects: ('discrete', dummies of one factor) or ('derivative', [col])."""
     binary = [bool(np.all(np.isin(X[:, j], (0.0, 1.0)))) for j in range(X.shape[1])]
     groups: list[tuple[list[int], str]] = []
     seen: set[int] = set()
-    info = getattr(model.data, "design_info", None) or getattr(model.data, "model_spec", None)
-    slices = getattr(info, "term_slices", None) if info is not None else None
-    if slices and list(getattr(info, "column_names", [])) == names:
-        for sl in slices.values():
-            cols = list(range(X.shape[1]))[sl]
+    if all(c in names for cols in terms.values() for c in cols):
+        for tcols in terms.values():
+            cols = [names.index(c) for c in tcols]
             if cols and all(binary[j] for j in cols) and np.all(X[:, cols].sum(1) <= 1):
                 groups.append((cols, "discrete"))
                 seen.update(cols)
@@ -1354,8 +1444,9 @@ def fit_ordered(
     Parameters
     ----------
     data : DataFrame (not modified).
-    formula : patsy formula, e.g. ``"attitude ~ age + C(tier)"``. The left-hand side
-        must be an ordered pandas Categorical (categories low to high) or numeric.
+    formula : formula in :mod:`dtistat.formula`'s grammar, e.g.
+        ``"attitude ~ age + C(tier)"``. The left-hand side must be an ordered pandas
+        Categorical (categories low to high) or numeric.
     weight : column of positive weights (sampling weights, e.g. from :func:`rake`).
     link : ``"logit"`` (default) or ``"probit"``.
     cov_type : ``"robust"`` (default): sandwich ``H^-1 B H^-1`` with
@@ -1384,8 +1475,6 @@ def fit_ordered(
     >>> bool(res.coefficients.loc[0, "odds_ratio"] > 1)
     True
     """
-    from statsmodels.miscmodels.ordinal_model import OrderedModel
-
     check_frame(data)
     check_choice(link, LINKS, "link")
     check_choice(cov_type, COV_TYPES, "cov_type")
@@ -1411,16 +1500,7 @@ def fit_ordered(
     extra = [cluster] if cluster is not None else []
     if cluster is not None:
         check_columns(data, [cluster], what="cluster column")
-    d = data.loc[_present(data, extra)] if extra else data
-    try:
-        model = OrderedModel.from_formula(formula, d, distr=link)
-    except _FORMULA_ERRORS as exc:
-        raise DataError(f"cannot build the model {formula!r}: {exc}") from None
-    if data.index.has_duplicates:
-        raise DataError("data index has duplicate labels; weights are aligned to the model "
-                        "rows by index — reset_index(drop=True) first")
-    rows = model.data.row_labels
-    pos = data.index.get_indexer(rows)
+    model, design, pos = _ordered_design(data, formula, yname, extra, link)
     w = w_all[pos]
     y = np.asarray(model.endog, dtype=np.int64)
     X = np.asarray(model.exog, dtype=float)
@@ -1455,7 +1535,7 @@ def fit_ordered(
     if cov_type == "nonrobust":
         cov = -Hinv
     else:
-        psu, m = _psu(d.loc[rows], cluster, y.size)
+        psu, m = _psu(data.iloc[pos], cluster, y.size)
         if m < 2:
             raise DataError("robust SEs need at least two clusters")
         S = _psu_sums(lik.score_obs(params) * w[:, None], psu, m)
@@ -1472,7 +1552,7 @@ def fit_ordered(
     se = np.sqrt(np.diag(J @ cov @ J.T))
     terms = names + [f"cut[{labels[j]}|{labels[j + 1]}]" for j in range(K - 1)]
     coef = pd.DataFrame({"term": terms, "estimate": est, "std_error": se,
-                         "stat": est / se, "p_value": 2 * stats.norm.sf(np.abs(est / se)),
+                         "statistic": est / se, "p_value": 2 * stats.norm.sf(np.abs(est / se)),
                          "ci_low": est - z * se, "ci_high": est + z * se})
     if link == "logit":
         isb = np.arange(len(terms)) < k
@@ -1481,7 +1561,7 @@ def fit_ordered(
         coef["or_ci_high"] = np.where(isb, np.exp(coef["ci_high"]), np.nan)
 
     # average marginal effects with delta-method SEs (numerical Jacobian)
-    groups = _term_groups(model, names, X)
+    groups = _term_groups(design.terms, names, X)
     ame = _ame(lik, params, groups, w).ravel()
     G = np.zeros((ame.size, params.size))
     for i in range(params.size):
@@ -1498,8 +1578,8 @@ def fit_ordered(
         "estimate": ame, "std_error": ase,
     })
     with np.errstate(divide="ignore", invalid="ignore"):
-        me["stat"] = me["estimate"] / me["std_error"]
-    me["p_value"] = 2 * stats.norm.sf(np.abs(me["stat"]))
+        me["statistic"] = me["estimate"] / me["std_error"]
+    me["p_value"] = 2 * stats.norm.sf(np.abs(me["statistic"]))
     me["ci_low"] = me["estimate"] - z * me["std_error"]
     me["ci_high"] = me["estimate"] + z * me["std_error"]
 

@@ -67,8 +67,10 @@ def simulate_spatial_panel(cities: pd.DataFrame, panel: pd.DataFrame,
     >>> import pandas as pd, numpy as np
     >>> from dtistat.datasets import load_cities
     >>> c = load_cities().iloc[:40]
-    >>> p = pd.DataFrame({"city_id": np.repeat(c.city_id, 3), "quarter": ["q1", "q2", "q3"] * 40,
-    ...                   "log_dti_total": np.arange(120.0) % 7, "fi_investment": np.arange(120.0) % 5})
+    >>> p = pd.DataFrame({"city_id": np.repeat(c.city_id, 3),
+    ...                   "quarter": ["q1", "q2", "q3"] * 40,
+    ...                   "log_dti_total": np.arange(120.0) % 7,
+    ...                   "fi_investment": np.arange(120.0) % 5})
     >>> simulate_spatial_panel(c, p, seed=1).shape
     (120, 5)
     """

@@ -209,7 +209,8 @@ def _delta_se(theta, V, bi, ti, f) -> np.ndarray:
     up, dn = theta.copy(), theta.copy()
     up[-1] += h
     dn[-1] -= h
-    d_rho = (_effects_from(up[None], bi, ti, f)[0] - _effects_from(dn[None], bi, ti, f)[0]) / (2 * h)
+    d_rho = (_effects_from(up[None], bi, ti, f)[0]
+             - _effects_from(dn[None], bi, ti, f)[0]) / (2 * h)
     a, b, ta, tb = (v[0] for v in f(np.array([theta[-1]])))
     out = np.empty((len(bi), 3))
     for k in range(len(bi)):

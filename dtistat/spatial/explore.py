@@ -181,7 +181,7 @@ class MoranResult(Result):
     n: int
 
     @property
-    def I(self) -> float:
+    def I(self) -> float:  # noqa: E743 - the statistic's name in the literature
         """The statistic of the first (or only) period."""
         return float(self.table["statistic"].iloc[0])
 
@@ -255,7 +255,8 @@ def _global(kind: str, y, w, data, entity, time, permutations, alternative, seed
     Z = Y - Y.mean(0)
     ss = (Z * Z).sum(0)
     if (ss == 0).any():
-        raise DataError(f"the variable is constant in period {periods[np.flatnonzero(ss == 0)[0]]!r}")
+        bad = periods[np.flatnonzero(ss == 0)[0]]
+        raise DataError(f"the variable is constant in period {bad!r}")
     s0, s1, s2 = _w_moments(W)
     n2 = n * n
     k = ((Z ** 4).sum(0) / n) / (ss / n) ** 2

@@ -486,8 +486,9 @@ def as_weights(w: Any, ids: Any = None) -> SpatialWeights:
     if m.shape[0] != m.shape[1]:
         raise DataError(f"W must be square; got shape {m.shape}")
     if not np.isfinite(m.data).all():
-        raise DataError("W has NaN or infinite entries; row "
-                        f"{out.ids[np.searchsorted(m.indptr, np.flatnonzero(~np.isfinite(m.data))[0], 'right') - 1]!r}")
+        k = int(np.flatnonzero(~np.isfinite(m.data))[0])
+        row = out.ids[np.searchsorted(m.indptr, k, "right") - 1]
+        raise DataError(f"W has NaN or infinite entries, e.g. in the row of entity {row!r}")
     if (m.diagonal() != 0).any():
         raise DataError(f"W must have a zero diagonal; entity "
                         f"{out.ids[np.flatnonzero(m.diagonal() != 0)[0]]!r} is its own neighbour")
