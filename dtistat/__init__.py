@@ -60,6 +60,28 @@ from dtistat.mediation import (
     fit_mediation,
 )
 from dtistat.panel import FTest, HausmanResult, PanelResult, fit_panel, hausman
+
+# spatial
+from dtistat.spatial import (
+    EffectsResult,
+    LocalResult,
+    ModelSelection,
+    MoranResult,
+    SpatialPanelResult,
+    SpatialWeights,
+    distance_weights,
+    economic_weights,
+    fit_spatial,
+    geary,
+    getis_ord,
+    knn_weights,
+    local_moran,
+    moran,
+    nested_weights,
+    spatial_effects,
+    spatial_lm_tests,
+    spatial_model_selection,
+)
 from dtistat.spec import IndexSpec, Node
 from dtistat.survey import (
     CrosstabResult,
@@ -176,4 +198,23 @@ __all__ = [
     "marginal_effects_plot",
     "trim",
     "winsorize",
+    # spatial
+    "EffectsResult",
+    "LocalResult",
+    "ModelSelection",
+    "MoranResult",
+    "SpatialPanelResult",
+    "SpatialWeights",
+    "distance_weights",
+    "economic_weights",
+    "fit_spatial",
+    "geary",
+    "getis_ord",
+    "knn_weights",
+    "local_moran",
+    "moran",
+    "nested_weights",
+    "spatial_effects",
+    "spatial_lm_tests",
+    "spatial_model_selection",
 ]

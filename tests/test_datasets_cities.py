@@ -39,8 +39,10 @@ def test_columns_and_types(cities):
     assert list(cities.columns) == [
         "city_id", "name_zh", "name_short", "name_en", "province", "province_en", "level",
         "unit_type", "region", "tier", "tier_en", "cluster", "cluster_en", "cluster_plans",
+        "longitude", "latitude", "coord_source",
     ]
-    for col in cities.columns.drop(["tier", "tier_en"]):
+    assert cities["longitude"].dtype == float and cities["latitude"].dtype == float
+    for col in cities.columns.drop(["tier", "tier_en", "longitude", "latitude"]):
         assert pd.api.types.is_string_dtype(cities[col]), col
         assert cities[col].notna().all(), col
     assert isinstance(cities["tier"].dtype, pd.CategoricalDtype)

@@ -84,6 +84,30 @@ def results():
             trim=0.1, n_boot=9, seed=1),
         "IVResult": ivr, "FirstStageResult": ivr.first_stage["dti"],
         "IVDiagnostics": ivr.diagnostics,
+        # spatial
+        **_spatial_results(),
+    }
+
+
+def _spatial_results() -> dict:
+    from libpysal.weights import lat2W
+
+    w = dtistat.spatial.from_libpysal(lat2W(5, 5))
+    rng = np.random.default_rng(2)
+    df = pd.DataFrame({"i": np.tile(w.ids, 6), "t": np.repeat(np.arange(6), 25),
+                       "x": rng.normal(size=150)})
+    df["y"] = df["x"] + rng.normal(size=150)
+    wr = w.row_standardize()
+    sdm = dtistat.fit_spatial(df, "y", "x", entity="i", time="t", w=wr)
+    return {
+        "SpatialWeights": wr, "SpatialPanelResult": sdm,
+        "EffectsResult": sdm.effects(n_sim=50, seed=1),
+        "MoranResult": dtistat.moran("y", wr, data=df, entity="i", time="t",
+                                     permutations=99, seed=1),
+        "LocalResult": dtistat.local_moran(df["y"].to_numpy()[:25], wr, permutations=99,
+                                           seed=1),
+        "ModelSelection": dtistat.spatial_model_selection(df, "y", "x", entity="i",
+                                                          time="t", w=wr),
     }
 
 
@@ -108,6 +132,9 @@ NAMES = [
     "ThresholdResult", "CSResult", "EventStudyResult", "TWFEResult", "BaconResult",
     "PlaceboResult", "IVResult", "FirstStageResult", "IVDiagnostics",
     "CompareGroupsResult", "MarginalEffectsResult",
+    # spatial
+    "SpatialWeights", "SpatialPanelResult", "EffectsResult", "MoranResult", "LocalResult",
+    "ModelSelection",
 ]
 
 

@@ -27,7 +27,7 @@ total                   369
 lists count 337 "prefecture-level and above cities" (333 + the 4 municipalities); that
 is the universe of the tier ranking below.
 
-Columns (all strings; ``tier`` and ``tier_en`` ordered categoricals)
+Columns (strings; ``tier``/``tier_en`` ordered categoricals; coordinates floats)
 ---------------------------------------------------------------------
 city_id
     The 6-digit administrative division code (GB/T 2260 as kept by the Ministry of
@@ -88,6 +88,35 @@ cluster_plans
     Every plan that names the unit, ``;``-separated in :data:`CLUSTERS` order
     (``京津冀;中原`` for 邯郸), so the plans' own member counts can be recovered.
 
+longitude, latitude
+    Coordinates (WGS-84-like decimal degrees, east and north) of the unit's seat of
+    government, floats. Source: ``resources/adcodes.csv`` of the ``cpca`` package
+    (chinese_province_city_area_mapper, version 0.5.5, MIT licence, copyright DQinYuan;
+    github.com/DQinYuan/chinese_province_city_area_mapper), which keys one point per
+    division by the 12-digit code (6-digit code x 10^6). 361 of the 369 units are
+    matched on ``city_id`` directly. The eight it lacks were filled as follows
+    (``coord_source`` says which):
+
+    * 那曲市 (540600): the code of its predecessor 那曲地区 (542400, renamed a city in
+      2017 with the same seat, 色尼区) in the same cpca file (``cpca:542400``).
+    * 北屯 (659005) 47.35833 N 87.81806 E, 双河 (659007) 44.84000 N 82.35169 E,
+      可克达拉 (659008) 43.9448 N 81.0445 E, 昆玉 (659009) 37.2167 N 79.2833 E
+      (37 13' N 79 17' E), 白杨 (659012) 46.72456 N 82.89596 E: the city's
+      coordinates in its Wikipedia article infobox (English or Chinese Wikipedia,
+      consulted 2026; ``wikipedia``).
+    * 胡杨河 (659010) and 新星 (659011), for which no published point was found: the
+      cpca point of the county-level unit that surrounds the seat -- 奎屯市 (654003)
+      for 胡杨河 (seat at the 130th regiment, between 奎屯, 乌苏 and 克拉玛依) and
+      伊州区 (650502) for 新星 (seat at 黄田, on the edge of 哈密's urban area). These
+      two are approximate to a few tens of kilometres (``cpca-host:654003``,
+      ``cpca-host:650502``).
+
+    The columns are built by :func:`add_coordinates` (``python -m
+    dtistat.datasets.build --cpca PATH/adcodes.csv``) and shipped in ``cities.csv``.
+coord_source
+    Where the coordinates come from: ``cpca``, ``cpca:542400``, ``wikipedia`` or
+    ``cpca-host:<code>`` (see above).
+
 The 11 clusters
 ---------------
 ========  ==========================  ====  =================================================
@@ -144,13 +173,14 @@ from importlib import resources
 import pandas as pd
 
 __all__ = [
-    "load_cities",
-    "TIER_ORDER",
-    "TIER_ORDER_EN",
     "CLUSTERS",
     "CLUSTER_PLANS",
-    "REGIONS",
     "LEVELS",
+    "REGIONS",
+    "TIER_ORDER",
+    "TIER_ORDER_EN",
+    "add_coordinates",
+    "load_cities",
 ]
 
 #: Tier labels, top tier first (the order of the ordered categorical ``tier``).
@@ -206,7 +236,21 @@ LEVELS: tuple[str, ...] = ("municipality", "prefecture", "county-level")
 _COLUMNS = (
     "city_id", "name_zh", "name_short", "name_en", "province", "province_en", "level",
     "unit_type", "region", "tier", "tier_en", "cluster", "cluster_en", "cluster_plans",
+    "longitude", "latitude", "coord_source",
 )
+
+#: Units the cpca file lacks: city_id -> (longitude, latitude, coord_source); see the
+#: module docstring for the source of each point.
+_FILLED_COORDS: dict[str, tuple[float | None, float | None, str]] = {
+    "540600": (None, None, "cpca:542400"),
+    "659005": (87.81806, 47.35833, "wikipedia"),
+    "659007": (82.351694, 44.84, "wikipedia"),
+    "659008": (81.0445, 43.9448, "wikipedia"),
+    "659009": (79.2833, 37.2167, "wikipedia"),
+    "659010": (None, None, "cpca-host:654003"),
+    "659011": (None, None, "cpca-host:650502"),
+    "659012": (82.89596, 46.72456, "wikipedia"),
+}
 
 
 @lru_cache(maxsize=1)
@@ -219,7 +263,59 @@ def _read() -> pd.DataFrame:
     df = df.loc[:, list(_COLUMNS)]
     df["tier"] = pd.Categorical(df["tier"], categories=list(TIER_ORDER), ordered=True)
     df["tier_en"] = pd.Categorical(df["tier_en"], categories=list(TIER_ORDER_EN), ordered=True)
+    df["longitude"] = df["longitude"].astype(float)
+    df["latitude"] = df["latitude"].astype(float)
     return df
+
+
+def add_coordinates(cities: pd.DataFrame, adcodes: pd.DataFrame) -> pd.DataFrame:
+    """Add ``longitude``, ``latitude`` and ``coord_source`` from cpca's ``adcodes.csv``.
+
+    Parameters
+    ----------
+    cities : DataFrame
+        The city table with a 6-digit ``city_id`` (text).
+    adcodes : DataFrame
+        cpca's ``resources/adcodes.csv``: columns ``adcode`` (12 digits), ``name``,
+        ``longitude``, ``latitude``.
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``cities`` with the three columns; every unit has coordinates (the
+        eight cpca lacks are filled as the module docstring says).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> c = pd.DataFrame({"city_id": ["110000", "659005"]})
+    >>> a = pd.DataFrame({"adcode": ["110000000000"], "name": ["北京市"],
+    ...                   "longitude": [116.407394], "latitude": [39.904211]})
+    >>> add_coordinates(c, a)[["longitude", "coord_source"]].values.tolist()
+    [[116.407394, 'cpca'], [87.81806, 'wikipedia']]
+    """
+    code = adcodes["adcode"].astype(str).str.zfill(12)
+    points = pd.DataFrame({"longitude": adcodes["longitude"].astype(float).to_numpy(),
+                           "latitude": adcodes["latitude"].astype(float).to_numpy()},
+                          index=code.str[:6].to_numpy())
+    points = points[~points.index.duplicated()]
+    out = cities.drop(columns=["longitude", "latitude", "coord_source"], errors="ignore").copy()
+    lon, lat, src = [], [], []
+    for cid in out["city_id"].astype(str):
+        if cid in _FILLED_COORDS:
+            x, y, how = _FILLED_COORDS[cid]
+            if x is None:
+                host = how.split(":")[1]
+                x, y = points.loc[host, "longitude"], points.loc[host, "latitude"]
+        elif cid in points.index:
+            x, y, how = points.loc[cid, "longitude"], points.loc[cid, "latitude"], "cpca"
+        else:
+            raise KeyError(f"no coordinates for city_id {cid!r} in cpca's adcodes.csv")
+        lon.append(float(x))
+        lat.append(float(y))
+        src.append(how)
+    out["longitude"], out["latitude"], out["coord_source"] = lon, lat, src
+    return out
 
 
 def load_cities() -> pd.DataFrame:
@@ -231,8 +327,9 @@ def load_cities() -> pd.DataFrame:
         369 rows, a fresh copy on every call (changing it does not affect later
         calls). Columns ``city_id``, ``name_zh``, ``name_short``, ``name_en``,
         ``province``, ``province_en``, ``level``, ``unit_type``, ``region``, ``tier``,
-        ``tier_en``, ``cluster``, ``cluster_en``, ``cluster_plans``; strings except
-        ``tier`` and ``tier_en`` (ordered categoricals, top tier first). ``cluster`` is
+        ``tier_en``, ``cluster``, ``cluster_en``, ``cluster_plans``, ``longitude``,
+        ``latitude``, ``coord_source``; strings except ``tier`` and ``tier_en``
+        (ordered categoricals, top tier first) and the coordinates (floats, degrees). ``cluster`` is
         ``""`` for units outside the 11 clusters. Sources, dates and caveats of every
         column are in the docstring of :mod:`dtistat.datasets.cities`.
 

@@ -126,6 +126,14 @@ class DemoWorld:
         return panel
 
     @functools.cached_property
+    def spatial_panel(self) -> pd.DataFrame:
+        """The mediation panel's cities and quarters with a simulated spatial Durbin
+        outcome on the real coordinates (see :mod:`dtistat.datasets.demo_spatial`)."""
+        from dtistat.datasets.demo_spatial import simulate_spatial_panel
+
+        return simulate_spatial_panel(load_cities(), self.mediation_panel, seed=self.seed)
+
+    @functools.cached_property
     def threshold_panel(self) -> pd.DataFrame:
         """City x quarter panel with a human-capital threshold in the DTI effect
         (simulated; :mod:`dtistat.datasets.demo_threshold`)."""

@@ -122,7 +122,6 @@ def plain_design(parsed, data, floats, shifted, rows, intercept_allowed, orderin
 
 def _renamer(parsed):
     from dtistat.formula._panelops import PLACEHOLDER
-
     from dtistat.formula.design import unquote
 
     return lambda name: unquote(

@@ -1,0 +1,224 @@
+"""Spatial panel ML: spreg (run here), brute-force LSDV likelihood, Lee-Yu by transformation."""
+
+import libpysal
+import numpy as np
+import pandas as pd
+import pytest
+import spreg
+from libpysal import examples
+from libpysal.weights import lat2W
+from scipy.linalg import helmert
+from scipy.optimize import brentq, minimize, minimize_scalar
+
+from dtistat.errors import DataError, EstimationError, ParameterError
+from dtistat.spatial.models import _maximize, fit_spatial
+
+
+@pytest.fixture(scope="module")
+def stl():
+    """St. Louis homicide panel (libpysal example stl): HR on RDAC and PE, 78 x 3."""
+    w = libpysal.io.open(examples.get_path("stl.gal")).read()
+    w.transform = "r"
+    df = pd.read_csv(examples.get_path("stl_hom.csv"))
+    long = pd.DataFrame({
+        "i": np.tile(w.id_order, 3), "t": np.repeat([1984, 1988, 1993], 78),
+        "hr": np.r_[df.HR7984, df.HR8488, df.HR8893],
+        "rd": np.r_[df.RDAC80, df.RDAC85, df.RDAC90],
+        "pe": np.r_[df.PE77, df.PE82, df.PE87]})
+    return w, long
+
+
+@pytest.mark.parametrize("model", ["sar", "sem"])
+def test_entity_fe_equals_spreg(stl, model):
+    w, long = stl
+    y = long["hr"].to_numpy()[:, None]
+    X = long[["rd", "pe"]].to_numpy()
+    ref = (spreg.Panel_FE_Lag if model == "sar" else spreg.Panel_FE_Error)(y, X, w)
+    r = fit_spatial(long, "hr", ["rd", "pe"], entity="i", time="t", w=w, model=model,
+                    fe="entity")
+    # spreg stops its bounded search at xatol = 1e-7; ours at 1e-10
+    assert r.rho == pytest.approx(float(np.ravel(ref.betas)[-1]), abs=2e-7)
+    np.testing.assert_allclose(r.params.to_numpy()[:-1], np.ravel(ref.betas)[:-1], rtol=2e-7)
+    np.testing.assert_allclose(r.std_errors.to_numpy(), np.sqrt(np.diag(ref.vm)), rtol=1e-6)
+    assert r.sigma2 == pytest.approx(float(np.ravel(ref.sig2)[0]), rel=1e-7)
+    # spreg's logll omits + NT/2 log(NT) (it takes log e'e, not log e'e/NT)
+    nt = len(long)
+    assert r.loglik - nt / 2 * np.log(nt) == pytest.approx(float(np.ravel(ref.logll)[0]),
+                                                          rel=1e-10)
+
+
+def _small_panel(seed=0, N_side=3, T=4, rho=0.35, theta=0.5):
+    w = lat2W(N_side, N_side, rook=False)
+    w.transform = "r"
+    W = w.sparse.toarray()
+    N = W.shape[0]
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(T, N, 2))
+    a = rng.normal(size=N)
+    d = rng.normal(size=T)
+    Y = np.empty((T, N))
+    for t in range(T):
+        mu = X[t] @ [1.0, -0.5] + theta * W @ X[t, :, 0] + a + d[t]
+        Y[t] = np.linalg.solve(np.eye(N) - rho * W, mu + rng.normal(0, 0.7, N))
+    long = pd.DataFrame({"i": np.tile(w.id_order, T), "t": np.repeat(np.arange(T), N),
+                         "y": Y.ravel(), "x1": X[..., 0].ravel(), "x2": X[..., 1].ravel()})
+    return w, W, long, Y, X
+
+
+def _lsdv_bruteforce(W, Y, X, fe, durbin):
+    """Maximize the full Gaussian log-likelihood over (beta, dummies, rho, log s2) by BFGS."""
+    T, N = Y.shape
+    Xs = [X[t] for t in range(T)]
+    if durbin:
+        Xs = [np.column_stack([x, W @ x[:, 0]]) for x in Xs]
+    Xl = np.vstack(Xs)
+    D = []
+    if fe in ("entity", "twoway"):
+        D.append(np.tile(np.eye(N), (T, 1)))
+    if fe in ("time", "twoway"):
+        D.append(np.kron(np.eye(T), np.ones((N, 1)))[:, 1 if fe == "twoway" else 0:])
+    Z = np.column_stack([Xl] + D)
+    y = Y.ravel()
+    wy = (Y @ W.T).ravel()
+    k = Xl.shape[1]
+
+    def nll(p):
+        rho, ls2 = p[-2], p[-1]
+        e = y - rho * wy - Z @ p[:-2]
+        s2 = np.exp(ls2)
+        logdet = np.linalg.slogdet(np.eye(N) - rho * W)[1]
+        return -(-len(y) / 2 * np.log(2 * np.pi * s2) - e @ e / (2 * s2) + T * logdet)
+
+    start = np.r_[np.linalg.lstsq(Z, y, rcond=None)[0], 0.0, 0.0]
+    res = minimize(nll, start, method="BFGS", options={"gtol": 1e-9, "maxiter": 20000})
+    return res.x[:k], res.x[-2], np.exp(res.x[-1]), -res.fun
+
+
+@pytest.mark.parametrize("model,fe", [("sar", "twoway"), ("sdm", "twoway"),
+                                      ("sdm", "time"), ("sar", "entity")])
+def test_direct_approach_equals_bruteforce_lsdv(model, fe):
+    w, W, long, Y, X = _small_panel()
+    r = fit_spatial(long, "y", ["x1", "x2"], entity="i", time="t", w=w, model=model, fe=fe,
+                    durbin=["x1"] if model == "sdm" else None)
+    beta, rho, s2, ll = _lsdv_bruteforce(W, Y, X, fe, model == "sdm")
+    assert r.rho == pytest.approx(rho, abs=1e-5)
+    np.testing.assert_allclose(r.params.to_numpy()[:-1], beta, atol=1e-5)
+    assert r.sigma2 == pytest.approx(s2, rel=1e-5)
+    assert r.loglik == pytest.approx(ll, rel=1e-8)
+
+
+def _transformed_ml(W, Y, X, fe):
+    """Lee & Yu (2010): orthonormal transformations F_T (and F_N), then plain ML."""
+    T, N = Y.shape
+    FT = helmert(T).T if fe in ("entity", "twoway") else np.eye(T)   # T x (T-1)
+    FN = helmert(N).T if fe in ("time", "twoway") else np.eye(N)     # N x (N-1)
+    Ws = FN.T @ W @ FN
+    Ys = FT.T @ Y @ FN
+    Xs = np.einsum("ts,tnk,nm->smk", FT, X, FN)
+    y = Ys.ravel()
+    wy = (Ys @ Ws.T).ravel()
+    Xl = Xs.reshape(-1, X.shape[-1])
+    n, Tn = y.size, Ys.shape[0]
+
+    def conc(rho):
+        b = np.linalg.lstsq(Xl, y - rho * wy, rcond=None)[0]
+        e = y - rho * wy - Xl @ b
+        return n / 2 * np.log(e @ e / n) - Tn * np.linalg.slogdet(np.eye(len(Ws)) - rho * Ws)[1]
+
+    rho = minimize_scalar(conc, bounds=(-0.99, 0.99), method="bounded",
+                          options={"xatol": 1e-11}).x
+    # polish: root of the concentrated score, d log|I - rho W*| / d rho = -tr((I - rho W*)^-1 W*)
+    M = np.linalg.lstsq(Xl, np.column_stack([y, wy]), rcond=None)[0]
+    E = np.column_stack([y, wy]) - Xl @ M
+
+    def score(r):
+        e = E[:, 0] - r * E[:, 1]
+        tr = np.trace(np.linalg.solve(np.eye(len(Ws)) - r * Ws, Ws))
+        return n * (e @ E[:, 1]) / (e @ e) - Tn * tr
+
+    rho = brentq(score, rho - 1e-5, rho + 1e-5, xtol=1e-15)
+    b = np.linalg.lstsq(Xl, y - rho * wy, rcond=None)[0]
+    e = y - rho * wy - Xl @ b
+    s2 = e @ e / n
+    # information matrix of the transformed model (Lee 2004), written out
+    A = Ws @ np.linalg.inv(np.eye(len(Ws)) - rho * Ws)
+    axb = (Xl @ b).reshape(Tn, -1) @ A.T
+    k = Xl.shape[1]
+    info = np.zeros((k + 2, k + 2))
+    info[:k, :k] = Xl.T @ Xl / s2
+    info[:k, k] = info[k, :k] = Xl.T @ axb.ravel() / s2
+    info[k, k] = Tn * np.trace(A @ A + A.T @ A) + (axb ** 2).sum() / s2
+    info[k, k + 1] = info[k + 1, k] = Tn * np.trace(A) / s2
+    info[k + 1, k + 1] = n / (2 * s2 ** 2)
+    se = np.sqrt(np.diag(np.linalg.inv(info)))[:-1]
+    ll = -n / 2 * (np.log(2 * np.pi * s2) + 1) + Tn * np.linalg.slogdet(
+        np.eye(len(Ws)) - rho * Ws)[1]
+    return b, rho, s2, ll, se
+
+
+@pytest.mark.parametrize("fe", ["entity", "time", "twoway"])
+def test_lee_yu_equals_explicit_transformation(fe):
+    w, W, long, Y, X = _small_panel(seed=3, N_side=4, T=5)
+    r = fit_spatial(long, "y", ["x1", "x2"], entity="i", time="t", w=w, model="sar", fe=fe,
+                    lee_yu=True)
+    b, rho, s2, ll, se = _transformed_ml(W, Y, X, fe)
+    assert r.rho == pytest.approx(rho, abs=1e-11)
+    np.testing.assert_allclose(r.params.to_numpy()[:-1], b, rtol=1e-10)
+    assert r.sigma2 == pytest.approx(s2, rel=1e-10)
+    assert r.loglik == pytest.approx(ll, rel=1e-10)
+    np.testing.assert_allclose(r.std_errors.to_numpy(), se, rtol=1e-9)
+    # entity effects only: Lee-Yu's sigma2 is T/(T-1) times the direct approach's, and
+    # rho, beta coincide (the Jacobian's factor T-1 vs T only rescales the likelihood
+    # together with n*)
+    if fe == "entity":
+        d = fit_spatial(long, "y", ["x1", "x2"], entity="i", time="t", w=w, model="sar",
+                        fe=fe)
+        assert d.rho == pytest.approx(r.rho, abs=1e-8)
+        assert r.sigma2 == pytest.approx(d.sigma2 * 5 / 4, rel=1e-8)
+
+
+def test_sparse_lu_engine_equals_eigenvalues(stl):
+    w, long = stl
+    a = fit_spatial(long, "hr", ["rd", "pe"], entity="i", time="t", w=w, model="sdm",
+                    fe="twoway", logdet="eig")
+    b = fit_spatial(long, "hr", ["rd", "pe"], entity="i", time="t", w=w, model="sdm",
+                    fe="twoway", logdet="lu")
+    # the LU log-determinant carries ~1e-13 relative rounding, which flattens the
+    # concentrated likelihood within ~1e-8 of its maximum: rho agrees to that
+    np.testing.assert_allclose(a.params, b.params, rtol=0, atol=2e-8)
+    np.testing.assert_allclose(a.std_errors, b.std_errors, rtol=1e-6)
+    assert a.loglik == pytest.approx(b.loglik, rel=1e-12)
+
+
+def test_result_protocol(stl):
+    w, long = stl
+    r = fit_spatial(long, "hr", ["rd", "pe"], entity="i", time="t", w=w, model="sdm")
+    assert list(r.params.index) == ["rd", "pe", "W*rd", "W*pe", "rho"]
+    assert "SDM" in repr(r) and "rho" in str(r.summary())
+    assert list(r.tidy().columns)[:3] == ["term", "estimate", "std_error"]
+    assert r.wald_test(["W*rd", "W*pe"]).df == (2,)
+
+
+def test_bad_input(stl):
+    w, long = stl
+    kw = {"entity": "i", "time": "t", "w": w}
+    with pytest.raises(DataError, match="unbalanced panel: entity"):
+        fit_spatial(long.iloc[1:], "hr", ["rd"], **kw)
+    bad = long.copy()
+    bad.loc[5, "rd"] = np.nan
+    with pytest.raises(DataError, match="'rd' is missing at i="):
+        fit_spatial(bad, "hr", ["rd"], **kw)
+    other = long.copy()
+    other.loc[other["i"] == w.id_order[0], "i"] = "nowhere"
+    with pytest.raises(DataError, match="entity"):
+        fit_spatial(other, "hr", ["rd"], **kw)
+    with pytest.raises(DataError, match="square"):
+        fit_spatial(long, "hr", ["rd"], entity="i", time="t", w=np.ones((3, 4)))
+    with pytest.raises(ParameterError, match="fe="):
+        fit_spatial(long, "hr", ["rd"], fe="both", **kw)
+    with pytest.raises(ParameterError, match="lee_yu"):
+        fit_spatial(long, "hr", ["rd"], fe=None, lee_yu=True, **kw)
+    with pytest.raises(ParameterError, match="missing="):
+        fit_spatial(long, "hr", ["rd"], missing="drop", **kw)
+    with pytest.raises(EstimationError, match="rho = .* bound"):
+        _maximize(lambda r: r, (-1.0, 1.0), "rho")
