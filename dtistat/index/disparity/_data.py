@@ -48,8 +48,7 @@ class Panel:
 
     def by_period(self):
         """Yield ``(period, sub-frame)`` in time order."""
-        for t, sub in self.frame.groupby("_time", sort=True):
-            yield t, sub
+        yield from self.frame.groupby("_time", sort=True)
 
 
 def _from_index(res: Any, node: str | None, group: Any, weights: Any) -> tuple[pd.DataFrame, dict]:

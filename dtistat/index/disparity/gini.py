@@ -35,7 +35,7 @@ from dtistat import _validate as v
 from dtistat._results import Result, Summary
 from dtistat.index.disparity._data import as_panel, check_values
 
-__all__ = ["DagumResult", "dagum_gini", "pair_abs_sums", "gini"]
+__all__ = ["DagumResult", "dagum_gini", "gini", "pair_abs_sums"]
 
 
 def _sorted_sums(y: np.ndarray, w: np.ndarray):
@@ -167,8 +167,8 @@ class DagumResult(Result):
              "Relative affluence D_jh": self.affluence},
             header=[("Groups", self.within.shape[1]), ("Periods", len(self.overall)),
                     ("Weighting", self.weighting)],
-            notes=["G = Gw + Gnb + Gt (Dagum 1997); shares are fractions of G; "
-                   f"max identity error {self.identity_error:.1e}."])
+            notes=[("G = Gw + Gnb + Gt (Dagum 1997); shares are fractions of G; "
+                   f"max identity error {self.identity_error:.1e}.")])
 
 
 def dagum_gini(data: Any, *, value: str | None = None, entity: str | None = None,
