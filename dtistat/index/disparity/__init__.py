@@ -1,5 +1,11 @@
 """Regional disparity and dynamics of an index: Dagum Gini, Theil, Markov chains, convergence."""
 
+from dtistat.index.disparity.convergence import (
+    BetaResult,
+    SigmaResult,
+    beta_convergence,
+    sigma_convergence,
+)
 from dtistat.index.disparity.gini import DagumResult, dagum_gini
 from dtistat.index.disparity.markov import (
     HomogeneityResult,
@@ -11,5 +17,19 @@ from dtistat.index.disparity.markov import (
 )
 from dtistat.index.disparity.theil import TheilResult, theil
 
-__all__ = ["DagumResult", "HomogeneityResult", "MarkovResult", "SpatialMarkovResult",
-           "TheilResult", "dagum_gini", "homogeneity", "markov", "spatial_markov", "theil"]
+__all__ = [
+    "BetaResult",
+    "DagumResult",
+    "HomogeneityResult",
+    "MarkovResult",
+    "SigmaResult",
+    "SpatialMarkovResult",
+    "TheilResult",
+    "beta_convergence",
+    "dagum_gini",
+    "homogeneity",
+    "markov",
+    "sigma_convergence",
+    "spatial_markov",
+    "theil",
+]
