@@ -6,6 +6,7 @@ from dtistat.index.disparity.convergence import (
     beta_convergence,
     sigma_convergence,
 )
+from dtistat.index.disparity.coupling import CouplingResult, coupling_coordination
 from dtistat.index.disparity.gini import DagumResult, dagum_gini
 from dtistat.index.disparity.markov import (
     HomogeneityResult,
@@ -16,20 +17,32 @@ from dtistat.index.disparity.markov import (
     spatial_markov,
 )
 from dtistat.index.disparity.theil import TheilResult, theil
+from dtistat.index.disparity.topsis import (
+    ObstacleResult,
+    TopsisResult,
+    obstacle_degree,
+    topsis,
+)
 
 __all__ = [
     "BetaResult",
+    "CouplingResult",
     "DagumResult",
     "HomogeneityResult",
     "MarkovResult",
+    "ObstacleResult",
     "SigmaResult",
     "SpatialMarkovResult",
     "TheilResult",
+    "TopsisResult",
     "beta_convergence",
+    "coupling_coordination",
     "dagum_gini",
     "homogeneity",
     "markov",
+    "obstacle_degree",
     "sigma_convergence",
     "spatial_markov",
     "theil",
+    "topsis",
 ]
