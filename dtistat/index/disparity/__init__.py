@@ -7,6 +7,7 @@ from dtistat.index.disparity.convergence import (
     sigma_convergence,
 )
 from dtistat.index.disparity.coupling import CouplingResult, coupling_coordination
+from dtistat.index.disparity.density import DensityResult, kernel_density
 from dtistat.index.disparity.gini import DagumResult, dagum_gini
 from dtistat.index.disparity.markov import (
     HomogeneityResult,
@@ -28,6 +29,7 @@ __all__ = [
     "BetaResult",
     "CouplingResult",
     "DagumResult",
+    "DensityResult",
     "HomogeneityResult",
     "MarkovResult",
     "ObstacleResult",
@@ -39,6 +41,7 @@ __all__ = [
     "coupling_coordination",
     "dagum_gini",
     "homogeneity",
+    "kernel_density",
     "markov",
     "obstacle_degree",
     "sigma_convergence",
