@@ -64,9 +64,34 @@ from dtistat.tables import (
     regression_table,
 )
 
+# disparity
+from dtistat.index.disparity import (
+    beta_convergence,
+    coupling_coordination,
+    dagum_gini,
+    kernel_density,
+    markov,
+    obstacle_degree,
+    sigma_convergence,
+    spatial_markov,
+    theil,
+    topsis,
+)
+
 __version__ = "0.1.0"
 
 __all__ = [
+    # disparity
+    "beta_convergence",
+    "coupling_coordination",
+    "dagum_gini",
+    "kernel_density",
+    "markov",
+    "obstacle_degree",
+    "sigma_convergence",
+    "spatial_markov",
+    "theil",
+    "topsis",
     "MediationProcedure",
     "MediationResult",
     "MediationSensitivity",

@@ -629,4 +629,6 @@ def run_demo(
 
 def all_sections() -> list[Callable[[_Context], Section]]:
     """Every section of the demo, in report order."""
-    return [*INDEX_SECTIONS, _future, _panel, _mediation, _factors, _survey, _sensitivity]
+    from dtistat.reporting.disparity import section as disparity  # disparity
+    return [*INDEX_SECTIONS, disparity, _future, _panel, _mediation, _factors, _survey,
+            _sensitivity]

@@ -72,6 +72,8 @@ def test_speed_and_bad_input():
     th, hl = speed(-0.5, 1)
     assert th == pytest.approx(np.log(2)) and hl == pytest.approx(1.0)
     assert all(np.isnan(speed(-0.3, 5)))
+    th, hl = speed(0.01, 4)  # divergence: negative speed, no half-life
+    assert th == pytest.approx(-np.log(1.04) / 4) and np.isnan(hl)
     df = _sim()
     df.loc[3, "y"] = 0.0
     with pytest.raises(DataError, match="strictly positive.*'y'"):

@@ -36,7 +36,8 @@ def speed(beta: float, tau: float = 1.0) -> tuple[float, float]:
     """Convergence speed ``theta = -ln(1 + beta tau) / tau`` and half-life ``ln 2 / theta``.
 
     ``beta`` is the per-period coefficient of the growth regression over ``tau``
-    periods. Returns NaN for both when ``1 + beta tau <= 0`` (overshooting: no speed).
+    periods. A negative ``theta`` (``beta > 0``) is divergence: the half-life is then
+    NaN, as are both when ``1 + beta tau <= 0`` (overshooting: no speed is defined).
 
     Examples
     --------
@@ -46,8 +47,8 @@ def speed(beta: float, tau: float = 1.0) -> tuple[float, float]:
     a = 1.0 + beta * tau
     if a <= 0:
         return float("nan"), float("nan")
-    theta = -np.log(a) / tau
-    return float(theta), float(np.log(2) / theta) if theta != 0 else float("inf")
+    theta = float(-np.log(a) / tau)
+    return theta, (float(np.log(2) / theta) if theta > 0 else float("nan"))
 
 
 # ---------------------------------------------------------------- sigma
@@ -139,7 +140,10 @@ class BetaResult(CoefResult):
         notes = [(f"theta = -ln(1 + beta*tau)/tau with tau = {self.tau:g}; "
                   "half-life = ln 2 / theta (periods).")]
         if not np.isfinite(self.theta):
-            notes.append("1 + beta*tau <= 0 (or beta >= 0): no convergence speed is defined.")
+            notes.append("1 + beta*tau <= 0: no convergence speed is defined.")
+        elif self.theta <= 0:
+            notes.append("beta >= 0: no beta convergence (theta <= 0 is divergence); "
+                         "the half-life is not defined.")
         return Summary(f"Beta convergence of {self.value} ({self.kind}, {self.model})",
                        self.coef_table(),
                        header=[("Observations", self.nobs), ("beta", self.beta),

@@ -1,0 +1,1 @@
+"""Sections of the demo report, one module per topic."""
