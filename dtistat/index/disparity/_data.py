@@ -18,7 +18,7 @@ import pandas as pd
 from dtistat import _validate as v
 from dtistat.errors import DataError, ParameterError, PeriodError
 
-__all__ = ["Panel", "as_panel", "check_values", "wide"]
+__all__ = ["Panel", "as_panel", "check_values", "codes", "wide"]
 
 ALL_PERIODS = "all"
 
@@ -147,6 +147,15 @@ def _build(df: pd.DataFrame, n: dict) -> Panel:
     return Panel(out, val, n["entity"] or "unit", n["time"], n["group"], n["weights"])
 
 
+def codes(p: Panel) -> tuple[np.ndarray, list, np.ndarray | None, list | None]:
+    """Period codes (sorted periods), the periods, group codes and sorted group labels."""
+    tc, per = pd.factorize(p.frame["_time"], sort=True)
+    if p.group is None:
+        return tc, list(per), None, None
+    gc, labels = pd.factorize(p.frame["_group"], sort=True)
+    return tc, list(per), gc, list(labels)
+
+
 def check_values(p: Panel, measure: str, *, zeros: bool = True, negatives: bool = False,
                  min_units: int = 2, min_group: int = 1) -> None:
     """Domain checks per period: signs, an all-zero period, too few units per group.
@@ -165,20 +174,27 @@ def check_values(p: Panel, measure: str, *, zeros: bool = True, negatives: bool 
                 f"{measure} needs {need} values of {p.value!r}; {p.entity}="
                 f"{f['_entity'].iloc[i]!r}, period {f['_time'].iloc[i]!r} holds {y[i]!r}"
                 + (" (zeros are accepted)" if zeros else " (zeros are not accepted)"))
-    for t, sub in p.by_period():
-        if len(sub) < min_units:
-            raise PeriodError(f"{measure}: period {t!r} has {len(sub)} unit(s); "
-                              f"need at least {min_units}")
-        if not negatives and not (sub["_value"] > 0).any():
-            raise DataError(f"{measure}: every value of {p.value!r} is zero in period {t!r}; "
-                            "the measure is undefined (zero mean)")
-        if p.group is not None and min_group > 1:
-            cnt = sub.groupby("_group", sort=False).size()
-            small = cnt[cnt < min_group]
-            if len(small):
-                raise DataError(f"{measure}: group {small.index[0]!r} of {p.group!r} has "
-                                f"{int(small.iloc[0])} unit(s) in period {t!r}; need at "
-                                f"least {min_group}")
+    tc, per, gc, labels = codes(p)
+    n_t = np.bincount(tc, minlength=len(per))
+    if (n_t < min_units).any():
+        j = int(np.flatnonzero(n_t < min_units)[0])
+        raise PeriodError(f"{measure}: period {per[j]!r} has {int(n_t[j])} unit(s); "
+                          f"need at least {min_units}")
+    if not negatives:
+        pos = np.bincount(tc, weights=(y > 0).astype(float), minlength=len(per))
+        if (pos == 0).any():
+            j = int(np.flatnonzero(pos == 0)[0])
+            raise DataError(f"{measure}: every value of {p.value!r} is zero in period "
+                            f"{per[j]!r}; the measure is undefined (zero mean)")
+    if gc is not None and min_group > 1:
+        k = len(labels)
+        cnt = np.bincount(tc * k + gc, minlength=len(per) * k).reshape(len(per), k)
+        small = (cnt > 0) & (cnt < min_group)
+        if small.any():
+            t, g = np.argwhere(small)[0]
+            raise DataError(f"{measure}: group {labels[g]!r} of {p.group!r} has "
+                            f"{int(cnt[t, g])} unit(s) in period {per[t]!r}; need at "
+                            f"least {min_group}")
 
 
 def wide(p: Panel, *, balanced: bool = True) -> pd.DataFrame:

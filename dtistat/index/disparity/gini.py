@@ -17,10 +17,11 @@ and value shares ``s_j = p_j mu_j / mu`` (Dagum 1997, Empirical Economics 22:515
 
 ``G_w`` is the Bhattacharya-Mahalanobis (1967) within term and ``G_nb + G_t`` their
 between plus overlap term. No well-kept Python library computes this decomposition, so it
-is written here. Speed: every pairwise sum ``sum_{i in j} sum_{r in h} w_i w_r |y_i - y_r|``
-comes from one sort of group ``h`` and a binary search of each unit of ``j`` in its
-cumulative sums, ``O((n_j + n_h) log n_h)`` per pair of groups and
-``O(k n log n)`` per period -- never the ``O(n^2)`` double loop.
+is written here. Speed: all pairwise sums ``sum_{i in j} sum_{r in h} w_i w_r |y_i - y_r|``
+come from one sort of the period's values and running sums of each group's weights and
+weighted values along it: ``O(n log n + n k)`` per period for the whole ``k x k`` table
+(``O((n_j + n_h) log(n_j + n_h))`` for one pair of groups) -- never the ``O(n^2)``
+double loop.
 """
 
 from __future__ import annotations
@@ -33,29 +34,36 @@ import pandas as pd
 
 from dtistat import _validate as v
 from dtistat._results import Result, Summary
-from dtistat.index.disparity._data import as_panel, check_values
+from dtistat.index.disparity._data import as_panel, check_values, codes
 
 __all__ = ["DagumResult", "dagum_gini", "gini", "pair_abs_sums"]
 
 
-def _sorted_sums(y: np.ndarray, w: np.ndarray):
+def _sorted(y: np.ndarray, w: np.ndarray, codes: np.ndarray):
     o = np.argsort(y, kind="mergesort")
-    ys, ws = y[o], w[o]
-    return ys, np.concatenate(([0.0], np.cumsum(ws))), np.concatenate(([0.0], np.cumsum(ws * ys)))
+    return y[o], w[o], codes[o]
 
 
-def _abs_sum_to(x: np.ndarray, ys: np.ndarray, cw: np.ndarray, cwy: np.ndarray) -> np.ndarray:
-    """``sum_r w_r |x_i - y_r|`` for each ``x_i`` against a sorted sample (binary search)."""
-    idx = np.searchsorted(ys, x, side="right")
-    wb, sb = cw[idx], cwy[idx]
-    return x * wb - sb + (cwy[-1] - sb) - x * (cw[-1] - wb)
+def _pair_sums_sorted(ys: np.ndarray, ws: np.ndarray, gs: np.ndarray, k: int) -> np.ndarray:
+    """``S[j, h]`` from values already sorted: cumulative weights and weighted sums of
+    each group up to every position give ``sum_{r in h} w_r |y_i - y_r|`` for each ``i``
+    (a tie counts on either side: it adds zero)."""
+    one = np.zeros((ys.size, k))
+    one[np.arange(ys.size), gs] = ws
+    cw = np.cumsum(one, axis=0)
+    cwy = np.cumsum(one * ys[:, None], axis=0)
+    tw, twy = cw[-1], cwy[-1]
+    A = ys[:, None] * (2 * cw - tw) + twy - 2 * cwy
+    S = one.T @ A
+    return (S + S.T) / 2  # exact symmetry (the two orders differ by rounding only)
 
 
 def pair_abs_sums(y: np.ndarray, w: np.ndarray, codes: np.ndarray, k: int) -> np.ndarray:
     """``S[j, h] = sum_{i in j} sum_{r in h} w_i w_r |y_i - y_r|`` for all group pairs.
 
-    Each group is sorted once; every unit is located in it by binary search, so the
-    whole ``k x k`` matrix costs ``O(k n log n)``.
+    One sort of the period's values, then cumulative sums per group:
+    ``O(n log n + n k)`` for the whole ``k x k`` matrix -- ``O(n log n)`` per pair of
+    groups at most, never the ``O(n^2)`` double loop.
 
     Examples
     --------
@@ -63,12 +71,8 @@ def pair_abs_sums(y: np.ndarray, w: np.ndarray, codes: np.ndarray, k: int) -> np
     array([[4., 8.],
            [8., 0.]])
     """
-    S = np.empty((k, k))
-    for h in range(k):
-        m = codes == h
-        ys, cw, cwy = _sorted_sums(y[m], w[m])
-        S[:, h] = np.bincount(codes, weights=w * _abs_sum_to(y, ys, cw, cwy), minlength=k)
-    return (S + S.T) / 2  # exact symmetry (the two orders differ by rounding only)
+    return _pair_sums_sorted(*_sorted(np.asarray(y, float), np.asarray(w, float),
+                                      np.asarray(codes)), k)
 
 
 def gini(y: np.ndarray, w: np.ndarray | None = None) -> float:
@@ -85,16 +89,19 @@ def gini(y: np.ndarray, w: np.ndarray | None = None) -> float:
     y = np.asarray(y, dtype=float)
     w = np.ones_like(y) if w is None else np.asarray(w, dtype=float)
     o = np.argsort(y, kind="mergesort")
-    ys, ws = y[o], w[o]
+    return _gini_sorted(y[o], w[o])
+
+
+def _gini_sorted(ys: np.ndarray, ws: np.ndarray) -> float:
     cw = np.cumsum(ws) - ws  # weight strictly before i in sorted order
     cwy = np.cumsum(ws * ys) - ws * ys
     W = ws.sum()
-    mu = (ws * ys).sum() / W
-    return float((ws * (ys * cw - cwy)).sum() / (W * W * mu))
+    return float((ws * (ys * cw - cwy)).sum() / (W * (ws * ys).sum()))
 
 
 def _decompose(y: np.ndarray, w: np.ndarray, codes: np.ndarray, k: int) -> dict[str, Any]:
-    S = pair_abs_sums(y, w, codes, k)
+    ys, ws, gs = _sorted(y, w, codes)
+    S = _pair_sums_sorted(ys, ws, gs, k)
     Wj = np.bincount(codes, weights=w, minlength=k)
     W = Wj.sum()
     mu_j = np.bincount(codes, weights=w * y, minlength=k) / Wj
@@ -110,7 +117,7 @@ def _decompose(y: np.ndarray, w: np.ndarray, codes: np.ndarray, k: int) -> dict[
     Gw = float((Gjj * p * s).sum())
     Gnb = float((cross * D[ju, hu]).sum())
     Gt = float((cross * (1 - D[ju, hu])).sum())
-    return {"G": gini(y, w), "Gw": Gw, "Gnb": Gnb, "Gt": Gt, "Gjj": Gjj,
+    return {"G": _gini_sorted(ys, ws), "Gw": Gw, "Gnb": Gnb, "Gt": Gt, "Gjj": Gjj,
             "Gjh": Gjh[ju, hu], "D": D[ju, hu], "p": p, "s": s, "mu": mu_j,
             "n": np.bincount(codes, minlength=k)}
 
@@ -206,19 +213,20 @@ def dagum_gini(data: Any, *, value: str | None = None, entity: str | None = None
     p = as_panel(data, value=value, entity=entity, time=time, group=group, weights=weights,
                  need_group=True)
     check_values(p, "the Dagum Gini decomposition", zeros=True, min_group=2)
-    f = p.frame
-    labels = sorted(pd.unique(f["_group"]), key=lambda x: (str(type(x)), x))
+    tc, periods, gc, labels = codes(p)
     k = len(labels)
     if k < 2:
         raise v.ParameterError(f"group {p.group!r} has one level ({labels[0]!r}); the "
                                "decomposition needs at least two groups")
-    pairs = [f"{labels[j]}|{labels[h]}" for j, h in zip(*np.triu_indices(k, 1))]
+    pairs = [f"{labels[j]}|{labels[h]}" for j, h in zip(*np.triu_indices(k, 1), strict=True)]
+    y_all = p.frame["_value"].to_numpy()
+    w_all = p.frame["_weight"].to_numpy() if p.weights else np.ones_like(y_all)
+    order = np.argsort(tc, kind="stable")
+    bounds = np.searchsorted(tc[order], np.arange(len(periods) + 1))
     rows, wi, bt, af, gr = [], [], [], [], []
-    for t, sub in p.by_period():
-        codes = pd.Categorical(sub["_group"], categories=labels).codes.astype(np.int64)
-        y = sub["_value"].to_numpy()
-        w = sub["_weight"].to_numpy() if p.weights else np.ones_like(y)
-        r = _decompose(y, w, codes, k)
+    for i, t in enumerate(periods):
+        sel = order[bounds[i]:bounds[i + 1]]
+        r = _decompose(y_all[sel], w_all[sel], gc[sel], k)
         miss = np.flatnonzero(r["n"] == 0)
         if miss.size:
             raise v.DataError(f"group {labels[miss[0]]!r} of {p.group!r} has no unit in "
