@@ -1,0 +1,76 @@
+"""The disparity functions on an IndexResult (nodes, metadata groups) and their figures."""
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dtistat import compute_index
+from dtistat.errors import ParameterError
+from dtistat.index.disparity import (
+    beta_convergence,
+    coupling_coordination,
+    dagum_gini,
+    kernel_density,
+    markov,
+    sigma_convergence,
+    theil,
+)
+from dtistat.index.disparity import plots as dplots
+
+
+@pytest.fixture(scope="module")
+def res():
+    rng = np.random.default_rng(7)
+    cities = [f"c{i:02d}" for i in range(40)]
+    quarters = [str(p) for p in pd.period_range("2021Q1", "2022Q4", freq="Q")]
+    df = pd.DataFrame([(c, q) for c in cities for q in quarters], columns=["city", "quarter"])
+    df["a"] = rng.lognormal(0, 0.5, len(df))
+    df["b"] = rng.lognormal(0, 0.5, len(df))
+    spec = {"name": "total", "children": [{"name": "infra", "children": [{"name": "a"}]},
+                                          {"name": "app", "children": [{"name": "b"}]}]}
+    meta = pd.DataFrame({"city": cities, "region": np.array(["E", "W", "C", "NE"])[
+        np.arange(40) % 4], "pop": rng.uniform(1, 10, 40)})
+    return dataclasses.replace(compute_index(df, spec), metadata=meta)
+
+
+def test_index_result_inputs(res):
+    d = dagum_gini(res, group="region", weights="pop")
+    assert d.weighting == "population" and d.within.shape == (8, 4)
+    assert d.overall.index.name == "quarter"
+    t = theil(res, value="infra", group="region")
+    s_infra = res.scores["infra"].xs(res.periods[0], level="quarter")
+    r = s_infra / s_infra.mean()
+    assert t.decomposition["total"].iloc[0] == pytest.approx(float((r * np.log(r)).mean()))
+    m = markov(res, k=4)
+    assert int(m.counts.to_numpy().sum()) == 40 * 7
+    assert sigma_convergence(res).table.shape[0] == 8
+    b = beta_convergence(res, controls=["app"])
+    assert b.kind == "conditional" and list(b.params.index) == ["const", "ln_total_0", "app"]
+    kd = kernel_density(res, value="app", kernel="gaussian")
+    assert kd.density.shape == (200, 8)
+    U = res.scores[["infra", "app"]]
+    cc = coupling_coordination(dataclasses.replace(res, scores=U / U.max().max()),
+                               ["infra", "app"])
+    assert {"city", "quarter", "C", "T", "D", "class"} <= set(cc.table.columns)
+    with pytest.raises(ParameterError, match="metadata has no column 'tier'"):
+        dagum_gini(res, group="tier")
+    with pytest.raises(ParameterError, match="node='nope'"):
+        theil(res, value="nope")
+
+
+def test_figures(res):
+    d = dagum_gini(res, group="region")
+    fig = dplots.dagum_share_plot(d)
+    assert len(fig.axes[0].patches) == 3 * 8
+    kd = kernel_density(res)
+    fig = dplots.density_surface_plot(kd)
+    assert fig.axes[0].name == "3d"
+    assert len(dplots.density_surface_plot(kd, kind="ridge").axes[0].lines) == 8
+    assert len(dplots.density_overlay_plot(kd).axes[0].lines) == 3
+    m = markov(res, k=4)
+    fig = dplots.markov_heatmap(m)
+    assert len(fig.axes[0].texts) == 16
+    with pytest.raises(ParameterError, match="period"):
+        dplots.density_overlay_plot(kd, periods=["1999Q1"])
