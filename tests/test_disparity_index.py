@@ -14,8 +14,10 @@ from dtistat.index.disparity import (
     dagum_gini,
     kernel_density,
     markov,
+    obstacle_degree,
     sigma_convergence,
     theil,
+    topsis,
 )
 from dtistat.index.disparity import plots as dplots
 
@@ -54,6 +56,14 @@ def test_index_result_inputs(res):
     cc = coupling_coordination(dataclasses.replace(res, scores=U / U.max().max()),
                                ["infra", "app"])
     assert {"city", "quarter", "C", "T", "D", "class"} <= set(cc.table.columns)
+    tp = topsis(res, weights="index")
+    ref = topsis(res.normalized.reset_index(), ["a", "b"], weights=res.weights.to_dict(),
+                 entity="city", time="quarter")
+    np.testing.assert_allclose(tp.table["score"], ref.table["score"], rtol=1e-14)
+    assert list(tp.table.columns[:2]) == ["city", "quarter"]
+    assert obstacle_degree(res, weights="index").table.shape == (40 * 8, 4)
+    with pytest.raises(ParameterError, match="needs an IndexResult"):
+        topsis(res.normalized, ["a", "b"], weights="index")
     with pytest.raises(ParameterError, match="metadata has no column 'tier'"):
         dagum_gini(res, group="tier")
     with pytest.raises(ParameterError, match="node='nope'"):

@@ -96,6 +96,10 @@ def test_pooled_classical_and_homogeneity_function(usjoin):
     assert ours.lr.statistic == pytest.approx(ref.LR, rel=1e-12)
     assert ours.q.statistic == pytest.approx(ref.Q, rel=1e-12)
     assert ours.dof == ref.dof
+    # the same split through the result: transitions starting 1929-1968 vs 1969-2008
+    th = r.time_homogeneity([1969])
+    assert th.regimes == ("1929-1968", "1969-2008")
+    assert th.lr.statistic == pytest.approx(ref.LR, rel=1e-12) and th.dof == ref.dof
 
 
 def test_mfpt_and_steady_state_small_chain():

@@ -19,6 +19,7 @@ Chains*, ch. 4) are defined for irreducible chains; a reducible chain raises
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -221,6 +222,38 @@ class MarkovResult(Result):
         """Mean first passage times (periods), recurrence times on the diagonal."""
         return _matrix_frame(mean_first_passage(self.probabilities.to_numpy()),
                              self.probabilities.index)
+
+    def time_homogeneity(self, breaks: Any) -> HomogeneityResult:
+        """Bickenbach-Bode test that the chain is the same before and after ``breaks``.
+
+        ``breaks`` are periods (column labels of :attr:`classes`): a transition
+        ``t -> t + 1`` belongs to the regime of its starting period ``t``, and a new
+        regime starts at each break.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> rng = np.random.default_rng(1)
+        >>> df = pd.DataFrame({"e": np.tile(np.arange(30), 6), "t": np.repeat(np.arange(6), 30),
+        ...                    "y": rng.normal(size=180)})
+        >>> m = markov(df, value="y", entity="e", time="t", k=3)
+        >>> m.time_homogeneity([3]).regimes
+        ('0-2', '3-4')
+        """
+        per = list(self.classes.columns)
+        brk = v.as_list(breaks)
+        miss = [b for b in brk if b not in per[1:-1]]
+        if miss:
+            raise PeriodError(f"break {miss[0]!r} must be one of the inner periods {per[1:-1]}")
+        cuts = sorted(per.index(b) for b in brk)
+        ids = self.classes.to_numpy()
+        k = self.counts.shape[0]
+        regime = np.searchsorted(np.array(cuts), np.arange(len(per) - 1), side="right")
+        cond = np.broadcast_to(np.r_[regime, 0], ids.shape)
+        T = _counts(ids, k, cond, len(cuts) + 1)
+        edges = [0, *cuts, len(per) - 1]
+        names = [f"{per[a]}-{per[b - 1]}" for a, b in itertools.pairwise(edges)]
+        return homogeneity(T, regimes=names)
 
     def _headline(self) -> list[str]:
         return [self.value, f"k={self.counts.shape[0]}", self.scheme,

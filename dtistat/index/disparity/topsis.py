@@ -38,6 +38,24 @@ __all__ = ["ObstacleResult", "TopsisResult", "obstacle_degree", "topsis"]
 _SCHEMES = {"entropy": wmod.entropy, "critic": wmod.critic, "cv": wmod.cv}
 
 
+def _inputs(data, columns, entity, time, weights):
+    """An IndexResult becomes its normalized leaves (keys entity, time); ``weights="index"``
+    then means the index's own effective weights."""
+    from dtistat.index.compute import IndexResult
+
+    if not isinstance(data, IndexResult):
+        if isinstance(weights, str) and weights == "index":
+            raise ParameterError('weights="index" needs an IndexResult as data')
+        if columns is None:
+            raise ParameterError("columns= must name the indicators")
+        return data, columns, [k for k in (entity, time) if k is not None], weights
+    frame = data.normalized.reset_index()
+    cols = list(data.normalized.columns) if columns is None else v.as_list(columns)
+    if isinstance(weights, str) and weights == "index":
+        weights = data.weights.reindex(cols)
+    return frame, cols, [data.entity, *data.by, data.time], weights
+
+
 def _matrix(data, columns, keys):
     frame = v.check_frame(data)
     cols = v.check_columns(frame, v.as_list(columns))
@@ -115,18 +133,21 @@ class TopsisResult(Result):
                        {"Scores": self.table, "Weights": self.weights.to_frame()})
 
 
-def topsis(data: pd.DataFrame, columns: Any, *, weights: Any = "entropy",
+def topsis(data: Any, columns: Any = None, *, weights: Any = "entropy",
            normalization: str = "vector", direction: Any = None, entity: str | None = None,
            time: str | None = None) -> TopsisResult:
     """TOPSIS relative closeness of each row (all rows pooled: units x periods).
 
     Parameters
     ----------
-    data : DataFrame
+    data : DataFrame or IndexResult
+        A frame of indicators, or a computed index (its normalized leaves, keyed by
+        entity and period).
     columns : list of str
-        The indicators.
+        The indicators (default with an index: every leaf).
     weights : str, Series, mapping or sequence
-        A scheme of :mod:`dtistat.index.weights` or explicit weights (rescaled to sum 1).
+        A scheme of :mod:`dtistat.index.weights`, ``"index"`` (the index's own effective
+        weights) or explicit weights (rescaled to sum 1).
     normalization : {"vector", "minmax"}
     direction : mapping or sequence of +1/-1, optional
         -1 marks cost ("less is better") indicators.
@@ -142,7 +163,7 @@ def topsis(data: pd.DataFrame, columns: Any, *, weights: Any = "entropy",
     [0.5, 0.617, 0.5]
     """
     v.check_choice(normalization, ("vector", "minmax"), "normalization")
-    keys = [k for k in (entity, time) if k is not None]
+    data, columns, keys, weights = _inputs(data, columns, entity, time, weights)
     frame, cols, X = _matrix(data, columns, keys)
     d = _direction(direction, cols)
     w = _weights(weights, frame, cols, d)
@@ -192,7 +213,7 @@ class ObstacleResult(Result):
                         "Weights": self.weights.to_frame()})
 
 
-def obstacle_degree(data: pd.DataFrame, columns: Any, *, weights: Any = "entropy",
+def obstacle_degree(data: Any, columns: Any = None, *, weights: Any = "entropy",
                     direction: Any = None, normalize: bool = True, entity: str | None = None,
                     time: str | None = None) -> ObstacleResult:
     """Obstacle degree of each indicator for each row (min-max standardized indicators).
@@ -204,7 +225,7 @@ def obstacle_degree(data: pd.DataFrame, columns: Any, *, weights: Any = "entropy
     >>> obstacle_degree(df, ["a", "b"], weights=[0.5, 0.5]).table.round(2).values.tolist()
     [[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]]
     """
-    keys = [k for k in (entity, time) if k is not None]
+    data, columns, keys, weights = _inputs(data, columns, entity, time, weights)
     frame, cols, X = _matrix(data, columns, keys)
     d = _direction(direction, cols)
     w = _weights(weights, frame, cols, d)
