@@ -78,3 +78,27 @@ def test_speed_and_bad_input():
     df.loc[3, "y"] = 0.0
     with pytest.raises(DataError, match="strictly positive.*'y'"):
         beta_convergence(df, value="y", entity="city", time="year")
+
+
+def test_log_t_equals_convergence_clubs():
+    import convergence_clubs as cc
+
+    data = cc.load_filtered_gdp()  # ConvergenceClubs' filteredGDP (152 countries, 1970-2003)
+    long = data.stack().rename("lgdp").reset_index()
+    from dtistat.index.disparity import log_t_test
+
+    r = log_t_test(long, value="lgdp", entity="Countries", time="year")
+    ref = cc.log_t_test(cc.cross_sectional_variation(data.to_numpy()), time_trim=1 / 3)
+    assert r.beta == pytest.approx(ref.beta, rel=1e-12)
+    assert r.std_error == pytest.approx(ref.std_err, rel=1e-10)
+    assert r.t_value == pytest.approx(ref.t_value, rel=1e-10)
+    # convergence-clubs 0.1.2 README (= R ConvergenceClubs::estimateMod on filteredGDP):
+    # beta -0.8748..., t -159.55... (digits as printed, truncated)
+    assert -0.8749 < r.beta <= -0.8748 and -159.56 < r.t_value <= -159.55
+    assert not r.converges
+    for members in (data.index[:20], data.index[40:70]):  # subsets: other residual paths
+        sub = data.loc[members]
+        r = log_t_test(sub.stack().rename("x").reset_index(), value="x", entity="Countries",
+                       time="year", time_trim=0.3)
+        ref = cc.log_t_test(cc.cross_sectional_variation(sub.to_numpy()), time_trim=0.3)
+        assert r.t_value == pytest.approx(ref.t_value, rel=1e-10)

@@ -9,6 +9,7 @@ from dtistat.index.disparity.convergence import (
 from dtistat.index.disparity.coupling import CouplingResult, coupling_coordination
 from dtistat.index.disparity.density import DensityResult, kernel_density
 from dtistat.index.disparity.gini import DagumResult, dagum_gini
+from dtistat.index.disparity.logt import LogTResult, log_t_test
 from dtistat.index.disparity.markov import (
     HomogeneityResult,
     MarkovResult,
@@ -31,6 +32,7 @@ __all__ = [
     "DagumResult",
     "DensityResult",
     "HomogeneityResult",
+    "LogTResult",
     "MarkovResult",
     "ObstacleResult",
     "SigmaResult",
@@ -42,6 +44,7 @@ __all__ = [
     "dagum_gini",
     "homogeneity",
     "kernel_density",
+    "log_t_test",
     "markov",
     "obstacle_degree",
     "sigma_convergence",
