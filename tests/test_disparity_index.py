@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from dtistat import compute_index
-from dtistat.errors import ParameterError
+from dtistat.errors import ParameterError, PeriodError
 from dtistat.index.disparity import (
     beta_convergence,
     coupling_coordination,
@@ -47,6 +47,10 @@ def test_index_result_inputs(res):
     assert t.decomposition["total"].iloc[0] == pytest.approx(float((r * np.log(r)).mean()))
     m = markov(res, k=4)
     assert int(m.counts.to_numpy().sum()) == 40 * 7
+    th = m.time_homogeneity(["2022Q1"])  # quarters given as text
+    assert th.regimes == ("2021Q1-2021Q4", "2022Q1-2022Q3")
+    with pytest.raises(PeriodError, match="inner periods"):
+        m.time_homogeneity(["2021Q1"])
     assert sigma_convergence(res).table.shape[0] == 8
     b = beta_convergence(res, controls=["app"])
     assert b.kind == "conditional" and list(b.params.index) == ["const", "ln_total_0", "app"]

@@ -241,19 +241,24 @@ class MarkovResult(Result):
         ('0-2', '3-4')
         """
         per = list(self.classes.columns)
-        brk = v.as_list(breaks)
-        miss = [b for b in brk if b not in per[1:-1]]
-        if miss:
-            raise PeriodError(f"break {miss[0]!r} must be one of the inner periods {per[1:-1]}")
-        cuts = sorted(per.index(b) for b in brk)
+        names = [str(q) for q in per]
+        cuts = []
+        for b in v.as_list(breaks):
+            # a break matches a period label or its text ("2022Q1" for a quarterly Period)
+            j = per.index(b) if b in per else (names.index(str(b)) if str(b) in names else -1)
+            if not 0 < j < len(per) - 1:
+                raise PeriodError(f"break {b!r} must be one of the inner periods "
+                                  f"{', '.join(names[1:-1])}")
+            cuts.append(j)
+        cuts = sorted(set(cuts))
         ids = self.classes.to_numpy()
         k = self.counts.shape[0]
         regime = np.searchsorted(np.array(cuts), np.arange(len(per) - 1), side="right")
         cond = np.broadcast_to(np.r_[regime, 0], ids.shape)
         T = _counts(ids, k, cond, len(cuts) + 1)
         edges = [0, *cuts, len(per) - 1]
-        names = [f"{per[a]}-{per[b - 1]}" for a, b in itertools.pairwise(edges)]
-        return homogeneity(T, regimes=names)
+        regimes = [f"{per[a]}-{per[b - 1]}" for a, b in itertools.pairwise(edges)]
+        return homogeneity(T, regimes=regimes)
 
     def _headline(self) -> list[str]:
         return [self.value, f"k={self.counts.shape[0]}", self.scheme,
