@@ -13,7 +13,7 @@ from giddy.ergodic import steady_state as giddy_ss
 from giddy.markov import Markov, Spatial_Markov
 from scipy import sparse
 
-from dtistat.errors import DataError, EstimationError, PeriodError
+from dtistat.errors import DataError, EstimationError, ParameterError, PeriodError
 from dtistat.index.disparity import markov, spatial_markov
 from dtistat.index.disparity.markov import homogeneity, mean_first_passage
 
@@ -116,6 +116,8 @@ def test_markov_bad_input(usjoin):
     small = long[long.Name.isin(long.Name.unique()[:3])]
     with pytest.raises(PeriodError, match="fewer than k=5"):
         markov(small, value="pci", entity="Name", time="year", k=5)
+    with pytest.raises(ParameterError, match="entity= is required"):
+        markov(long, value="pci", time="year")
     unb = long.drop(index=long.index[10])
     with pytest.raises(DataError, match="unbalanced"):
         markov(unb, value="pci", entity="Name", time="year")

@@ -108,6 +108,9 @@ def as_panel(data: Any, *, value: str | None = None, entity: str | None = None,
         raise ParameterError("group= is required: a column (or metadata column) of group labels")
     if need_time and names["time"] is None:
         raise ParameterError("time= is required: the column of periods")
+    if need_time and names["entity"] is None:
+        raise ParameterError("entity= is required: the column identifying the units "
+                             "followed over time")
     return _build(df, names)
 
 
