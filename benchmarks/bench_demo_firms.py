@@ -1,6 +1,6 @@
 """Timing and peak memory of the demo world's firm simulator at 10 million records.
 
-The future-industry benchmark (issue 8) generates its input with
+The future-industry benchmark generates its input with
 ``dtistat.datasets.demo_world.simulate_firms``; the target is under 15 s and under 4 GB
 on a 2-core machine. Run: ``python benchmarks/bench_demo_firms.py [n_firms]``.
 Peak memory is the process's maximum resident set size (imports included) and the

@@ -1,6 +1,6 @@
 """Future-industry index from 10 million firm records: pandas engine, dask engine, LocalCluster.
 
-Targets (issue 8): the pandas engine turns 10 million firm records into the city × domain
+Targets: the pandas engine turns 10 million firm records into the city × domain
 × quarter index in under 15 s and under 4 GB on a 2-core machine; the dask engine gives
 the same numbers (to 1e-12) from a Parquet folder.
 

@@ -1,5 +1,6 @@
 """dtistat: the digital transformation index toolkit."""
 
+from dtistat.drivers import DriversResult, fit_drivers
 from dtistat.errors import (
     ColumnError,
     ConvergenceError,
@@ -11,17 +12,14 @@ from dtistat.errors import (
     PeriodError,
     SpecError,
 )
-
 from dtistat.factors import (
     BartlettResult,
     CFAResult,
-    DriversResult,
     EFAResult,
     KMOResult,
     ParallelAnalysisResult,
     bartlett_sphericity,
     fit_cfa,
-    fit_drivers,
     fit_efa,
     kmo,
     parallel_analysis,

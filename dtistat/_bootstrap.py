@@ -9,8 +9,8 @@ Replicates are processed in chunks so that memory stays bounded whatever ``n_boo
 
 Draw convention (what makes ``seed`` reproducible whatever the chunk size): replicates
 are drawn in fixed blocks of ``BLOCK`` (32), block k being the k-th call
-``rng.integers(0, G, size=(32, G), dtype=np.int32)`` (the last block may be shorter); chunks are whole
-numbers of blocks, so grouping replicates into chunks never changes the stream.
+``rng.integers(0, G, size=(32, G), dtype=np.int32)`` (the last block may be shorter);
+chunks are whole numbers of blocks, so grouping replicates into chunks never changes the stream.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
-"""Shared linear-algebra core: OLS, fixed-effect demeaning and covariance estimators.
+"""Shared linear-algebra core: OLS, fixed-effect demeaning, dummy columns.
 
 One estimator core for every module (panel, mediation, drivers): options are arguments,
-never copy-pasted variants. All functions take and return NumPy arrays.
+never copy-pasted variants; covariances live in :mod:`dtistat.inference`. All
+functions take and return NumPy arrays.
 """
 
 from __future__ import annotations
@@ -10,19 +11,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from dtistat.errors import EstimationError, ParameterError
+from dtistat.errors import EstimationError
 
 __all__ = [
     "factorize",
     "demean",
+    "demean1",
     "ols",
     "OLSFit",
-    "vcov",
-    "SMALL_SAMPLE",
+    "dummies",
 ]
-
-SMALL_SAMPLE = ("stata", "areg", "none")
-
 
 def factorize(values) -> tuple[np.ndarray, int]:
     """Integer codes 0..G-1 for any labels (strings accepted) and the number of groups."""
@@ -34,10 +32,16 @@ def factorize(values) -> tuple[np.ndarray, int]:
     return codes.astype(np.intp), len(uniques)
 
 
-def _group_mean_subtract(x: np.ndarray, codes: np.ndarray, n_groups: int,
-                         w: np.ndarray | None, wsum: np.ndarray) -> np.ndarray:
-    # x is (n, k); subtract weighted group means column by column via bincount (O(n k)).
-    out = np.empty_like(x)
+def demean1(x: np.ndarray, codes: np.ndarray, n_groups: int, w: np.ndarray | None = None,
+            wsum: np.ndarray | None = None) -> np.ndarray:
+    """x (n, k) less its (weighted) group means, column by column via bincount (O(n k)).
+
+    The output is Fortran-ordered: per-column bincounts and gathers stay contiguous.
+    """
+    if wsum is None:
+        wsum = np.bincount(codes, weights=w, minlength=n_groups)
+        wsum[wsum == 0] = 1.0
+    out = np.empty(x.shape, order="F")
     for j in range(x.shape[1]):
         col = x[:, j]
         s = np.bincount(codes, weights=col if w is None else col * w, minlength=n_groups)
@@ -91,13 +95,13 @@ def demean(
         info.append((g, ng, wsum))
     if len(info) == 1:
         g, ng, wsum = info[0]
-        out = _group_mean_subtract(xx, g, ng, weights, wsum)
+        out = demean1(xx, g, ng, weights, wsum)
         return out.ravel() if squeeze else out
     scale = np.maximum(np.abs(xx).max(axis=0), 1.0)
     for _ in range(max_iter):
         prev = xx
         for g, ng, wsum in info:
-            xx = _group_mean_subtract(xx, g, ng, weights, wsum)
+            xx = demean1(xx, g, ng, weights, wsum)
         if np.all(np.abs(xx - prev).max(axis=0) <= tol * scale):
             break
     else:
@@ -185,81 +189,9 @@ def _check_rank(X: np.ndarray, names, rtol: float) -> None:
     )
 
 
-def vcov(
-    X: np.ndarray,
-    resid: np.ndarray,
-    xtx_inv: np.ndarray,
-    *,
-    kind: str = "unadjusted",
-    clusters: Sequence[np.ndarray] | np.ndarray | None = None,
-    small_sample: str = "stata",
-    df_resid: int | None = None,
-    extra_df: int = 0,
-    weights: np.ndarray | None = None,
-) -> np.ndarray:
-    """Covariance of OLS coefficients; one function, the corrections as arguments.
-
-    Parameters
-    ----------
-    X, resid, xtx_inv
-        The (transformed) design, residuals and ``(X'X)^-1`` of the fit.
-    kind : {"unadjusted", "robust", "cluster"}
-        ``robust`` is HC1 (White with n/(n-k)) unless ``small_sample="none"`` (HC0).
-        ``cluster`` with one codes array is Liang–Zeger; with two, Cameron–Gelbach–
-        Miller two-way (V1 + V2 - V12).
-    small_sample : {"stata", "areg", "none"}
-        For ``cluster``: "stata" multiplies by G/(G-1)·(N-1)/(N-K) with K the number of
-        slope parameters (xtreg, fe); "areg" uses the same formula with K also counting
-        the absorbed fixed effects (``extra_df``); "none" applies no factor.
-    df_resid : int, optional
-        Residual degrees of freedom for ``unadjusted`` (default n - k - extra_df).
-    extra_df : int
-        Parameters absorbed by demeaning (counted in the areg convention and in the
-        unadjusted residual variance).
-    """
-    n, k = X.shape
-    if kind == "unadjusted":
-        dfr = df_resid if df_resid is not None else n - k - extra_df
-        if dfr <= 0:
-            raise EstimationError("no residual degrees of freedom left")
-        e = resid if weights is None else resid * np.sqrt(weights)
-        return xtx_inv * float(e @ e) / dfr
-    Xe = X * (resid if weights is None else resid * weights)[:, None]
-    if kind == "robust":
-        meat = Xe.T @ Xe
-        factor = 1.0 if small_sample == "none" else n / (n - k - extra_df)
-        return factor * xtx_inv @ meat @ xtx_inv
-    if kind != "cluster":
-        raise ParameterError(f"kind={kind!r}; choose 'unadjusted', 'robust' or 'cluster'")
-    if small_sample not in SMALL_SAMPLE:
-        raise ParameterError(f"small_sample={small_sample!r}; choose one of {SMALL_SAMPLE}")
-    if clusters is None:
-        raise ParameterError("kind='cluster' needs clusters")
-    if isinstance(clusters, np.ndarray) and clusters.ndim == 1:
-        clusters = [clusters]
-    clusters = [np.asarray(c, dtype=np.intp) for c in clusters]
-
-    def one(codes):
-        g = int(codes.max()) + 1
-        s = np.zeros((g, k))
-        np.add.at(s, codes, Xe)
-        G = len(np.unique(codes))
-        if small_sample == "none":
-            f = 1.0
-        else:
-            kk = k + (extra_df if small_sample == "areg" else 0)
-            f = G / (G - 1) * (n - 1) / (n - kk)
-        return f * (s.T @ s), G
-
-    if len(clusters) == 1:
-        meat, _ = one(clusters[0])
-    elif len(clusters) == 2:
-        m1, g1 = one(clusters[0])
-        m2, g2 = one(clusters[1])
-        inter, _ = factorize(clusters[0].astype(np.int64) * (int(clusters[1].max()) + 1)
-                             + clusters[1])
-        m12, _ = one(inter)
-        meat = m1 + m2 - m12
-    else:
-        raise ParameterError("at most two cluster dimensions are supported")
-    return xtx_inv @ meat @ xtx_inv
+def dummies(codes: np.ndarray, n_levels: int) -> np.ndarray:
+    """Indicator columns for levels 1..L-1 of integer codes (level 0 is the reference)."""
+    D = np.zeros((len(codes), n_levels - 1))
+    rows = np.flatnonzero(codes > 0)
+    D[rows, codes[rows] - 1] = 1.0
+    return D

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -183,6 +183,42 @@ class Summary:
         return next(iter(self.tables.values())).copy()
 
 
+@dataclass(frozen=True, eq=False)
+class TableColumn:
+    """One column of a regression table: an equation's tidy coefficients and model rows.
+
+    Coefficient results produce theirs with ``table_columns()``; build one by hand to
+    put any other estimate into :func:`dtistat.regression_table`.
+
+    Attributes
+    ----------
+    name : str
+        Column heading, usually the dependent variable.
+    coefs : DataFrame
+        Tidy coefficients: ``term``, ``estimate`` and, where known, ``std_error``,
+        ``statistic``, ``p_value``, ``ci_low``, ``ci_high``.
+    stats : dict
+        Model statistics by key (``nobs``, ``r2``, ``r2_within``, ``n_clusters``, ...).
+    fixed_effects : dict or None
+        ``{"entity": bool, "time": bool}``; None if unknown (blank cells).
+    cluster : str
+        Cluster variable(s) of the standard errors ("" if not clustered).
+    extra : dict
+        Further indicator rows, label -> cell (e.g. ``{"Controls": "Yes"}``).
+    """
+
+    name: str
+    coefs: pd.DataFrame
+    stats: dict = field(default_factory=dict)
+    fixed_effects: dict | None = None
+    cluster: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def tidy(self) -> pd.DataFrame:
+        """The tidy coefficient frame (a copy)."""
+        return self.coefs.copy()
+
+
 class Result:
     """Base of every public dtistat result (see the module docstring).
 
@@ -298,6 +334,24 @@ class CoefResult(Result):
             "ci_high": ci["upper"].to_numpy(dtype=float),
         })
 
+    def fit_stats(self) -> pd.Series:
+        """Model-level rows for a regression table (at least ``nobs``)."""
+        out: dict[str, Any] = {"nobs": getattr(self, "nobs", None)}
+        for key in ("df_resid", "r2", "adj_r2", "n_clusters"):
+            val = getattr(self, key, None)
+            if isinstance(val, tuple) and val:
+                val = min(val)  # two-way clustering: the binding (smaller) count
+            if val is not None:
+                out[key] = val
+        return pd.Series(out, dtype=object)
+
+    def table_columns(self) -> list[TableColumn]:
+        """This result as regression-table column(s) (what ``regression_table`` reads)."""
+        name = next((str(getattr(self, a)) for a in ("dependent", "y")
+                     if isinstance(getattr(self, a, None), str)), "")
+        stats = {k: v for k, v in self.fit_stats().items() if v is not None}
+        return [TableColumn(name=name, coefs=self.tidy(), stats=stats)]
+
     def coef_table(self, level: float | None = None) -> pd.DataFrame:
         """:meth:`tidy` indexed by term (the coefficient block of ``summary()``)."""
         t = self.tidy(level).set_index("term")
@@ -368,7 +422,7 @@ class TestResult(Result):
     test : str
         Name of the test.
     statistic, p_value : float
-    df : tuple
+    df : tuple or number
         Degrees of freedom of the reference distribution (``()`` if none).
     distribution : str
         ``"chi2"``, ``"F"``, ``"t"``, ``"normal"`` or ``"empirical"``.
@@ -385,10 +439,13 @@ class TestResult(Result):
     distribution: str = ""
     null: str = ""
 
+    def _dfs(self) -> tuple:
+        return tuple(self.df) if isinstance(self.df, (tuple, list)) else (self.df,)
+
     def _dist_label(self) -> str:
-        if not self.df:
+        if not self._dfs():
             return self.distribution
-        return f"{self.distribution}({', '.join(f'{d:g}' for d in self.df)})"
+        return f"{self.distribution}({', '.join(f'{d:g}' for d in self._dfs())})"
 
     def _headline(self) -> list[str]:
         return [self.test, f"{self._dist_label()} = {self.statistic:.4f}",
@@ -397,7 +454,7 @@ class TestResult(Result):
     def to_frame(self) -> pd.DataFrame:
         """One row: test, statistic, df, distribution, p_value, null."""
         return pd.DataFrame({"test": [self.test], "statistic": [self.statistic],
-                             "df": [", ".join(f"{d:g}" for d in self.df)],
+                             "df": [", ".join(f"{d:g}" for d in self._dfs())],
                              "distribution": [self.distribution],
                              "p_value": [self.p_value], "null": [self.null]})
 

@@ -142,7 +142,7 @@ def _index(args: argparse.Namespace) -> int:
     run.step("writing tables")
     run.dirs()
     run.csv("scores", res.to_frame())
-    run.csv("national", res.summary())
+    run.csv("national", res.national_totals())
     run.csv("weights", res.weights.rename("weight").rename_axis("indicator").reset_index())
     kw = dict(compare=compare if compare != period else None, growth=growth, top=args.top)
     run.csv("ranking", index_table(ent, period, format="frame", **kw))
@@ -263,7 +263,8 @@ def _mediate(args: argparse.Namespace) -> int:
     res = fit_mediation(data, x=args.x, m=args.m, y=args.y, covariates=args.covariates,
                         entity=args.entity, time=args.time, fe=args.fe, cluster=args.cluster,
                         serial=args.serial, n_boot=args.n_boot, ci=args.ci, level=args.level,
-                        seed=args.seed, procedure=args.procedure, dropna=args.dropna,
+                        seed=args.seed, procedure=args.procedure,
+                        missing="drop" if args.dropna else "raise",
                         progress=run.bar("bootstrap") if args.n_boot else None)
     print(f"      done in {time.perf_counter() - t:.1f} s", file=sys.stderr)
     run.step("writing tables")
@@ -304,11 +305,12 @@ def _panel(args: argparse.Namespace) -> int:
     run.step(f"fitting {len(args.formula)} model(s)")
     fits = [fit_panel(data, f, entity=args.entity, time=args.time, model=args.model,
                       fe=args.fe, cov=args.cov, cluster=args.cluster,
-                      small_sample=args.small_sample, dropna=args.dropna)
+                      small_sample=args.small_sample,
+                      missing="drop" if args.dropna else "raise")
             for f in args.formula]
     run.step("writing tables")
     run.dirs()
-    coefs = pd.concat([r.summary().assign(model=i + 1, dependent=r.dependent,
+    coefs = pd.concat([r.tidy().assign(model=i + 1, dependent=r.dependent,
                                           formula=r.formula)
                        for i, r in enumerate(fits)], ignore_index=True)
     run.csv("coefficients", coefs)
@@ -352,7 +354,7 @@ def _factors(args: argparse.Namespace) -> int:
                   efa.bartlett.p_value]})
     run.csv("adequacy", adequacy)
     if efa.parallel is not None:
-        run.csv("parallel_analysis", efa.parallel.summary())
+        run.csv("parallel_analysis", efa.parallel.to_frame())
     run.table("loadings", lambda **k: frame_table(
         load, digits=3, title=f"Factor loadings ({efa.method}, rotation "
         f"{efa.rotation or 'none'})", notes=f"KMO = {efa.kmo.overall:.3f}; Bartlett "

@@ -8,7 +8,6 @@ estimator) and :mod:`dtistat._linalg` (OLS and robust covariance).
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,8 +18,8 @@ import pandas as pd
 from scipy import stats
 
 from dtistat import _efa
+from dtistat._results import Result, Summary
 from dtistat._validate import (
-    as_list,
     check_choice,
     check_columns,
     check_frame,
@@ -39,16 +38,14 @@ __all__ = [
     "parallel_analysis",
     "fit_efa",
     "fit_cfa",
-    "fit_drivers",
     "KMOResult",
     "BartlettResult",
     "ParallelAnalysisResult",
     "EFAResult",
     "CFAResult",
-    "DriversResult",
 ]
 
-_TIDY = ["term", "estimate", "std_error", "stat", "p_value", "ci_low", "ci_high"]
+_TIDY = ["term", "estimate", "std_error", "statistic", "p_value", "ci_low", "ci_high"]
 
 
 # ---------------------------------------------------------------------------------
@@ -142,19 +139,29 @@ def _kaiser_label(v: float) -> str:
     return "unacceptable"
 
 
-@dataclass(frozen=True, eq=False)
-class KMOResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class KMOResult(Result):
     """Kaiser–Meyer–Olkin measure of sampling adequacy (overall and per variable)."""
 
     overall: float
     per_variable: pd.Series
     label: str
 
-    def summary(self) -> pd.DataFrame:
+    def to_frame(self) -> pd.DataFrame:
         """Tidy frame: one row per variable plus the overall MSA."""
         terms = ["overall"] + list(self.per_variable.index)
         return pd.DataFrame({"term": terms,
                              "estimate": [self.overall, *self.per_variable.to_numpy()]})
+
+    def _headline(self) -> list[str]:
+        return [f"KMO={self.overall:.3f} ({self.label})", f"variables={len(self.per_variable)}"]
+
+    def summary(self) -> Summary:
+        """The overall KMO with Kaiser's label and the per-variable MSA."""
+        return Summary("Kaiser-Meyer-Olkin measure of sampling adequacy",
+                       {"MSA per variable": self.per_variable.to_frame("msa")},
+                       header=[("KMO", self.overall), ("Kaiser's label", self.label)],
+                       digits=3)
 
     def __str__(self) -> str:
         per = ", ".join(f"{k} {v:.3f}" for k, v in self.per_variable.items())
@@ -201,8 +208,8 @@ def kmo(data: pd.DataFrame, columns: Sequence | None = None) -> KMOResult:
     return _kmo_from_corr(_correlation(X, cols), cols)
 
 
-@dataclass(frozen=True, eq=False)
-class BartlettResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class BartlettResult(Result):
     """Bartlett's (1951) test that the correlation matrix is an identity matrix."""
 
     statistic: float
@@ -211,10 +218,20 @@ class BartlettResult:
     nobs: int
     n_vars: int
 
-    def summary(self) -> pd.DataFrame:
-        """Tidy one-row frame: term, stat, df, p_value."""
-        return pd.DataFrame({"term": ["bartlett_sphericity"], "stat": [self.statistic],
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy one-row frame: term, statistic, df, p_value."""
+        return pd.DataFrame({"term": ["bartlett_sphericity"], "statistic": [self.statistic],
                              "df": [self.df], "p_value": [self.p_value]})
+
+    def _headline(self) -> list[str]:
+        return [f"chi2({self.df})={self.statistic:.2f}", f"p={self.p_value:.3g}",
+                f"N={self.nobs}"]
+
+    def summary(self) -> Summary:
+        """The test statistic, degrees of freedom and p-value."""
+        return Summary("Bartlett's test of sphericity", self.to_frame().set_index("term"),
+                       header=[("Observations", self.nobs), ("Variables", self.n_vars)],
+                       notes=["H0: the correlation matrix is an identity matrix"])
 
     def __str__(self) -> str:
         return (f"Bartlett's test of sphericity: chi2({self.df}) = {self.statistic:.2f}, "
@@ -258,8 +275,8 @@ def bartlett_sphericity(data: pd.DataFrame, columns: Sequence | None = None) -> 
 # Parallel analysis
 # ---------------------------------------------------------------------------------
 
-@dataclass(frozen=True, eq=False)
-class ParallelAnalysisResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class ParallelAnalysisResult(Result):
     """Horn's (1965) parallel analysis of correlation-matrix eigenvalues."""
 
     table: pd.DataFrame  # observed, random_mean, random_quantile, retain
@@ -281,11 +298,21 @@ class ParallelAnalysisResult:
     def random_quantile(self) -> np.ndarray:
         return self.table["random_quantile"].to_numpy()
 
-    def summary(self) -> pd.DataFrame:
+    def to_frame(self) -> pd.DataFrame:
         """The eigenvalue table with a ``term`` column (component 1, 2, ...)."""
         out = self.table.reset_index(names="term")
         out["term"] = out["term"].astype(str)
         return out
+
+    def _headline(self) -> list[str]:
+        return [f"retain={self.n_factors}", f"draws={self.n_iter}", f"N={self.nobs}"]
+
+    def summary(self) -> Summary:
+        """Observed and random eigenvalues and how many factors to retain."""
+        return Summary(f"Parallel analysis ({self.method})", self.table,
+                       header=[("Factors to retain", self.n_factors),
+                               ("Random draws", self.n_iter), ("Observations", self.nobs),
+                               ("Random quantile", self.quantile)], digits=3)
 
     def __str__(self) -> str:
         return (f"Parallel analysis ({self.n_iter} random draws, N = {self.nobs}, "
@@ -405,8 +432,8 @@ def parallel_analysis(data: pd.DataFrame, columns: Sequence | None = None, *,
 # Exploratory factor analysis
 # ---------------------------------------------------------------------------------
 
-@dataclass(frozen=True, eq=False)
-class EFAResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class EFAResult(Result):
     """Exploratory factor analysis: adequacy tests, loadings, communalities, scores."""
 
     loadings: pd.DataFrame            # pattern loadings (p x k)
@@ -434,7 +461,7 @@ class EFAResult:
     rmsr: float
     heywood: tuple = field(default_factory=tuple)
 
-    def summary(self) -> pd.DataFrame:
+    def tidy(self) -> pd.DataFrame:
         """Tidy loadings: term ("factor =~ variable"), variable, factor, estimate."""
         long = self.loadings.stack().rename("estimate").reset_index()
         long.columns = ["variable", "factor", "estimate"]
@@ -447,6 +474,29 @@ class EFAResult:
         out["h2"] = self.communalities
         out["u2"] = self.uniquenesses
         return out
+
+    def _headline(self) -> list[str]:
+        return [f"factors={self.n_factors}", f"method={self.method}",
+                f"rotation={self.rotation or 'none'}", f"N={self.nobs}"]
+
+    def summary(self) -> Summary:
+        """Loadings with h2/u2, variance explained, factor correlations, the model test."""
+        tabs = {"Loadings": self.to_frame(), "Variance explained": self.variance.T}
+        if self.factor_corr is not None:
+            tabs["Factor correlations"] = self.factor_corr
+        header = [("Observations", self.nobs),
+                  ("KMO", f"{self.kmo.overall:.3f} ({self.kmo.label})"),
+                  ("Bartlett", f"chi2({self.bartlett.df}) = {self.bartlett.statistic:.2f}, "
+                               f"p = {self.bartlett.p_value:.3g}")]
+        notes = []
+        if self.method != "principal":
+            notes.append(f"Model test: chi2({self.df}) = {self.chi2:.3f}, p = "
+                         f"{self.p_value:.3g}; RMSR = {self.rmsr:.4f}")
+        if self.heywood:
+            notes.append(f"Heywood case(s): {', '.join(map(str, self.heywood))}")
+        return Summary(f"Exploratory factor analysis: {self.n_factors} factor(s), "
+                       f"method={self.method}, rotation={self.rotation or 'none'}", tabs,
+                       header=header, notes=notes, digits=3)
 
     def __str__(self) -> str:
         rot = self.rotation or "none"
@@ -467,6 +517,79 @@ class EFAResult:
         if self.heywood:
             lines += [f"Heywood case(s): {', '.join(map(str, self.heywood))}"]
         return "\n".join(lines)
+
+
+def _choose_k(n_factors, eig, n, p, n_iter, seed, method):
+    """The number of factors (fixed, Kaiser or parallel analysis) and its df."""
+    pa = None
+    if isinstance(n_factors, str):
+        check_choice(n_factors, ("parallel", "kaiser"), "n_factors")
+        if n_factors == "parallel":
+            pa = _parallel(eig, n, check_positive_int(n_iter, "n_iter"), seed, 0.95,
+                           "wishart")
+            k = pa.n_factors
+        else:
+            k = int((eig > 1.0).sum())
+        if k == 0:
+            warn(f"n_factors={n_factors!r} suggests no common factor; fitting 1",
+                 stacklevel=4)
+            k = 1
+    else:
+        k = check_positive_int(n_factors, "n_factors")
+    if k > p:
+        raise ParameterError(f"n_factors={k} exceeds the number of variables ({p})")
+    df = ((p - k) ** 2 - (p + k)) // 2
+    if method != "principal":
+        if df < 0:
+            kmax = max(kk for kk in range(0, p + 1) if (p - kk) ** 2 - (p + kk) >= 0)
+            raise ParameterError(
+                f"n_factors={k} is more than {p} variables can identify (degrees of "
+                f"freedom {df} < 0); use at most {kmax} factor(s)"
+            )
+        if df == 0:
+            warn(f"{k} factor(s) on {p} variables leave 0 degrees of freedom: the model "
+                 f"is just identified and its fit cannot be tested", stacklevel=4)
+    return k, pa, df
+
+
+def _order_and_sign(L, T, phi):
+    """Order factors by variance explained, each column summing positive (psych)."""
+    k = L.shape[1]
+    phi_ = np.eye(k) if phi is None else phi
+    ss = (L * (L @ phi_)).sum(axis=0)
+    order = np.argsort(-ss, kind="stable")
+    sign = np.sign(L[:, order].sum(axis=0))
+    sign[sign == 0] = 1.0
+    L = L[:, order] * sign
+    T = T[:, order] * sign
+    if phi is not None:
+        phi = phi[np.ix_(order, order)] * np.outer(sign, sign)
+    return L, T, phi
+
+
+def _heywood(psi, cols) -> tuple:
+    hit = np.flatnonzero(psi <= _efa.PSI_LOWER + 1e-6)
+    heywood = tuple(cols[j] for j in hit)
+    if heywood:
+        warn("Heywood case: the communality of "
+             + ", ".join(map(repr, heywood))
+             + f" reached the bound 1 - {_efa.PSI_LOWER} (the unconstrained estimate "
+             "is >= 1); the solution is improper: try fewer factors, another "
+             "method, or drop the variable", stacklevel=4)
+    return heywood
+
+
+def _model_test(L0, psi, R, n, k, df, method) -> tuple[float, float]:
+    """Bartlett-corrected likelihood-ratio chi2 of the k-factor model (as psych)."""
+    if method == "principal":
+        return float("nan"), float("nan")
+    p = R.shape[0]
+    Sig = L0 @ L0.T + np.diag(psi)
+    _, ld_s = np.linalg.slogdet(Sig)
+    _, ld_r = np.linalg.slogdet(R)
+    F = ld_s + np.trace(np.linalg.solve(Sig, R)) - ld_r - p
+    chi2 = float((n - 1 - (2 * p + 5) / 6.0 - 2 * k / 3.0) * F)
+    return chi2, float(stats.chi2.sf(chi2, df)) if df > 0 else float("nan")
 
 
 def fit_efa(data: pd.DataFrame, columns: Sequence | None = None, *,
@@ -534,78 +657,22 @@ def fit_efa(data: pd.DataFrame, columns: Sequence | None = None, *,
     n, p = X.shape
     R = _correlation(X, cols)
     eig = np.linalg.eigvalsh(R)[::-1]
-    pa = None
-    if isinstance(n_factors, str):
-        check_choice(n_factors, ("parallel", "kaiser"), "n_factors")
-        if n_factors == "parallel":
-            pa = _parallel(eig, n, check_positive_int(n_iter, "n_iter"), seed, 0.95,
-                           "wishart")
-            k = pa.n_factors
-        else:
-            k = int((eig > 1.0).sum())
-        if k == 0:
-            warn(f"n_factors={n_factors!r} suggests no common factor; fitting 1")
-            k = 1
-    else:
-        k = check_positive_int(n_factors, "n_factors")
-    if k > p:
-        raise ParameterError(f"n_factors={k} exceeds the number of variables ({p})")
-    df = ((p - k) ** 2 - (p + k)) // 2
-    if method != "principal":
-        if df < 0:
-            kmax = max(kk for kk in range(0, p + 1) if (p - kk) ** 2 - (p + kk) >= 0)
-            raise ParameterError(
-                f"n_factors={k} is more than {p} variables can identify (degrees of "
-                f"freedom {df} < 0); use at most {kmax} factor(s)"
-            )
-        if df == 0:
-            warn(f"{k} factor(s) on {p} variables leave 0 degrees of freedom: the model "
-                 f"is just identified and its fit cannot be tested")
-
+    k, pa, df = _choose_k(n_factors, eig, n, p, n_iter, seed, method)
     L0, psi, _ = _efa.extract(R, k, method)
     if normalize is None:
         normalize = rotation in ("varimax", "promax")
-    L, T, phi = _efa.rotate(L0, rotation, normalize=bool(normalize))
-    # Order factors by variance explained and make each column sum positive (psych).
+    L, T, phi = _order_and_sign(*_efa.rotate(L0, rotation, normalize=bool(normalize)))
     phi_ = np.eye(k) if phi is None else phi
-    ss = (L * (L @ phi_)).sum(axis=0)
-    order = np.argsort(-ss, kind="stable")
-    sign = np.sign(L[:, order].sum(axis=0))
-    sign[sign == 0] = 1.0
-    L = L[:, order] * sign
-    T = T[:, order] * sign
-    if phi is not None:
-        phi = phi[np.ix_(order, order)] * np.outer(sign, sign)
-        phi_ = phi
-    else:
-        phi_ = np.eye(k)
     h2 = (L * (L @ phi_)).sum(axis=1)
     u2 = 1.0 - h2 if method == "principal" else psi
     names = [f"F{j + 1}" for j in range(k)]
-    heywood: tuple = ()
-    if method != "principal":
-        hit = np.flatnonzero(psi <= _efa.PSI_LOWER + 1e-6)
-        heywood = tuple(cols[j] for j in hit)
-        if heywood:
-            warn("Heywood case: the communality of "
-                 + ", ".join(map(repr, heywood))
-                 + f" reached the bound 1 - {_efa.PSI_LOWER} (the unconstrained estimate "
-                 "is >= 1); the solution is improper: try fewer factors, another "
-                 "method, or drop the variable")
-
+    heywood = _heywood(psi, cols) if method != "principal" else ()
     Z = (X - X.mean(axis=0)) / X.std(axis=0, ddof=1)
     W = _efa.score_weights(R, L, np.maximum(u2, 1e-12), phi, scores)
     ssl = (L * (L @ phi_)).sum(axis=0)
     variance = pd.DataFrame({"ss_loadings": ssl, "proportion": ssl / p,
                              "cumulative": np.cumsum(ssl) / p}, index=names)
-    chi2 = p_value = float("nan")
-    if method != "principal":
-        Sig = L0 @ L0.T + np.diag(psi)
-        _, ld_s = np.linalg.slogdet(Sig)
-        _, ld_r = np.linalg.slogdet(R)
-        F = ld_s + np.trace(np.linalg.solve(Sig, R)) - ld_r - p
-        chi2 = float((n - 1 - (2 * p + 5) / 6.0 - 2 * k / 3.0) * F)
-        p_value = float(stats.chi2.sf(chi2, df)) if df > 0 else float("nan")
+    chi2, p_value = _model_test(L0, psi, R, n, k, df, method)
     resid = R - L @ phi_ @ L.T
     off = ~np.eye(p, dtype=bool)
     rmsr = float(np.sqrt((resid[off] ** 2).mean()))
@@ -643,8 +710,8 @@ def fit_efa(data: pd.DataFrame, columns: Sequence | None = None, *,
 # Confirmatory factor analysis / structural equation models
 # ---------------------------------------------------------------------------------
 
-@dataclass(frozen=True, eq=False)
-class CFAResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class CFAResult(Result):
     """A fitted CFA/SEM: estimates with SEs, fit indices on lavaan's scale, reliability."""
 
     estimates: pd.DataFrame   # lhs, op, rhs, label, estimate, std_error, ..., std_all
@@ -672,10 +739,84 @@ class CFAResult:
         wide.index.name, wide.columns.name = "indicator", "factor"
         return wide
 
-    def summary(self) -> pd.DataFrame:
+    def tidy(self) -> pd.DataFrame:
         """Tidy frame of all parameters (free and fixed), lavaan's parameterEstimates."""
         cols = _TIDY + ["std_all", "lhs", "op", "rhs", "label", "free"]
         return self.estimates[cols].copy()
+
+    def _free(self) -> pd.DataFrame:
+        return self.estimates[self.estimates["free"].astype(bool)]
+
+    @property
+    def params(self) -> pd.Series:
+        """Free parameter estimates by term (lavaan's ``coef()``)."""
+        f = self._free()
+        return pd.Series(f["estimate"].to_numpy(), index=f["term"].to_numpy(), name="estimate")
+
+    @property
+    def std_errors(self) -> pd.Series:
+        """Standard errors of the free parameters (expected information, as lavaan)."""
+        f = self._free()
+        return pd.Series(f["std_error"].to_numpy(), index=f["term"].to_numpy(),
+                         name="std_error")
+
+    @property
+    def bse(self) -> pd.Series:
+        """Alias of :attr:`std_errors`."""
+        return self.std_errors
+
+    @property
+    def tstats(self) -> pd.Series:
+        """z statistics of the free parameters."""
+        f = self._free()
+        return pd.Series(f["statistic"].to_numpy(), index=f["term"].to_numpy(),
+                         name="statistic")
+
+    @property
+    def pvalues(self) -> pd.Series:
+        """Two-sided normal p-values of the free parameters."""
+        f = self._free()
+        return pd.Series(f["p_value"].to_numpy(), index=f["term"].to_numpy(), name="p_value")
+
+    def conf_int(self, level: float | None = None) -> pd.DataFrame:
+        """Wald intervals of the free parameters (normal, as lavaan)."""
+        level = 0.95 if level is None else check_level(level)
+        z = stats.norm.ppf(0.5 + level / 2)
+        b, se = self.params, self.std_errors
+        return pd.DataFrame({"lower": b - z * se, "upper": b + z * se})
+
+    @property
+    def cov(self) -> pd.DataFrame:
+        """Covariance of the free parameters (alias of ``vcov``)."""
+        return self.vcov
+
+    def _headline(self) -> list[str]:
+        f = self.fit
+        return [f"N={self.nobs}", f"chi2({int(f['df'])})={f['chi2']:.3f}",
+                f"CFI={f['cfi']:.3f}", f"RMSEA={f['rmsea']:.3f}", f"SRMR={f['srmr']:.3f}"]
+
+    def summary(self) -> Summary:
+        """Fit measures, every parameter with SE and std.all, reliability."""
+        f = self.fit
+        header = [
+            ("Estimation", f"ML, N = {self.nobs}, {int(f['npar'])} free parameters, "
+                           f"{self.n_iter} iterations"),
+            ("Model test", f"chi2({int(f['df'])}) = {f['chi2']:.3f}, p = {f['p_value']:.4f}"),
+            ("Baseline", f"chi2({int(f['baseline_df'])}) = {f['baseline_chi2']:.3f}"),
+            ("Fit", f"CFI = {f['cfi']:.3f}, TLI = {f['tli']:.3f}, RMSEA = {f['rmsea']:.3f} "
+                    f"[90% CI {f['rmsea_ci_low']:.3f}, {f['rmsea_ci_high']:.3f}], "
+                    f"SRMR = {f['srmr']:.3f}"),
+            ("Information criteria", f"log-likelihood = {f['loglik']:.3f}, AIC = "
+                                     f"{f['aic']:.3f}, BIC = {f['bic']:.3f}"),
+        ]
+        tabs = {"Parameters": self.estimates[["term", "estimate", "std_error", "statistic",
+                                              "p_value", "std_all"]].set_index("term")}
+        if len(self.reliability):
+            tabs["Reliability"] = self.reliability
+        notes = ([f"Heywood case(s): {', '.join(map(str, self.heywood))}"]
+                 if self.heywood else [])
+        return Summary("Confirmatory factor analysis / SEM", tabs, header=header,
+                       notes=notes, digits=3)
 
     def to_frame(self) -> pd.DataFrame:
         """The fit measures as a one-column frame."""
@@ -695,7 +836,7 @@ class CFAResult:
             f"BIC = {f['bic']:.3f}",
             "",
         ]
-        est = self.estimates[["term", "estimate", "std_error", "stat", "p_value",
+        est = self.estimates[["term", "estimate", "std_error", "statistic", "p_value",
                               "std_all"]]
         body = est.to_string(index=False, float_format=lambda v: f"{v:.3f}",
                              na_rep="")
@@ -765,6 +906,89 @@ def _fit_measures(S: np.ndarray, Sig: np.ndarray, fmin: float, n: int, q: int,
         "aic": -2 * loglik + 2 * q, "bic": -2 * loglik + q * math.log(n),
         "bic_adjusted": -2 * loglik + q * math.log((n + 2) / 24.0),
     }
+
+
+def _check_information(H, spec) -> None:
+    """Refuse a singular information matrix, naming a parameter that is not identified."""
+    ev, evec = np.linalg.eigh(H)
+    if ev[0] <= 1e-10 * max(ev[-1], 1e-300):
+        k = int(np.argmax(np.abs(evec[:, 0])))
+        bad = [f"{ps.lhs} {ps.op} {ps.rhs}" for ps, kk in
+               zip(spec.params, spec.free_index, strict=True) if kk == k]
+        raise EstimationError(
+            "the model is not identified (singular information matrix); the "
+            f"parameter {bad[0]!r} cannot be estimated separately from others (a "
+            "factor without a fixed loading or variance, or too many free paths or "
+            "covariances)"
+        )
+
+
+def _parameter_table(spec, A, Sm, tvar, se, level) -> pd.DataFrame:
+    """lavaan's parameterEstimates: estimate, SE, z, p, CI, std.all for every parameter."""
+    z = stats.norm.ppf(0.5 + level / 2)
+    rows = []
+    for ps, k in zip(spec.params, spec.free_index, strict=True):
+        est = A[ps.i, ps.j] if ps.mat == "A" else Sm[ps.i, ps.j]
+        s = se[k] if k >= 0 else float("nan")
+        if ps.op in ("=~", "~"):
+            std = est * math.sqrt(max(tvar[ps.j], 0.0) / tvar[ps.i])
+        elif ps.i == ps.j:
+            std = est / tvar[ps.i]
+        else:  # residual covariances standardized by the residual variances (lavaan)
+            d = Sm[ps.i, ps.i] * Sm[ps.j, ps.j]
+            std = est / math.sqrt(d) if d > 0 else float("nan")
+        stat = est / s if k >= 0 and s > 0 else float("nan")
+        rows.append({
+            "term": f"{ps.lhs} {ps.op} {ps.rhs}", "estimate": est, "std_error": s,
+            "statistic": stat,
+            "p_value": float(2 * stats.norm.sf(abs(stat))) if np.isfinite(stat) else
+            float("nan"),
+            "ci_low": est - z * s if k >= 0 else float("nan"),
+            "ci_high": est + z * s if k >= 0 else float("nan"),
+            "std_all": std, "lhs": ps.lhs, "op": ps.op, "rhs": ps.rhs,
+            "label": ps.label or "", "free": k >= 0,
+        })
+    order = {"=~": 0, "~": 1}
+    est_df = pd.DataFrame(rows)
+    est_df["_o"] = [order.get(o, 2 if lh != rh else 3)
+                    for o, lh, rh in zip(est_df["op"], est_df["lhs"], est_df["rhs"], strict=True)]
+    return est_df.sort_values("_o", kind="stable").drop(columns="_o").reset_index(drop=True)
+
+
+def _cfa_heywood(spec, Sm, est_df) -> list:
+    """Negative (residual) variances or standardized loadings beyond 1."""
+    pos = {v: i for i, v in enumerate(spec.variables)}
+    heywood = [v for v in spec.variables if Sm[pos[v], pos[v]] < 0]
+    ld = est_df[est_df["op"] == "=~"]
+    for rhs, std in zip(ld["rhs"], ld["std_all"], strict=True):
+        if abs(std) >= 1 and rhs not in heywood:
+            heywood.append(rhs)
+    if heywood:
+        warn("Heywood case: negative (residual) variance or standardized loading "
+             ">= 1 for " + ", ".join(map(repr, heywood))
+             + "; the solution is improper: check the model or the indicator", stacklevel=4)
+    return heywood
+
+
+def _reliability(spec, obs, S, est_df) -> pd.DataFrame:
+    """Cronbach's alpha, composite reliability and AVE per factor (observed indicators)."""
+    rel = []
+    ix = {v: i for i, v in enumerate(obs)}
+    for f in spec.latent:
+        inds = [x for x in spec.indicators[f] if x in ix]
+        if len(inds) < 2:
+            continue
+        lam = np.array([est_df.loc[(est_df.op == "=~") & (est_df.lhs == f)
+                                   & (est_df.rhs == x), "std_all"].iloc[0] for x in inds])
+        sub = S[np.ix_([ix[x] for x in inds], [ix[x] for x in inds])]
+        kk = len(inds)
+        alpha = kk / (kk - 1) * (1 - np.trace(sub) / sub.sum())
+        cr = lam.sum() ** 2 / (lam.sum() ** 2 + np.sum(1 - lam**2))
+        rel.append({"factor": f, "n_indicators": kk, "cronbach_alpha": alpha,
+                    "composite_reliability": cr, "ave": float(np.mean(lam**2))})
+    reliability = pd.DataFrame(rel, columns=["factor", "n_indicators", "cronbach_alpha",
+                                             "composite_reliability", "ave"])
+    return reliability.set_index("factor")
 
 
 def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
@@ -847,87 +1071,15 @@ def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
              "and chi2, CFI, TLI and RMSEA carry no information")
     out = _cfa.fit_ml(spec, S)
     theta, H = out["theta"], out["info"]
-    ev, evec = np.linalg.eigh(H)
-    if ev[0] <= 1e-10 * max(ev[-1], 1e-300):
-        k = int(np.argmax(np.abs(evec[:, 0])))
-        bad = [f"{ps.lhs} {ps.op} {ps.rhs}" for ps, kk in
-               zip(spec.params, spec.free_index, strict=True) if kk == k]
-        raise EstimationError(
-            "the model is not identified (singular information matrix); the "
-            f"parameter {bad[0]!r} cannot be estimated separately from others (a "
-            "factor without a fixed loading or variance, or too many free paths or "
-            "covariances)"
-        )
+    _check_information(H, spec)
     V = 2.0 / n * np.linalg.inv(H)
     se = np.sqrt(np.diag(V))
     Sig, _, total = out["ram"].implied(theta)
     A, Sm = out["ram"].matrices(theta)
-    var = spec.variables
-    pos = {v: i for i, v in enumerate(var)}
-    tvar = np.diag(total)
-    z = stats.norm.ppf(0.5 + level / 2)
-    rows = []
-    for ps, k in zip(spec.params, spec.free_index, strict=True):
-        est = A[ps.i, ps.j] if ps.mat == "A" else Sm[ps.i, ps.j]
-        s = se[k] if k >= 0 else float("nan")
-        if ps.op == "=~":
-            std = est * math.sqrt(max(tvar[ps.j], 0.0) / tvar[ps.i])
-        elif ps.op == "~":
-            std = est * math.sqrt(max(tvar[ps.j], 0.0) / tvar[ps.i])
-        elif ps.i == ps.j:
-            std = est / tvar[ps.i]
-        else:  # residual covariances standardized by the residual variances (lavaan)
-            d = Sm[ps.i, ps.i] * Sm[ps.j, ps.j]
-            std = est / math.sqrt(d) if d > 0 else float("nan")
-        stat = est / s if k >= 0 and s > 0 else float("nan")
-        rows.append({
-            "term": f"{ps.lhs} {ps.op} {ps.rhs}", "estimate": est, "std_error": s,
-            "stat": stat,
-            "p_value": float(2 * stats.norm.sf(abs(stat))) if np.isfinite(stat) else
-            float("nan"),
-            "ci_low": est - z * s if k >= 0 else float("nan"),
-            "ci_high": est + z * s if k >= 0 else float("nan"),
-            "std_all": std, "lhs": ps.lhs, "op": ps.op, "rhs": ps.rhs,
-            "label": ps.label or "", "free": k >= 0,
-        })
-    order = {"=~": 0, "~": 1}
-    est_df = pd.DataFrame(rows)
-    est_df["_o"] = [order.get(o, 2 if lh != rh else 3)
-                    for o, lh, rh in zip(est_df["op"], est_df["lhs"], est_df["rhs"], strict=True)]
-    est_df = est_df.sort_values("_o", kind="stable").drop(columns="_o")
-    est_df = est_df.reset_index(drop=True)
-    # Heywood cases: negative variances or standardized loadings beyond 1.
-    heywood = []
-    for v in var:
-        i = pos[v]
-        if Sm[i, i] < 0:
-            heywood.append(v)
-    for r in rows:
-        if r["op"] == "=~" and abs(r["std_all"]) >= 1 and r["rhs"] not in heywood:
-            heywood.append(r["rhs"])
-    if heywood:
-        warn("Heywood case: negative (residual) variance or standardized loading "
-             ">= 1 for " + ", ".join(map(repr, heywood))
-             + "; the solution is improper: check the model or the indicator")
+    est_df = _parameter_table(spec, A, Sm, np.diag(total), se, level)
+    heywood = _cfa_heywood(spec, Sm, est_df)
     fit = _fit_measures(S, Sig, out["fmin"], n, q)
-    # Reliability per factor from its observed indicators.
-    rel = []
-    ix = {v: i for i, v in enumerate(obs)}
-    for f in spec.latent:
-        inds = [x for x in spec.indicators[f] if x in ix]
-        if len(inds) < 2:
-            continue
-        lam = np.array([est_df.loc[(est_df.op == "=~") & (est_df.lhs == f)
-                                   & (est_df.rhs == x), "std_all"].iloc[0] for x in inds])
-        sub = S[np.ix_([ix[x] for x in inds], [ix[x] for x in inds])]
-        kk = len(inds)
-        alpha = kk / (kk - 1) * (1 - np.trace(sub) / sub.sum())
-        cr = lam.sum() ** 2 / (lam.sum() ** 2 + np.sum(1 - lam**2))
-        rel.append({"factor": f, "n_indicators": kk, "cronbach_alpha": alpha,
-                    "composite_reliability": cr, "ave": float(np.mean(lam**2))})
-    reliability = pd.DataFrame(rel, columns=["factor", "n_indicators", "cronbach_alpha",
-                                             "composite_reliability", "ave"])
-    reliability = reliability.set_index("factor")
+    reliability = _reliability(spec, obs, S, est_df)
     free_names = {}
     for ps, k in zip(spec.params, spec.free_index, strict=True):
         if k >= 0 and k not in free_names:
@@ -945,234 +1097,3 @@ def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
         n_iter=out["n_iter"],
         heywood=tuple(heywood),
     )
-
-
-# ---------------------------------------------------------------------------------
-# Driver regressions with dominance analysis
-# ---------------------------------------------------------------------------------
-
-_MAX_DOMINANCE = 20
-
-
-@dataclass(frozen=True, eq=False)
-class DriversResult:
-    """OLS of an outcome on drivers: robust SEs, standardized betas, VIF, dominance."""
-
-    coefficients: pd.DataFrame        # tidy: term, estimate, std_error, stat, ...
-    dominance: pd.DataFrame | None    # general dominance, shares, rank (drivers)
-    conditional_dominance: pd.DataFrame | None  # driver x number of other drivers
-    vcov: pd.DataFrame
-    r2: float
-    adj_r2: float
-    r2_covariates: float
-    nobs: int
-    df_resid: int
-    y: str
-    drivers: tuple
-    covariates: tuple
-    standardized: bool
-    cov_type: str
-
-    def summary(self) -> pd.DataFrame:
-        """Tidy coefficient table (with std_beta, vif, and dominance for drivers)."""
-        out = self.coefficients.copy()
-        if self.dominance is not None:
-            out = out.merge(self.dominance[["general_dominance", "share"]],
-                            left_on="term", right_index=True, how="left")
-        return out
-
-    def to_frame(self) -> pd.DataFrame:
-        """Same as :meth:`summary`."""
-        return self.summary()
-
-    def __str__(self) -> str:
-        scale = "standardized y and drivers" if self.standardized else "raw scale"
-        head = (f"Driver regression of {self.y!r} (OLS, {scale}, {self.cov_type} SEs), "
-                f"N = {self.nobs}, R² = {self.r2:.4f}, adj. R² = {self.adj_r2:.4f}")
-        body = self.coefficients.to_string(index=False, float_format=lambda v: f"{v:.4f}",
-                                           na_rep="")
-        tail = ""
-        if self.dominance is not None:
-            tail = ("\n\nGeneral dominance (share of R²"
-                    + (f"; covariates alone explain {self.r2_covariates:.4f}"
-                       if self.covariates else "") + "):\n"
-                    + _fmt_frame(self.dominance, 4))
-        return head + "\n" + body + tail
-
-
-def _all_subsets_r2(C: np.ndarray, cy: np.ndarray, sst: float) -> np.ndarray:
-    """R² increments of every subset of d predictors, indexed by bitmask (2^d,).
-
-    ``C`` is the (d, d) cross-product matrix of the (residualized, centred) predictors
-    and ``cy`` their cross-products with y; subsets of one size are solved together.
-    """
-    d = len(cy)
-    out = np.zeros(2**d)
-    bits = 1 << np.arange(d)
-    for s in range(1, d + 1):
-        combos = np.array(list(itertools.combinations(range(d), s)), dtype=np.intp)
-        Css = C[combos[:, :, None], combos[:, None, :]]
-        c = cy[combos]
-        b = np.linalg.solve(Css, c[:, :, None])[:, :, 0]
-        out[bits[combos].sum(axis=1)] = np.einsum("ij,ij->i", c, b) / sst
-    return out
-
-
-def _dominance(r2: np.ndarray, d: int, names: list) -> tuple[pd.DataFrame, pd.DataFrame]:
-    masks = np.arange(2**d)
-    size = np.array([bin(m).count("1") for m in masks])
-    cond = np.zeros((d, d))
-    for j in range(d):
-        bit = 1 << j
-        base = masks[(masks & bit) == 0]
-        inc = r2[base | bit] - r2[base]
-        sz = size[base]
-        cond[j] = np.bincount(sz, weights=inc, minlength=d) / np.bincount(sz, minlength=d)
-    general = cond.mean(axis=1)
-    cond_df = pd.DataFrame(cond, index=names,
-                           columns=[f"k={s}" for s in range(d)])
-    cond_df.columns.name = "other drivers in the model"
-    return general, cond_df
-
-
-def fit_drivers(data: pd.DataFrame, y: str, drivers: Sequence[str],
-                covariates: Sequence[str] = (), *, standardize: bool = True,
-                importance: str | None = "dominance", cov_type: str = "robust",
-                cluster: str | None = None, level: float = 0.95) -> DriversResult:
-    """Regress an outcome on its drivers and rank them by dominance analysis.
-
-    Parameters
-    ----------
-    data : DataFrame
-        Outcome, drivers (raw indicators or factor scores) and covariates; not
-        modified.
-    y : str
-        Outcome column (e.g. AI-cluster size).
-    drivers : sequence of str
-        Drivers whose effects and importance are of interest.
-    covariates : sequence of str
-        Controls kept in every model; dominance shares the R² beyond them.
-    standardize : bool
-        If True, y and the drivers are z-scored (SD with ddof=1) so the driver
-        estimates are standardized betas; ``std_beta`` is reported either way.
-    importance : {"dominance", None}
-        General dominance weights (Budescu 1993; Azen & Budescu 2003): each driver's
-        average R² increment over all subsets of the other drivers; they sum to
-        ``R²(all) - R²(covariates only)``. Up to 20 drivers (2^d models).
-    cov_type : {"robust", "unadjusted", "cluster"}
-        HC1 robust (default), classical, or cluster-robust (needs ``cluster``) SEs,
-        all from :func:`dtistat._linalg.vcov`.
-    cluster : str, optional
-        Cluster column for ``cov_type="cluster"``.
-    level : float
-        Confidence level; t distribution with n - k degrees of freedom.
-
-    Returns
-    -------
-    DriversResult
-
-    Examples
-    --------
-    >>> import numpy as np, pandas as pd
-    >>> rng = np.random.default_rng(0)
-    >>> df = pd.DataFrame(rng.normal(size=(200, 3)), columns=["vc", "rd", "policy"])
-    >>> df["cluster_size"] = df.vc + 0.5 * df.rd + rng.normal(size=200)
-    >>> res = fit_drivers(df, "cluster_size", ["vc", "rd", "policy"])
-    >>> bool(np.isclose(res.dominance["general_dominance"].sum(), res.r2))
-    True
-    """
-    from dtistat import _linalg
-
-    check_frame(data)
-    level = check_level(level)
-    check_choice(importance, ("dominance", None), "importance")
-    check_choice(cov_type, ("robust", "unadjusted", "cluster"), "cov_type")
-    if not isinstance(y, str):
-        raise ParameterError(f"y must be one column name, got {y!r}")
-    drivers = as_list(drivers)
-    covariates = as_list(covariates)
-    if not drivers:
-        raise ParameterError("drivers must name at least one column")
-    names = [y] + drivers + covariates
-    seen: set = set()
-    for c in names:
-        if c in seen:
-            raise ParameterError(f"column {c!r} appears more than once among y, drivers "
-                                 "and covariates")
-        seen.add(c)
-    check_columns(data, names)
-    check_numeric(data, names)
-    check_no_nan(data, names)
-    if importance == "dominance" and len(drivers) > _MAX_DOMINANCE:
-        raise ParameterError(
-            f"dominance analysis of {len(drivers)} drivers needs 2^{len(drivers)} "
-            f"regressions; use at most {_MAX_DOMINANCE} drivers or importance=None"
-        )
-    codes = None
-    if cov_type == "cluster":
-        if cluster is None:
-            raise ParameterError("cov_type='cluster' needs cluster=<column name>")
-        check_columns(data, [cluster])
-        codes, _ = _linalg.factorize(data[cluster].to_numpy())
-    M = data[names].to_numpy(dtype=float, copy=True)
-    n = len(M)
-    sd = M.std(axis=0, ddof=1)
-    for c, s in zip(names, sd, strict=True):
-        if not s > 0:
-            raise DataError(f"column {c!r} is constant (no variation); drop it")
-    if standardize:
-        kz = 1 + len(drivers)
-        M[:, :kz] = (M[:, :kz] - M[:, :kz].mean(axis=0)) / sd[:kz]
-    yv = M[:, 0]
-    regs = drivers + covariates
-    X = np.column_stack([np.ones(n), M[:, 1:]])
-    fit = _linalg.ols(yv, X, names=["const"] + regs)
-    k = X.shape[1]
-    dfr = n - k
-    if dfr <= 0:
-        raise DataError(f"{n} rows for {k} coefficients: need more rows than regressors")
-    V = _linalg.vcov(X, fit.resid, fit.xtx_inv, kind=cov_type, clusters=codes)
-    se = np.sqrt(np.diag(V))
-    b = fit.params
-    tstat = b / se
-    pval = 2 * stats.t.sf(np.abs(tstat), dfr)
-    tq = stats.t.ppf(0.5 + level / 2, dfr)
-    sdx = M[:, 1:].std(axis=0, ddof=1)
-    sdy = M[:, 0].std(ddof=1)
-    std_beta = np.r_[np.nan, b[1:] * sdx / sdy]
-    if len(regs) > 1:
-        Rx = np.corrcoef(M[:, 1:], rowvar=False)
-        vif = np.r_[np.nan, np.diag(np.linalg.inv(Rx))]
-    else:
-        vif = np.r_[np.nan, 1.0]
-    terms = ["const"] + regs
-    coef = pd.DataFrame({"term": terms, "estimate": b, "std_error": se, "stat": tstat,
-                         "p_value": pval, "ci_low": b - tq * se, "ci_high": b + tq * se,
-                         "std_beta": std_beta, "vif": vif})
-    yc = yv - yv.mean()
-    sst = float(yc @ yc)
-    r2 = 1.0 - float(fit.resid @ fit.resid) / sst
-    adj = 1.0 - (1.0 - r2) * (n - 1) / dfr
-    # Covariates-only model and the drivers residualized on it.
-    Z = np.column_stack([np.ones(n), M[:, 1 + len(drivers):]])
-    coefz = np.linalg.lstsq(Z, M[:, : 1 + len(drivers)], rcond=None)[0]
-    Rz = M[:, : 1 + len(drivers)] - Z @ coefz
-    r2_cov = 1.0 - float(Rz[:, 0] @ Rz[:, 0]) / sst
-    dom = cond = None
-    if importance == "dominance":
-        d = len(drivers)
-        CP = Rz.T @ Rz
-        inc = _all_subsets_r2(CP[1:, 1:], CP[1:, 0], sst)
-        general, cond = _dominance(inc, d, drivers)
-        total_inc = general.sum()
-        dom = pd.DataFrame({
-            "general_dominance": general,
-            "share": general / r2,
-            "share_of_drivers": general / total_inc if total_inc > 0 else np.nan,
-            "rank": pd.Series(-general).rank(method="min").astype(int).to_numpy(),
-        }, index=pd.Index(drivers, name="driver"))
-    vc = pd.DataFrame(V, index=terms, columns=terms)
-    return DriversResult(coef, dom, cond, vc, r2, adj, r2_cov, n, dfr, y, tuple(drivers),
-                         tuple(covariates), bool(standardize),
-                         {"robust": "HC1", "unadjusted": "classical",
-                          "cluster": "cluster"}[cov_type])

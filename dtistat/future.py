@@ -1,6 +1,6 @@
 """Future-industry development index from start-up firm records (集聚度, 活跃度, 成长性, 多样性).
 
-The seed's PART 2 builds a future-industry index from start-up firm data: four
+The report's PART 2 builds a future-industry index from start-up firm data: four
 dimensions -- agglomeration (集聚度), activity (活跃度), growth (成长性) and diversity
 (多样性) -- over six domains (information, biology, energy, manufacturing, materials,
 space) for cities and provinces. :func:`future_industry_index` reduces firm records
@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from dtistat import _validate as v
+from dtistat._results import Result, Summary
 from dtistat.errors import (
     ColumnError,
     DataError,
@@ -52,7 +53,7 @@ __all__ = [
     "future_spec",
 ]
 
-#: The six future-industry domains of the seed's PART 2, in this order.
+#: The six future-industry domains of the report's PART 2, in this order.
 FUTURE_DOMAINS: tuple[str, ...] = (
     "information", "biology", "energy", "manufacturing", "materials", "space",
 )
@@ -65,7 +66,7 @@ DOMAIN_LABELS_ZH: dict[str, str] = {
     "未来制造": "manufacturing", "未来材料": "materials", "未来空间": "space",
 }
 
-#: The seed's typical cities (PART 2 "典型城市：北京/上海/深圳").
+#: The report's typical cities (PART 2 "典型城市：北京/上海/深圳").
 TYPICAL_CITIES: tuple[str, ...] = ("北京", "上海", "深圳")
 
 ENGINES = ("pandas", "dask")
@@ -92,7 +93,7 @@ def future_spec(*, funding: bool = True, capital: bool = False,
           growth (成长性)          new_firms_growth, [funding_growth]
           diversity (多样性)       entropy  (or one_minus_hhi)  <- column "diversity"
 
-    Equal weights at every level: the seed does not publish the weights of its
+    Equal weights at every level: the report does not publish the weights of its
     future-industry index, and equal weighting is the neutral default of the OECD/JRC
     *Handbook on Constructing Composite Indicators* (2008). Pass expert scores or explicit
     weights with :meth:`IndexSpec.with_weights` / a spec of your own to change them.
@@ -747,8 +748,8 @@ def _periods(periods: Any, cube: _Cube, window: int | None) -> pd.PeriodIndex:
 
 
 # =========================================================================== result
-@dataclass(frozen=True, eq=False)
-class FutureIndexResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class FutureIndexResult(Result):
     """The future-industry index: dimension table, all-domain and per-domain IndexResults.
 
     Attributes
@@ -770,7 +771,7 @@ class FutureIndexResult:
     options : dict
         The choices made (window, growth rule, diversity measure, engine, as_of, ...).
     national_year_earlier : Series
-        National new firms a year before each period, per domain (for ``summary``).
+        National new firms a year before each period, per domain (for ``national_table``).
 
     Examples
     --------
@@ -783,7 +784,7 @@ class FutureIndexResult:
     >>> res = future_industry_index(firms, domains=["information", "biology"],
     ...                             window=None, normalization="rank",
     ...                             as_of="2023-01-01")
-    >>> res.summary()[["domain", "quarter", "new_firms", "top"]].head(2)
+    >>> res.national_table()[["domain", "quarter", "new_firms", "top"]].head(2)
             domain quarter  new_firms top
     0  information  2021Q1        1.0   B
     1  information  2021Q2        2.0   B
@@ -830,7 +831,7 @@ class FutureIndexResult:
         score.iloc[np.flatnonzero(is_all)] = tot.reindex(ent_t).to_numpy()
         return self.dimensions.assign(score=score).reset_index()
 
-    def summary(self) -> pd.DataFrame:
+    def national_table(self) -> pd.DataFrame:
         """National figures per domain and quarter, with the leading entity.
 
         Columns: domain, quarter, n_entities, active, new_firms, [funding_events,
@@ -857,7 +858,7 @@ class FutureIndexResult:
 
     def profiles(self, cities: Sequence[Any] | Any = TYPICAL_CITIES, *, period: Any = None,
                  metadata: pd.DataFrame | None = None) -> pd.DataFrame:
-        """Domain profiles of typical cities (the seed's 北京, 上海, 深圳).
+        """Domain profiles of typical cities (the report's 北京, 上海, 深圳).
 
         For each city and domain (and ``"all"``): the index score, its rank among all
         entities in that domain and quarter, and the raw dimension indicators.
@@ -926,7 +927,7 @@ class FutureIndexResult:
                    method: str = "pearson") -> pd.DataFrame:
         """Domain co-movement: correlation of domain indices across entities.
 
-        The seed's PART 3 finding ("信息领域和制造、空间和生物等领域相互融合趋势明显")
+        The report's PART 3 finding ("信息领域和制造、空间和生物等领域相互融合趋势明显")
         reads off this matrix: the correlation, across cities, of the domain index
         scores.
 
@@ -977,6 +978,32 @@ class FutureIndexResult:
         out.attrs["period"] = label
         return out
 
+    def _headline(self) -> list[str]:
+        per = self.periods
+        return [f"{len(self.entities)} {self.entity}",
+                f"{len(self.options.get('domains', ()))} domains",
+                f"{len(per)} quarters ({per[0]}-{per[-1]})"]
+
+    def summary(self) -> Summary:
+        """The options, the top 5 in the last quarter and the national table."""
+        per = self.periods
+        o = self.options
+        top = self.index.rank(per[-1]).head(5).reset_index(drop=True)
+        top.index = top.index + 1
+        header = [("Units", f"{len(self.entities)} {self.entity}"),
+                  ("Domains", ", ".join(map(str, o.get("domains", ())))),
+                  ("Quarters", f"{len(per)} ({per[0]}-{per[-1]})"),
+                  ("Options", f"window={o.get('window')}, growth={o.get('growth')}, "
+                              f"diversity={o.get('diversity')}, "
+                              f"normalization={self.index.normalization}, "
+                              f"engine={o.get('engine')}")]
+        return Summary("Future-industry index",
+                       {f"Top 5 by {self.spec.root.name!r} in {per[-1]}": top,
+                        "National figures by domain and quarter":
+                            self.national_table().set_index([self.domain, self.time])},
+                       header=header,
+                       notes=[f"{len(self.empty)} cell(s) set by a zero rule (see .empty)"])
+
     def __str__(self) -> str:
         per = self.periods
         o = self.options
@@ -996,6 +1023,92 @@ class FutureIndexResult:
 
 
 # =========================================================================== main
+def _check_options(*, entity, domain, date, capital, funding, rounds, domains, domain_map,
+                   spec, engine, growth, diversity, window, npartitions, as_of):
+    """Validate the options of :func:`future_industry_index`; the spec to use."""
+    v.check_choice(engine, ENGINES, "engine")
+    v.check_choice(growth, GROWTH_RULES, "growth")
+    v.check_choice(diversity, DIVERSITY_MEASURES, "diversity")
+    if window is not None:
+        window = v.check_positive_int(window, "window")
+    if npartitions is not None:
+        npartitions = v.check_positive_int(npartitions, "npartitions")
+    domains = tuple(domains)
+    if not domains or len(set(domains)) != len(domains) or ALL in domains:
+        raise ParameterError(
+            f"domains must be distinct labels, at least one, not {ALL!r}; got {list(domains)}")
+    if domain_map is not None and not isinstance(domain_map, Mapping):
+        raise ParameterError(f"domain_map must be a mapping label -> domain, got "
+                             f"{type(domain_map).__name__}")
+    names = [entity, domain, date] + [c for c in (capital, funding, rounds) if c is not None]
+    if len(set(names)) != len(names):
+        raise ParameterError(f"entity, domain, date, capital, funding and rounds must be "
+                             f"distinct columns, got {names}")
+    if rounds is not None and funding is None:
+        raise ParameterError("rounds= counts funding events and needs funding= (the amount)")
+    cols = _Columns(entity, domain, date, capital, funding, rounds)
+    as_of_ts = _as_of(as_of)
+    if isinstance(spec, Mapping):
+        spec = IndexSpec.from_dict(spec)
+    if spec is None:
+        spec = future_spec(funding=funding is not None, capital=capital is not None,
+                           diversity=diversity)
+    elif not isinstance(spec, IndexSpec):
+        raise ParameterError(f"spec must be an IndexSpec or a mapping, got "
+                             f"{type(spec).__name__}")
+    if engine == "dask":
+        try:
+            import dask.dataframe  # noqa: F401
+        except ImportError:  # pragma: no cover - exercised only without dask
+            raise ParameterError(
+                'engine="dask" needs dask: pip install "dtistat[distributed]" '
+                '(dask[distributed] and pyarrow)') from None
+    return cols, spec, domains, window, npartitions, as_of_ts
+
+
+def _warn_empty(empty: pd.DataFrame) -> None:
+    """Say which cells a zero rule filled where it changes what the index means."""
+    if not len(empty):
+        return
+    counts = empty["what"].value_counts()
+    loud = [w for w in counts.index if "anywhere" in w or "any domain" in w
+            or "zero base" in w]
+    if loud:
+        v.warn("; ".join(f"{int(counts[w])} cell(s): {w}" for w in loud)
+               + " -- see .empty", stacklevel=4)
+
+
+def _indices(dims, empty, spec, *, entity, domain, growth, normalization, aggregation,
+             scope, base_period, metadata):
+    """The per-domain and the all-domain IndexResults from the dimension table."""
+    growth_cols = {"new_firms_growth", "funding_growth"} & set(spec.columns)
+    if normalization == "base_share" and growth_cols:
+        raise ParameterError(
+            f"normalization='base_share' divides by national totals and needs non-negative "
+            f"amounts, but the spec reads growth rates {sorted(growth_cols)}, which can be "
+            f"negative; use normalization='minmax' (default), 'zscore' or 'rank', or a spec "
+            f"without growth leaves")
+    missing = "skip" if growth == "yoy" else "error"
+    kw = {"entity": entity, "time": "quarter", "normalization": normalization,
+          "aggregation": aggregation, "scope": scope, "base_period": base_period,
+          "missing": missing, "metadata": metadata}
+    is_all = np.asarray(dims.index.get_level_values(domain) == ALL)
+    by_dom = dims[~is_all].reset_index()
+    by_dom[domain] = by_dom[domain].astype(str)
+    tot = dims[is_all].reset_index(level=domain, drop=True).reset_index()
+    try:
+        res_dom = compute_index(by_dom, _without(spec, {"diversity"}), by=domain, **kw)
+        res_all = compute_index(tot, _without(spec, {"lq"}), **kw)
+    except DataError as exc:
+        text = str(exc)
+        if len(empty) and ("constant" in text or "variation" in text or "zero" in text):
+            raise type(exc)(f"{exc} (the firm records leave {len(empty)} cell(s) empty; "
+                            f"see the warning above, and restrict periods= or choose "
+                            f"normalization='rank')") from exc
+        raise
+    return res_dom, res_all
+
+
 def future_industry_index(
     firms: pd.DataFrame | str | os.PathLike | dd.DataFrame,
     *,
@@ -1026,7 +1139,7 @@ def future_industry_index(
     Each firm record (one row per firm) has an entity (city or province), a domain and
     a founding date, optionally its registered capital and funding. The records are
     reduced to counts and sums per entity e × domain d × founding quarter s, from which
-    the four dimensions of the seed's PART 2 are computed per entity × domain × quarter t
+    the four dimensions of the report's PART 2 are computed per entity × domain × quarter t
     (and for all domains together), then combined with ``spec`` by
     :func:`~dtistat.index.compute.compute_index`.
 
@@ -1069,7 +1182,7 @@ def future_industry_index(
     diversity : {"entropy", "hhi"}
         Shannon entropy normalized by ln K, or 1 − HHI.
     domains : sequence of str
-        The valid domain keys (default the six of the seed); K = ``len(domains)``.
+        The valid domain keys (default the report's six); K = ``len(domains)``.
     domain_map : mapping, optional
         Raw label -> domain key, e.g. :data:`DOMAIN_LABELS_ZH` for 信息/生物/....
     as_of : date, optional
@@ -1090,7 +1203,7 @@ def future_industry_index(
     FutureIndexResult
         ``.index`` (all domains) and ``.domains`` (per domain) are IndexResults; the raw
         indicators are in ``.dimensions``; ``.profiles()``, ``.comovement()``,
-        ``.summary()``.
+        ``.national_table()``.
 
     Notes
     -----
@@ -1160,44 +1273,11 @@ def future_industry_index(
     >>> res.domains.scores.loc[("A", "information"), "agglomeration"].tolist()
     [1.0, 1.5]
     """
-    v.check_choice(engine, ENGINES, "engine")
-    v.check_choice(growth, GROWTH_RULES, "growth")
-    v.check_choice(diversity, DIVERSITY_MEASURES, "diversity")
-    if window is not None:
-        window = v.check_positive_int(window, "window")
-    if npartitions is not None:
-        npartitions = v.check_positive_int(npartitions, "npartitions")
-    domains = tuple(domains)
-    if not domains or len(set(domains)) != len(domains) or ALL in domains:
-        raise ParameterError(
-            f"domains must be distinct labels, at least one, not {ALL!r}; got {list(domains)}")
-    if domain_map is not None and not isinstance(domain_map, Mapping):
-        raise ParameterError(f"domain_map must be a mapping label -> domain, got "
-                             f"{type(domain_map).__name__}")
-    names = [entity, domain, date] + [c for c in (capital, funding, rounds) if c is not None]
-    if len(set(names)) != len(names):
-        raise ParameterError(f"entity, domain, date, capital, funding and rounds must be "
-                             f"distinct columns, got {names}")
-    if rounds is not None and funding is None:
-        raise ParameterError("rounds= counts funding events and needs funding= (the amount)")
-    cols = _Columns(entity, domain, date, capital, funding, rounds)
-    as_of_ts = _as_of(as_of)
-    if isinstance(spec, Mapping):
-        spec = IndexSpec.from_dict(spec)
-    if spec is None:
-        spec = future_spec(funding=funding is not None, capital=capital is not None,
-                           diversity=diversity)
-    elif not isinstance(spec, IndexSpec):
-        raise ParameterError(f"spec must be an IndexSpec or a mapping, got "
-                             f"{type(spec).__name__}")
-    if engine == "dask":
-        try:
-            import dask.dataframe  # noqa: F401
-        except ImportError:  # pragma: no cover - exercised only without dask
-            raise ParameterError(
-                'engine="dask" needs dask: pip install "dtistat[distributed]" '
-                '(dask[distributed] and pyarrow)') from None
-
+    cols, spec, domains, window, npartitions, as_of_ts = _check_options(
+        entity=entity, domain=domain, date=date, capital=capital, funding=funding,
+        rounds=rounds, domains=domains, domain_map=domain_map, spec=spec, engine=engine,
+        growth=growth, diversity=diversity, window=window, npartitions=npartitions,
+        as_of=as_of)
     data = _load(firms, cols, engine, npartitions)
     if engine == "dask":
         cube = _cube_dask(data, cols, domains, domain_map, as_of_ts)
@@ -1212,38 +1292,11 @@ def future_industry_index(
         cube, per, window=window, growth=growth, diversity=diversity, entity=entity,
         domain=domain, time="quarter", has_funding=funding is not None,
         has_capital=capital is not None)
-    if len(empty):
-        counts = empty["what"].value_counts()
-        loud = [w for w in counts.index if "anywhere" in w or "any domain" in w
-                or "zero base" in w]
-        if loud:
-            v.warn("; ".join(f"{int(counts[w])} cell(s): {w}" for w in loud)
-                   + " -- see .empty")
-    growth_cols = {"new_firms_growth", "funding_growth"} & set(spec.columns)
-    if normalization == "base_share" and growth_cols:
-        raise ParameterError(
-            f"normalization='base_share' divides by national totals and needs non-negative "
-            f"amounts, but the spec reads growth rates {sorted(growth_cols)}, which can be "
-            f"negative; use normalization='minmax' (default), 'zscore' or 'rank', or a spec "
-            f"without growth leaves")
-    missing = "skip" if growth == "yoy" else "error"
-    kw = {"entity": entity, "time": "quarter", "normalization": normalization,
-              "aggregation": aggregation, "scope": scope, "base_period": base_period,
-              "missing": missing, "metadata": metadata}
-    is_all = np.asarray(dims.index.get_level_values(domain) == ALL)
-    by_dom = dims[~is_all].reset_index()
-    by_dom[domain] = by_dom[domain].astype(str)
-    tot = dims[is_all].reset_index(level=domain, drop=True).reset_index()
-    try:
-        res_dom = compute_index(by_dom, _without(spec, {"diversity"}), by=domain, **kw)
-        res_all = compute_index(tot, _without(spec, {"lq"}), **kw)
-    except DataError as exc:
-        text = str(exc)
-        if len(empty) and ("constant" in text or "variation" in text or "zero" in text):
-            raise type(exc)(f"{exc} (the firm records leave {len(empty)} cell(s) empty; "
-                            f"see the warning above, and restrict periods= or choose "
-                            f"normalization='rank')") from exc
-        raise
+    _warn_empty(empty)
+    res_dom, res_all = _indices(dims, empty, spec, entity=entity, domain=domain,
+                                growth=growth, normalization=normalization,
+                                aggregation=aggregation, scope=scope,
+                                base_period=base_period, metadata=metadata)
     nat_prev = _national_prev(cube, per, domain)
     options = {"engine": engine, "window": window, "growth": growth,
                "diversity": diversity, "as_of": str(as_of_ts.date()),
@@ -1257,7 +1310,7 @@ def future_industry_index(
 
 
 def _national_prev(cube: _Cube, per: pd.PeriodIndex, domain: str) -> pd.Series:
-    """National new firms a year before each period, per domain and all (for summary)."""
+    """National new firms a year before each period, per domain and all (for national_table)."""
     n = cube.n.sum(axis=0)                                    # (K, T)
     n = np.concatenate([n, n.sum(axis=0, keepdims=True)], axis=0)
     t = (per.asi8 - cube.q0 - _YOY_LAG).astype(np.int64)

@@ -17,7 +17,8 @@ For OLS on one sample, ``c = c' + (sum of all indirect effects)`` holds exactly.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +27,8 @@ import pandas as pd
 from scipy import stats
 
 from dtistat import _bootstrap as bs
-from dtistat._linalg import demean, factorize, ols, vcov
+from dtistat._linalg import demean, dummies, factorize, ols
+from dtistat._results import Result, Summary, TableColumn
 from dtistat._validate import (
     as_list,
     check_choice,
@@ -41,6 +43,7 @@ from dtistat._validate import (
     warn,
 )
 from dtistat.errors import DataError, EstimationError, ParameterError
+from dtistat.inference import SMALL_SAMPLE, sandwich
 
 __all__ = [
     "MediationProcedure",
@@ -69,13 +72,13 @@ JIANG_WARNING = (
     "2022, China Industrial Economics (5):100-120)."
 )
 
-_TABLE_COLS = ["term", "estimate", "std_error", "stat", "p_value", "ci_low", "ci_high"]
+_TABLE_COLS = ["term", "estimate", "std_error", "statistic", "p_value", "ci_low", "ci_high"]
 
 
 # ----------------------------------------------------------------------------- results
 
-@dataclass(frozen=True)
-class MediationProcedure:
+@dataclass(frozen=True, eq=False, repr=False)
+class MediationProcedure(Result):
     """Steps and verdicts of a published mediation decision procedure.
 
     Attributes
@@ -102,17 +105,22 @@ class MediationProcedure:
         """Chinese label of :attr:`verdict`."""
         return str(self.verdicts["verdict_zh"].iloc[0]) if len(self.verdicts) else ""
 
-    def __str__(self) -> str:
-        out = [f"Procedure {self.name}"]
-        if len(self.verdicts):
-            out.append(self.verdicts.to_string(index=False))
-        if self.note:
-            out.append(self.note)
-        return "\n".join(out)
+    def _headline(self) -> list[str]:
+        return [self.name, f"verdict={self.verdict}"]
+
+    def to_frame(self) -> pd.DataFrame:
+        """The verdict per indirect path."""
+        return self.verdicts.copy()
+
+    def summary(self) -> Summary:
+        """Verdicts and the steps taken."""
+        return Summary(f"Procedure {self.name}", {"Verdicts": self.verdicts.set_index("path"),
+                                                  "Steps": self.steps},
+                       notes=[self.note])
 
 
-@dataclass(frozen=True)
-class MediationSensitivity:
+@dataclass(frozen=True, eq=False, repr=False)
+class MediationSensitivity(Result):
     """Indirect effect as a function of rho = corr(mediator error, outcome error).
 
     Linear mediator and outcome models without interaction (Imai, Keele & Yamamoto
@@ -136,17 +144,18 @@ class MediationSensitivity:
         """The curve as a DataFrame (rho, indirect)."""
         return pd.DataFrame({"rho": self.rho, "indirect": self.indirect})
 
-    def __str__(self) -> str:
-        return (
-            "Sensitivity of the indirect effect to rho = corr(e_M, e_Y) "
-            "(Imai, Keele & Yamamoto 2010)\n"
-            f"rho at which the indirect effect is zero: {self.rho_zero:.4f}\n"
-            + self.to_frame().to_string(index=False, float_format=lambda v: f"{v:.4f}")
-        )
+    def _headline(self) -> list[str]:
+        return [f"rho_zero={self.rho_zero:.4f}", f"points={len(self.rho)}"]
+
+    def summary(self) -> Summary:
+        """The indirect effect at each rho and the rho at which it vanishes."""
+        return Summary("Sensitivity of the indirect effect to rho = corr(e_M, e_Y) "
+                       "(Imai, Keele & Yamamoto 2010)", self.to_frame().set_index("rho"),
+                       header=[("rho at which the indirect effect is zero", self.rho_zero)])
 
 
-@dataclass(frozen=True)
-class MediationResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class MediationResult(Result):
     """Result of :func:`fit_mediation`.
 
     Attributes
@@ -188,14 +197,86 @@ class MediationResult:
     procedure: MediationProcedure | None = None
     _sens: dict | None = field(default=None, repr=False)
 
-    def summary(self) -> pd.DataFrame:
-        """Tidy table: term, estimate, std_error, stat, p_value, ci_low, ci_high."""
+    # ------------------------------------------------------------ results protocol
+    def tidy(self) -> pd.DataFrame:
+        """Paths, indirect effects and proportions: term, estimate, std_error, statistic,
+        p_value, ci_low, ci_high (bootstrap intervals for the indirect effects)."""
         parts = [self.paths[_TABLE_COLS]]
         if len(self.indirect):
             parts.append(self.indirect[_TABLE_COLS])
         if len(self.proportions):
             parts.append(self.proportions[_TABLE_COLS])
         return pd.concat(parts, ignore_index=True)
+
+    @property
+    def params(self) -> pd.Series:
+        """Every estimate (paths, indirect effects, proportions) by term."""
+        t = self.tidy()
+        return pd.Series(t["estimate"].to_numpy(), index=t["term"], name="estimate")
+
+    @property
+    def std_errors(self) -> pd.Series:
+        """Analytic SEs of the paths, bootstrap SEs of the indirect effects."""
+        t = self.tidy()
+        return pd.Series(t["std_error"].to_numpy(), index=t["term"], name="std_error")
+
+    @property
+    def bse(self) -> pd.Series:
+        """Alias of :attr:`std_errors`."""
+        return self.std_errors
+
+    @property
+    def tstats(self) -> pd.Series:
+        """t (paths) and z (indirect effects) statistics."""
+        t = self.tidy()
+        return pd.Series(t["statistic"].to_numpy(), index=t["term"], name="statistic")
+
+    @property
+    def pvalues(self) -> pd.Series:
+        """Two-sided p-values."""
+        t = self.tidy()
+        return pd.Series(t["p_value"].to_numpy(), index=t["term"], name="p_value")
+
+    def conf_int(self, level: float | None = None) -> pd.DataFrame:
+        """Intervals at the fitted ``level`` (bootstrap intervals for indirect effects).
+
+        Another level needs a refit (``fit_mediation(..., level=)``): the bootstrap
+        intervals are computed when fitting.
+        """
+        if level is not None and not np.isclose(float(level), self.level):
+            raise ParameterError(f"this result has {self.level:g} intervals; refit with "
+                                 f"fit_mediation(..., level={level!r}) for others")
+        t = self.tidy()
+        return pd.DataFrame({"lower": t["ci_low"].to_numpy(), "upper": t["ci_high"].to_numpy()},
+                            index=t["term"])
+
+    @property
+    def cov(self) -> pd.DataFrame:
+        """Bootstrap covariance of every bootstrapped statistic (empty without draws)."""
+        return self.boot_draws.cov()
+
+    def _headline(self) -> list[str]:
+        arrow = " -> ".join(self.mediators) if self.serial else " | ".join(self.mediators)
+        out = [f"{self.x} -> [{arrow}] -> {self.y}", f"N={self.nobs}"]
+        ind = self.indirect[self.indirect["term"] == "indirect_total"] if len(self.indirect) \
+            else self.indirect
+        if len(ind) == 0 and len(self.indirect):
+            ind = self.indirect.iloc[:1]
+        if len(ind):
+            r = ind.iloc[0]
+            out.append(f"{r['term']}={r['estimate']:.4g} [{r['ci_low']:.4g}, {r['ci_high']:.4g}]")
+        out.append(f"n_boot={self.n_boot}")
+        return out
+
+    def table_columns(self, labels: Mapping[str, str] | None = None) -> list[TableColumn]:
+        """The path equations as regression-table columns.
+
+        Order: Y ~ X (total effect c), each M_k ~ X (a paths; serial models also
+        M_j, j < k), Y ~ X + M (direct effect c′ and b paths). Coefficients are
+        renamed to the variables they multiply, so X lines up across columns;
+        ``labels`` maps an equation name (the response, or ``"total"``) to a heading.
+        """
+        return _path_columns(self, labels)
 
     def to_frame(self) -> pd.DataFrame:
         """Every table stacked, with a ``table`` column (path, indirect, proportion)."""
@@ -250,39 +331,82 @@ class MediationResult:
         )
         return MediationSensitivity(r, acme, float(rt), s["a"], s["sigma1"], s["sigma2"])
 
-    def __str__(self) -> str:
-        fmt = lambda v: f"{v:.4f}"
+    def summary(self) -> Summary:
+        """Paths, indirect effects, proportions and the procedure's verdicts."""
         arrow = (" -> ".join(self.mediators) if self.serial
                  else " | ".join(self.mediators))
-        head = [
-            f"Mediation analysis: {self.x} -> [{arrow}] -> {self.y}"
-            + (" (serial)" if self.serial and len(self.mediators) > 1 else ""),
-            f"Observations: {self.nobs}"
-            + (f" ({self.n_dropped} rows with missing values dropped)" if self.n_dropped else "")
-            + f"; covariates: {', '.join(self.covariates) or 'none'}"
-            + f"; fixed effects: {self.fe or 'none'}",
-            "Standard errors: "
-            + (f"clustered by {self.cluster} ({self.n_clusters} clusters, small-sample "
-               f"'{self.small_sample}')" if self.cluster else "classical (OLS)"),
+        title = (f"Mediation analysis: {self.x} -> [{arrow}] -> {self.y}"
+                 + (" (serial)" if self.serial and len(self.mediators) > 1 else ""))
+        header: list[tuple[str, Any]] = [
+            ("Observations", self.nobs),
+            ("Covariates", ", ".join(self.covariates) or "none"),
+            ("Fixed effects", self.fe or "none"),
+            ("Standard errors",
+             f"clustered by {self.cluster} ({self.n_clusters} clusters, small-sample "
+             f"'{self.small_sample}')" if self.cluster else "classical (OLS)"),
         ]
         if self.n_boot:
-            head.append(
-                f"Bootstrap: {self.n_boot} draws"
-                + (f" of whole {self.cluster} clusters" if self.cluster else " of rows")
-                + f", {self.ci} {self.level:.0%} intervals"
-                + (f"; {self.n_singular} singular replicate(s) excluded" if self.n_singular else "")
-            )
-        out = head + ["", "Paths", self.paths[_TABLE_COLS].to_string(index=False, float_format=fmt)]
+            header.append(("Bootstrap", f"{self.n_boot} draws"
+                           + (f" of whole {self.cluster} clusters" if self.cluster
+                              else " of rows") + f", {self.ci} {self.level:.0%} intervals"))
+        notes = []
+        if self.n_dropped:
+            notes.append(f"Dropped: {self.n_dropped} row(s) with missing values")
+        if self.n_singular:
+            notes.append(f"{self.n_singular} singular bootstrap replicate(s) excluded")
+        tables = {"Paths": self.paths[_TABLE_COLS].set_index("term")}
         if len(self.indirect):
-            cols = _TABLE_COLS + ["ci_method"]
-            out += ["", "Indirect effects",
-                    self.indirect[cols].to_string(index=False, float_format=fmt)]
+            tables["Indirect effects"] = self.indirect[_TABLE_COLS + ["ci_method"]
+                                                       ].set_index("term")
         if len(self.proportions):
-            out += ["", self.proportions[["term", "estimate", "ci_low", "ci_high"]]
-                    .to_string(index=False, float_format=fmt)]
+            tables["Proportions"] = self.proportions[["term", "estimate", "ci_low", "ci_high"]
+                                                     ].set_index("term")
         if self.procedure is not None:
-            out += ["", str(self.procedure)]
-        return "\n".join(out)
+            tables[f"Procedure {self.procedure.name}"] = self.procedure.verdicts.set_index("path")
+            notes.append(self.procedure.note)
+        return Summary(title, tables, header=header, notes=notes)
+
+
+def _path_columns(result: MediationResult, labels: Mapping[str, str] | None
+                  ) -> list[TableColumn]:
+    paths = result.paths
+    x, y, meds = result.x, result.y, list(result.mediators)
+
+    def variable(term: str) -> str:
+        if term in ("c", "c_prime") or term.startswith("a["):
+            return x
+        inner = term[2:-1]
+        if term.startswith("b["):
+            return inner
+        if term.startswith("d["):
+            return inner.split(">")[0]
+        return term
+
+    eqs = [e for e in ["total", *meds, y] if e in set(paths["equation"])]
+    r2 = getattr(result, "r2", None)
+    cols = []
+    for e in eqs:
+        sub = paths[paths["equation"] == e].copy()
+        sub["term"] = [variable(t) for t in sub["term"]]
+        if e == y:  # X first, then the mediators
+            sub = sub.sort_values("term", key=lambda s: s.map(
+                {x: -1, **{m: i for i, m in enumerate(meds)}}), kind="stable")
+        stats_ = {"nobs": result.nobs}
+        if result.n_clusters is not None:
+            stats_["n_clusters"] = result.n_clusters
+        if isinstance(r2, Mapping) and e in r2:
+            stats_["r2"] = r2[e]
+        name = y if e == "total" else e
+        if labels and e in labels:
+            name = labels[e]
+        cols.append(TableColumn(
+            name=name, coefs=sub[_TABLE_COLS].reset_index(drop=True), stats=stats_,
+            fixed_effects={"entity": result.fe in ("entity", "twoway"),
+                           "time": result.fe in ("time", "twoway")},
+            cluster=str(result.cluster or ""),
+            extra={"Controls": "Yes" if result.covariates else "No"},
+        ))
+    return cols
 
 
 # ------------------------------------------------------------------------------ model
@@ -418,14 +542,6 @@ def _nested(fe_codes: np.ndarray, cl_codes: np.ndarray) -> bool:
     return bool((s == 1).all())
 
 
-def _dummies(codes: np.ndarray, n_levels: int) -> np.ndarray:
-    """Indicator columns for levels 1..L-1 (level 0 is the reference)."""
-    D = np.zeros((len(codes), n_levels - 1))
-    rows = np.flatnonzero(codes > 0)
-    D[rows, codes[rows] - 1] = 1.0
-    return D
-
-
 # ----------------------------------------------------------------------------- fitting
 
 def fit_mediation(
@@ -447,7 +563,8 @@ def fit_mediation(
     procedure: str | None = None,
     small_sample: str = "stata",
     n_mc: int = 20_000,
-    dropna: bool = False,
+    missing: str = "raise",
+    dropna: bool | None = None,
     chunk_size: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> MediationResult:
@@ -482,14 +599,18 @@ def fit_mediation(
     procedure : {None, "wen_ye_2014", "jiang_2022"}
         Decision procedure to run (see :class:`MediationProcedure`).
     small_sample : {"stata", "areg", "none"}
-        Small-sample factor of clustered SEs: "stata" G/(G-1)·(N-1)/(N-K) with K the
-        slopes plus a constant (``xtreg, fe``); "areg" with K also counting the absorbed
-        effects; "none" no factor.
+        Preset of :mod:`dtistat.inference.covariance`: "stata" G/(G-1)·(N-1)/(N-K) with
+        K the slopes plus a constant (``xtreg, fe``); "areg" with K also counting the
+        absorbed effects; "reghdfe" counting those not nested in the clusters; "none"
+        no factor (CR0, normal reference distribution).
     n_mc : int
         Draws of the Monte Carlo interval (Selig & Preacher 2008).
-    dropna : bool
-        Drop rows with a missing value in a used column (count in ``n_dropped``);
-        otherwise missing values raise.
+    missing : {"raise", "drop"}
+        ``"drop"`` drops rows with a missing value in a used column (counted in
+        ``n_dropped`` and shown in ``summary()``); ``"raise"`` (default) raises a
+        ``DataError`` naming the column and row.
+    dropna : bool, optional
+        Deprecated spelling of ``missing="drop"``.
     chunk_size : int, optional
         Bootstrap replicates per batch, rounded up to a multiple of 32 (memory control;
         results do not depend on it).
@@ -516,8 +637,73 @@ def fit_mediation(
     ...      + res.indirect["estimate"].iloc[0]))
     True
     """
-    # ---- parameters
     data = check_frame(data)
+    a = _check_args(x=x, m=m, y=y, covariates=covariates, entity=entity, time=time, fe=fe,
+                    cluster=cluster, serial=serial, n_boot=n_boot, ci=ci, level=level,
+                    seed=seed, procedure=procedure, small_sample=small_sample, n_mc=n_mc,
+                    missing=missing, dropna=dropna, chunk_size=chunk_size)
+    d = _prepare(data, a)
+    eqs = _build_equations(a.x, a.meds, a.y, a.covs, a.serial, a.jiang)
+    paths, vblocks, resid = _fit_paths(d, a, eqs)
+    terms = list(paths["term"])
+    coef_hat = paths["estimate"].to_numpy()
+    st = _Stats(terms, a.meds, a.serial, a.jiang)
+    theta_hat = st(coef_hat)[0] if st.names else np.empty(0)
+    boot = _bootstrap(d, a, eqs, terms, st, progress)
+    mc_theta = _monte_carlo(coef_hat, vblocks, a, st)
+    indirect, proportions = _effect_tables(paths, st, theta_hat, boot, mc_theta, a)
+    draws = pd.DataFrame(np.column_stack([boot.coefs, boot.theta]) if boot.done else
+                         np.empty((0, len(terms) + len(st.names))),
+                         columns=terms + list(st.names))
+    proc = None
+    if a.procedure == "wen_ye_2014":
+        proc = _wen_ye(paths, st, boot.theta[boot.valid], theta_hat, a.level)
+    elif a.jiang:
+        warn(JIANG_WARNING)
+        proc = _jiang(paths, a.meds, a.x, a.y)
+    return MediationResult(
+        x=a.x, mediators=tuple(a.meds), y=a.y, covariates=tuple(a.covs), fe=a.fe,
+        cluster=a.cluster, serial=bool(a.serial), nobs=d.n, n_clusters=d.G,
+        n_dropped=d.n_dropped, n_boot=a.n_boot if boot.done else 0,
+        n_singular=boot.n_singular, ci=a.ci, level=a.level, small_sample=a.small_sample,
+        paths=paths, indirect=indirect, proportions=proportions, boot_draws=draws,
+        procedure=proc, _sens=_sensitivity_inputs(paths, resid, a),
+    )
+
+
+@dataclass
+class _Args:
+    """Validated arguments of :func:`fit_mediation`."""
+
+    x: str
+    meds: list
+    y: str
+    covs: list
+    entity: str | None
+    time: str | None
+    fe: str | None
+    cluster: str | None
+    serial: bool
+    n_boot: int
+    ci: str
+    level: float
+    rng: np.random.Generator
+    procedure: str | None
+    small_sample: str
+    n_mc: int
+    drop_missing: bool
+    chunk_size: int | None
+    model_vars: list
+    keys: list
+
+    @property
+    def jiang(self) -> bool:
+        return self.procedure == "jiang_2022"
+
+
+def _check_args(*, x, m, y, covariates, entity, time, fe, cluster, serial, n_boot, ci,
+                level, seed, procedure, small_sample, n_mc, missing, dropna,
+                chunk_size) -> _Args:
     for nm, v in (("x", x), ("y", y)):
         if not isinstance(v, str):
             raise ParameterError(f"{nm} must be one column name (a string), got {v!r}")
@@ -528,24 +714,26 @@ def fit_mediation(
     fe = check_choice(fe, FE_CHOICES, "fe")
     ci = check_choice(ci, CI_CHOICES, "ci")
     procedure = check_choice(procedure, PROCEDURES, "procedure")
-    small_sample = check_choice(small_sample, ("stata", "areg", "none"), "small_sample")
+    small_sample = check_choice(small_sample, SMALL_SAMPLE, "small_sample")
+    if dropna is not None:
+        warnings.warn("fit_mediation(dropna=...) is deprecated; use missing='drop'",
+                      FutureWarning, stacklevel=3)
+        missing = "drop" if dropna else "raise"
+    drop_missing = check_choice(missing, ("raise", "drop"), "missing") == "drop"
     level = check_level(level)
     n_boot = check_positive_int(n_boot, "n_boot", minimum=0)
     n_mc = check_positive_int(n_mc, "n_mc", minimum=100)
     if chunk_size is not None:
         chunk_size = check_positive_int(chunk_size, "chunk_size")
-    rng = check_seed(seed)
-    jiang = procedure == "jiang_2022"
     if procedure == "wen_ye_2014" and n_boot == 0:
         raise ParameterError(
             "procedure='wen_ye_2014' needs a bootstrap (its step 3 is a bias-corrected "
             "bootstrap of a*b); set n_boot >= 1000")
     if ci == "bca" and 0 < n_boot < 1000:
         warn(f"n_boot={n_boot} is small for BCa intervals (the acceleration and the "
-             "tail quantiles need >= 1000 draws, 5000 recommended)")
-
+             "tail quantiles need >= 1000 draws, 5000 recommended)", stacklevel=4)
     model_vars = [x] + meds + [y] + covs
-    seen = {}
+    seen: dict = {}
     for role, cols in (("x", [x]), ("m", meds), ("y", [y]), ("covariates", covs)):
         for c in cols:
             if c in seen:
@@ -563,246 +751,262 @@ def fit_mediation(
     for k in keys:
         if k in seen:
             raise ParameterError(f"column {k!r} is both a model variable and a panel key")
-    check_columns(data, model_vars, what="column")
-    check_columns(data, keys, what="key column")
-    check_numeric(data, model_vars)
+    return _Args(x, meds, y, covs, entity, time, fe, cluster, serial, n_boot, ci, level,
+                 check_seed(seed), procedure, small_sample, n_mc, drop_missing, chunk_size,
+                 model_vars, keys)
 
-    # ---- missing values (never modify `data`)
-    vals = data[model_vars].to_numpy(dtype=float, na_value=np.nan)
+
+@dataclass
+class _Data:
+    """The estimation sample: raw and demeaned variables, group codes, counts."""
+
+    n: int
+    n_dropped: int
+    Z: np.ndarray
+    Zd: np.ndarray
+    col: dict
+    fe_dims: list
+    absorbed: int
+    nested: int
+    ccodes: np.ndarray | None
+    G: int | None
+
+
+def _prepare(data: pd.DataFrame, a: _Args) -> _Data:
+    """Rows used, fixed effects, clusters; checks that x and the mediators vary."""
+    check_columns(data, a.model_vars, what="column")
+    check_columns(data, a.keys, what="key column")
+    check_numeric(data, a.model_vars)
+    vals = data[a.model_vars].to_numpy(dtype=float, na_value=np.nan)
     ok = np.isfinite(vals).all(axis=1)
-    for k in keys:
+    for k in a.keys:
         ok &= data[k].notna().to_numpy()
     n_dropped = int((~ok).sum())
-    if n_dropped and not dropna:
-        check_no_nan(data, model_vars)
-        bad_key = next(k for k in keys if data[k].isna().any())
+    if n_dropped and not a.drop_missing:
+        check_no_nan(data, a.model_vars)
+        bad_key = next(k for k in a.keys if data[k].isna().any())
         raise DataError(f"key column {bad_key!r} has missing values; fill them or pass "
-                        "dropna=True")
-    df = data.loc[ok, model_vars + keys] if n_dropped else data[model_vars + keys]
+                        "missing='drop'")
+    df = data.loc[ok, a.model_vars + a.keys] if n_dropped else data[a.model_vars + a.keys]
     if n_dropped:
-        warn(f"{n_dropped} row(s) with missing values dropped (dropna=True)")
-    n = len(df)
-    if fe == "twoway":
-        check_unique_keys(df, [entity, time])
-
-    # ---- group codes and fixed effects
-    ecodes = factorize(df[entity])[0] if entity is not None else None
-    tcodes = factorize(df[time])[0] if time is not None else None
-    fe_dims: list[tuple[str, np.ndarray]] = []
-    if fe in ("entity", "twoway"):
-        fe_dims.append((entity, ecodes))
-    if fe in ("time", "twoway"):
-        fe_dims.append((time, tcodes))
-    absorbed = 0
-    if fe is not None:
-        absorbed = sum(int(c.max()) + 1 for _, c in fe_dims)
-        if fe == "twoway":
-            absorbed -= _components(ecodes, tcodes, int(ecodes.max()) + 1,
-                                    int(tcodes.max()) + 1)
-    ccodes, G = (factorize(df[cluster]) if cluster is not None else (None, None))
-    if cluster is not None:
+        warn(f"{n_dropped} row(s) with missing values dropped (missing='drop')", stacklevel=4)
+    if a.fe == "twoway":
+        check_unique_keys(df, [a.entity, a.time])
+    fe_dims, absorbed = _fixed_effects(df, a)
+    ccodes, G = (factorize(df[a.cluster]) if a.cluster is not None else (None, None))
+    if a.cluster is not None:
         if G < 5:
             raise DataError(
-                f"cluster {cluster!r} has {G} clusters; clustered SEs and a cluster "
+                f"cluster {a.cluster!r} has {G} clusters; clustered SEs and a cluster "
                 "bootstrap need at least 5 (20 or more to be reliable)")
         if G < 20:
-            warn(f"cluster {cluster!r} has only {G} clusters (< 20): clustered SEs and "
-                 "the cluster bootstrap are unreliable with so few")
-
-    Z = df[model_vars].to_numpy(dtype=float)
-    col = {v: j for j, v in enumerate(model_vars)}
+            warn(f"cluster {a.cluster!r} has only {G} clusters (< 20): clustered SEs and "
+                 "the cluster bootstrap are unreliable with so few", stacklevel=4)
+    Z = df[a.model_vars].to_numpy(dtype=float)
+    col = {v: j for j, v in enumerate(a.model_vars)}
     Zd = demean(Z, [c for _, c in fe_dims]) if fe_dims else Z
-    for v in [x] + meds:
+    _check_variation(Z, Zd, col, a, fe_dims)
+    # reghdfe: absorbed effects nested in the clusters are not counted (the intercept
+    # they contain still is)
+    nested = 0
+    if a.small_sample == "reghdfe" and a.cluster is not None:
+        nested = sum(int(c.max()) for _, c in fe_dims if _nested(c, ccodes))
+        nested = min(nested, max(absorbed - 1, 0))
+    return _Data(len(df), n_dropped, Z, Zd, col, fe_dims, absorbed, nested, ccodes, G)
+
+
+def _fixed_effects(df: pd.DataFrame, a: _Args) -> tuple[list, int]:
+    """The absorbed dimensions and the number of effect parameters they hold."""
+    ecodes = factorize(df[a.entity])[0] if a.entity is not None else None
+    tcodes = factorize(df[a.time])[0] if a.time is not None else None
+    fe_dims: list[tuple[str, np.ndarray]] = []
+    if a.fe in ("entity", "twoway"):
+        fe_dims.append((a.entity, ecodes))
+    if a.fe in ("time", "twoway"):
+        fe_dims.append((a.time, tcodes))
+    absorbed = 0
+    if a.fe is not None:
+        absorbed = sum(int(c.max()) + 1 for _, c in fe_dims)
+        if a.fe == "twoway":
+            absorbed -= _components(ecodes, tcodes, int(ecodes.max()) + 1,
+                                    int(tcodes.max()) + 1)
+    return fe_dims, absorbed
+
+
+def _check_variation(Z, Zd, col, a: _Args, fe_dims) -> None:
+    for v in [a.x] + a.meds:
         zj = Z[:, col[v]]
         scale = max(1.0, float(np.abs(zj).max()))
         spread = (np.abs(Zd[:, col[v]]).max() if fe_dims else np.ptp(zj))
         if spread <= 1e-9 * scale:
-            where = (f"within the {fe} fixed effects "
+            where = (f"within the {a.fe} fixed effects "
                      f"({' and '.join(k for k, _ in fe_dims)})" if fe_dims else "")
-            role = "treatment" if v == x else "mediator"
+            role = "treatment" if v == a.x else "mediator"
             raise DataError(
                 f"{role} column {v!r} has no variation {where}".rstrip()
                 + "; its effect cannot be estimated")
 
-    # ---- point estimates and analytic SEs
-    eqs = _build_equations(x, meds, y, covs, serial, jiang)
-    const = fe is None
-    terms, est, se, tstat, pval, lo, hi, dfs, eqnames = ([] for _ in range(9))
+
+def _fit_paths(d: _Data, a: _Args, eqs) -> tuple[pd.DataFrame, list, dict]:
+    """OLS of every equation with the inference core's covariance: the path table,
+    the covariance blocks (Monte Carlo) and the residuals (sensitivity)."""
+    const = a.fe is None
+    rows: list[dict] = []
     vblocks = []   # (positions in terms, covariance block) for Monte Carlo
     resid = {}
-    alpha = 1.0 - level
     for eq in eqs:
-        cols = [col[v] for v in eq.regressors]
-        Xe = Zd[:, cols]
+        Xe = d.Zd[:, [d.col[v] for v in eq.regressors]]
         names = list(eq.regressors)
         if const:
-            Xe = np.column_stack([np.ones(n), Xe])
+            Xe = np.column_stack([np.ones(d.n), Xe])
             names = ["const"] + names
-        ye = Zd[:, col[eq.response]]
         try:
-            fit = ols(ye, Xe, names=names)
+            fit = ols(d.Zd[:, d.col[eq.response]], Xe, names=names)
         except EstimationError as err:
             raise EstimationError(
                 f"equation for {eq.response!r} ({eq.name}): {err}") from None
         k = Xe.shape[1]
-        if cluster is not None:
-            if small_sample == "stata":
-                ss, extra = ("areg", 1) if fe else ("stata", 0)
-            elif small_sample == "areg":
-                ss, extra = "areg", absorbed
-            else:
-                ss, extra = "none", 0
-            V = vcov(Xe, fit.resid, fit.xtx_inv, kind="cluster", clusters=ccodes,
-                     small_sample=ss, extra_df=extra)
-            dof = G - 1
-        else:
-            dof = n - k - absorbed
-            V = vcov(Xe, fit.resid, fit.xtx_inv, kind="unadjusted", df_resid=dof)
+        est = sandwich(
+            Xe, fit.resid, fit.xtx_inv,
+            cov="cluster" if a.cluster is not None else "unadjusted",
+            small_sample=a.small_sample, n_params=k + (1 if a.fe else 0),
+            n_absorbed=max(d.absorbed - 1, 0), n_absorbed_nested=d.nested,
+            clusters=[d.ccodes] if a.cluster is not None else ())
+        dist = stats.norm if est.df_inference is None else stats.t(est.df_inference)
+        q = dist.ppf(0.5 + a.level / 2)
         off = 1 if const else 0
-        pos = []
-        for v, t in zip(eq.keep, eq.terms):
-            j = off + eq.regressors.index(v)
-            b, s = float(fit.params[j]), float(np.sqrt(V[j, j]))
-            tv = b / s
-            q = stats.t.ppf(1 - alpha / 2, dof)
-            pos.append(len(terms))
-            terms.append(t)
-            est.append(b)
-            se.append(s)
-            tstat.append(tv)
-            pval.append(float(2 * stats.t.sf(abs(tv), dof)))
-            lo.append(b - q * s)
-            hi.append(b + q * s)
-            dfs.append(dof)
-            eqnames.append(eq.name)
         jj = [off + eq.regressors.index(v) for v in eq.keep]
-        vblocks.append((pos, V[np.ix_(jj, jj)]))
-        resid[eq.name] = (fit.resid, n - k - absorbed)
-    paths = pd.DataFrame({
-        "term": terms, "path": [_path_label(t, x, y) for t in terms], "equation": eqnames,
-        "estimate": est, "std_error": se, "stat": tstat, "p_value": pval,
-        "ci_low": lo, "ci_high": hi, "df": dfs,
-    })
-    coef_hat = np.asarray(est)
-    st = _Stats(terms, meds, serial, jiang)
-    theta_hat = st(coef_hat)[0] if st.names else np.empty(0)
+        vblocks.append((list(range(len(rows), len(rows) + len(jj))), est.cov[np.ix_(jj, jj)]))
+        for j, t in zip(jj, eq.terms):
+            b, s = float(fit.params[j]), float(np.sqrt(est.cov[j, j]))
+            rows.append({"term": t, "path": _path_label(t, a.x, a.y), "equation": eq.name,
+                         "estimate": b, "std_error": s, "statistic": b / s,
+                         "p_value": float(2 * dist.sf(abs(b / s))),
+                         "ci_low": b - q * s, "ci_high": b + q * s,
+                         "df": np.inf if est.df_inference is None else est.df_inference})
+        resid[eq.name] = (fit.resid, d.n - k - d.absorbed)
+    return pd.DataFrame(rows), vblocks, resid
 
-    # ---- bootstrap
-    n_singular = 0
-    boot_coefs = np.empty((0, len(terms)))
-    boot_theta = np.empty((0, len(st.names)))
-    jack_theta = None
-    do_boot = n_boot > 0 and not jiang
-    if do_boot:
-        Cq, p, beqs, rescale = _boot_design(
-            Z, col, eqs, fe_dims, ccodes, G, x, meds, covs, terms)
-        boot_coefs, sing = bs.bootstrap_coefs(Cq, p, beqs, rng=rng, n_boot=n_boot,
-                                              chunk=chunk_size, progress=progress)
-        boot_coefs = boot_coefs * rescale
-        n_singular = int(sing.sum())
-        if n_singular:
-            warn(f"{n_singular} of {n_boot} bootstrap replicates had a singular design "
-                 "(e.g. a resample without variation in a regressor or period); they are "
-                 "excluded from the intervals and counted in result.n_singular")
-            if n_singular > 0.05 * n_boot:
-                warn("more than 5% of bootstrap replicates are singular: the intervals "
-                     "condition on non-singular resamples and may be biased")
-        boot_theta = st(boot_coefs)
-        if ci == "bca":
-            jc, _ = bs.jackknife_coefs(Cq, p, beqs)
-            jack_theta = st(jc * rescale)
 
-    # ---- Monte Carlo draws of the coefficients (block-normal by equation)
-    mc_coefs = np.tile(coef_hat, (n_mc, 1)) if not jiang else None
-    if not jiang:
-        for pos, Vb in vblocks:
-            w, U = np.linalg.eigh(Vb)
-            L = U * np.sqrt(np.clip(w, 0.0, None))
-            mc_coefs[:, pos] += rng.standard_normal((n_mc, len(pos))) @ L.T
-        mc_theta = st(mc_coefs)
+@dataclass
+class _Boot:
+    done: bool
+    coefs: np.ndarray
+    theta: np.ndarray
+    jack: np.ndarray | None
+    n_singular: int
+    valid: np.ndarray | slice
 
-    # ---- indirect-effect and proportion tables
+
+def _bootstrap(d: _Data, a: _Args, eqs, terms, st: _Stats, progress) -> _Boot:
+    """Batched (cluster) bootstrap of every coefficient and statistic."""
+    if not (a.n_boot > 0 and not a.jiang):
+        return _Boot(False, np.empty((0, len(terms))), np.empty((0, len(st.names))), None,
+                     0, slice(None))
+    Cq, p, beqs, rescale = _boot_design(
+        d.Z, d.col, eqs, d.fe_dims, d.ccodes, d.G, a.x, a.meds, a.covs, terms)
+    coefs, sing = bs.bootstrap_coefs(Cq, p, beqs, rng=a.rng, n_boot=a.n_boot,
+                                     chunk=a.chunk_size, progress=progress)
+    coefs = coefs * rescale
+    n_singular = int(sing.sum())
+    if n_singular:
+        warn(f"{n_singular} of {a.n_boot} bootstrap replicates had a singular design "
+             "(e.g. a resample without variation in a regressor or period); they are "
+             "excluded from the intervals and counted in result.n_singular", stacklevel=4)
+        if n_singular > 0.05 * a.n_boot:
+            warn("more than 5% of bootstrap replicates are singular: the intervals "
+                 "condition on non-singular resamples and may be biased", stacklevel=4)
+    jack = None
+    if a.ci == "bca":
+        jc, _ = bs.jackknife_coefs(Cq, p, beqs)
+        jack = st(jc * rescale)
+    return _Boot(True, coefs, st(coefs), jack, n_singular, np.isfinite(coefs).all(axis=1))
+
+
+def _monte_carlo(coef_hat, vblocks, a: _Args, st: _Stats) -> np.ndarray | None:
+    """Monte Carlo draws of the statistics (block-normal coefficients by equation)."""
+    if a.jiang:
+        return None
+    mc = np.tile(coef_hat, (a.n_mc, 1))
+    for pos, Vb in vblocks:
+        w, U = np.linalg.eigh(Vb)
+        L = U * np.sqrt(np.clip(w, 0.0, None))
+        mc[:, pos] += a.rng.standard_normal((a.n_mc, len(pos))) @ L.T
+    return st(mc)
+
+
+_IND_COLS = ["term", "path", "estimate", "std_error", "statistic", "p_value", "ci_low",
+             "ci_high", "ci_method", "mc_ci_low", "mc_ci_high"] + [
+    f"{lab}_{s}" for lab in ("sobel", "aroian", "goodman") for s in ("se", "z", "p")]
+_PROP_COLS = ["term", "estimate", "std_error", "statistic", "p_value", "ci_low", "ci_high",
+              "ci_method", "mc_ci_low", "mc_ci_high"]
+
+
+def _effect_tables(paths, st: _Stats, theta_hat, boot: _Boot, mc_theta, a: _Args
+                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Indirect effects and proportions with bootstrap / Monte Carlo intervals."""
     ind_rows, prop_rows = [], []
     pt = paths.set_index("term")
-    valid = np.isfinite(boot_coefs).all(axis=1) if do_boot else None
     for i, nm in enumerate(st.names):
         th = float(theta_hat[i])
         row = {"term": nm, "estimate": th}
-        if do_boot:
-            dr = boot_theta[valid, i]
+        if boot.done:
+            dr = boot.theta[boot.valid, i]
             dr = dr[np.isfinite(dr)]
-            sd = float(np.std(dr, ddof=1))
-            row["std_error"] = sd
-            if ci == "percentile":
-                ci_lo, ci_hi = bs.percentile_ci(dr, level)
-            elif ci == "bc":
-                ci_lo, ci_hi = bs.bc_ci(dr, th, level)
+            row["std_error"] = float(np.std(dr, ddof=1))
+            if a.ci == "percentile":
+                row["ci_low"], row["ci_high"] = bs.percentile_ci(dr, a.level)
+            elif a.ci == "bc":
+                row["ci_low"], row["ci_high"] = bs.bc_ci(dr, th, a.level)
             else:
-                ci_lo, ci_hi = bs.bca_ci(dr, th, jack_theta[:, i], level)
-            row["ci_method"] = ci
+                row["ci_low"], row["ci_high"] = bs.bca_ci(dr, th, boot.jack[:, i], a.level)
+            row["ci_method"] = a.ci
         else:
             dr = mc_theta[:, i]
             dr = dr[np.isfinite(dr)]
             row["std_error"] = float(np.std(dr, ddof=1))
-            ci_lo, ci_hi = bs.percentile_ci(dr, level)
+            row["ci_low"], row["ci_high"] = bs.percentile_ci(dr, a.level)
             row["ci_method"] = "monte_carlo"
-        row["stat"] = th / row["std_error"] if row["std_error"] > 0 else np.nan
-        row["p_value"] = float(2 * stats.norm.sf(abs(row["stat"])))
-        row["ci_low"], row["ci_high"] = ci_lo, ci_hi
+        row["statistic"] = th / row["std_error"] if row["std_error"] > 0 else np.nan
+        row["p_value"] = float(2 * stats.norm.sf(abs(row["statistic"])))
         mdr = mc_theta[:, i]
-        row["mc_ci_low"], row["mc_ci_high"] = bs.percentile_ci(mdr[np.isfinite(mdr)], level)
+        row["mc_ci_low"], row["mc_ci_high"] = bs.percentile_ci(mdr[np.isfinite(mdr)], a.level)
         if st.kind[i] == "proportion":
             prop_rows.append(row)
             continue
-        row["path"] = _indirect_label(nm, x, y)
+        row["path"] = _indirect_label(nm, a.x, a.y)
         pth = _path_of(nm, st)
         if pth is not None and len(pth) == 1:
-            a, b = pt.loc[f"a[{pth[0]}]"], pt.loc[f"b[{pth[0]}]"]
-            va, vb = a["std_error"] ** 2, b["std_error"] ** 2
-            base = a["estimate"] ** 2 * vb + b["estimate"] ** 2 * va
-            for lab, s2 in (("sobel", base), ("aroian", base + va * vb),
-                            ("goodman", base - va * vb)):
-                s_ = float(np.sqrt(s2)) if s2 > 0 else np.nan
-                z = th / s_
-                row[f"{lab}_se"], row[f"{lab}_z"] = s_, z
-                row[f"{lab}_p"] = float(2 * stats.norm.sf(abs(z)))
+            row.update(_normal_theory(pt.loc[f"a[{pth[0]}]"], pt.loc[f"b[{pth[0]}]"], th))
         ind_rows.append(row)
-    ind_cols = ["term", "path", "estimate", "std_error", "stat", "p_value", "ci_low",
-                "ci_high", "ci_method", "mc_ci_low", "mc_ci_high"] + [
-        f"{lab}_{s}" for lab in ("sobel", "aroian", "goodman") for s in ("se", "z", "p")]
-    indirect = pd.DataFrame(ind_rows, columns=ind_cols)
-    prop_cols = ["term", "estimate", "std_error", "stat", "p_value", "ci_low", "ci_high",
-                 "ci_method", "mc_ci_low", "mc_ci_high"]
-    proportions = pd.DataFrame(prop_rows, columns=prop_cols)
+    return (pd.DataFrame(ind_rows, columns=_IND_COLS),
+            pd.DataFrame(prop_rows, columns=_PROP_COLS))
 
-    draws = pd.DataFrame(np.column_stack([boot_coefs, boot_theta]) if do_boot else
-                         np.empty((0, len(terms) + len(st.names))),
-                         columns=list(terms) + list(st.names))
 
-    # ---- procedures
-    proc = None
-    if procedure == "wen_ye_2014":
-        proc = _wen_ye(paths, st, boot_theta[valid], theta_hat, level)
-    elif jiang:
-        warn(JIANG_WARNING)
-        proc = _jiang(paths, meds, x, y)
+def _normal_theory(a_row, b_row, th: float) -> dict:
+    """Sobel, Aroian and Goodman standard errors, z and p of a*b."""
+    va, vb = a_row["std_error"] ** 2, b_row["std_error"] ** 2
+    base = a_row["estimate"] ** 2 * vb + b_row["estimate"] ** 2 * va
+    out = {}
+    for lab, s2 in (("sobel", base), ("aroian", base + va * vb), ("goodman", base - va * vb)):
+        s_ = float(np.sqrt(s2)) if s2 > 0 else np.nan
+        z = th / s_
+        out[f"{lab}_se"], out[f"{lab}_z"] = s_, z
+        out[f"{lab}_p"] = float(2 * stats.norm.sf(abs(z)))
+    return out
 
-    sens = None
-    if not jiang and len(meds) == 1:
-        (e1, df1), (e2, df2) = resid["total"], resid[meds[0]]
-        sens = {
-            "a": float(pt.loc[f"a[{meds[0]}]", "estimate"]),
-            "sigma1": float(np.sqrt(e1 @ e1 / df1)), "sigma2": float(np.sqrt(e2 @ e2 / df2)),
-            "rho_tilde": float((e1 @ e2) / np.sqrt((e1 @ e1) * (e2 @ e2))),
-        }
 
-    return MediationResult(
-        x=x, mediators=tuple(meds), y=y, covariates=tuple(covs), fe=fe, cluster=cluster,
-        serial=bool(serial), nobs=n, n_clusters=G, n_dropped=n_dropped,
-        n_boot=n_boot if do_boot else 0, n_singular=n_singular, ci=ci, level=level,
-        small_sample=small_sample, paths=paths, indirect=indirect,
-        proportions=proportions, boot_draws=draws, procedure=proc, _sens=sens,
-    )
+def _sensitivity_inputs(paths, resid, a: _Args) -> dict | None:
+    """What :meth:`MediationResult.sensitivity` needs (one mediator, parallel model)."""
+    if a.jiang or len(a.meds) != 1:
+        return None
+    (e1, df1), (e2, df2) = resid["total"], resid[a.meds[0]]
+    pt = paths.set_index("term")
+    return {
+        "a": float(pt.loc[f"a[{a.meds[0]}]", "estimate"]),
+        "sigma1": float(np.sqrt(e1 @ e1 / df1)), "sigma2": float(np.sqrt(e2 @ e2 / df2)),
+        "rho_tilde": float((e1 @ e2) / np.sqrt((e1 @ e1) * (e2 @ e2))),
+    }
 
 
 def _path_of(name: str, st: _Stats) -> tuple[str, ...] | None:
@@ -830,7 +1034,7 @@ def _boot_design(Z, col, eqs, fe_dims, ccodes, G, x, meds, covs, terms):
     """
     nested = [(k, c) for k, c in fe_dims if ccodes is not None and _nested(c, ccodes)]
     explicit = [(k, c) for k, c in fe_dims if not (ccodes is not None and _nested(c, ccodes))]
-    dums = [_dummies(c, int(c.max()) + 1) for _, c in explicit]
+    dums = [dummies(c, int(c.max()) + 1) for _, c in explicit]
     n_dum = sum(d.shape[1] for d in dums)
     if n_dum > MAX_EXPLICIT_DUMMIES:
         raise ParameterError(
@@ -912,7 +1116,8 @@ def _wen_ye(paths: pd.DataFrame, st: _Stats, draws, theta_hat, level) -> Mediati
             add(3, "bias-corrected bootstrap CI of the indirect effect", ab, lo=lo, hi=hi,
                 dec="interval excludes 0: indirect effect significant" if ind_sig else
                 "interval contains 0: no indirect effect; stop",
-                zh="置信区间不含0，间接效应显著" if ind_sig else "置信区间含0，间接效应不显著，停止")
+                zh="置信区间不含0，间接效应显著" if ind_sig  # noqa: E501
+                else "置信区间含0，间接效应不显著，停止")
         if not ind_sig:
             verdicts.append((label, "none", "", np.nan))
             continue

@@ -6,6 +6,7 @@ is shown or saved, so the caller decides (``fig.savefig(...)``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -131,11 +132,10 @@ def sobol_plot(result: SobolResult) -> Figure:
 
 
 # ============================================================================
-# Figures for the index, its rollups and the estimators (issue 9). Each returns a
+# Figures for the index, its rollups and the estimators. Each returns a
 # Figure (headless; nothing is shown); titles and axis labels are Chinese when a CJK
 # font is installed (dtistat._plotting.use_chinese) and English otherwise.
 # ============================================================================
-from collections.abc import Sequence
 
 _TIER_ORDER = ("一线", "新一线", "二线", "三线", "四线", "五线")
 

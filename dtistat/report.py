@@ -293,10 +293,10 @@ def _panel(ctx: _Context) -> Section:
     fe = fit_panel(data, f, entity="city", time="quarter", fe="twoway", cov="cluster")
     tr = pd.Series({"log_dti_total": truth["beta"], "fi_investment": truth["c_prime"],
                     **truth["b"].to_dict(), **truth["covariates"].to_dict()})
-    table = _truth_table(fe.summary(), tr)
+    table = _truth_table(fe.tidy(), tr)
     lone = fit_panel(data, "fi_development ~ log_dti_total", entity="city", time="quarter",
                      fe="twoway", cov="cluster")
-    b = lone.summary().set_index("term").loc["log_dti_total"]
+    b = lone.tidy().set_index("term").loc["log_dti_total"]
     s = Section("panel", "7 Digitalization and future-industry development (panel)",
                 text=("Two-way fixed effects (city, quarter), standard errors clustered by "
                       "city (Stata xtreg convention). Alone, log DTI has a coefficient of "
@@ -311,7 +311,8 @@ def _panel(ctx: _Context) -> Section:
 
 
 def _factors(ctx: _Context) -> Section:
-    from dtistat.factors import fit_drivers, fit_efa
+    from dtistat.drivers import fit_drivers
+    from dtistat.factors import fit_efa
 
     w = ctx.world
     t_env = w.truth["environment"]
@@ -336,7 +337,7 @@ def _factors(ctx: _Context) -> Section:
     drv = fit_drivers(ai, "log_ai_firms", drivers, standardize=False)
     truth = t_ai["coef"].rename(index=lambda k: names.get(k, k)).rename(
         index={"Intercept": "const"})
-    dtab = drv.summary()
+    dtab = drv.to_frame()
     keep = [c for c in ("term", "estimate", "std_error", "p_value", "ci_low", "ci_high",
                         "general_dominance", "share") if c in dtab.columns]
     dtab = dtab[keep].copy()
@@ -369,8 +370,8 @@ def _survey(ctx: _Context) -> Section:
     t_s = w.truth["survey"]
     data = data.assign(female=(data["gender"].astype(str) == "female").astype(int))
     formula = t_s["attitude_formula"].split("(ordered")[0].strip()
-    weighted = fit_ordered(data, formula, weight="w").summary()
-    unweighted = fit_ordered(data, formula).summary().set_index("term")
+    weighted = fit_ordered(data, formula, weight="w").tidy()
+    unweighted = fit_ordered(data, formula).tidy().set_index("term")
     truth = t_s["attitude_coef"]
     key = weighted["term"].str.replace("C(", "", regex=False).str.replace(
         ")[T.", "[", regex=False)
@@ -380,21 +381,20 @@ def _survey(ctx: _Context) -> Section:
     osum["unweighted_se"] = unweighted["std_error"].reindex(osum["term"]).to_numpy()
     s = Section("survey", "9 Public survey (PART 4): weighted shares, training, attitudes",
                 text=("Raked to population margins (gender, age, tier, region)" +
-                      (f": Kish design effect {rep.deff:.2f}, effective n {rep.n_eff:.0f}."
-                       if rep is not None and hasattr(rep, "deff") else ".")))
-    s.tables.append(("survey_tools_by_tier", prop.summary() if hasattr(prop, "summary")
-                     else prop, "Weighted tool-use rates by city tier (Wilson CI)"))
-    s.tables.append(("survey_training_by_size", ct.summary(), "Organized training by "
+                      (f": Kish design effect {rep.design_effect:.2f}, effective n "
+                       f"{rep.effective_n:.0f}." if rep is not None else ".")))
+    s.tables.append(("survey_tools_by_tier", prop,
+                     "Weighted tool-use rates by city tier (Wilson CI)"))
+    s.tables.append(("survey_training_by_size", ct.test_table(), "Organized training by "
                      "employer size: Rao–Scott and trend tests"))
     hits = [c for c in sv.columns if c.startswith("hit_")]
     by_occ = proportions(data, hits, by="occupation", weight="w")
     skills = proportions(data, ["skill_aigc", "skill_media_creation"], by="age_band",
                          weight="w")
-    s.tables.append(("survey_ai_impact_by_occupation", by_occ.summary()
-                     if hasattr(by_occ, "summary") else by_occ,
+    s.tables.append(("survey_ai_impact_by_occupation", by_occ,
                      "Which jobs will AI hit? Weighted shares by respondents' occupation"))
-    s.tables.append(("survey_skills_by_age", skills.summary() if hasattr(skills, "summary")
-                     else skills, "Skills wanted (AIGC, media creation) by age band"))
+    s.tables.append(("survey_skills_by_age", skills,
+                     "Skills wanted (AIGC, media creation) by age band"))
     s.tables.append(("survey_attitude", osum, "Ordered logit of attitude to AI, raked "
                      "weights and unweighted (robust SE), with the simulated truth"))
     s.summary.append("survey: raked weights, training rises with employer size")
@@ -482,7 +482,7 @@ def _mediation(ctx: _Context) -> Section:
                        "indirect[digital_infrastructure]": t["indirect"]["digital_infrastructure"],
                        "indirect[digital_platform]": t["indirect"]["digital_platform"],
                        "indirect_total": t["total_indirect"]})
-    summ = res.summary()
+    summ = res.tidy()
     summ = summ[summ["term"].isin(truth.index)].copy()
     summ.insert(2, "truth", summ["term"].map(truth).to_numpy())
     tabs = mediation_table(res, format="frame")

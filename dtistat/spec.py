@@ -3,7 +3,7 @@
 The spec is data, kept apart from the indicator values (as COINr keeps its metadata):
 a tree whose root is the total index, whose internal nodes are layers or
 sub-dimensions and whose leaves name data columns. Weights among siblings come from
-explicit values, from an experts × nodes score table (the seed's 赋权 formula), or are
+explicit values, from an experts × nodes score table (the report's 赋权 formula), or are
 equal when neither is given.
 """
 
@@ -116,7 +116,8 @@ def _node_from_dict(d: Any, path: str, is_root: bool = False) -> Node:
         raise SpecError(f"{where}: only leaves take a direction")
     weight = d.get("weight")
     if weight is not None:
-        if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not math.isfinite(weight):
+        if (isinstance(weight, bool) or not isinstance(weight, numbers.Real)
+                or not math.isfinite(weight)):
             raise SpecError(f"{where}: weight must be a finite number, got {weight!r}")
         if weight < 0:
             raise SpecError(f"{where}: weight must be >= 0, got {weight!r}")
@@ -173,7 +174,7 @@ class IndexSpec:
     expert_scores : DataFrame, optional
         Experts in rows, node names in columns, integer scores 1–5. The weight of node
         j among its siblings is ``sum_i a_ij / sum_{j' in siblings} sum_i a_ij'``
-        (the seed's 赋权 formula: mean score normalized to one).
+        (the report's 赋权 formula: mean score normalized to one).
 
     Notes
     -----

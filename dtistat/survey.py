@@ -1,6 +1,6 @@
 """Survey analysis for questionnaire data: raking weights, design-based crosstabs and tests, proportions, ordered models.
 
-PART 4 of the seed report weights an online panel to population margins and compares
+PART 4 of the report weights an online panel to population margins and compares
 groups (industry, city tier, employer size, age). This module gives the four steps:
 
 * :func:`rake` — iterative proportional fitting of respondent weights to marginal
@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
+from dtistat._results import CoefResult, Result, Summary
 from dtistat._validate import (
     as_list,
     check_choice,
@@ -184,8 +185,8 @@ def _fmt_table(df: pd.DataFrame, digits: int = 4) -> str:
 
 # ============================================================================== rake
 
-@dataclass(frozen=True)
-class RakeReport:
+@dataclass(frozen=True, eq=False, repr=False)
+class RakeReport(Result):
     """Convergence report of :func:`rake`, found in ``weights.attrs["rake"]``.
 
     Attributes
@@ -220,9 +221,26 @@ class RakeReport:
     n_trimmed: int
     margins: pd.DataFrame = field(repr=False)
 
-    def summary(self) -> pd.DataFrame:
+    def to_frame(self) -> pd.DataFrame:
         """The margin table: target against achieved total for every category."""
         return self.margins.copy()
+
+    def _headline(self) -> list[str]:
+        return ["converged" if self.converged else "NOT converged",
+                f"sweeps={self.iterations}", f"n={self.n}", f"deff={self.design_effect:.3f}"]
+
+    def summary(self) -> Summary:
+        """Convergence, the design effect and the margin table."""
+        header = [("Status", ("converged" if self.converged else "NOT converged")
+                   + f" after {self.iterations} sweep(s)"),
+                  ("Max relative margin error", f"{self.max_rel_error:.3g} (tol {self.tol:.3g})"),
+                  ("Respondents", self.n), ("Weighted total", self.total),
+                  ("Kish design effect", self.design_effect), ("Effective n", self.effective_n),
+                  ("Weights", f"min {self.weight_min:.4g}, max {self.weight_max:.4g}")]
+        notes = ([f"Trimmed to [{self.trim_bounds[0]:.4g}, {self.trim_bounds[1]:.4g}]; "
+                  f"{self.n_trimmed} weight(s) at a bound"] if self.trim_bounds else [])
+        return Summary("Raking (iterative proportional fitting)", self.margins, header=header,
+                       notes=notes)
 
     def __str__(self) -> str:
         status = "converged" if self.converged else "NOT converged"
@@ -496,8 +514,8 @@ def _rake_report(parsed, w, iterations, tol, bounds) -> RakeReport:
 
 # ========================================================================== crosstab
 
-@dataclass(frozen=True)
-class CrosstabResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class CrosstabResult(Result):
     """Result of :func:`crosstab`.
 
     Attributes
@@ -539,7 +557,7 @@ class CrosstabResult:
     tests: pd.DataFrame
     test: str
 
-    def _headline(self, option: Any = None) -> pd.Series:
+    def _headline_test(self, option: Any = None) -> pd.Series:
         t = self.tests[self.tests["test"] == self.test]
         if self.multi:
             t = t[t["option"] == (option if option is not None else self.options[0])]
@@ -548,12 +566,12 @@ class CrosstabResult:
     @property
     def statistic(self) -> float:
         """Headline statistic (first option for multi-select)."""
-        return float(self._headline()["statistic"])
+        return float(self._headline_test()["statistic"])
 
     @property
     def p_value(self) -> float:
         """Headline p-value (first option for multi-select)."""
-        return float(self._headline()["p_value"])
+        return float(self._headline_test()["p_value"])
 
     @property
     def cramers_v(self) -> float:
@@ -561,9 +579,31 @@ class CrosstabResult:
         t = self.tests[self.tests["test"] == "cramers-v"]
         return float(t["statistic"].iloc[0])
 
-    def summary(self) -> pd.DataFrame:
+    def test_table(self) -> pd.DataFrame:
         """Tidy table of tests: option, test, statistic, df1, df2, p_value."""
         return self.tests.copy()
+
+    def _headline(self) -> list[str]:
+        return [f"{self.row} x {self.col}", f"n={self.n}",
+                f"{self.test}={self.statistic:.4g}", f"p={self.p_value:.4g}"]
+
+    def summary(self) -> Summary:
+        """Counts, row percentages and the tests."""
+        kind = "multi-select " if self.multi else ""
+        tests = self.tests if self.multi else self.tests.drop(columns="option")
+        notes = []
+        if self.n_dropped:
+            notes.append(f"Dropped: {self.n_dropped} row(s) with missing values")
+        if self.multi:
+            notes.append("Multi-select: row percentages choosing each option need not sum "
+                         "to 100")
+        header = [("Observations", self.n), ("Weighted", self.weighted)]
+        if self.n_psu != self.n:
+            header.append(("Clusters", self.n_psu))
+        return Summary(f"Crosstab of {self.row} x {kind}{self.col}",
+                       {"Weighted counts" if self.weighted else "Counts": self.counts,
+                        "Row %": self.row_pct, "Tests": tests.set_index("test")},
+                       header=header, notes=notes)
 
     def to_frame(self) -> pd.DataFrame:
         """Long table: row category, column/option, weighted count, n, row_pct, col_pct."""
@@ -1078,8 +1118,8 @@ def proportions(
 
 # ======================================================================= fit_ordered
 
-@dataclass(frozen=True)
-class OrderedResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class OrderedResult(CoefResult):
     """Result of :func:`fit_ordered`.
 
     The model is ``P(y <= j | x) = F(cut_j - x'beta)`` with F logistic (``link="logit"``)
@@ -1094,10 +1134,10 @@ class OrderedResult:
     weighted : whether weights were used.
     params : statsmodels-parametrized estimates (coefficients, first cutpoint, log
         increments of the later cutpoints), with ``cov`` their covariance.
-    coefficients : DataFrame (term, estimate, std_error, stat, p_value, ci_low,
+    coefficients : DataFrame (term, estimate, std_error, statistic, p_value, ci_low,
         ci_high; plus odds_ratio, or_ci_low, or_ci_high for the logit link) for the
         coefficients and the cutpoints ``cut[a|b]`` (delta-method SEs).
-    marginal_effects : DataFrame (term, outcome, kind, estimate, std_error, stat,
+    marginal_effects : DataFrame (term, outcome, kind, estimate, std_error, statistic,
         p_value, ci_low, ci_high): the average marginal effect of each regressor on the
         probability of each answer category; ``kind`` is ``derivative`` for continuous
         regressors and ``discrete`` (change from the reference level) for 0/1 dummies
@@ -1137,9 +1177,39 @@ class OrderedResult:
         t = t[~t["term"].str.startswith("cut[")]
         return t[["term", "odds_ratio", "or_ci_low", "or_ci_high", "p_value"]].reset_index(drop=True)
 
-    def summary(self) -> pd.DataFrame:
-        """Tidy coefficient table: term, estimate, std_error, stat, p_value, ci_low, ci_high (+ odds ratios)."""
+    @property
+    def df_inference(self) -> None:
+        """Maximum likelihood: inference on the normal distribution."""
+        return None
+
+    def tidy(self, level: float | None = None) -> pd.DataFrame:
+        """Coefficients and cutpoints: term, estimate, std_error, statistic, p_value,
+        ci_low, ci_high (+ odds ratios for the logit link)."""
+        if level is not None and not np.isclose(self._level(level), self.level):
+            raise ParameterError(f"this result has {self.level:g} intervals; refit with "
+                                 f"fit_ordered(..., level={level!r})")
         return self.coefficients.copy()
+
+    def _headline(self) -> list[str]:
+        return [f"ordered {self.link}", f"N={self.nobs}", f"categories={len(self.categories)}",
+                f"pseudo R2={self.pseudo_r2:.4f}"]
+
+    def summary(self) -> Summary:
+        """Coefficients (with odds ratios) and the average marginal effects."""
+        ame = (self.marginal_effects.pivot(index="term", columns="outcome", values="estimate")
+               .reindex(columns=list(self.categories)))
+        header = [("Formula", self.formula), ("Observations", self.nobs),
+                  ("Weighted", self.weighted), ("Standard errors", self.cov_type),
+                  ("Categories", " < ".join(map(str, self.categories))),
+                  ("Log-likelihood", self.loglike), ("McFadden pseudo R2", self.pseudo_r2)]
+        notes = []
+        if self.n_dropped:
+            notes.append(f"Dropped: {self.n_dropped} row(s) with missing values")
+        if not self.converged:
+            notes.append("WARNING: the optimizer did not converge")
+        return Summary(f"Ordered {self.link}", {
+            "Coefficients": self.coefficients.set_index("term"),
+            "Average marginal effects on P(answer)": ame}, header=header, notes=notes)
 
     def to_frame(self) -> pd.DataFrame:
         """Coefficients and marginal effects stacked, with a ``table`` column."""
@@ -1472,7 +1542,7 @@ def fit_ordered(
     se = np.sqrt(np.diag(J @ cov @ J.T))
     terms = names + [f"cut[{labels[j]}|{labels[j + 1]}]" for j in range(K - 1)]
     coef = pd.DataFrame({"term": terms, "estimate": est, "std_error": se,
-                         "stat": est / se, "p_value": 2 * stats.norm.sf(np.abs(est / se)),
+                         "statistic": est / se, "p_value": 2 * stats.norm.sf(np.abs(est / se)),
                          "ci_low": est - z * se, "ci_high": est + z * se})
     if link == "logit":
         isb = np.arange(len(terms)) < k
@@ -1498,8 +1568,8 @@ def fit_ordered(
         "estimate": ame, "std_error": ase,
     })
     with np.errstate(divide="ignore", invalid="ignore"):
-        me["stat"] = me["estimate"] / me["std_error"]
-    me["p_value"] = 2 * stats.norm.sf(np.abs(me["stat"]))
+        me["statistic"] = me["estimate"] / me["std_error"]
+    me["p_value"] = 2 * stats.norm.sf(np.abs(me["statistic"]))
     me["ci_low"] = me["estimate"] - z * me["std_error"]
     me["ci_high"] = me["estimate"] + z * me["std_error"]
 

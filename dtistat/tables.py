@@ -1,13 +1,14 @@
-"""Publication tables: regression, mediation and ranking tables as Markdown, LaTeX, HTML, Excel or Word.
+"""Publication tables: regression, mediation and ranking tables (Markdown, LaTeX, HTML, xlsx, docx).
 
-Every table is built from the tidy ``summary()`` frame of a result (term, estimate,
-std_error, stat, p_value, ...) and its model-level statistics, never from estimation
+Every table is built from the results protocol: each result's ``table_columns()``
+(its tidy frame -- term, estimate, std_error, statistic, p_value, ... -- and its
+model-level statistics), never from estimation
 code: estimators return numbers, this module formats them (the layout of Stata's
 ``esttab`` and pyfixest's ``etable``).
 
 * :func:`regression_table` -- side-by-side columns for any mix of ``PanelResult``,
-  ``DriversResult``, the path equations of a ``MediationResult`` and anything else with
-  a tidy ``summary()``; significance stars, standard errors in parentheses, fixed-effect
+  ``DriversResult``, the path equations of a ``MediationResult`` and any other
+  coefficient result; significance stars, standard errors in parentheses, fixed-effect
   indicator rows, the cluster variable, N and R².
 * :func:`mediation_table` -- the layout of Chinese empirical papers: Y ~ X (c),
   M ~ X (a) and Y ~ X + M (b, c′) side by side (Panel A) and the bootstrap test of the
@@ -36,7 +37,9 @@ import numpy as np
 import pandas as pd
 
 from dtistat import _validate as v
+from dtistat._results import Result, TableColumn
 from dtistat.errors import ParameterError
+from dtistat.mediation import MediationResult
 
 __all__ = [
     "TableColumn",
@@ -76,42 +79,6 @@ _SE_NOTES = {
 
 
 # ============================================================================ columns
-@dataclass(frozen=True)
-class TableColumn:
-    """One column of a regression table: an equation's tidy coefficients and model rows.
-
-    Build one to put any estimate into :func:`regression_table`; results of dtistat's
-    estimators are converted automatically.
-
-    Attributes
-    ----------
-    name : str
-        Column heading, usually the dependent variable.
-    coefs : DataFrame
-        Tidy coefficients: ``term``, ``estimate`` and, where known, ``std_error``,
-        ``stat``, ``p_value``, ``ci_low``, ``ci_high``.
-    stats : dict
-        Model statistics by key (``nobs``, ``r2``, ``r2_within``, ``n_clusters``, ...).
-    fixed_effects : dict or None
-        ``{"entity": bool, "time": bool}``; None if unknown (blank cells).
-    cluster : str
-        Cluster variable(s) of the standard errors ("" if not clustered).
-    extra : dict
-        Further indicator rows, label -> cell (e.g. ``{"Controls": "Yes"}``).
-    """
-
-    name: str
-    coefs: pd.DataFrame
-    stats: dict = field(default_factory=dict)
-    fixed_effects: dict | None = None
-    cluster: str = ""
-    extra: dict = field(default_factory=dict)
-
-    def summary(self) -> pd.DataFrame:
-        """The tidy coefficient frame (a copy)."""
-        return self.coefs.copy()
-
-
 def _num(x: Any) -> float | None:
     if isinstance(x, (bool, np.bool_)) or x is None:
         return None
@@ -121,83 +88,18 @@ def _num(x: Any) -> float | None:
     return None
 
 
-def _generic_stats(obj: Any) -> dict:
-    out: dict = {}
-    fs = getattr(obj, "fit_stats", None)
-    if callable(fs):
-        got = fs()
-        if isinstance(got, (pd.Series, Mapping)):
-            out.update(dict(got))
-    for key in (*STAT_LABELS, "df_resid"):
-        if key not in out and hasattr(obj, key):
-            val = getattr(obj, key)
-            if isinstance(val, tuple) and val:
-                val = min(val)  # two-way clustering: the binding (smaller) count
-            if _num(val) is not None:
-                out[key] = val
-    return out
-
-
-def _check_tidy(frame: Any, what: str) -> pd.DataFrame:
-    if not isinstance(frame, pd.DataFrame) or not {"term", "estimate"} <= set(frame.columns):
-        raise ParameterError(
-            f"{what}: summary() must return a DataFrame with columns 'term' and "
-            f"'estimate' (and std_error, p_value, ...)"
-        )
-    return frame
-
-
-def _panel_column(res: Any) -> TableColumn:
-    stats = _generic_stats(res)
-    if res.model == "pooled":  # the plain OLS R²; within/between R² are not reported
-        stats["r2"] = res.r2_overall
-        for k in ("r2_within", "r2_between", "r2_overall"):
-            stats.pop(k, None)
-    fe = res.fe if res.model == "within" else None
-    cluster = ", ".join(map(str, res.cluster)) if res.cluster and "cluster" in res.cov_type else ""
-    return TableColumn(
-        name=res.dependent, coefs=res.summary(), stats=stats,
-        fixed_effects={"entity": fe in ("entity", "twoway"), "time": fe in ("time", "twoway")},
-        cluster=cluster,
-    )
-
-
-def _drivers_column(res: Any) -> TableColumn:
-    stats = {"nobs": res.nobs, "r2": res.r2, "adj_r2": res.adj_r2, "df_resid": res.df_resid}
-    return TableColumn(name=res.y, coefs=res.summary(), stats=stats,
-                       fixed_effects={"entity": False, "time": False},
-                       extra={"Controls": "Yes" if res.covariates else "No"})
-
-
-def _is_mediation(obj: Any) -> bool:
-    return all(hasattr(obj, a) for a in ("paths", "indirect", "mediators", "x", "y"))
-
-
 def mediation_equations(result: Any, *, labels: Mapping[str, str] | None = None
                         ) -> list[TableColumn]:
     """The path equations of a mediation result as regression-table columns.
 
     Order: Y ~ X (total effect c), each M_k ~ X (a paths; serial models also
-    M_j, j < k), Y ~ X + M (direct effect c′ and b paths). Coefficients are
-    renamed to the variables they multiply, so X lines up across columns.
-
-    Parameters
-    ----------
-    result : MediationResult
-        Needs ``paths`` (term, equation, estimate, std_error, stat, p_value, ...),
-        ``x``, ``mediators``, ``y``, ``nobs``; uses ``fe``, ``cluster``, ``covariates``
-        and ``n_clusters`` when present.
-    labels : mapping, optional
-        Column heading per equation name (the response, or ``"total"``).
-
-    Returns
-    -------
-    list of TableColumn
+    M_j, j < k), Y ~ X + M (direct effect c′ and b paths); see
+    :meth:`dtistat.MediationResult.table_columns`.
 
     Examples
     --------
     >>> import numpy as np, pandas as pd
-    >>> from dtistat.mediation import fit_mediation
+    >>> from dtistat import fit_mediation
     >>> rng = np.random.default_rng(0)
     >>> d = pd.DataFrame({"x": rng.normal(size=200)})
     >>> d["m"] = 0.5 * d["x"] + rng.normal(size=200)
@@ -206,78 +108,22 @@ def mediation_equations(result: Any, *, labels: Mapping[str, str] | None = None
     >>> [(c.name, list(c.coefs["term"])) for c in mediation_equations(res)]
     [('y', ['x']), ('m', ['x']), ('y', ['x', 'm'])]
     """
-    if not _is_mediation(result):
-        raise ParameterError(
-            "mediation_equations() needs a MediationResult (with paths, indirect, x, "
-            f"mediators, y); got {type(result).__name__}"
-        )
-    paths = result.paths
-    need = {"term", "equation", "estimate"}
-    if not isinstance(paths, pd.DataFrame) or not need <= set(paths.columns):
-        raise ParameterError("result.paths must be a DataFrame with term, equation, estimate")
-    x, y, meds = result.x, result.y, list(result.mediators)
-
-    def variable(term: str) -> str:
-        if term in ("c", "c_prime") or term.startswith("a["):
-            return x
-        inner = term[2:-1]
-        if term.startswith("b["):
-            return inner
-        if term.startswith("d["):
-            return inner.split(">")[0]
-        return term
-
-    eq_order = ["total", *meds, y]
-    eqs = [e for e in eq_order if e in set(paths["equation"])]
-    fe = getattr(result, "fe", None)
-    cluster = getattr(result, "cluster", None) or ""
-    covs = tuple(getattr(result, "covariates", ()) or ())
-    n_cl = getattr(result, "n_clusters", None)
-    r2 = getattr(result, "r2", None)
-    cols = []
-    for e in eqs:
-        sub = paths[paths["equation"] == e].copy()
-        sub["term"] = [variable(t) for t in sub["term"]]
-        if e == y:  # X first, then the mediators
-            sub = sub.sort_values("term", key=lambda s: s.map(
-                {x: -1, **{m: i for i, m in enumerate(meds)}}), kind="stable")
-        keep = [c for c in ("term", "estimate", "std_error", "stat", "p_value", "ci_low",
-                            "ci_high") if c in sub.columns]
-        stats = {"nobs": result.nobs}
-        if _num(n_cl) is not None:
-            stats["n_clusters"] = n_cl
-        if isinstance(r2, Mapping) and e in r2:
-            stats["r2"] = r2[e]
-        name = y if e == "total" else e
-        if labels and e in labels:
-            name = labels[e]
-        cols.append(TableColumn(
-            name=name, coefs=sub[keep].reset_index(drop=True), stats=stats,
-            fixed_effects={"entity": fe in ("entity", "twoway"),
-                           "time": fe in ("time", "twoway")},
-            cluster=str(cluster), extra={"Controls": "Yes" if covs else "No"},
-        ))
-    return cols
+    if not isinstance(result, MediationResult):
+        raise ParameterError("mediation_equations() needs a MediationResult; got "
+                             f"{type(result).__name__}")
+    return result.table_columns(labels=labels)
 
 
 def _as_columns(obj: Any) -> list[TableColumn]:
+    """Table columns of a result through the results protocol (``table_columns()``)."""
     if isinstance(obj, TableColumn):
         return [obj]
-    if _is_mediation(obj):
-        return mediation_equations(obj)
-    if hasattr(obj, "fit_stats") and hasattr(obj, "dependent") and hasattr(obj, "model"):
-        return [_panel_column(obj)]
-    if hasattr(obj, "coefficients") and hasattr(obj, "drivers") and hasattr(obj, "r2"):
-        return [_drivers_column(obj)]
-    summ = getattr(obj, "summary", None)
-    if callable(summ):
-        frame = _check_tidy(summ(), type(obj).__name__)
-        name = next((str(getattr(obj, a)) for a in ("dependent", "y", "name")
-                     if isinstance(getattr(obj, a, None), str)), "")
-        return [TableColumn(name=name, coefs=frame, stats=_generic_stats(obj))]
+    if isinstance(obj, Result) and callable(getattr(obj, "table_columns", None)):
+        return list(obj.table_columns())
     raise ParameterError(
-        f"cannot put a {type(obj).__name__} in a regression table: pass results with a "
-        "tidy summary() (PanelResult, DriversResult, MediationResult, ...) or TableColumn"
+        f"cannot put a {type(obj).__name__} in a regression table: pass dtistat "
+        "coefficient results (PanelResult, DriversResult, MediationResult, ...) or "
+        "TableColumn objects"
     )
 
 
@@ -352,7 +198,7 @@ def _coef_cells(row: pd.Series | None, digits: int, th: tuple, se: str) -> tuple
         est += _star(row.get("p_value"), th)
     below = ""
     if se in ("parentheses", "brackets", "t", "p"):
-        col = {"parentheses": "std_error", "brackets": "std_error", "t": "stat",
+        col = {"parentheses": "std_error", "brackets": "std_error", "t": "statistic",
                "p": "p_value"}[se]
         val = _fmt(row.get(col), digits)
         if val:
@@ -595,7 +441,7 @@ def mediation_table(
     """
     _check_common(format, digits, se)
     th = _check_stars(stars)
-    if not _is_mediation(result):
+    if not isinstance(result, MediationResult):
         raise ParameterError(
             f"mediation_table() needs a MediationResult, got {type(result).__name__}")
     labels = dict(labels or {})

@@ -31,11 +31,11 @@ def test_panel_recovers_dti_effect_and_paths(world):
                     entity="city", time="quarter", fe="twoway", cov="cluster")
     truth = pd.Series({"log_dti_total": t["beta"], "fi_investment": t["c_prime"],
                        **t["b"].to_dict()})
-    within(res.summary(), truth)
+    within(res.tidy(), truth)
     for m, a in t["a"].items():
         r = fit_panel(world.mediation_panel, f"{m} ~ fi_investment", entity="city",
                       time="quarter", fe="twoway", cov="cluster")
-        within(r.summary(), pd.Series({"fi_investment": a}))
+        within(r.tidy(), pd.Series({"fi_investment": a}))
 
 
 def test_environment_efa_recovers_factor_structure(world):
@@ -63,8 +63,8 @@ def test_ai_drivers_recover_true_effects(world):
         rename[f"np.log({col})"] = f"log_{col}"
     truth = t["coef"].rename(index=lambda k: rename.get(k, k)).drop("Intercept")
     res = fit_drivers(ai, "log_ai_firms", list(truth.index), standardize=False)
-    within(res.summary(), truth)
-    share = res.summary().set_index("term")["share"].dropna()
+    within(res.tidy(), truth)
+    share = res.to_frame().set_index("term")["share"].dropna()
     assert share.sum() == pytest.approx(1.0, abs=1e-12)
 
 
@@ -82,16 +82,15 @@ def test_survey_raking_training_and_attitudes(world):
     rates = data.groupby("employer_size", observed=True).apply(
         lambda g: np.average(g["organized_training"], weights=g["w"]), include_groups=False)
     assert rates.is_monotonic_increasing
-    tests = crosstab(data, "employer_size", "organized_training", weight="w").summary()
+    tests = crosstab(data, "employer_size", "organized_training", weight="w").test_table()
     assert tests.set_index("test").loc["linear-by-linear", "p_value"] < 1e-6
     # "超三成受访者认为AI将冲击专业服务类与技术类职业"
     prop = proportions(data, ["hit_professional_services", "hit_technical"], weight="w")
-    prop = prop.summary() if hasattr(prop, "summary") else prop
     assert (prop["proportion"] > 0.30).all()
     t = world.truth["survey"]
     formula = t["attitude_formula"].split("(ordered")[0].strip()
     d = sv.assign(female=(sv["gender"].astype(str) == "female").astype(int))
-    est = fit_ordered(d, formula).summary()
+    est = fit_ordered(d, formula).tidy()
     est["term"] = est["term"].str.replace("C(", "", regex=False).str.replace(
         ")[T.", "[", regex=False)
     within(est, t["attitude_coef"])

@@ -1,7 +1,7 @@
 """Checks of the simulated demo-world tables (dtistat.datasets.demo_world).
 
 Three kinds of check: determinism (same seed -> the same bytes), the documented shapes
-and dtypes, the seed report's findings each table is built to show, and that simple
+and dtypes, the report's findings each table is built to show, and that simple
 estimators recover the true parameters of each DGP (within 3 standard errors).
 """
 
@@ -207,7 +207,7 @@ def test_mediation_panel_shape(panel, dti):
     np.testing.assert_array_equal(merged["dti_total"], merged["dti_total_in"])
 
 
-# ---- the seed report's findings ----------------------------------------------------------
+# ---- the report's findings ----------------------------------------------------------
 
 def test_beijing_shanghai_shenzhen_lead(firms, cities):
     top = firms["city_id"].value_counts().index[:3].map(_short(cities))
@@ -290,7 +290,7 @@ def test_ai_driver_ols_recovers_truth(ai, true):
     vif = [1 / (1 - sm.OLS(X[:, j], np.delete(X, j, axis=1)).fit().rsquared)
            for j in range(1, X.shape[1])]
     assert 1.1 < min(vif) and max(vif) < 4
-    # developers carry the largest standardized effect (the seed's emphasis)
+    # developers carry the largest standardized effect (the report's emphasis)
     sd = pd.Series(X[:, 1:].std(axis=0), index=fit.params.index[1:])
     assert (fit.params[1:] * sd).idxmax() == "np.log(oss_developers)"
 

@@ -3,7 +3,7 @@
 Reference numbers carry their source beside them. "lavaan tutorial" is the CFA example
 of https://lavaan.ugent.be/tutorial/cfa.html (lavaan 0.6, Holzinger–Swineford, N=301);
 "lavaan SEM tutorial" is https://lavaan.ugent.be/tutorial/sem.html (Bollen 1989
-political democracy, N=75); both are also recorded in /work/shared/REFERENCES.md.
+political democracy, N=75); both are also recorded in docs/references.md.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from statsmodels.multivariate.factor_rotation import rotate_factors
 from statsmodels.stats.outliers_influence import variance_inflation_factor
 
 from dtistat import _cfa, _efa
+from dtistat.drivers import DriversResult, fit_drivers
 from dtistat.errors import (
     ColumnError,
     ConvergenceError,
@@ -33,13 +34,11 @@ from dtistat.errors import (
 from dtistat.factors import (
     BartlettResult,
     CFAResult,
-    DriversResult,
     EFAResult,
     KMOResult,
     ParallelAnalysisResult,
     bartlett_sphericity,
     fit_cfa,
-    fit_drivers,
     fit_efa,
     kmo,
     parallel_analysis,
@@ -118,10 +117,10 @@ def exact_corr_data(R: np.ndarray, n: int, seed: int, prefix: str = "v") -> pd.D
 def test_kmo_holzinger(hs):
     res = kmo(hs, X9)
     assert isinstance(res, KMOResult)
-    assert round(res.overall, 3) == 0.752  # REFERENCES.md: H-S KMO 0.752 (psych::KMO)
+    assert round(res.overall, 3) == 0.752  # docs/references.md: H-S KMO 0.752 (psych::KMO)
     assert res.label == "middling"  # Kaiser (1974): 0.7 <= KMO < 0.8
     assert list(res.per_variable.index) == X9
-    assert set(res.summary().columns) == {"term", "estimate"}
+    assert set(res.to_frame().columns) == {"term", "estimate"}
     assert "0.752" in str(res)
 
 
@@ -148,15 +147,15 @@ def test_kmo_matches_definition(hs):
 def test_bartlett_holzinger(hs):
     res = bartlett_sphericity(hs, X9)
     assert isinstance(res, BartlettResult)
-    assert round(res.statistic, 2) == 904.10  # REFERENCES.md: H-S Bartlett chi2 904.10
-    assert res.df == 36  # REFERENCES.md: df 36
+    assert round(res.statistic, 2) == 904.10  # docs/references.md: H-S Bartlett chi2 904.10
+    assert res.df == 36  # docs/references.md: df 36
     assert res.p_value < 1e-100
     assert "904.10" in str(res)
 
 
 def test_eigenvalues_holzinger(hs):
     res = fit_efa(hs, X9, n_factors=3)
-    # REFERENCES.md: H-S correlation eigenvalues 3.216, 1.639, 1.365, 0.699
+    # docs/references.md: H-S correlation eigenvalues 3.216, 1.639, 1.365, 0.699
     np.testing.assert_allclose(res.eigenvalues.iloc[:4].round(3),
                                [3.216, 1.639, 1.365, 0.699])
 
@@ -172,7 +171,7 @@ def test_parallel_analysis_holzinger(hs):
     gen = parallel_analysis(hs, X9, n_iter=300, seed=np.random.default_rng(7))
     np.testing.assert_array_equal(pa.random_mean, gen.random_mean)
     assert "retain 3" in str(pa)
-    assert list(pa.summary().columns[:2]) == ["term", "observed"]
+    assert list(pa.to_frame().columns[:2]) == ["term", "observed"]
 
 
 def test_parallel_wishart_and_data_agree_with_naive_loop():
@@ -322,7 +321,7 @@ def test_efa_result_api(hs):
     assert res.n_factors == 3  # H-S eigenvalues above 1: 3.216, 1.639, 1.365
     assert res.df == 12  # ((9 - 3)^2 - (9 + 3)) / 2
     assert res.chi2 > 0 and 0 < res.p_value < 1
-    tidy = res.summary()
+    tidy = res.tidy()
     assert list(tidy.columns) == ["term", "variable", "factor", "estimate"]
     assert len(tidy) == 27
     assert "Factor correlations" in str(res)
@@ -427,8 +426,8 @@ def test_cfa_holzinger_fit(hs_cfa):
     f = hs_cfa.fit
     assert round(f["chi2"], 3) == 85.306  # lavaan tutorial: Test statistic 85.306
     assert f["df"] == 24  # lavaan tutorial: Degrees of freedom 24
-    assert round(f["baseline_chi2"], 3) == 918.852  # REFERENCES.md: baseline 918.852
-    assert f["baseline_df"] == 36  # REFERENCES.md: baseline df 36
+    assert round(f["baseline_chi2"], 3) == 918.852  # docs/references.md: baseline 918.852
+    assert f["baseline_df"] == 36  # docs/references.md: baseline df 36
     assert round(f["cfi"], 3) == 0.931  # lavaan tutorial: CFI 0.931
     assert round(f["tli"], 3) == 0.896  # lavaan tutorial: TLI 0.896
     assert round(f["rmsea"], 3) == 0.092  # lavaan tutorial: RMSEA 0.092
@@ -443,14 +442,14 @@ def test_cfa_holzinger_fit(hs_cfa):
 
 
 @pytest.mark.parametrize("term, est, se", [
-    # REFERENCES.md / lavaan tutorial, marker-fixed loadings: estimate (SE)
+    # docs/references.md / lavaan tutorial, marker-fixed loadings: estimate (SE)
     ("visual =~ x2", 0.554, 0.100),
     ("visual =~ x3", 0.729, 0.109),
     ("textual =~ x5", 1.113, 0.065),
     ("textual =~ x6", 0.926, 0.055),
     ("speed =~ x8", 1.180, 0.165),
     ("speed =~ x9", 1.082, 0.151),
-    # REFERENCES.md: factor covariances and variances
+    # docs/references.md: factor covariances and variances
     ("visual ~~ textual", 0.408, None),
     ("visual ~~ speed", 0.262, None),
     ("textual ~~ speed", 0.173, None),
@@ -489,8 +488,8 @@ def test_cfa_holzinger_std_lv_and_reliability(hs, hs_cfa):
     c = np.cov(hs[["x1", "x2", "x3"]].to_numpy().T)
     alpha = 3 / 2 * (1 - np.trace(c) / c.sum())  # Cronbach (1951)
     assert rel.loc["visual", "cronbach_alpha"] == pytest.approx(alpha)
-    tidy = hs_cfa.summary()
-    assert list(tidy.columns[:7]) == ["term", "estimate", "std_error", "stat",
+    tidy = hs_cfa.tidy()
+    assert list(tidy.columns[:7]) == ["term", "estimate", "std_error", "statistic",
                                       "p_value", "ci_low", "ci_high"]
     assert "CFI = 0.931" in str(hs_cfa)
 
@@ -499,10 +498,10 @@ def test_sem_political_democracy(pd_sem):
     f = pd_sem.fit
     assert round(f["chi2"], 3) == 38.125  # lavaan SEM tutorial: Test statistic 38.125
     assert f["df"] == 35  # lavaan SEM tutorial: Degrees of freedom 35
-    assert round(f["cfi"], 3) == 0.995  # REFERENCES.md: CFI 0.995
-    assert round(f["tli"], 3) == 0.993  # REFERENCES.md: TLI 0.993
-    assert round(f["rmsea"], 3) == 0.035  # REFERENCES.md: RMSEA 0.035
-    assert round(f["srmr"], 3) == 0.044  # REFERENCES.md: SRMR 0.044
+    assert round(f["cfi"], 3) == 0.995  # docs/references.md: CFI 0.995
+    assert round(f["tli"], 3) == 0.993  # docs/references.md: TLI 0.993
+    assert round(f["rmsea"], 3) == 0.035  # docs/references.md: RMSEA 0.035
+    assert round(f["srmr"], 3) == 0.044  # docs/references.md: SRMR 0.044
     est = pd_sem.estimates.set_index("term")
     # lavaan SEM tutorial, Regressions: estimate (SE)
     assert round(est.loc["dem60 ~ ind60", "estimate"], 3) == 1.483
@@ -518,7 +517,7 @@ def test_sem_political_democracy(pd_sem):
 
 def test_cfa_against_semopy_optimum(hs, hs_cfa):
     # semopy's ML objective at our optimum is stationary: semopy with a tight
-    # gradient-based solver lands on the same estimates (REFERENCES.md: semopy's
+    # gradient-based solver lands on the same estimates (docs/references.md: semopy's
     # default stops early, x3 0.7305 vs lavaan's 0.7294).
     import semopy
 
@@ -638,7 +637,7 @@ def test_drivers_standardized_and_cluster(drivers_data):
     raw = fit_drivers(d, "size", drv, standardize=False)
     np.testing.assert_allclose(raw.coefficients["std_beta"], res.coefficients["std_beta"],
                                rtol=1e-10)
-    cl = fit_drivers(d, "size", drv, standardize=False, cov_type="cluster",
+    cl = fit_drivers(d, "size", drv, standardize=False, cov="cluster",
                      cluster="region")
     mc = sm.OLS(d["size"], sm.add_constant(d[drv])).fit(
         cov_type="cluster", cov_kwds={"groups": d["region"]})
@@ -678,8 +677,8 @@ def test_dominance_with_covariates_sums_to_increment(drivers_data):
     assert res.dominance["general_dominance"].sum() == pytest.approx(
         res.r2 - res.r2_covariates, rel=1e-10)
     assert res.dominance["share_of_drivers"].sum() == pytest.approx(1.0)
-    tidy = res.summary()
-    assert list(tidy.columns[:7]) == ["term", "estimate", "std_error", "stat", "p_value",
+    tidy = res.to_frame()
+    assert list(tidy.columns[:7]) == ["term", "estimate", "std_error", "statistic", "p_value",
                                       "ci_low", "ci_high"]
     assert "General dominance" in str(res)
 
@@ -698,8 +697,8 @@ def test_drivers_bad_input(drivers_data):
     dd["vc2"] = 2 * dd["vc"] + dd["rd"]
     with pytest.raises(EstimationError, match="'vc2'.*collinear"):
         fit_drivers(dd, "size", ["vc", "rd", "vc2"])
-    with pytest.raises(ParameterError, match="cov_type='cluster' needs cluster"):
-        fit_drivers(d, "size", ["vc"], cov_type="cluster")
+    with pytest.raises(ParameterError, match="cov='cluster' needs cluster"):
+        fit_drivers(d, "size", ["vc"], cov="cluster")
     with pytest.raises(ParameterError, match="drivers must name"):
         fit_drivers(d, "size", [])
 
@@ -752,3 +751,28 @@ def test_inputs_are_not_modified(hs, pdem):
     fit_drivers(hs, "x9", ["x1", "x2", "x3"], ["ageyr"])
     pd.testing.assert_frame_equal(hs, h0)
     pd.testing.assert_frame_equal(pdem, p0)
+
+
+def test_drivers_presets_and_cluster_distribution(drivers_data):
+    """small_sample="none" is statsmodels HC0 / uncorrected clusters; "stata" clusters
+    use t(G - 1) (Stata ``regress, vce(cluster)``), statsmodels' corrected CR1."""
+    from scipy import stats as st
+
+    d = drivers_data
+    drv = ["vc", "rd", "incub", "policy"]
+    X = sm.add_constant(d[drv])
+    h0 = fit_drivers(d, "size", drv, standardize=False, cov="robust", small_sample="none")
+    m0 = sm.OLS(d["size"], X).fit(cov_type="HC0")
+    np.testing.assert_allclose(h0.std_errors.to_numpy(), m0.bse.to_numpy(), rtol=1e-10)
+    assert h0.df_inference is None
+    c0 = fit_drivers(d, "size", drv, standardize=False, cov="cluster", cluster="region",
+                     small_sample="none")
+    mc0 = sm.OLS(d["size"], X).fit(cov_type="cluster", cov_kwds={
+        "groups": d["region"], "use_correction": False})
+    np.testing.assert_allclose(c0.std_errors.to_numpy(), mc0.bse.to_numpy(), rtol=1e-10)
+    c1 = fit_drivers(d, "size", drv, standardize=False, cov="cluster", cluster="region")
+    G = d["region"].nunique()
+    assert c1.df_inference == G - 1 and c1.n_clusters == G
+    p = 2 * st.t(G - 1).sf(np.abs(c1.tstats.to_numpy()))
+    np.testing.assert_allclose(c1.pvalues.to_numpy(), p, rtol=1e-12)
+    np.testing.assert_allclose(c1.coefficients["p_value"].to_numpy(), p, rtol=1e-12)

@@ -224,7 +224,7 @@ def test_input_is_never_modified_and_formats_are_equivalent():
 
 def test_results_explain_themselves():
     res = future_industry_index(hand_frame(), normalization="rank", **KW)
-    s = res.summary()
+    s = res.national_table()
     assert {"domain", "quarter", "n_entities", "active", "new_firms", "mean_score", "top",
             "new_firms_growth"} <= set(s.columns)
     info = s[(s["domain"] == "information") & (s["quarter"] == pd.Period("2021Q1", "Q"))]
@@ -292,7 +292,7 @@ def test_generated_firms_properties():
 
 
 def test_domain_comovement_recovers_the_shared_factor():
-    """The seed's PART 3 finding, built into make_firms: information co-moves with
+    """The report's PART 3 finding, built into make_firms: information co-moves with
     manufacturing, space and biology more than with energy and materials."""
     f = make_firms(60_000, seed=11, n_cities=40)
     with warnings.catch_warnings():

@@ -50,7 +50,7 @@ def example_frame():
 
 
 def hand_index():
-    """The seed's formulas by hand, in exact rational arithmetic."""
+    """The report's formulas by hand, in exact rational arithmetic."""
     def w(names):
         tot = {n: sum(Fraction(SCORES[e][n]) for e in SCORES) for n in names}
         s = sum(tot.values())
@@ -87,7 +87,7 @@ def test_worked_example_matches_hand_computation():
 def test_weights_follow_the_seed_formula():
     spec = example_spec()
     lw = spec.local_weights()
-    # L1: (5+4+5)/(14+9) = 14/23 — the seed's sum_i a_ij / sum_j sum_i a_ij
+    # L1: (5+4+5)/(14+9) = 14/23 — the report's sum_i a_ij / sum_j sum_i a_ij
     assert lw["L1"] == pytest.approx(14 / 23, abs=1e-15)
     assert lw["i1"] == pytest.approx(12 / 20, abs=1e-15)
     eff = spec.leaf_weights()
@@ -270,7 +270,7 @@ def test_growth_qoq_yoy_and_yoy_mean():
     y = res.growth("yoy")
     yb = y[y.city == "B"].set_index("quarter")["yoy"]
     assert np.isnan(yb.loc[pd.Period("2021Q4", "Q")])
-    # the seed's "YoY growth" = mean of quarterly YoY rates 2022Q1–2023Q1
+    # the report's "YoY growth" = mean of quarterly YoY rates 2022Q1–2023Q1
     expect = np.mean([s.loc[pd.Period(q, "Q")] / s.loc[pd.Period(q, "Q") - 4] - 1
                       for q in ["2022Q1", "2022Q2", "2022Q3", "2022Q4", "2023Q1"]])
     m = res.growth("yoy_mean")

@@ -73,7 +73,7 @@ def ind(res, term):
 def test_pingouin_reference_paths(med):
     r = fit_mediation(med, x="X", m="M", y="Y", n_boot=0)
     p = r.paths.set_index("term")
-    # Source: issue 4 and /work/shared/REFERENCES.md "Mediation — pingouin's mediation
+    # Source: docs/references.md "Mediation — pingouin's mediation
     # data set" (OLS paths on pingouin.read_dataset("mediation"))
     assert p.loc["a[M]", "estimate"] == pytest.approx(0.561015, abs=5e-7)
     assert p.loc["a[M]", "std_error"] == pytest.approx(0.094480, abs=5e-7)
@@ -84,8 +84,8 @@ def test_pingouin_reference_paths(med):
     assert p.loc["c_prime", "estimate"] == pytest.approx(0.039604, abs=5e-7)
     assert p.loc["c_prime", "std_error"] == pytest.approx(0.109648, abs=5e-7)
     i = ind(r, "indirect[M]")
-    assert i["estimate"] == pytest.approx(0.356522, abs=5e-7)  # REFERENCES.md: ab
-    # REFERENCES.md: hand formulas, Sobel SE 0.082378 (z 4.3279), Aroian 0.082924
+    assert i["estimate"] == pytest.approx(0.356522, abs=5e-7)  # docs/references.md: ab
+    # docs/references.md: hand formulas, Sobel SE 0.082378 (z 4.3279), Aroian 0.082924
     # (z 4.2994), Goodman 0.081828 (z 4.3570)
     assert i["sobel_se"] == pytest.approx(0.082378, abs=5e-7)
     assert i["sobel_z"] == pytest.approx(4.3279, abs=5e-5)
@@ -94,7 +94,7 @@ def test_pingouin_reference_paths(med):
     assert i["goodman_se"] == pytest.approx(0.081828, abs=5e-7)
     assert i["goodman_z"] == pytest.approx(4.3570, abs=5e-5)
     prop = r.proportions.set_index("term").loc["prop_mediated", "estimate"]
-    assert prop == pytest.approx(0.9000, abs=5e-5)  # REFERENCES.md: ab/c = 0.9000
+    assert prop == pytest.approx(0.9000, abs=5e-5)  # docs/references.md: ab/c = 0.9000
 
 
 def test_equals_pingouin_point_estimates_and_bc_interval(med):
@@ -114,7 +114,7 @@ def test_equals_pingouin_point_estimates_and_bc_interval(med):
     lo, hi = bs.bc_ci(dist, ab, 0.95)
     assert lo == ref.loc["Indirect", "CI2.5"]
     assert hi == ref.loc["Indirect", "CI97.5"]
-    # REFERENCES.md: pingouin 0.7, seed=42, n_boot=500: SE 0.083313, BC CI
+    # docs/references.md: pingouin 0.7, seed=42, n_boot=500: SE 0.083313, BC CI
     # [0.219818, 0.537654]; percentile CI of the same draws [0.213891, 0.530932]
     assert lo == pytest.approx(0.219818, abs=5e-7)
     assert hi == pytest.approx(0.537654, abs=5e-7)
@@ -301,7 +301,7 @@ def test_seed_gives_same_draws_whatever_chunk_size():
     # bit for bit, not just to rounding (check_exact)
     pd.testing.assert_frame_equal(r1.boot_draws, r2.boot_draws, check_exact=True)
     pd.testing.assert_frame_equal(r1.boot_draws, r3.boot_draws, check_exact=True)
-    pd.testing.assert_frame_equal(r1.summary(), r2.summary(), check_exact=True)
+    pd.testing.assert_frame_equal(r1.tidy(), r2.tidy(), check_exact=True)
     r4 = fit_mediation(d, **{**kw, "seed": np.random.default_rng(2024)})
     pd.testing.assert_frame_equal(r1.boot_draws, r4.boot_draws, check_exact=True)
 
@@ -489,19 +489,19 @@ def test_result_object_and_input_untouched():
     before = d.copy()
     with pytest.warns(DtiStatWarning):
         r = fit_mediation(d, x="x", m="m", y="y", covariates=["w1"], entity="city",
-                          time="quarter", fe="twoway", n_boot=1000, dropna=True, seed=0)
+                          time="quarter", fe="twoway", n_boot=1000, missing="drop", seed=0)
     pd.testing.assert_frame_equal(d, before)
     assert isinstance(r, MediationResult)
     assert r.n_dropped == 1 and r.nobs == len(d) - 1
     with pytest.raises(dataclasses.FrozenInstanceError):
         r.nobs = 3
-    s = r.summary()
-    assert list(s.columns) == ["term", "estimate", "std_error", "stat", "p_value",
+    s = r.tidy()
+    assert list(s.columns) == ["term", "estimate", "std_error", "statistic", "p_value",
                                "ci_low", "ci_high"]
     assert s["estimate"].notna().all() and s.loc[s["term"] == "indirect[m]"].shape[0] == 1
     assert set(r.to_frame()["table"]) == {"path", "indirect", "proportion"}
     text = str(r)
-    assert "Indirect effects" in text and "1 rows with missing values dropped" in text
+    assert "Indirect effects" in text and "1 row(s) with missing values" in text
     assert r.boot_draws.shape == (1000, len(r.paths) + len(r.indirect) + len(r.proportions))
 
 
@@ -529,7 +529,7 @@ def test_bad_input(med):
     with pytest.raises(DataError, match="'M' has NaN"):
         fit_mediation(nan, **kw)
     with pytest.warns(DtiStatWarning, match="1 row"):
-        assert fit_mediation(nan, dropna=True, **kw).n_dropped == 1
+        assert fit_mediation(nan, missing="drop", **kw).n_dropped == 1
     with pytest.raises(ParameterError, match="ci="):
         fit_mediation(med, **{**kw, "ci": "studentized"})
     with pytest.raises(ParameterError, match="fe='entity' needs entity"):

@@ -16,6 +16,7 @@ from linearmodels import (
     PooledOLS,
     RandomEffects,
 )
+from scipy import stats
 
 from dtistat.errors import (
     DataError,
@@ -90,12 +91,12 @@ def fit(data, formula, **kw):
 # --------------------------------------------------------------------------- Grunfeld
 def test_grunfeld_within(grunfeld):
     r = fit(grunfeld, GF, **GKW, cov="unadjusted")
-    # Baltagi (2013) Table 2.1 / REFERENCES.md: within 0.110124 (0.011857), 0.310065 (0.017355)
+    # Baltagi (2013) Table 2.1 / docs/references.md: within 0.110124 (0.011857), 0.310065 (0.017355)
     assert r.params["value"] == pytest.approx(0.110124, abs=5e-7)
     assert r.params["capital"] == pytest.approx(0.310065, abs=5e-7)
     assert r.std_errors["value"] == pytest.approx(0.011857, abs=5e-7)
     assert r.std_errors["capital"] == pytest.approx(0.017355, abs=5e-7)
-    assert r.r2_within == pytest.approx(0.7668, abs=5e-5)  # REFERENCES.md: within R2 0.7668
+    assert r.r2_within == pytest.approx(0.7668, abs=5e-5)  # docs/references.md: within R2 0.7668
     assert (r.nobs, r.n_entities, r.n_periods) == (200, 10, 20)
     # poolability F(9, 188) = 49.1766: linearmodels PanelOLS f_pooled on the same data
     assert r.f_effects.df_num == 9 and r.f_effects.df_denom == 188
@@ -104,7 +105,7 @@ def test_grunfeld_within(grunfeld):
 
 def test_grunfeld_random(grunfeld):
     r = fit(grunfeld, GF, **GKW, model="random", cov="unadjusted")
-    # Baltagi (2013) Table 2.1 / REFERENCES.md (Swamy-Arora)
+    # Baltagi (2013) Table 2.1 / docs/references.md (Swamy-Arora)
     assert r.params["value"] == pytest.approx(0.109781, abs=5e-7)
     assert r.params["capital"] == pytest.approx(0.308113, abs=5e-7)
     assert r.params["const"] == pytest.approx(-57.834415, abs=5e-7)
@@ -117,7 +118,7 @@ def test_grunfeld_random(grunfeld):
 
 
 def test_grunfeld_twoway_between_pooled_fd(grunfeld):
-    # REFERENCES.md (Baltagi 2013, Tables 2.1 and 3.1; plm): two-way within
+    # docs/references.md (Baltagi 2013, Tables 2.1 and 3.1; plm): two-way within
     r = fit(grunfeld, GF, **GKW, fe="twoway", cov="unadjusted")
     assert r.params.to_numpy() == pytest.approx([0.117716, 0.357916], abs=5e-7)
     assert r.std_errors.to_numpy() == pytest.approx([0.013751, 0.022719], abs=5e-7)
@@ -143,13 +144,13 @@ def test_grunfeld_hausman(grunfeld):
     fe = fit(grunfeld, GF, **GKW, cov="unadjusted")
     re_ = fit(grunfeld, GF, **GKW, model="random", cov="unadjusted")
     h = hausman(fe, re_)
-    # REFERENCES.md: chi2(2) = 2.3304, p = 0.3119 (Baltagi 2013 §4.3.1 reports 2.33)
+    # docs/references.md: chi2(2) = 2.3304, p = 0.3119 (Baltagi 2013 §4.3.1 reports 2.33)
     assert isinstance(h, HausmanResult)
     assert h.statistic == pytest.approx(2.3304, abs=5e-5)
     assert h.p_value == pytest.approx(0.3119, abs=5e-5)
     assert h.df == 2
-    s = h.summary()
-    assert list(s.columns) == ["test", "statistic", "df", "p_value"]
+    s = h.to_frame()
+    assert list(s.columns) == ["test", "statistic", "df", "distribution", "p_value", "null"]
     assert "chi2(2)" in str(h)
     # clustered covariances: a warning that the classic test wants unadjusted ones, and
     # here V_fe - V_re is not positive definite (pseudo-inverse, df = its rank)
@@ -163,12 +164,12 @@ def test_grunfeld_hausman(grunfeld):
 @pytest.mark.parametrize(
     "small_sample, expected",
     [
-        # REFERENCES.md: Stata xtreg, fe vce(cluster firm): G/(G-1)(N-1)/(N-K), K = 3
+        # docs/references.md: Stata xtreg, fe vce(cluster firm): G/(G-1)(N-1)/(N-K), K = 3
         ("stata", (0.0151945, 0.0527518)),
         # areg-style, the absorbed effects counted in K
         ("areg", (0.0155539, 0.0539997)),
         # linearmodels PanelOLS default (no G/(G-1))
-        ("none", (0.0144144, 0.0500435)),
+        ("linearmodels", (0.0144144, 0.0500435)),
     ],
 )
 def test_grunfeld_cluster_conventions(grunfeld, small_sample, expected):
@@ -179,7 +180,7 @@ def test_grunfeld_cluster_conventions(grunfeld, small_sample, expected):
 
 
 def test_grunfeld_driscoll_kraay(grunfeld):
-    # REFERENCES.md: two-way FE, pyfixest vcov={"DK": 3} gives (0.023811, 0.060647):
+    # docs/references.md: two-way FE, pyfixest vcov={"DK": 3} gives (0.023811, 0.060647):
     # our small_sample="areg" with lags=3 (the periods are the clusters of the factor)
     r = fit(grunfeld, GF, **GKW, fe="twoway", cov="driscoll-kraay", lags=3, small_sample="areg")
     assert r.std_errors.to_numpy() == pytest.approx([0.023811, 0.060647], abs=5e-7)
@@ -192,11 +193,12 @@ def test_grunfeld_driscoll_kraay(grunfeld):
 
 def test_grunfeld_string_output(grunfeld):
     r = fit(grunfeld, GF, **GKW, model="random", cov="robust")
-    s = r.summary()
-    assert list(s.columns) == ["term", "estimate", "std_error", "stat", "p_value", "ci_low", "ci_high"]
+    s = r.tidy()
+    assert list(s.columns) == ["term", "estimate", "std_error", "statistic", "p_value", "ci_low",
+                               "ci_high"]
     assert list(s.term) == ["const", "value", "capital"]
     text = str(r)
-    assert "Random effects" in text and "theta 0.861224" in text
+    assert "Random effects" in text and "0.861224" in text
     assert isinstance(r, PanelResult)
     st = r.fit_stats()
     assert st["nobs"] == 200 and st["model"] == "random" and st["theta"] == pytest.approx(0.861224, abs=5e-7)
@@ -210,7 +212,7 @@ WAGE_X = "educ + black + hisp + exper + expersq + married + union + C(year)"
 
 def test_wage_panel_wooldridge_14_4(wage):
     kw = dict(entity="nr", time="year", cov="unadjusted")
-    # Wooldridge, Introductory Econometrics, Example 14.4 (REFERENCES.md), 4 decimals
+    # Wooldridge, Introductory Econometrics, Example 14.4 (docs/references.md), 4 decimals
     pooled = fit(wage, "lwage ~ " + WAGE_X, model="pooled", **kw)
     assert pooled.params[["educ", "black", "hisp", "exper", "expersq", "married", "union"]
                          ].round(4).tolist() == [0.0913, -0.1392, 0.0160, 0.0672, -0.0024, 0.1083, 0.1825]
@@ -246,23 +248,23 @@ def _lm_cov_kwargs(cov, ss, p):
     if cov == "robust":
         return dict(cov_type="robust")
     if cov == "cluster":
-        return dict(cov_type="clustered", cluster_entity=True, group_debias=ss != "none")
+        return dict(cov_type="clustered", cluster_entity=True, group_debias=ss != "linearmodels")
     if cov == "twoway-cluster":
         idx = p.index
         cl = pd.DataFrame({"e": pd.factorize(idx.get_level_values(0))[0],
                            "t": pd.factorize(idx.get_level_values(1))[0]}, index=idx)
-        return dict(cov_type="clustered", clusters=cl, group_debias=ss != "none")
+        return dict(cov_type="clustered", clusters=cl, group_debias=ss != "linearmodels")
     return dict(cov_type="kernel", kernel="bartlett", bandwidth=2)
 
 
 def _dk_factor(cov, ss, n, T):
     # linearmodels' kernel covariance has no cluster-count factor: ours is T/(T-1)(n-1)/n
     # times it under "stata" / "areg" (see dtistat.panel docstring)
-    return T / (T - 1) * (n - 1) / n if (cov == "driscoll-kraay" and ss != "none") else 1.0
+    return T / (T - 1) * (n - 1) / n if (cov == "driscoll-kraay" and ss != "linearmodels") else 1.0
 
 
 COVS = ["unadjusted", "robust", "cluster", "twoway-cluster", "driscoll-kraay"]
-SS = ["stata", "areg", "none"]
+SS = ["stata", "areg", "linearmodels"]
 
 
 @pytest.mark.parametrize("fe", ["entity", "time", "twoway"])
@@ -274,7 +276,7 @@ def test_within_equals_linearmodels(sim, fe, cov, ss):
     (unadjusted always counts the effects)."""
     r = fit(sim, "y ~ x1 + x2 + x3", entity="city", time="year", fe=fe, cov=cov,
             small_sample=ss, lags=2 if cov == "driscoll-kraay" else None)
-    y, x, p = _lm_data(sim, with_const=ss != "none")
+    y, x, p = _lm_data(sim, with_const=ss != "linearmodels")
     mod = PanelOLS(y, x, entity_effects=fe != "time", time_effects=fe != "entity")
     count = cov == "unadjusted" or ss == "areg"
     lm = mod.fit(debiased=True, auto_df=False, count_effects=count, **_lm_cov_kwargs(cov, ss, p))
@@ -339,7 +341,7 @@ def test_between_equals_linearmodels(sim, cov, ss):
     kw = dict(cov_type={"unadjusted": "unadjusted", "robust": "robust", "cluster": "clustered"}[cov])
     if cov == "cluster":
         kw.update(clusters=pd.Series(pd.factorize(p.index.get_level_values(0))[0], index=p.index),
-                  group_debias=ss != "none")
+                  group_debias=ss != "linearmodels")
     lm = BetweenOLS(y, x).fit(debiased=True, **kw)
     np.testing.assert_allclose(r.params, lm.params[r.params.index], rtol=1e-8)
     np.testing.assert_allclose(r.std_errors, lm.std_errors[r.params.index], rtol=1e-8)
@@ -417,7 +419,7 @@ def test_twoway_cluster_by_columns(sim):
 # --------------------------------------------------------------------------- engine
 def test_twoway_demeaning_paths_agree(sim):
     """Exact small-dimension solve == alternating projections (forced) == LSDV."""
-    import dtistat.panel as P
+    import dtistat.panel.absorb as P
 
     kw = dict(entity="city", time="year", fe="twoway", cov="robust")
     exact = fit(sim, "y ~ x1 + x2 + x3", **kw)
@@ -464,7 +466,7 @@ def test_disconnected_twoway_matches_lsdv(sim):
 def test_large_sample_normal_equations_match_qr(grunfeld, sim, monkeypatch):
     """Above _NORMAL_EQ_MIN_ROWS rows, OLS uses equilibrated normal equations with one
     refinement step: same numbers as the QR path (Grunfeld is badly scaled)."""
-    import dtistat.panel as P
+    import dtistat.panel.estimators as P
 
     cases = [(grunfeld, GF, GKW), (sim, "y ~ x1 + x2 + x3", dict(entity="city", time="year"))]
     for data, f, kw in cases:
@@ -632,7 +634,7 @@ def test_nan_policy(sim):
     d.loc[d.index[3], "x2"] = np.nan
     with pytest.raises(DataError, match="'x2'.*city="):
         fit_panel(d, "y ~ x1 + x2", entity="city", time="year")
-    r = fit(d, "y ~ x1 + x2", entity="city", time="year", dropna=True, cov="robust")
+    r = fit(d, "y ~ x1 + x2", entity="city", time="year", missing="drop", cov="robust")
     base = fit(d.drop(index=d.index[3]), "y ~ x1 + x2", entity="city", time="year",
                cov="robust")
     assert r.n_dropped_missing == 1 and r.nobs == base.nobs
@@ -650,8 +652,80 @@ def test_bad_parameters(sim):
         fit_panel(sim, "y ~ nope", **kw)
     with pytest.raises(DataError):
         fit_panel(sim.to_numpy(), "y ~ x1", **kw)
-    with pytest.raises(ParameterError, match="below the number of periods"):
+    with pytest.raises(ParameterError, match="number of periods"):
         fit(sim, "y ~ x1", **kw, cov="driscoll-kraay", lags=20)
     fe = fit(sim, "y ~ x1", **kw)
     with pytest.raises(ParameterError):
         hausman(fe, fe)
+
+
+# --------------------------------------------------------------------------- presets vs pyfixest
+@pytest.mark.parametrize("fe, fs", [("entity", "firm"), ("twoway", "firm + year")])
+@pytest.mark.parametrize("cov, vcov, preset, ssc", [
+    # "none" = no factor at all: pyfixest ssc(k_adj=False, G_adj=False) (= sandwich CR0/HC0)
+    ("cluster", {"CRV1": "firm"}, "none", dict(k_adj=False, G_adj=False)),
+    ("robust", "hetero", "none", dict(k_adj=False, G_adj=False)),
+    # "reghdfe": effects nested in the cluster not counted = pyfixest k_fixef="nonnested"
+    ("cluster", {"CRV1": "firm"}, "reghdfe", dict(k_fixef="nonnested")),
+    # "areg": every absorbed effect counted = pyfixest k_fixef="full"
+    ("cluster", {"CRV1": "firm"}, "areg", dict(k_fixef="full")),
+])
+def test_presets_equal_pyfixest(grunfeld, fe, fs, cov, vcov, preset, ssc):
+    import warnings
+
+    import pyfixest as pf
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = pf.feols(f"invest ~ value + capital | {fs}", data=grunfeld, vcov=vcov,
+                     ssc=pf.ssc(**ssc))
+        r = fit_panel(grunfeld, GF, **GKW, fe=fe, cov=cov, small_sample=preset)
+    np.testing.assert_allclose(r.std_errors.to_numpy(), m.se().to_numpy(), rtol=1e-9)
+    np.testing.assert_allclose(r.params.to_numpy(), m.coef().to_numpy(), rtol=1e-9)
+
+
+def test_with_cov_equals_refit(grunfeld):
+    base = fit(grunfeld, GF, **GKW, cov="unadjusted")
+    for cov, ss in [("robust", "stata"), ("cluster", "none"), ("driscoll-kraay", "areg"),
+                    ("twoway-cluster", "stata")]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            direct = fit_panel(grunfeld, GF, **GKW, cov=cov, small_sample=ss)
+            post = base.with_cov(cov, small_sample=ss)
+        np.testing.assert_allclose(post.cov.to_numpy(), direct.cov.to_numpy(), rtol=1e-12)
+        assert post.df_inference == direct.df_inference
+        assert post.cov_type == cov and post.small_sample == ss
+    # the original is unchanged (results are immutable)
+    assert base.cov_type == "unadjusted"
+    # a cluster column read from the data after the fit
+    g = grunfeld.assign(big=(grunfeld.firm.isin(["General Motors", "US Steel"])).astype(int))
+    b2 = fit(g, GF, **GKW, model="pooled", cov="unadjusted")
+    with pytest.warns(DtiStatWarning, match="only 2 clusters"):
+        a = b2.with_cov("cluster", cluster="big")
+        d = fit_panel(g, GF, **GKW, model="pooled", cov="cluster", cluster="big")
+    np.testing.assert_allclose(a.std_errors, d.std_errors, rtol=1e-12)
+
+
+def test_conf_int_is_a_method_and_levels(grunfeld):
+    r = fit(grunfeld, GF, **GKW, cov="unadjusted")
+    ci95, ci90 = r.conf_int(), r.conf_int(0.90)
+    assert list(ci95.columns) == ["lower", "upper"]
+    assert (ci90["upper"] - ci90["lower"] < ci95["upper"] - ci95["lower"]).all()
+    t = stats.t(r.df_inference).ppf(0.95)
+    np.testing.assert_allclose(ci90["upper"], r.params + t * r.std_errors, rtol=1e-12)
+    with pytest.raises(ParameterError, match="level"):
+        r.conf_int(1.5)
+
+
+def test_outcome_among_regressors_is_refused(grunfeld):
+    with pytest.raises(SpecError, match="also among the regressors"):
+        fit(grunfeld, "invest ~ invest + value", **GKW)
+
+
+def test_summary_prints_whole_table(grunfeld):
+    r = fit(grunfeld, GF, **GKW, cov="unadjusted")
+    text = str(r.summary())
+    assert "[3 rows" not in text and "capital" in text and "Observations: 200" in text
+    assert str(r) == text
+    assert "<table" in r._repr_html_() and "\\toprule" in r.summary().as_latex()
+    assert len(repr(r).splitlines()) == 1 and "N=200" in repr(r)

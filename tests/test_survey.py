@@ -165,7 +165,7 @@ def test_rake_three_margins_matches_ipfn_and_reports_kish(survey_data):
     assert rep.effective_n == pytest.approx(wv.sum() ** 2 / (wv**2).sum(), rel=1e-12)
     assert kish_deff(wv) * effective_n(wv) == pytest.approx(len(wv), rel=1e-12)
     assert list(w.index) == list(d.index) and w.name == "weight"
-    assert "converged" in str(rep) and len(rep.summary()) == 8
+    assert "converged" in str(rep) and len(rep.to_frame()) == 8
 
 
 def test_rake_joint_margin_equals_poststratification(survey_data):
@@ -629,7 +629,7 @@ def test_fit_ordered_marginal_effects_against_statsmodels_predict(likert_data):
     # odds ratios
     orr = res.odds_ratios.set_index("term")
     assert orr.loc["age", "odds_ratio"] == pytest.approx(np.exp(res.params["age"]), rel=1e-12)
-    assert "Average marginal effects" in str(res) and len(res.to_frame()) > len(res.summary())
+    assert "Average marginal effects" in str(res) and len(res.to_frame()) > len(res.tidy())
 
 
 def test_fit_ordered_bad_likert(likert_data):

@@ -122,7 +122,7 @@ def test_options_keep_se_stars_and_headings(grunfeld):
     assert "const" not in out and "Entity FE" not in out and "Observations" not in out
     assert "t statistics in parentheses." in out
     ci = regression_table(fe1, se="ci", format="frame")
-    lo, hi = fe1.conf_int.loc["value"]
+    lo, hi = fe1.conf_int().loc["value"]
     assert ci.iloc[1, 0] == f"[{lo:.3f}, {hi:.3f}]"
 
 
@@ -246,21 +246,22 @@ def test_mediation_in_regression_table_and_files(mediation, tmp_path):
     assert ind_row[1] == pytest.approx(want, abs=5e-4)
 
 
-def test_mediation_table_from_documented_fields_only():
-    """Any object with the documented fields works (no bootstrap: Jiang-style a and c only)."""
-    paths = pd.DataFrame({
-        "term": ["a[m]", "c"], "path": ["x -> m", "x -> y (total)"],
-        "equation": ["m", "total"], "estimate": [0.5, 0.3], "std_error": [0.1, 0.1],
-        "stat": [5.0, 3.0], "p_value": [0.001, 0.04], "ci_low": [0.3, 0.1],
-        "ci_high": [0.7, 0.5]})
-    res = SimpleNamespace(x="x", mediators=("m",), y="y", paths=paths,
-                          indirect=pd.DataFrame(), boot_draws=pd.DataFrame(), nobs=100,
-                          fe="twoway", cluster="city", covariates=(), n_boot=0, level=0.95,
-                          summary=lambda: paths)
+def test_mediation_table_without_bootstrap_and_needs_a_result():
+    """A Jiang (2022)-style fit (a and c only, no bootstrap): Panel A only; anything
+    that is not a MediationResult is refused (tables read the results protocol)."""
+    rng = np.random.default_rng(3)
+    n = 300
+    d = pd.DataFrame({"city": np.repeat(np.arange(60), 5), "q": np.tile(np.arange(5), 60)})
+    d["x"] = rng.normal(size=n)
+    d["m"] = 0.5 * d["x"] + rng.normal(size=n)
+    d["y"] = 0.3 * d["x"] + 0.4 * d["m"] + rng.normal(size=n)
+    res = fit_mediation(d, x="x", m="m", y="y", entity="city", time="q", fe="twoway",
+                        cluster="city", procedure="jiang_2022", n_boot=0)
     out = mediation_table(res)
     assert "Panel B" not in out
-    assert "| x | 0.300** | 0.500*** |" in out
     assert "| Entity FE | Yes | Yes |" in out and "| Cluster | city | city |" in out
+    with pytest.raises(ParameterError, match="MediationResult"):
+        mediation_table(SimpleNamespace(x="x", mediators=("m",), y="y", paths=res.paths))
 
 
 # ----------------------------------------------------------------------------- index

@@ -1,4 +1,4 @@
-"""Simulated DTI indicator cube, calibrated to the seed report's published tables.
+"""Simulated DTI indicator cube, calibrated to the report's published tables.
 
 **The data are simulated.** The real indicators behind the report are proprietary; this
 module generates a city × industry × quarter cube of 20 raw indicators under the three

@@ -18,7 +18,8 @@ from dtistat.errors import DataError, ParameterError, PeriodError
 if TYPE_CHECKING:
     from dtistat.index.compute import IndexResult
 
-__all__ = ["collapse_by", "rollup", "annual", "growth", "rank", "rank_change", "share", "cumulative_top"]
+__all__ = ["collapse_by", "rollup", "annual", "growth", "rank", "rank_change", "share",
+           "cumulative_top"]
 
 GROWTH_KINDS = ("qoq", "yoy", "yoy_mean")
 

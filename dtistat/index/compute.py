@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from dtistat import _validate as v
+from dtistat._results import Result, Summary
 from dtistat.errors import DataError, ParameterError, PeriodError
 from dtistat.index import analytics as an
 from dtistat.index.aggregate import AGGREGATIONS, aggregate
@@ -31,6 +32,7 @@ class PreparedPanel:
     by_labels: list
     time_codes: np.ndarray
     periods: pd.PeriodIndex      # sorted unique periods
+    time_kind: str = "period"    # how the user gave the time keys (for the outputs)
 
 
 def prepare_panel(
@@ -61,6 +63,7 @@ def prepare_panel(
             i = int(np.flatnonzero(data[k].isna().to_numpy())[0])
             raise DataError(f"key column {k!r} is missing at row {data.index[i]!r}")
     keys = data[[entity, *by]].reset_index(drop=True).copy()
+    time_kind = _time_kind(data[time])
     keys[time] = v.to_quarters(data[time], name=time)
     v.check_unique_keys(keys, key_cols)
     v.check_numeric(data, cols)
@@ -96,11 +99,30 @@ def prepare_panel(
     periods = pd.PeriodIndex.from_ordinals(np.unique(keys[time].array.asi8), freq="Q")
     time_codes = np.searchsorted(periods.asi8, keys[time].array.asi8)
     return PreparedPanel(keys, X, np.asarray(by_codes, dtype=np.intp), by_labels,
-                         time_codes, periods)
+                         time_codes, periods, time_kind)
 
 
-@dataclass(frozen=True)
-class IndexResult:
+def _time_kind(s: pd.Series) -> str:
+    """How the time keys were given: ``"period"``, ``"datetime"`` or ``"str"``."""
+    if isinstance(s.dtype, pd.PeriodDtype):
+        return "period"
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        return "datetime"
+    return "str"
+
+
+def time_out(values: Any, kind: str) -> Any:
+    """Quarter Periods back in the type the user gave (``to_frame`` and tables)."""
+    idx = pd.PeriodIndex(values, freq="Q")
+    if kind == "str":
+        return np.asarray(idx.astype(str), dtype=object)
+    if kind == "datetime":
+        return idx.to_timestamp()
+    return idx
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class IndexResult(Result):
     """A computed index: scores of every node, normalized leaves, weights, analytics.
 
     Attributes
@@ -127,6 +149,7 @@ class IndexResult:
     normalization: str = "base_share"
     aggregation: str = "arithmetic"
     metadata: pd.DataFrame | None = field(default=None, compare=False, repr=False)
+    time_kind: str = "period"
 
     # ----------------------------------------------------------------- basics
     @property
@@ -143,15 +166,49 @@ class IndexResult:
     def entities(self) -> pd.Index:
         return self.scores.index.get_level_values(self.entity).unique()
 
-    def summary(self) -> pd.DataFrame:
-        """National totals per period and node (the sum over entities), tidy."""
+    def national_totals(self) -> pd.DataFrame:
+        """National totals per period and node (the sum over entities), tidy.
+
+        The time column comes back in the type the data had (strings such as
+        ``"2021Q1"``, Periods or dates).
+        """
         lvl = [*self.by, self.time]
-        s = self.scores.groupby(level=lvl, sort=True).sum()
-        return s.reset_index()
+        s = self.scores.groupby(level=lvl, sort=True).sum().reset_index()
+        s[self.time] = time_out(s[self.time], self.time_kind)
+        return s
 
     def to_frame(self) -> pd.DataFrame:
-        """Scores and normalized leaves side by side, keys as columns."""
-        return pd.concat([self.scores, self.normalized], axis=1).reset_index()
+        """Scores and normalized leaves side by side, keys as columns.
+
+        The time column is in the type the data had, so the frame merges with it;
+        ``scores`` and ``normalized`` keep quarterly Periods for period arithmetic.
+        """
+        out = pd.concat([self.scores, self.normalized], axis=1).reset_index()
+        out[self.time] = time_out(out[self.time], self.time_kind)
+        return out
+
+    def _headline(self) -> list[str]:
+        per = self.periods
+        return [f"{len(self.entities)} {self.entity}"
+                + (f" x {' x '.join(self.by)}" if self.by else ""),
+                f"{len(per)} periods ({per[0]}-{per[-1]})",
+                f"{self.weights.size} indicators", f"normalization={self.normalization}"]
+
+    def summary(self) -> Summary:
+        """Effective weights and the top 10 of the total in the last period."""
+        per = self.periods
+        header = [("Units", f"{len(self.entities)} {self.entity}"
+                   + (f" x {' x '.join(self.by)}" if self.by else "")),
+                  ("Periods", f"{len(per)} ({per[0]}-{per[-1]})"),
+                  ("Normalization", self.normalization
+                   + (f" (base {self.base_period})" if self.base_period is not None else "")),
+                  ("Aggregation", self.aggregation)]
+        top = self.rank(per[-1]).head(10).reset_index(drop=True)
+        top.index = top.index + 1
+        return Summary(f"Index {self.nodes[0]!r}",
+                       {"Effective weights": self.weights.to_frame("weight"),
+                        f"Top 10 by {self.nodes[0]!r} in {per[-1]}": top},
+                       header=header)
 
     def __str__(self) -> str:
         per = self.periods
@@ -218,7 +275,7 @@ class IndexResult:
     def growth(self, kind: str = "yoy", *, node: str | None = None, start: Any = None,
                end: Any = None) -> pd.DataFrame:
         """Growth rates: ``qoq``, ``yoy``, or ``yoy_mean`` (mean of quarterly YoY rates
-        between ``start`` and ``end``, the seed's "同比增速为2022Q1-2023Q1季度均值")."""
+        between ``start`` and ``end``, the report's "同比增速为2022Q1-2023Q1季度均值")."""
         return an.growth(self, kind, node=node, start=start, end=end)
 
     def rank(self, period: Any = None, *, within: Any = None, node: str | None = None,
@@ -274,7 +331,7 @@ def compute_index(
     by : str or list of str, optional
         Further key columns (e.g. ``"industry"``); normalization is done within them.
     base_period : quarter
-        Base of ``base_share`` (the seed's 2021Q1): ``t_cjt = x_cjt / sum_c x_cj,base``.
+        Base of ``base_share`` (the report's 2021Q1): ``t_cjt = x_cjt / sum_c x_cj,base``.
     normalization : {"base_share", "minmax", "zscore", "rank", "distance_to_frontier"}
     aggregation : {"arithmetic", "geometric"}
     scope : {"period", "global"}
@@ -356,6 +413,7 @@ class IndexArrays:
             normalization=self.normalization,
             aggregation=self.aggregation,
             metadata=metadata,
+            time_kind=P.time_kind,
         )
 
 

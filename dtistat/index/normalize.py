@@ -1,4 +1,4 @@
-"""Normalization of raw indicators: base share (the seed's), min–max, z-score, rank, distance to frontier.
+"""Normalization of raw indicators: base share (the report's), min–max, z-score, rank, frontier.
 
 Each function maps an (n × L) array of raw values to normalized values, given integer
 group codes that say which rows are normalized together (per industry, per period, …).
@@ -26,7 +26,7 @@ def base_share(
     X: np.ndarray, by_codes: np.ndarray, is_base: np.ndarray, columns: Sequence[str],
     keys: pd.DataFrame, by_labels: Sequence,
 ) -> np.ndarray:
-    """``t_cjt = x_cjt / sum_c x_cj,base``: the national base-period share (the seed's).
+    """``t_cjt = x_cjt / sum_c x_cj,base``: the national base-period share (the report's).
 
     Computed within each ``by`` group (e.g. per industry): the denominator is the sum
     over entities of indicator j in the base period in that group.

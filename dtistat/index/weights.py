@@ -64,7 +64,7 @@ def _minmax(X: np.ndarray, d: np.ndarray, cols) -> np.ndarray:
 def expert_weights(scores: pd.DataFrame) -> pd.Series:
     """Weights from expert scores: ``w_j = sum_i a_ij / sum_j' sum_i a_ij'``.
 
-    The seed report's 赋权 formula: each expert i scores each indicator j from 1 (very
+    The report's 赋权 formula: each expert i scores each indicator j from 1 (very
     unimportant) to 5 (very important), blind; the weight is the total (equivalently,
     mean) score normalized to sum to one over the indicators scored together.
 

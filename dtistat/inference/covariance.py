@@ -16,7 +16,7 @@ Driscoll-Kraay).
 preset             unadjusted   robust (HC)        cluster / Driscoll-Kraay    reference
                    s^2 divisor  factor             factor                      distribution
 =================  ===========  =================  ==========================  ==========
-``"none"``         N            1 (HC0)            1 (CR0)                     normal
+``"none"``         N - K - A    1 (HC0)            1 (CR0)                     normal
 ``"linearmodels"`` N - K - A    N/(N-k)            N/(N-k)                     normal
 ``"stata"``        N - K - A    N/(N-K)            G/(G-1) (N-1)/(N-K)         t
 ``"areg"``         N - K - A    N/(N-K-A)          G/(G-1) (N-1)/(N-K-A)       t
@@ -24,8 +24,9 @@ preset             unadjusted   robust (HC)        cluster / Driscoll-Kraay    r
 =================  ===========  =================  ==========================  ==========
 
 * ``"none"`` applies no factor at all: R ``sandwich::vcovHC(type="HC0")`` and
-  ``vcovCL(type="HC0", cadjust=FALSE)``, pyfixest ``ssc(adj=False, cluster_adj=False)``;
-  the unadjusted variance is the ML one, e'e/N (linearmodels ``debiased=False``).
+  ``vcovCL(type="HC0", cadjust=FALSE)``, pyfixest ``ssc(k_adj=False, G_adj=False)``.
+  The unadjusted variance always divides by the residual degrees of freedom N - K - A
+  (R ``lm``, Stata, linearmodels with the effects counted): no preset changes it.
 * ``"linearmodels"``: linearmodels' panel default (``debiased=True``,
   ``group_debias=False``, effects not counted).
 * ``"stata"``: ``xtreg, fe vce(cluster id)`` / ``regress, vce(cluster)``.
@@ -274,10 +275,7 @@ def sandwich(
     normal = preset in ("none", "linearmodels")
     df_resid = n - K - A
     if kind == "unadjusted":
-        if preset == "none":
-            s2 = float(e @ e) / n
-        else:
-            s2 = float(e @ e) / _dof(df_resid, "unadjusted")
+        s2 = float(e @ e) / _dof(df_resid, "unadjusted")
         return CovEstimate(bread * s2, kind, preset, None if normal else float(df_resid))
     if kind in ("HC0", "HC1", "HC2", "HC3"):
         meat = _hc(X, e, bread, kind, n, k, A)

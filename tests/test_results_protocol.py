@@ -1,0 +1,112 @@
+"""One protocol check over every public result class (dtistat._results).
+
+Each result: ``summary()`` is a Summary (text, HTML, LaTeX, frames), ``to_frame()`` a
+DataFrame, a short ``repr``, ``_repr_html_``, identity ``==`` and a working ``hash``;
+coefficient results add labelled ``params``, ``std_errors``/``bse``, ``tstats``,
+``pvalues``, ``conf_int()`` (a method), ``cov``, ``nobs`` and ``tidy()``.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+
+import dtistat
+from dtistat._results import TIDY_COLUMNS, CoefResult, Result, Summary
+from dtistat.datasets import load_demo
+
+
+@pytest.fixture(scope="module")
+def results():
+    warnings.simplefilter("ignore")
+    from semopy.examples import holzinger39
+
+    g = sm.datasets.grunfeld.load_pandas().data
+    g = g[g.firm != "American Steel"].copy()
+    kw = dict(entity="firm", time="year", cov="unadjusted")
+    fe = dtistat.fit_panel(g, "invest ~ value + capital", **kw)
+    re_ = dtistat.fit_panel(g, "invest ~ value + capital", model="random", **kw)
+    rng = np.random.default_rng(0)
+    d = pd.DataFrame({"x": rng.normal(size=200)})
+    d["m"] = 0.5 * d["x"] + rng.normal(size=200)
+    d["y"] = 0.4 * d["m"] + rng.normal(size=200)
+    d["g"] = np.repeat(np.arange(40), 5)
+    med = dtistat.fit_mediation(d, x="x", m="m", y="y", n_boot=200, seed=1,
+                                procedure="wen_ye_2014")
+    hs = holzinger39.get_data()
+    x9 = [f"x{i}" for i in range(1, 10)]
+    efa = dtistat.fit_efa(hs, x9, n_factors="parallel", n_iter=50, seed=1)
+    cfa = dtistat.fit_cfa(hs, "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\n"
+                              "speed =~ x7 + x8 + x9")
+    drv = dtistat.fit_drivers(d, "y", ["x", "m"])
+    world = load_demo()
+    sv = world.survey.head(1500)
+    w = dtistat.rake(sv, world.survey_margins)
+    svw = sv.assign(w=w.to_numpy())
+    ct = dtistat.crosstab(svw, "employer_size", "organized_training", weight="w")
+    ordr = dtistat.fit_ordered(svw.assign(female=(svw["gender"].astype(str) == "female")
+                                          .astype(int)), "ai_attitude ~ female")
+    idx = world.compute()
+    city = world.cube.groupby(["city", "quarter"], as_index=False)[world.spec.columns].sum()
+    sens = dtistat.weight_sensitivity(city, world.spec, n_draws=64, seed=1)
+    sob = dtistat.sobol_weights(city, world.spec, groups="layer", n_base=64, seed=1)
+    fut = dtistat.future_industry_index(world.firms.head(20000), entity="city_id")
+    return {
+        "PanelResult": fe, "HausmanResult": dtistat.hausman(fe, re_),
+        "FTest": fe.f_effects, "MediationResult": med,
+        "MediationProcedure": med.procedure, "MediationSensitivity": med.sensitivity(),
+        "EFAResult": efa, "CFAResult": cfa, "DriversResult": drv, "KMOResult": efa.kmo,
+        "BartlettResult": efa.bartlett, "ParallelAnalysisResult": efa.parallel,
+        "RakeReport": w.attrs["rake"], "CrosstabResult": ct, "OrderedResult": ordr,
+        "IndexResult": idx, "SensitivityResult": sens, "SobolResult": sob,
+        "FutureIndexResult": fut,
+    }
+
+
+def test_every_public_result_class_is_covered(results):
+    public = {n for n in dir(dtistat) if isinstance(getattr(dtistat, n), type)
+              and issubclass(getattr(dtistat, n), Result)}
+    assert public <= set(results), f"add these to the protocol test: {public - set(results)}"
+
+
+@pytest.mark.parametrize("name", [
+    "PanelResult", "HausmanResult", "FTest", "MediationResult", "MediationProcedure",
+    "MediationSensitivity", "EFAResult", "CFAResult", "DriversResult", "KMOResult",
+    "BartlettResult", "ParallelAnalysisResult", "RakeReport", "CrosstabResult",
+    "OrderedResult", "IndexResult", "SensitivityResult", "SobolResult", "FutureIndexResult"])
+def test_protocol(results, name):
+    r = results[name]
+    assert isinstance(r, Result), f"{name} does not implement the results protocol"
+    s = r.summary()
+    assert isinstance(s, Summary)
+    text = str(s)
+    assert text and "rows x" not in text and "..." not in text.splitlines()[0]
+    assert s._repr_html_().lstrip().startswith("<") and "\\begin{table}" in s.as_latex()
+    assert all(isinstance(t, pd.DataFrame) for t in s.tables.values())
+    assert isinstance(r.to_frame(), pd.DataFrame)
+    rep = repr(r)
+    assert len(rep.splitlines()) <= 15 and len(rep) < 1500
+    assert r._repr_html_().lstrip().startswith("<")
+    assert (r == r) is True and (r == object()) is False
+    hash(r)
+    if isinstance(r, CoefResult) or hasattr(type(r), "params"):
+        for attr in ("params", "std_errors", "bse", "tstats", "pvalues"):
+            v = getattr(r, attr)
+            assert isinstance(v, pd.Series) and len(v) > 0, (name, attr)
+        ci = r.conf_int()
+        assert list(ci.columns) == ["lower", "upper"]
+        assert isinstance(r.cov, pd.DataFrame)
+        assert list(r.tidy().columns[:7]) == list(TIDY_COLUMNS)
+        assert int(r.nobs) > 0
+
+
+def test_summary_is_the_thing_to_print(results):
+    fe = results["PanelResult"]
+    assert str(fe) == str(fe.summary())
+    # no covariance matrix or bootstrap draws in repr
+    med = results["MediationResult"]
+    assert "boot_draws" not in repr(med) and len(repr(med)) < 300
