@@ -27,6 +27,19 @@ from dtistat.factors import (
 from dtistat.future import FutureIndexResult, future_industry_index, future_spec
 from dtistat.index import weights
 from dtistat.index.compute import IndexResult, compute_index
+from dtistat.index.disparity import (  # disparity
+    beta_convergence,
+    coupling_coordination,
+    dagum_gini,
+    kernel_density,
+    log_t_test,
+    markov,
+    obstacle_degree,
+    sigma_convergence,
+    spatial_markov,
+    theil,
+    topsis,
+)
 from dtistat.index.sensitivity import (
     SensitivityResult,
     SobolResult,
@@ -60,21 +73,6 @@ from dtistat.tables import (
     index_table,
     mediation_table,
     regression_table,
-)
-
-# disparity
-from dtistat.index.disparity import (
-    beta_convergence,
-    coupling_coordination,
-    dagum_gini,
-    kernel_density,
-    log_t_test,
-    markov,
-    obstacle_degree,
-    sigma_convergence,
-    spatial_markov,
-    theil,
-    topsis,
 )
 
 __version__ = "0.1.0"

@@ -1,4 +1,4 @@
-"""Demo report section 区域差异与动态演进: Dagum Gini, density evolution, Markov, convergence, coupling."""
+"""Demo report section 区域差异与动态演进: Dagum Gini, densities, Markov, convergence, coupling."""
 
 from __future__ import annotations
 

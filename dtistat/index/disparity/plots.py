@@ -1,4 +1,4 @@
-"""Figures of the disparity results: Dagum shares, density ridge/surface and overlay, Markov heat map.
+"""Figures of the disparity results: Dagum shares, density surface/overlay, Markov heat map.
 
 Each function takes a result of :mod:`dtistat.index.disparity` and returns a
 ``matplotlib.figure.Figure`` (not attached to pyplot); labels are Chinese when a CJK font

@@ -143,7 +143,8 @@ def theil(data: Any, *, value: str | None = None, entity: str | None = None,
         if measure not in ("T", "L"):
             raise ParameterError(f"measure={measure!r} is not valid; use 'T', 'L' or a number")
         alpha = 1.0 if measure == "T" else 0.0
-    elif isinstance(measure, (int, float)) and not isinstance(measure, bool) and np.isfinite(measure):
+    elif (isinstance(measure, int | float) and not isinstance(measure, bool)
+          and np.isfinite(measure)):
         alpha = float(measure)
     else:
         raise ParameterError(f"measure must be 'T', 'L' or a finite number; got {measure!r}")
