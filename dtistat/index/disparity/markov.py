@@ -158,6 +158,13 @@ def homogeneity(counts: np.ndarray, regimes: Any = None) -> HomogeneityResult:
     ``counts`` is ``m x k x k`` (regime, from, to). Degrees of freedom
     ``sum_i (b_i - 1)(a_i - 1)``: ``b_i`` regimes observed in row ``i``, ``a_i``
     non-zero entries of the pooled row ``i``.
+
+    Examples
+    --------
+    >>> a = np.array([[8.0, 2], [2, 8]])
+    >>> h = homogeneity(np.stack([a, a]))
+    >>> round(h.lr.statistic, 12), h.dof
+    (0.0, 2)
     """
     M = np.asarray(counts, dtype=float)
     if M.ndim != 3 or M.shape[1] != M.shape[2]:

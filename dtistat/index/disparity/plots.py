@@ -114,7 +114,18 @@ def density_surface_plot(result: DensityResult, *, kind: str = "surface") -> Fig
 
 
 def density_overlay_plot(result: DensityResult, periods=None) -> Figure:
-    """Densities of selected periods (default: first, middle, last) on one 2-D axis."""
+    """Densities of selected periods (default: first, middle, last) on one 2-D axis.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from dtistat.index.disparity import kernel_density
+    >>> rng = np.random.default_rng(0)
+    >>> df = pd.DataFrame({"t": np.repeat([1, 2, 3, 4], 50), "y": rng.normal(size=200)})
+    >>> [line.get_label() for line in
+    ...  density_overlay_plot(kernel_density(df, value="y", time="t")).axes[0].lines]
+    ['1', '3', '4']
+    """
     d = result.density
     cols = list(d.columns)
     if periods is None:
@@ -134,7 +145,18 @@ def density_overlay_plot(result: DensityResult, periods=None) -> Figure:
 
 
 def markov_heatmap(result: MarkovResult) -> Figure:
-    """Transition probabilities as an annotated heat map (rows: class at t)."""
+    """Transition probabilities as an annotated heat map (rows: class at t).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from dtistat.index.disparity import markov
+    >>> rng = np.random.default_rng(0)
+    >>> df = pd.DataFrame({"e": np.tile(np.arange(20), 4), "t": np.repeat(np.arange(4), 20),
+    ...                    "y": rng.normal(size=80)})
+    >>> len(markov_heatmap(markov(df, value="y", entity="e", time="t", k=2)).axes[0].texts)
+    4
+    """
     P = result.probabilities.to_numpy()
     fig = _figure((4.6, 4.0))
     ax = fig.add_subplot()
