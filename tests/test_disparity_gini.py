@@ -156,6 +156,10 @@ def test_bad_input_names_the_problem():
     d.loc[(d.year == 2000) & (d.city == 0), "region"] = "Z"
     with pytest.raises(DataError, match="group 'Z'.*period 2000"):
         dagum_gini(d, value="y", entity="city", time="year", group="region")
+    d = df.copy()
+    d.loc[(d.year == 2001) & (d.region == "C"), "y"] = 0.0
+    with pytest.raises(DataError, match="zero in group 'C'.*period 2001"):
+        dagum_gini(d, value="y", entity="city", time="year", group="region")
     with pytest.raises(DtiStatError, match="'nope'"):
         dagum_gini(df, value="y", entity="city", time="year", group="nope")
     with pytest.raises(ParameterError, match="group="):

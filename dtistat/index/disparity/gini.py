@@ -111,7 +111,9 @@ def _decompose(y: np.ndarray, w: np.ndarray, codes: np.ndarray, k: int) -> dict[
     delta = S / np.outer(Wj, Wj)
     Gjh = delta / (mu_j[:, None] + mu_j[None, :])
     with np.errstate(divide="ignore", invalid="ignore"):
-        D = np.where(delta > 0, np.abs(mu_j[:, None] - mu_j[None, :]) / delta, 0.0)
+        # |mu_j - mu_h| <= Delta_jh; clip the last-bit rounding that could exceed 1
+        D = np.clip(np.where(delta > 0, np.abs(mu_j[:, None] - mu_j[None, :]) / delta, 0.0),
+                    0.0, 1.0)
     ju, hu = np.triu_indices(k, 1)
     cross = Gjh[ju, hu] * (p[ju] * s[hu] + p[hu] * s[ju])
     Gw = float((Gjj * p * s).sum())
@@ -226,11 +228,17 @@ def dagum_gini(data: Any, *, value: str | None = None, entity: str | None = None
     rows, wi, bt, af, gr = [], [], [], [], []
     for i, t in enumerate(periods):
         sel = order[bounds[i]:bounds[i + 1]]
-        r = _decompose(y_all[sel], w_all[sel], gc[sel], k)
-        miss = np.flatnonzero(r["n"] == 0)
-        if miss.size:
-            raise v.DataError(f"group {labels[miss[0]]!r} of {p.group!r} has no unit in "
+        n_g = np.bincount(gc[sel], minlength=k)
+        if (n_g == 0).any():
+            j = int(np.flatnonzero(n_g == 0)[0])
+            raise v.DataError(f"group {labels[j]!r} of {p.group!r} has no unit in "
                               f"period {t!r}; every group must be present in every period")
+        tot = np.bincount(gc[sel], weights=y_all[sel], minlength=k)
+        if (tot == 0).any():
+            j = int(np.flatnonzero(tot == 0)[0])
+            raise v.DataError(f"every value of {p.value!r} is zero in group {labels[j]!r} of "
+                              f"{p.group!r} in period {t!r}: its within-group Gini is undefined")
+        r = _decompose(y_all[sel], w_all[sel], gc[sel], k)
         rows.append((t, r["G"], r["Gw"], r["Gnb"], r["Gt"]))
         wi.append(r["Gjj"])
         bt.append(r["Gjh"])
