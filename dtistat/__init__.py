@@ -1,5 +1,20 @@
 """dtistat: the digital transformation index toolkit."""
 
+# difference in differences
+from dtistat.did import (
+    BaconResult,
+    CSResult,
+    EventStudyResult,
+    PlaceboResult,
+    TWFEResult,
+    bacon_decomposition,
+    event_study_plot,
+    first_treated,
+    fit_did,
+    placebo_reassign,
+    placebo_timing,
+    psm_did,
+)
 from dtistat.drivers import DriversResult, fit_drivers
 from dtistat.errors import (
     ColumnError,
@@ -75,6 +90,9 @@ from dtistat.tables import (
     regression_table,
 )
 
+# threshold
+from dtistat.threshold import ThresholdResult, fit_threshold
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -90,6 +108,22 @@ __all__ = [
     "spatial_markov",
     "theil",
     "topsis",
+    # threshold
+    "ThresholdResult",
+    "fit_threshold",
+    # difference in differences
+    "BaconResult",
+    "CSResult",
+    "EventStudyResult",
+    "PlaceboResult",
+    "TWFEResult",
+    "bacon_decomposition",
+    "event_study_plot",
+    "first_treated",
+    "fit_did",
+    "placebo_reassign",
+    "placebo_timing",
+    "psm_did",
     "MediationProcedure",
     "MediationResult",
     "MediationSensitivity",

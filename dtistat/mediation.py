@@ -630,7 +630,7 @@ def fit_mediation(
     >>> d["m"] = 0.5 * d["x"] + rng.normal(size=300)
     >>> d["y"] = 0.4 * d["m"] + 0.2 * d["x"] + rng.normal(size=300)
     >>> res = fit_mediation(d, x="x", m="m", y="y", n_boot=1000, seed=1)
-    >>> list(res.summary()["term"][:4])
+    >>> list(res.tidy()["term"][:4])
     ['a[m]', 'c_prime', 'b[m]', 'c']
     >>> bool(np.isclose(res.paths.set_index("term").loc["c", "estimate"],
     ...      res.paths.set_index("term").loc["c_prime", "estimate"]

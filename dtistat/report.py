@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import re
 import sys
 import time
 import traceback
@@ -604,9 +605,11 @@ def run_demo(
              "2023 数字化转型指数报告. Figures use " +
              ("Chinese labels." if chinese else "English labels (no CJK font found).") +
              "</p>"]
-    for sec in done:
+    for num, sec in enumerate(done, start=1):
         cls = " class='fail'" if sec.title.endswith("(failed)") else ""
-        parts.append(f"<h2{cls}>{html.escape(sec.title)}</h2>")
+        # sections are numbered in report order, whatever number a title was written with
+        title = f"{num} " + re.sub(r"^\d+\s+", "", sec.title)
+        parts.append(f"<h2{cls}>{html.escape(title)}</h2>")
         if sec.text:
             parts.append(f"<p{cls}>{sec.text}</p>")
         for fname, _fig, cap in sec.figures:
@@ -629,6 +632,7 @@ def run_demo(
 
 def all_sections() -> list[Callable[[_Context], Section]]:
     """Every section of the demo, in report order."""
-    from dtistat.reporting.disparity import section as disparity  # disparity
-    return [*INDEX_SECTIONS, disparity, _future, _panel, _mediation, _factors, _survey,
-            _sensitivity]
+    from dtistat.reporting import did, disparity, threshold
+
+    return [*INDEX_SECTIONS, disparity.section, _future, _panel, _mediation, _factors,
+            _survey, _sensitivity, threshold.section, did.section]

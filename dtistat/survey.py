@@ -45,7 +45,14 @@ from dtistat._validate import (
     check_positive_int,
     warn,
 )
-from dtistat.errors import ConvergenceError, DataError, EstimationError, ParameterError
+from dtistat.errors import (
+    ConvergenceError,
+    DataError,
+    EstimationError,
+    ParameterError,
+    SpecError,
+)
+from dtistat.formula import build_design
 
 __all__ = [
     "CrosstabResult",
@@ -63,14 +70,6 @@ TESTS = ("rao-scott", "rao-scott-1", "pearson")
 CI_METHODS = ("wilson", "logit", "korn-graubard")
 LINKS = ("logit", "probit")
 COV_TYPES = ("robust", "nonrobust")
-
-_FORMULA_ERRORS: tuple = (ValueError, KeyError, TypeError, NameError)
-try:  # the formula engine of statsmodels
-    from patsy import PatsyError
-
-    _FORMULA_ERRORS += (PatsyError,)
-except ImportError:  # pragma: no cover
-    pass
 
 
 # ============================================================================ helpers
@@ -1349,16 +1348,37 @@ def _fit_lik(lik: _OrderedLik, start: np.ndarray, maxiter: int = 1000) -> tuple[
     return x, converged, it
 
 
-def _term_groups(model, names: list[str], X: np.ndarray) -> list[tuple[list[int], str]]:
+def _ordered_design(data: pd.DataFrame, formula: str, yname: str, extra: list, link: str):
+    """statsmodels' ``OrderedModel`` on the design of :func:`dtistat.formula.build_design`.
+
+    As ``OrderedModel.from_formula``: categorical terms coded against their first level
+    as if there were an intercept, the intercept left out, patsy's column order and
+    names; rows with a missing answer, regressor or cluster are dropped (and counted).
+    Returns the model, the design and the positions of its rows in ``data``.
+    """
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+    keep = _present(data, [yname] + extra)
+    d = data if keep.all() else data.loc[keep]
+    design = build_design(d, "~" + formula.split("~", 1)[1], missing="drop",
+                          intercept_allowed=False, ordering="patsy",
+                          level_names="formulaic")
+    if yname in design.variables:
+        raise SpecError(f"formula {formula!r}: the answer {yname!r} is also a regressor")
+    pos = np.flatnonzero(keep)[design.rows]
+    endog = data[yname].iloc[pos]
+    exog = pd.DataFrame(design.X, columns=design.names, index=endog.index)
+    return OrderedModel(endog, exog, distr=link), design, pos
+
+
+def _term_groups(terms: dict, names: list[str], X: np.ndarray) -> list[tuple[list[int], str]]:
     """Columns grouped for marginal effects: ('discrete', dummies of one factor) or ('derivative', [col])."""
     binary = [bool(np.all(np.isin(X[:, j], (0.0, 1.0)))) for j in range(X.shape[1])]
     groups: list[tuple[list[int], str]] = []
     seen: set[int] = set()
-    info = getattr(model.data, "design_info", None) or getattr(model.data, "model_spec", None)
-    slices = getattr(info, "term_slices", None) if info is not None else None
-    if slices and list(getattr(info, "column_names", [])) == names:
-        for sl in slices.values():
-            cols = list(range(X.shape[1]))[sl]
+    if all(c in names for cols in terms.values() for c in cols):
+        for tcols in terms.values():
+            cols = [names.index(c) for c in tcols]
             if cols and all(binary[j] for j in cols) and np.all(X[:, cols].sum(1) <= 1):
                 groups.append((cols, "discrete"))
                 seen.update(cols)
@@ -1424,8 +1444,9 @@ def fit_ordered(
     Parameters
     ----------
     data : DataFrame (not modified).
-    formula : patsy formula, e.g. ``"attitude ~ age + C(tier)"``. The left-hand side
-        must be an ordered pandas Categorical (categories low to high) or numeric.
+    formula : formula in :mod:`dtistat.formula`'s grammar, e.g.
+        ``"attitude ~ age + C(tier)"``. The left-hand side must be an ordered pandas
+        Categorical (categories low to high) or numeric.
     weight : column of positive weights (sampling weights, e.g. from :func:`rake`).
     link : ``"logit"`` (default) or ``"probit"``.
     cov_type : ``"robust"`` (default): sandwich ``H^-1 B H^-1`` with
@@ -1454,8 +1475,6 @@ def fit_ordered(
     >>> bool(res.coefficients.loc[0, "odds_ratio"] > 1)
     True
     """
-    from statsmodels.miscmodels.ordinal_model import OrderedModel
-
     check_frame(data)
     check_choice(link, LINKS, "link")
     check_choice(cov_type, COV_TYPES, "cov_type")
@@ -1481,16 +1500,7 @@ def fit_ordered(
     extra = [cluster] if cluster is not None else []
     if cluster is not None:
         check_columns(data, [cluster], what="cluster column")
-    d = data.loc[_present(data, extra)] if extra else data
-    try:
-        model = OrderedModel.from_formula(formula, d, distr=link)
-    except _FORMULA_ERRORS as exc:
-        raise DataError(f"cannot build the model {formula!r}: {exc}") from None
-    if data.index.has_duplicates:
-        raise DataError("data index has duplicate labels; weights are aligned to the model "
-                        "rows by index — reset_index(drop=True) first")
-    rows = model.data.row_labels
-    pos = data.index.get_indexer(rows)
+    model, design, pos = _ordered_design(data, formula, yname, extra, link)
     w = w_all[pos]
     y = np.asarray(model.endog, dtype=np.int64)
     X = np.asarray(model.exog, dtype=float)
@@ -1525,7 +1535,7 @@ def fit_ordered(
     if cov_type == "nonrobust":
         cov = -Hinv
     else:
-        psu, m = _psu(d.loc[rows], cluster, y.size)
+        psu, m = _psu(data.iloc[pos], cluster, y.size)
         if m < 2:
             raise DataError("robust SEs need at least two clusters")
         S = _psu_sums(lik.score_obs(params) * w[:, None], psu, m)
@@ -1551,7 +1561,7 @@ def fit_ordered(
         coef["or_ci_high"] = np.where(isb, np.exp(coef["ci_high"]), np.nan)
 
     # average marginal effects with delta-method SEs (numerical Jacobian)
-    groups = _term_groups(model, names, X)
+    groups = _term_groups(design.terms, names, X)
     ame = _ame(lik, params, groups, w).ravel()
     G = np.zeros((ame.size, params.size))
     for i in range(params.size):

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from semopy.examples import holzinger39
 
-from dtistat.factors import fit_cfa, fit_drivers, fit_efa
+from dtistat import fit_cfa, fit_drivers, fit_efa
 
 hs = holzinger39.get_data()
 items = [f"x{i}" for i in range(1, 10)]

@@ -1,5 +1,6 @@
 """The command line: `dtistat demo` writes the report; bad input exits non-zero."""
 
+import re
 import subprocess
 import sys
 
@@ -8,7 +9,7 @@ import pandas as pd
 
 def run(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "dtistat.cli", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=600)
 
 
 def test_demo_writes_report(tmp_path):
@@ -19,6 +20,8 @@ def test_demo_writes_report(tmp_path):
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "上海市" in html and "simulated" in html
     assert "(failed)" not in html
+    nums = [int(n) for n in re.findall(r"<h2[^>]*>(\d+) ", html)]
+    assert nums == list(range(1, len(nums) + 1)) and len(nums) >= 12  # numbered in order
     top = pd.read_csv(out / "tables" / "top_cities.csv")
     assert top["city"].head(3).tolist() == ["上海市", "北京市", "深圳市"]
     assert (out / "figures" / "national_trend.png").stat().st_size > 10_000

@@ -549,9 +549,36 @@ def test_formula_intercept_and_dummies(sim):
     r = fit(sim, "y ~ x1 + C(year)", entity="city", time="year", cov="robust")
     tw = fit(sim, "y ~ x1", entity="city", time="year", fe="twoway", cov="robust")
     assert r.params["x1"] == pytest.approx(tw.params["x1"], rel=1e-9)
-    for bad in ["y x1", "y ~ x1 * x2", "y ~ x1 - x2", "y ~ log(x1)", "y ~ L(x1, a)"]:
+    for bad in ["y x1", "y ~ L(x1, a)", "y ~ __import__('os').getcwd()", "y ~ x1 +",
+                "y ~ y + x1"]:
         with pytest.raises(SpecError):
             fit_panel(sim, bad, entity="city", time="year")
+
+
+def test_formula_transforms_interactions_and_lags_equal_lsdv(grunfeld):
+    """log(), x*z, C() interactions and L(log(x), 1) in one within model equal the
+    least-squares dummy-variable regression run by statsmodels with the same formula
+    and an explicitly lagged column (Grunfeld data; LSDV = within, Baltagi 2013 §2.2)."""
+    import statsmodels.formula.api as smf
+
+    g = grunfeld.copy()
+    g["big"] = g["firm"].isin(["General Motors", "US Steel", "General Electric"]).map(
+        {True: "large", False: "small"})
+    g = g.sort_values(["firm", "year"])
+    g["lag_lv"] = g.groupby("firm")["value"].shift(1).pipe(np.log)
+    f = "log(invest) ~ log(value)*capital + log(value):C(big) + L(log(value), 1)"
+    r = fit_panel(g, f, entity="firm", time="year", cov="unadjusted")
+    assert r.dependent == "log(invest)" and r.n_dropped_lags == 10 and r.nobs == 190
+    ref = smf.ols("np.log(invest) ~ np.log(value)*capital + np.log(value):C(big) + lag_lv"
+                  " + C(firm)", data=g.dropna(subset=["lag_lv"])).fit()
+    pairs = {"log(value)": "np.log(value)", "capital": "capital",
+             "log(value):capital": "np.log(value):capital",
+             "log(value):C(big)[small]": "np.log(value):C(big)[T.small]",
+             "L(log(value), 1)": "lag_lv"}
+    for ours, theirs in pairs.items():
+        assert r.params[ours] == pytest.approx(ref.params[theirs], rel=1e-10, abs=1e-12)
+        # unadjusted SEs: the same residual variance (N - K - A degrees of freedom)
+        assert r.std_errors[ours] == pytest.approx(ref.bse[theirs], rel=1e-8)
 
 
 # --------------------------------------------------------------------------- bad input

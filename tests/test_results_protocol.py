@@ -64,20 +64,48 @@ def results():
         "RakeReport": w.attrs["rake"], "CrosstabResult": ct, "OrderedResult": ordr,
         "IndexResult": idx, "SensitivityResult": sens, "SobolResult": sob,
         "FutureIndexResult": fut,
+        **_did_results(world),
+        # threshold
+        "ThresholdResult": dtistat.fit_threshold(
+            pd.DataFrame({"id": np.repeat(np.arange(30), 4), "t": np.tile(np.arange(4), 30),
+                          "q": rng.uniform(size=120), "z": rng.normal(size=120),
+                          "y": rng.normal(size=120)}),
+            "y ~ 1", threshold_var="q", regime_vars="z", entity="id", time="t", grid=20,
+            trim=0.1, n_boot=9, seed=1),
     }
+
+
+def _did_results(world) -> dict:
+    d = world.did_panel
+    d = d[d["city_id"].isin(d["city_id"].drop_duplicates().iloc[::4])]
+    kw = dict(y="y", treat_time="pilot_year", entity="city_id", time="year")
+    return {
+        "CSResult": dtistat.fit_did(d, **kw, estimator="cs", n_boot=99, seed=1),
+        "EventStudyResult": dtistat.fit_did(d, **kw, estimator="event", leads=2, lags=2),
+        "TWFEResult": dtistat.fit_did(d, **kw, estimator="twfe"),
+        "BaconResult": dtistat.bacon_decomposition(d, **kw),
+        "PlaceboResult": dtistat.placebo_reassign(d, **kw, n_draws=50, seed=1),
+    }
+
+
+NAMES = [
+    "PanelResult", "HausmanResult", "FTest", "MediationResult", "MediationProcedure",
+    "MediationSensitivity", "EFAResult", "CFAResult", "DriversResult", "KMOResult",
+    "BartlettResult", "ParallelAnalysisResult", "RakeReport", "CrosstabResult",
+    "OrderedResult", "IndexResult", "SensitivityResult", "SobolResult", "FutureIndexResult",
+    "ThresholdResult", "CSResult", "EventStudyResult", "TWFEResult", "BaconResult",
+    "PlaceboResult",
+]
 
 
 def test_every_public_result_class_is_covered(results):
     public = {n for n in dir(dtistat) if isinstance(getattr(dtistat, n), type)
               and issubclass(getattr(dtistat, n), Result)}
     assert public <= set(results), f"add these to the protocol test: {public - set(results)}"
+    assert set(results) == set(NAMES)
 
 
-@pytest.mark.parametrize("name", [
-    "PanelResult", "HausmanResult", "FTest", "MediationResult", "MediationProcedure",
-    "MediationSensitivity", "EFAResult", "CFAResult", "DriversResult", "KMOResult",
-    "BartlettResult", "ParallelAnalysisResult", "RakeReport", "CrosstabResult",
-    "OrderedResult", "IndexResult", "SensitivityResult", "SobolResult", "FutureIndexResult"])
+@pytest.mark.parametrize("name", NAMES)
 def test_protocol(results, name):
     r = results[name]
     assert isinstance(r, Result), f"{name} does not implement the results protocol"

@@ -125,6 +125,22 @@ class DemoWorld:
         panel.insert(1, "city", panel["city_id"].map(names))
         return panel
 
+    @functools.cached_property
+    def threshold_panel(self) -> pd.DataFrame:
+        """City x quarter panel with a human-capital threshold in the DTI effect
+        (simulated; :mod:`dtistat.datasets.demo_threshold`)."""
+        from dtistat.datasets.demo_threshold import simulate_threshold_panel
+
+        return simulate_threshold_panel(self.mediation_panel, seed=self.seed)
+
+    @functools.cached_property
+    def did_panel(self) -> pd.DataFrame:
+        """City x year panel of a staggered pilot in three batches (simulated;
+        :mod:`dtistat.datasets.demo_did` documents the process and its true effects)."""
+        from dtistat.datasets.demo_did import simulate_staggered_pilot
+
+        return simulate_staggered_pilot(load_cities(), seed=self.seed)
+
     @property
     def truth(self) -> dict:
         """True parameters of every simulated table (and the designed city index)."""

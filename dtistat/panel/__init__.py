@@ -2,7 +2,7 @@
 
 ``fit_panel`` estimates ``y ~ x1 + x2`` on an entity x time panel and returns a frozen
 :class:`PanelResult`; ``hausman`` compares a within and a random-effects fit. The package
-is split by job: ``keys`` (time positions, lags), ``terms`` (the formula's terms),
+is split by job (formulas and lags come from :mod:`dtistat.formula`):
 ``absorb`` (fixed effects swept out without dummies), ``estimators`` (the models on
 arrays), ``fit`` (the front door and the covariance, through :mod:`dtistat.inference`),
 ``results`` and ``hausman``.

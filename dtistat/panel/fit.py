@@ -38,14 +38,15 @@ from dtistat._validate import (
     check_columns,
     check_frame,
     check_level,
-    check_no_nan,
     check_numeric,
     check_positive_int,
     warn,
 )
 from dtistat.errors import DataError, EstimationError, ParameterError, SpecError
+from dtistat.formula import Shifter as _Shifter
+from dtistat.formula import build_design, parse_time
 from dtistat.inference import check_cov, check_small_sample, sandwich
-from dtistat.panel.absorb import compact, drop_singletons, fcols, take_rows
+from dtistat.panel.absorb import compact, drop_singletons, take_rows
 from dtistat.panel.estimators import (
     Fit,
     Sample,
@@ -54,9 +55,7 @@ from dtistat.panel.estimators import (
     fit_random,
     fit_within,
 )
-from dtistat.panel.keys import Shifter, parse_time
 from dtistat.panel.results import PanelResult, _CovState
-from dtistat.panel.terms import dummies, eval_term, parse_formula
 
 __all__ = ["fit_panel", "MODELS", "EFFECTS", "PANEL_COV_TYPES"]
 
@@ -91,11 +90,13 @@ def fit_panel(
     data : pandas.DataFrame
         Long panel, one row per entity x period (never modified).
     formula : str
-        ``"y ~ x1 + x2"``; terms joined by ``+``; ``- 1`` or ``+ 0`` drops the
-        intercept; ``L(x, k)`` is the k-th lag and ``D(x, k)`` the k-th difference of x
-        within its entity in time order (a lag across a missing period is missing, and
-        the row is dropped); ``C(x)`` adds dummies of x's levels but the first.
-        Within models absorb the intercept; first-difference models have none.
+        Wilkinson formula (:mod:`dtistat.formula`): ``"log(y) ~ log(x)*z + C(region) +
+        L(x, 1)"``; ``log``, ``np.*``, ``I()``, ``C(x, Treatment("b"))``, ``x*z``,
+        ``x:z``, ``center()``, ``scale()``, ``poly()``; ``- 1`` or ``+ 0`` drops the
+        intercept; ``L(x, k)`` (lag), ``D(x, k)`` (difference) and ``F(x, k)`` (lead)
+        within entity on the calendar (a lag across a missing period is missing, and
+        the row is dropped), usable inside transforms and interactions. Within models
+        absorb the intercept; first-difference models have none.
     entity, time : str
         Columns identifying the panel. Entity ids may be strings. Time may be quarters
         ("2021Q1", pandas Periods, dates), integers (years; a missing year is a gap),
@@ -164,16 +165,15 @@ def fit_panel(
     if not isinstance(drop_absorbed, bool):
         raise ParameterError("drop_absorbed must be True or False")
     cl_cols = _cluster_columns(cov, cluster, entity, time, model)
-    dep, terms, intercept = parse_formula(formula)
-    if model in ("within", "fd"):
-        intercept = False  # absorbed by the effects / differenced away
-    _check_data(data, dep, terms, entity, time, weights, cl_cols, missing)
+    _check_columns(data, entity, time, weights, cl_cols)
     ecode_all, elabels, tpos_all, tcode_all = _panel_keys(data, entity, time)
-    shifter = Shifter(ecode_all, tpos_all) if (model == "fd" or any(
-        t.has_shift() for t in [dep] + terms)) else None
-    design = _evaluate(data, dep, terms, shifter, weights, model)
+    design = build_design(data, formula, entity=entity, time=time, missing=missing,
+                          intercept_allowed=model not in ("within", "fd"))
+    if design.y is None:
+        raise SpecError(f"formula {formula!r} has no outcome; write 'y ~ x1 + x2'")
     sample, rows, counts, cl_all = _sample(data, design, model, fe, ecode_all, tcode_all,
-                                           elabels, cl_cols, intercept, shifter, entity, time)
+                                           tpos_all, elabels, cl_cols, weights, missing,
+                                           entity, time)
     if sample.w is not None:
         # mean one (as linearmodels): irrelevant to WLS, it sets the scale of the
         # weighted within variance against the between variance in random effects
@@ -184,8 +184,8 @@ def fit_panel(
                       time_codes=None if model == "between" else sample.tcode,
                       data=data, entity=entity, time=time)
     est = _covariance(model, state, cov, small_sample, cl_all, cl_cols, lags)
-    return _result(fit, est, state, sample, model, fe, cov, small_sample, cl_cols, dep.name,
-                   formula, counts, elabels, entity, level)
+    return _result(fit, est, state, sample, model, fe, cov, small_sample, cl_cols,
+                   design.y_name, formula, counts, elabels, entity, level)
 
 
 def _missing_policy(missing: str, dropna: bool | None) -> str:
@@ -222,18 +222,12 @@ def _cluster_columns(cov, cluster, entity, time, model) -> list:
     return cl_cols
 
 
-def _check_data(data, dep, terms, entity, time, weights, cl_cols, missing) -> None:
-    base_cols = list(dict.fromkeys(c for t in [dep] + terms for c in t.columns()))
+def _check_columns(data, entity, time, weights, cl_cols) -> None:
     check_columns(data, [entity, time], what="panel column")
-    check_columns(data, base_cols, what="formula variable")
     if weights is not None:
         check_columns(data, [weights], what="weights column")
+        check_numeric(data, [weights])
     check_columns(data, cl_cols, what="cluster column")
-    num_cols = [c for t in [dep] + terms if t.kind != "C" for c in t.columns()]
-    num_cols = list(dict.fromkeys(num_cols + ([weights] if weights else [])))
-    check_numeric(data, num_cols)
-    if missing == "raise":
-        check_no_nan(data, num_cols, keys=[entity, time])
 
 
 def _panel_keys(data, entity, time):
@@ -271,65 +265,31 @@ def _panel_keys(data, entity, time):
     return ecode_all, elabels, tpos_all, tcode_all
 
 
-def _evaluate(data, dep, terms, shifter, weights, model) -> dict:
-    """Outcome and regressors on all rows, with the rows missing by construction."""
-    yv, ymiss = eval_term(dep, data, shifter)
-    cols, names, smiss = [], [], [ymiss]
-    for t in terms:
-        if t.kind == "C":
-            m, nm = dummies(data, t.arg, t.name)
-            cols.append(m)
-            names += nm
-        else:
-            v, ms = eval_term(t, data, shifter)
-            cols.append(v[:, None])
-            names.append(t.name)
-            smiss.append(ms)
-    if dep.name in names:
-        raise SpecError(f"the outcome {dep.name!r} is also among the regressors; remove it "
-                        "from the right-hand side (use L(y, 1) for a lagged outcome)")
-    n_all = len(data)
-    Xr = fcols(*cols) if cols else np.empty((n_all, 0))
-    wv = data[weights].to_numpy(dtype=float, na_value=np.nan) if weights else None
-    struct = np.logical_or.reduce(smiss)
-    finite = np.isfinite(yv) & np.isfinite(Xr).all(axis=1)
-    if wv is not None:
-        finite &= np.isfinite(wv)
-        if np.any(wv[np.isfinite(wv)] <= 0):
-            i = int(np.flatnonzero(np.isfinite(wv) & (wv <= 0))[0])
-            raise DataError(f"weights column {weights!r} must be positive; row {data.index[i]!r} "
-                            f"holds {wv[i]!r}")
-    return {"y": yv, "X": Xr, "names": names, "w": wv, "struct": struct, "finite": finite}
-
-
-def _sample(data, design, model, fe, ecode_all, tcode_all, elabels, cl_cols, intercept,
-            shifter, entity, time):
-    """Rows kept (lags, missing values, singletons), differenced if FD; the cluster codes."""
-    yv, Xr, wv = design["y"], design["X"], design["w"]
-    struct, finite = design["struct"], design["finite"]
-    levels = prow = None
-    if model == "fd":
-        lev = finite & ~struct
-        levels = (yv[lev], Xr[lev], ecode_all[lev])
-        prow, pfound = shifter.rows(1)
-        # the previous period must exist and have its own lags; its missing values
-        # count as missing data
-        pfinite = np.where(pfound, finite[prow], True)
-        struct = struct | ~pfound | struct[prow]
-        finite = finite & pfinite
-    counts = {"lags": int(struct.sum()), "missing": int((~finite & ~struct).sum()),
+def _sample(data, design, model, fe, ecode_all, tcode_all, tpos_all, elabels, cl_cols,
+            weights, missing, entity, time):
+    """Rows kept (the formula's, then weights, differences and singletons), differenced
+    if FD; the cluster codes."""
+    rows = design.rows
+    y, X = design.y, design.X
+    counts = {"lags": design.n_dropped_lags, "missing": design.n_dropped_missing,
               "singletons": 0}
-    keep = finite & ~struct
-    cl_all = [_codes_of(data, c, keep, ecode_all, tcode_all, entity, time) for c in cl_cols]
-    rows = np.flatnonzero(keep)
+    w = None
+    if weights is not None:
+        w, keep = _weights(data, weights, rows, missing)
+        if not keep.all():
+            counts["missing"] += int((~keep).sum())
+            rows, y, X, w = rows[keep], y[keep], take_rows(X, np.flatnonzero(keep)), w[keep]
+    keep_all = np.zeros(len(data), dtype=bool)
+    keep_all[rows] = True
+    cl_all = [_codes_of(data, c, keep_all, ecode_all, tcode_all, entity, time)
+              for c in cl_cols]
+    levels = None
     if model == "fd":
-        prev = prow[rows]
-        y, X = yv[rows] - yv[prev], take_rows(Xr, rows) - take_rows(Xr, prev)
-        # the variance of a difference is the sum of the two variances (as linearmodels)
-        w = None if wv is None else 1.0 / (1.0 / wv[rows] + 1.0 / wv[prev])
-    else:
-        y, X = (yv, Xr) if len(rows) == len(yv) else (yv[rows], take_rows(Xr, rows))
-        w = wv[rows] if wv is not None else None
+        levels = (y, X, ecode_all[rows])
+        rows, y, X, w, lost_lag, lost_missing = _difference(data, design, rows, y, X, w,
+                                                            ecode_all, tpos_all)
+        counts["lags"] += lost_lag
+        counts["missing"] += lost_missing
     ecode, tpos = ecode_all[rows], tcode_all[rows]
     clusters = [c[rows] for c in cl_all]
     if model == "within":  # singletons, iteratively as reghdfe
@@ -345,11 +305,65 @@ def _sample(data, design, model, fe, ecode_all, tcode_all, elabels, cl_cols, int
         raise DataError(
             "no rows left to estimate after dropping missing values, lags and singletons"
         )
+    names = [n for n in design.names]
+    intercept = "const" in names
+    if intercept:  # the estimators add the intercept themselves
+        j = names.index("const")
+        X = np.asfortranarray(np.delete(X, j, axis=1))
+        names.pop(j)
     ecode, n_ent, present = compact(ecode)
     tcode, n_per, _ = compact(tpos)
-    sample = Sample(y, X, list(design["names"]), intercept, ecode, n_ent, tcode, n_per, w,
+    sample = Sample(y, X, names, intercept, ecode, n_ent, tcode, n_per, w,
                     levels, np.asarray(elabels)[present])
     return sample, rows, counts, [compact(c)[0] for c in clusters]
+
+
+def _weights(data, weights, rows, missing):
+    wv = data[weights].to_numpy(dtype=float, na_value=np.nan)[rows]
+    ok = np.isfinite(wv)
+    if not ok.all() and missing == "raise":
+        i = rows[int(np.flatnonzero(~ok)[0])]
+        raise DataError(f"weights column {weights!r} is missing at row {data.index[i]!r}; "
+                        "fill it, or pass missing=\"drop\"")
+    bad = ok & (wv <= 0)
+    if bad.any():
+        i = rows[int(np.flatnonzero(bad)[0])]
+        raise DataError(f"weights column {weights!r} must be positive; row {data.index[i]!r} "
+                        f"holds {data[weights].iloc[i]!r}")
+    return wv, ok
+
+
+def _difference(data, design, rows, y, X, w, ecode_all, tpos_all):
+    """First differences on the kept rows: each row less its previous period's row.
+
+    A row whose previous period is absent from the data (a gap, the first period) is
+    dropped as a lag; one whose previous period was dropped for missing values counts
+    as missing.
+    """
+    shifter = panel_shifter_codes(ecode_all, tpos_all)
+    prev, found = shifter.rows(1)
+    pos = np.full(len(data), -1, dtype=np.int64)
+    pos[rows] = np.arange(len(rows))
+    prow, pfound = prev[rows], found[rows]
+    ppos = np.where(pfound, pos[prow], -1)
+    ok = ppos >= 0
+    raw = np.zeros(len(data), dtype=bool)
+    for c in design.variables:
+        raw |= data[c].isna().to_numpy()
+    lost_missing = int((pfound & ~ok & raw[prow]).sum())
+    lost_lag = int((~ok).sum()) - lost_missing
+    k = np.flatnonzero(ok)
+    pk = ppos[k]
+    yd = y[k] - y[pk]
+    Xd = take_rows(X, k) - take_rows(X, pk)
+    wd = None if w is None else 1.0 / (1.0 / w[k] + 1.0 / w[pk])
+    # the variance of a difference is the sum of the two variances (as linearmodels)
+    return rows[k], yd, Xd, wd, lost_lag, lost_missing
+
+
+def panel_shifter_codes(ecode, tpos) -> _Shifter:
+    """Lags within entity on the calendar positions of the rows."""
+    return _Shifter(np.asarray(ecode, dtype=np.int64), np.asarray(tpos, dtype=np.int64))
 
 
 def _codes_of(data, col, keep, ecode_all, tcode_all, entity, time) -> np.ndarray:

@@ -1,1 +1,1 @@
-"""Sections of the demo report, one module per topic."""
+"""Demo report sections contributed by estimator modules (one module per topic)."""

@@ -1,4 +1,8 @@
-"""Panel keys: time positions with calendar gaps, entity codes, duplicate checks, lags."""
+"""Time keys of a panel: integer positions on the calendar (gaps respected) and labels.
+
+One reader for every estimator that lags, leads or differences within an entity: a
+missing period is a gap, so the lag of 2021Q3 when 2021Q2 is absent is missing.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,42 @@ import pandas as pd
 from dtistat._validate import to_quarters
 from dtistat.errors import PeriodError
 
-__all__ = ["parse_time", "Shifter"]
+__all__ = ["parse_time"]
+
 
 def parse_time(s: pd.Series, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Integer positions on the time axis (gaps respected) and the labels of the rows."""
+    """Integer positions on the time axis (calendar gaps respected) and the row labels.
+
+    Quarters (``"2021Q1"``, dates, quarterly Periods) map to quarter ordinals; integers
+    and all-digit strings (years) are their own positions, so a missing year is a gap;
+    Periods of any other frequency use their own calendar; other numbers and ordered
+    Categoricals are ordered with consecutive distinct values adjacent.
+
+    Parameters
+    ----------
+    s : pandas.Series
+        The time column.
+    name : str
+        Its name, for error messages.
+
+    Returns
+    -------
+    positions : numpy.ndarray of int64
+    labels : numpy.ndarray
+        The value of each row as the user gave it (quarters as ``"2021Q1"`` strings).
+
+    Raises
+    ------
+    PeriodError
+        Missing, boolean, unordered-categorical or unparsable time values.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> pos, lab = parse_time(pd.Series(["2021Q1", "2021Q2", "2021Q4"]), "quarter")
+    >>> (pos - pos[0]).tolist(), lab.tolist()
+    ([0, 1, 3], ['2021Q1', '2021Q2', '2021Q4'])
+    """
     if s.isna().any():
         i = int(np.flatnonzero(s.isna().to_numpy())[0])
         raise PeriodError(f"time column {name!r} is missing at row {s.index[i]!r}")
@@ -42,7 +78,11 @@ def parse_time(s: pd.Series, name: str) -> tuple[np.ndarray, np.ndarray]:
             return v.astype(np.int64), s.to_numpy()
         # other numbers: ordered, consecutive distinct values are adjacent
         return pd.factorize(v, sort=True)[0].astype(np.int64), s.to_numpy()
-    # strings / objects: quarters ("2021Q1"), all-digit years, else not orderable
+    return _parse_objects(s, name)
+
+
+def _parse_objects(s: pd.Series, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Strings / objects: numbers, quarters ("2021Q1"), all-digit years, else refused."""
     vals = s.astype(object)
     if vals.map(lambda u: isinstance(u, (int, float, np.integer, np.floating))
                 and not isinstance(u, bool)).all():
@@ -72,26 +112,3 @@ def parse_time(s: pd.Series, name: str) -> tuple[np.ndarray, np.ndarray]:
             f"time column {name!r} is not orderable (values of type {', '.join(types)}); "
             "use numbers, quarters ('2021Q1'), dates, Periods or an ordered Categorical"
         ) from None
-
-
-class Shifter:
-    """Look up the row of (entity, time - k): lags that respect gaps."""
-
-    def __init__(self, ecode: np.ndarray, tpos: np.ndarray):
-        self.tmin = int(tpos.min())
-        self.span = int(tpos.max()) - self.tmin + 1
-        t0 = tpos - self.tmin
-        self.key = ecode.astype(np.int64) * self.span + t0
-        self.order = np.argsort(self.key, kind="stable")
-        self.sorted = self.key[self.order]
-        self.ecode, self.t0 = ecode, t0
-
-    def rows(self, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Row index of the k-th lag and a mask of rows that have it."""
-        tt = self.t0 - k
-        ok = (tt >= 0) & (tt < self.span)
-        target = self.ecode.astype(np.int64) * self.span + np.clip(tt, 0, self.span - 1)
-        pos = np.searchsorted(self.sorted, target)
-        pos = np.minimum(pos, len(self.sorted) - 1)
-        found = ok & (self.sorted[pos] == target)
-        return self.order[pos], found

@@ -1,0 +1,227 @@
+"""Check a staggered-adoption panel and lay it out as unit x period arrays.
+
+Every difference-in-differences estimator of :mod:`dtistat.did` starts here, so bad input
+fails the same way whatever the estimator: an unbalanced panel, a treatment time that
+varies within a unit or lies outside the panel, units treated from the first period on,
+time-varying covariates where an estimator needs them fixed.
+
+Treatment is absorbing (staggered adoption): ``treat_time`` is the first treated period
+of a unit, constant over its rows, and ``0`` or missing for never-treated units. A
+treatment that switches off is not supported; :func:`first_treated` turns a 0/1
+treatment dummy into ``treat_time`` and refuses dummies that switch off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from dtistat._validate import (
+    as_list,
+    check_columns,
+    check_frame,
+    check_no_nan,
+    check_numeric,
+    check_unique_keys,
+)
+from dtistat.errors import DataError
+
+__all__ = ["StaggeredPanel", "first_treated", "prepare_panel"]
+
+
+@dataclass(frozen=True, eq=False)
+class StaggeredPanel:
+    """A balanced panel as arrays: ``Y[i, s]`` is unit i's outcome in period ``times[s]``.
+
+    Attributes
+    ----------
+    units : ndarray (n,)
+        Entity ids in sorted order.
+    times : ndarray (T,)
+        Sorted periods (numbers).
+    Y : ndarray (n, T)
+    G : ndarray (n,)
+        First treated period of each unit, 0 for never treated.
+    X : ndarray (n, p)
+        Time-invariant covariates (p may be 0).
+    covariates : list of str
+    cluster : ndarray (n,) of int or None
+        Cluster codes of the units.
+    """
+
+    units: np.ndarray
+    times: np.ndarray
+    Y: np.ndarray
+    G: np.ndarray
+    X: np.ndarray
+    covariates: list
+    cluster: np.ndarray | None
+    y: str
+    entity: str
+    time: str
+    treat_time: str
+
+    @property
+    def n(self) -> int:
+        return self.Y.shape[0]
+
+    @property
+    def groups(self) -> np.ndarray:
+        """Treated cohorts (first treated periods), ascending."""
+        return np.unique(self.G[self.G != 0])
+
+    def long(self) -> pd.DataFrame:
+        """The panel back in long form (entity, time, y, treat_time, covariates)."""
+        n, T = self.Y.shape
+        out = pd.DataFrame({self.entity: np.repeat(self.units, T),
+                            self.time: np.tile(self.times, n),
+                            self.y: self.Y.ravel(),
+                            self.treat_time: np.repeat(self.G, T)})
+        for j, c in enumerate(self.covariates):
+            out[c] = np.repeat(self.X[:, j], T)
+        return out
+
+
+def _v(x) -> str:
+    """repr of a key without numpy's type wrapper (``1``, not ``np.int64(1)``)."""
+    return repr(x.item() if isinstance(x, np.generic) else x)
+
+
+def _unit_constant(frame: pd.DataFrame, col: str, entity: str, why: str) -> None:
+    nun = frame.groupby(entity, sort=False)[col].nunique(dropna=False)
+    if (nun > 1).any():
+        unit = nun.index[np.argmax(nun.to_numpy() > 1)]
+        vals = sorted(frame.loc[frame[entity] == unit, col].dropna().unique().tolist())[:4]
+        raise DataError(f"column {col!r} varies within {entity}={_v(unit)} (values {vals}); "
+                        f"{why}")
+
+
+def prepare_panel(data: pd.DataFrame, *, y: str, treat_time: str, entity: str, time: str,
+                  covariates=None, cluster: str | None = None,
+                  fixed_covariates: bool = True) -> StaggeredPanel:
+    """Validate a staggered-adoption panel and return it as arrays.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Long panel, one row per entity x period (never modified).
+    y, treat_time, entity, time : str
+        Outcome, first treated period (0 or NaN = never treated), unit and period
+        columns; periods are numbers (years), possibly with gaps.
+    covariates : str or list of str, optional
+        Pre-treatment covariates; with ``fixed_covariates`` they must be constant
+        within each unit.
+    cluster : str, optional
+        A cluster column constant within units (e.g. the province of a city).
+
+    Returns
+    -------
+    StaggeredPanel
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"id": [1, 1, 2, 2, 3, 3], "t": [1, 2] * 3,
+    ...                    "y": [0.0, 1.0, 0.5, 0.7, 0.1, 0.2], "g": [2, 2, 0, 0, 0, 0]})
+    >>> p = prepare_panel(df, y="y", treat_time="g", entity="id", time="t")
+    >>> p.Y.shape, p.G.tolist()
+    ((3, 2), [2.0, 0.0, 0.0])
+    """
+    data = check_frame(data)
+    covariates = as_list(covariates)
+    cols = [y, treat_time, entity, time, *covariates] + ([cluster] if cluster else [])
+    check_columns(data, cols)
+    check_numeric(data, [y, time, treat_time, *covariates])
+    check_no_nan(data, [y, time, *covariates], keys=[entity, time])
+    if data[entity].isna().any():
+        raise DataError(f"column {entity!r} (entity) has missing ids, e.g. row "
+                        f"{data.index[data[entity].isna().to_numpy()][0]!r}")
+    check_unique_keys(data, [entity, time])
+    frame = data[list(dict.fromkeys(cols))].copy()
+    frame[treat_time] = frame[treat_time].fillna(0)
+    _unit_constant(frame, treat_time, entity,
+                   f"{treat_time!r} must be the unit's first treated period on every row "
+                   "(staggered adoption; build it with dtistat.did.first_treated from a 0/1 "
+                   "dummy; treatments that switch off are not supported)")
+    if fixed_covariates:
+        for c in covariates:
+            _unit_constant(frame, c, entity,
+                           "this estimator needs covariates fixed within units (use their "
+                           "pre-treatment value, e.g. the first period's)")
+    if cluster:
+        _unit_constant(frame, cluster, entity, "clusters must contain whole units")
+    frame = frame.sort_values([entity, time], kind="mergesort")
+    units = frame[entity].drop_duplicates().to_numpy()
+    times = np.sort(frame[time].unique())
+    n, T = len(units), len(times)
+    if T < 2:
+        raise DataError(f"column {time!r} has {T} period; difference-in-differences needs "
+                        "at least two")
+    counts = frame.groupby(entity, sort=False).size()
+    if len(frame) != n * T:
+        short = counts.index[np.argmax(counts.to_numpy() < T)]
+        have = frame.loc[frame[entity] == short, time].tolist()
+        raise DataError(f"the panel is unbalanced: {entity}={_v(short)} has "
+                        f"{int(counts[short])} of {T} periods (has {have[:6]}); "
+                        "keep units observed in every period")
+    Y = frame[y].to_numpy(dtype=float).reshape(n, T)
+    first = frame.groupby(entity, sort=False).head(1)
+    G = first[treat_time].to_numpy(dtype=float)
+    _check_timing(G, times, units, entity, treat_time)
+    X = first[covariates].to_numpy(dtype=float) if covariates else np.empty((n, 0))
+    cl = None
+    if cluster:
+        cl = pd.factorize(first[cluster])[0].astype(np.intp)
+    return StaggeredPanel(units, times, Y, G, X, covariates, cl, y, entity, time, treat_time)
+
+
+def _check_timing(G, times, units, entity, treat_time) -> None:
+    treated = G != 0
+    if not treated.any():
+        raise DataError(f"column {treat_time!r} has no treated unit (all 0 or missing)")
+    outside = treated & ~np.isin(G, times)
+    if outside.any():
+        i = int(np.argmax(outside))
+        raise DataError(f"{treat_time}={G[i]:g} of {entity}={_v(units[i])} is not a period of "
+                        f"the panel ({times[0]:g}..{times[-1]:g}); code units first treated "
+                        "after the panel ends as never treated (0)")
+    first = treated & (G == times[0])
+    if first.any():
+        i = int(np.argmax(first))
+        raise DataError(f"{entity}={_v(units[i])} and {int(first.sum()) - 1} other unit(s) are "
+                        f"treated from the first period ({times[0]:g}) on: no pre-treatment "
+                        "period identifies their effect; drop them")
+
+
+def first_treated(data: pd.DataFrame, *, treat: str, entity: str, time: str) -> pd.Series:
+    """First period in which a 0/1 treatment dummy is 1, per row (0 = never treated).
+
+    Raises a ``DataError`` naming the unit when the dummy switches off again: the
+    estimators of :mod:`dtistat.did` assume absorbing (staggered) treatment.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"id": [1, 1, 1, 2, 2, 2], "t": [1, 2, 3] * 2,
+    ...                    "d": [0, 1, 1, 0, 0, 0]})
+    >>> first_treated(df, treat="d", entity="id", time="t").tolist()
+    [2, 2, 2, 0, 0, 0]
+    """
+    data = check_frame(data)
+    check_columns(data, [treat, entity, time])
+    check_numeric(data, [treat])
+    check_no_nan(data, [treat], keys=[entity, time])
+    d = data[treat].to_numpy(dtype=float)
+    if not np.isin(d, (0.0, 1.0)).all():
+        raise DataError(f"column {treat!r} must be a 0/1 dummy; found "
+                        f"{d[~np.isin(d, (0, 1))][0]!r}")
+    frame = data[[entity, time]].assign(_d=d).sort_values([entity, time], kind="mergesort")
+    switch_off = frame.groupby(entity, sort=False)["_d"].diff() < 0
+    if switch_off.any():
+        row = frame.index[switch_off.to_numpy()][0]
+        raise DataError(f"{treat!r} switches off for {entity}={_v(data.loc[row, entity])} at "
+                        f"{time}={_v(data.loc[row, time])}; only absorbing (staggered) "
+                        "treatment is supported")
+    on = frame[frame["_d"] == 1].groupby(entity, sort=False)[time].min()
+    out = data[entity].map(on).fillna(0).rename("treat_time")
+    return out.astype(data[time].dtype) if pd.api.types.is_integer_dtype(data[time]) else out

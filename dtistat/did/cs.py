@@ -1,0 +1,200 @@
+"""Callaway-Sant'Anna group-time average treatment effects ATT(g,t) and their influence functions.
+
+Callaway and Sant'Anna (2021, J. Econometrics 225(2)) identify the effect of cohort g
+(units first treated in period g) in period t by a 2x2 difference in differences of the
+cohort against a comparison group -- never-treated units, or units not yet treated by t
+-- between t and a base period: g - 1 for t >= g, t - 1 before treatment (the "varying"
+base period of R ``did::att_gt``, so pre-treatment cells test parallel trends period by
+period). Each 2x2 is estimated as in Sant'Anna and Zhao (2020, J. Econometrics 219(1))
+with covariates fixed at their unit values:
+
+* ``"reg"`` outcome regression (R ``DRDID::reg_did_panel``),
+* ``"ipw"`` standardized inverse probability weighting (``DRDID::std_ipw_did_panel``),
+* ``"dr"`` doubly robust (``DRDID::drdid_panel``),
+
+with DRDID's conventions: propensity scores capped at 1 - 1e-6 and comparison units with
+scores at or above 0.995 trimmed. The influence function of each cell is scaled to the
+whole sample (``n / n_cell`` on the cell's units, 0 elsewhere) as in ``att_gt``, so that
+``se = sqrt(sum(psi^2)) / n`` and aggregations are linear maps of the same matrix.
+
+Written by hand (not wrapped) because the estimates must be exactly R's while the cells
+share one unit-by-period array and one influence-function matrix that the aggregations
+and the batched multiplier bootstrap reuse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dtistat.did._data import StaggeredPanel, _v
+from dtistat.errors import ConvergenceError, DataError, EstimationError
+
+__all__ = ["GroupTime", "group_time_effects"]
+
+_TRIM = 0.995
+_PS_CAP = 1 - 1e-6
+
+
+@dataclass(frozen=True, eq=False)
+class GroupTime:
+    """ATT(g,t) cells: ``att[k]`` for cohort ``group[k]`` in period ``time[k]``.
+
+    ``base[k]`` is the base period, ``n_treated``/``n_control`` the units of each side
+    and ``inf`` the (n, K) influence-function matrix on the units of the panel.
+    """
+
+    group: np.ndarray
+    time: np.ndarray
+    base: np.ndarray
+    att: np.ndarray
+    inf: np.ndarray
+    n_treated: np.ndarray
+    n_control: np.ndarray
+
+
+def _logit(D: np.ndarray, X: np.ndarray, max_iter: int = 50) -> np.ndarray:
+    """Fitted probabilities of a logit of D on X by Newton-Raphson (R ``glm`` binomial)."""
+    beta = np.zeros(X.shape[1])
+    p0 = D.mean()
+    beta[0] = np.log(p0 / (1 - p0))
+    for _ in range(max_iter):
+        p = 1 / (1 + np.exp(-(X @ beta)))
+        H = X.T @ (X * (p * (1 - p))[:, None])
+        try:
+            step = np.linalg.solve(H, X.T @ (D - p))
+        except np.linalg.LinAlgError:
+            raise EstimationError("the propensity-score design is singular: a covariate "
+                                  "has no variation in a cohort-period cell") from None
+        beta = beta + step
+        # Newton converges quadratically: iterate to machine precision, beyond glm's
+        # deviance rule, so the scores do not depend on the stopping rule
+        if np.max(np.abs(step)) < 1e-11 * (1 + np.max(np.abs(beta))):
+            return 1 / (1 + np.exp(-(X @ beta)))
+    raise ConvergenceError(f"the propensity-score logit did not converge in {max_iter} "
+                           "Newton steps (separation? try method='reg')")
+
+
+def _ols_fit(dy: np.ndarray, X: np.ndarray, c: np.ndarray):
+    """Fitted values of dy on X from the comparison units, and (X_c'X_c / n)^-1."""
+    Xc = X[c]
+    XtX = Xc.T @ Xc
+    try:
+        beta = np.linalg.solve(XtX, Xc.T @ dy[c])
+    except np.linalg.LinAlgError:
+        raise EstimationError("the outcome-regression design is singular among the "
+                              "comparison units (a covariate without variation?)") from None
+    return X @ beta, np.linalg.inv(XtX / len(dy))
+
+
+def _cell(dy: np.ndarray, D: np.ndarray, X: np.ndarray, method: str):
+    """One 2x2 DiD: (att, influence function on the cell's units)."""
+    n = len(dy)
+    c = D == 0
+    if method == "reg":
+        out, xpx_inv = _ols_fit(dy, X, c)
+        mw = D.mean()
+        eta_t = np.mean(D * dy) / mw
+        eta_c = np.mean(D * out) / mw
+        lin_ols = ((c * (dy - out))[:, None] * X) @ xpx_inv
+        inf_t = (D * dy - D * eta_t) / mw
+        inf_c = (D * out - D * eta_c + lin_ols @ (X * D[:, None]).mean(0)) / mw
+        return eta_t - eta_c, inf_t - inf_c
+    ps = np.minimum(_logit(D, X), _PS_CAP)
+    keep = np.where(c, ps < _TRIM, True)
+    w_t = keep * D
+    w_c = keep * ps * c / (1 - ps)
+    info = X.T @ (X * (ps * (1 - ps))[:, None])
+    lin_ps = ((D - ps)[:, None] * X) @ (np.linalg.inv(info) * n)
+    if method == "ipw":
+        eta_t = np.mean(w_t * dy) / w_t.mean()
+        eta_c = np.mean(w_c * dy) / w_c.mean()
+        inf_t = (w_t * dy - w_t * eta_t) / w_t.mean()
+        m2 = (X * (w_c * (dy - eta_c))[:, None]).mean(0)
+        inf_c = (w_c * dy - w_c * eta_c + lin_ps @ m2) / w_c.mean()
+        return eta_t - eta_c, inf_t - inf_c
+    out, xpx_inv = _ols_fit(dy, X, c)
+    r = dy - out
+    eta_t = np.mean(w_t * r) / w_t.mean()
+    eta_c = np.mean(w_c * r) / w_c.mean()
+    lin_ols = ((c * r)[:, None] * X) @ xpx_inv
+    inf_t = (w_t * r - w_t * eta_t - lin_ols @ (X * w_t[:, None]).mean(0)) / w_t.mean()
+    m2 = (X * (w_c * (r - eta_c))[:, None]).mean(0)
+    m3 = (X * w_c[:, None]).mean(0)
+    inf_c = (w_c * r - w_c * eta_c + lin_ps @ m2 - lin_ols @ m3) / w_c.mean()
+    return eta_t - eta_c, inf_t - inf_c
+
+
+def group_time_effects(panel: StaggeredPanel, *, control: str = "never",
+                       method: str = "reg") -> GroupTime:
+    """All ATT(g,t) of the panel with their influence functions.
+
+    Parameters
+    ----------
+    panel : StaggeredPanel
+    control : {"never", "notyet"}
+        Comparison units: never treated, or not yet treated by period t (plus never
+        treated). Without never-treated units, ``"notyet"`` follows R ``did``: the last
+        cohort serves as comparison and periods from its treatment on are dropped.
+    method : {"reg", "ipw", "dr"}
+
+    Returns
+    -------
+    GroupTime
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from dtistat.did._data import prepare_panel
+    >>> df = pd.DataFrame({"id": [1, 1, 2, 2, 3, 3, 4, 4], "t": [1, 2] * 4,
+    ...                    "y": [0., 2., 0., 3., 0., 1., 1., 1.], "g": [2, 2, 2, 2, 0, 0, 0, 0]})
+    >>> gt = group_time_effects(prepare_panel(df, y="y", treat_time="g", entity="id", time="t"))
+    >>> float(gt.att[0])  # (2 + 3)/2 - (1 + 0)/2
+    2.0
+    """
+    G, times, Y = panel.G, panel.times, panel.Y
+    n = panel.n
+    X = np.column_stack([np.ones(n), panel.X])
+    never = G == 0
+    if not never.any():
+        if control == "never":
+            raise DataError(f"no never-treated unit ({panel.treat_time} = 0 or missing): "
+                            "use control='notyet' (not-yet-treated comparison units)")
+        gmax = G.max()
+        G = np.where(G == gmax, 0.0, G)
+        never = G == 0
+        keep_t = times < gmax
+        times, Y = times[keep_t], Y[:, keep_t]
+    groups = np.unique(G[G != 0])
+    for g in groups:
+        if np.count_nonzero(G == g) < 2:
+            i = int(np.argmax(G == g))
+            raise DataError(f"cohort {panel.treat_time}={g:g} has a single unit "
+                            f"({panel.entity}={_v(panel.units[i])}); its effect has no "
+                            "standard error: merge it with a neighbouring cohort or drop it")
+    cells, atts, infs, n1s, n0s = [], [], [], [], []
+    for g in groups:
+        pre_g = np.flatnonzero(times < g)
+        for s in range(1, len(times)):
+            base = pre_g[-1] if times[s] >= g else s - 1
+            treated = G == g
+            ctrl = never if control == "never" else never | ((G > times[s]) & ~treated)
+            if not ctrl.any():
+                continue
+            rows = treated | ctrl
+            dy = Y[rows, s] - Y[rows, base]
+            D = treated[rows].astype(float)
+            att, inf = _cell(dy, D, X[rows], method)
+            full = np.zeros(n)
+            full[rows] = inf * (n / rows.sum())
+            cells.append((g, times[s], times[base]))
+            atts.append(att)
+            infs.append(full)
+            n1s.append(int(treated.sum()))
+            n0s.append(int(ctrl.sum()))
+    if not cells:
+        raise DataError("no cohort-period cell has comparison units")
+    c = np.array(cells)
+    return GroupTime(c[:, 0], c[:, 1], c[:, 2], np.array(atts), np.column_stack(infs),
+                     np.array(n1s), np.array(n0s))

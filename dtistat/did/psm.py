@@ -1,0 +1,229 @@
+"""PSM-DiD: propensity-score matching of treated and control observations, then TWFE DiD.
+
+The usual recipe of the pilot-policy literature (e.g. the 宽带中国 papers): estimate the
+probability of belonging to the treated group (ever treated) by a logit on the matching
+covariates, pooled over all city-years or period by period; match each treated
+observation to its nearest control(s) on the score, optionally within a caliper and with
+or without replacement; check balance (standardized bias before and after, as Stata's
+``pstest``); run the TWFE DiD on the matched observations.
+
+Ties and order. Stata's ``psmatch2`` breaks ties and orders greedy matching by the
+current sort order of the data, so its matches change when the data are re-sorted (its
+help file asks users to sort randomly under a set seed). Here the result does not depend
+on the input order: observations are ordered by (entity, time); among equidistant
+controls the first in that order wins; without replacement, treated observations are
+matched from the highest propensity score down (the hardest to match first, as R
+``MatchIt``'s ``m.order = "largest"``), ties again in (entity, time) order.
+
+Weights follow ``psmatch2``'s ``_weight``: 1 for matched treated observations and, for a
+control, the number of times it is used divided by the number of neighbours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from dtistat._results import CoefResult, Summary
+from dtistat._validate import as_list, check_choice, check_positive_int
+from dtistat.did._data import prepare_panel
+from dtistat.did.cs import _logit
+from dtistat.errors import DataError, ParameterError
+
+__all__ = ["PSMDiDResult", "psm_did"]
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class PSMDiDResult(CoefResult):
+    """PSM-DiD: the TWFE DiD on the matched sample, the balance table and the matches.
+
+    Attributes
+    ----------
+    params, cov : the DiD coefficient ``ATT`` (and the covariates' coefficients)
+    balance : DataFrame
+        Per covariate: treated and control means before and after matching,
+        standardized bias (%) before/after and its reduction.
+    matched : DataFrame
+        The input keys with ``pscore``, ``treated_group`` and ``weight`` (0 = unused).
+    n_treated_unmatched : int
+        Treated observations off support (no control within the caliper).
+    """
+
+    params: pd.Series
+    cov: pd.DataFrame
+    df_inference: float | None
+    level: float
+    nobs: int
+    balance: pd.DataFrame
+    matched: pd.DataFrame
+    n_treated_unmatched: int
+    by: str
+
+    _kind = "PSM-DiD"
+
+    @property
+    def att(self) -> float:
+        return float(self.params.iloc[0])
+
+    def _headline(self) -> list[str]:
+        return [f"ATT = {self.att:.4f} ({float(self.std_errors.iloc[0]):.4f})",
+                f"matched N = {self.nobs}"]
+
+    def summary(self) -> Summary:
+        return Summary("PSM-DiD: TWFE on the matched sample",
+                       {"DiD": self.coef_table(), "Balance": self.balance},
+                       header=[("Matched observations", self.nobs),
+                               ("Matching", self.by),
+                               ("Treated off support", self.n_treated_unmatched)])
+
+
+def _match_stratum(p_t, p_c, k, caliper, replacement, used):
+    """Indices into the controls for each treated (rows), -1 when unmatched."""
+    out = np.full((len(p_t), k), -1)
+    if not replacement:
+        # hardest first: highest score first, stable for ties (row order)
+        order = np.argsort(-p_t, kind="stable")
+        for i in order:
+            d = np.abs(p_c - p_t[i])
+            d[used] = np.inf
+            if caliper is not None:
+                d[d > caliper] = np.inf
+            pick = np.argsort(d, kind="stable")[:k]
+            pick = pick[np.isfinite(d[pick])]
+            out[i, :len(pick)] = pick
+            used[pick] = True
+        return out
+    d = np.abs(p_t[:, None] - p_c[None, :])
+    if caliper is not None:
+        d[d > caliper] = np.inf
+    pick = np.argsort(d, axis=1, kind="stable")[:, :k]
+    ok = np.isfinite(np.take_along_axis(d, pick, axis=1))
+    out[ok] = pick[ok]
+    return out
+
+
+def _std_bias(x_t, x_c, w_c, v_t, v_c) -> float:
+    return 100 * (x_t.mean() - np.average(x_c, weights=w_c)) / np.sqrt((v_t + v_c) / 2)
+
+
+def _balance(X, treat, w, names) -> pd.DataFrame:
+    rows = []
+    t, c = treat, ~treat
+    mt, mc = (w > 0) & t, (w > 0) & c
+    for j, name in enumerate(names):
+        x = X[:, j]
+        v_t, v_c = x[t].var(ddof=1), x[c].var(ddof=1)
+        before = _std_bias(x[t], x[c], np.ones(c.sum()), v_t, v_c)
+        after = _std_bias(x[mt], x[mc], w[mc], v_t, v_c)
+        rows.append((name, x[t].mean(), x[c].mean(), before, x[mt].mean(),
+                     np.average(x[mc], weights=w[mc]), after,
+                     100 * (1 - abs(after) / abs(before)) if before else np.nan))
+    return pd.DataFrame(rows, columns=["covariate", "treated_before", "control_before",
+                                       "bias_before_%", "treated_after", "control_after",
+                                       "bias_after_%", "reduction_%"]).set_index("covariate")
+
+
+def psm_did(data: pd.DataFrame, *, y: str, treat_time: str, entity: str, time: str,
+            covariates, by: str = "pooled", n_neighbors: int = 1,
+            caliper: float | None = None, replacement: bool = True,
+            cluster: str | None = None, level: float = 0.95) -> PSMDiDResult:
+    """Propensity-score matching, balance table and the TWFE DiD on the matched sample.
+
+    Parameters
+    ----------
+    data, y, treat_time, entity, time :
+        As :func:`dtistat.did.fit_did` (balanced panel; ``treat_time`` 0 = never).
+    covariates : str or list
+        Matching covariates (may vary over time); also controls of the DiD.
+    by : {"pooled", "period"}
+        One logit and one matching over all observations, or period by period.
+    n_neighbors : int
+        Nearest neighbours per treated observation.
+    caliper : float, optional
+        Largest allowed score distance; treated observations without a control within
+        it are off support and dropped.
+    replacement : bool
+        Whether a control may serve several treated observations.
+
+    Returns
+    -------
+    PSMDiDResult
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> n = 120
+    >>> x = rng.normal(size=n)
+    >>> g = np.where(rng.random(n) < 1 / (1 + np.exp(-x)), 4, 0)
+    >>> df = pd.DataFrame({"id": np.repeat(np.arange(n), 6), "t": np.tile(np.arange(6), n),
+    ...                    "g": np.repeat(g, 6)})
+    >>> df["x"] = np.repeat(x, 6) + rng.normal(size=len(df)) * 0.3
+    >>> df["y"] = df.x + rng.normal(size=len(df)) * 0.1 + 0.5 * ((df.g > 0) & (df.t >= 4))
+    >>> r = psm_did(df, y="y", treat_time="g", entity="id", time="t", covariates="x",
+    ...             caliper=0.05)
+    >>> bool(abs(r.att - 0.5) < 0.1), bool((r.balance["bias_after_%"].abs() < 10).all())
+    (True, True)
+    """
+    from dtistat.panel import fit_panel
+    covariates = as_list(covariates)
+    if not covariates:
+        raise ParameterError("covariates= must name at least one matching covariate")
+    check_choice(by, ("pooled", "period"), "by")
+    k = check_positive_int(n_neighbors, "n_neighbors")
+    if caliper is not None and not (isinstance(caliper, (int, float)) and caliper > 0):
+        raise ParameterError(f"caliper must be a positive number, got {caliper!r}")
+    prepare_panel(data, y=y, treat_time=treat_time, entity=entity, time=time,
+                  covariates=covariates, fixed_covariates=False)
+    frame = data[[entity, time, y, treat_time, *covariates]].copy()
+    frame[treat_time] = frame[treat_time].fillna(0)
+    frame = frame.sort_values([entity, time], kind="mergesort")
+    X = frame[covariates].to_numpy(dtype=float)
+    treat = frame[treat_time].to_numpy(dtype=float) > 0
+    strata = (np.zeros(len(frame), int) if by == "pooled"
+              else pd.factorize(frame[time], sort=True)[0])
+    pscore = np.empty(len(frame))
+    weight = np.zeros(len(frame))
+    for s in np.unique(strata):
+        rows = np.flatnonzero(strata == s)
+        tr = treat[rows]
+        if tr.all() or not tr.any():
+            raise DataError(f"{'the sample' if by == 'pooled' else f'{time} stratum {s}'} "
+                            "has no treated or no control observation to match")
+        Z = np.column_stack([np.ones(len(rows)), X[rows]])
+        pscore[rows] = _logit(tr.astype(float), Z)
+        t_rows, c_rows = rows[tr], rows[~tr]
+        if not replacement and len(c_rows) < k * len(t_rows) and caliper is None:
+            raise DataError(f"matching without replacement needs {k * len(t_rows)} controls; "
+                            f"only {len(c_rows)} (use replacement=True)")
+        m = _match_stratum(pscore[t_rows], pscore[c_rows], k, caliper, replacement,
+                           np.zeros(len(c_rows), bool))
+        has = (m >= 0).any(1)
+        weight[t_rows[has]] = 1.0
+        for j in range(k):
+            ok = m[:, j] >= 0
+            np.add.at(weight, c_rows[m[ok, j]], 1.0 / k)
+    unmatched = int((treat & (weight == 0)).sum())
+    keep = weight > 0
+    sub = frame.loc[keep].copy()
+    g = sub[treat_time].to_numpy(dtype=float)
+    sub["_did"] = ((g > 0) & (sub[time].to_numpy(dtype=float) >= g)).astype(float)
+    if cluster and cluster != entity:
+        sub[cluster] = data.loc[sub.index, cluster]
+    # time-invariant matching covariates are absorbed by the unit effects: dropped
+    res = fit_panel(sub, " + ".join([f"{y} ~ _did", *covariates]), entity=entity, time=time,
+                    fe="twoway", cov="cluster", cluster=cluster or entity, level=level,
+                    drop_absorbed=True)
+    if "_did" not in res.params.index:
+        raise DataError("the treatment dummy has no variation left in the matched sample "
+                        "once the fixed effects are removed")
+    names = ["ATT" if c == "_did" else c for c in res.params.index]
+    matched = frame[[entity, time]].assign(pscore=pscore, treated_group=treat, weight=weight)
+    return PSMDiDResult(
+        params=pd.Series(res.params.to_numpy(), index=names, name="estimate"),
+        cov=pd.DataFrame(res.cov.to_numpy(), index=names, columns=names),
+        df_inference=res.df_inference, level=level, nobs=int(res.nobs),
+        balance=_balance(X, treat, weight, covariates), matched=matched,
+        n_treated_unmatched=unmatched, by=by)
