@@ -88,3 +88,38 @@ def test_figures(res):
     assert len(fig.axes[0].texts) == 16
     with pytest.raises(ParameterError, match="period"):
         dplots.density_overlay_plot(kd, periods=["1999Q1"])
+
+
+def test_results_protocol(res):
+    """Every disparity result implements dtistat._results (as tests/test_results_protocol)."""
+    from dtistat._results import CoefResult, Result, Summary
+    from dtistat.index.disparity import log_t_test, spatial_markov
+    from dtistat.index.disparity.markov import homogeneity
+
+    U = res.scores[["infra", "app"]]
+    ring = np.roll(np.eye(40), 1, axis=1) + np.roll(np.eye(40), -1, axis=1)
+    m = markov(res, k=4)
+    found = [
+        dagum_gini(res, group="region"), theil(res, group="region"), m,
+        spatial_markov(res, ring, k=3, m=3), homogeneity(m.counts.to_numpy()[None].repeat(2, 0)),
+        m.time_homogeneity(["2022Q1"]), sigma_convergence(res), beta_convergence(res),
+        beta_convergence(res, model="panel"), log_t_test(res, time_trim=0.25),
+        kernel_density(res),
+        coupling_coordination(dataclasses.replace(res, scores=U / U.max().max()),
+                              ["infra", "app"]),
+        topsis(res, weights="index"), obstacle_degree(res, weights="index"),
+    ]
+    for r in found:
+        assert isinstance(r, Result)
+        s = r.summary()
+        assert isinstance(s, Summary) and str(s)
+        assert s._repr_html_().lstrip().startswith("<") and "\\begin{table}" in s.as_latex()
+        assert all(isinstance(t, pd.DataFrame) for t in s.tables.values())
+        assert isinstance(r.to_frame(), pd.DataFrame)
+        rep = repr(r)
+        assert len(rep.splitlines()) == 1 and len(rep) < 300, rep
+        assert (r == r) is True and (r == object()) is False
+        hash(r)
+        if isinstance(r, CoefResult):
+            assert list(r.conf_int().columns) == ["lower", "upper"]
+            assert len(r.tidy()) == len(r.params) and int(r.nobs) > 0
