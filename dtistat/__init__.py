@@ -63,6 +63,9 @@ from dtistat.index.sensitivity import (
     weight_sensitivity,
 )
 from dtistat.io import read_data
+
+# iv
+from dtistat.iv import FirstStageResult, IVDiagnostics, IVResult, fit_iv, shift_share, stock_yogo
 from dtistat.mediation import (
     MediationProcedure,
     MediationResult,
@@ -92,6 +95,12 @@ from dtistat.tables import (
 
 # threshold
 from dtistat.threshold import ThresholdResult, fit_threshold
+
+# heterogeneity
+# isort: split
+from dtistat.heterogeneity import CompareGroupsResult, compare_groups
+from dtistat.moderation import MarginalEffectsResult, marginal_effects, marginal_effects_plot
+from dtistat.preprocess import trim, winsorize
 
 __version__ = "0.1.0"
 
@@ -124,6 +133,8 @@ __all__ = [
     "placebo_reassign",
     "placebo_timing",
     "psm_did",
+    # iv
+    "FirstStageResult", "IVDiagnostics", "IVResult", "fit_iv", "shift_share", "stock_yogo",
     "MediationProcedure",
     "MediationResult",
     "MediationSensitivity",
@@ -182,4 +193,12 @@ __all__ = [
     "ParameterError",
     "PeriodError",
     "SpecError",
+    # heterogeneity
+    "CompareGroupsResult",
+    "MarginalEffectsResult",
+    "compare_groups",
+    "marginal_effects",
+    "marginal_effects_plot",
+    "trim",
+    "winsorize",
 ]

@@ -55,7 +55,17 @@ def results():
     sens = dtistat.weight_sensitivity(city, world.spec, n_draws=64, seed=1)
     sob = dtistat.sobol_weights(city, world.spec, groups="layer", n_base=64, seed=1)
     fut = dtistat.future_industry_index(world.firms.head(20000), entity="city_id")
+    ivr = dtistat.fit_iv(world.iv_panel, "fi_development ~ log_gdp_pc + [dti ~ z_phone + "
+                         "z_post]", entity="city_id", time="year", fe="twoway", cov="cluster")
+    # heterogeneity
+    g2 = g.assign(big=(g.groupby("firm")["value"].transform("mean")
+                       > g["value"].mean()).astype(int), vc=g["value"] * g["capital"] / 1e3)
+    cg = dtistat.compare_groups(g2, "invest ~ value + capital", by="big", entity="firm",
+                                time="year", cov="robust", n_perm=50, seed=1)
+    me = dtistat.marginal_effects(dtistat.fit_panel(g2, "invest ~ value + capital + vc", **kw),
+                                  "value", "capital", at=[100, 500], interaction="vc")
     return {
+        "CompareGroupsResult": cg, "MarginalEffectsResult": me,
         "PanelResult": fe, "HausmanResult": dtistat.hausman(fe, re_),
         "FTest": fe.f_effects, "MediationResult": med,
         "MediationProcedure": med.procedure, "MediationSensitivity": med.sensitivity(),
@@ -72,6 +82,8 @@ def results():
                           "y": rng.normal(size=120)}),
             "y ~ 1", threshold_var="q", regime_vars="z", entity="id", time="t", grid=20,
             trim=0.1, n_boot=9, seed=1),
+        "IVResult": ivr, "FirstStageResult": ivr.first_stage["dti"],
+        "IVDiagnostics": ivr.diagnostics,
     }
 
 
@@ -94,7 +106,8 @@ NAMES = [
     "BartlettResult", "ParallelAnalysisResult", "RakeReport", "CrosstabResult",
     "OrderedResult", "IndexResult", "SensitivityResult", "SobolResult", "FutureIndexResult",
     "ThresholdResult", "CSResult", "EventStudyResult", "TWFEResult", "BaconResult",
-    "PlaceboResult",
+    "PlaceboResult", "IVResult", "FirstStageResult", "IVDiagnostics",
+    "CompareGroupsResult", "MarginalEffectsResult",
 ]
 
 

@@ -141,6 +141,21 @@ class DemoWorld:
 
         return simulate_staggered_pilot(load_cities(), seed=self.seed)
 
+    @functools.cached_property
+    def iv_panel(self) -> pd.DataFrame:
+        """City x year panel: endogenous DTI, 1984-style shift-share instruments (simulated)."""
+        from dtistat.datasets.demo_iv import simulate_iv_panel
+
+        return simulate_iv_panel(load_cities(), seed=self.seed)
+
+    @functools.cached_property
+    def hetero_panel(self) -> pd.DataFrame:
+        """The mediation panel plus a regional DTI-effect difference and a moderator
+        (simulated; :mod:`dtistat.datasets.demo_hetero`)."""
+        from dtistat.datasets.demo_hetero import simulate_hetero_panel
+
+        return simulate_hetero_panel(self.cities, self.mediation_panel, seed=self.seed)
+
     @property
     def truth(self) -> dict:
         """True parameters of every simulated table (and the designed city index)."""

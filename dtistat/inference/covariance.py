@@ -21,12 +21,16 @@ preset             unadjusted   robust (HC)        cluster / Driscoll-Kraay    r
 ``"stata"``        N - K - A    N/(N-K)            G/(G-1) (N-1)/(N-K)         t
 ``"areg"``         N - K - A    N/(N-K-A)          G/(G-1) (N-1)/(N-K-A)       t
 ``"reghdfe"``      N - K - A    N/(N-K-A)          G/(G-1) (N-1)/(N-K-A+A_n)   t
+``"ivreg2"``       N            1 (HC0)            1 (CR0)                     normal
 =================  ===========  =================  ==========================  ==========
 
 * ``"none"`` applies no factor at all: R ``sandwich::vcovHC(type="HC0")`` and
   ``vcovCL(type="HC0", cadjust=FALSE)``, pyfixest ``ssc(k_adj=False, G_adj=False)``.
   The unadjusted variance always divides by the residual degrees of freedom N - K - A
   (R ``lm``, Stata, linearmodels with the effects counted): no preset changes it.
+* ``"ivreg2"``: the large-sample convention of Stata's ``ivreg2`` (no ``small``) and of
+  linearmodels' IV estimators (``debiased=False``): as ``"none"``, but the unadjusted
+  variance is the ML one, e'e/N -- the only preset that does not divide by N - K - A.
 * ``"linearmodels"``: linearmodels' panel default (``debiased=True``,
   ``group_debias=False``, effects not counted).
 * ``"stata"``: ``xtreg, fe vce(cluster id)`` / ``regress, vce(cluster)``.
@@ -71,7 +75,7 @@ __all__ = [
 
 COV_TYPES = ("unadjusted", "robust", "cluster", "twoway-cluster", "driscoll-kraay",
              "HC0", "HC1", "HC2", "HC3")
-SMALL_SAMPLE = ("none", "linearmodels", "stata", "areg", "reghdfe")
+SMALL_SAMPLE = ("none", "linearmodels", "stata", "areg", "reghdfe", "ivreg2")
 
 _COV_ALIASES = {
     "unadjusted": "unadjusted", "nonrobust": "unadjusted", "iid": "unadjusted",
@@ -158,6 +162,11 @@ def _compact(codes: np.ndarray) -> tuple[np.ndarray, int]:
     codes = np.asarray(codes)
     if codes.dtype.kind not in "iu" or (len(codes) and codes.min() < 0):
         raise ParameterError("cluster and time codes must be non-negative integers")
+    if len(codes) and codes.max() < len(codes):
+        # already 0..G-1 with every code present (the usual case): no sort needed
+        cnt = np.bincount(codes)
+        if cnt.all():
+            return codes.astype(np.intp, copy=False), cnt.size
     u, inv = np.unique(codes, return_inverse=True)
     return inv.astype(np.intp), len(u)
 
@@ -170,7 +179,7 @@ def _dof(value: float, what: str) -> float:
 
 
 def _hc_factor(preset: str, n: int, k: int, K: int, A: int) -> float:
-    if preset == "none":
+    if preset in ("none", "ivreg2"):
         return 1.0
     if preset == "linearmodels":
         return n / _dof(n - k, "robust")
@@ -180,7 +189,7 @@ def _hc_factor(preset: str, n: int, k: int, K: int, A: int) -> float:
 
 def _cluster_factor(preset: str, n: int, k: int, K: int, A: int, A_nested: int,
                     g: int) -> float:
-    if preset == "none":
+    if preset in ("none", "ivreg2"):
         return 1.0
     if preset == "linearmodels":
         return n / _dof(n - k, "clustered")
@@ -272,10 +281,10 @@ def sandwich(
     A = int(n_absorbed)
     if bread is None:
         bread = np.linalg.inv(X.T @ X)
-    normal = preset in ("none", "linearmodels")
+    normal = preset in ("none", "linearmodels", "ivreg2")
     df_resid = n - K - A
     if kind == "unadjusted":
-        s2 = float(e @ e) / _dof(df_resid, "unadjusted")
+        s2 = float(e @ e) / (n if preset == "ivreg2" else _dof(df_resid, "unadjusted"))
         return CovEstimate(bread * s2, kind, preset, None if normal else float(df_resid))
     if kind in ("HC0", "HC1", "HC2", "HC3"):
         meat = _hc(X, e, bread, kind, n, k, A)
@@ -329,5 +338,5 @@ def _cluster(scores, bread, kind, preset, n, k, K, A, A_nested, clusters) -> Cov
         m12, _ = one(c1.astype(np.int64) * g2 + c2)
         meat = m1 + m2 - m12
         gs = (g1, g2)
-    df = None if preset in ("none", "linearmodels") else float(min(gs) - 1)
+    df = None if preset in ("none", "linearmodels", "ivreg2") else float(min(gs) - 1)
     return CovEstimate(bread @ meat @ bread, kind, preset, df, gs)

@@ -9,7 +9,16 @@ Random effects are Swamy-Arora as in linearmodels' ``RandomEffects``: sigma2_e f
 within regression (N - N_e - rank degrees of freedom), sigma2_u = SSR_b / (N_e - rank_b)
 - sigma2_e / T_h from the unweighted between regression with T_h the harmonic mean of
 the T_i, and theta_i = 1 - sqrt(sigma2_e / (T_i sigma2_u + sigma2_e)) per entity, so
-unbalanced panels are handled.
+unbalanced panels are handled (``random_method="swar"``).
+
+``random_method="swar-plm"`` (alias ``"baltagi-chang"``) is R plm's unbalanced
+Swamy-Arora (``plm(model="random", random.method="swar")``, ``ercomp`` with
+``dfcor = c(3, 3)``), the quadratic-unbiased version of Baltagi and Chang (1994; Baltagi
+2013, section 9.2.1): sigma2_e as above; the between regression is run on the
+observation-level entity means (each entity's mean repeated T_i times, i.e. weighted by
+T_i) and sigma2_u = (q_b - (N_e - k - 1) sigma2_e) / (N - tr[(Z_b'Z_b)^-1 Z_s'Z]) with
+q_b = sum_i T_i u_b,i^2, Z_b the observation-level means of the regressors (with the
+intercept) and Z_s their entity sums. The two coincide on balanced panels.
 """
 
 from __future__ import annotations
@@ -178,8 +187,8 @@ def fit_pooled(s: Sample, *, differenced: bool = False) -> Fit:
         ly, lX, le = s.levels
         le, lne = _linalg.factorize(le)
 
-        def r2_of(b):
-            return r2_corr(b, ly, lX, le, lne)
+        def r2_of(b):  # an intercept of the differences is a trend in levels: left out
+            return r2_corr(b[1:] if s.intercept else b, ly, lX, le, lne)
     return _fit(Xt, yt, names, Xd.shape[1], 0, n, n - Xd.shape[1], r2_of)
 
 
@@ -238,11 +247,11 @@ def _absorbed(X: np.ndarray, Xd: np.ndarray, names: list) -> list:
     return [names[j] for j in range(X.shape[1]) if left[j] < 1e-9]
 
 
-def fit_random(s: Sample) -> Fit:
-    """Swamy-Arora random effects (as linearmodels' ``RandomEffects``; module docstring).
+def fit_random(s: Sample, random_method: str = "swar") -> Fit:
+    """Swamy-Arora random effects (``"swar"``: linearmodels; ``"swar-plm"``: R plm).
 
-    With weights: weighted entity means, WLS within regression, unweighted regression
-    of the weighted means (as linearmodels).
+    With weights (``"swar"`` only): weighted entity means, WLS within regression,
+    unweighted regression of the weighted means (as linearmodels).
     """
     n = len(s.y)
     ecode, n_ent, w = s.ecode, s.n_ent, s.w
@@ -254,6 +263,11 @@ def fit_random(s: Sample) -> Fit:
     Z = fcols(s.y, Xc)
     Zm = group_sums(Z if w is None else Z * w[:, None], ecode, n_ent) / wcnt[:, None]
     s2e, s2u = _re_variances(s, Z, Zm, Xc, sw)
+    if random_method in ("swar-plm", "baltagi-chang"):
+        if w is not None:
+            raise SpecError(f"random_method={random_method!r} (plm's unbalanced Swamy-Arora) "
+                            "is not defined with weights; use random_method='swar'")
+        s2u = _re_sigma2_u_plm(s, Zm, Xc, s2e)
     theta = 1.0 - np.sqrt(s2e / (cnt * s2u + s2e))
     Xq = Xc - gather(theta[:, None] * Zm[:, 1:], ecode)
     yq = s.y - (theta * Zm[:, 0])[ecode]
@@ -261,8 +275,27 @@ def fit_random(s: Sample) -> Fit:
         Xq, yq = Xq * sw[:, None], yq * sw
     fit = _fit(Xq, yq, names, Xc.shape[1], 0, n, n - Xc.shape[1],
                lambda b: r2_corr(b, s.y, Xc, ecode, n_ent))
-    fit.extra.update(theta=theta, sigma2_u=s2u, sigma2_e=s2e)
+    fit.extra.update(theta=theta, sigma2_u=s2u, sigma2_e=s2e, random_method=random_method)
     return fit
+
+
+def _re_sigma2_u_plm(s: Sample, Zm, Xc, s2e: float) -> float:
+    """plm's unbalanced Swamy-Arora sigma2_u (Baltagi and Chang 1994; module docstring)."""
+    cnt = np.bincount(s.ecode, minlength=s.n_ent).astype(float)
+    Xm = Zm[:, 1:]  # means of the regressors, with the intercept if the model has one
+    sq = np.sqrt(cnt)
+    # the observation-level between regression is OLS on the means weighted by T_i
+    bb, _, rank_b, _ = np.linalg.lstsq(Xm * sq[:, None], Zm[:, 0] * sq, rcond=None)
+    ub = Zm[:, 0] - Xm @ bb
+    q_b = float((cnt * ub * ub).sum())
+    XtX = (Xm * cnt[:, None]).T @ Xm           # Z_b'Z_b
+    XsX = (Xm * (cnt * cnt)[:, None]).T @ Xm   # Z_s'Z = sum_i T_i^2 zbar_i zbar_i'
+    tr = float(np.trace(np.linalg.lstsq(XtX, XsX, rcond=None)[0]))
+    denom = len(s.y) - tr
+    if s.n_ent - rank_b <= 0 or denom <= 0:
+        raise EstimationError("plm's Swamy-Arora needs more entities than regressors "
+                              f"({s.n_ent} entities, {rank_b} between regressors)")
+    return max(0.0, (q_b - (s.n_ent - rank_b) * s2e) / denom)
 
 
 def _re_variances(s: Sample, Z, Zm, Xc, sw) -> tuple[float, float]:

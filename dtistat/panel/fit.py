@@ -63,6 +63,7 @@ MODELS = ("within", "random", "between", "fd", "pooled")
 EFFECTS = ("entity", "time", "twoway")
 PANEL_COV_TYPES = ("unadjusted", "robust", "cluster", "twoway-cluster", "driscoll-kraay")
 MISSING = ("raise", "drop")
+RANDOM_METHODS = ("swar", "swar-plm", "baltagi-chang")
 
 
 def fit_panel(
@@ -82,6 +83,8 @@ def fit_panel(
     drop_absorbed: bool = False,
     level: float = 0.95,
     dropna: bool | None = None,
+    random_method: str = "swar",
+    fd_intercept: bool = False,
 ) -> PanelResult:
     """Fit a linear panel model: within (FE), random, between, first-difference or pooled.
 
@@ -132,6 +135,16 @@ def fit_panel(
         Confidence level of ``conf_int()``.
     dropna : bool, optional
         Deprecated spelling of ``missing="drop"``.
+    random_method : {"swar", "swar-plm", "baltagi-chang"}
+        Variance components of ``model="random"``: ``"swar"`` is linearmodels'
+        ``RandomEffects`` (between regression on the entity means, harmonic mean of the
+        T_i); ``"swar-plm"`` (alias ``"baltagi-chang"``) is R plm's unbalanced
+        Swamy-Arora (Baltagi and Chang 1994). They coincide on balanced panels; see
+        :mod:`dtistat.panel.estimators`.
+    fd_intercept : bool
+        ``model="fd"``: include an intercept in the differenced equation (R plm's
+        ``model="fd"`` default; a linear trend in levels). Default False (linearmodels'
+        ``FirstDifferenceOLS``, Stata's ``reg D.(y x), nocons``).
 
     Returns
     -------
@@ -164,11 +177,15 @@ def fit_panel(
     missing = _missing_policy(missing, dropna)
     if not isinstance(drop_absorbed, bool):
         raise ParameterError("drop_absorbed must be True or False")
+    check_choice(random_method, RANDOM_METHODS, "random_method")
+    if not isinstance(fd_intercept, bool):
+        raise ParameterError("fd_intercept must be True or False")
     cl_cols = _cluster_columns(cov, cluster, entity, time, model)
     _check_columns(data, entity, time, weights, cl_cols)
     ecode_all, elabels, tpos_all, tcode_all = _panel_keys(data, entity, time)
+    keep_const = model != "within" and (model != "fd" or fd_intercept)
     design = build_design(data, formula, entity=entity, time=time, missing=missing,
-                          intercept_allowed=model not in ("within", "fd"))
+                          intercept_allowed=keep_const)
     if design.y is None:
         raise SpecError(f"formula {formula!r} has no outcome; write 'y ~ x1 + x2'")
     sample, rows, counts, cl_all = _sample(data, design, model, fe, ecode_all, tcode_all,
@@ -178,7 +195,7 @@ def fit_panel(
         # mean one (as linearmodels): irrelevant to WLS, it sets the scale of the
         # weighted within variance against the between variance in random effects
         sample.w = sample.w / sample.w.mean()
-    fit = _run(model, fe, sample, drop_absorbed)
+    fit = _run(model, fe, sample, drop_absorbed, random_method)
     state = _CovState(X=fit.X, resid=fit.resid, bread=fit.bread, n_params=fit.n_params,
                       n_absorbed=fit.n_absorbed, rows=rows, entity_codes=sample.ecode,
                       time_codes=None if model == "between" else sample.tcode,
@@ -379,14 +396,14 @@ def _codes_of(data, col, keep, ecode_all, tcode_all, entity, time) -> np.ndarray
     return pd.factorize(s)[0]
 
 
-def _run(model, fe, sample, drop_absorbed) -> Fit:
+def _run(model, fe, sample, drop_absorbed, random_method="swar") -> Fit:
     if model == "between":
         return fit_between(sample)
     if model in ("pooled", "fd"):
         return fit_pooled(sample, differenced=model == "fd")
     if model == "within":
         return fit_within(sample, fe, drop_absorbed=drop_absorbed)
-    return fit_random(sample)
+    return fit_random(sample, random_method)
 
 
 def _check_clusters(clusters, cl_cols) -> None:
@@ -457,7 +474,7 @@ def _result(fit, est, state, sample, model, fe, cov, small_sample, cl_cols, dep_
         n_clusters=est.n_clusters, n_singletons=counts["singletons"],
         n_dropped_missing=counts["missing"], n_dropped_lags=counts["lags"],
         absorbed=tuple(fit.extra.get("absorbed", ())), level=level, resid=fit.resid,
-        _state=state,
+        _state=state, random_method=fit.extra.get("random_method"),
     )
 
 

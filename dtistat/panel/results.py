@@ -122,6 +122,7 @@ class PanelResult(CoefResult):
     level: float = 0.95
     resid: np.ndarray | None = None
     _state: Any = None
+    random_method: str | None = None
 
     def _headline(self) -> list[str]:
         what = self.model + (f" ({self.fe})" if self.fe else "")
@@ -190,6 +191,7 @@ class PanelResult(CoefResult):
             th = self.theta.to_numpy()
             tx = f"{th[0]:.6f}" if np.ptp(th) == 0 else (
                 f"min {th.min():.4f}, median {np.median(th):.4f}, max {th.max():.4f}")
+            header.append(("Variance components", self.random_method or "swar"))
             header.append(("theta", tx))
             header.append(("sigma2_u, sigma2_e", f"{self.sigma2_u:.6g}, {self.sigma2_e:.6g}"))
         if self.f_effects is not None:

@@ -1,0 +1,273 @@
+"""Turn a DataFrame and an IV specification into arrays: parse, validate, absorb fixed effects.
+
+The formula form follows fixest and Stata's ``ivreg2``: ``"y ~ x1 + x2 + [dti ~ z1 + z2]"``
+(endogenous regressors left of ``~`` inside the brackets, excluded instruments right of
+it). Terms are column names; build transformed columns first.
+
+Fixed effects (``fe="entity" | "time" | "twoway"``) are swept out of every variable with
+the panel machinery of :mod:`dtistat.panel.absorb` (group means, the exact two-way solve, or
+alternating projections); singleton groups are dropped iteratively first and counted, as
+``reghdfe`` does (Correia 2015). Absorbed degrees of freedom: one-way G - 1, two-way
+G_e + G_t - 1 - c with c connected components (the rank of the dummies less the
+intercept); those of a fixed effect nested in a cluster variable are counted separately
+for the ``"reghdfe"`` preset.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from dtistat._validate import as_list, check_columns, check_numeric
+from dtistat.errors import DataError, EstimationError, ParameterError, SpecError
+from dtistat.panel.absorb import absorb, compact, drop_singletons, n_components
+
+__all__ = ["IVDesign", "build_iv_design", "parse_iv_formula"]
+
+_NAME = re.compile(r"^[A-Za-z_\u4e00-\u9fff][\w.\u4e00-\u9fff]*$")
+
+
+def _split_terms(s: str, formula: str, side: str) -> list[str]:
+    s = s.strip()
+    if s in ("", "0", "1"):
+        return []
+    out = []
+    for t in s.split("+"):
+        t = t.strip()
+        if t in ("1", "0"):
+            continue
+        if t.startswith("`") and t.endswith("`"):
+            t = t[1:-1]
+        elif not _NAME.match(t):
+            raise SpecError(
+                f"term {t!r} in the {side} of {formula!r} is not a column name; IV formulas "
+                "take plain column names (create transformed columns first)")
+        out.append(t)
+    return out
+
+
+def parse_iv_formula(formula: str) -> tuple[str, list[str], list[str], list[str]]:
+    """Split ``"y ~ x1 + [d ~ z1 + z2]"`` into (y, exog, endog, instruments).
+
+    Examples
+    --------
+    >>> parse_iv_formula("lwage ~ exper + [educ ~ age + kidslt6]")
+    ('lwage', ['exper'], ['educ'], ['age', 'kidslt6'])
+    """
+    if not isinstance(formula, str) or formula.count("~") != 2:
+        raise SpecError(f"IV formula must look like 'y ~ x1 + [d ~ z1 + z2]', got {formula!r}")
+    m = re.search(r"\[([^\[\]]*)\]", formula)
+    if m is None or formula.count("[") != 1 or formula.count("]") != 1:
+        raise SpecError(f"IV formula {formula!r} needs one bracket '[endogenous ~ instruments]'")
+    inner = m.group(1)
+    if inner.count("~") != 1:
+        raise SpecError(f"the bracket of {formula!r} must read '[endogenous ~ instruments]'")
+    endog_s, inst_s = inner.split("~")
+    outer = formula[:m.start()] + formula[m.end():]
+    lhs, rhs = outer.split("~")
+    y = _split_terms(lhs, formula, "left-hand side")
+    if len(y) != 1:
+        raise SpecError(f"IV formula {formula!r} needs one dependent variable")
+    rhs = re.sub(r"\+\s*(\+\s*)+", "+ ", rhs).strip().strip("+")
+    return (y[0], _split_terms(rhs, formula, "right-hand side"),
+            _split_terms(endog_s, formula, "endogenous part"),
+            _split_terms(inst_s, formula, "instrument part"))
+
+
+@dataclass
+class IVDesign:
+    """Arrays of one IV model after missing rows, singletons and fixed effects are handled.
+
+    ``y``, ``X1`` (included exogenous, with a constant column when no fixed effects are
+    absorbed), ``Y2`` (endogenous) and ``Z2`` (excluded instruments) are demeaned by the
+    fixed effects. ``n_absorbed`` (A) and ``n_absorbed_nested`` (A_n) follow
+    :mod:`dtistat.inference.covariance`.
+    """
+
+    y: np.ndarray
+    X1: np.ndarray
+    Y2: np.ndarray
+    Z2: np.ndarray
+    y_name: str
+    exog: list[str]
+    endog: list[str]
+    instruments: list[str]
+    fe: str | None
+    n_absorbed: int = 0
+    n_absorbed_nested: int = 0
+    n_singletons: int = 0
+    n_dropped_missing: int = 0
+    clusters: list = field(default_factory=list)
+    cluster_names: list = field(default_factory=list)
+    time_codes: np.ndarray | None = None
+    fe_levels: dict = field(default_factory=dict)
+    rows: np.ndarray | None = None
+
+    @property
+    def nobs(self) -> int:
+        return len(self.y)
+
+    @property
+    def has_const(self) -> bool:
+        return self.fe is None
+
+
+def _codes(s: pd.Series, name: str) -> np.ndarray:
+    if s.isna().any():
+        i = int(np.flatnonzero(s.isna().to_numpy())[0])
+        raise DataError(f"column {name!r} is missing at row {s.index[i]!r}; identifiers "
+                        "and cluster variables must be complete")
+    try:
+        codes, _ = pd.factorize(s, sort=True)
+    except TypeError:
+        codes, _ = pd.factorize(s.astype(str), sort=True)
+    return codes.astype(np.intp)
+
+
+def _check_names(y, exog, endog, instruments):
+    if not endog:
+        raise SpecError("no endogenous regressor given (endog= or '[d ~ z]' in the formula)")
+    if len(instruments) < len(endog):
+        raise SpecError(
+            f"{len(instruments)} excluded instrument(s) ({', '.join(instruments) or 'none'}) "
+            f"for {len(endog)} endogenous regressor(s) ({', '.join(endog)}): the model is "
+            "under-identified; give at least as many instruments as endogenous regressors")
+    seen: dict[str, str] = {}
+    for role, names in (("dependent", [y]), ("exogenous", exog), ("endogenous", endog),
+                        ("instrument", instruments)):
+        for c in names:
+            if c in seen:
+                raise SpecError(f"variable {c!r} is listed as {seen[c]} and as {role}; "
+                                "each variable has one role")
+            seen[c] = role
+
+
+def build_iv_design(data: pd.DataFrame, y: str, exog: list[str], endog: list[str],
+                    instruments: list[str], *, entity: str | None, time: str | None,
+                    fe: str | None, cov: str, cluster, missing: str) -> IVDesign:
+    """Validate the columns, drop missing rows and singletons, absorb the fixed effects."""
+    _check_names(y, exog, endog, instruments)
+    num = [y] + exog + endog + instruments
+    check_columns(data, num, what="model variable")
+    check_numeric(data, num)
+    if fe in ("entity", "twoway") and entity is None:
+        raise ParameterError(f"fe={fe!r} needs entity= (the column of the units)")
+    if fe in ("time", "twoway") and time is None:
+        raise ParameterError(f"fe={fe!r} needs time= (the column of the periods)")
+    keys = [c for c in (entity, time) if c is not None]
+    check_columns(data, keys, what="panel column")
+
+    if cov == "cluster":
+        cl = as_list(cluster) or ([entity] if entity else [])
+        if len(cl) != 1:
+            raise ParameterError("cov='cluster' needs one cluster column (cluster=, default "
+                                 "the entity column)")
+    elif cov == "twoway-cluster":
+        cl = as_list(cluster) or [c for c in (entity, time) if c]
+        if len(cl) != 2:
+            raise ParameterError("cov='twoway-cluster' needs two cluster columns (cluster=, "
+                                 "default entity and time)")
+    else:
+        if cluster is not None:
+            raise ParameterError(f"cluster= goes with cov='cluster' or 'twoway-cluster', "
+                                 f"not cov={cov!r}")
+        cl = []
+    check_columns(data, cl, what="cluster column")
+    if cov == "driscoll-kraay" and time is None:
+        raise ParameterError("cov='driscoll-kraay' needs time= (the column of the periods)")
+
+    M = data[num].to_numpy(dtype=float, na_value=np.nan)
+    bad = ~np.isfinite(M)
+    n_drop = 0
+    keep = np.ones(len(data), dtype=bool)
+    if bad.any():
+        if missing == "raise":
+            i, j = np.argwhere(bad)[0]
+            raise DataError(
+                f"column {num[j]!r} is missing or infinite at row {data.index[i]!r} "
+                f"({int(bad.any(axis=1).sum())} incomplete row(s)); pass missing='drop' to "
+                "drop them listwise")
+        keep = ~bad.any(axis=1)
+        n_drop = int((~keep).sum())
+    sub = data.loc[keep] if n_drop else data
+    M = M[keep]
+
+    ecodes = _codes(sub[entity], entity) if entity is not None else None
+    tcodes = _codes(sub[time], time) if time is not None else None
+    dims_codes = {"entity": [ecodes], "time": [tcodes], "twoway": [ecodes, tcodes]}.get(fe, [])
+    n_single = 0
+    rows = np.flatnonzero(keep)
+    if dims_codes:
+        kept = drop_singletons(dims_codes)
+        n_single = int((~kept).sum())
+        if n_single:
+            M = M[kept]
+            rows = rows[kept]
+            ecodes = ecodes[kept] if ecodes is not None else None
+            tcodes = tcodes[kept] if tcodes is not None else None
+            sub = sub.iloc[np.flatnonzero(kept)]
+    if len(M) == 0:
+        raise DataError("no rows left once missing values and singleton groups are dropped")
+    clusters = [compact(_codes(sub[c], c))[0] for c in cl]
+
+    A, A_n, levels = 0, 0, {}
+    n = len(M)
+    if fe is not None:
+        dims = []
+        if ecodes is not None and fe in ("entity", "twoway"):
+            ecodes, ge, _ = compact(ecodes)
+            dims.append((ecodes, ge))
+            levels["entity"] = (ecodes, ge)
+        if tcodes is not None and fe in ("time", "twoway"):
+            tcodes_c, gt, _ = compact(tcodes)
+            dims.append((tcodes_c, gt))
+            levels["time"] = (tcodes_c, gt)
+        balanced = fe != "twoway" or n == dims[0][1] * dims[1][1]
+        ncomp = 1
+        if fe == "twoway" and not balanced:
+            ncomp = n_components(dims[0][0], dims[0][1], dims[1][0], dims[1][1])
+        before = np.sqrt((M * M).sum(axis=0))
+        M = absorb(np.asfortranarray(M), dims, None, balanced, connected=ncomp == 1)
+        left = np.sqrt((M * M).sum(axis=0)) / np.where(before > 0, before, 1.0)
+        gone = [num[j] for j in range(1, len(num)) if left[j] < 1e-9]
+        if gone:
+            what = {"entity": f"entity ({entity})", "time": f"time ({time})",
+                    "twoway": f"entity ({entity}) and time ({time})"}[fe]
+            raise EstimationError(
+                f"variable(s) {', '.join(map(repr, gone))} absorbed by the {what} fixed "
+                "effects: no variation is left once they are removed (e.g. an instrument "
+                "constant within each entity under entity fixed effects); drop them or "
+                "use a variable that varies within the groups")
+        A = sum(g for _, g in dims) - len(dims) - (ncomp - 1 if len(dims) == 2 else 0)
+        nested = 0
+        for codes, g in dims:
+            if any(_nested(codes, g, c) for c in clusters):
+                nested += g - 1
+        A_n = min(A, nested)
+    tc = None
+    if time is not None:
+        tc = compact(tcodes)[0] if tcodes is not None else None
+    k1 = len(exog)
+    p = len(endog)
+    yv = M[:, 0]
+    X1 = M[:, 1:1 + k1]
+    if fe is None:
+        X1 = np.column_stack([np.ones(n), X1])
+    return IVDesign(
+        y=np.ascontiguousarray(yv), X1=np.asfortranarray(X1),
+        Y2=np.asfortranarray(M[:, 1 + k1:1 + k1 + p]),
+        Z2=np.asfortranarray(M[:, 1 + k1 + p:]), y_name=y,
+        exog=(["const"] if fe is None else []) + list(exog), endog=list(endog),
+        instruments=list(instruments), fe=fe, n_absorbed=int(A), n_absorbed_nested=int(A_n),
+        n_singletons=n_single, n_dropped_missing=n_drop, clusters=clusters,
+        cluster_names=list(cl), time_codes=tc, fe_levels=levels, rows=rows)
+
+
+def _nested(fe_codes: np.ndarray, g: int, cl_codes: np.ndarray) -> bool:
+    """True when every level of the fixed effect lies within one cluster."""
+    first = np.full(g, -1, dtype=np.int64)
+    first[fe_codes] = cl_codes
+    return bool(np.all(first[fe_codes] == cl_codes))

@@ -1,0 +1,317 @@
+"""``fit_iv``: the public entry point of linear IV estimation with absorbed fixed effects.
+
+Small-sample presets (``small_sample=``, the inference core's names; K = regressors
+including the intercept, A = absorbed fixed-effect degrees of freedom beyond it, A_n =
+those nested within the cluster variable, G = clusters):
+
+==============  ===========================================================  ==========
+preset          matches                                                      inference
+==============  ===========================================================  ==========
+``"ivreg2"``    ``ivreg2`` default (sigma^2 = SSR/N, robust/cluster sums      normal
+                without factor); linearmodels ``IV2SLS(...).fit(debiased=
+                False)``
+``"none"``      as "ivreg2" but sigma^2 = SSR/(N-K-A); pyfixest               normal
+                ``ssc(k_adj=False, G_adj=False)`` for robust/cluster
+``"stata"``     ``ivreg2, small`` and R ``AER::ivreg`` (SSR/(N-K-A), N/(N-K),  t
+                G/(G-1) (N-1)/(N-K)); absorbed effects only in SSR/(N-K-A)
+``"reghdfe"``   ``ivreghdfe, small`` / ``reghdfe`` counting: SSR/(N-K-A),      t
+                N/(N-K-A), G/(G-1) (N-1)/(N-K-A+A_n) -- effects nested in the
+                cluster variable are not counted (default)
+``"areg"``      every absorbed effect counted, also when nested               t
+``"linearmodels"`` linearmodels ``debiased=True`` (N/(N-k))                   normal
+==============  ===========================================================  ==========
+
+``ivreg2`` and ``ivreghdfe`` differ in the absorbed degrees of freedom: ``ivreg2`` after
+a manual within transformation does not know about the effects (A = 0 unless passed as
+``dofminus``), ``ivreghdfe`` subtracts them (nested ones excepted when clustering). The
+``"reghdfe"`` preset follows ``ivreghdfe``; the weak-instrument F statistics use
+N - K_z - A with the same A.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from dtistat._results import TestResult
+from dtistat._validate import as_list, check_choice, check_frame, check_level, warn
+from dtistat.errors import EstimationError, ParameterError
+from dtistat.inference import check_cov, check_small_sample, sandwich
+from dtistat.iv import diagnostics as dg
+from dtistat.iv.design import IVDesign, build_iv_design, parse_iv_formula
+from dtistat.iv.estimation import ESTIMATORS, gmm_fit, kclass_fit, projection
+from dtistat.iv.results import FirstStageResult, IVDiagnostics, IVResult
+
+__all__ = ["fit_iv"]
+
+_IV_COV = ("unadjusted", "robust", "cluster", "twoway-cluster", "driscoll-kraay")
+
+
+def _check_rank(design: IVDesign) -> None:
+    """Name the variable that makes X or Z rank deficient."""
+    X1 = design.X1
+    for names, block, role in ((design.endog, design.Y2, "endogenous regressor"),
+                               (design.instruments, design.Z2, "instrument")):
+        res = block - projection(X1, block)[1] if X1.shape[1] else block
+        base = np.sqrt((block * block).sum(axis=0))
+        left = np.sqrt((res * res).sum(axis=0)) / np.where(base > 0, base, 1.0)
+        bad = [names[j] for j in range(len(names)) if left[j] < 1e-8]
+        if bad:
+            raise EstimationError(
+                f"{role}(s) {', '.join(map(repr, bad))} collinear with the included "
+                "exogenous regressors" + (" (or constant)" if design.has_const else
+                                          " and the fixed effects")
+                + "; drop them or use another variable")
+        s = np.linalg.svd(res / np.where(base > 0, base, 1.0), compute_uv=False)
+        if s.size and s[-1] < 1e-8 * s[0]:
+            raise EstimationError(
+                f"the {role}s {', '.join(map(repr, names))} are collinear with each other "
+                "(given the exogenous regressors); drop one")
+    if X1.shape[1]:
+        s = np.linalg.svd(X1 / np.maximum(np.sqrt((X1 * X1).sum(axis=0)), 1e-300),
+                          compute_uv=False)
+        if s[-1] < 1e-9 * s[0]:
+            raise EstimationError(
+                f"the exogenous regressors {', '.join(map(repr, design.exog))} are collinear "
+                "(with each other" + (" or the constant)" if design.has_const else
+                                      " or the fixed effects)"))
+
+
+def _sandwich(design, Xc, e, bread, K, cov, small_sample, lags):
+    return sandwich(Xc, e, bread, cov=cov, small_sample=small_sample, n_params=K,
+                    n_absorbed=design.n_absorbed, n_absorbed_nested=design.n_absorbed_nested,
+                    clusters=design.clusters, time_codes=design.time_codes, lags=lags)
+
+
+def _first_stages(design, pt, cov, small_sample, lags, level) -> dict:
+    Z = np.column_stack([design.X1, design.Z2])
+    zn = design.exog + design.instruments
+    bread = np.linalg.inv(Z.T @ Z)
+    K = Z.shape[1] + (0 if design.has_const else 1)
+    rows = dg.first_stage_stats(pt)
+    out = {}
+    for j, name in enumerate(design.endog):
+        coef, fit = projection(Z, design.Y2[:, j])
+        est = _sandwich(design, Z, design.Y2[:, j] - fit, bread, K, cov, small_sample, lags)
+        r = rows[j]
+        f, sw = r["F"], r["SW"]
+        null = f"coefficients of {', '.join(design.instruments)} are zero"
+        out[name] = FirstStageResult(
+            endog=name, params=pd.Series(coef, index=zn, name="estimate"),
+            cov=pd.DataFrame((est.cov + est.cov.T) / 2, index=zn, columns=zn),
+            df_inference=est.df_inference, level=level, nobs=design.nobs,
+            instruments=tuple(design.instruments), partial_r2=r["partial_r2"],
+            shea_r2=r["shea_r2"],
+            f_test=TestResult("First-stage F", f["F"], f["p_value"], f["df"], "F", null),
+            sw_test=TestResult("Sanderson-Windmeijer F", sw["F"], sw["p_value"], sw["df"], "F",
+                               f"{name} is not identified given the other endogenous "
+                               "regressors"),
+            fe=design.fe, cluster=", ".join(map(str, design.cluster_names)))
+    return out
+
+
+def _diagnostics(design, pt, resid, params, se, level,
+                 estimator: str = "2sls") -> tuple[IVDiagnostics, list]:
+    p, L = pt.p, pt.L
+    tests: dict = {}
+    rows: list = []
+    robust = pt.cov != "unadjusted"
+    wk = dg.weak_id(pt)
+    d_id = L - p + 1
+    if robust:
+        lm = dg.kp_rank(pt, wald=False)
+        tests["kp_lm"] = TestResult("Kleibergen-Paap rk LM", lm, float(dg.stats.chi2.sf(lm, d_id)),
+                                    (d_id,), "chi2", "the model is under-identified")
+        rows.append(("Kleibergen-Paap rk LM", lm, f"chi2({d_id})", tests["kp_lm"].p_value, ""))
+        w = dg.kp_rank(pt, wald=True)
+        fr = dg._f_row(pt, w, L)
+        tests["kp_wald"] = TestResult("Kleibergen-Paap rk Wald", w,
+                                      float(dg.stats.chi2.sf(w, d_id)), (d_id,), "chi2",
+                                      "the model is under-identified")
+        tests["kp_wald_f"] = TestResult("Kleibergen-Paap rk Wald F", fr["F"], fr["p_value"],
+                                        fr["df"], "F", "the instruments are weak (rank p - 1)")
+        rows.append(("Kleibergen-Paap rk Wald F", fr["F"], "", np.nan,
+                     f"rk Wald chi2({d_id}) = {w:.3f}"))
+    else:
+        tests["anderson_lm"] = TestResult("Anderson canon. corr. LM", wk["anderson_lm"],
+                                          wk["anderson_p"], (d_id,), "chi2",
+                                          "the model is under-identified")
+        rows.append(("Anderson canon. corr. LM", wk["anderson_lm"], f"chi2({d_id})",
+                     wk["anderson_p"], ""))
+    tests["cragg_donald_f"] = TestResult("Cragg-Donald Wald F", wk["cragg_donald_f"], np.nan,
+                                         (), "F", "the instruments are weak")
+    rows.append(("Cragg-Donald Wald F", wk["cragg_donald_f"], "", np.nan, ""))
+    sy = dg.stock_yogo(p, L) if L <= 30 else {"size": {}, "bias": {}}
+    for lv, cv in sy["size"].items():
+        rows.append((f"Stock-Yogo {lv:.0%} maximal IV size", cv, "", np.nan,
+                     f"critical value, {p} endogenous / {L} instruments"))
+    for lv, cv in sy["bias"].items():
+        rows.append((f"Stock-Yogo {lv:.0%} maximal IV relative bias", cv, "", np.nan,
+                     f"critical value, {p} endogenous / {L} instruments"))
+    ov = dg.overid(pt, resid)
+    if ov is not None:
+        tests["overid"] = TestResult(ov["test"], ov["statistic"], ov["p_value"], (ov["df"],),
+                                     "chi2", "the instruments are valid (orthogonal to the "
+                                     "error)")
+        rows.append((ov["test"], ov["statistic"], f"chi2({ov['df']})", ov["p_value"], ""))
+    ar = dg.anderson_rubin(pt)
+    tests["anderson_rubin"] = TestResult("Anderson-Rubin F", ar["F"], ar["p_value"], ar["df"],
+                                         "F", "all endogenous coefficients are zero")
+    rows.append(("Anderson-Rubin Wald F", ar["F"], f"F({L}, {ar['df'][1]:g})", ar["p_value"],
+                 "weak-instrument-robust test of the endogenous coefficients = 0"))
+    rows.append(("Anderson-Rubin Wald chi2", ar["chi2"], f"chi2({L})", ar["chi2_p"], ""))
+    ar_set = None
+    if p == 1:
+        ar_set = dg.ar_confidence_set(pt, level, float(params[-1]), max(float(se[-1]), 1e-12))
+        rows.append((f"Anderson-Rubin {level:.0%} confidence set", np.nan, "", np.nan,
+                     _fmt_set(ar_set)))
+    c = dg.endogeneity_c(pt)
+    tests["endogeneity"] = TestResult("Endogeneity C test", c["statistic"], c["p_value"],
+                                      (c["df"],), "chi2", f"{', '.join(design.endog)} "
+                                      "exogenous")
+    rows.append(("Endogeneity (C) test", c["statistic"], f"chi2({c['df']})", c["p_value"],
+                 "H0: the endogenous regressors are exogenous"))
+    table = pd.DataFrame(rows, columns=["statistic", "value", "df", "p_value", "note"])
+    table = table.set_index("statistic")
+    table.index.name = None
+    weak_key = "kp_wald_f" if robust else "cragg_donald_f"
+    notes = [("Weak-instrument F statistics are W/L (N-K_z-A)/N, times (G-1)/G when clustered "
+             "(ivreg2's scaling).")]
+    if robust:
+        notes.append("Stock-Yogo critical values assume i.i.d. errors; compared here with the "
+                     "Kleibergen-Paap rk Wald F, as ivreg2 reports them.")
+    if estimator == "liml":
+        notes.append("Stock-Yogo values are the TSLS tables (Stock and Yogo 2005, Tables 5.1-"
+                     "5.2); the over-identification test uses the LIML residuals.")
+    warnings = _weak_warnings(tests[weak_key], sy)
+    return IVDiagnostics(table=table, tests=tests, stock_yogo=sy, ar_set=ar_set, level=level,
+                         weak_statistic=tests[weak_key].test, notes=tuple(notes)), warnings
+
+
+def _fmt_set(s: list) -> str:
+    if not s:
+        return "empty"
+    return " U ".join(f"[{lo:.4g}, {hi:.4g}]" for lo, hi in s)
+
+
+def _weak_warnings(t: TestResult, sy: dict) -> list[str]:
+    cv = sy["size"].get(0.10)
+    if cv is not None and t.statistic < cv:
+        return [(f"weak instruments: {t.test} = {t.statistic:.2f} is below the Stock-Yogo 10% "
+                f"maximal IV size critical value {cv:.2f}; see the Anderson-Rubin test and "
+                "confidence set")]
+    if t.statistic < 10:
+        return [(f"weak instruments: {t.test} = {t.statistic:.2f} is below 10 (Staiger and "
+                "Stock 1997); see the Anderson-Rubin test and confidence set")]
+    return []
+
+
+def fit_iv(data: pd.DataFrame, formula: str | None = None, *, y: str | None = None,
+           exog: str | list | None = None, endog: str | list | None = None,
+           instruments: str | list | None = None, entity: str | None = None,
+           time: str | None = None, fe: str | None = None, estimator: str = "2sls",
+           cov: str = "robust", cluster: str | list | None = None,
+           small_sample: str = "reghdfe", lags: int | None = None, missing: str = "raise",
+           level: float = 0.95) -> IVResult:
+    """Linear IV regression (2SLS, LIML, two-step GMM) with absorbed fixed effects.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Never modified.
+    formula : str, optional
+        ``"y ~ x1 + x2 + [d1 + d2 ~ z1 + z2 + z3]"`` (fixest / ivreg2 style). Or give
+        ``y=``, ``exog=``, ``endog=``, ``instruments=``.
+    entity, time : str, optional
+        Panel identifiers (needed for ``fe``, the default cluster and Driscoll-Kraay).
+    fe : {None, "entity", "time", "twoway"}
+        Fixed effects absorbed (singletons dropped iteratively and counted, as reghdfe).
+    estimator : {"2sls", "liml", "gmm"}
+    cov : {"unadjusted", "robust", "cluster", "twoway-cluster", "driscoll-kraay"}
+    cluster : str or list of str, optional
+        Cluster column(s); default the entity (and time for two-way clustering).
+    small_sample : {"reghdfe", "stata", "ivreg2", "none", "areg", "linearmodels"}
+        See the module's table: "ivreg2" is ivreg2's default, "stata" is ``ivreg2,
+        small``, "reghdfe" is ``ivreghdfe, small``.
+    lags : int, optional
+        Driscoll-Kraay bandwidth.
+    missing : {"raise", "drop"}
+    level : float
+        Confidence level of intervals and of the Anderson-Rubin set.
+
+    Returns
+    -------
+    IVResult
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> n = 500
+    >>> z = rng.normal(size=(n, 2)); u = rng.normal(size=n)
+    >>> d = z @ [1.0, 0.5] + u + rng.normal(size=n)
+    >>> df = pd.DataFrame({"y": 2 * d + u, "d": d, "z1": z[:, 0], "z2": z[:, 1]})
+    >>> res = fit_iv(df, "y ~ [d ~ z1 + z2]")
+    >>> round(float(res.params["d"]), 1)
+    2.0
+    """
+    data = check_frame(data)
+    if formula is not None:
+        if any(v is not None for v in (y, exog, endog, instruments)):
+            raise ParameterError("give either formula= or y=/exog=/endog=/instruments=, not "
+                                 "both")
+        y, exog_l, endog_l, inst_l = parse_iv_formula(formula)
+    else:
+        if y is None or not isinstance(y, str):
+            raise ParameterError("y= (the dependent variable's column) is required without a "
+                                 "formula")
+        exog_l, endog_l, inst_l = as_list(exog), as_list(endog), as_list(instruments)
+    check_choice(estimator, ESTIMATORS, "estimator")
+    cov = check_cov(cov)
+    if cov not in _IV_COV:
+        raise ParameterError(f"cov={cov!r} is not available for IV; choose one of "
+                             f"{', '.join(map(repr, _IV_COV))}")
+    small_sample = check_small_sample(small_sample)
+    check_choice(fe, (None, "entity", "time", "twoway"), "fe")
+    check_choice(missing, ("raise", "drop"), "missing")
+    level = check_level(level)
+    design = build_iv_design(data, y, exog_l, endog_l, inst_l, entity=entity, time=time, fe=fe,
+                             cov=cov, cluster=cluster, missing=missing)
+    _check_rank(design)
+    k = design.X1.shape[1] + design.Y2.shape[1]
+    K = k + (0 if design.has_const else 1)
+    if design.nobs - K - design.n_absorbed <= 0:
+        raise EstimationError(f"{design.nobs} observations for {K + design.n_absorbed} "
+                              "parameters: no residual degrees of freedom")
+    kw = {"cov": cov, "clusters": design.clusters, "time_codes": design.time_codes, "lags": lags}
+    if estimator == "gmm":
+        b, e, Xc, bread, _ = gmm_fit(design.y, design.X1, design.Y2, design.Z2, **kw)
+        kappa = float("nan")
+    else:
+        b, e, Xc, bread, kappa = kclass_fit(design.y, design.X1, design.Y2, design.Z2,
+                                            estimator=estimator)
+    est = _sandwich(design, Xc, e, bread, K, cov, small_sample, lags)
+    # Hansen's J of 2SLS and two-step GMM uses the moment covariance of the 2SLS
+    # residuals (ivreg2; linearmodels' IVGMM j_stat); LIML and Sargan use their own
+    e_overid = e
+    if estimator == "gmm" or (estimator == "2sls" and cov != "unadjusted"):
+        e_overid = kclass_fit(design.y, design.X1, design.Y2, design.Z2)[1]
+    names = design.exog + design.endog
+    V = (est.cov + est.cov.T) / 2
+    pt = dg.partial_out(design, cov, lags)
+    first = _first_stages(design, pt, cov, small_sample, lags, level)
+    diag, warnings = _diagnostics(design, pt, e_overid, b, np.sqrt(np.diag(V)), level,
+                                  estimator)
+    for w in warnings:
+        warn(w)
+    yc = design.y - design.y.mean() if design.has_const else design.y
+    r2 = 1.0 - float(e @ e) / float(yc @ yc)
+    return IVResult(
+        params=pd.Series(b, index=names, name="estimate"),
+        cov=pd.DataFrame(V, index=names, columns=names), df_inference=est.df_inference,
+        level=level, nobs=design.nobs, y_name=design.y_name, exog=tuple(design.exog),
+        endog=tuple(design.endog), instruments=tuple(design.instruments), estimator=estimator,
+        cov_type=cov, small_sample=small_sample, fe=fe, first_stage=first, diagnostics=diag,
+        kappa=kappa, r2=r2, n_absorbed=design.n_absorbed, n_singletons=design.n_singletons,
+        n_dropped_missing=design.n_dropped_missing, n_clusters=est.n_clusters, resid=e,
+        warnings=tuple(warnings), cluster=", ".join(map(str, design.cluster_names)))
