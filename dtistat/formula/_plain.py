@@ -123,7 +123,10 @@ def plain_design(parsed, data, floats, shifted, rows, intercept_allowed, orderin
 def _renamer(parsed):
     from dtistat.formula._panelops import PLACEHOLDER
 
-    return lambda name: PLACEHOLDER.sub(lambda m: parsed.placeholders[m.group(0)].name, name)
+    from dtistat.formula.design import unquote
+
+    return lambda name: unquote(
+        PLACEHOLDER.sub(lambda m: parsed.placeholders[m.group(0)].name, name))
 
 
 def _stack(blocks, n) -> np.ndarray:

@@ -413,9 +413,17 @@ def _namer(spec, placeholders: dict, level_names: str):
             return "const"
         for old, new in subs:
             name = name.replace(old, new)
-        return PLACEHOLDER.sub(lambda m: placeholders[m.group(0)].name, name)
+        return unquote(PLACEHOLDER.sub(lambda m: placeholders[m.group(0)].name, name))
 
     return rename
+
+
+_QUOTED = re.compile(r"(^|:)`([^`]*)`(?=$|:|\[)")
+
+
+def unquote(name: str) -> str:
+    """A quoted column used as a factor is named by the column: `R&D-投入`:z -> R&D-投入:z."""
+    return _QUOTED.sub(lambda m: m.group(1) + m.group(2), name)
 
 
 def _factor_map(spec, rename, parsed: _Parsed) -> dict:

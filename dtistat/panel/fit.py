@@ -288,6 +288,12 @@ def _sample(data, design, model, fe, ecode_all, tcode_all, tpos_all, elabels, cl
     if FD; the cluster codes."""
     rows = design.rows
     y, X = design.y, design.X
+    names = list(design.names)
+    intercept = "const" in names
+    if intercept:  # the estimators add the intercept themselves
+        j = names.index("const")
+        X = np.asfortranarray(np.delete(X, j, axis=1))
+        names.pop(j)
     counts = {"lags": design.n_dropped_lags, "missing": design.n_dropped_missing,
               "singletons": 0}
     w = None
@@ -322,12 +328,6 @@ def _sample(data, design, model, fe, ecode_all, tcode_all, tpos_all, elabels, cl
         raise DataError(
             "no rows left to estimate after dropping missing values, lags and singletons"
         )
-    names = [n for n in design.names]
-    intercept = "const" in names
-    if intercept:  # the estimators add the intercept themselves
-        j = names.index("const")
-        X = np.asfortranarray(np.delete(X, j, axis=1))
-        names.pop(j)
     ecode, n_ent, present = compact(ecode)
     tcode, n_per, _ = compact(tpos)
     sample = Sample(y, X, names, intercept, ecode, n_ent, tcode, n_per, w,
