@@ -42,6 +42,19 @@ from dtistat.factors import (
 from dtistat.future import FutureIndexResult, future_industry_index, future_spec
 from dtistat.index import weights
 from dtistat.index.compute import IndexResult, compute_index
+from dtistat.index.disparity import (  # disparity
+    beta_convergence,
+    coupling_coordination,
+    dagum_gini,
+    kernel_density,
+    log_t_test,
+    markov,
+    obstacle_degree,
+    sigma_convergence,
+    spatial_markov,
+    theil,
+    topsis,
+)
 from dtistat.index.sensitivity import (
     SensitivityResult,
     SobolResult,
@@ -114,6 +127,18 @@ from dtistat.preprocess import trim, winsorize
 __version__ = "0.1.0"
 
 __all__ = [
+    # disparity
+    "beta_convergence",
+    "coupling_coordination",
+    "dagum_gini",
+    "kernel_density",
+    "log_t_test",
+    "markov",
+    "obstacle_degree",
+    "sigma_convergence",
+    "spatial_markov",
+    "theil",
+    "topsis",
     # threshold
     "ThresholdResult",
     "fit_threshold",

@@ -632,7 +632,8 @@ def run_demo(
 
 def all_sections() -> list[Callable[[_Context], Section]]:
     """Every section of the demo, in report order."""
-    from dtistat.reporting import did, heterogeneity, iv, spatial, threshold
+    from dtistat.reporting import did, disparity, heterogeneity, iv, spatial, threshold
 
-    return [*INDEX_SECTIONS, _future, _panel, iv.section, heterogeneity.section, _mediation,
-            _factors, _survey, _sensitivity, threshold.section, did.section, spatial.section]
+    return [*INDEX_SECTIONS, disparity.section, _future, _panel, iv.section,
+            heterogeneity.section, _mediation, _factors, _survey, _sensitivity,
+            threshold.section, did.section, spatial.section]
