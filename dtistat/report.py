@@ -571,6 +571,8 @@ def run_demo(
     plt = pyplot()
     for i, fn in enumerate(secs, 1):
         name = fn.__name__.lstrip("_")
+        if name == "section":  # a topic module's section: named by its module
+            name = fn.__module__.rsplit(".", 1)[-1]
         t = time.perf_counter()
         say(f"[{i}/{len(secs)}] {name} ...")
         try:
