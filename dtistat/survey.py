@@ -1,4 +1,4 @@
-"""Survey analysis for questionnaire data: raking weights, design-based crosstabs and tests, proportions, ordered models.
+"""Survey analysis: raking weights, design-based crosstabs and tests, proportions, ordered models.
 
 PART 4 of the report weights an online panel to population margins and compares
 groups (industry, city tier, employer size, age). This module gives the four steps:
@@ -961,7 +961,8 @@ def crosstab(
 
 # ======================================================================= proportions
 
-def _ci(p: np.ndarray, neff: np.ndarray, method: str, level: float) -> tuple[np.ndarray, np.ndarray]:
+def _ci(p: np.ndarray, neff: np.ndarray, method: str, level: float
+        ) -> tuple[np.ndarray, np.ndarray]:
     """Interval for a proportion p with (effective) sample size neff."""
     z = stats.norm.ppf(0.5 + level / 2)
     alpha = 1 - level
@@ -1174,7 +1175,8 @@ class OrderedResult(CoefResult):
             raise ParameterError("odds ratios need link='logit'; this model uses probit")
         t = self.coefficients
         t = t[~t["term"].str.startswith("cut[")]
-        return t[["term", "odds_ratio", "or_ci_low", "or_ci_high", "p_value"]].reset_index(drop=True)
+        cols = ["term", "odds_ratio", "or_ci_low", "or_ci_high", "p_value"]
+        return t[cols].reset_index(drop=True)
 
     @property
     def df_inference(self) -> None:
@@ -1320,7 +1322,8 @@ class _OrderedLik:
         return (H + H.T) / 2
 
 
-def _fit_lik(lik: _OrderedLik, start: np.ndarray, maxiter: int = 1000) -> tuple[np.ndarray, bool, int]:
+def _fit_lik(lik: _OrderedLik, start: np.ndarray, maxiter: int = 1000
+             ) -> tuple[np.ndarray, bool, int]:
     res = optimize.minimize(lik.nll, start, jac=lik.ngrad, method="BFGS",
                             options={"gtol": 1e-9, "maxiter": maxiter})
     x = res.x
@@ -1372,7 +1375,10 @@ def _ordered_design(data: pd.DataFrame, formula: str, yname: str, extra: list, l
 
 
 def _term_groups(terms: dict, names: list[str], X: np.ndarray) -> list[tuple[list[int], str]]:
-    """Columns grouped for marginal effects: ('discrete', dummies of one factor) or ('derivative', [col])."""
+    """Columns grouped for marginal effects.
+
+    ('discrete', dummies of one factor) or ('derivative', [col]).
+    """
     binary = [bool(np.all(np.isin(X[:, j], (0.0, 1.0)))) for j in range(X.shape[1])]
     groups: list[tuple[list[int], str]] = []
     seen: set[int] = set()

@@ -18,7 +18,7 @@ def members(df: pd.DataFrame, cluster: str) -> set[str]:
     return set(df.loc[df["cluster"] == cluster, "name_zh"])
 
 
-# The seed report (shared/seed/000_0cafdd3683adf758.txt), PART 1 section
+# 数字化转型指数报告2023 (腾讯研究院 et al.), PART 1 section
 # "3 全国重点区域特征", tables "2022排名 珠三角城市群", "2022排名 京津冀城市群" and
 # "2022排名 长三角城市群" -- the members in the report's 2022 rank order.
 SEED_PRD = ["深圳市", "广州市", "东莞市", "佛山市", "中山市", "惠州市", "江门市", "珠海市", "肇庆市"]
@@ -239,7 +239,7 @@ def test_cluster_plan_spot_checks(cities):
     assert by_short.loc["邯郸", "cluster"] == "京津冀"
     assert by_short.loc["邢台", "cluster"] == "京津冀"
     assert by_short.loc["运城", "cluster"] == "关中平原"
-    # 池州 and 温州 are in the seed's 长三角 table
+    # 池州 and 温州 are in the report's 长三角 table
     assert by_short.loc["池州", "cluster"] == "长三角"
     assert by_short.loc["温州", "cluster"] == "长三角"
 

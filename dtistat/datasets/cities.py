@@ -4,7 +4,7 @@ Real, public metadata (not simulated), bundled as ``cities.csv`` beside this mod
 loaded by :func:`load_cities`. One row per unit that the DTI study can rank: every
 prefecture-level unit of mainland China, the four municipalities, and the
 province-administered county-level units (省直辖县级行政单位). Hong Kong, Macao and
-Taiwan are not included, as in the seed report ("本报告统计范围仅涉及中国大陆").
+Taiwan are not included, as in the report ("本报告统计范围仅涉及中国大陆").
 
 Status of the divisions: 2023. The prefecture level has not changed since 莱芜 was merged
 into 济南 in January 2019; the newest unit is the 兵团 city 白杨市 (approved December 2022,
@@ -75,7 +75,7 @@ tier, tier_en
     report's treatment of small late-developing cities; ``level == "county-level"``
     tells them apart.
 cluster, cluster_en
-    The one city cluster (城市群) of the 11 the seed report names to which the unit is
+    The one city cluster (城市群) of the 11 the report names to which the unit is
     assigned, or the empty string ``""`` if none; ``cluster_en`` is a snake_case slug.
     Membership follows each cluster's national plan (see :data:`CLUSTER_PLANS`); a
     unit that a plan covers only in part (e.g. 抚州 and 吉安 in 长江中游, 绵阳 in 成渝,
@@ -83,7 +83,7 @@ cluster, cluster_en
     overlaps between the plans are 邯郸 and 邢台 (京津冀 and 中原) and 运城 (关中平原 and
     中原); the 中原 plan names these three only in its outer linkage zone (联动辐射区),
     while they are full members of the other plans, so they are assigned to 京津冀 and
-    关中平原 (for 邯郸 and 邢台 the seed's 京津冀 table also says so).
+    关中平原 (for 邯郸 and 邢台 the report's 京津冀 table also says so).
 cluster_plans
     Every plan that names the unit, ``;``-separated in :data:`CLUSTERS` order
     (``京津冀;中原`` for 邯郸), so the plans' own member counts can be recovered.
@@ -122,10 +122,10 @@ The 11 clusters
 ========  ==========================  ====  =================================================
 cluster   plan                         n    members here
 ========  ==========================  ====  =================================================
-珠三角    seed report's table             9  广州 深圳 珠海 佛山 江门 东莞 中山 惠州 肇庆 (the
+珠三角    report's table                  9  广州 深圳 珠海 佛山 江门 东莞 中山 惠州 肇庆 (the
           (珠江三角洲地区改革发展规划          9 cities of the Pearl River Delta plan)
           纲要, 2008)
-京津冀    seed report's table;           13  北京 天津 + the 11 cities of 河北
+京津冀    report's table;                13  北京 天津 + the 11 cities of 河北
           京津冀协同发展规划纲要 (2015)
 长三角    seed report's table            27  the 26 cities of 长江三角洲城市群发展规划 (2016)
                                              plus 温州, i.e. the 27-city central area of
@@ -147,7 +147,7 @@ cluster   plan                         n    members here
 ========  ==========================  ====  =================================================
 
 173 of the 369 units (46.9%) are in a cluster; of the 337 prefecture-level-and-above
-units, 165 (49.0%) are -- the seed report's "11大城市群数量占全国49%".
+units, 165 (49.0%) are -- the report's "11大城市群数量占全国49%".
 
 What is approximate
 -------------------
@@ -157,7 +157,7 @@ What is approximate
   second copy that stops at the 119th city, 渭南). The 三线 and 四线 members were not
   checked against the original publication and a few may be off by one tier. The
   ranking is revised every year (2024 moved 昆明 up and 佛山 down, for example); this
-  table is the 2023 edition the seed report's period matches.
+  table is the 2023 edition the report's period matches.
 * 五线 for county-level units is a convention, not a grading.
 * Cluster membership is by prefecture-level unit; the plans' partial coverage of some
   units (listed above) is not represented.
@@ -188,7 +188,7 @@ TIER_ORDER: tuple[str, ...] = ("一线", "新一线", "二线", "三线", "四�
 #: English slugs of :data:`TIER_ORDER`, same order.
 TIER_ORDER_EN: tuple[str, ...] = ("tier1", "new_tier1", "tier2", "tier3", "tier4", "tier5")
 
-#: The 11 clusters in the seed report's order: Chinese name -> ``cluster_en`` slug.
+#: The 11 clusters in the report's order: Chinese name -> ``cluster_en`` slug.
 CLUSTERS: dict[str, str] = {
     "珠三角": "pearl_river_delta",
     "京津冀": "beijing_tianjin_hebei",

@@ -1,7 +1,7 @@
 """The demo world: real city metadata plus a documented, calibrated simulated study.
 
 **Everything but the city metadata is simulated.** The DTI indicator cube reproduces the
-seed report's published tables (see :mod:`dtistat.datasets.demo_index` for its DGP);
+report's published tables (see :mod:`dtistat.datasets.demo_index` for its DGP);
 the other tables (start-up firms, entrepreneurship environment, AI clusters, survey
 microdata, the mediation panel) come from :mod:`dtistat.datasets.demo_world`, whose
 generators document their processes and true parameters.

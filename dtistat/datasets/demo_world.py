@@ -99,7 +99,7 @@ __all__ = [
 #: Seed of the shipped demo world.
 DEFAULT_SEED: int = 2023
 
-#: The six future-industry domains of the seed's PART 2, in this order.
+#: The six future-industry domains of the report's PART 2, in this order.
 DOMAINS: tuple[str, ...] = (
     "information", "biology", "energy", "manufacturing", "materials", "space",
 )
@@ -273,7 +273,7 @@ class MediationTruth:
 
 @dataclass(frozen=True)
 class WorldTruth:
-    """Every true parameter of the simulated tables (this module's part of ``load_demo().truth``)."""
+    """Every true parameter of the simulated tables (this module's part of the demo truth)."""
 
     firms: FirmsTruth
     environment: EnvironmentTruth
@@ -609,7 +609,7 @@ def simulate_firms(
 ) -> pd.DataFrame:
     """Simulated start-up firm records of the six future-industry domains (SIMULATED data).
 
-    Stands in for the start-up registry extract behind the seed's PART 2 future-industry
+    Stands in for the start-up registry extract behind the report's PART 2 future-industry
     index. Vectorized: 10 million records take a few seconds and well under 4 GB
     (``benchmarks/bench_demo_firms.py``).
 
@@ -648,7 +648,7 @@ def simulate_firms(
        0.09, space 0.05; the realized national shares differ a little, information
        about 0.44) and loadings ``l_dg`` = 0.60 information, 0.45
        manufacturing, 0.50 space, 0.40 biology on the digital-real fusion factor and
-       ``l_dr`` = 0.50 energy and materials on the resource factor. Hence the seed's
+       ``l_dr`` = 0.50 energy and materials on the resource factor. Hence the report's
        finding: across cities, information co-moves with manufacturing, space and
        biology (shared factor), not with energy and materials. 北京, 上海, 深圳 lead through
        their scale bonus. Cell counts ~ Multinomial(n_firms, p).
@@ -656,7 +656,7 @@ def simulate_firms(
        gamma_cd = 0.10 + region shift (central +0.05, west +0.06, northeast -0.02) +
        domain shift (space +0.08, energy +0.06, information +0.05, biology +0.02,
        materials -0.02) + N(0, 0.04²) per cell: later years have more start-ups, and
-       central/western cities grow faster (the seed: growth is dispersed).
+       central/western cities grow faster (the report: growth is dispersed).
     3. Registered capital ~ LogNormal(log 100 + domain shift + 0.15 size_c, 1.1²),
        shift 0 information .. 0.8 space, rounded to 0.1 (10k CNY).
     4. Incubator: logit P = -2.0 + 0.5 F3_c + 0.3 [information or biology].
@@ -797,7 +797,7 @@ def simulate_environment(
 ) -> pd.DataFrame:
     """Simulated city entrepreneurship environment with a 3-factor structure (SIMULATED).
 
-    Stands in for the city indicators behind the seed's PART 3 finding "创业投资、研发投入
+    Stands in for the city indicators behind the report's PART 3 finding "创业投资、研发投入
     和孵化载体是影响未来产业集聚发展的关键环境因素" (venture capital, R&D and
     incubators are the key environment factors) and "孵化器是重要的环境条件".
 
@@ -900,7 +900,7 @@ def simulate_ai_clusters(
 ) -> pd.DataFrame:
     """Simulated AI firms per city and six drivers of AI-industry clustering (SIMULATED).
 
-    The seed's PART 3 names the environment factors of AI clustering: computer-industry
+    The report's PART 3 names the environment factors of AI clustering: computer-industry
     venture capital (计算机产业创业投资), high-level open-source developers (高水平开源开发者),
     software-industry policy support (软件产业政策支持力度) and IP output (知识产权产出),
     "especially the number and output of developers". The two further drivers are
@@ -936,7 +936,7 @@ def simulate_ai_clusters(
     and ``ai_firms`` is the result rounded to an integer (at least 1). OLS of
     ``np.log(ai_firms)`` on the transformed drivers (``truth().ai_clusters.formula``)
     recovers the coefficients up to sampling error (the rounding adds a negligible
-    error). Developers carry the largest standardized effect, as the seed finds.
+    error). Developers carry the largest standardized effect, as the report finds.
     """
     cities = _check_cities(cities)
     wrng, rng = _rngs(seed, "ai")
@@ -1049,7 +1049,7 @@ def _ordered_logit_draw(rng: np.random.Generator, eta: np.ndarray,
 
 
 def simulate_survey(seed: Any = DEFAULT_SEED, n: int = 5796) -> pd.DataFrame:
-    """Simulated respondent microdata of the public survey of the seed's PART 4 (SIMULATED).
+    """Simulated respondent microdata of the public survey of the report's PART 4 (SIMULATED).
 
     Stands in for the 企鹅有调 online survey (5,796 respondents) on digital tools at work
     and in life and on expectations of AI. Like any online panel, the sample
@@ -1092,7 +1092,7 @@ def simulate_survey(seed: Any = DEFAULT_SEED, n: int = 5796) -> pd.DataFrame:
     ``tier_score`` 5 (一线) .. 0 (五线):
 
     * ``organized_training``: logit P = -1.2 + 0.55 size_rank -- P rises from .23 (<50)
-      to .73 (5000+): the seed's "单位规模越大员工获得组织化培训的程度更高".
+      to .73 (5000+): the report's "单位规模越大员工获得组织化培训的程度更高".
     * ``tool_k``: logit P = const_k + b_size size_rank + b_tier tier_score + b_age
       age_rank + industry shift (internet_it +.6, finance +.4, communications +.3,
       public_sector -.1, agriculture -.4); see ``truth().survey.tool_logit``.
@@ -1101,7 +1101,7 @@ def simulate_survey(seed: Any = DEFAULT_SEED, n: int = 5796) -> pd.DataFrame:
     * ``tech_k``: base rates (AI .62 the highest), AI +0.45 on the logit in
       communications, manufacturing, culture, real estate, agriculture, energy.
     * ``hit_k``: logit P = logit(p_k) + 0.4 if the respondent works in that occupation;
-      p = professional_services .36, technical .33 (the seed's "超三成"), clerical .28,
+      p = professional_services .36, technical .33 (the report's "超三成"), clerical .28,
       creative_media .25, production .20, sales_services .18, management .08.
     * ``skill_k``: logit P = const_k + b_k age_rank; AIGC 0.30 - 0.45 age_rank (P from
       .57 at 18-24 to .18 at 55+, depending on age only).
@@ -1248,12 +1248,12 @@ def simulate_mediation_panel(
     dti: pd.DataFrame | None = None,
     seed: Any = DEFAULT_SEED,
 ) -> pd.DataFrame:
-    """Simulated city x quarter panel: investment -> digital infra / platform -> development (SIMULATED).
+    """Simulated city x quarter panel: investment -> infrastructure / platform -> development.
 
-    The seed's PART 3 finds that "数字基础设施和数字平台在未来产业投资和未来产业发展之间
+    The report's PART 3 finds that "数字基础设施和数字平台在未来产业投资和未来产业发展之间
     起到中介作用" and that digitalization has a significant positive effect on
     future-industry development. This panel carries both, with known effects, for
-    :func:`dtistat.fit_mediation` (issue 4) and :func:`dtistat.fit_panel` (issue 5).
+    :func:`dtistat.fit_mediation` and :func:`dtistat.fit_panel`.
 
     Parameters
     ----------
