@@ -1,0 +1,291 @@
+"""Compiled kernel: exact ranks of a group's cells under a tile of weight draws.
+
+A group (one period × ``by`` cell) keeps its entities as rows in nominal order
+(nominal rank ascending, ties by entity number). For each tile of draws the kernel
+computes the scores (a matrix product written as plain loops: the sum over leaves
+runs in one fixed order, so every CPU and thread count gives the same bits), then
+ranks each draw by insertion sort from the nominal order: a draw rarely moves an
+entity far, so that costs O(n + inversions), and every inversion between two
+different nominal ranks is a discordant pair of Kendall's tau. When the inversions
+pass ``n log2 n`` the draw is sorted instead (a merge sort, O(n log n)). The sort key
+is (score descending, entity number): equal scores share the lower ('min') rank.
+
+Rank counts are kept per cell over a band of ranks ``[lo, lo + w)``; a tile whose
+ranks leave a cell's band is not counted, the ranks it needs are reported and the
+caller widens the bands and runs the tile again (see :mod:`.bands`). Every
+accumulator is an integer, so no result depends on the order of evaluation.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+__all__ = ["TILE", "rank_groups"]
+
+# Draws per tile: the scores of a tile (TILE x rows doubles) stay in cache while they
+# are ranked and counted; a wider tile costs more when a band must grow (the tile runs
+# again), a narrower one more loop set-up per draw.
+TILE = 64
+# Rows per block of the score loops: 20 leaves x 512 rows of a group's leaf values
+# (80 KB) stay in the L2 cache across the draws of a tile.
+_ROWS = 512
+
+
+@nb.njit(cache=True, nogil=True)
+def _scores(A, W, alt, d0, m, S):
+    """``S[j, p]`` = score of row p under draw ``d0 + j``, summed over the leaves in the
+    order 0, 1, ..., L - 1 (plain loops: no FMA contraction, no BLAS); ``A`` is the
+    group's (alternatives, L, rows) leaf values."""
+    L = W.shape[1]
+    n = A.shape[2]
+    for b0 in range(0, n, _ROWS):
+        nb_ = min(n - b0, _ROWS)
+        for j in range(m):
+            a = alt[d0 + j]
+            s = S[j, b0:b0 + nb_]
+            Ak = A[a, 0, b0:b0 + nb_]
+            w = W[d0 + j, 0]
+            for p in range(nb_):
+                s[p] = w * Ak[p]
+            for k in range(1, L):
+                w = W[d0 + j, k]
+                Ak = A[a, k, b0:b0 + nb_]
+                for p in range(nb_):
+                    s[p] += w * Ak[p]
+
+
+@nb.njit(cache=True, nogil=True)
+def _inversions(a, tmp):
+    """Pairs i < j with ``a[i] > a[j]`` (strictly), by a bottom-up merge sort of ``a``
+    (``a`` and ``tmp`` are overwritten)."""
+    n = a.shape[0]
+    inv = 0
+    width = 1
+    src, dst = a, tmp
+    while width < n:
+        for lo in range(0, n, 2 * width):
+            mid = min(lo + width, n)
+            hi = min(lo + 2 * width, n)
+            i, j, k = lo, mid, lo
+            while i < mid and j < hi:
+                if src[j] < src[i]:
+                    dst[k] = src[j]
+                    inv += mid - i
+                    j += 1
+                else:
+                    dst[k] = src[i]
+                    i += 1
+                k += 1
+            while i < mid:
+                dst[k] = src[i]
+                i += 1
+                k += 1
+            while j < hi:
+                dst[k] = src[j]
+                j += 1
+                k += 1
+        src, dst = dst, src
+        width *= 2
+    return inv
+
+
+@nb.njit(cache=True, nogil=True)
+def _sort_draw(x, ent, R0, order, vals, seq, tmp, do_kendall):
+    """Order of the rows by (score descending, entity number) by a merge sort, and the
+    discordant pairs with the nominal ranks (inversions of ``R0`` in that order)."""
+    n = x.shape[0]
+    o = np.argsort(-x, kind="mergesort")          # stable: equal scores in row order
+    for q in range(n):
+        order[q] = o[q]
+        vals[q] = x[o[q]]
+    q = 0
+    while q < n:                                  # equal scores: by entity number
+        e = q + 1
+        while e < n and vals[e] == vals[q]:
+            e += 1
+        for i in range(q + 1, e):
+            r = order[i]
+            j = i
+            while j > q and ent[order[j - 1]] > ent[r]:
+                order[j] = order[j - 1]
+                j -= 1
+            order[j] = r
+        q = e
+    if not do_kendall:
+        return 0
+    for q in range(n):
+        seq[q] = R0[order[q]]
+    return _inversions(seq, tmp)
+
+
+@nb.njit(cache=True, nogil=True)
+def _rank_draw(x, ent, R0, rk, order, vals, seq, tmp, do_kendall):
+    """'min' ranks (descending) of the scores ``x`` of rows in nominal order into ``rk``;
+    returns the pairs ranked in the opposite order by the draw and the nominal ranking."""
+    n = x.shape[0]
+    limit = n * (1 + int(np.log2(max(n, 2))))
+    moves = 0
+    disc = 0
+    vals[0] = x[0]
+    order[0] = 0
+    sorted_ = True
+    for i in range(1, n):
+        v = x[i]
+        if vals[i - 1] > v:                       # in nominal order: the usual case
+            vals[i] = v
+            order[i] = i
+            continue
+        e = ent[i]
+        r = R0[i]
+        j = i
+        while j > 0:
+            u = vals[j - 1]
+            if u > v:
+                break
+            q = order[j - 1]
+            if u == v and ent[q] < e:
+                break
+            vals[j] = u
+            order[j] = q
+            disc += R0[q] < r
+            j -= 1
+        vals[j] = v
+        order[j] = i
+        moves += i - j
+        if moves > limit:                         # far from the nominal order: sort
+            sorted_ = False
+            break
+    if not sorted_:
+        disc = _sort_draw(x, ent, R0, order, vals, seq, tmp, do_kendall)
+    cur = 1
+    rk[order[0]] = 1
+    for q in range(1, n):
+        if vals[q] != vals[q - 1]:
+            cur = q + 1
+        rk[order[q]] = cur
+    return disc
+
+
+@nb.njit(cache=True, nogil=True)
+def _in_band(rk, m, c0, lo, w, need_lo, need_hi):
+    """Whether every rank of the tile lies in its cell's band; if not, the range of
+    ranks each cell of the group needs is written to ``need_lo`` / ``need_hi``."""
+    n = rk.shape[1]
+    mn = rk[0].copy()
+    mx = rk[0].copy()
+    for j in range(1, m):
+        for p in range(n):
+            mn[p] = min(mn[p], rk[j, p])
+            mx[p] = max(mx[p], rk[j, p])
+    ok = True
+    for p in range(n):
+        if mn[p] < lo[c0 + p] or mx[p] >= lo[c0 + p] + w[c0 + p]:
+            ok = False
+    if not ok:
+        for p in range(n):
+            need_lo[c0 + p] = min(mn[p], lo[c0 + p]) if w[c0 + p] > 0 else mn[p]
+            need_hi[c0 + p] = max(mx[p], lo[c0 + p] + w[c0 + p] - 1) if w[c0 + p] > 0 \
+                else mx[p]
+    return ok
+
+
+@nb.njit(cache=True, nogil=True)
+def _tile_stats(rk, m, R0, st, j0):
+    """Per draw of the tile: sum |rank - nominal|, sum rank, sum rank^2, sum rank x
+    nominal rank (columns ``j0 ..`` of ``st``)."""
+    n = rk.shape[1]
+    for j in range(m):
+        a = 0
+        s1 = 0
+        s2 = 0
+        sx = 0
+        for p in range(n):
+            r = np.int64(rk[j, p])
+            a += abs(r - R0[p])
+            s1 += r
+            s2 += r * r
+            sx += r * R0[p]
+        st[0, j0 + j] = a
+        st[1, j0 + j] = s1
+        st[2, j0 + j] = s2
+        st[3, j0 + j] = sx
+
+
+@nb.njit(cache=True, nogil=True)
+def _count(rk, m, c0, lo, off, counts, S, crow, dom, ranks, d0, g, ent, do_ranks):
+    """Add an accepted tile: rank counts, dominance counts, kept ranks."""
+    n = rk.shape[1]
+    if counts.shape[0] > 0:
+        for j in range(m):
+            for p in range(n):
+                counts[off[c0 + p] + rk[j, p] - lo[c0 + p]] += 1
+    k = crow.shape[0]
+    for a in range(k):
+        for b in range(k):
+            if a != b and crow[a] >= 0 and crow[b] >= 0:
+                c = 0
+                for j in range(m):
+                    c += S[j, crow[a]] > S[j, crow[b]]
+                dom[a, b] += c
+    if do_ranks:
+        for j in range(m):
+            for p in range(n):
+                ranks[d0 + j, g, ent[p]] = rk[j, p]
+
+
+@nb.njit(cache=True, nogil=True)
+def _group(A, W, alt, g, r0, n, t0, t1, R0, ent, lo, w, off, counts, need_lo, need_hi,
+           st, dfirst, crow, dom, ranks, do_hist, do_kendall, do_ranks):
+    """Tiles ``t0 .. t1 - 1`` of group ``g`` (rows ``r0 .. r0 + n``; ``A`` its leaf
+    values); returns the tile it stopped at (``t1`` when done, earlier when a tile
+    left the bands)."""
+    D = W.shape[0]
+    S = np.empty((TILE, n))
+    rk = np.empty((TILE, n), dtype=np.int32)
+    order = np.empty(n, dtype=np.int64)
+    vals = np.empty(n)
+    seq = np.empty(n, dtype=np.int64)
+    tmp = np.empty(n, dtype=np.int64)
+    Rg = R0[r0:r0 + n]
+    eg = ent[r0:r0 + n]
+    for t in range(t0, t1):
+        d0 = t * TILE
+        m = min(TILE, D - d0)
+        _scores(A, W, alt, d0, m, S)
+        j0 = d0 - dfirst
+        for j in range(m):
+            disc = _rank_draw(S[j], eg, Rg, rk[j], order, vals, seq, tmp, do_kendall)
+            st[4, j0 + j] = disc
+        _tile_stats(rk, m, Rg, st, j0)
+        if do_hist and not _in_band(rk, m, r0, lo, w, need_lo, need_hi):
+            return t
+        _count(rk, m, r0, lo, off, counts, S, crow, dom, ranks, d0, g, eg, do_ranks)
+    return t1
+
+
+@nb.njit(cache=True, parallel=True)
+def rank_groups(A, W, alt, gstart, todo, tstart, t1, R0, ent, lo, w, off, counts,
+                need_lo, need_hi, ST, dfirst, crows, dom, ranks, stop, do_hist,
+                do_kendall, do_ranks):
+    """Rank groups ``todo`` (in parallel) from tile ``tstart[g]`` to ``t1``.
+
+    A : leaf values, group by group, each group a C-ordered (alternatives, leaves, rows)
+    W, alt : (draws, leaves) effective weights and the alternative of each draw
+    gstart : (G + 1,) first row of each group; R0, ent : nominal rank, entity of a row
+    lo, w, off, counts : the rank bands of every row and their counts (see .bands)
+    ST : (G, 5, draws of the chunk from ``dfirst``) per-draw integer sums
+    crows, dom : rows of the compared entities per group (-1: absent) and their counts
+    ranks : (draws, G, entities) kept ranks when ``do_ranks``
+    stop : (G,) the tile each group stopped at (``t1`` when done)
+    """
+    for k in nb.prange(todo.shape[0]):
+        g = todo[k]
+        r0 = gstart[g]
+        n = gstart[g + 1] - r0
+        L = W.shape[1]
+        na = A.shape[0] // (L * gstart[-1])
+        Ag = A[na * L * r0:na * L * (r0 + n)].reshape((na, L, n))
+        stop[g] = _group(Ag, W, alt, g, r0, n, tstart[g], t1, R0, ent, lo,
+                         w, off, counts, need_lo, need_hi, ST[g], dfirst, crows[g], dom[g],
+                         ranks, do_hist, do_kendall, do_ranks)
