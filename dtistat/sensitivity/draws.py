@@ -53,7 +53,8 @@ def _renormalize_kernel(Lw, parent_pos, n_groups, out):
     D, M = Lw.shape
     den = np.empty(n_groups)
     for d in range(D):
-        den[:] = 0.0
+        for g in range(n_groups):
+            den[g] = 0.0
         for j in range(M):
             den[parent_pos[j]] += Lw[d, j]
         for g in range(n_groups):

@@ -1,10 +1,11 @@
 """Evaluate weight draws: exact ranks of every cell under every draw, summed as the results need.
 
 Cells are laid out group by group in nominal order; the compiled kernel
-(:mod:`.kernel`) ranks each group's tiles of draws, groups in parallel (numba
-``prange``), and keeps per cell the rank counts over a band (:mod:`.bands`) and per
+(:mod:`.kernel`) ranks each group's tiles of draws and keeps per cell the rank counts over a band (:mod:`.bands`) and per
 draw integer sums (rank shifts, Spearman's and Kendall's sums). Draws are processed
-in chunks (for the progress callback and to bound the per-draw sums); tiles are
+in chunks (for the progress callback and to bound the per-draw sums); groups run on
+``n_jobs`` threads (the kernel releases the GIL; numba's ``parallel=True`` would
+double the compile time of the first call); tiles are
 fixed runs of draws from draw 0 and every sum is an integer, so the numbers are the
 same whatever the chunk size and the number of threads.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numba as nb
@@ -22,7 +24,7 @@ from dtistat import _validate as v
 from dtistat.sensitivity import memory
 from dtistat.sensitivity.bands import ROW_BYTES, Bands
 from dtistat.sensitivity.context import Context
-from dtistat.sensitivity.kernel import TILE, rank_groups
+from dtistat.sensitivity.kernel import TILE, rank_group
 
 __all__ = ["Evaluation", "Layout", "chunk_draws", "evaluate", "layout"]
 
@@ -123,7 +125,7 @@ def evaluate(
     """
     budget = memory.check_max_memory(max_memory)
     D = W.shape[0]
-    threads = max(1, min(n_jobs, nb.config.NUMBA_NUM_THREADS))
+    threads = max(1, min(n_jobs, ctx.G))
     memory.check(_fixed_bytes(ctx, D, chunk, threads, keep_ranks), budget,
                  f"{ctx.valid.sum():,} cells under {D:,} draws", _advice(ctx, 100))
     lay = layout(ctx)
@@ -148,23 +150,33 @@ def evaluate(
     alt = np.ascontiguousarray(alt, dtype=np.int64)
     n_tiles = -(-D // TILE)
     per_chunk = max(1, chunk // TILE)
-    old = nb.get_num_threads()
-    nb.set_num_threads(threads)
-    try:
+    with ThreadPoolExecutor(threads) if threads > 1 else _Serial() as pool:
         for c0 in range(0, n_tiles, per_chunk):
             c1 = min(n_tiles, c0 + per_chunk)
             d0, d1 = c0 * TILE, min(D, c1 * TILE)
-            ST = state.run(W, alt, c0, c1)
+            ST = state.run(W, alt, c0, c1, pool)
             _draw_stats(ST, n_g, mean0, ss0, n_rows, shift[d0:d1], rho[d0:d1],
                         tau[d0:d1] if kendall else np.empty(0), kendall)
             if progress is not None:
                 progress(d1, D)
-    finally:
-        nb.set_num_threads(old)
     return Evaluation(
         bands=state.bands if histogram else None, layout=lay, rank_shift=shift,
         spearman=rho, kendall=tau, dominance=state.dom if k else None,
         ranks=state.ranks if keep_ranks else None)
+
+
+class _Serial:
+    """Stands in for a thread pool when there is one thread."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    @staticmethod
+    def map(fn, items):
+        return map(fn, items)
 
 
 class _State:
@@ -178,7 +190,7 @@ class _State:
         self.counting = len(bands.lo) > 0
         self.first = True
 
-    def run(self, W: np.ndarray, alt: np.ndarray, c0: int, c1: int) -> np.ndarray:
+    def run(self, W: np.ndarray, alt: np.ndarray, c0: int, c1: int, pool) -> np.ndarray:
         """Tiles c0 .. c1 - 1 of every group, widening the bands until all fit;
         returns the per-draw integer sums (G, 5, draws)."""
         lay = self.lay
@@ -191,12 +203,19 @@ class _State:
         n = len(lay.R0) if self.counting else 0
         need_lo = np.empty(n, dtype=np.int64)
         need_hi = np.empty(n, dtype=np.int64)
-        while todo.size:
+        L, na = W.shape[1], len(lay.A) // (W.shape[1] * len(lay.R0))
+
+        def task(g: int) -> None:
+            r0, r1 = lay.gstart[g], lay.gstart[g + 1]
             b = self.bands
-            rank_groups(lay.A, W, alt, lay.gstart, todo, tstart, c1, lay.R0, lay.ent,
-                        b.lo, b.w, b.off, b.counts, need_lo, need_hi, ST, c0 * TILE,
-                        self.crows, self.dom, self.ranks, stop, self.counting,
-                        self.kendall, self.keep_ranks)
+            stop[g] = rank_group(
+                lay.A[na * L * r0:na * L * r1].reshape(na, L, r1 - r0), W, alt, g, r0,
+                tstart[g], c1, lay.R0[r0:r1], lay.ent[r0:r1], b.lo, b.w, b.off, b.counts,
+                need_lo, need_hi, ST[g], c0 * TILE, self.crows[g], self.dom[g], self.ranks,
+                self.counting, self.kendall, self.keep_ranks)
+
+        while todo.size:
+            list(pool.map(task, todo))
             todo = todo[stop[todo] < c1]
             if todo.size:
                 self._widen(todo, need_lo, need_hi)

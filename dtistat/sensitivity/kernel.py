@@ -21,7 +21,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-__all__ = ["TILE", "rank_groups"]
+__all__ = ["TILE", "rank_group"]
 
 # Draws per tile: the scores of a tile (TILE x rows doubles) stay in cache while they
 # are ranked and counted; a wider tile costs more when a band must grow (the tile runs
@@ -92,26 +92,41 @@ def _inversions(a, tmp):
 
 @nb.njit(cache=True, nogil=True)
 def _sort_draw(x, ent, R0, order, vals, seq, tmp, do_kendall):
-    """Order of the rows by (score descending, entity number) by a merge sort, and the
-    discordant pairs with the nominal ranks (inversions of ``R0`` in that order)."""
+    """Order of the rows by (score descending, entity number) by a bottom-up merge
+    sort, and the discordant pairs with the nominal ranks (inversions of ``R0`` in
+    that order). A hand-written merge: NumPy's sorts compile for seconds in numba."""
     n = x.shape[0]
-    o = np.argsort(-x, kind="mergesort")          # stable: equal scores in row order
+    src, dst = seq, tmp
     for q in range(n):
-        order[q] = o[q]
-        vals[q] = x[o[q]]
-    q = 0
-    while q < n:                                  # equal scores: by entity number
-        e = q + 1
-        while e < n and vals[e] == vals[q]:
-            e += 1
-        for i in range(q + 1, e):
-            r = order[i]
-            j = i
-            while j > q and ent[order[j - 1]] > ent[r]:
-                order[j] = order[j - 1]
-                j -= 1
-            order[j] = r
-        q = e
+        src[q] = q
+    width = 1
+    while width < n:
+        for lo in range(0, n, 2 * width):
+            mid = min(lo + width, n)
+            hi = min(lo + 2 * width, n)
+            i, j, k = lo, mid, lo
+            while i < mid and j < hi:
+                a, b = src[i], src[j]
+                if x[b] > x[a] or (x[b] == x[a] and ent[b] < ent[a]):
+                    dst[k] = b
+                    j += 1
+                else:
+                    dst[k] = a
+                    i += 1
+                k += 1
+            while i < mid:
+                dst[k] = src[i]
+                i += 1
+                k += 1
+            while j < hi:
+                dst[k] = src[j]
+                j += 1
+                k += 1
+        src, dst = dst, src
+        width *= 2
+    for q in range(n):
+        order[q] = src[q]
+        vals[q] = x[src[q]]
     if not do_kendall:
         return 0
     for q in range(n):
@@ -124,7 +139,11 @@ def _rank_draw(x, ent, R0, rk, order, vals, seq, tmp, do_kendall):
     """'min' ranks (descending) of the scores ``x`` of rows in nominal order into ``rk``;
     returns the pairs ranked in the opposite order by the draw and the nominal ranking."""
     n = x.shape[0]
-    limit = n * (1 + int(np.log2(max(n, 2))))
+    limit = n
+    k = n
+    while k > 1:                                  # limit = n * (1 + floor(log2 n))
+        limit += n
+        k >>= 1
     moves = 0
     disc = 0
     vals[0] = x[0]
@@ -168,30 +187,7 @@ def _rank_draw(x, ent, R0, rk, order, vals, seq, tmp, do_kendall):
 
 
 @nb.njit(cache=True, nogil=True)
-def _in_band(rk, m, c0, lo, w, need_lo, need_hi):
-    """Whether every rank of the tile lies in its cell's band; if not, the range of
-    ranks each cell of the group needs is written to ``need_lo`` / ``need_hi``."""
-    n = rk.shape[1]
-    mn = rk[0].copy()
-    mx = rk[0].copy()
-    for j in range(1, m):
-        for p in range(n):
-            mn[p] = min(mn[p], rk[j, p])
-            mx[p] = max(mx[p], rk[j, p])
-    ok = True
-    for p in range(n):
-        if mn[p] < lo[c0 + p] or mx[p] >= lo[c0 + p] + w[c0 + p]:
-            ok = False
-    if not ok:
-        for p in range(n):
-            need_lo[c0 + p] = min(mn[p], lo[c0 + p]) if w[c0 + p] > 0 else mn[p]
-            need_hi[c0 + p] = max(mx[p], lo[c0 + p] + w[c0 + p] - 1) if w[c0 + p] > 0 \
-                else mx[p]
-    return ok
-
-
-@nb.njit(cache=True, nogil=True)
-def _tile_stats(rk, m, R0, st, j0):
+def _tile_sums(rk, m, R0, st, j0):
     """Per draw of the tile: sum |rank - nominal|, sum rank, sum rank^2, sum rank x
     nominal rank (columns ``j0 ..`` of ``st``)."""
     n = rk.shape[1]
@@ -213,79 +209,79 @@ def _tile_stats(rk, m, R0, st, j0):
 
 
 @nb.njit(cache=True, nogil=True)
-def _count(rk, m, c0, lo, off, counts, S, crow, dom, ranks, d0, g, ent, do_ranks):
-    """Add an accepted tile: rank counts, dominance counts, kept ranks."""
+def _accept(rk, m, r0, lo, w, off, counts, need_lo, need_hi, mn, mx):
+    """Count the tile's ranks if they all lie in their cells' bands and return True;
+    else write the ranks each row needs (its band and the tile's ranks) to
+    ``need_lo`` / ``need_hi`` and return False."""
     n = rk.shape[1]
-    if counts.shape[0] > 0:
-        for j in range(m):
-            for p in range(n):
-                counts[off[c0 + p] + rk[j, p] - lo[c0 + p]] += 1
-    k = crow.shape[0]
-    for a in range(k):
-        for b in range(k):
-            if a != b and crow[a] >= 0 and crow[b] >= 0:
-                c = 0
-                for j in range(m):
-                    c += S[j, crow[a]] > S[j, crow[b]]
-                dom[a, b] += c
-    if do_ranks:
-        for j in range(m):
-            for p in range(n):
-                ranks[d0 + j, g, ent[p]] = rk[j, p]
+    for p in range(n):
+        mn[p] = rk[0, p]
+        mx[p] = rk[0, p]
+    for j in range(1, m):
+        for p in range(n):
+            mn[p] = min(mn[p], rk[j, p])
+            mx[p] = max(mx[p], rk[j, p])
+    ok = True
+    for p in range(n):
+        if mn[p] < lo[r0 + p] or mx[p] >= lo[r0 + p] + w[r0 + p]:
+            ok = False
+    if not ok:
+        for p in range(n):
+            c = r0 + p
+            need_lo[c] = min(mn[p], lo[c]) if w[c] > 0 else mn[p]
+            need_hi[c] = max(mx[p], lo[c] + w[c] - 1) if w[c] > 0 else mx[p]
+        return False
+    for j in range(m):
+        for p in range(n):
+            counts[off[r0 + p] + rk[j, p] - lo[r0 + p]] += 1
+    return True
 
 
 @nb.njit(cache=True, nogil=True)
-def _group(A, W, alt, g, r0, n, t0, t1, R0, ent, lo, w, off, counts, need_lo, need_hi,
-           st, dfirst, crow, dom, ranks, do_hist, do_kendall, do_ranks):
-    """Tiles ``t0 .. t1 - 1`` of group ``g`` (rows ``r0 .. r0 + n``; ``A`` its leaf
-    values); returns the tile it stopped at (``t1`` when done, earlier when a tile
-    left the bands)."""
+def rank_group(A, W, alt, g, r0, t0, t1, R0, ent, lo, w, off, counts, need_lo, need_hi,
+               st, dfirst, crow, dom, ranks, do_hist, do_kendall, do_ranks):
+    """Rank tiles ``t0 .. t1 - 1`` of group ``g``; returns the tile it stopped at
+    (``t1`` when done, earlier when a tile left the rank bands).
+
+    A : (alternatives, leaves, rows) the group's leaf values (C order)
+    W, alt : (draws, leaves) effective weights and the alternative of each draw
+    R0, ent : nominal rank and entity number of the group's rows
+    lo, w, off, counts : the rank bands of every row of every group (``r0``: the
+        group's first row) and their counts (see :mod:`.bands`); need_lo / need_hi
+        receive the ranks a tile needs when it leaves them
+    st : (5, draws of the chunk from ``dfirst``) per-draw integer sums of the group
+    crow, dom : rows of the compared entities (-1: absent) and the draws where one
+        scores above another
+    ranks : (draws, G, entities) every rank, when ``do_ranks``
+    """
     D = W.shape[0]
+    n = A.shape[2]
     S = np.empty((TILE, n))
     rk = np.empty((TILE, n), dtype=np.int32)
     order = np.empty(n, dtype=np.int64)
     vals = np.empty(n)
     seq = np.empty(n, dtype=np.int64)
     tmp = np.empty(n, dtype=np.int64)
-    Rg = R0[r0:r0 + n]
-    eg = ent[r0:r0 + n]
+    k = crow.shape[0]
     for t in range(t0, t1):
         d0 = t * TILE
         m = min(TILE, D - d0)
         _scores(A, W, alt, d0, m, S)
         j0 = d0 - dfirst
         for j in range(m):
-            disc = _rank_draw(S[j], eg, Rg, rk[j], order, vals, seq, tmp, do_kendall)
-            st[4, j0 + j] = disc
-        _tile_stats(rk, m, Rg, st, j0)
-        if do_hist and not _in_band(rk, m, r0, lo, w, need_lo, need_hi):
+            st[4, j0 + j] = _rank_draw(S[j], ent, R0, rk[j], order, vals, seq, tmp,
+                                       do_kendall)
+        _tile_sums(rk, m, R0, st, j0)
+        if do_hist and not _accept(rk, m, r0, lo, w, off, counts, need_lo, need_hi, seq,
+                                   tmp):
             return t
-        _count(rk, m, r0, lo, off, counts, S, crow, dom, ranks, d0, g, eg, do_ranks)
+        for a in range(k):                       # after acceptance: counted once
+            for b in range(k):
+                if a != b and crow[a] >= 0 and crow[b] >= 0:
+                    for j in range(m):
+                        dom[a, b] += S[j, crow[a]] > S[j, crow[b]]
+        if do_ranks:
+            for j in range(m):
+                for p in range(n):
+                    ranks[d0 + j, g, ent[p]] = rk[j, p]
     return t1
-
-
-@nb.njit(cache=True, parallel=True)
-def rank_groups(A, W, alt, gstart, todo, tstart, t1, R0, ent, lo, w, off, counts,
-                need_lo, need_hi, ST, dfirst, crows, dom, ranks, stop, do_hist,
-                do_kendall, do_ranks):
-    """Rank groups ``todo`` (in parallel) from tile ``tstart[g]`` to ``t1``.
-
-    A : leaf values, group by group, each group a C-ordered (alternatives, leaves, rows)
-    W, alt : (draws, leaves) effective weights and the alternative of each draw
-    gstart : (G + 1,) first row of each group; R0, ent : nominal rank, entity of a row
-    lo, w, off, counts : the rank bands of every row and their counts (see .bands)
-    ST : (G, 5, draws of the chunk from ``dfirst``) per-draw integer sums
-    crows, dom : rows of the compared entities per group (-1: absent) and their counts
-    ranks : (draws, G, entities) kept ranks when ``do_ranks``
-    stop : (G,) the tile each group stopped at (``t1`` when done)
-    """
-    for k in nb.prange(todo.shape[0]):
-        g = todo[k]
-        r0 = gstart[g]
-        n = gstart[g + 1] - r0
-        L = W.shape[1]
-        na = A.shape[0] // (L * gstart[-1])
-        Ag = A[na * L * r0:na * L * (r0 + n)].reshape((na, L, n))
-        stop[g] = _group(Ag, W, alt, g, r0, n, tstart[g], t1, R0, ent, lo,
-                         w, off, counts, need_lo, need_hi, ST[g], dfirst, crows[g], dom[g],
-                         ranks, do_hist, do_kendall, do_ranks)

@@ -3,13 +3,14 @@
 Quantiles are order statistics, as ``np.quantile(..., method='inverted_cdf')``, so a
 median rank is a rank some draw gave. Score quantiles recompute each cell's scores
 under every draw (the same fixed-order sums as the ranking kernel) in blocks of cells,
-in parallel, and select the order statistics without sorting the draws.
+on threads, and select the order statistics without sorting the draws.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numba as nb
 import numpy as np
@@ -26,6 +27,43 @@ _CELLS = 16
 def order_stat(D: int, q: float) -> int:
     """1-based order statistic that ``np.quantile(..., method='inverted_cdf')`` returns."""
     return int(np.quantile(np.arange(1, D + 1), q, method="inverted_cdf"))
+
+
+@nb.njit(cache=True, nogil=True)
+def _sort(a, tmp):
+    """Sort ``a`` ascending in place (bottom-up merge sort; NumPy's sorts compile for
+    seconds in numba)."""
+    n = a.shape[0]
+    src, dst = a, tmp
+    width = 1
+    swaps = 0
+    while width < n:
+        for lo in range(0, n, 2 * width):
+            mid = min(lo + width, n)
+            hi = min(lo + 2 * width, n)
+            i, j, k = lo, mid, lo
+            while i < mid and j < hi:
+                if src[j] < src[i]:
+                    dst[k] = src[j]
+                    j += 1
+                else:
+                    dst[k] = src[i]
+                    i += 1
+                k += 1
+            while i < mid:
+                dst[k] = src[i]
+                i += 1
+                k += 1
+            while j < hi:
+                dst[k] = src[j]
+                j += 1
+                k += 1
+        src, dst = dst, src
+        width *= 2
+        swaps += 1
+    if swaps % 2:
+        for i in range(n):
+            a[i] = src[i]
 
 
 @nb.njit(cache=True, nogil=True)
@@ -49,6 +87,7 @@ def _order_stats_rows(S, kth, nbins, out, r0):
     fill = np.empty(K, dtype=np.int64)
     ub = np.empty(K, dtype=np.int64)         # distinct target bins
     buf = np.empty(n)
+    tmp = np.empty(n)
     for i in range(rows):
         x = S[i]
         lo = x[0]
@@ -61,7 +100,8 @@ def _order_stats_rows(S, kth, nbins, out, r0):
                 out[j, r0 + i] = lo
             continue
         scale = nbins / (hi - lo)
-        counts[:] = 0
+        for b in range(nbins):
+            counts[b] = 0
         for d in range(n):
             counts[min(int((x[d] - lo) * scale), nbins - 1)] += 1
         j = 0
@@ -92,7 +132,7 @@ def _order_stats_rows(S, kth, nbins, out, r0):
                     fill[u] += 1
                     break
         for u in range(nu):
-            buf[start[u]:start[u + 1]] = np.sort(buf[start[u]:start[u + 1]])
+            _sort(buf[start[u]:start[u + 1]], tmp)
         for j in range(K):
             out[j, r0 + i] = buf[start[slot[j]] + kth[j] - below[j] - 1]
 
@@ -121,43 +161,47 @@ def _cell_scores(A, WT, alt, mixed, c0, S):
                     s[d] += WT[k, d] * a
 
 
-@nb.njit(cache=True, parallel=True)
-def _quantiles(A, WT, alt, mixed, geometric, kth, out):
-    """Order statistics ``kth`` of every cell's scores (exp of the log-scale sum for
-    geometric draws), blocks of cells in parallel."""
-    n = A.shape[2]
+@nb.njit(cache=True, nogil=True)
+def _quantile_block(A, WT, alt, mixed, geometric, kth, c0, c1, out):
+    """Order statistics ``kth`` of the scores of cells ``c0 .. c1 - 1`` (exp of the
+    log-scale sum for geometric draws), into columns ``c0 ..`` of ``out``."""
     D = WT.shape[1]
-    nblocks = (n + _CELLS - 1) // _CELLS
-    for b in nb.prange(nblocks):
-        c0 = b * _CELLS
-        c1 = min(n, c0 + _CELLS)
-        S = np.empty((c1 - c0, D))
-        _cell_scores(A, WT, alt, mixed, c0, S)
-        for i in range(c1 - c0):
+    for b0 in range(c0, c1, _CELLS):
+        b1 = min(c1, b0 + _CELLS)
+        S = np.empty((b1 - b0, D))
+        _cell_scores(A, WT, alt, mixed, b0, S)
+        for i in range(b1 - b0):
             for d in range(D):
                 if geometric[alt[d]]:
                     S[i, d] = np.exp(S[i, d])
-        _order_stats_rows(S, kth, 1024, out, c0)
+        _order_stats_rows(S, kth, 1024, out, b0)
 
 
 def score_quantiles(ctx: Context, W: np.ndarray, alt: np.ndarray, q: Sequence[float],
                     n_jobs: int = 1) -> np.ndarray:
-    """Exact per-cell score quantiles over the draws, (len(q), G, NE); cells missing
-    from the data are NaN."""
+    """Exact per-cell score quantiles over the draws, (len(q), G, NE), blocks of cells
+    on ``n_jobs`` threads; cells missing from the data are NaN."""
     D = W.shape[0]
     cell = np.flatnonzero(ctx.valid.ravel())
     A = np.stack([t[:, cell] for t in ctx.TT])
     ks = np.array([order_stat(D, p) for p in q], dtype=np.int64)
     order = np.argsort(ks, kind="stable")
-    res = np.empty((len(q), A.shape[2]))
-    old = nb.get_num_threads()
-    nb.set_num_threads(max(1, min(n_jobs, nb.config.NUMBA_NUM_THREADS)))
-    try:
-        alt = np.ascontiguousarray(alt, dtype=np.int64)
-        _quantiles(A, np.ascontiguousarray(W.T), alt, bool((alt != alt[0]).any()),
-                   np.array(ctx.geometric), ks[order], res)
-    finally:
-        nb.set_num_threads(old)
+    res = np.empty((len(q), len(cell)))
+    alt = np.ascontiguousarray(alt, dtype=np.int64)
+    args = (A, np.ascontiguousarray(W.T), alt, bool((alt != alt[0]).any()),
+            np.array(ctx.geometric), ks[order])
+    step = max(_CELLS, -(-len(cell) // (4 * n_jobs)))
+    starts = range(0, len(cell), step)
+
+    def block(c0: int) -> None:
+        _quantile_block(*args, c0, min(len(cell), c0 + step), res)
+
+    if n_jobs > 1 and len(starts) > 1:
+        with ThreadPoolExecutor(n_jobs) as pool:
+            list(pool.map(block, starts))
+    else:
+        for c0 in starts:
+            block(c0)
     out = np.full((len(q), ctx.G * ctx.NE), np.nan)
     out[np.ix_(order, cell)] = res
     return out.reshape(len(q), ctx.G, ctx.NE)
