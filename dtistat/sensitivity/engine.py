@@ -21,6 +21,7 @@ import numba as nb
 import numpy as np
 
 from dtistat import _validate as v
+from dtistat.errors import ParameterError
 from dtistat.sensitivity import memory
 from dtistat.sensitivity.bands import ROW_BYTES, Bands
 from dtistat.sensitivity.context import Context
@@ -126,8 +127,9 @@ def evaluate(
     budget = memory.check_max_memory(max_memory)
     D = W.shape[0]
     threads = max(1, min(n_jobs, ctx.G))
-    memory.check(_fixed_bytes(ctx, D, chunk, threads, keep_ranks), budget,
-                 f"{ctx.valid.sum():,} cells under {D:,} draws", _advice(ctx, 100))
+    fixed = _fixed_bytes(ctx, D, chunk, threads, keep_ranks)
+    memory.check(fixed, budget, f"{ctx.valid.sum():,} cells under {D:,} draws",
+                 _advice(ctx, 100))
     lay = layout(ctx)
     G, NE = ctx.G, ctx.NE
     n_rows = len(lay.cell)
@@ -137,7 +139,7 @@ def evaluate(
         pos = np.full(G * NE, -1, dtype=np.int64)
         pos[lay.cell] = np.arange(n_rows) - np.repeat(lay.gstart[:-1], np.diff(lay.gstart))
         crows = np.ascontiguousarray(pos.reshape(G, NE)[:, compare])
-    state = _State(lay, Bands.empty(lay.R0, histogram), budget, D, kendall, keep_ranks,
+    state = _State(lay, Bands.empty(lay.R0, histogram), budget - fixed, D, kendall, keep_ranks,
                    np.zeros((G, k, k), dtype=np.int64), crows,
                    np.zeros((D, G, NE) if keep_ranks else (1, 1, 1), dtype=np.int32),
                    _advice(ctx, 0))
@@ -184,6 +186,7 @@ class _State:
 
     def __init__(self, lay, bands, budget, D, kendall, keep_ranks, dom, crows, ranks,
                  advice):
+        # budget: bytes left for the rank counts
         self.lay, self.bands, self.budget, self.D = lay, bands, budget, D
         self.kendall, self.keep_ranks = kendall, keep_ranks
         self.dom, self.crows, self.ranks, self.advice = dom, crows, ranks, advice
@@ -232,10 +235,18 @@ class _State:
             self.first = False
             what = (f"the rank counts of {len(w):,} cells (ranks move over about "
                     f"{w.mean():,.0f} places per cell in the first {TILE} draws)")
-            memory.check(_GROWTH * new, self.budget, what, self.advice)
-        memory.check(new + self.bands.nbytes, self.budget,
+            _check_bands(_GROWTH * new, self.budget, what, self.advice)
+        _check_bands(new + self.bands.nbytes, self.budget,
                      f"the rank counts of {len(w):,} cells", self.advice)
         self.bands = self.bands.regrid(lo, w)
+
+
+def _check_bands(need: float, left: int, what: str, advice: str) -> None:
+    if need > left:
+        raise ParameterError(
+            f"weight_sensitivity would need about {memory.gib(need)} more for {what}, "
+            f"beyond max_memory ({memory.gib(max(left, 0))} left after the scores and "
+            f"sums); {advice}")
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy")
