@@ -17,9 +17,9 @@ import pandas as pd
 from dtistat import _validate as v
 from dtistat.errors import ParameterError
 from dtistat.sensitivity import draws as dr
+from dtistat.sensitivity import frames
 from dtistat.sensitivity.context import build_context
 from dtistat.sensitivity.engine import chunk_draws, evaluate
-from dtistat.sensitivity import frames
 from dtistat.sensitivity.memory import check_max_memory
 from dtistat.sensitivity.results import SensitivityResult
 from dtistat.spec import IndexSpec

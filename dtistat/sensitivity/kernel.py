@@ -18,10 +18,12 @@ accumulator is an integer, so no result depends on the order of evaluation.
 
 from __future__ import annotations
 
+import os
+
 import numba as nb
 import numpy as np
 
-__all__ = ["TILE", "rank_group"]
+__all__ = ["COMPILING", "TILE", "needs_compiling", "rank_group"]
 
 # Draws per tile: the scores of a tile (TILE x rows doubles) stay in cache while they
 # are ranked and counted; a wider tile costs more when a band must grow (the tile runs
@@ -285,3 +287,18 @@ def rank_group(A, W, alt, g, r0, t0, t1, R0, ent, lo, w, off, counts, need_lo, n
                 for p in range(n):
                     ranks[d0 + j, g, ent[p]] = rk[j, p]
     return t1
+
+
+COMPILING = ("      compiling the ranking kernel for this machine (first run only, cached "
+             "afterwards) ...")
+
+
+def needs_compiling() -> bool:
+    """Whether the first ranking in this process compiles the kernel: not yet compiled
+    here and no machine code in numba's cache (for a progress line on the first run)."""
+    if rank_group.signatures:
+        return False
+    try:
+        return not os.path.exists(rank_group._cache._cache_file._index_path)
+    except AttributeError:  # pragma: no cover - numba's cache layout changed
+        return False
