@@ -93,42 +93,51 @@ def _inversions(a, tmp):
 
 
 @nb.njit(cache=True, nogil=True)
-def _sort_draw(x, ent, R0, order, vals, seq, tmp, do_kendall):
+def _sort_draw(x, ent, R0, order, vals, seq, tmp, tmpv, do_kendall):
     """Order of the rows by (score descending, entity number) by a bottom-up merge
-    sort, and the discordant pairs with the nominal ranks (inversions of ``R0`` in
-    that order). A hand-written merge: NumPy's sorts compile for seconds in numba."""
+    sort of (score, row) pairs, and the discordant pairs with the nominal ranks
+    (inversions of ``R0`` in that order). A hand-written merge: NumPy's sorts compile
+    for seconds in numba."""
     n = x.shape[0]
-    src, dst = seq, tmp
+    so, sv, do, dv = order, vals, tmp, tmpv
     for q in range(n):
-        src[q] = q
+        so[q] = q
+        sv[q] = x[q]
     width = 1
+    swaps = 0
     while width < n:
         for lo in range(0, n, 2 * width):
             mid = min(lo + width, n)
             hi = min(lo + 2 * width, n)
             i, j, k = lo, mid, lo
             while i < mid and j < hi:
-                a, b = src[i], src[j]
-                if x[b] > x[a] or (x[b] == x[a] and ent[b] < ent[a]):
-                    dst[k] = b
+                if sv[j] > sv[i] or (sv[j] == sv[i] and ent[so[j]] < ent[so[i]]):
+                    do[k] = so[j]
+                    dv[k] = sv[j]
                     j += 1
                 else:
-                    dst[k] = a
+                    do[k] = so[i]
+                    dv[k] = sv[i]
                     i += 1
                 k += 1
             while i < mid:
-                dst[k] = src[i]
+                do[k] = so[i]
+                dv[k] = sv[i]
                 i += 1
                 k += 1
             while j < hi:
-                dst[k] = src[j]
+                do[k] = so[j]
+                dv[k] = sv[j]
                 j += 1
                 k += 1
-        src, dst = dst, src
+        so, do = do, so
+        sv, dv = dv, sv
         width *= 2
-    for q in range(n):
-        order[q] = src[q]
-        vals[q] = x[src[q]]
+        swaps += 1
+    if swaps % 2:
+        for q in range(n):
+            order[q] = so[q]
+            vals[q] = sv[q]
     if not do_kendall:
         return 0
     for q in range(n):
@@ -137,9 +146,11 @@ def _sort_draw(x, ent, R0, order, vals, seq, tmp, do_kendall):
 
 
 @nb.njit(cache=True, nogil=True)
-def _rank_draw(x, ent, R0, rk, order, vals, seq, tmp, do_kendall):
+def _rank_draw(x, ent, R0, rk, order, vals, seq, tmp, tmpv, do_kendall, sort_first):
     """'min' ranks (descending) of the scores ``x`` of rows in nominal order into ``rk``;
-    returns the pairs ranked in the opposite order by the draw and the nominal ranking."""
+    returns the pairs ranked in the opposite order by the draw and the nominal ranking,
+    and whether it sorted. ``sort_first``: sort without trying the insertion first
+    (the previous draw of the group was far from the nominal order)."""
     n = x.shape[0]
     limit = n
     k = n
@@ -150,8 +161,8 @@ def _rank_draw(x, ent, R0, rk, order, vals, seq, tmp, do_kendall):
     disc = 0
     vals[0] = x[0]
     order[0] = 0
-    sorted_ = True
-    for i in range(1, n):
+    sorted_ = not sort_first
+    for i in range(1, n if sorted_ else 1):
         v = x[i]
         if vals[i - 1] > v:                       # in nominal order: the usual case
             vals[i] = v
@@ -178,14 +189,14 @@ def _rank_draw(x, ent, R0, rk, order, vals, seq, tmp, do_kendall):
             sorted_ = False
             break
     if not sorted_:
-        disc = _sort_draw(x, ent, R0, order, vals, seq, tmp, do_kendall)
+        disc = _sort_draw(x, ent, R0, order, vals, seq, tmp, tmpv, do_kendall)
     cur = 1
     rk[order[0]] = 1
     for q in range(1, n):
         if vals[q] != vals[q - 1]:
             cur = q + 1
         rk[order[q]] = cur
-    return disc
+    return disc, not sorted_
 
 
 @nb.njit(cache=True, nogil=True)
@@ -264,15 +275,18 @@ def rank_group(A, W, alt, g, r0, t0, t1, R0, ent, lo, w, off, counts, need_lo, n
     vals = np.empty(n)
     seq = np.empty(n, dtype=np.int64)
     tmp = np.empty(n, dtype=np.int64)
+    tmpv = np.empty(n)
     k = crow.shape[0]
+    far = False
     for t in range(t0, t1):
         d0 = t * TILE
         m = min(TILE, D - d0)
         _scores(A, W, alt, d0, m, S)
         j0 = d0 - dfirst
         for j in range(m):
-            st[4, j0 + j] = _rank_draw(S[j], ent, R0, rk[j], order, vals, seq, tmp,
-                                       do_kendall)
+            st[4, j0 + j], sorted_ = _rank_draw(S[j], ent, R0, rk[j], order, vals, seq,
+                                                tmp, tmpv, do_kendall, far)
+            far = sorted_ and (j & 7) != 7        # try the insertion again now and then
         _tile_sums(rk, m, R0, st, j0)
         if do_hist and not _accept(rk, m, r0, lo, w, off, counts, need_lo, need_hi, seq,
                                    tmp):
