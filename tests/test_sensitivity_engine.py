@@ -47,7 +47,7 @@ def run_group(S, R0, ent, lo=None, w=None, kendall=True):
     if lo is None:                                     # bands holding every rank
         lo, w = np.ones(n, dtype=np.int64), np.full(n, n, dtype=np.int64)
     off = np.concatenate([[0], np.cumsum(w)[:-1]]).astype(np.int64)
-    counts = np.zeros(int(w.sum()), dtype=np.int32)
+    counts = np.zeros(int(w.sum()), dtype=np.uint16)
     need_lo, need_hi = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
     st = np.zeros((5, D), dtype=np.int64)
     ranks = np.zeros((D, 1, n), dtype=np.int32)
@@ -116,7 +116,7 @@ def test_a_tile_that_leaves_its_bands_is_not_counted_and_says_what_it_needs():
     np.testing.assert_array_equal(need_lo, np.minimum(R.min(axis=0), lo))
     np.testing.assert_array_equal(need_hi, np.maximum(R.max(axis=0), lo))
     # bands widened as the engine does, then the same tile is counted exactly
-    b = Bands(lo, w, np.arange(n, dtype=np.int64), np.ones(n, dtype=np.int32))
+    b = Bands(lo, w, np.arange(n, dtype=np.int64), np.ones(n, dtype=np.uint16))
     lo2, w2 = b.widened(np.arange(n), need_lo, need_hi, np.full(n, n))
     b2 = b.regrid(lo2, w2)
     assert (b2.lo <= need_lo).all() and (b2.lo + b2.w - 1 >= need_hi).all()
@@ -309,7 +309,8 @@ def test_bands_are_much_smaller_than_full_counts():
     res = weight_sensitivity(df, spec, n_draws=1000, seed=1, leave_one_out=False)
     ctx, W, alt = res._ctx, res._weights, res._alt
     ev = engine.evaluate(ctx, W, alt, chunk=256)
-    assert ev.bands.counts.nbytes < ev_bytes(ctx) / 5        # ranks move ~1/8 of the group
+    assert ev.bands.counts.size < ev_bytes(ctx) / 4 / 5      # ranks move ~1/8 of the group
+    assert ev.bands.counts.dtype == np.uint16                 # < 65,536 draws: 16-bit counts
 
 
 # ---------------------------------------------------------------- helpers
@@ -386,7 +387,7 @@ _PORTABLE = textwrap.dedent("""
     ent = order.astype(np.int64)
     lo, w = np.ones(n, np.int64), np.full(n, n, np.int64)
     off = (np.arange(n) * n).astype(np.int64)
-    counts = np.zeros(n * n, np.int32)
+    counts = np.zeros(n * n, np.uint16)
     st = np.zeros((5, D), np.int64)
     ranks = np.zeros((D, 1, n), np.int32)
     S = np.empty((kernel.TILE, n))

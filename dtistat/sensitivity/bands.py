@@ -31,14 +31,16 @@ class Bands:
     lo: np.ndarray        # (rows,) int64: first rank of the band
     w: np.ndarray         # (rows,) int64: width (0: nothing counted yet)
     off: np.ndarray       # (rows,) int64: where the band starts in ``counts``
-    counts: np.ndarray    # int32
+    counts: np.ndarray    # uint16 when there are fewer than 65,536 draws, else int32
 
     @classmethod
-    def empty(cls, R0: np.ndarray, counting: bool = True) -> Bands:
-        """Empty bands at the nominal ranks (or none at all when not counting)."""
+    def empty(cls, R0: np.ndarray, draws: int, counting: bool = True) -> Bands:
+        """Empty bands at the nominal ranks (or none at all when not counting); counts
+        of ``draws`` draws fit 16 bits below 65,536 draws (half the memory)."""
         n = len(R0) if counting else 0
         z = np.zeros(n, dtype=np.int64)
-        return cls(R0[:n].astype(np.int64), z, z.copy(), np.zeros(0, dtype=np.int32))
+        dtype = np.uint16 if draws < 2**16 else np.int32
+        return cls(R0[:n].astype(np.int64), z, z.copy(), np.zeros(0, dtype=dtype))
 
     def widened(self, rows: np.ndarray, need_lo: np.ndarray, need_hi: np.ndarray,
                 size: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -61,7 +63,7 @@ class Bands:
         """The same counts on the bands (lo, w), which contain the current ones."""
         off = np.zeros(len(w), dtype=np.int64)
         np.cumsum(w[:-1], out=off[1:])
-        counts = np.zeros(int(w.sum()), dtype=np.int32)
+        counts = np.zeros(int(w.sum()), dtype=self.counts.dtype)
         _copy(self.counts, self.lo, self.off, self.w, lo, off, counts)
         return Bands(lo, w, off, counts)
 

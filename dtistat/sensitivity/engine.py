@@ -139,7 +139,7 @@ def evaluate(
         pos = np.full(G * NE, -1, dtype=np.int64)
         pos[lay.cell] = np.arange(n_rows) - np.repeat(lay.gstart[:-1], np.diff(lay.gstart))
         crows = np.ascontiguousarray(pos.reshape(G, NE)[:, compare])
-    state = _State(lay, Bands.empty(lay.R0, histogram), budget - fixed, D, kendall, keep_ranks,
+    state = _State(lay, Bands.empty(lay.R0, D, histogram), budget - fixed, D, kendall, keep_ranks,
                    np.zeros((G, k, k), dtype=np.int64), crows,
                    np.zeros((D, G, NE) if keep_ranks else (1, 1, 1), dtype=np.int32),
                    _advice(ctx, 0))
@@ -229,7 +229,7 @@ class _State:
         lay = self.lay
         rows = np.concatenate([np.arange(lay.gstart[g], lay.gstart[g + 1]) for g in groups])
         lo, w = self.bands.widened(rows, need_lo, need_hi, lay.size)
-        new = 4 * float(w.sum()) + ROW_BYTES * len(w)
+        new = self.bands.counts.itemsize * float(w.sum()) + ROW_BYTES * len(w)
         if self.first:
             # the first tile shows how far ranks move: project the bands over all draws
             self.first = False
