@@ -59,7 +59,7 @@ class Layout:
 class Evaluation:
     """What :func:`evaluate` accumulates over the draws."""
 
-    bands: Bands | None           # rank counts of every row (layout order)
+    bands: list[Bands] | None     # rank counts of each group's rows (layout order)
     layout: Layout
     rank_shift: np.ndarray        # (D,) mean |rank - nominal| over all cells
     spearman: np.ndarray          # (D,) mean over groups
@@ -139,7 +139,9 @@ def evaluate(
         pos = np.full(G * NE, -1, dtype=np.int64)
         pos[lay.cell] = np.arange(n_rows) - np.repeat(lay.gstart[:-1], np.diff(lay.gstart))
         crows = np.ascontiguousarray(pos.reshape(G, NE)[:, compare])
-    state = _State(lay, Bands.empty(lay.R0, D, histogram), budget - fixed, D, kendall, keep_ranks,
+    bands = [Bands.empty(lay.R0[r0:r1], D, histogram)
+             for r0, r1 in zip(lay.gstart[:-1], lay.gstart[1:])]
+    state = _State(lay, bands, budget - fixed, D, kendall, keep_ranks,
                    np.zeros((G, k, k), dtype=np.int64), crows,
                    np.zeros((D, G, NE) if keep_ranks else (1, 1, 1), dtype=np.int32),
                    _advice(ctx, 0))
@@ -190,7 +192,7 @@ class _State:
         self.lay, self.bands, self.budget, self.D = lay, bands, budget, D
         self.kendall, self.keep_ranks = kendall, keep_ranks
         self.dom, self.crows, self.ranks, self.advice = dom, crows, ranks, advice
-        self.counting = len(bands.lo) > 0
+        self.counting = len(bands[0].lo) > 0
         self.first = True
 
     def run(self, W: np.ndarray, alt: np.ndarray, c0: int, c1: int, pool) -> np.ndarray:
@@ -210,12 +212,13 @@ class _State:
 
         def task(g: int) -> None:
             r0, r1 = lay.gstart[g], lay.gstart[g + 1]
-            b = self.bands
+            b = self.bands[g]
+            h0, h1 = (r0, r1) if self.counting else (0, 0)
             stop[g] = rank_group(
-                lay.A[na * L * r0:na * L * r1].reshape(na, L, r1 - r0), W, alt, g, r0,
+                lay.A[na * L * r0:na * L * r1].reshape(na, L, r1 - r0), W, alt, g, 0,
                 tstart[g], c1, lay.R0[r0:r1], lay.ent[r0:r1], b.lo, b.w, b.off, b.counts,
-                need_lo, need_hi, ST[g], c0 * TILE, self.crows[g], self.dom[g], self.ranks,
-                self.counting, self.kendall, self.keep_ranks)
+                need_lo[h0:h1], need_hi[h0:h1], ST[g], c0 * TILE, self.crows[g],
+                self.dom[g], self.ranks, self.counting, self.kendall, self.keep_ranks)
 
         while todo.size:
             list(pool.map(task, todo))
@@ -226,19 +229,30 @@ class _State:
         return ST
 
     def _widen(self, groups: np.ndarray, need_lo: np.ndarray, need_hi: np.ndarray) -> None:
+        """Widen the bands of ``groups`` to the ranks their last tile needed; each group
+        has its own counts, so only one group's old and new counts coexist at a time."""
         lay = self.lay
-        rows = np.concatenate([np.arange(lay.gstart[g], lay.gstart[g + 1]) for g in groups])
-        lo, w = self.bands.widened(rows, need_lo, need_hi, lay.size)
-        new = self.bands.counts.itemsize * float(w.sum()) + ROW_BYTES * len(w)
+        size = lay.size
+        new = {}
+        for g in groups:
+            r0, r1 = lay.gstart[g], lay.gstart[g + 1]
+            rows = np.arange(r1 - r0)
+            new[g] = self.bands[g].widened(rows, need_lo[r0:r1], need_hi[r0:r1], size[r0:r1])
+        item = self.bands[0].counts.itemsize
+        nbytes = {g: item * float(w.sum()) + ROW_BYTES * len(w) for g, (_, w) in new.items()}
         if self.first:
             # the first tile shows how far ranks move: project the bands over all draws
             self.first = False
-            what = (f"the rank counts of {len(w):,} cells (ranks move over about "
-                    f"{w.mean():,.0f} places per cell in the first {TILE} draws)")
-            _check_bands(_GROWTH * new, self.budget, what, self.advice)
-        _check_bands(new + self.bands.nbytes, self.budget,
-                     f"the rank counts of {len(w):,} cells", self.advice)
-        self.bands = self.bands.regrid(lo, w)
+            cells = sum(len(w) for _, w in new.values())
+            width = sum(float(w.sum()) for _, w in new.values()) / max(cells, 1)
+            what = (f"the rank counts of {cells:,} cells (ranks move over about "
+                    f"{width:,.0f} places per cell in the first {TILE} draws)")
+            _check_bands(_GROWTH * sum(nbytes.values()), self.budget, what, self.advice)
+        for g, (lo, w) in new.items():
+            total = sum(b.nbytes for b in self.bands)
+            _check_bands(total + nbytes[g], self.budget,
+                         f"the rank counts of {len(lay.R0):,} cells", self.advice)
+            self.bands[g] = self.bands[g].regrid(lo, w)
 
 
 def _check_bands(need: float, left: int, what: str, advice: str) -> None:

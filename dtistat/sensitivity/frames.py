@@ -21,8 +21,12 @@ def rank_table(ctx: Context, ev: Evaluation, D: int, top_k: int) -> pd.DataFrame
     """Per cell: nominal score and rank, mean, median and 5/95% ranks, P(top k), from
     the rank counts of every cell."""
     kth = np.array([order_stat(D, p) for p in (0.05, 0.5, 0.95)], dtype=np.int64)
-    b, lay = ev.bands, ev.layout
-    m, qq, t = summarize(b.lo, b.w, b.off, b.counts, kth, min(top_k, ctx.NE), D)
+    lay = ev.layout
+    parts = [summarize(b.lo, b.w, b.off, b.counts, kth, min(top_k, ctx.NE), D)
+             for b in ev.bands]
+    m = np.concatenate([p[0] for p in parts])
+    qq = np.concatenate([p[1] for p in parts], axis=1)
+    t = np.concatenate([p[2] for p in parts])
     size = ctx.G * ctx.NE
     mean = np.zeros(size)
     q = np.zeros((3, size), dtype=np.int64)
