@@ -206,7 +206,7 @@ def _metadata(args: argparse.Namespace, data: Any) -> Any:
 # --------------------------------------------------------------------------- sensitivity
 def _sensitivity(args: argparse.Namespace) -> int:
     from dtistat import plots
-    from dtistat.index.sensitivity import weight_sensitivity
+    from dtistat.sensitivity import kernel, weight_sensitivity
     from dtistat.tables import frame_table
 
     run = _Run("sensitivity", 4, args.out)
@@ -216,6 +216,8 @@ def _sensitivity(args: argparse.Namespace) -> int:
     n = "one draw per expert" if args.method == "leave_one_expert_out" else \
         f"{args.n_draws:,} weight draws"
     run.step(f"Monte Carlo: {n} ({args.method}) ...")
+    if kernel.needs_compiling():
+        print(kernel.COMPILING, file=sys.stderr, flush=True)
     t = time.perf_counter()
     opts = {"delta": args.delta} if args.delta is not None else {}
     res = weight_sensitivity(
@@ -226,7 +228,7 @@ def _sensitivity(args: argparse.Namespace) -> int:
     print(f"      {res.n_draws:,} draws in {time.perf_counter() - t:.1f} s", file=sys.stderr)
     run.step("writing tables")
     run.dirs()
-    summ = res.summary()
+    summ = res.rank_table()
     run.csv("rank_uncertainty", summ)
     run.csv("draws", res.draws)
     if res.leave_one_out is not None:

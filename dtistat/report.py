@@ -403,21 +403,23 @@ def _survey(ctx: _Context) -> Section:
 
 
 def _sensitivity(ctx: _Context) -> Section:
-    from dtistat.index.sensitivity import sobol_weights, weight_sensitivity
     from dtistat.plots import rank_interval_plot
+    from dtistat.sensitivity import kernel, sobol_weights, weight_sensitivity
 
     w = ctx.world
     leaves = [leaf.column for leaf in w.spec.leaves]
     city = w.cube.groupby(["city", "quarter"], as_index=False)[leaves].sum()
+    if kernel.needs_compiling():
+        print(kernel.COMPILING, file=sys.stderr, flush=True)
     res = weight_sensitivity(city, w.spec, method="expert_bootstrap", n_draws=2000, seed=1,
                              top_k=10)
-    summ = res.summary()
+    summ = res.rank_table()
     last = summ[summ["quarter"].astype(str) == "2023Q1"].sort_values("nominal_rank").head(20)
     en = ctx.en("city")
     fig = rank_interval_plot(res, period="2023Q1", top=20,
                              labels=None if use_chinese() else en)
     sob = sobol_weights(city, w.spec, groups="layer", n_base=1024, seed=1)
-    stab = sob.summary()
+    stab = sob.interval_table()
     near = last[(last["p_top_k"] > 0.05) & (last["p_top_k"] < 0.95)]
     s = Section("sensitivity", "10 How much do the expert weights move the ranking?",
                 text=("2,000 bootstrap resamples of the 15 experts' scores, the same draws "

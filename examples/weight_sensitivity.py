@@ -11,8 +11,8 @@ city = world.cube.groupby(["city", "quarter"], as_index=False)[world.spec.column
 
 boot = weight_sensitivity(city, world.spec, method="expert_bootstrap", n_draws=5000, seed=1,
                           top_k=10)
-summary = boot.summary()
-print(summary[summary["quarter"].astype(str) == "2023Q1"].sort_values("nominal_rank").head(15))
+table = boot.rank_table()
+print(table[table["quarter"].astype(str) == "2023Q1"].sort_values("nominal_rank").head(15))
 
 noise = weight_sensitivity(city, world.spec, method="multiplicative", delta=0.5,
                            n_draws=5000, seed=1, periods=["2023Q1"])

@@ -20,7 +20,7 @@ from dtistat import (
     compute_index,
 )
 from dtistat.index import weights as W
-from dtistat.index.sensitivity import (
+from dtistat.sensitivity import (
     SensitivityResult,
     SobolResult,
     sobol_indices,
@@ -76,7 +76,7 @@ def test_expert_bootstrap_equals_naive_loop_draw_for_draw():
     counts = res.parameters["counts"]
     sc = spec.expert_scores
     levels = ["industry", "quarter"]
-    ref = res.summary().set_index(["city", "industry", "quarter"]).sort_index()
+    ref = res.rank_table().set_index(["city", "industry", "quarter"]).sort_index()
     nominal = compute_index(df, spec, by="industry").scores["total"].sort_index()
     nom_rank = group_ranks(nominal, levels)
     np.testing.assert_array_equal(ref["nominal_rank"].to_numpy(), nom_rank.to_numpy())
@@ -174,14 +174,14 @@ def test_unbalanced_panel_and_negative_scores_equal_naive_loop():
                    for _, g in r.groupby(level="quarter")]
             assert res.draws.at[d, "kendall"] == pytest.approx(np.mean(tau), abs=TOL)
     R = np.array(R)
-    summ = res.summary().set_index(["city", "quarter"]).sort_index()
+    summ = res.rank_table().set_index(["city", "quarter"]).sort_index()
     np.testing.assert_array_equal(summ["rank_p95"].to_numpy(),
                                   np.quantile(R, 0.95, axis=0, method="inverted_cdf"))
     np.testing.assert_allclose(summ["p_top_k"].to_numpy(), (R <= 2).mean(axis=0), atol=TOL)
 
 
 def test_inversion_count_matches_brute_force():
-    from dtistat.index.sensitivity import _inversions
+    from dtistat.sensitivity.kernel import _inversions
 
     rng = np.random.default_rng(0)
     seq = np.tile(np.arange(120), (40, 1))
@@ -192,7 +192,8 @@ def test_inversion_count_matches_brute_force():
     seq[3] = rng.permutation(120)
     seq[4, :10] = 5
     brute = [sum(int(x[i] > x[j]) for i in range(120) for j in range(i + 1, 120)) for x in seq]
-    np.testing.assert_array_equal(_inversions(seq), brute)
+    got = [_inversions(x.copy(), np.empty_like(x)) for x in seq]
+    np.testing.assert_array_equal(got, brute)
 
 
 def test_rating_noise_and_multiplicative_provenance_rebuild_the_weights():
@@ -273,7 +274,7 @@ def test_leave_one_expert_out_hand_example():
             order = sorted("ABC", key=lambda c: -hand[(c, q)])
             for r, c in enumerate(order, start=1):
                 ranks.setdefault((c, q), []).append(r)
-    summ = res.summary().set_index(["city", "quarter"])
+    summ = res.rank_table().set_index(["city", "quarter"])
     for (c, q), rs in ranks.items():
         row = summ.loc[(c, pd.Period(q, "Q"))]
         assert row["rank_p05"] == min(rs) and row["rank_p95"] == max(rs)
@@ -317,7 +318,7 @@ def test_ties_and_padding_are_ranked_like_compute_index(case):
         assert res.draws.at[d, "rank_shift"] == pytest.approx(np.abs(r - nom_rank).mean(),
                                                               abs=TOL)
     R = np.array(R)
-    summ = res.summary().set_index(["city", "quarter"]).sort_index()
+    summ = res.rank_table().set_index(["city", "quarter"]).sort_index()
     np.testing.assert_array_equal(summ["nominal_rank"].to_numpy(), nom_rank.to_numpy())
     for col, q in (("median_rank", 0.5), ("rank_p05", 0.05), ("rank_p95", 0.95)):
         np.testing.assert_array_equal(summ[col].to_numpy(),
@@ -359,7 +360,7 @@ def test_same_seed_same_numbers_whatever_the_chunk_size():
     c = weight_sensitivity(df, spec, **kw)
     g = weight_sensitivity(df, spec, **{**kw, "seed": np.random.default_rng(123)})
     for other in (b, c, g):
-        pd.testing.assert_frame_equal(a.summary(), other.summary(), check_exact=True)
+        pd.testing.assert_frame_equal(a.rank_table(), other.rank_table(), check_exact=True)
         pd.testing.assert_frame_equal(a.draws, other.draws, check_exact=True)
         pd.testing.assert_frame_equal(a.dominance, other.dominance, check_exact=True)
     d = weight_sensitivity(df, spec, n_draws=700, seed=124)
@@ -376,12 +377,12 @@ def test_inputs_are_not_modified_and_result_is_frozen():
         res.method = "x"
     text = str(res)
     assert "SensitivityResult: method=schemes" in text and "Leave one out" in text
-    s = res.summary()
+    s = res.rank_table()
     assert list(s.columns) == [
         "city", "quarter", "nominal_score", "nominal_rank", "mean_rank", "median_rank",
         "rank_p05", "rank_p95", "p_top_k", "score_p05", "score_median", "score_p95"]
-    s.loc[0, "mean_rank"] = -1.0  # summary() hands out a copy
-    assert (res.summary()["mean_rank"] > 0).all()
+    s.loc[0, "mean_rank"] = -1.0  # rank_table() hands out a copy
+    assert (res.rank_table()["mean_rank"] > 0).all()
 
 
 def test_periods_node_and_effective_weights():
@@ -389,7 +390,7 @@ def test_periods_node_and_effective_weights():
     res = weight_sensitivity(df, spec, n_draws=100, seed=3, periods=["2021Q3"], node="L2",
                              leave_one_out=False)
     assert res.node == "L2"
-    assert set(res.summary()["quarter"].astype(str)) == {"2021Q3"}
+    assert set(res.rank_table()["quarter"].astype(str)) == {"2021Q3"}
     # only L2's leaves carry weight in L2
     ds = res.draw_scores([0])
     s = naive_scores(df, spec, res, 0).xs(pd.Period("2021Q3", "Q"), level="quarter")
@@ -440,7 +441,7 @@ def test_sobol_linear_model_known_indices():
     d = r.indices
     assert (np.abs(d["S1"].to_numpy() - truth) <= d["S1_conf"].to_numpy()).all()
     assert (np.abs(d["ST"].to_numpy() - truth) <= d["ST_conf"].to_numpy()).all()
-    s = r.summary()
+    s = r.interval_table()
     assert list(s["group"]) == ["a", "b", "c"]
     assert (s["S1_low"] <= s["S1"]).all() and (s["ST"] <= s["ST_high"]).all()
 

@@ -1,0 +1,292 @@
+"""Evaluate weight draws: exact ranks of every cell under every draw, summed as the results need.
+
+Cells are laid out group by group in nominal order; the compiled kernel
+(:mod:`.kernel`) ranks each group's tiles of draws and keeps per cell the rank counts over a band (:mod:`.bands`) and per
+draw integer sums (rank shifts, Spearman's and Kendall's sums). Draws are processed
+in chunks (for the progress callback and to bound the per-draw sums); groups run on
+``n_jobs`` threads (the kernel releases the GIL; numba's ``parallel=True`` would
+double the compile time of the first call); tiles are
+fixed runs of draws from draw 0 and every sum is an integer, so the numbers are the
+same whatever the chunk size and the number of threads.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numba as nb
+import numpy as np
+
+from dtistat import _validate as v
+from dtistat.errors import ParameterError
+from dtistat.sensitivity import memory
+from dtistat.sensitivity.bands import ROW_BYTES, Bands
+from dtistat.sensitivity.context import Context
+from dtistat.sensitivity.kernel import TILE, rank_group
+
+__all__ = ["Evaluation", "Layout", "chunk_draws", "evaluate", "layout"]
+
+# Draws per chunk are rounded to this (so chunks are whole tiles).
+BLOCK = 256
+# Bytes of per-draw sums per chunk when the caller does not choose a chunk size.
+_CHUNK_BYTES = 32_000_000
+# Projected growth of the bands measured on the first tile of draws, for the up-front
+# estimate: the spread of a cell's rank over all draws against over the first 64.
+_GROWTH = 2.0
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Cells in nominal order within each group: the row order of the engine."""
+
+    gstart: np.ndarray      # (G + 1,) first row of each group
+    ent: np.ndarray         # (n,) entity number of each row
+    cell: np.ndarray        # (n,) flat cell g * NE + entity of each row
+    R0: np.ndarray          # (n,) nominal rank
+    A: np.ndarray           # leaves (log if geometric): group by group, (alternatives, L, n_g)
+
+    @property
+    def size(self) -> np.ndarray:
+        """Group size of every row (the largest rank it can take)."""
+        n_g = np.diff(self.gstart)
+        return np.repeat(n_g, n_g)
+
+
+@dataclass
+class Evaluation:
+    """What :func:`evaluate` accumulates over the draws."""
+
+    bands: list[Bands] | None     # rank counts of each group's rows (layout order)
+    layout: Layout
+    rank_shift: np.ndarray        # (D,) mean |rank - nominal| over all cells
+    spearman: np.ndarray          # (D,) mean over groups
+    kendall: np.ndarray | None    # (D,)
+    dominance: np.ndarray | None  # (G, k, k) draws with a above b
+    ranks: np.ndarray | None      # (D, G, NE) when kept
+
+
+def layout(ctx: Context) -> Layout:
+    """Rows of the engine: valid cells by group, in nominal rank order (ties by entity)."""
+    G, NE = ctx.G, ctx.NE
+    cells = []
+    for g in range(G):
+        e = np.flatnonzero(ctx.valid[g])
+        e = e[np.lexsort((e, ctx.nominal_ranks[g, e]))]
+        cells.append(g * NE + e)
+    starts = np.concatenate([[0], np.cumsum([len(c) for c in cells])])
+    cell = np.concatenate(cells).astype(np.intp)
+    return Layout(
+        gstart=starts.astype(np.int64), ent=(cell % NE).astype(np.int64), cell=cell,
+        R0=ctx.nominal_ranks.ravel()[cell].astype(np.int64),
+        A=np.concatenate([np.stack([t[:, c] for t in ctx.TT]).ravel() for c in cells]),
+    )
+
+
+def chunk_draws(ctx: Context, chunk_size: int | None) -> int:
+    """Draws per chunk: ``chunk_size`` rounded up to whole blocks."""
+    if chunk_size is None:
+        c = max(1, _CHUNK_BYTES // (40 * ctx.G))
+    else:
+        c = v.check_positive_int(chunk_size, "chunk_size")
+    return int(math.ceil(c / BLOCK) * BLOCK)
+
+
+def _fixed_bytes(ctx: Context, D: int, chunk: int, threads: int, keep_ranks: bool) -> int:
+    """Bytes the engine allocates besides the rank counts."""
+    n = int(ctx.valid.sum())
+    n_max = int(ctx.valid.sum(axis=1).max())
+    per_thread = TILE * n_max * 12 + n_max * 32                # scores, ranks, sort
+    out = (len(ctx.TT) * len(ctx.leaf_names) * 8 + 40) * n      # leaves of each row
+    out += 40 * ctx.G * min(chunk, D) + 24 * D                  # per-draw sums
+    if keep_ranks:
+        out += 4 * D * ctx.G * ctx.NE
+    return out + threads * per_thread + 100 * n                 # + the rank table
+
+
+def _advice(ctx: Context, per_cell: float) -> str:
+    per_group = per_cell * ctx.valid.sum() / ctx.G
+    return (f"analyse fewer periods (or by-groups) at a time — each needs about "
+            f"{memory.gib(per_group)} (periods=[...]) — or pass a larger max_memory")
+
+
+def evaluate(
+    ctx: Context, W: np.ndarray, alt: np.ndarray, *, chunk: int, histogram: bool = True,
+    kendall: bool = False, compare: np.ndarray | None = None, keep_ranks: bool = False,
+    progress: Callable[[int, int], None] | None = None, n_jobs: int = 1,
+    max_memory: int | None = None,
+) -> Evaluation:
+    """Rank every draw; accumulate rank counts and per-draw statistics.
+
+    ``W`` (draws, leaves) are effective weights, ``alt`` the alternative of each draw;
+    ``compare`` entity numbers for the dominance counts; ``keep_ranks`` keeps every
+    rank (for a few draws only). ``max_memory`` bounds what is allocated (bytes).
+    """
+    budget = memory.check_max_memory(max_memory)
+    D = W.shape[0]
+    threads = max(1, min(n_jobs, ctx.G))
+    fixed = _fixed_bytes(ctx, D, chunk, threads, keep_ranks)
+    memory.check(fixed, budget, f"{ctx.valid.sum():,} cells under {D:,} draws",
+                 _advice(ctx, 100))
+    lay = layout(ctx)
+    G, NE = ctx.G, ctx.NE
+    n_rows = len(lay.cell)
+    k = 0 if compare is None else len(compare)
+    crows = np.full((G, k), -1, dtype=np.int64)
+    if k:
+        pos = np.full(G * NE, -1, dtype=np.int64)
+        pos[lay.cell] = np.arange(n_rows) - np.repeat(lay.gstart[:-1], np.diff(lay.gstart))
+        crows = np.ascontiguousarray(pos.reshape(G, NE)[:, compare])
+    bands = [Bands.empty(lay.R0[r0:r1], D, histogram)
+             for r0, r1 in zip(lay.gstart[:-1], lay.gstart[1:])]
+    state = _State(lay, bands, budget - fixed, D, kendall, keep_ranks,
+                   np.zeros((G, k, k), dtype=np.int64), crows,
+                   np.zeros((D, G, NE) if keep_ranks else (1, 1, 1), dtype=np.int32),
+                   _advice(ctx, 0))
+    shift, rho = np.empty(D), np.empty(D)
+    tau = np.empty(D) if kendall else None
+    n_g = np.diff(lay.gstart)
+    mean0 = np.add.reduceat(lay.R0, lay.gstart[:-1]) / n_g
+    ss0 = np.add.reduceat((lay.R0 - np.repeat(mean0, n_g)) ** 2, lay.gstart[:-1])
+    W = np.ascontiguousarray(W, dtype=np.float64)
+    alt = np.ascontiguousarray(alt, dtype=np.int64)
+    n_tiles = -(-D // TILE)
+    per_chunk = max(1, chunk // TILE)
+    with ThreadPoolExecutor(threads) if threads > 1 else _Serial() as pool:
+        for c0 in range(0, n_tiles, per_chunk):
+            c1 = min(n_tiles, c0 + per_chunk)
+            d0, d1 = c0 * TILE, min(D, c1 * TILE)
+            ST = state.run(W, alt, c0, c1, pool)
+            _draw_stats(ST, n_g, mean0, ss0, n_rows, shift[d0:d1], rho[d0:d1],
+                        tau[d0:d1] if kendall else np.empty(0), kendall)
+            if progress is not None:
+                progress(d1, D)
+    return Evaluation(
+        bands=state.bands if histogram else None, layout=lay, rank_shift=shift,
+        spearman=rho, kendall=tau, dominance=state.dom if k else None,
+        ranks=state.ranks if keep_ranks else None)
+
+
+class _Serial:
+    """Stands in for a thread pool when there is one thread."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    @staticmethod
+    def map(fn, items):
+        return map(fn, items)
+
+
+class _State:
+    """Rank counts, dominance counts and kept ranks carried from chunk to chunk."""
+
+    def __init__(self, lay, bands, budget, D, kendall, keep_ranks, dom, crows, ranks,
+                 advice):
+        # budget: bytes left for the rank counts
+        self.lay, self.bands, self.budget, self.D = lay, bands, budget, D
+        self.kendall, self.keep_ranks = kendall, keep_ranks
+        self.dom, self.crows, self.ranks, self.advice = dom, crows, ranks, advice
+        self.counting = len(bands[0].lo) > 0
+        self.first = True
+
+    def run(self, W: np.ndarray, alt: np.ndarray, c0: int, c1: int, pool) -> np.ndarray:
+        """Tiles c0 .. c1 - 1 of every group, widening the bands until all fit;
+        returns the per-draw integer sums (G, 5, draws)."""
+        lay = self.lay
+        G = len(lay.gstart) - 1
+        ST = np.zeros((G, 5, min(self.D, c1 * TILE) - c0 * TILE), dtype=np.int64)
+        n_g = np.diff(lay.gstart)
+        todo = np.argsort(-n_g, kind="stable").astype(np.int64)   # largest first
+        tstart = np.full(G, c0, dtype=np.int64)
+        stop = np.empty(G, dtype=np.int64)
+        n = len(lay.R0) if self.counting else 0
+        need_lo = np.empty(n, dtype=np.int64)
+        need_hi = np.empty(n, dtype=np.int64)
+        L, na = W.shape[1], len(lay.A) // (W.shape[1] * len(lay.R0))
+
+        def task(g: int) -> None:
+            r0, r1 = lay.gstart[g], lay.gstart[g + 1]
+            b = self.bands[g]
+            h0, h1 = (r0, r1) if self.counting else (0, 0)
+            stop[g] = rank_group(
+                lay.A[na * L * r0:na * L * r1].reshape(na, L, r1 - r0), W, alt, g, 0,
+                tstart[g], c1, lay.R0[r0:r1], lay.ent[r0:r1], b.lo, b.w, b.off, b.counts,
+                need_lo[h0:h1], need_hi[h0:h1], ST[g], c0 * TILE, self.crows[g],
+                self.dom[g], self.ranks, self.counting, self.kendall, self.keep_ranks)
+
+        while todo.size:
+            list(pool.map(task, todo))
+            todo = todo[stop[todo] < c1]
+            if todo.size:
+                self._widen(todo, need_lo, need_hi)
+                tstart[todo] = stop[todo]
+        return ST
+
+    def _widen(self, groups: np.ndarray, need_lo: np.ndarray, need_hi: np.ndarray) -> None:
+        """Widen the bands of ``groups`` to the ranks their last tile needed; each group
+        has its own counts, so only one group's old and new counts coexist at a time."""
+        lay = self.lay
+        size = lay.size
+        new = {}
+        for g in groups:
+            r0, r1 = lay.gstart[g], lay.gstart[g + 1]
+            rows = np.arange(r1 - r0)
+            new[g] = self.bands[g].widened(rows, need_lo[r0:r1], need_hi[r0:r1], size[r0:r1])
+        item = self.bands[0].counts.itemsize
+        nbytes = {g: item * float(w.sum()) + ROW_BYTES * len(w) for g, (_, w) in new.items()}
+        if self.first:
+            # the first tile shows how far ranks move: project the bands over all draws
+            self.first = False
+            cells = sum(len(w) for _, w in new.values())
+            width = sum(float(w.sum()) for _, w in new.values()) / max(cells, 1)
+            what = (f"the rank counts of {cells:,} cells (ranks move over about "
+                    f"{width:,.0f} places per cell in the first {TILE} draws)")
+            _check_bands(_GROWTH * sum(nbytes.values()), self.budget, what, self.advice)
+        for g, (lo, w) in new.items():
+            total = sum(b.nbytes for b in self.bands)
+            _check_bands(total + nbytes[g], self.budget,
+                         f"the rank counts of {len(lay.R0):,} cells", self.advice)
+            self.bands[g] = self.bands[g].regrid(lo, w)
+
+
+def _check_bands(need: float, left: int, what: str, advice: str) -> None:
+    if need > left:
+        raise ParameterError(
+            f"weight_sensitivity would need about {memory.gib(need)} more for {what}, "
+            f"beyond max_memory ({memory.gib(max(left, 0))} left after the scores and "
+            f"sums); {advice}")
+
+
+@nb.njit(cache=True, nogil=True, error_model="numpy")
+def _draw_stats(ST, n_g, mean0, ss0, n_tot, shift, rho, tau, do_kendall):
+    """Per draw, from the integer sums of every group (ST: groups, 5, draws): the mean
+    absolute rank shift over all cells, and Spearman's and Kendall's correlations with
+    the nominal ranks averaged over the groups with at least two entities."""
+    G = ST.shape[0]
+    for d in range(ST.shape[2]):
+        sabs = 0
+        rs = 0.0
+        ts = 0.0
+        k = 0
+        for g in range(G):
+            sabs += ST[g, 0, d]
+            ng = n_g[g]
+            if ng < 2:
+                continue
+            sr = float(ST[g, 1, d])
+            ssr = ST[g, 2, d] - sr * sr / ng
+            cov = ST[g, 3, d] - mean0[g] * sr
+            rs += cov / np.sqrt(ssr * ss0[g])
+            if do_kendall:
+                ts += 1.0 - 4.0 * ST[g, 4, d] / (ng * (ng - 1.0))
+            k += 1
+        shift[d] = sabs / n_tot
+        rho[d] = rs / k
+        if do_kendall:
+            tau[d] = ts / k
