@@ -83,7 +83,7 @@ def test_expert_bootstrap_equals_naive_loop_draw_for_draw():
     ds = res.draw_scores()
     all_scores, all_ranks = [], []
     for d in range(n):
-        # the draw's weights are the seed's formula on the resampled experts
+        # the draw's weights are the report's formula on the resampled experts
         rows = np.repeat(np.arange(len(sc)), counts.iloc[d].to_numpy())
         lw = spec.local_weights(scores=sc.iloc[rows])
         for k, w in draw_weights(res, d).items():
