@@ -127,7 +127,7 @@ cluster   plan                         n    members here
           纲要, 2008)
 京津冀    report's table;                13  北京 天津 + the 11 cities of 河北
           京津冀协同发展规划纲要 (2015)
-长三角    seed report's table            27  the 26 cities of 长江三角洲城市群发展规划 (2016)
+长三角    report's table                 27  the 26 cities of 长江三角洲城市群发展规划 (2016)
                                              plus 温州, i.e. the 27-city central area of
                                              长江三角洲区域一体化发展规划纲要 (2019)
 成渝      成渝城市群发展规划 (2016)       16  重庆 + 15 cities of 四川
@@ -205,9 +205,9 @@ CLUSTERS: dict[str, str] = {
 
 #: The national plan (or seed table) each cluster's membership follows.
 CLUSTER_PLANS: dict[str, str] = {
-    "珠三角": "seed report table (9 cities); 珠江三角洲地区改革发展规划纲要 (2008)",
-    "京津冀": "seed report table (13 cities); 京津冀协同发展规划纲要 (2015)",
-    "长三角": "seed report table (27 cities); 长江三角洲城市群发展规划 (2016) + 温州, "
+    "珠三角": "the report's table (9 cities); 珠江三角洲地区改革发展规划纲要 (2008)",
+    "京津冀": "the report's table (13 cities); 京津冀协同发展规划纲要 (2015)",
+    "长三角": "the report's table (27 cities); 长江三角洲城市群发展规划 (2016) + 温州, "
     "= central area of 长江三角洲区域一体化发展规划纲要 (2019)",
     "成渝": "成渝城市群发展规划 (国家发展改革委 住房城乡建设部, 2016)",
     "呼包鄂榆": "呼包鄂榆城市群发展规划 (2018)",

@@ -1,11 +1,11 @@
-"""Evaluate weight draws: exact ranks of every cell under every draw, summed as the results need.
+"""Evaluate weight draws: exact ranks of every cell under every draw, summed as needed.
 
 Cells are laid out group by group in nominal order; the compiled kernel
 (:mod:`.kernel`) ranks each group's tiles of draws and keeps per cell the rank counts
-over a band (:mod:`.bands`) and per draw integer sums (rank shifts, Spearman's and Kendall's sums). Draws are processed
-in chunks (for the progress callback and to bound the per-draw sums); groups run on
-``n_jobs`` threads (the kernel releases the GIL; numba's ``parallel=True`` would
-double the compile time of the first call); tiles are
+over a band (:mod:`.bands`) and per draw integer sums (rank shifts, Spearman's and
+Kendall's sums). Draws are processed in chunks (for the progress callback and to bound
+the per-draw sums); groups run on ``n_jobs`` threads (the kernel releases the GIL;
+numba's ``parallel=True`` would double the compile time of the first call); tiles are
 fixed runs of draws from draw 0 and every sum is an integer, so the numbers are the
 same whatever the chunk size and the number of threads.
 """
