@@ -20,6 +20,7 @@ __all__ = [
     "ols",
     "OLSFit",
     "dummies",
+    "fcols",
 ]
 
 def factorize(values) -> tuple[np.ndarray, int]:
@@ -195,3 +196,23 @@ def dummies(codes: np.ndarray, n_levels: int) -> np.ndarray:
     rows = np.flatnonzero(codes > 0)
     D[rows, codes[rows] - 1] = 1.0
     return D
+
+
+def fcols(*blocks) -> np.ndarray:
+    """Stack 1-d/2-d blocks as the columns of a Fortran-ordered (n, p) array.
+
+    Column-major layout keeps every per-column ``bincount`` and gather contiguous
+    (2-3x faster than on the strided columns of a C-ordered array).
+    """
+    n = len(blocks[0]) if blocks else 0
+    p = sum(1 if b.ndim == 1 else b.shape[1] for b in blocks)
+    out = np.empty((n, p), order="F")
+    j = 0
+    for b in blocks:
+        if b.ndim == 1:
+            out[:, j] = b
+            j += 1
+        else:
+            out[:, j:j + b.shape[1]] = b
+            j += b.shape[1]
+    return out

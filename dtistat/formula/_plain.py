@@ -15,6 +15,8 @@ import ast
 import numpy as np
 import pandas as pd
 
+from dtistat._linalg import fcols
+
 __all__ = ["plain_design"]
 
 
@@ -111,7 +113,8 @@ def plain_design(parsed, data, floats, shifted, rows, intercept_allowed, orderin
         factors.setdefault(v, []).extend(cn)
     if ordering == "patsy":  # patsy: intercept, categorical-only terms, then numeric
         blocks.sort(key=lambda b: b[0])  # stable: formula order within each kind
-    X = _stack([b for _, b, _ in blocks], len(rows))
+    X = (fcols(*[b for _, b, _ in blocks]) if blocks
+         else np.empty((len(rows), 0), order="F"))
     names = [n for _, _, cn in blocks for n in cn]
     if X.shape[1] == 0:
         return None
@@ -128,15 +131,3 @@ def _renamer(parsed):
         PLACEHOLDER.sub(lambda m: parsed.placeholders[m.group(0)].name, name))
 
 
-def _stack(blocks, n) -> np.ndarray:
-    p = sum(1 if b.ndim == 1 else b.shape[1] for b in blocks)
-    X = np.empty((n, p), order="F")
-    j = 0
-    for b in blocks:
-        if b.ndim == 1:
-            X[:, j] = b
-            j += 1
-        else:
-            X[:, j:j + b.shape[1]] = b
-            j += b.shape[1]
-    return X

@@ -16,6 +16,7 @@ import numba as nb
 import numpy as np
 
 from dtistat.sensitivity.context import Context
+from dtistat.sensitivity.kernel import _inversions
 
 __all__ = ["order_stat", "score_quantiles"]
 
@@ -31,39 +32,18 @@ def order_stat(D: int, q: float) -> int:
 
 @nb.njit(cache=True, nogil=True)
 def _sort(a, tmp):
-    """Sort ``a`` ascending in place (bottom-up merge sort; NumPy's sorts compile for
-    seconds in numba)."""
+    """Sort ``a`` ascending in place with the kernel's bottom-up merge sort (NumPy's
+    sorts compile for seconds in numba)."""
+    _inversions(a, tmp)
     n = a.shape[0]
-    src, dst = a, tmp
+    passes = 0
     width = 1
-    swaps = 0
     while width < n:
-        for lo in range(0, n, 2 * width):
-            mid = min(lo + width, n)
-            hi = min(lo + 2 * width, n)
-            i, j, k = lo, mid, lo
-            while i < mid and j < hi:
-                if src[j] < src[i]:
-                    dst[k] = src[j]
-                    j += 1
-                else:
-                    dst[k] = src[i]
-                    i += 1
-                k += 1
-            while i < mid:
-                dst[k] = src[i]
-                i += 1
-                k += 1
-            while j < hi:
-                dst[k] = src[j]
-                j += 1
-                k += 1
-        src, dst = dst, src
         width *= 2
-        swaps += 1
-    if swaps % 2:
+        passes += 1
+    if passes % 2:  # the last pass wrote into tmp
         for i in range(n):
-            a[i] = src[i]
+            a[i] = tmp[i]
 
 
 @nb.njit(cache=True, nogil=True)
