@@ -366,12 +366,12 @@ def _survey(ctx: _Context) -> Section:
     rep = wts.attrs.get("rake")
     data = sv.assign(w=wts.to_numpy())
     tools = [c for c in sv.columns if c.startswith("tool_")]
-    prop = proportions(data, tools, by="city_tier", weight="w")
-    ct = crosstab(data, "employer_size", "organized_training", weight="w")
+    prop = proportions(data, tools, by="city_tier", weights="w")
+    ct = crosstab(data, "employer_size", "organized_training", weights="w")
     t_s = w.truth["survey"]
     data = data.assign(female=(data["gender"].astype(str) == "female").astype(int))
     formula = t_s["attitude_formula"].split("(ordered")[0].strip()
-    weighted = fit_ordered(data, formula, weight="w").tidy()
+    weighted = fit_ordered(data, formula, weights="w").tidy()
     unweighted = fit_ordered(data, formula).tidy().set_index("term")
     truth = t_s["attitude_coef"]
     key = weighted["term"].str.replace("C(", "", regex=False).str.replace(
@@ -389,9 +389,9 @@ def _survey(ctx: _Context) -> Section:
     s.tables.append(("survey_training_by_size", ct.test_table(), "Organized training by "
                      "employer size: Rao–Scott and trend tests"))
     hits = [c for c in sv.columns if c.startswith("hit_")]
-    by_occ = proportions(data, hits, by="occupation", weight="w")
+    by_occ = proportions(data, hits, by="occupation", weights="w")
     skills = proportions(data, ["skill_aigc", "skill_media_creation"], by="age_band",
-                         weight="w")
+                         weights="w")
     s.tables.append(("survey_ai_impact_by_occupation", by_occ,
                      "Which jobs will AI hit? Weighted shares by respondents' occupation"))
     s.tables.append(("survey_skills_by_age", skills,

@@ -11,8 +11,8 @@ weights = rake(world.survey, world.survey_margins)
 print(weights.attrs["rake"])
 sv = world.survey.assign(w=weights.to_numpy())
 
-print(crosstab(sv, "employer_size", "organized_training", weight="w"))
+print(crosstab(sv, "employer_size", "organized_training", weights="w"))
 tools = [c for c in sv.columns if c.startswith("tool_")]
-print(proportions(sv, tools, by="city_tier", weight="w"))
+print(proportions(sv, tools, by="city_tier", weights="w"))
 print(fit_ordered(sv, "ai_attitude ~ C(age_band) + C(education) + tool_ai_assistant"
-                  " + organized_training", weight="w"))
+                  " + organized_training", weights="w"))

@@ -82,10 +82,10 @@ def test_survey_raking_training_and_attitudes(world):
     rates = data.groupby("employer_size", observed=True).apply(
         lambda g: np.average(g["organized_training"], weights=g["w"]), include_groups=False)
     assert rates.is_monotonic_increasing
-    tests = crosstab(data, "employer_size", "organized_training", weight="w").test_table()
+    tests = crosstab(data, "employer_size", "organized_training", weights="w").test_table()
     assert tests.set_index("test").loc["linear-by-linear", "p_value"] < 1e-6
     # "超三成受访者认为AI将冲击专业服务类与技术类职业"
-    prop = proportions(data, ["hit_professional_services", "hit_technical"], weight="w")
+    prop = proportions(data, ["hit_professional_services", "hit_technical"], weights="w")
     assert (prop["proportion"] > 0.30).all()
     t = world.truth["survey"]
     formula = t["attitude_formula"].split("(ordered")[0].strip()

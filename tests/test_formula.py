@@ -368,7 +368,7 @@ def test_fit_ordered_with_transforms_equals_statsmodels():
     latent = 1.5 * np.log(d["age"]) + 0.5 * (d["tier"] == "t1") + rng.logistic(size=n)
     d["worry"] = pd.Categorical(pd.qcut(latent, 3, labels=["lo", "mid", "hi"]), ordered=True)
     f = 'worry ~ log(age) + C(tier, Treatment("t2"))'
-    res = fit_ordered(d, f, cov_type="nonrobust")
+    res = fit_ordered(d, f, cov="nonrobust")
     # statsmodels 0.15 OrderedModel.from_formula (patsy), BFGS to a tight gradient
     m = OrderedModel.from_formula(f, d, distr="logit")
     with warnings.catch_warnings():

@@ -47,7 +47,7 @@ def results():
     sv = world.survey.head(1500)
     w = dtistat.rake(sv, world.survey_margins)
     svw = sv.assign(w=w.to_numpy())
-    ct = dtistat.crosstab(svw, "employer_size", "organized_training", weight="w")
+    ct = dtistat.crosstab(svw, "employer_size", "organized_training", weights="w")
     ordr = dtistat.fit_ordered(svw.assign(female=(svw["gender"].astype(str) == "female")
                                           .astype(int)), "ai_attitude ~ female")
     idx = world.compute()

@@ -117,7 +117,7 @@ def test_rake_reproduces_r_survey_rake_after_its_four_sweeps():
     # on the error, they are not returned).
     d = _expand(APICLUS1_STYPE_SCHWIDE, ["stype", "sch.wide"]).assign(pw=33.847)
     with pytest.raises(ConvergenceError, match="did not converge in 4 sweep") as ei:
-        rake(d, {"stype": POP_STYPE, "sch.wide": POP_SCHWIDE}, weight="pw", max_iter=4)
+        rake(d, {"stype": POP_STYPE, "sch.wide": POP_SCHWIDE}, weights="pw", max_iter=4)
     w = ei.value.weights
     ref = np.array([R_RAKE_WEIGHTS[(a, b)] for a, b in zip(d["stype"], d["sch.wide"])])
     np.testing.assert_allclose(w.to_numpy(), ref, rtol=1e-12)  # R rake_weights.csv
@@ -129,7 +129,7 @@ def test_rake_reproduces_r_survey_rake_after_its_four_sweeps():
 def test_rake_converges_margins_and_matches_ipfn():
     d = _expand(APICLUS1_STYPE_SCHWIDE, ["stype", "sch.wide"]).assign(pw=33.847)
     margins = {"stype": POP_STYPE, "sch.wide": POP_SCHWIDE}
-    w = rake(d, margins, weight="pw", tol=1e-12, max_iter=200)
+    w = rake(d, margins, weights="pw", tol=1e-12, max_iter=200)
     rep = w.attrs["rake"]
     assert isinstance(rep, RakeReport) and rep.converged
     for col, tgt in margins.items():
@@ -151,7 +151,7 @@ def test_rake_three_margins_matches_ipfn_and_reports_kish(survey_data):
     margins = {"gender": {"F": 0.49, "M": 0.51},
                "age": {"18-29": 0.25, "30-44": 0.35, "45+": 0.40},
                "tier": {"t1": 0.2, "t2": 0.3, "t3": 0.5}}
-    w = rake(d, margins, weight="w", total=10_000.0, tol=1e-12, max_iter=500)
+    w = rake(d, margins, weights="w", total=10_000.0, tol=1e-12, max_iter=500)
     rep = w.attrs["rake"]
     assert rep.max_rel_error <= 1e-12 and abs(w.sum() - 10_000.0) < 1e-6
     df = d.assign(total=d["w"] * 10_000.0 / d["w"].sum())
@@ -225,14 +225,14 @@ def test_zero_negative_missing_weights_rejected(survey_data, bad):
     d = survey_data.copy()
     d.loc[7, "w"] = bad
     with pytest.raises(DataError, match="row 7"):
-        rake(d, {"gender": {"F": 0.5, "M": 0.5}}, weight="w")
+        rake(d, {"gender": {"F": 0.5, "M": 0.5}}, weights="w")
     with pytest.raises(DataError, match="weight column 'w'"):
-        crosstab(d, "tier", "trained", weight="w")
+        crosstab(d, "tier", "trained", weights="w")
     with pytest.raises(DataError, match="weight column 'w'"):
-        proportions(d, "trained", weight="w")
+        proportions(d, "trained", weights="w")
     d["y"] = pd.Categorical(np.repeat(["a", "b", "c"], 200), ordered=True)
     with pytest.raises(DataError, match="weight column 'w'"):
-        fit_ordered(d, "y ~ C(tier)", weight="w")
+        fit_ordered(d, "y ~ C(tier)", weights="w")
 
 
 # ====================================================================== crosstab
@@ -243,7 +243,7 @@ def test_rao_scott_matches_svychisq_simple_weighted_design():
     # p = 0.0001934764159777; statistic = "Chisq": p = 0.000160582270961559,
     # X-squared (unadjusted, table rescaled to n) = 17.5612143820374
     d = _expand(APISRS_STYPE_AWARDS, ["stype", "awards"]).assign(pw=30.97)
-    res = crosstab(d, "stype", "awards", weight="pw")
+    res = crosstab(d, "stype", "awards", weights="pw")
     t = res.tests.set_index("test")
     assert t.loc["rao-scott", "statistic"] == pytest.approx(8.73670415506363, rel=1e-12)
     assert t.loc["rao-scott", "df1"] == pytest.approx(2.0, rel=1e-12)
@@ -260,7 +260,7 @@ def test_rao_scott_matches_svychisq_cluster_design():
     # ddf = 23.9680396804879, p = 0.0200399451888242; "Chisq": p = 0.00725338071380109,
     # X-squared = 12.3661500622019
     d = _expand(APICLUS1_DNUM_STYPE_AWARDS, ["dnum", "stype", "awards"]).assign(pw=33.847)
-    res = crosstab(d, "stype", "awards", weight="pw", cluster="dnum", test="rao-scott-1")
+    res = crosstab(d, "stype", "awards", weights="pw", cluster="dnum", test="rao-scott-1")
     t = res.tests.set_index("test")
     assert t.loc["rao-scott", "statistic"] == pytest.approx(4.92628761345023, rel=1e-10)
     assert t.loc["rao-scott", "df1"] == pytest.approx(1.71200283432057, rel=1e-10)
@@ -308,7 +308,7 @@ def _rao_scott_by_hand(r, c, w):
 
 def test_rao_scott_unequal_weights_against_hand_computation(survey_data):
     d = survey_data
-    res = crosstab(d, "tier", "age", weight="w")
+    res = crosstab(d, "tier", "age", weights="w")
     r = pd.factorize(d["tier"], sort=True)[0]
     c = pd.factorize(d["age"], sort=True)[0]
     ref = _rao_scott_by_hand(r, c, d["w"].to_numpy())
@@ -321,13 +321,13 @@ def test_rao_scott_unequal_weights_against_hand_computation(survey_data):
     assert t.loc["rao-scott-1", "p_value"] == pytest.approx(ref["p1"], rel=1e-9)
     assert ref["ndf"] != pytest.approx(4.0, abs=1e-3)  # unequal weights: a real correction
     # rescaling the weights changes nothing
-    res2 = crosstab(d.assign(w=d["w"] * 37.5), "tier", "age", weight="w")
+    res2 = crosstab(d.assign(w=d["w"] * 37.5), "tier", "age", weights="w")
     np.testing.assert_allclose(res2.tests["statistic"], res.tests["statistic"], rtol=1e-10)
 
 
 def test_unweighted_pearson_equals_scipy_and_cramers_v(survey_data):
     d = survey_data
-    res = crosstab(d, "tier", "age", weight="w")
+    res = crosstab(d, "tier", "age", weights="w")
     tab = pd.crosstab(d["tier"], d["age"]).to_numpy()
     chi2, p, dof, _ = stats.chi2_contingency(tab, correction=False)
     t = res.tests.set_index("test")
@@ -380,7 +380,7 @@ def test_design_based_trend_equals_wls_sandwich(survey_data):
     import statsmodels.api as sm
 
     d = survey_data
-    res = crosstab(d, "size", "trained", weight="w")
+    res = crosstab(d, "size", "trained", weights="w")
     t = res.tests.set_index("test")
     x = d["size"].cat.codes.to_numpy() + 1.0
     y = (d["trained"] == "yes").to_numpy(float)
@@ -392,7 +392,7 @@ def test_design_based_trend_equals_wls_sandwich(survey_data):
     assert t.loc["trend-design", "p_value"] == pytest.approx(stats.f.sf(wald, 1, n - 1), rel=1e-9)
     assert t.loc["linear-by-linear", "p_value"] < 0.001  # the simulated trend is there
     # with clusters: cluster-robust sandwich, G / (G - 1), no (n-1)/(n-k) factor
-    rc = crosstab(d, "size", "trained", weight="w", cluster="psu").tests.set_index("test")
+    rc = crosstab(d, "size", "trained", weights="w", cluster="psu").tests.set_index("test")
     fc = sm.WLS(y, sm.add_constant(x), weights=d["w"]).fit(
         cov_type="cluster", cov_kwds={"groups": d["psu"], "use_correction": False})
     G = d["psu"].nunique()
@@ -415,8 +415,8 @@ def test_empty_cells_warned_by_name():
 def test_multi_select_columns_and_delimited_agree(survey_data):
     d = survey_data
     opts = ["use_ai", "use_chat", "use_docs", "use_meet"]
-    a = crosstab(d, "tier", opts, weight="w")
-    b = crosstab(d, "tier", "tools", weight="w", multi=";")
+    a = crosstab(d, "tier", opts, weights="w")
+    b = crosstab(d, "tier", "tools", weights="w", multi=";")
     assert a.multi and b.multi and b.options == ("ai", "chat", "docs", "meet")
     np.testing.assert_allclose(a.row_pct.to_numpy(), b.row_pct.to_numpy(), rtol=1e-12)
     np.testing.assert_allclose(a.tests["statistic"], b.tests["statistic"], rtol=1e-12)
@@ -427,7 +427,7 @@ def test_multi_select_columns_and_delimited_agree(survey_data):
     expect = 100 * np.average(d.loc[t1, "use_chat"], weights=d.loc[t1, "w"])
     assert a.row_pct.loc["t1", "use_chat"] == pytest.approx(expect, rel=1e-12)
     # the per-option test is the single-choice crosstab of that 0/1 column
-    single = crosstab(d, "tier", "use_chat", weight="w").tests
+    single = crosstab(d, "tier", "use_chat", weights="w").tests
     multi = a.tests[a.tests["option"] == "use_chat"]
     np.testing.assert_allclose(multi["statistic"].to_numpy(), single["statistic"].to_numpy(),
                                rtol=1e-12)
@@ -443,7 +443,7 @@ def test_multi_select_bad_values():
 def test_missing_values_dropped_and_counted(survey_data):
     d = survey_data.copy()
     d.loc[[3, 5], "age"] = None
-    res = crosstab(d, "tier", "age", weight="w")
+    res = crosstab(d, "tier", "age", weights="w")
     assert res.n == len(d) - 2 and res.n_dropped == 2
 
 
@@ -469,9 +469,9 @@ def test_proportions_weighted_use_kish_effective_n(survey_data):
     from statsmodels.stats.proportion import proportion_confint
 
     d = survey_data
-    t = proportions(d, "trained", by="size", weight="w", ci="wilson", level=0.9)
-    kg = proportions(d, "trained", by="size", weight="w", ci="korn-graubard", level=0.9)
-    lg = proportions(d, "trained", by="size", weight="w", ci="logit", level=0.9)
+    t = proportions(d, "trained", by="size", weights="w", ci="wilson", level=0.9)
+    kg = proportions(d, "trained", by="size", weights="w", ci="korn-graubard", level=0.9)
+    lg = proportions(d, "trained", by="size", weights="w", ci="logit", level=0.9)
     for i, row in t[t["category"] == "yes"].iterrows():
         g = d[d["size"] == row["size"]]
         w = g["w"].to_numpy()
@@ -493,8 +493,8 @@ def test_proportions_weighted_use_kish_effective_n(survey_data):
 
 def test_proportions_multi_select_and_logit_degenerate_warns(survey_data):
     d = survey_data
-    t = proportions(d, "tools", multi=";", weight="w")
-    cols = proportions(d, ["use_ai", "use_chat", "use_docs", "use_meet"], weight="w")
+    t = proportions(d, "tools", multi=";", weights="w")
+    cols = proportions(d, ["use_ai", "use_chat", "use_docs", "use_meet"], weights="w")
     np.testing.assert_allclose(t["proportion"], cols["proportion"], rtol=1e-12)
     assert t["proportion"].sum() > 1.0  # options are not exclusive
     d2 = pd.DataFrame({"g": ["a", "a", "b", "b"], "v": ["x", "x", "x", "y"]})
@@ -525,7 +525,7 @@ FORMULA = "worry ~ age + C(tier) + female"
 def test_fit_ordered_unweighted_equals_orderedmodel(likert_data, link):
     from statsmodels.miscmodels.ordinal_model import OrderedModel
 
-    res = fit_ordered(likert_data, FORMULA, link=link, cov_type="nonrobust")
+    res = fit_ordered(likert_data, FORMULA, link=link, cov="nonrobust")
     m = OrderedModel.from_formula(FORMULA, likert_data, distr=link)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -562,7 +562,7 @@ def test_fit_ordered_weighted_robust_equals_numdiff_sandwich(likert_data):
     from statsmodels.tools.numdiff import approx_fprime, approx_hess
 
     d = likert_data
-    res = fit_ordered(d, FORMULA, weight="w")
+    res = fit_ordered(d, FORMULA, weights="w")
     m = OrderedModel.from_formula(FORMULA, d, distr="logit")
     w = d["w"].to_numpy()
     x = res.params.to_numpy()
@@ -582,8 +582,8 @@ def test_fit_ordered_weighted_robust_equals_numdiff_sandwich(likert_data):
 def test_fit_ordered_frequency_weights_equal_expanded_data(likert_data):
     d = likert_data
     e = d.loc[d.index.repeat(d["fw"])].reset_index(drop=True)
-    rw = fit_ordered(d, FORMULA, weight="fw", cov_type="nonrobust")
-    re = fit_ordered(e, FORMULA, cov_type="nonrobust")
+    rw = fit_ordered(d, FORMULA, weights="fw", cov="nonrobust")
+    re = fit_ordered(e, FORMULA, cov="nonrobust")
     np.testing.assert_allclose(rw.params.to_numpy(), re.params.to_numpy(), atol=1e-8)
     np.testing.assert_allclose(rw.cov.to_numpy(), re.cov.to_numpy(), rtol=1e-6)
     assert rw.loglike == pytest.approx(re.loglike, rel=1e-10)
@@ -595,7 +595,7 @@ def test_fit_ordered_marginal_effects_against_statsmodels_predict(likert_data):
     from statsmodels.miscmodels.ordinal_model import OrderedModel
 
     d = likert_data
-    res = fit_ordered(d, FORMULA, weight="w")
+    res = fit_ordered(d, FORMULA, weights="w")
     m = OrderedModel.from_formula(FORMULA, d, distr="logit")
     params = res.params.to_numpy()
     w = d["w"].to_numpy()
@@ -648,11 +648,18 @@ def test_fit_ordered_bad_likert(likert_data):
         crosstab(d, "tier", "worry", test="g-test")
 
 
-def test_fit_ordered_drops_missing_rows(likert_data):
+def test_fit_ordered_missing_policy(likert_data):
+    """No silent drop: missing values raise unless missing="drop", which counts them."""
     d = likert_data.copy()
     d.loc[[1, 2, 3], "age"] = np.nan
-    res = fit_ordered(d, FORMULA, weight="w")
+    with pytest.raises(DataError, match="'age'.*missing"):
+        fit_ordered(d, FORMULA, weights="w")
+    res = fit_ordered(d, FORMULA, weights="w", missing="drop")
     assert res.nobs == len(d) - 3 and res.n_dropped == 3
+    assert "3 row(s) with missing values" in str(res.summary())
+    with pytest.warns(FutureWarning, match="weights="):
+        old = fit_ordered(d, FORMULA, weight="w", missing="drop")
+    pd.testing.assert_frame_equal(old.coefficients, res.coefficients)
 
 
 # ============================================================ inputs untouched
@@ -661,12 +668,12 @@ def test_inputs_are_never_modified(survey_data, likert_data):
     d = survey_data
     before = d.copy(deep=True)
     rake(d, {"gender": {"F": 0.5, "M": 0.5}, "age": {"18-29": 0.3, "30-44": 0.3, "45+": 0.4}},
-         weight="w")
-    crosstab(d, "size", "trained", weight="w", cluster="psu")
-    crosstab(d, "tier", "tools", weight="w", multi=";")
-    crosstab(d, "tier", ["use_ai", "use_chat"], weight="w")
-    proportions(d, "tools", by=["tier", "gender"], multi=";", weight="w", ci="korn-graubard")
+         weights="w")
+    crosstab(d, "size", "trained", weights="w", cluster="psu")
+    crosstab(d, "tier", "tools", weights="w", multi=";")
+    crosstab(d, "tier", ["use_ai", "use_chat"], weights="w")
+    proportions(d, "tools", by=["tier", "gender"], multi=";", weights="w", ci="korn-graubard")
     pd.testing.assert_frame_equal(d, before)
     lb = likert_data.copy(deep=True)
-    fit_ordered(likert_data, FORMULA, weight="w", cluster="tier")
+    fit_ordered(likert_data, FORMULA, weights="w", cluster="tier")
     pd.testing.assert_frame_equal(likert_data, lb)

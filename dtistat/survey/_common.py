@@ -175,3 +175,14 @@ def _multi_indicators(data: pd.DataFrame, col: Any, multi: Any) -> tuple[pd.Data
     for o in options:
         ind.loc[present, o] = tokens.map(lambda t, o=o: float(o in t))
     return ind, str(col)
+
+
+def deprecated_weight(weights, weight, fn: str):
+    """``weights=`` is the name in every function; ``weight=`` still works, with a warning."""
+    if weight is None:
+        return weights
+    import warnings
+
+    warnings.warn(f"{fn}(weight=...) is deprecated; use weights=", FutureWarning,
+                  stacklevel=3)
+    return weight if weights is None else weights

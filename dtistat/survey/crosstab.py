@@ -32,6 +32,7 @@ from dtistat.survey._common import (
     _psu_sums,
     _scores,
     _weights,
+    deprecated_weight,
 )
 
 __all__ = ["CrosstabResult", "crosstab"]
@@ -294,10 +295,11 @@ def crosstab(
     row: str,
     col: str | list[str],
     *,
-    weight: str | None = None,
+    weights: str | None = None,
     multi: str | bool | None = None,
     test: str = "rao-scott",
     cluster: str | None = None,
+    weight: str | None = None,
 ) -> CrosstabResult:
     """Weighted crosstab with design-based (Rao–Scott) and unweighted χ² tests.
 
@@ -307,7 +309,8 @@ def crosstab(
     row : grouping variable (industry, city tier, employer size, ...).
     col : the answer variable; for a multi-select question either a list of 0/1
         option columns, or one column of delimited answers with ``multi=<delimiter>``.
-    weight : column of positive weights (e.g. from :func:`rake`); default unweighted.
+    weights : column of positive weights (e.g. from :func:`rake`); default unweighted.
+    weight : deprecated spelling of ``weights``.
     multi : delimiter of a multi-select answer column (e.g. ``";"``); ``None`` (or
         ``True``) for a list of 0/1 columns or a single-choice question.
     test : headline test, one of ``"rao-scott"`` (second-order Rao–Scott F, the
@@ -352,13 +355,14 @@ def crosstab(
     >>> sorted(res.tests["test"])[:3]
     ['cramers-v', 'linear-by-linear', 'pearson']
     """
+    weights = deprecated_weight(weights, weight, "crosstab")
     check_frame(data)
     check_choice(test, TESTS, "test")
     check_columns(data, [row], what="row column")
     if cluster is not None:
         check_columns(data, [cluster], what="cluster column")
     is_multi = isinstance(col, (list, tuple)) or isinstance(multi, str)
-    w_all = _weights(data, weight)
+    w_all = _weights(data, weights)
     extra = [cluster] if cluster is not None else []
 
     if not is_multi:
@@ -397,7 +401,7 @@ def crosstab(
         counts = pd.DataFrame(cnt, index=rindex, columns=cindex)
         n_table = pd.DataFrame(ncnt, index=rindex, columns=cindex)
         _warn_empty(n_table, f"crosstab {row!r} x {col!r}")
-        tests = _tests_for(r, c, R, C, w, psu, m, weight is not None, row_scores,
+        tests = _tests_for(r, c, R, C, w, psu, m, weights is not None, row_scores,
                            col_scores, None)
         row_pct = counts.div(counts.sum(axis=1), axis=0) * 100
         col_pct = counts.div(counts.sum(axis=0), axis=1) * 100
@@ -430,12 +434,12 @@ def crosstab(
             tab = pd.DataFrame(np.column_stack([nbase - ncnt[:, j], ncnt[:, j]]),
                                index=rindex, columns=pd.Index(["no", "yes"], name=str(o)))
             _warn_empty(tab, f"crosstab {row!r} x option {o!r}")
-            tests += _tests_for(r, cj, R, 2, w, psu, m, weight is not None, row_scores,
+            tests += _tests_for(r, cj, R, 2, w, psu, m, weights is not None, row_scores,
                                 np.array([0.0, 1.0]), o)
     tdf = pd.DataFrame(tests, columns=["option", "test", "statistic", "df1", "df2", "p_value"])
     return CrosstabResult(
         row=str(row), col=qname, multi=is_multi, options=options,
-        weighted=weight is not None, n=n, n_dropped=len(data) - n, n_psu=m,
+        weighted=weights is not None, n=n, n_dropped=len(data) - n, n_psu=m,
         counts=counts, n_table=n_table, row_pct=row_pct, col_pct=col_pct,
         tests=tdf, test=test,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +25,7 @@ from dtistat.errors import (
     SpecError,
 )
 from dtistat.formula import build_design
+from dtistat.inference import check_cov
 from dtistat.survey._common import (
     COV_TYPES,
     LINKS,
@@ -270,19 +272,26 @@ def _fit_lik(lik: _OrderedLik, start: np.ndarray, maxiter: int = 1000
     return x, converged, it
 
 
-def _ordered_design(data: pd.DataFrame, formula: str, yname: str, extra: list, link: str):
+def _ordered_design(data: pd.DataFrame, formula: str, yname: str, extra: list, link: str,
+                    missing: str = "drop"):
     """statsmodels' ``OrderedModel`` on the design of :func:`dtistat.formula.build_design`.
 
     As ``OrderedModel.from_formula``: categorical terms coded against their first level
     as if there were an intercept, the intercept left out, patsy's column order and
-    names; rows with a missing answer, regressor or cluster are dropped (and counted).
+    names; rows with a missing answer, regressor or cluster raise or are dropped (and
+    counted), as ``missing`` says.
     Returns the model, the design and the positions of its rows in ``data``.
     """
     from statsmodels.miscmodels.ordinal_model import OrderedModel
 
     keep = _present(data, [yname] + extra)
+    if missing == "raise" and not keep.all():
+        col = next(c for c in [yname] + extra if data[c].isna().any())
+        i = int(np.flatnonzero(data[col].isna().to_numpy())[0])
+        raise DataError(f"column {col!r} is missing at row {data.index[i]!r}; fill it, or "
+                        "pass missing=\"drop\" to drop such rows (they are counted)")
     d = data if keep.all() else data.loc[keep]
-    design = build_design(d, "~" + formula.split("~", 1)[1], missing="drop",
+    design = build_design(d, "~" + formula.split("~", 1)[1], missing=missing,
                           intercept_allowed=False, ordering="patsy",
                           level_names="formulaic")
     if yname in design.variables:
@@ -345,11 +354,14 @@ def fit_ordered(
     data: pd.DataFrame,
     formula: str,
     *,
-    weight: str | None = None,
+    weights: str | None = None,
     link: str = "logit",
-    cov_type: str = "robust",
+    cov: str = "robust",
     cluster: str | None = None,
     level: float = 0.95,
+    missing: str = "raise",
+    weight: str | None = None,
+    cov_type: str | None = None,
 ) -> OrderedResult:
     """Ordered logit/probit for Likert answers, with weights and robust standard errors.
 
@@ -372,9 +384,9 @@ def fit_ordered(
     formula : formula in :mod:`dtistat.formula`'s grammar, e.g.
         ``"attitude ~ age + C(tier)"``. The left-hand side must be an ordered pandas
         Categorical (categories low to high) or numeric.
-    weight : column of positive weights (sampling weights, e.g. from :func:`rake`).
+    weights : column of positive weights (sampling weights, e.g. from :func:`rake`).
     link : ``"logit"`` (default) or ``"probit"``.
-    cov_type : ``"robust"`` (default): sandwich ``H^-1 B H^-1`` with
+    cov : ``"robust"`` (default): sandwich ``H^-1 B H^-1`` with
         ``B = m/(m-1) sum_c s_c s_c'``, s_c the weighted scores summed within PSUs
         (respondents, or ``cluster``) — the linearization variance of Binder (1983,
         Int. Stat. Rev. 51:279-292) used by Stata's ``vce(robust)`` and R ``svyolr``;
@@ -382,6 +394,10 @@ def fit_ordered(
         or frequency-weighted data only.
     cluster : optional PSU column for cluster-robust SEs.
     level : confidence level of the intervals.
+    missing : ``"raise"`` (default): a missing answer, regressor or cluster raises a
+        ``DataError`` naming the column and row; ``"drop"``: such rows are dropped and
+        counted (``n_dropped``, shown in ``summary()``).
+    weight, cov_type : deprecated spellings of ``weights`` and ``cov``.
 
     Returns
     -------
@@ -401,12 +417,66 @@ def fit_ordered(
     True
     """
     check_frame(data)
+    weights, cov = _renamed(weights, weight, cov, cov_type)
     check_choice(link, LINKS, "link")
-    check_choice(cov_type, COV_TYPES, "cov_type")
+    cov = "nonrobust" if check_cov(cov) == "unadjusted" else check_cov(cov)
+    check_choice(cov, COV_TYPES, "cov")
+    check_choice(missing, ("raise", "drop"), "missing")
     level = check_level(level)
     if not isinstance(formula, str) or "~" not in formula:
         raise ParameterError(f"formula must look like 'y ~ x1 + x2', got {formula!r}")
     yname = formula.split("~")[0].strip()
+    _check_answer(data, yname)
+    w_all = _weights(data, weights)
+    extra = [cluster] if cluster is not None else []
+    if cluster is not None:
+        check_columns(data, [cluster], what="cluster column")
+    model, design, pos = _ordered_design(data, formula, yname, extra, link, missing)
+    w = w_all[pos]
+    y = np.asarray(model.endog, dtype=np.int64)
+    X = np.asarray(model.exog, dtype=float)
+    labels = tuple(model.labels)
+    _check_categories(y, labels, yname)
+    names = list(model.exog_names[:X.shape[1]])
+    lik = _OrderedLik(y, X, len(labels), link, w)
+    params, converged, iters = _fit_lik(lik, np.asarray(model.start_params, dtype=float))
+    if not converged:
+        warn(f"fit_ordered({formula!r}): the optimizer did not converge "
+             f"(largest score {np.max(np.abs(lik.ngrad(params))):.3g})", stacklevel=2)
+    V = _ordered_cov(lik, params, formula, cov, data.iloc[pos], cluster, w)
+    z = stats.norm.ppf(0.5 + level / 2)
+    coef = _coefficients(lik, params, V, names, labels, link, z)
+    me = _marginal_effects(lik, params, V, names, labels, _term_groups(design.terms, names, X),
+                           w, z)
+    K = len(labels)
+    pnames = names + [f"{labels[j]}/{labels[j + 1]}" for j in range(K - 1)]
+    share = np.bincount(y, weights=w, minlength=K) / w.sum()
+    ll0 = float(w @ np.log(share[y]))
+    return OrderedResult(
+        formula=formula, link=link, cov_type=cov, categories=labels,
+        nobs=int(y.size), n_dropped=len(data) - int(y.size), weighted=weights is not None,
+        params=pd.Series(params, index=pnames, name="params"),
+        cov=pd.DataFrame(V, index=pnames, columns=pnames),
+        coefficients=coef, marginal_effects=me,
+        loglike=-lik.nll(params), loglike_null=ll0, converged=converged,
+        iterations=iters, level=level,
+    )
+
+
+def _renamed(weights, weight, cov, cov_type):
+    if weight is not None:
+        warnings.warn("fit_ordered(weight=...) is deprecated; use weights=", FutureWarning,
+                      stacklevel=3)
+        weights = weight if weights is None else weights
+    if cov_type is not None:
+        warnings.warn("fit_ordered(cov_type=...) is deprecated; use cov=", FutureWarning,
+                      stacklevel=3)
+        cov = cov_type
+    return weights, cov
+
+
+def _check_answer(data: pd.DataFrame, yname: str) -> None:
+    """The Likert answer must carry its order (ordered Categorical or numbers)."""
     check_columns(data, [yname], what="dependent (Likert) column")
     ys = data[yname]
     if isinstance(ys.dtype, pd.CategoricalDtype):
@@ -421,15 +491,9 @@ def fit_ordered(
             f"Likert column {yname!r} has dtype {ys.dtype} with no order; convert it to "
             f"an ordered Categorical (categories low to high) or numeric codes"
         )
-    w_all = _weights(data, weight)
-    extra = [cluster] if cluster is not None else []
-    if cluster is not None:
-        check_columns(data, [cluster], what="cluster column")
-    model, design, pos = _ordered_design(data, formula, yname, extra, link)
-    w = w_all[pos]
-    y = np.asarray(model.endog, dtype=np.int64)
-    X = np.asarray(model.exog, dtype=float)
-    labels = tuple(model.labels)
+
+
+def _check_categories(y: np.ndarray, labels: tuple, yname: str) -> None:
     K = len(labels)
     if K < 2:
         raise DataError(
@@ -442,13 +506,10 @@ def fit_ordered(
             f"Likert category {labels[int(np.flatnonzero(counts == 0)[0])]!r} of "
             f"{yname!r} has no respondent; drop or merge it"
         )
-    names = list(model.exog_names[:X.shape[1]])
-    lik = _OrderedLik(y, X, K, link, w)
-    params, converged, iters = _fit_lik(lik, np.asarray(model.start_params, dtype=float))
-    if not converged:
-        warn(f"fit_ordered({formula!r}): the optimizer did not converge "
-             f"(largest score {np.max(np.abs(lik.ngrad(params))):.3g})", stacklevel=2)
 
+
+def _ordered_cov(lik, params, formula, cov, rows, cluster, w) -> np.ndarray:
+    """Inverse information (nonrobust) or the linearization sandwich (Binder 1983)."""
     H = lik.hessian(params)  # Hessian of the weighted log-likelihood
     try:
         Hinv = np.linalg.inv(H)
@@ -457,24 +518,23 @@ def fit_ordered(
             f"the information matrix of {formula!r} is singular: a regressor has no "
             f"variation or perfectly predicts the answer"
         ) from None
-    if cov_type == "nonrobust":
-        cov = -Hinv
-    else:
-        psu, m = _psu(data.iloc[pos], cluster, y.size)
-        if m < 2:
-            raise DataError("robust SEs need at least two clusters")
-        S = _psu_sums(lik.score_obs(params) * w[:, None], psu, m)
-        cov = Hinv @ (m / (m - 1) * S.T @ S) @ Hinv
-    k = X.shape[1]
-    pnames = names + [f"{labels[j]}/{labels[j + 1]}" for j in range(K - 1)]
-    z = stats.norm.ppf(0.5 + level / 2)
+    if cov == "nonrobust":
+        return -Hinv
+    psu, m = _psu(rows, cluster, len(w))
+    if m < 2:
+        raise DataError("robust SEs need at least two clusters")
+    S = _psu_sums(lik.score_obs(params) * w[:, None], psu, m)
+    return Hinv @ (m / (m - 1) * S.T @ S) @ Hinv
 
-    # coefficients and cutpoints (delta method on the increments)
+
+def _coefficients(lik, params, V, names, labels, link, z) -> pd.DataFrame:
+    """Coefficients and cutpoints (delta method on the increments), odds ratios."""
+    k, K = len(names), len(labels)
     J = np.zeros((k + K - 1, k + K - 1))
     J[:k, :k] = np.eye(k)
     J[k:, k:] = lik.cut_jac(params[k:])
     est = np.concatenate([params[:k], lik.cuts(params[k:])[1:-1]])
-    se = np.sqrt(np.diag(J @ cov @ J.T))
+    se = np.sqrt(np.diag(J @ V @ J.T))
     terms = names + [f"cut[{labels[j]}|{labels[j + 1]}]" for j in range(K - 1)]
     coef = pd.DataFrame({"term": terms, "estimate": est, "std_error": se,
                          "statistic": est / se, "p_value": 2 * stats.norm.sf(np.abs(est / se)),
@@ -484,9 +544,12 @@ def fit_ordered(
         coef["odds_ratio"] = np.where(isb, np.exp(coef["estimate"]), np.nan)
         coef["or_ci_low"] = np.where(isb, np.exp(coef["ci_low"]), np.nan)
         coef["or_ci_high"] = np.where(isb, np.exp(coef["ci_high"]), np.nan)
+    return coef
 
-    # average marginal effects with delta-method SEs (numerical Jacobian)
-    groups = _term_groups(design.terms, names, X)
+
+def _marginal_effects(lik, params, V, names, labels, groups, w, z) -> pd.DataFrame:
+    """Average marginal effects with delta-method SEs (numerical Jacobian)."""
+    k, K = len(names), len(labels)
     ame = _ame(lik, params, groups, w).ravel()
     G = np.zeros((ame.size, params.size))
     for i in range(params.size):
@@ -495,7 +558,7 @@ def fit_ordered(
         e[i] = h
         G[:, i] = (_ame(lik, params + e, groups, w).ravel()
                    - _ame(lik, params - e, groups, w).ravel()) / (2 * h)
-    ase = np.sqrt(np.maximum(np.diag(G @ cov @ G.T), 0.0))
+    ase = np.sqrt(np.maximum(np.diag(G @ V @ G.T), 0.0))
     kinds = {j: kind for cols, kind in groups for j in cols}
     me = pd.DataFrame({
         "term": np.repeat(names, K), "outcome": list(labels) * k,
@@ -507,15 +570,4 @@ def fit_ordered(
     me["p_value"] = 2 * stats.norm.sf(np.abs(me["statistic"]))
     me["ci_low"] = me["estimate"] - z * me["std_error"]
     me["ci_high"] = me["estimate"] + z * me["std_error"]
-
-    share = np.bincount(y, weights=w, minlength=K) / w.sum()
-    ll0 = float(w @ np.log(share[y]))
-    return OrderedResult(
-        formula=formula, link=link, cov_type=cov_type, categories=labels,
-        nobs=int(y.size), n_dropped=len(data) - int(y.size), weighted=weight is not None,
-        params=pd.Series(params, index=pnames, name="params"),
-        cov=pd.DataFrame(cov, index=pnames, columns=pnames),
-        coefficients=coef, marginal_effects=me,
-        loglike=-lik.nll(params), loglike_null=ll0, converged=converged,
-        iterations=iters, level=level,
-    )
+    return me

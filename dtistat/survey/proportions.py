@@ -24,6 +24,7 @@ from dtistat.survey._common import (
     _multi_indicators,
     _present,
     _weights,
+    deprecated_weight,
 )
 
 __all__ = ["proportions"]
@@ -61,10 +62,11 @@ def proportions(
     var: str | list[str],
     *,
     by: str | list[str] | None = None,
-    weight: str | None = None,
+    weights: str | None = None,
     multi: str | bool | None = None,
     ci: str = "wilson",
     level: float = 0.95,
+    weight: str | None = None,
 ) -> pd.DataFrame:
     """Weighted shares with confidence intervals, overall or by group.
 
@@ -93,7 +95,8 @@ def proportions(
     var : the question: one column; or a list of 0/1 option columns; or one column of
         delimited answers with ``multi=<delimiter>``.
     by : grouping column(s), optional.
-    weight : column of positive weights; default unweighted.
+    weights : column of positive weights; default unweighted.
+    weight : deprecated spelling of ``weights``.
     multi : delimiter of a multi-select answer column, e.g. ``";"``.
     ci : ``"wilson"`` (default), ``"logit"`` or ``"korn-graubard"``.
     level : confidence level.
@@ -113,11 +116,12 @@ def proportions(
     >>> t.loc[t["tier"] == "2", ["category", "proportion"]].round(3).values.tolist()
     [['chat', 0.333], ['docs', 0.333], ['meet', 0.333]]
     """
+    weights = deprecated_weight(weights, weight, "proportions")
     check_frame(data)
     check_choice(ci, CI_METHODS, "ci")
     level = check_level(level)
     by_cols = check_columns(data, as_list(by), what="by column")
-    w_all = _weights(data, weight)
+    w_all = _weights(data, weights)
     is_multi = isinstance(var, (list, tuple)) or isinstance(multi, str)
     if is_multi:
         ind_all, _ = _multi_indicators(data, var, multi)

@@ -20,7 +20,7 @@ from dtistat.errors import (
     DataError,
     ParameterError,
 )
-from dtistat.survey._common import _weights, effective_n, kish_deff
+from dtistat.survey._common import _weights, deprecated_weight, effective_n, kish_deff
 
 __all__ = ["RakeReport", "rake"]
 
@@ -197,11 +197,12 @@ def rake(
     data: pd.DataFrame,
     margins: Mapping,
     *,
-    weight: str | None = None,
+    weights: str | None = None,
     max_iter: int = 100,
     tol: float = 1e-8,
     trim: float | tuple[float | None, float | None] | None = None,
     total: float | None = None,
+    weight: str | None = None,
 ) -> pd.Series:
     """Rake respondent weights to population margins (iterative proportional fitting).
 
@@ -218,7 +219,8 @@ def rake(
         columns as key gives a joint margin whose categories are tuples. Targets may
         be population totals (all margins must then have the same sum, within 1e-6
         relative) or shares summing to 1 in every margin (scaled to ``total``).
-    weight : column of base (design) weights to start from; default equal weights.
+    weights : column of base (design) weights to start from; default equal weights.
+    weight : deprecated spelling of ``weights``.
     max_iter : maximum number of sweeps.
     tol : relative tolerance on every margin cell.
     trim : upper bound, or (lower, upper) bounds, on the weights as multiples of the
@@ -254,11 +256,12 @@ def rake(
     >>> w.attrs["rake"].converged
     True
     """
+    weights = deprecated_weight(weights, weight, "rake")
     check_frame(data)
     max_iter = check_positive_int(max_iter, "max_iter")
     if not (isinstance(tol, (int, float)) and 0 < tol < 1):
         raise ParameterError(f"tol must be a number in (0, 1), e.g. 1e-8; got {tol!r}")
-    base = _weights(data, weight)
+    base = _weights(data, weights)
     parsed = _parse_margins(data, margins)
     n = len(data)
 
