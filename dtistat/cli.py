@@ -393,15 +393,8 @@ def _index_options(p: argparse.ArgumentParser) -> None:
                    help="(default: %(default)s)")
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="dtistat",
-        description="Digital transformation index toolkit: index, weight sensitivity and "
-                    "the econometrics of digitalization and future industries.",
-    )
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    fmt = argparse.RawDescriptionHelpFormatter
-
+def _add_demo(sub, fmt) -> None:
+    """The ``demo`` subcommand's options."""
     d = sub.add_parser(
         "demo", help="run the whole method on the bundled demo world and write a report",
         description="Run the index, its analytics and the estimators on the demo world "
@@ -414,6 +407,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="demo world seed; 2023 uses the shipped files (default: %(default)s)")
     d.set_defaults(func=_demo)
 
+
+def _add_index(sub, fmt) -> None:
+    """The ``index`` subcommand's options."""
     i = sub.add_parser(
         "index", help="compute a composite index, its ranking and trend",
         description="Compute the index of a wide panel (one row per entity x quarter, one "
@@ -440,6 +436,9 @@ def _parser() -> argparse.ArgumentParser:
                         "Chinese name such as 深圳市) or a data file with the entity column")
     i.set_defaults(func=_index)
 
+
+def _add_sensitivity(sub, fmt) -> None:
+    """The ``sensitivity`` subcommand's options."""
     s = sub.add_parser(
         "sensitivity", help="rank uncertainty of an index under weight draws (Monte Carlo)",
         description="Draw alternative weights (resampled experts, noisy ratings, "
@@ -465,6 +464,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="threads (default: every core; the numbers do not depend on it)")
     s.set_defaults(func=_sensitivity)
 
+
+def _add_mediate(sub, fmt) -> None:
+    """The ``mediate`` subcommand's options."""
     m = sub.add_parser(
         "mediate", help="mediation analysis with a (cluster) bootstrap",
         description="Fit Y ~ X, M ~ X and Y ~ X + M with optional fixed effects and "
@@ -492,6 +494,9 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--dropna", action="store_true", help="drop rows with missing values")
     m.set_defaults(func=_mediate)
 
+
+def _add_panel(sub, fmt) -> None:
+    """The ``panel`` subcommand's options."""
     pn = sub.add_parser(
         "panel", help="panel regressions side by side",
         description="Fit one or more panel models (within, random, between, fd, pooled) "
@@ -517,6 +522,9 @@ def _parser() -> argparse.ArgumentParser:
     pn.add_argument("--title", default=None, help="table caption")
     pn.set_defaults(func=_panel)
 
+
+def _add_factors(sub, fmt) -> None:
+    """The ``factors`` subcommand's options."""
     f = sub.add_parser(
         "factors", help="exploratory factor analysis with parallel analysis",
         description="KMO, Bartlett's test, parallel analysis and EFA of the chosen "
@@ -535,6 +543,22 @@ def _parser() -> argparse.ArgumentParser:
                    help="parallel-analysis draws (default: %(default)s)")
     f.add_argument("--seed", type=int, default=None)
     f.set_defaults(func=_factors)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="dtistat",
+        description="Digital transformation index toolkit: index, weight sensitivity and "
+                    "the econometrics of digitalization and future industries.",
+    )
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    fmt = argparse.RawDescriptionHelpFormatter
+    _add_demo(sub, fmt)
+    _add_index(sub, fmt)
+    _add_sensitivity(sub, fmt)
+    _add_mediate(sub, fmt)
+    _add_panel(sub, fmt)
+    _add_factors(sub, fmt)
     return p
 
 
