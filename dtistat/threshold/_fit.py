@@ -12,6 +12,7 @@ from threadpoolctl import threadpool_limits
 
 from dtistat import _validate as V
 from dtistat.errors import DataError, EstimationError, ParameterError, SpecError
+from dtistat.formula import build_design
 from dtistat.inference import check_cov, check_small_sample, sandwich
 from dtistat.threshold._core import Panel, within
 from dtistat.threshold._search import (
@@ -29,18 +30,33 @@ _TESTS = ("Single", "Double", "Triple")
 _NAME = re.compile(r"^[A-Za-z_\u4e00-\u9fff][\w\u4e00-\u9fff.]*$")
 
 
-def _parse_formula(formula: str) -> tuple[str, list]:
-    """``"y ~ a + b"`` with plain column names (no transformations)."""
+def _formula_frame(data, formula, entity, time):
+    """Outcome and controls of a formula (:mod:`dtistat.formula`: transforms, dummies,
+    lags) as columns of a copy of the rows it keeps; returns (frame, y, x)."""
     if not isinstance(formula, str) or formula.count("~") != 1:
         raise SpecError(f"formula must look like 'y ~ x1 + x2', got {formula!r}")
-    lhs, rhs = (s.strip() for s in formula.split("~"))
-    terms = [t.strip() for t in rhs.split("+")] if rhs not in ("", "0", "1") else []
-    for t in [lhs, *terms]:
-        if not _NAME.match(t):
-            raise SpecError(f"formula term {t!r}: fit_threshold takes plain column names "
-                            "('y ~ x1 + x2'); create transformed columns first or pass "
-                            "y= and x=")
-    return lhs, [t for t in terms if t]
+    lhs, rhs = (part.strip() for part in formula.split("~"))
+    if rhs in ("", "0", "1", "-1", "1 - 1", "0 + 1"):  # no controls: the outcome alone
+        out = build_design(data, "~ " + lhs, entity=entity, time=time,
+                           intercept_allowed=False)
+        if out.n_dropped_lags:
+            raise DataError(f"formula {formula!r} drops rows without the lagged period: "
+                            "the threshold model needs a balanced panel")
+        work = data.iloc[out.rows].copy()
+        work[out.names[0]] = out.X[:, 0]
+        return work, out.names[0], []
+    design = build_design(data, formula, entity=entity, time=time, intercept_allowed=False)
+    if design.y is None:
+        raise SpecError(f"formula {formula!r} has no outcome; write 'y ~ x1 + x2'")
+    if design.n_dropped_lags:
+        raise DataError(f"formula {formula!r} drops {design.n_dropped_lags} row(s) without "
+                        "the lagged period: the threshold model needs a balanced panel; "
+                        "drop the first period(s) before fitting")
+    work = data.iloc[design.rows].copy()
+    work[design.y_name] = design.y
+    for j, name in enumerate(design.names):
+        work[name] = design.X[:, j]
+    return work, design.y_name, list(design.names)
 
 
 def _check_trim(trim, n_thresholds: int) -> tuple:
@@ -162,8 +178,9 @@ def fit_threshold(
     data : DataFrame
         A balanced panel (unbalanced panels are refused, as by ``xthreg``).
     formula : str, optional
-        ``"y ~ x1 + x2"`` (plain names): the outcome and regime-independent controls;
-        alternatively pass ``y=`` and ``x=``.
+        ``"y ~ x1 + x2"`` in :mod:`dtistat.formula`'s grammar (``log()``, ``C()``,
+        ``L(x)``...): the outcome and regime-independent controls; alternatively pass
+        ``y=`` and ``x=``.
     y, x : str, list of str
         Outcome and regime-independent controls (``x`` may be empty).
     threshold_var : str
@@ -219,7 +236,7 @@ def fit_threshold(
     if formula is not None:
         if y is not None or x is not None:
             raise ParameterError("give either formula= or y=/x=, not both")
-        y, x = _parse_formula(formula)
+        data, y, x = _formula_frame(data, formula, entity, time)
     if y is None:
         raise ParameterError("fit_threshold needs the outcome: formula='y ~ ...' or y=")
     x = V.as_list(x)
