@@ -25,7 +25,7 @@ from dtistat._validate import as_list, check_columns, check_numeric
 from dtistat.errors import DataError, EstimationError, ParameterError, SpecError
 from dtistat.panel.absorb import absorb, compact, drop_singletons, n_components
 
-__all__ = ["IVDesign", "build_iv_design", "parse_iv_formula"]
+__all__ = ["IVDesign", "build_iv_design", "parse_iv_formula", "iv_formula_frame"]
 
 _NAME = re.compile(r"^[A-Za-z_\u4e00-\u9fff][\w.\u4e00-\u9fff]*$")
 
@@ -50,13 +50,25 @@ def _split_terms(s: str, formula: str, side: str) -> list[str]:
 
 
 def parse_iv_formula(formula: str) -> tuple[str, list[str], list[str], list[str]]:
-    """Split ``"y ~ x1 + [d ~ z1 + z2]"`` into (y, exog, endog, instruments).
+    """Split ``"y ~ x1 + [d ~ z1 + z2]"`` of plain column names into (y, exog, endog,
+    instruments).
 
     Examples
     --------
     >>> parse_iv_formula("lwage ~ exper + [educ ~ age + kidslt6]")
     ('lwage', ['exper'], ['educ'], ['age', 'kidslt6'])
     """
+    lhs, rhs, endog_s, inst_s = _split_parts(formula)
+    y = _split_terms(lhs, formula, "left-hand side")
+    if len(y) != 1:
+        raise SpecError(f"IV formula {formula!r} needs one dependent variable")
+    return (y[0], _split_terms(rhs, formula, "right-hand side"),
+            _split_terms(endog_s, formula, "endogenous part"),
+            _split_terms(inst_s, formula, "instrument part"))
+
+
+def _split_parts(formula: str) -> tuple[str, str, str, str]:
+    """The raw (outcome, exogenous, endogenous, instruments) parts of an IV formula."""
     if not isinstance(formula, str) or formula.count("~") != 2:
         raise SpecError(f"IV formula must look like 'y ~ x1 + [d ~ z1 + z2]', got {formula!r}")
     m = re.search(r"\[([^\[\]]*)\]", formula)
@@ -65,16 +77,47 @@ def parse_iv_formula(formula: str) -> tuple[str, list[str], list[str], list[str]
     inner = m.group(1)
     if inner.count("~") != 1:
         raise SpecError(f"the bracket of {formula!r} must read '[endogenous ~ instruments]'")
-    endog_s, inst_s = inner.split("~")
-    outer = formula[:m.start()] + formula[m.end():]
-    lhs, rhs = outer.split("~")
-    y = _split_terms(lhs, formula, "left-hand side")
-    if len(y) != 1:
+    endog_s, inst_s = (t.strip() for t in inner.split("~"))
+    lhs, rhs = (formula[:m.start()] + formula[m.end():]).split("~")
+    rhs = re.sub(r"\+\s*(\+\s*)+", "+ ", rhs).strip().strip("+").strip()
+    return lhs.strip(), rhs, endog_s, inst_s
+
+
+def iv_formula_frame(data: pd.DataFrame, formula: str, *, entity=None, time=None,
+                     missing: str = "raise"):
+    """Read an IV formula with :mod:`dtistat.formula` (``log()``, ``C()``, ``L(x)``...).
+
+    Each part is built with the formula engine; the rows every part keeps become a copy
+    of the data with one column per built term. Returns (frame, y, exog, endog,
+    instruments, rows dropped for lags).
+    """
+    from dtistat.formula import build_design
+
+    lhs, rhs, endog_s, inst_s = _split_parts(formula)
+    parts = {"y": lhs, "x": rhs, "d": endog_s, "z": inst_s}
+    designs = {}
+    for key, text in parts.items():
+        if key == "x" and text in ("", "0", "1", "- 1", "0 + 1"):
+            continue
+        if not text or text in ("0", "1"):
+            raise SpecError(f"IV formula {formula!r}: the {key!r} part is empty")
+        designs[key] = build_design(data, "~ " + text, entity=entity, time=time,
+                                    missing=missing, intercept_allowed=False)
+    keep = None
+    for d in designs.values():
+        keep = d.rows if keep is None else np.intersect1d(keep, d.rows)
+    work = data.iloc[keep].copy()
+    names = {}
+    for key, d in designs.items():
+        pos = np.searchsorted(d.rows, keep)
+        for j, name in enumerate(d.names):
+            work[name] = d.X[pos, j]
+        names[key] = list(d.names)
+    if len(names["y"]) != 1:
         raise SpecError(f"IV formula {formula!r} needs one dependent variable")
-    rhs = re.sub(r"\+\s*(\+\s*)+", "+ ", rhs).strip().strip("+")
-    return (y[0], _split_terms(rhs, formula, "right-hand side"),
-            _split_terms(endog_s, formula, "endogenous part"),
-            _split_terms(inst_s, formula, "instrument part"))
+    n_lags = sum(d.n_dropped_lags for d in designs.values())
+    n_lags = min(n_lags, len(data) - len(keep))
+    return (work, names["y"][0], names.get("x", []), names["d"], names["z"], n_lags)
 
 
 @dataclass

@@ -38,7 +38,7 @@ from dtistat._validate import as_list, check_choice, check_frame, check_level, w
 from dtistat.errors import EstimationError, ParameterError
 from dtistat.inference import check_cov, check_small_sample, sandwich
 from dtistat.iv import diagnostics as dg
-from dtistat.iv.design import IVDesign, build_iv_design, parse_iv_formula
+from dtistat.iv.design import IVDesign, build_iv_design, iv_formula_frame
 from dtistat.iv.estimation import ESTIMATORS, gmm_fit, kclass_fit, projection
 from dtistat.iv.results import FirstStageResult, IVDiagnostics, IVResult
 
@@ -260,12 +260,16 @@ def fit_iv(data: pd.DataFrame, formula: str | None = None, *, y: str | None = No
         if any(v is not None for v in (y, exog, endog, instruments)):
             raise ParameterError("give either formula= or y=/exog=/endog=/instruments=, not "
                                  "both")
-        y, exog_l, endog_l, inst_l = parse_iv_formula(formula)
+        n_rows = len(data)
+        data, y, exog_l, endog_l, inst_l, n_lags = iv_formula_frame(
+            data, formula, entity=entity, time=time, missing=missing)
+        n_formula_missing = n_rows - len(data) - n_lags
     else:
         if y is None or not isinstance(y, str):
             raise ParameterError("y= (the dependent variable's column) is required without a "
                                  "formula")
         exog_l, endog_l, inst_l = as_list(exog), as_list(endog), as_list(instruments)
+        n_lags = n_formula_missing = 0
     check_choice(estimator, ESTIMATORS, "estimator")
     cov = check_cov(cov)
     if cov not in _IV_COV:
@@ -313,5 +317,6 @@ def fit_iv(data: pd.DataFrame, formula: str | None = None, *, y: str | None = No
         endog=tuple(design.endog), instruments=tuple(design.instruments), estimator=estimator,
         cov_type=cov, small_sample=small_sample, fe=fe, first_stage=first, diagnostics=diag,
         kappa=kappa, r2=r2, n_absorbed=design.n_absorbed, n_singletons=design.n_singletons,
-        n_dropped_missing=design.n_dropped_missing, n_clusters=est.n_clusters, resid=e,
-        warnings=tuple(warnings), cluster=", ".join(map(str, design.cluster_names)))
+        n_dropped_missing=design.n_dropped_missing + n_formula_missing,
+        n_clusters=est.n_clusters, resid=e, warnings=tuple(warnings),
+        cluster=", ".join(map(str, design.cluster_names)), n_dropped_lags=n_lags)

@@ -171,6 +171,7 @@ class IVResult(CoefResult):
     n_dropped_missing: int = 0
     n_clusters: tuple | None = None
     resid: np.ndarray | None = field(default=None)
+    n_dropped_lags: int = 0
     warnings: tuple = ()
     cluster: str = ""
 
@@ -189,6 +190,10 @@ class IVResult(CoefResult):
             h.append(("Clusters", ", ".join(str(g) for g in self.n_clusters)))
         if self.n_singletons:
             h.append(("Singletons dropped", self.n_singletons))
+        if self.n_dropped_missing:
+            h.append(("Rows with missing values dropped", self.n_dropped_missing))
+        if self.n_dropped_lags:
+            h.append(("Rows without the lagged period dropped", self.n_dropped_lags))
         if self.estimator == "liml":
             h.append(("LIML kappa", self.kappa))
         return h
