@@ -404,3 +404,18 @@ def test_pool_by_industries_add_up_to_the_city_index():
     pd.testing.assert_frame_equal(pooled.scores, direct.scores, rtol=1e-13)
     with pytest.raises(ParameterError, match="collapse_by needs"):
         direct.collapse_by()
+
+
+def test_base_share_skip_ignores_a_missing_base_value():
+    """missing="skip": one NaN in the base period no longer wipes out the indicator; the
+    base total sums the entities present (2 + 3 = 5), with a warning that says so."""
+    from dtistat.errors import DtiStatWarning
+
+    spec = IndexSpec.from_dict({"name": "t", "children": [{"name": "x1"}, {"name": "x2"}]})
+    df = pd.DataFrame({"city": list("ABCABC"), "quarter": ["2021Q1"] * 3 + ["2021Q2"] * 3,
+                       "x1": [np.nan, 2, 3, 4, 5, 6], "x2": [3.0, 2, 1, 1, 2, 3]})
+    with pytest.warns(DtiStatWarning, match="1 missing base-period value"):
+        res = compute_index(df, spec, missing="skip")
+    x1 = res.normalized["x1"]
+    assert np.isnan(x1.iloc[0]) and x1.notna().sum() == 5
+    np.testing.assert_allclose(np.sort(x1.dropna().to_numpy()), np.array([2, 3, 4, 5, 6]) / 5.0)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from dtistat._validate import warn
 from dtistat.errors import DataError, SpecError
 
 __all__ = ["NORMALIZATIONS", "normalize"]
@@ -41,7 +42,16 @@ def base_share(
         )
     n_by = int(by_codes.max()) + 1 if len(by_codes) else 0
     denom = np.zeros((n_by, X.shape[1]))
-    np.add.at(denom, by_codes[is_base], X[is_base])
+    Xb = X[is_base]
+    gaps = np.isnan(Xb)
+    if gaps.any():
+        # missing="skip": the base total is the sum over the entities present in the base
+        # period (a NaN would otherwise wipe out the indicator for every entity)
+        cols = [columns[j] for j in np.flatnonzero(gaps.any(axis=0))]
+        warn(f"{int(gaps.sum())} missing base-period value(s) in {', '.join(map(repr, cols))}"
+             ": the base totals sum the entities present", stacklevel=5)
+        Xb = np.where(gaps, 0.0, Xb)
+    np.add.at(denom, by_codes[is_base], Xb)
     has_base = np.bincount(by_codes[is_base], minlength=n_by) > 0
     if not has_base.all():
         g = int(np.flatnonzero(~has_base)[0])
