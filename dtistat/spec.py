@@ -52,6 +52,13 @@ class Node:
     direction: int = 1
     weight: float | None = None
 
+    def __post_init__(self) -> None:
+        w = self.weight
+        if w is not None and (isinstance(w, bool) or not isinstance(w, numbers.Real)
+                              or not math.isfinite(w) or w < 0):
+            raise SpecError(f"node {self.name!r}: weight must be a finite number >= 0, "
+                            f"got {w!r}")
+
     @property
     def is_leaf(self) -> bool:
         return not self.children
@@ -372,6 +379,10 @@ class IndexSpec:
         unknown = set(weights) - {n.name for n in self.nodes}
         if unknown:
             raise SpecError(f"with_weights: no node(s) {sorted(unknown)} in the tree")
+        for name, w in weights.items():
+            if isinstance(w, bool) or not isinstance(w, numbers.Real):
+                raise SpecError(f"with_weights: the weight of {name!r} must be a number "
+                                f">= 0, got {w!r}")
 
         def rebuild(n: Node) -> Node:
             kids = tuple(rebuild(c) for c in n.children)

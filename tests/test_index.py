@@ -419,3 +419,15 @@ def test_base_share_skip_ignores_a_missing_base_value():
     x1 = res.normalized["x1"]
     assert np.isnan(x1.iloc[0]) and x1.notna().sum() == 5
     np.testing.assert_allclose(np.sort(x1.dropna().to_numpy()), np.array([2, 3, 4, 5, 6]) / 5.0)
+
+
+def test_negative_or_non_numeric_weights_are_refused_everywhere():
+    from dtistat import Node
+    from dtistat.errors import SpecError
+
+    spec = IndexSpec.from_dict({"name": "t", "children": [{"name": "x1"}, {"name": "x2"}]})
+    for bad in ({"x1": -1, "x2": 2}, {"x1": float("nan"), "x2": 1}, {"x1": True, "x2": 1}):
+        with pytest.raises(SpecError, match="x1"):
+            spec.with_weights(bad)
+    with pytest.raises(SpecError, match="weight must be a finite number >= 0"):
+        Node("a", weight=-1)
