@@ -756,3 +756,9 @@ def test_summary_prints_whole_table(grunfeld):
     assert str(r) == text
     assert "<table" in r._repr_html_() and "\\toprule" in r.summary().as_latex()
     assert len(repr(r).splitlines()) == 1 and "N=200" in repr(r)
+
+
+def test_constant_outcome_is_an_error_not_nan(sim):
+    d = sim.assign(y=1.0)
+    with pytest.raises(DataError, match="'y' is constant"):
+        fit_panel(d, "y ~ x1", entity="city", time="year")

@@ -188,6 +188,9 @@ def fit_panel(
                           intercept_allowed=keep_const)
     if design.y is None:
         raise SpecError(f"formula {formula!r} has no outcome; write 'y ~ x1 + x2'")
+    if len(design.y) and np.ptp(design.y) == 0:
+        raise DataError(f"the outcome {design.y_name!r} is constant ({design.y[0]!r}) in the "
+                        "estimation sample: there is nothing to explain")
     sample, rows, counts, cl_all = _sample(data, design, model, fe, ecode_all, tcode_all,
                                            tpos_all, elabels, cl_cols, weights, missing,
                                            entity, time)
