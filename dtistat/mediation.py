@@ -72,6 +72,7 @@ JIANG_WARNING = (
     "2022, China Industrial Economics (5):100-120)."
 )
 
+_MIN_BOOT = 50
 _TABLE_COLS = ["term", "estimate", "std_error", "statistic", "p_value", "ci_low", "ci_high"]
 
 
@@ -722,6 +723,11 @@ def _check_args(*, x, m, y, covariates, entity, time, fe, cluster, serial, n_boo
     drop_missing = check_choice(missing, ("raise", "drop"), "missing") == "drop"
     level = check_level(level)
     n_boot = check_positive_int(n_boot, "n_boot", minimum=0)
+    if 0 < n_boot < _MIN_BOOT:
+        raise ParameterError(
+            f"n_boot={n_boot}: a bootstrap needs at least {_MIN_BOOT} draws (with fewer its "
+            "SEs and bias-corrected intervals are undefined or meaningless; 5000 is usual); "
+            "n_boot=0 gives Monte Carlo intervals instead")
     n_mc = check_positive_int(n_mc, "n_mc", minimum=100)
     if chunk_size is not None:
         chunk_size = check_positive_int(chunk_size, "chunk_size")

@@ -624,3 +624,15 @@ def test_coverage_on_the_demo_world():
     cover = {k: h / reps for k, h in hits.items()}
     print("demo-world coverage of 95% BCa intervals:", cover)
     assert all(0.93 <= c <= 0.97 for c in cover.values())
+
+
+@pytest.mark.parametrize("n_boot", [1, 2, 49])
+def test_too_few_bootstrap_draws_are_refused(n_boot):
+    """n_boot=1 used to give NaN SEs and n_boot=2 NaN BC intervals with only numpy
+    warnings; now a ParameterError says what is needed."""
+    rng = np.random.default_rng(0)
+    d = pd.DataFrame({"x": rng.normal(size=100)})
+    d["m"] = d["x"] + rng.normal(size=100)
+    d["y"] = d["m"] + rng.normal(size=100)
+    with pytest.raises(ParameterError, match="at least 50 draws"):
+        fit_mediation(d, x="x", m="m", y="y", n_boot=n_boot, ci="bc", seed=1)
