@@ -263,6 +263,25 @@ def _model_blocks(cols: list, *, stats: Sequence, fe_rows: bool, digits: int,
     return blocks
 
 
+_EXTENSIONS = {".md": "markdown", ".markdown": "markdown", ".tex": "latex",
+               ".html": "html", ".htm": "html", ".xlsx": "xlsx", ".docx": "docx"}
+
+
+def _format_for(format: str | None, path: Any) -> str:
+    """The output format: as given, else from ``path``'s extension, else Markdown; a
+    path whose extension names another format is refused (it would hold the wrong
+    content)."""
+    ext = Path(path).suffix.lower() if path is not None else ""
+    implied = _EXTENSIONS.get(ext)
+    if format is None:
+        return implied or "markdown"
+    if implied is not None and format in FORMATS and implied != format:
+        raise ParameterError(f"path {str(path)!r} ends in {ext!r} but format={format!r}; "
+                             f"pass format={implied!r} or a path ending in the format's "
+                             "extension")
+    return format
+
+
 def _check_common(format: str, digits: int, se: str | None = None) -> None:
     v.check_choice(format, FORMATS, "format")
     v.check_positive_int(digits, "digits", minimum=0)
@@ -274,7 +293,7 @@ def _check_common(format: str, digits: int, se: str | None = None) -> None:
 def regression_table(
     results: Any,
     *,
-    format: str = "markdown",
+    format: str | None = None,
     stars: Sequence[float] | None = (0.1, 0.05, 0.01),
     se: str = "parentheses",
     keep: str | Sequence[str] | None = None,
@@ -293,8 +312,10 @@ def regression_table(
         ``PanelResult``, ``DriversResult``, ``MediationResult`` (one column per path
         equation, see :func:`mediation_equations`), :class:`TableColumn`, or any object
         whose ``summary()`` is a tidy frame with ``term`` and ``estimate``.
-    format : {"markdown", "latex", "html", "xlsx", "docx", "frame"}
-        ``latex`` uses booktabs rules; ``xlsx``/``docx`` need ``path``; ``frame`` returns
+    format : {"markdown", "latex", "html", "xlsx", "docx", "frame"}, optional
+        Default: from ``path``'s extension (.md, .tex, .html, .xlsx, .docx), else
+        Markdown; a format that contradicts the extension is refused. ``latex`` uses
+        booktabs rules; ``xlsx``/``docx`` need ``path``; ``frame`` returns
         the formatted cells as a DataFrame.
     stars : sequence of float or None
         p-value thresholds; a coefficient gets one star per threshold it is below.
@@ -347,6 +368,7 @@ def regression_table(
     Standard errors in parentheses. * p<0.1, ** p<0.05, *** p<0.01
     <BLANKLINE>
     """
+    format = _format_for(format, path)
     _check_common(format, digits, se)
     th = _check_stars(stars)
     labels = dict(labels or {})
@@ -390,7 +412,7 @@ def regression_table(
 def mediation_table(
     result: Any,
     *,
-    format: str = "markdown",
+    format: str | None = None,
     stars: Sequence[float] | None = (0.1, 0.05, 0.01),
     se: str = "parentheses",
     labels: Mapping[str, str] | None = None,
@@ -439,6 +461,7 @@ def mediation_table(
     >>> list(tab["indirect"]["effect"])
     ['Indirect: x → m → y', 'Direct (c′)', 'Total (c)']
     """
+    format = _format_for(format, path)
     _check_common(format, digits, se)
     th = _check_stars(stars)
     if not isinstance(result, MediationResult):
@@ -544,7 +567,7 @@ def index_table(
     top: int | None = None,
     labels: Mapping[str, str] | None = None,
     metadata: pd.DataFrame | None = None,
-    format: str = "markdown",
+    format: str | None = None,
     digits: int = 4,
     title: str | None = None,
     path: str | Path | None = None,
@@ -589,6 +612,7 @@ def index_table(
     | 3 | C | 0.1667 | 1 | -2 |
     <BLANKLINE>
     """
+    format = _format_for(format, path)
     v.check_choice(format, FORMATS, "format")
     v.check_positive_int(digits, "digits", minimum=0)
     if not all(hasattr(result, a) for a in ("rank", "rank_change", "growth", "entity")):
@@ -654,7 +678,7 @@ def index_table(
 def frame_table(
     frame: pd.DataFrame,
     *,
-    format: str = "markdown",
+    format: str | None = None,
     digits: int = 3,
     index: bool = False,
     title: str | None = None,
@@ -675,6 +699,7 @@ def frame_table(
     <BLANKLINE>
     """
     v.check_frame(frame, "frame")
+    format = _format_for(format, path)
     _check_common(format, digits)
     f = frame.reset_index() if index else frame
     align, cols = [], []

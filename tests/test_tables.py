@@ -299,3 +299,19 @@ def test_frame_table():
     assert frame_table(df, digits=2) == (
         "| factor | n | loading |\n|:---|---:|---:|\n| F1 | 3 | 0.71 |\n| F2 | 4 |  |\n")
     assert frame_table(df, format="frame").equals(df)
+
+
+def test_format_follows_the_path_and_a_mismatch_is_refused(tmp_path):
+    """regression_table(..., path="t.docx") used to write Markdown into the .docx."""
+    g = sm.datasets.grunfeld.load_pandas().data
+    g = g[g.firm != "American Steel"]
+    fe = fit_panel(g, "invest ~ value + capital", entity="firm", time="year",
+                   cov="unadjusted")
+    p = regression_table([fe], path=tmp_path / "t.tex")
+    assert "\\toprule" in p and (tmp_path / "t.tex").read_text().startswith("\\begin")
+    out = regression_table([fe], path=tmp_path / "t.xlsx")
+    import openpyxl
+
+    assert openpyxl.load_workbook(out).active.max_row > 3
+    with pytest.raises(ParameterError, match="ends in '.docx' but format='markdown'"):
+        regression_table([fe], format="markdown", path=tmp_path / "t.docx")
