@@ -1,11 +1,9 @@
 """Spatial panel ML: spreg (run here), brute-force LSDV likelihood, Lee-Yu by transformation."""
 
-import libpysal
 import numpy as np
 import pandas as pd
 import pytest
 import spreg
-from libpysal import examples
 from libpysal.weights import lat2W
 from scipy.linalg import helmert
 from scipy.optimize import brentq, minimize, minimize_scalar
@@ -14,23 +12,9 @@ from dtistat.errors import DataError, EstimationError, ParameterError
 from dtistat.spatial.models import _maximize, fit_spatial
 
 
-@pytest.fixture(scope="module")
-def stl():
-    """St. Louis homicide panel (libpysal example stl): HR on RDAC and PE, 78 x 3."""
-    w = libpysal.io.open(examples.get_path("stl.gal")).read()
-    w.transform = "r"
-    df = pd.read_csv(examples.get_path("stl_hom.csv"))
-    long = pd.DataFrame({
-        "i": np.tile(w.id_order, 3), "t": np.repeat([1984, 1988, 1993], 78),
-        "hr": np.r_[df.HR7984, df.HR8488, df.HR8893],
-        "rd": np.r_[df.RDAC80, df.RDAC85, df.RDAC90],
-        "pe": np.r_[df.PE77, df.PE82, df.PE87]})
-    return w, long
-
-
 @pytest.mark.parametrize("model", ["sar", "sem"])
 def test_entity_fe_equals_spreg(stl, model):
-    w, long = stl
+    w, long, _ = stl
     y = long["hr"].to_numpy()[:, None]
     X = long[["rd", "pe"]].to_numpy()
     ref = (spreg.Panel_FE_Lag if model == "sar" else spreg.Panel_FE_Error)(y, X, w)
@@ -178,7 +162,7 @@ def test_lee_yu_equals_explicit_transformation(fe):
 
 
 def test_sparse_lu_engine_equals_eigenvalues(stl):
-    w, long = stl
+    w, long, _ = stl
     a = fit_spatial(long, "hr", ["rd", "pe"], entity="i", time="t", w=w, model="sdm",
                     fe="twoway", logdet="eig")
     b = fit_spatial(long, "hr", ["rd", "pe"], entity="i", time="t", w=w, model="sdm",
@@ -191,7 +175,7 @@ def test_sparse_lu_engine_equals_eigenvalues(stl):
 
 
 def test_result_protocol(stl):
-    w, long = stl
+    w, long, _ = stl
     r = fit_spatial(long, "hr", ["rd", "pe"], entity="i", time="t", w=w, model="sdm")
     assert list(r.params.index) == ["rd", "pe", "W*rd", "W*pe", "rho"]
     assert "SDM" in repr(r) and "rho" in str(r.summary())
@@ -200,7 +184,7 @@ def test_result_protocol(stl):
 
 
 def test_bad_input(stl):
-    w, long = stl
+    w, long, _ = stl
     kw = {"entity": "i", "time": "t", "w": w}
     with pytest.raises(DataError, match="unbalanced panel: entity"):
         fit_spatial(long.iloc[1:], "hr", ["rd"], **kw)

@@ -1,11 +1,8 @@
 """LM, LR, Wald and model-selection tests against spreg (run here) and closed forms."""
 
-import libpysal
 import numpy as np
-import pandas as pd
 import pytest
 import spreg
-from libpysal import examples
 from spreg.diagnostics_panel import panel_LMerror, panel_rLMerror, panel_rLMlag
 
 from dtistat.spatial.models import fit_spatial
@@ -16,19 +13,6 @@ from dtistat.spatial.tests import (
     lr_test,
     spatial_model_selection,
 )
-
-
-@pytest.fixture(scope="module")
-def stl():
-    w = libpysal.io.open(examples.get_path("stl.gal")).read()
-    w.transform = "r"
-    df = pd.read_csv(examples.get_path("stl_hom.csv"))
-    long = pd.DataFrame({
-        "i": np.tile(w.id_order, 3), "t": np.repeat([1984, 1988, 1993], 78),
-        "hr": np.r_[df.HR7984, df.HR8488, df.HR8893],
-        "rd": np.r_[df.RDAC80, df.RDAC85, df.RDAC90],
-        "pe": np.r_[df.PE77, df.PE82, df.PE87]})
-    return w, long, df
 
 
 def test_cross_section_lm_equals_spreg(stl):
