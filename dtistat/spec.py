@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from dtistat._yaml import load_spec_text
 from dtistat.errors import SpecError
 
 __all__ = ["Node", "IndexSpec"]
@@ -53,6 +54,22 @@ class Node:
     weight: float | None = None
 
     def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise SpecError(f"a node name must be a non-empty string, got {self.name!r}")
+        kids = self.children
+        if isinstance(kids, (str, bytes, Node)) or not isinstance(kids, (tuple, list)):
+            raise SpecError(f"node {self.name!r}: children must be a tuple of Node, got "
+                            f"{type(kids).__name__}")
+        bad = [c for c in kids if not isinstance(c, Node)]
+        if bad:
+            raise SpecError(f"node {self.name!r}: children must be Node objects, got "
+                            f"{bad[0]!r}")
+        object.__setattr__(self, "children", tuple(kids))
+        if self.column is not None and not isinstance(self.column, str):
+            raise SpecError(f"node {self.name!r}: column must be a string, got {self.column!r}")
+        if isinstance(self.direction, bool) or self.direction not in (1, -1):
+            raise SpecError(f"node {self.name!r}: direction must be +1 or -1, got "
+                            f"{self.direction!r}")
         w = self.weight
         if w is not None and (isinstance(w, bool) or not isinstance(w, numbers.Real)
                               or not math.isfinite(w) or w < 0):
@@ -170,6 +187,26 @@ def _check_scores(scores: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _read_spec_file(p: Path) -> str:
+    """The text of a spec file, or a SpecError saying why it cannot be read."""
+    if not p.exists():
+        raise SpecError(f"spec file {str(p)!r} does not exist")
+    if not p.is_file():
+        raise SpecError(f"spec file {str(p)!r} is not a regular file (a directory?)")
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise SpecError(f"spec file {str(p)!r} cannot be read: {exc.strerror}") from exc
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SpecError(
+            f"spec file {str(p)!r} is not UTF-8 text (byte {exc.start}: "
+            f"{raw[exc.start:exc.start + 1]!r}); save it as UTF-8 (e.g. from GBK: "
+            f"iconv -f GBK -t UTF-8)"
+        ) from None
+
+
 @dataclass(frozen=True)
 class IndexSpec:
     """The indicator tree of an index with its weights.
@@ -208,6 +245,11 @@ class IndexSpec:
     expert_scores: pd.DataFrame | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.root, Node):
+            raise SpecError(
+                f"IndexSpec takes a Node as its root, got {type(self.root).__name__}; "
+                f"build a spec with IndexSpec.from_dict or IndexSpec.from_yaml"
+            )
         names = [n.name for n in self.root.walk()]
         seen: set[str] = set()
         for n in names:
@@ -433,22 +475,24 @@ class IndexSpec:
 
     @classmethod
     def from_yaml(cls, source: str | Path) -> IndexSpec:
-        """Read a spec from a YAML file path or a YAML string (``yaml.safe_load``)."""
+        """Read a spec from a YAML file path or a YAML string.
+
+        The file must be UTF-8 text. YAML is read with safe tags only; an alias (``*a``)
+        may stand for a single value but not for a mapping or list, and nesting is
+        limited, so a small file can neither expand into a huge tree nor loop.
+        """
         text: str
         if isinstance(source, Path) or (
             isinstance(source, str) and "\n" not in source and source.endswith((".yaml", ".yml"))
         ):
-            p = Path(source)
-            if not p.exists():
-                raise SpecError(f"spec file {str(p)!r} does not exist")
-            text = p.read_text(encoding="utf-8")
+            text = _read_spec_file(Path(source))
+        elif isinstance(source, str):
+            text = source
         else:
-            text = str(source)
-        try:
-            d = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise SpecError(f"spec is not valid YAML: {exc}") from None
-        return cls.from_dict(d)
+            raise SpecError(
+                f"from_yaml takes a file path or a YAML string, got {type(source).__name__}"
+            )
+        return cls.from_dict(load_spec_text(text))
 
     def to_yaml(self, path: str | Path | None = None) -> str:
         """The spec as YAML (Chinese labels kept as UTF-8); written to ``path`` if given."""
