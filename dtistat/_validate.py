@@ -26,6 +26,8 @@ from dtistat.errors import (
 __all__ = [
     "check_frame",
     "check_columns",
+    "check_key_types",
+    "check_keys",
     "check_numeric",
     "check_no_nan",
     "check_unique_keys",
@@ -62,7 +64,60 @@ def check_frame(data: Any, name: str = "data") -> pd.DataFrame:
         )
     if data.shape[0] == 0:
         raise DataError(f"{name} has no rows")
+    cols = data.columns
+    if isinstance(cols, pd.MultiIndex):
+        raise DataError(
+            f"{name} has multi-level columns (e.g. {cols[0]!r}); dtistat names columns by "
+            f"single labels: flatten them first, e.g. data.columns = "
+            f"['_'.join(map(str, c)) for c in data.columns]"
+        )
+    if cols.has_duplicates:
+        dup = list(dict.fromkeys(cols[cols.duplicated()]))
+        raise DataError(
+            f"{name} has duplicate column name(s) {dup[:5]}; every column needs its own "
+            f"name (rename or drop the copies)"
+        )
     return data
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, numbers.Number) and not isinstance(value, (bool, np.bool_)):
+        return "number"
+    return "string" if isinstance(value, str) else type(value).__name__
+
+
+def check_keys(data: pd.DataFrame, keys: Iterable) -> None:
+    """Require key columns without missing values, each holding one kind of value."""
+    for k in as_list(keys):
+        na = data[k].isna().to_numpy()
+        if na.any():
+            i = int(np.flatnonzero(na)[0])
+            raise DataError(f"key column {k!r} is missing at row {data.index[i]!r} "
+                            f"({int(na.sum())} missing in all); every row needs its key")
+    check_key_types(data, keys)
+
+
+def check_key_types(data: pd.DataFrame, keys: Iterable) -> None:
+    """Require each key column (entity, time, group) to hold one kind of value.
+
+    A column mixing e.g. numbers and strings (``1`` and ``"B"``) cannot be sorted, and
+    ``2021`` and ``"2021"`` would be two different keys; say so instead.
+    """
+    for k in as_list(keys):
+        s = data[k]
+        values = s.cat.categories if isinstance(s.dtype, pd.CategoricalDtype) else s
+        if values.dtype != object or pd.api.types.infer_dtype(values, skipna=True) not in (
+                "mixed", "mixed-integer"):
+            continue
+        present = pd.Series(values).dropna().reset_index(drop=True)
+        kinds = present.map(_kind)
+        if kinds.nunique() > 1:
+            first = kinds.drop_duplicates()
+            examples = " and ".join(f"{present[i]!r} ({first[i]})" for i in first.index[:2])
+            raise DataError(
+                f"key column {k!r} mixes value types: {examples}; give it one type, e.g. "
+                f"data[{k!r}].astype(str)"
+            )
 
 
 def check_columns(data: pd.DataFrame, columns: Iterable, *, what: str = "column") -> list:

@@ -594,6 +594,7 @@ def _load(firms: Any, cols: _Columns, engine: str, npartitions: int | None):
     if isinstance(firms, pd.DataFrame):
         v.check_frame(firms, "firms")
         v.check_columns(firms, cols.used, what="column")
+        v.check_key_types(firms, [cols.entity])
         if engine == "dask":
             import dask.dataframe as ddm
 

@@ -58,6 +58,7 @@ def prepare_panel(
     clash = [c for c in cols if c in key_cols]
     if clash:
         raise ParameterError(f"column {clash[0]!r} is both a key and an indicator")
+    v.check_key_types(data, key_cols)
     for k in key_cols:
         if data[k].isna().any():
             i = int(np.flatnonzero(data[k].isna().to_numpy())[0])

@@ -32,6 +32,7 @@ from dtistat._validate import (
     check_choice,
     check_columns,
     check_frame,
+    check_keys,
     check_positive_int,
     check_seed,
     check_unique_keys,
@@ -211,7 +212,11 @@ class MoranResult(Result):
 def _prepare(y: Any, w: Any, data, entity, time):
     """Return (Y n x T, W, period labels, entity labels)."""
     if data is None:
-        Y = np.asarray(y, dtype=float)
+        try:
+            Y = np.asarray(y, dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"y must be numbers (n, or n x T), or a column name with "
+                            f"data=: {exc}") from exc
         Y = Y.reshape(-1, 1) if Y.ndim == 1 else Y
         W = as_weights(w)
         if Y.shape[0] != W.n:
@@ -223,6 +228,7 @@ def _prepare(y: Any, w: Any, data, entity, time):
     data = check_frame(data)
     keys = [entity] + ([time] if time is not None else [])
     check_columns(data, keys + [y])
+    check_keys(data, keys)
     check_unique_keys(data, keys)
     W = as_weights(w)
     wide = (data.pivot(index=entity, columns=time, values=y) if time is not None

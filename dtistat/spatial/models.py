@@ -38,6 +38,7 @@ from dtistat._validate import (
     check_choice,
     check_columns,
     check_frame,
+    check_keys,
     check_level,
     check_numeric,
     check_unique_keys,
@@ -83,6 +84,7 @@ def prepare_panel(data: pd.DataFrame, y: str, x: Any, *, entity: str, time: str,
     if y in x:
         raise ParameterError(f"{y!r} is both the dependent variable and a regressor")
     check_columns(data, [entity, time, y] + x)
+    check_keys(data, [entity, time])
     check_unique_keys(data, [entity, time])
     check_numeric(data, [y] + x)
     W = as_weights(w)

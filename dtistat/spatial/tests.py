@@ -26,7 +26,7 @@ from scipy import stats
 
 from dtistat._results import Result, Summary, TestResult
 from dtistat._validate import check_choice
-from dtistat.errors import ParameterError
+from dtistat.errors import EstimationError, ParameterError
 from dtistat.spatial.models import (
     _FE,
     SpatialPanelResult,
@@ -90,7 +90,12 @@ def lm_tests(data: pd.DataFrame, y: str, x: Any, *, entity: str, time: str, w: A
     k = pdata.X.shape[-1]
     X = _demean(pdata.X, fe).reshape(T * N, k)
     yd = _demean(pdata.y, fe).ravel()
-    b = np.linalg.lstsq(X, yd, rcond=None)[0]
+    b, _, rank, _ = np.linalg.lstsq(X, yd, rcond=None)
+    if rank < k:
+        raise EstimationError(
+            f"the regressors {pdata.names} are collinear or without variation once the "
+            f"{fe or 'no'} fixed effects are removed ({T} period(s), {N} entities); the LM "
+            f"tests need a full-rank design")
     e = yd - X @ b
     s2 = float(e @ e) / (T * N)
     Wy = _demean(_lag(W, pdata.y), fe).ravel()

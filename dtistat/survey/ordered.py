@@ -296,6 +296,10 @@ def _ordered_design(data: pd.DataFrame, formula: str, yname: str, extra: list, l
                           level_names="formulaic")
     if yname in design.variables:
         raise SpecError(f"formula {formula!r}: the answer {yname!r} is also a regressor")
+    flat = [n for j, n in enumerate(design.names) if len(design.X) and np.ptp(design.X[:, j]) == 0]
+    if flat:  # no intercept for it to hide in: OrderedModel refuses a constant column
+        raise DataError(f"formula {formula!r}: regressor {flat[0]!r} does not vary in the "
+                        f"estimation sample ({len(design.X)} row(s)); drop it")
     pos = np.flatnonzero(keep)[design.rows]
     endog = data[yname].iloc[pos]
     exog = pd.DataFrame(design.X, columns=design.names, index=endog.index)

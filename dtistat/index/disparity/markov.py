@@ -339,8 +339,12 @@ def markov(data: Any, *, value: str | None = None, entity: str | None = None,
 
 # ---------------------------------------------------------------- spatial chain
 def _weights_matrix(w: Any, entities: list, transform: str | None):
+    from dtistat.spatial.weights import SpatialWeights
+
     n = len(entities)
-    if hasattr(w, "sparse") and hasattr(w, "id_order"):  # a libpysal W
+    if isinstance(w, SpatialWeights):  # matched by its ids, as in the spatial models
+        M = w.reorder(entities).sparse
+    elif hasattr(w, "sparse") and hasattr(w, "id_order"):  # a libpysal W
         M = sparse.csr_matrix(w.sparse)
         ids = [str(i) for i in w.id_order]
         if set(ids) == {str(e) for e in entities}:
@@ -358,8 +362,8 @@ def _weights_matrix(w: Any, entities: list, transform: str | None):
         try:
             M = sparse.csr_matrix(np.asarray(w, dtype=float))
         except (TypeError, ValueError):
-            raise ParameterError("w must be a scipy sparse matrix, a dense array, a "
-                                 "labelled DataFrame or a libpysal W") from None
+            raise ParameterError("w must be a SpatialWeights, a scipy sparse matrix, a dense "
+                                 "array, a labelled DataFrame or a libpysal W") from None
     if M.shape != (n, n):
         raise DataError(f"the weights matrix is {M.shape[0]} x {M.shape[1]} but the data "
                         f"have {n} entities (rows follow the entities' order of appearance)")
@@ -454,10 +458,10 @@ def spatial_markov(data: Any, w: Any, *, value: str | None = None, entity: str |
     ----------
     data : IndexResult or DataFrame
         A balanced long panel.
-    w : scipy sparse matrix, ndarray, DataFrame or libpysal W
+    w : SpatialWeights, scipy sparse matrix, ndarray, DataFrame or libpysal W
         Spatial weights; rows and columns follow the entities' order of first appearance
-        in the data (a DataFrame is matched by labels; a libpysal W by ``id_order`` when
-        its ids are the entity labels).
+        in the data (a SpatialWeights or DataFrame is matched by labels; a libpysal W by
+        ``id_order`` when its ids are the entity labels).
     k, m : int
         Classes of the values and of their spatial lags.
     pooled : bool
