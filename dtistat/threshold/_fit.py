@@ -283,6 +283,11 @@ def fit_threshold(
     if np.linalg.matrix_rank(base) < base.shape[1]:
         raise EstimationError(f"the controls and regime variables {[*x, *z]} are collinear "
                               "after the within transformation")
+    k = len(x) + len(z) * (n_thresholds + 1)
+    if panel.sigma_df <= k:
+        raise DataError(f"{n} entities x {T} periods leave {panel.sigma_df} within "
+                        f"observations for the {k} slopes of a {n_thresholds}-threshold "
+                        "model: no residual variance is left to compare thresholds")
     g = make_grid(panel.q, grid, trims, threshold_var)
     # the work is thousands of small products: BLAS threads only contend for the cores
     # (a tall QR took 100x longer on a busy 2-core machine); n_jobs threads split draws
@@ -307,6 +312,9 @@ def _assemble(panel: Panel, g, stages: dict, a: dict) -> ThresholdResult:
         gam = g.values[ok]
         curves[key] = pd.DataFrame({"gamma": gam, "ssr": st.path[ok], "lr": lr})
         inside = gam[lr <= c]
+        if not (st.ssr > 0 and inside.size):
+            raise EstimationError(f"the {key} threshold model fits the data exactly (SSR "
+                                  f"{st.ssr:g}): no likelihood-ratio interval exists")
         rows[key] = (st.gamma, float(inside.min()), float(inside.max()), st.ssr)
     order = [k for k in ("Th-1", "Th-21", "Th-22", "Th-3") if k in rows]
     curves = {k: curves[k] for k in order}
