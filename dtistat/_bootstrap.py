@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from dtistat.errors import EstimationError
+
 __all__ = [
     "BLOCK",
     "Equation",
@@ -249,8 +251,15 @@ def _z0(draws: np.ndarray, theta_hat: float) -> float:
     return float(stats.norm.ppf(prop))
 
 
+def _some(draws: np.ndarray) -> None:
+    if np.size(draws) == 0:  # np.percentile would raise a bare IndexError
+        raise EstimationError("no finite draws are left to form an interval (every "
+                              "replicate was singular or undefined)")
+
+
 def percentile_ci(draws: np.ndarray, level: float) -> tuple[float, float]:
     """Percentile interval (linear interpolation between order statistics)."""
+    _some(draws)
     a = (1.0 - level) / 2.0
     lo, hi = np.percentile(draws, [100 * a, 100 * (1 - a)])
     return float(lo), float(hi)
@@ -258,6 +267,7 @@ def percentile_ci(draws: np.ndarray, level: float) -> tuple[float, float]:
 
 def bc_ci(draws: np.ndarray, theta_hat: float, level: float) -> tuple[float, float]:
     """Bias-corrected percentile interval: quantiles at Phi(2 z0 + z_alpha)."""
+    _some(draws)
     a = (1.0 - level) / 2.0
     z0 = _z0(draws, theta_hat)
     if not np.isfinite(z0):
@@ -278,6 +288,7 @@ def acceleration(jack: np.ndarray) -> float:
 def bca_ci(draws: np.ndarray, theta_hat: float, jack: np.ndarray,
            level: float) -> tuple[float, float]:
     """Bias-corrected and accelerated interval (Efron 1987)."""
+    _some(draws)
     a = (1.0 - level) / 2.0
     z0 = _z0(draws, theta_hat)
     if not np.isfinite(z0):

@@ -10,6 +10,7 @@ import numbers
 import os
 import warnings
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,7 @@ __all__ = [
     "check_columns",
     "check_key_types",
     "check_keys",
+    "check_writable",
     "check_numeric",
     "check_no_nan",
     "check_unique_keys",
@@ -95,6 +97,19 @@ def check_keys(data: pd.DataFrame, keys: Iterable) -> None:
             raise DataError(f"key column {k!r} is missing at row {data.index[i]!r} "
                             f"({int(na.sum())} missing in all); every row needs its key")
     check_key_types(data, keys)
+
+
+def check_writable(path: Any, name: str = "path") -> Path:
+    """``path`` as a Path to a file whose folder exists (the file itself may not)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise ParameterError(f"{name} must be a file path, got {type(path).__name__}")
+    p = Path(path)
+    if p.is_dir():
+        raise ParameterError(f"{name} {str(p)!r} is a folder; give a file name inside it")
+    if not p.parent.is_dir():
+        raise ParameterError(f"cannot write {str(p)!r}: the folder {str(p.parent)!r} does "
+                             f"not exist (create it first)")
+    return p
 
 
 def check_key_types(data: pd.DataFrame, keys: Iterable) -> None:

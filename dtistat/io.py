@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import warnings
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -152,6 +153,11 @@ def _read_csv(p: Path, ext: str, encoding: str | None, kwargs: dict
         except (pd.errors.ParserError, ValueError) as exc:
             raise DataError(f"{str(p)!r} could not be parsed as CSV: {exc}".splitlines()[0]
                             ) from None
+        except (zlib.error, EOFError, OSError) as exc:  # damaged .gz, unreadable file
+            raise DataError(
+                f"{str(p)!r} could not be read ({type(exc).__name__}: {exc})"
+                + ("; the compressed file is damaged or truncated" if ext == ".csv.gz"
+                   else "")) from exc
     raise DataError(
         f"{str(p)!r} is not valid text in {' or '.join(map(repr, tries))} ({last}); "
         "pass encoding= (e.g. 'gbk', 'big5', 'utf-16')"

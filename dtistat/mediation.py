@@ -793,6 +793,10 @@ def _prepare(data: pd.DataFrame, a: _Args) -> _Data:
         bad_key = next(k for k in a.keys if data[k].isna().any())
         raise DataError(f"key column {bad_key!r} has missing values; fill them or pass "
                         "missing='drop'")
+    if not ok.any():
+        worst = max(a.model_vars + a.keys, key=lambda c: int(data[c].isna().sum()))
+        raise DataError(f"no rows left: every row has a missing value (column {worst!r} "
+                        f"is missing in {int(data[worst].isna().sum())} of {len(data)})")
     df = data.loc[ok, a.model_vars + a.keys] if n_dropped else data[a.model_vars + a.keys]
     if n_dropped:
         warn(f"{n_dropped} row(s) with missing values dropped (missing='drop')", stacklevel=4)
@@ -840,17 +844,18 @@ def _fixed_effects(df: pd.DataFrame, a: _Args) -> tuple[list, int]:
 
 
 def _check_variation(Z, Zd, col, a: _Args, fe_dims) -> None:
-    for v in [a.x] + a.meds:
+    for v in [a.x] + a.meds + [a.y]:
         zj = Z[:, col[v]]
         scale = max(1.0, float(np.abs(zj).max()))
         spread = (np.abs(Zd[:, col[v]]).max() if fe_dims else np.ptp(zj))
         if spread <= 1e-9 * scale:
             where = (f"within the {a.fe} fixed effects "
                      f"({' and '.join(k for k, _ in fe_dims)})" if fe_dims else "")
-            role = "treatment" if v == a.x else "mediator"
+            role = {a.x: "treatment", a.y: "outcome"}.get(v, "mediator")
             raise DataError(
                 f"{role} column {v!r} has no variation {where}".rstrip()
-                + "; its effect cannot be estimated")
+                + ("; there is nothing to explain" if v == a.y
+                   else "; its effect cannot be estimated"))
 
 
 def _fit_paths(d: _Data, a: _Args, eqs) -> tuple[pd.DataFrame, list, dict]:
@@ -883,6 +888,12 @@ def _fit_paths(d: _Data, a: _Args, eqs) -> tuple[pd.DataFrame, list, dict]:
         off = 1 if const else 0
         jj = [off + eq.regressors.index(v) for v in eq.keep]
         vblocks.append((list(range(len(rows), len(rows) + len(jj))), est.cov[np.ix_(jj, jj)]))
+        yv = d.Zd[:, d.col[eq.response]]
+        yv = yv - yv.mean() if const else yv
+        if fit.resid @ fit.resid <= 1e-20 * (yv @ yv) or not np.all(np.diag(est.cov)[jj] > 0):
+            raise EstimationError(
+                f"equation for {eq.response!r} ({eq.name}) fits the data exactly: its "
+                "standard errors are zero and no test or interval is defined")
         for j, t in zip(jj, eq.terms):
             b, s = float(fit.params[j]), float(np.sqrt(est.cov[j, j]))
             rows.append({"term": t, "path": _path_label(t, a.x, a.y), "equation": eq.name,

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from dtistat._validate import check_writable
 from dtistat._yaml import load_spec_text
 from dtistat.errors import SpecError
 
@@ -498,7 +499,11 @@ class IndexSpec:
         """The spec as YAML (Chinese labels kept as UTF-8); written to ``path`` if given."""
         text = yaml.safe_dump(self.to_dict(), allow_unicode=True, sort_keys=False)
         if path is not None:
-            Path(path).write_text(text, encoding="utf-8")
+            p = check_writable(path)
+            try:
+                p.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise SpecError(f"cannot write {str(p)!r}: {exc.strerror or exc}") from exc
         return text
 
     def __str__(self) -> str:

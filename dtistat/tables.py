@@ -371,7 +371,7 @@ def regression_table(
     format = _format_for(format, path)
     _check_common(format, digits, se)
     th = _check_stars(stars)
-    labels = dict(labels or {})
+    labels = _labels(labels)
     if isinstance(results, Mapping):
         heads, objs = list(results.keys()), list(results.values())
     else:
@@ -467,7 +467,7 @@ def mediation_table(
     if not isinstance(result, MediationResult):
         raise ParameterError(
             f"mediation_table() needs a MediationResult, got {type(result).__name__}")
-    labels = dict(labels or {})
+    labels = _labels(labels)
     cols = mediation_equations(result)
     names = [str(labels.get(c.name, c.name)) for c in cols]
     terms: list = []
@@ -619,7 +619,7 @@ def index_table(
         raise ParameterError(f"index_table() needs an IndexResult, got {type(result).__name__}")
     if growth is not None:
         v.check_choice(growth, ("yoy_mean", "yoy", "qoq"), "growth")
-    labels = dict(labels or {})
+    labels = _labels(labels)
     ent = result.entity
     r = result.rank(period, within=within, node=node, metadata=metadata)
     per_label = str(r["period"].iloc[0])
@@ -730,19 +730,32 @@ def _panel_frame(p: _Panel) -> pd.DataFrame:
                         columns=cols)
 
 
+def _labels(labels: Any) -> dict:
+    """``labels=``: a mapping {name: label} (a list would have no names to match)."""
+    if labels is None:
+        return {}
+    if not isinstance(labels, Mapping):
+        raise ParameterError(f"labels must be a mapping {{name: label}}, e.g. "
+                             f"{{'x': 'Digital index'}}; got {type(labels).__name__}")
+    return dict(labels)
+
+
 def _render(doc: _Doc, format: str, path: str | Path | None):
-    if format in ("xlsx", "docx"):
-        if path is None:
-            raise ParameterError(f"format={format!r} writes a file: pass path=")
-        p = Path(path)
-        (_xlsx if format == "xlsx" else _docx)(doc, p)
-        return p
-    if format == "frame":
-        return doc.frame
-    text = {"markdown": _markdown, "latex": _latex, "html": _html_table}[format](doc)
-    if path is not None:
-        Path(path).write_text(text, encoding="utf-8")
-    return text
+    p = None if path is None else v.check_writable(path)
+    try:
+        if format in ("xlsx", "docx"):
+            if p is None:
+                raise ParameterError(f"format={format!r} writes a file: pass path=")
+            (_xlsx if format == "xlsx" else _docx)(doc, p)
+            return p
+        if format == "frame":
+            return doc.frame
+        text = {"markdown": _markdown, "latex": _latex, "html": _html_table}[format](doc)
+        if p is not None:
+            p.write_text(text, encoding="utf-8")
+        return text
+    except OSError as exc:  # permission denied, disk full, ...
+        raise ParameterError(f"cannot write {str(p)!r}: {exc.strerror or exc}") from exc
 
 
 def _md_cell(s: str) -> str:

@@ -35,6 +35,23 @@ def _salib():
     return sample, analyze
 
 
+def _check_bounds(bounds: Any) -> list[list[float]]:
+    """Finite (low, high) pairs with low < high, one per factor."""
+    try:
+        b = np.asarray(bounds, dtype=float)
+    except (TypeError, ValueError):
+        raise ParameterError(f"bounds must be (low, high) number pairs, got {bounds!r}"
+                             ) from None
+    if b.ndim != 2 or b.shape[1] != 2 or not np.isfinite(b).all():
+        raise ParameterError(f"bounds must be finite (low, high) pairs, one per factor, got "
+                             f"{bounds!r}")
+    bad = np.flatnonzero(b[:, 0] >= b[:, 1])
+    if bad.size:
+        raise ParameterError(f"bounds[{int(bad[0])}] = {b[bad[0]].tolist()}: the low end must "
+                             "be below the high end")
+    return b.tolist()
+
+
 def sobol_indices(
     func: Callable[[np.ndarray], np.ndarray],
     names: Sequence[str],
@@ -66,6 +83,8 @@ def sobol_indices(
     [0.2, 0.8]
     """
     sample, analyze = _salib()
+    num_resamples = v.check_positive_int(num_resamples, "num_resamples", minimum=2)
+    bounds = _check_bounds(bounds)
     n_base = v.check_positive_int(n_base, "n_base", minimum=16)
     if n_base & (n_base - 1):
         raise ParameterError(f"n_base must be a power of two (Sobol sequence), got {n_base}")
@@ -78,6 +97,11 @@ def sobol_indices(
     k = len(set(groups)) if groups is not None else len(names)
     if k < 2:
         raise ParameterError("Sobol indices need at least two factor groups")
+    if len(bounds) != len(names) or (groups is not None and len(problem["groups"])
+                                     != len(names)):
+        raise ParameterError(f"{len(names)} names but {len(bounds)} bounds"
+                             + ("" if groups is None else f" and {len(problem['groups'])} "
+                                "groups") + "; give one of each per factor")
     if isinstance(seed, np.random.Generator):
         seed = int(seed.integers(0, 2**31 - 1))
     X = sample.sample(problem, n_base, calc_second_order=False, seed=seed)

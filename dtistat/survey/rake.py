@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,7 +114,7 @@ def _parse_margins(data: pd.DataFrame, margins: Any) -> list[dict]:
         if isinstance(target, pd.Series):
             tgt = target
         elif isinstance(target, Mapping):
-            tgt = pd.Series(list(target.values()), index=list(target.keys()), dtype=float)
+            tgt = pd.Series(list(target.values()), index=list(target.keys()), dtype=object)
         else:
             raise ParameterError(
                 f"margin {key!r} must be a dict or pandas Series {{category: total}}, got "
@@ -175,9 +176,12 @@ def _parse_margins(data: pd.DataFrame, margins: Any) -> list[dict]:
 def _trim_bounds(trim: Any, mean_w: float) -> tuple[float, float] | None:
     if trim is None:
         return None
-    if isinstance(trim, (int, float)) and not isinstance(trim, bool):
+    def real(u: Any) -> bool:
+        return u is None or (isinstance(u, numbers.Real) and not isinstance(u, bool))
+
+    if real(trim):
         lo, hi = 0.0, float(trim)
-    elif isinstance(trim, (tuple, list)) and len(trim) == 2:
+    elif isinstance(trim, (tuple, list)) and len(trim) == 2 and all(map(real, trim)):
         lo = 0.0 if trim[0] is None else float(trim[0])
         hi = np.inf if trim[1] is None else float(trim[1])
     else:

@@ -1,0 +1,278 @@
+"""Issue #21 item 10: inputs that raised raw Python exceptions now raise a DtiStatError.
+
+Each case names the exception it raised before (ZeroDivisionError, zero-size array,
+IndexError, TypeError from sorting, ...). The YAML cases are in test_spec_yaml.py; the
+whole public surface is fuzzed in test_fuzz_public.py.
+"""
+
+import gzip
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import dtistat as ds
+from dtistat import (
+    ColumnError,
+    DataError,
+    DtiStatError,
+    EstimationError,
+    IndexSpec,
+    ParameterError,
+    SpecError,
+)
+from dtistat._bootstrap import bc_ci, bca_ci, percentile_ci
+
+SPEC = IndexSpec.from_dict({"name": "t", "children": [{"name": "x1"}, {"name": "x2"}]})
+
+
+def index_frame():
+    return pd.DataFrame({"city": list("ABCABC"), "quarter": ["2021Q1"] * 3 + ["2021Q2"] * 3,
+                         "x1": [1.0, 2, 3, 4, 5, 6], "x2": [3.0, 2, 1, 1, 2, 3]})
+
+
+def panel(n=6, t=4, seed=0):
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({"id": np.repeat([f"c{i}" for i in range(n)], t),
+                       "t": np.tile([f"{2000 + j}Q1" for j in range(t)], n)})
+    df["x"] = rng.normal(size=len(df))
+    df["z"] = rng.normal(size=len(df))
+    df["m"] = df["x"] + rng.normal(size=len(df))
+    df["y"] = df["x"] + df["m"] + rng.normal(size=len(df))
+    return df
+
+
+def refuses(call, exc=DtiStatError, match=None):
+    """``call`` raises ``exc`` (a DtiStatError) and leaves nothing else behind."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(exc, match=match):
+            call()
+
+
+# ------------------------------------------------------------------ already DtiStatErrors
+def test_fit_panel_constant_outcome_and_no_rows_left():
+    df = panel()
+    refuses(lambda: ds.fit_panel(df.assign(y=1.0), "y ~ x", entity="id", time="t"),
+            DataError, "constant")
+    # annual data coded '2000Q1': the lag of every row is missing (ValueError before)
+    refuses(lambda: ds.fit_panel(df, "y ~ L(x)", entity="id", time="t"), DataError,
+            "no rows left")
+    refuses(lambda: ds.fit_panel(df, "y ~ L(x, 100)", entity="id", time="t"), DataError,
+            "no rows left")
+    refuses(lambda: ds.fit_panel(df.assign(z=np.nan), "y ~ x + z", entity="id", time="t",
+                                 missing="drop"), DataError, "no rows left")
+
+
+@pytest.mark.parametrize("cov", ["robust", "cluster"])
+def test_areg_with_as_many_parameters_as_rows(cov):
+    # 2 entities x 2 periods, two slopes + intercept + one absorbed effect = 4 = N
+    df = panel(2, 2)
+    refuses(lambda: ds.fit_panel(df, "y ~ x + z", entity="id", time="t", cov=cov,
+                                 small_sample="areg"), EstimationError, "degrees of freedom")
+
+
+def test_fit_drivers_one_cluster():
+    df = panel().assign(g=1)
+    refuses(lambda: ds.fit_drivers(df, "y", ["x", "z"], cov="cluster", cluster="g"),
+            EstimationError, "1 cluster")
+
+
+def test_fit_ordered_bare_name_with_a_space():
+    df = pd.DataFrame({"y": [1, 2, 3, 1, 2, 3, 1, 2], "my x": np.arange(8.0)})
+    refuses(lambda: ds.fit_ordered(df, "y ~ my x"), SpecError, "cannot parse")
+
+
+# ------------------------------------------------------------------------ mediation
+def test_fit_mediation_no_rows_left():
+    # ValueError: zero-size array to reduction operation maximum (in _fixed_effects)
+    df = panel().assign(z=np.nan)
+    for kw in ({}, {"entity": "id", "time": "t", "fe": "entity"}):
+        refuses(lambda: ds.fit_mediation(df, x="x", m="m", y="y", covariates=["z"],
+                                         missing="drop", n_boot=0, **kw),
+                DataError, "no rows left.*'z' is missing in 24 of 24")
+
+
+@pytest.mark.parametrize("kw", [
+    {"n_boot": 0},                                                   # silent before
+    {"n_boot": 100, "ci": "percentile", "seed": 1},                  # IndexError
+    {"entity": "id", "time": "t", "fe": "entity", "n_boot": 0},      # ZeroDivisionError
+])
+def test_fit_mediation_constant_outcome(kw):
+    df = panel().assign(y=2.5)
+    refuses(lambda: ds.fit_mediation(df, x="x", m="m", y="y", **kw), DataError,
+            "outcome column 'y' has no variation.*nothing to explain")
+
+
+def test_fit_mediation_exact_fit_in_a_tiny_sample():
+    # 4 rows, y = x + m exactly: zero standard errors (ZeroDivisionError before)
+    df = panel().iloc[:4].copy()
+    df["y"] = df["x"] + df["m"]
+    refuses(lambda: ds.fit_mediation(df, x="x", m="m", y="y", n_boot=0), EstimationError,
+            "fits the data exactly")
+
+
+def test_bootstrap_intervals_without_draws():
+    for f in (lambda d: percentile_ci(d, 0.95), lambda d: bc_ci(d, 0.0, 0.95),
+              lambda d: bca_ci(d, 0.0, np.arange(5.0), 0.95)):
+        refuses(lambda: f(np.empty(0)), EstimationError, "no finite draws")
+    assert percentile_ci(np.arange(101.0), 0.9) == pytest.approx((5.0, 95.0))
+
+
+# ---------------------------------------------------------------- keys and columns
+@pytest.mark.parametrize("call", [
+    lambda d: ds.compute_index(d, SPEC),
+    lambda d: ds.weight_sensitivity(d, SPEC, n_draws=10, seed=1, method="multiplicative"),
+    lambda d: ds.theil(d, value="x1", entity="city", time="quarter"),
+])
+def test_entity_ids_mixing_numbers_and_strings(call):
+    # TypeError: '<' not supported between instances of 'int' and 'str' (lexsort)
+    df = index_frame()
+    df["city"] = [1, "B", "C", 1, "B", "C"]
+    refuses(lambda: call(df), DataError,
+            r"key column 'city' mixes value types: 1 \(number\) and 'B' \(string\).*astype")
+
+
+def test_key_types_that_sort_are_accepted():
+    df = index_frame()
+    df["city"] = [1, 2.5, 3, 1, 2.5, 3]          # ints and floats: one kind, numbers
+    assert ds.compute_index(df, SPEC).scores.shape[0] == 6
+    df["city"] = pd.Categorical(["a", "b", "c"] * 2)
+    assert ds.compute_index(df, SPEC).scores.shape[0] == 6
+
+
+@pytest.mark.parametrize("call", [
+    lambda d: ds.compute_index(d, SPEC),
+    lambda d: ds.fit_panel(d, "x1 ~ x2", entity="city", time="quarter"),
+])
+def test_duplicate_and_multilevel_column_names(call):
+    df = index_frame()
+    dup = df.copy()
+    dup.columns = ["city", "quarter", "x1", "x1"]          # TypeError / AttributeError
+    refuses(lambda: call(dup), DataError, r"duplicate column name\(s\) \['x1'\]")
+    multi = df.copy()
+    multi.columns = pd.MultiIndex.from_tuples([(c, "a") for c in df.columns])   # KeyError
+    refuses(lambda: call(multi), DataError, "multi-level columns.*flatten")
+
+
+def test_missing_entity_in_a_spatial_panel():
+    w = ds.knn_weights([[0, 0], [1, 0], [3, 0]], k=1, metric="euclidean", ids=["a", "b", "c"])
+    df = pd.DataFrame({"i": list("abc") * 2, "t": [1] * 3 + [2] * 3, "y": np.arange(6.0),
+                       "x": [1.0, 0, 2, 1, 3, 2]})
+    df.loc[4, "i"] = None                     # TypeError: '<' between float and str before
+    refuses(lambda: ds.fit_spatial(df, "y", "x", entity="i", time="t", w=w), DataError,
+            "key column 'i' is missing at row 4")
+    refuses(lambda: ds.moran("y", w, data=df, entity="i", time="t", permutations=0),
+            DataError, "key column 'i' is missing")
+    refuses(lambda: ds.moran(["a", "b", "c"], w, permutations=0), DataError,
+            "y must be numbers")
+
+
+def test_spatial_lm_tests_one_period():
+    # numpy LinAlgError: Singular matrix (twoway effects absorb everything in one period)
+    w = ds.knn_weights([[0, 0], [1, 0], [3, 0], [4, 1]], k=1, metric="euclidean",
+                       ids=list("abcd"))
+    df = pd.DataFrame({"i": list("abcd"), "t": 1, "y": [1.0, 2, 4, 3],
+                       "x": [0.5, 1, 2, 1]})
+    refuses(lambda: ds.spatial_lm_tests(df, "y", ["x"], entity="i", time="t", w=w),
+            EstimationError, "collinear or without variation")
+
+
+def test_spatial_markov_takes_spatial_weights_by_label():
+    rng = np.random.default_rng(0)
+    ids = [f"e{i}" for i in range(6)]
+    w = ds.knn_weights(rng.uniform(size=(6, 2)), k=2, metric="euclidean", ids=ids)
+    df = pd.DataFrame({"e": ids * 5, "t": np.repeat(range(5), 6),
+                       "y": rng.normal(size=30)})
+    got = ds.spatial_markov(df, w, value="y", entity="e", time="t", k=2, m=2)
+    dense = ds.spatial_markov(df, w.dense(), value="y", entity="e", time="t", k=2, m=2)
+    np.testing.assert_array_equal(got.counts, dense.counts)
+    # rows in another order are matched by label, not by position
+    perm = w.reorder(ids[::-1])
+    again = ds.spatial_markov(df, perm, value="y", entity="e", time="t", k=2, m=2)
+    np.testing.assert_array_equal(again.counts, dense.counts)
+
+
+def test_fit_threshold_exact_fit():
+    # 3 entities x 2 periods: 3 within rows for 3 slopes (zero-size array before)
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"id": np.repeat([1, 2, 3], 2), "t": [1, 2] * 3,
+                       "y": rng.normal(size=6), "x": rng.normal(size=6),
+                       "q": rng.normal(size=6), "z": rng.normal(size=6)})
+    refuses(lambda: ds.fit_threshold(df, "y ~ x", threshold_var="q", regime_vars="z",
+                                     entity="id", time="t", grid=10, n_boot=0),
+            DataError, "3 within observations for the 3 slopes")
+
+
+def test_fit_ordered_constant_regressor():
+    # statsmodels ValueError: There should not be a constant in the model
+    df = pd.DataFrame({"k": [1, 2, 3, 1, 2, 3], "x": 1.0, "z": np.arange(6.0)})
+    refuses(lambda: ds.fit_ordered(df, "k ~ x + z"), DataError,
+            "regressor 'x' does not vary")
+
+
+# ------------------------------------------------------------------------- files, io
+def test_read_data_damaged_gzip(tmp_path):
+    body = gzip.compress(b"a,b\n" + b"1,2\n" * 1000)
+    cases = {"corrupt": body[:20] + b"\x00" * 20 + body[40:],   # zlib.error
+             "truncated": body[: len(body) // 2],              # EOFError
+             "not_gzip": b"a,b\n1,2\n"}                        # gzip.BadGzipFile
+    for name, raw in cases.items():
+        p = tmp_path / f"{name}.csv.gz"
+        p.write_bytes(raw)
+        refuses(lambda: ds.read_data(p), DataError, "damaged or truncated")
+    good = tmp_path / "good.csv.gz"
+    good.write_bytes(body)
+    assert ds.read_data(good).shape == (1000, 2)
+
+
+def test_regression_table_bad_path_and_labels(tmp_path):
+    res = ds.fit_panel(panel(), "y ~ x", entity="id", time="t")
+    refuses(lambda: ds.regression_table([res], path=tmp_path / "nope" / "t.md"),
+            ParameterError, "folder .* does not exist")         # FileNotFoundError
+    refuses(lambda: ds.regression_table([res], path=tmp_path), ParameterError,
+            "is a folder")                                      # IsADirectoryError
+    refuses(lambda: ds.regression_table([res], labels=["a"]), ParameterError,
+            "labels must be a mapping")                         # ValueError from dict()
+    out = ds.regression_table([res], labels={"x": "Digital"}, path=tmp_path / "t.md")
+    assert "Digital" in out and (tmp_path / "t.md").read_text(encoding="utf-8") == out
+    refuses(lambda: ds.frame_table(pd.DataFrame({"a": [1]}), path=tmp_path / "n" / "f.md"),
+            ParameterError, "does not exist")
+    refuses(lambda: SPEC.to_yaml(tmp_path / "n" / "s.yaml"), ParameterError,
+            "does not exist")
+
+
+# ------------------------------------------------------------------ parameters
+def test_sobol_parameters():
+    f = lambda X: X.sum(axis=1)  # noqa: E731
+    refuses(lambda: ds.sobol_indices(f, ["a", "b"], [[1, 0], [0, 1]], n_base=16),
+            ParameterError, r"bounds\[0\] = \[1.0, 0.0\]")     # SALib ValueError
+    refuses(lambda: ds.sobol_indices(f, ["a", "b"], [[0, 1], [0, "x"]], n_base=16),
+            ParameterError, "bounds must be")
+    refuses(lambda: ds.sobol_indices(f, ["a", "b"], [[0, 1]], n_base=16),
+            ParameterError, "2 names but 1 bounds")
+    refuses(lambda: ds.sobol_indices(f, ["a", "b"], [[0, 1], [0, 1]], n_base=16,
+                                     num_resamples=0), ParameterError, "num_resamples")
+    spec = IndexSpec.from_dict({"name": "total", "children": [
+        {"name": "a", "children": [{"name": "x1"}, {"name": "x2"}]},
+        {"name": "b", "children": [{"name": "x3"}, {"name": "x4"}]}]})
+    df = pd.DataFrame({"city": list("ABCD"), "quarter": "2021Q1", "x1": [1.0, 2, 3, 4],
+                       "x2": [2.0, 1, 4, 3], "x3": [4.0, 3, 2, 1], "x4": [1.0, 3, 2, 4]})
+    refuses(lambda: ds.sobol_weights(df, spec, n_base=16, num_resamples=0, seed=0),
+            ParameterError, "num_resamples")                    # zero-size array before
+
+
+def test_rake_non_numeric_target_and_trim():
+    df = pd.DataFrame({"g": list("abab")})
+    refuses(lambda: ds.rake(df, {"g": {"a": "lots", "b": 2}}), DataError,
+            "category 'a' is 'lots'")                           # ValueError before
+    refuses(lambda: ds.rake(df, {"g": {"a": 1, "b": 1}}, trim=("x", 5)), ParameterError,
+            "trim must be")
+    assert ds.rake(df, {"g": {"a": 3, "b": 1}}).tolist() == [1.5, 0.5, 1.5, 0.5]
+
+
+def test_column_error_still_a_key_error():
+    with pytest.raises(KeyError):
+        ds.compute_index(index_frame().drop(columns="x2"), SPEC)
+    assert issubclass(ColumnError, DataError)
