@@ -210,6 +210,10 @@ def test_fit_ordered_constant_regressor():
     df = pd.DataFrame({"k": [1, 2, 3, 1, 2, 3], "x": 1.0, "z": np.arange(6.0)})
     refuses(lambda: ds.fit_ordered(df, "k ~ x + z"), DataError,
             "regressor 'x' does not vary")
+    # each varies, but 2 rows and 2 regressors span the constant (found by the fuzz test)
+    two = pd.DataFrame({"k": [1, 2], "x": [1.0, 2.0], "z": [3.0, 5.0]})
+    refuses(lambda: ds.fit_ordered(two, "k ~ x + z"), DataError,
+            r"combination of the regressors \['x', 'z'\] is constant")
 
 
 # ------------------------------------------------------------------------- files, io

@@ -300,6 +300,12 @@ def _ordered_design(data: pd.DataFrame, formula: str, yname: str, extra: list, l
     if flat:  # no intercept for it to hide in: OrderedModel refuses a constant column
         raise DataError(f"formula {formula!r}: regressor {flat[0]!r} does not vary in the "
                         f"estimation sample ({len(design.X)} row(s)); drop it")
+    X1 = np.column_stack([np.ones(len(design.X)), design.X])
+    if len(design.X) and np.linalg.matrix_rank(X1) <= np.linalg.matrix_rank(design.X):
+        raise DataError(f"formula {formula!r}: a combination of the regressors "
+                        f"{design.names} is constant in the estimation sample "
+                        f"({len(design.X)} row(s)); the thresholds act as the intercept, so "
+                        "drop a regressor (e.g. one level of a full set of dummies)")
     pos = np.flatnonzero(keep)[design.rows]
     endog = data[yname].iloc[pos]
     exog = pd.DataFrame(design.X, columns=design.names, index=endog.index)
