@@ -303,11 +303,58 @@ def m_categorical(df, rng):
     return df
 
 
+def m_nullable(df, rng):
+    """pandas' nullable dtypes with pd.NA (Float64, Int64, string)."""
+    df = df.copy()
+    c = _num_col(rng)
+    if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]):
+        df[c] = df[c].astype("Float64")
+        if len(df):
+            df.iloc[int(rng.integers(len(df))), df.columns.get_loc(c)] = pd.NA
+    if pd.api.types.is_integer_dtype(df["k"]):
+        df["k"] = df["k"].astype("Int64")
+    df["id"] = df["id"].astype("string")
+    return df
+
+
+def m_zeros(df, rng):
+    df = df.copy()
+    c = _num_col(rng)
+    df[c] = np.where(np.arange(len(df)) % 2 == 0, 0.0, -1.0)
+    return df
+
+
+def m_datetime_time(df, rng):
+    df = df.copy()
+    df["t"] = pd.to_datetime("2021-01-01") + pd.to_timedelta(91 * df["tnum"], unit="D")
+    return df
+
+
+def m_period_time(df, rng):
+    df = df.copy()
+    df["t"] = pd.PeriodIndex(pd.Series(df["t"]).astype(str), freq="Q") if (
+        df["t"].map(lambda u: isinstance(u, str) and "Q" in u).all() and len(df)) else df["t"]
+    return df
+
+
+def m_multiindex_rows(df, rng):
+    df = df.copy()
+    df.index = pd.MultiIndex.from_arrays([np.arange(len(df)) % 2, np.arange(len(df))])
+    return df
+
+
+def m_string_index(df, rng):
+    df = df.copy()
+    df.index = [f"r{i}" for i in range(len(df))]
+    return df
+
+
 MALFORM = {f.__name__[2:]: f for f in [
     m_empty, m_one_row, m_one_entity, m_one_period, m_nan, m_inf, m_all_nan,
     m_mixed_dtype, m_numeric_strings, m_bool, m_constant, m_dup_rows, m_dup_keys,
     m_mixed_ids, m_int_ids, m_years, m_mixed_time, m_missing_key, m_dup_colnames,
-    m_multiindex_cols, m_dup_index, m_shuffle, m_categorical]}
+    m_multiindex_cols, m_dup_index, m_shuffle, m_categorical, m_nullable, m_zeros,
+    m_datetime_time, m_period_time, m_multiindex_rows, m_string_index]}
 
 
 # ---------------------------------------------------------------------------- checking
