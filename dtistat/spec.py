@@ -102,7 +102,12 @@ class Node:
         return d
 
 
-def _node_from_dict(d: Any, path: str, is_root: bool = False) -> Node:
+_MAX_TREE_DEPTH = 50  # an index tree has a handful of levels; this bounds the recursion
+
+
+def _node_from_dict(d: Any, path: str, is_root: bool = False, depth: int = 0) -> Node:
+    if depth > _MAX_TREE_DEPTH:
+        raise SpecError(f"{path}: the tree is deeper than {_MAX_TREE_DEPTH} levels")
     if not isinstance(d, Mapping):
         raise SpecError(f"{path}: a node must be a mapping with a 'name', got {d!r}")
     allowed = {"name", "label", "children", "column", "direction", "weight"}
@@ -126,7 +131,8 @@ def _node_from_dict(d: Any, path: str, is_root: bool = False) -> Node:
         if column is not None:
             raise SpecError(f"{where} has both 'children' and 'column'; a leaf has no children")
         kids = tuple(
-            _node_from_dict(c, f"{path} > {name}[{i}]") for i, c in enumerate(children)
+            _node_from_dict(c, f"{path} > {name}[{i}]", depth=depth + 1)
+            for i, c in enumerate(children)
         )
     else:
         if is_root:

@@ -136,3 +136,11 @@ def test_cli_self_referencing_spec_exits_2_without_traceback(tmp_path):
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2, r.stderr
     assert "Traceback" not in r.stderr and "alias *a" in r.stderr
+
+
+def test_deep_tree_from_dict_refused():
+    d = {"name": "leaf"}
+    for i in range(3000):  # RecursionError before
+        d = {"name": f"n{i}", "children": [d]}
+    with pytest.raises(SpecError, match="deeper than 50 levels"):
+        IndexSpec.from_dict(d)
