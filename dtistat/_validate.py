@@ -30,6 +30,7 @@ __all__ = [
     "check_key_types",
     "check_keys",
     "check_writable",
+    "check_floats",
     "check_numeric",
     "check_no_nan",
     "check_unique_keys",
@@ -97,6 +98,19 @@ def check_keys(data: pd.DataFrame, keys: Iterable) -> None:
             raise DataError(f"key column {k!r} is missing at row {data.index[i]!r} "
                             f"({int(na.sum())} missing in all); every row needs its key")
     check_key_types(data, keys)
+
+
+def check_floats(values: Any, name: str) -> np.ndarray:
+    """``values`` (list, array, Series, frame) as floats; non-numbers are a DataError.
+
+    Missing values (None, pd.NA) become NaN for the caller's own NaN check.
+    """
+    try:
+        if isinstance(values, (pd.Series, pd.DataFrame)):
+            return values.to_numpy(dtype=float, na_value=np.nan)
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{name} must be numbers: {exc}") from None
 
 
 def check_writable(path: Any, name: str = "path") -> Path:
@@ -201,7 +215,11 @@ def check_unique_keys(data: pd.DataFrame, keys: Sequence) -> None:
 def check_choice(value: Any, options: Iterable, name: str) -> Any:
     """Require ``value`` to be one of ``options``."""
     options = list(options)
-    if value not in options:
+    try:
+        ok = value in options
+    except (TypeError, ValueError):  # an array or Series compared element-wise
+        ok = False
+    if not ok:
         raise ParameterError(
             f"{name}={value!r} is not valid; choose one of {', '.join(map(repr, options))}"
         )

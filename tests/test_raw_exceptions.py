@@ -166,7 +166,7 @@ def test_missing_entity_in_a_spatial_panel():
     refuses(lambda: ds.moran("y", w, data=df, entity="i", time="t", permutations=0),
             DataError, "key column 'i' is missing")
     refuses(lambda: ds.moran(["a", "b", "c"], w, permutations=0), DataError,
-            "y must be numbers")
+            "y .* must be numbers")
 
 
 def test_spatial_lm_tests_one_period():
@@ -280,3 +280,53 @@ def test_column_error_still_a_key_error():
     with pytest.raises(KeyError):
         ds.compute_index(index_frame().drop(columns="x2"), SPEC)
     assert issubclass(ColumnError, DataError)
+
+
+# ------------------------------------------------------------- array-like inputs
+_W3 = ds.knn_weights([[0, 0], [1, 0], [3, 0]], k=1, metric="euclidean")
+BAD_ARRAYS = {
+    "strings": ["a", "b", "c"], "none": None, "nan": [np.nan, 1.0, 2.0], "empty": [],
+    "scalar": 3.0, "wrong_shape": [[1, 2, 3, 4]], "mixed": [1, "b", 2.0],
+    "dict": {"a": 1}, "inf": [np.inf, 1, 2], "ragged": [[1, 2], [3]],
+    "zeros": [0.0, 0.0, 0.0], "negative": [-1.0, 2.0, 3.0],
+    "nullable_na": pd.Series([1.0, None, 2.0], dtype="Float64"),
+}
+ARRAY_FUNCTIONS = {
+    "moran": lambda v: ds.moran(v, _W3, permutations=0),
+    "geary": lambda v: ds.geary(v, _W3, permutations=0),
+    "local_moran": lambda v: ds.local_moran(v, _W3, permutations=0),
+    "getis_ord": lambda v: ds.getis_ord(v, _W3, permutations=0),
+    "moran(w=...)": lambda v: ds.moran([1.0, 2, 3], v, permutations=0),
+    "knn_weights": lambda v: ds.knn_weights(v, k=1),
+    "distance_weights": lambda v: ds.distance_weights(v),
+    "economic_weights": lambda v: ds.economic_weights(v),
+    "nested_weights": lambda v: ds.nested_weights(_W3, v),
+    "effective_n": lambda v: ds.effective_n(v),
+    "kish_deff": lambda v: ds.kish_deff(v),
+    "sobol_indices(bounds)": lambda v: ds.sobol_indices(lambda X: X.sum(axis=1),
+                                                        ["a", "b", "c"], v, n_base=16),
+    "sobol_indices(output)": lambda v: ds.sobol_indices(lambda X: v, ["a", "b"],
+                                                        [[0, 1], [0, 1]], n_base=16),
+    "future_spec": lambda v: ds.future_spec(diversity=v),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ARRAY_FUNCTIONS))
+def test_array_inputs_return_or_raise_a_dtistat_error(name):
+    # before: IndexError (moran(None)), ValueError/TypeError from np.asarray(dtype=float),
+    # "truth value of a Series is ambiguous" (future_spec), silent NaN (kish_deff([]))
+    for bad, value in BAD_ARRAYS.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                out = ARRAY_FUNCTIONS[name](value)
+            except DtiStatError:
+                continue
+        if isinstance(out, float):
+            assert np.isfinite(out), (name, bad, out)
+
+
+def test_kish_weights_checked():
+    assert ds.kish_deff([1.0, 1.0, 2.0, 4.0]) == 1.375   # Kish (1965): n sum w^2 / (sum w)^2
+    for bad in ([], [0.0, 0.0], [1.0, -1.0], [1.0, np.nan], ["a"]):
+        refuses(lambda: ds.effective_n(bad), DataError, "weights")

@@ -105,7 +105,7 @@ def sobol_indices(
     if isinstance(seed, np.random.Generator):
         seed = int(seed.integers(0, 2**31 - 1))
     X = sample.sample(problem, n_base, calc_second_order=False, seed=seed)
-    Y = np.asarray(func(X), dtype=float).reshape(-1)
+    Y = v.check_floats(func(X), "the model output").reshape(-1)
     if Y.shape[0] != X.shape[0] or not np.isfinite(Y).all():
         raise DataError("the model output must be one finite number per run")
     labels = list(dict.fromkeys(groups)) if groups is not None else names

@@ -31,6 +31,7 @@ from dtistat._results import Result, Summary
 from dtistat._validate import (
     check_choice,
     check_columns,
+    check_floats,
     check_frame,
     check_keys,
     check_positive_int,
@@ -212,11 +213,10 @@ class MoranResult(Result):
 def _prepare(y: Any, w: Any, data, entity, time):
     """Return (Y n x T, W, period labels, entity labels)."""
     if data is None:
-        try:
-            Y = np.asarray(y, dtype=float)
-        except (TypeError, ValueError) as exc:
-            raise DataError(f"y must be numbers (n, or n x T), or a column name with "
-                            f"data=: {exc}") from exc
+        Y = check_floats(y, "y (n, or n x T, or a column name with data=)")
+        if Y.ndim not in (1, 2):
+            raise DataError(f"y must be n values (or n x T), or a column name with data=; "
+                            f"got shape {Y.shape}")
         Y = Y.reshape(-1, 1) if Y.ndim == 1 else Y
         W = as_weights(w)
         if Y.shape[0] != W.n:
@@ -452,7 +452,7 @@ def local_moran(y: Any, w: Any, *, permutations: int = 999, alternative: str = "
     """
     check_choice(alternative, _ALTERNATIVES, "alternative")
     Wt = as_weights(w)
-    y = np.asarray(y, dtype=float).ravel()
+    y = check_floats(y, "y").ravel()
     if y.shape[0] != Wt.n:
         raise DataError(f"y has {y.shape[0]} values but W has {Wt.n} entities")
     if not np.isfinite(y).all():
@@ -498,7 +498,7 @@ def getis_ord(y: Any, w: Any, *, star: bool = True, transform: str = "row",
         raise ParameterError("permutations are implemented for Gi* (star=True) only; "
                              "pass permutations=0 for Gi")
     Wt = as_weights(w)
-    y = np.asarray(y, dtype=float).ravel()
+    y = check_floats(y, "y").ravel()
     if y.shape[0] != Wt.n or not np.isfinite(y).all():
         raise DataError(f"y must have one finite value per entity ({Wt.n})")
     n = Wt.n

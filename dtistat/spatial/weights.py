@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
 from dtistat._results import Result, Summary
-from dtistat._validate import check_choice, check_positive_int
+from dtistat._validate import check_choice, check_floats, check_positive_int
 from dtistat.errors import DataError, ParameterError
 
 __all__ = [
@@ -176,10 +176,10 @@ def _coords(coords: Any, ids: Any) -> tuple[np.ndarray, pd.Index]:
                 raise DataError("coords must have columns 'longitude' and 'latitude' "
                                 f"(or exactly two columns); got {list(coords.columns)}")
             cols = list(coords.columns)
-        xy = coords[cols].to_numpy(dtype=float)
+        xy = check_floats(coords[cols], f"coordinates {cols}")
         ids = pd.Index(coords.index if ids is None else ids)
     else:
-        xy = np.asarray(coords, dtype=float)
+        xy = check_floats(coords, "coords")
         if xy.ndim != 2 or xy.shape[1] != 2:
             raise DataError(f"coords must be an n x 2 array of (longitude, latitude); "
                             f"got shape {xy.shape}")
@@ -378,8 +378,7 @@ def economic_weights(values: Any, *, ids: Any = None, transform: str | None = "r
     """
     if isinstance(values, pd.Series):
         ids = values.index if ids is None else ids
-        values = values.to_numpy(dtype=float)
-    y = np.asarray(values, dtype=float).ravel()
+    y = check_floats(values, "values").ravel()
     ids = pd.RangeIndex(len(y)) if ids is None else pd.Index(ids)
     if not np.isfinite(y).all():
         raise DataError(f"economic values missing for entity {ids[~np.isfinite(y)][0]!r}")
@@ -413,7 +412,7 @@ def nested_weights(geo: SpatialWeights, values: Any, *, phi: float | None = None
         if values.isna().any():
             raise DataError(f"economic value missing for entity "
                             f"{values.index[values.isna()][0]!r}")
-    y = np.asarray(values, dtype=float).ravel()
+    y = check_floats(values, "values").ravel()
     if len(y) != geo.n or not np.isfinite(y).all():
         raise DataError(f"values must give one finite number per entity ({geo.n})")
     if phi is None:
@@ -474,7 +473,10 @@ def as_weights(w: Any, ids: Any = None) -> SpatialWeights:
     else:
         if isinstance(w, pd.DataFrame):
             ids = w.index if ids is None else ids
-            w = w.to_numpy(dtype=float)
+        if not sp.issparse(w):
+            w = check_floats(w, "W")
+            if w.ndim != 2:
+                raise DataError(f"W must be a square matrix; got shape {w.shape}")
         m = sp.csr_matrix(w, dtype=float)
         if m.shape[0] != m.shape[1]:
             raise DataError(f"W must be square; got shape {m.shape}")

@@ -9,6 +9,7 @@ import pandas as pd
 
 from dtistat._validate import (
     check_columns,
+    check_floats,
     check_numeric,
 )
 from dtistat.errors import (
@@ -37,7 +38,7 @@ def kish_deff(weights: Any) -> float:
     >>> kish_deff([1.0, 1.0, 2.0, 4.0])
     1.375
     """
-    w = np.asarray(weights, dtype=float)
+    w = _weight_vector(weights)
     return float(w.size * np.sum(w**2) / np.sum(w) ** 2)
 
 
@@ -49,8 +50,23 @@ def effective_n(weights: Any) -> float:
     >>> effective_n([1.0, 1.0, 2.0, 4.0])
     2.909090909090909
     """
-    w = np.asarray(weights, dtype=float)
+    w = _weight_vector(weights)
     return float(np.sum(w) ** 2 / np.sum(w**2))
+
+
+def _weight_vector(weights: Any) -> np.ndarray:
+    """A non-empty vector of finite, non-negative weights, not all zero."""
+    w = check_floats(weights, "weights")
+    if w.ndim != 1 or w.size == 0:
+        raise DataError(f"weights must be a non-empty 1-D sequence of numbers, got shape "
+                        f"{w.shape}")
+    bad = ~np.isfinite(w) | (w < 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(f"weights must be finite and >= 0; position {i} holds {w[i]!r}")
+    if not w.sum() > 0:
+        raise DataError("weights are all zero")
+    return w
 
 
 def _weights(data: pd.DataFrame, weight: str | None) -> np.ndarray:
