@@ -445,7 +445,7 @@ def malformed_frames(draw):
     return df
 
 
-@settings(max_examples=40, deadline=None, derandomize=True,
+@settings(max_examples=100, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(df=malformed_frames(), name=st.sampled_from(sorted(ADAPTERS)))
 def test_stacked_malformations(df, name):
