@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from dtistat import _validate
 from dtistat.errors import EstimationError, ParameterError
 
 __all__ = ["TIDY_COLUMNS", "CoefResult", "Result", "Summary", "TestResult"]
@@ -383,18 +384,23 @@ class CoefResult(Result):
         if (terms is None) == (R is None):
             raise ParameterError("wald_test() takes either terms= or R=")
         if terms is not None:
-            terms = [terms] if isinstance(terms, str) else list(terms)
-            bad = [t for t in terms if t not in names]
+            terms = _validate.as_list(terms)
+            bad = [t for t in terms if not isinstance(t, str) or t not in names]
             if bad:
                 raise ParameterError(f"wald_test: term {bad[0]!r} is not a coefficient; "
                                      f"available: {', '.join(map(str, names))}")
             R = np.zeros((len(terms), len(names)))
             for i, t in enumerate(terms):
                 R[i, names.index(t)] = 1.0
-        R = np.atleast_2d(np.asarray(R, dtype=float))
-        if R.shape[1] != len(names):
-            raise ParameterError(f"wald_test: R must have {len(names)} columns, got {R.shape[1]}")
-        q = np.zeros(R.shape[0]) if q is None else np.asarray(q, dtype=float).reshape(-1)
+        R = np.atleast_2d(_validate.check_floats(R, "wald_test: R"))
+        if R.ndim != 2 or R.shape[1] != len(names) or not np.isfinite(R).all():
+            raise ParameterError(f"wald_test: R must be a finite matrix with {len(names)} "
+                                 f"columns, got shape {R.shape}")
+        q = (np.zeros(R.shape[0]) if q is None
+             else _validate.check_floats(q, "wald_test: q").reshape(-1))
+        if q.shape != (R.shape[0],) or not np.isfinite(q).all():
+            raise ParameterError(f"wald_test: q must hold {R.shape[0]} finite number(s), got "
+                                 f"shape {q.shape}")
         d = R @ self.params.to_numpy(dtype=float) - q
         V = R @ self.cov.to_numpy() @ R.T
         try:

@@ -33,6 +33,7 @@ from dtistat._validate import (
     as_list,
     check_choice,
     check_columns,
+    check_floats,
     check_frame,
     check_level,
     check_no_nan,
@@ -244,7 +245,7 @@ class MediationResult(Result):
         Another level needs a refit (``fit_mediation(..., level=)``): the bootstrap
         intervals are computed when fitting.
         """
-        if level is not None and not np.isclose(float(level), self.level):
+        if level is not None and not np.isclose(check_level(level), self.level):
             raise ParameterError(f"this result has {self.level:g} intervals; refit with "
                                  f"fit_mediation(..., level={level!r}) for others")
         t = self.tidy()
@@ -322,8 +323,8 @@ class MediationResult(Result):
             )
         if rho is None:
             rho = np.linspace(-0.9, 0.9, 19).round(10) + 0.0
-        r = np.atleast_1d(np.asarray(rho, dtype=float))
-        if not np.all(np.abs(r) < 1):
+        r = np.atleast_1d(check_floats(rho, "rho"))
+        if r.ndim != 1 or not np.all(np.abs(r) < 1):
             raise ParameterError(f"rho must lie strictly between -1 and 1, got {rho!r}")
         s = self._sens
         rt = s["rho_tilde"]
@@ -370,6 +371,9 @@ class MediationResult(Result):
 
 def _path_columns(result: MediationResult, labels: Mapping[str, str] | None
                   ) -> list[TableColumn]:
+    if labels is not None and not isinstance(labels, Mapping):
+        raise ParameterError(f"labels must be a mapping {{equation: heading}}, got "
+                             f"{type(labels).__name__}")
     paths = result.paths
     x, y, meds = result.x, result.y, list(result.mediators)
 

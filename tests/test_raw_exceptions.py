@@ -134,6 +134,14 @@ def test_entity_ids_mixing_numbers_and_strings(call):
             r"key column 'city' mixes value types: 1 \(number\) and 'B' \(string\).*astype")
 
 
+def test_node_named_like_a_key_column():
+    # share() raised "ValueError: cannot insert t, already exists" (found by the
+    # result-method test below)
+    df = index_frame().rename(columns={"quarter": "t"})
+    refuses(lambda: ds.compute_index(df, SPEC, time="t"), SpecError,
+            "node 't' has the name of a key column")
+
+
 def test_key_types_that_sort_are_accepted():
     df = index_frame()
     df["city"] = [1, 2.5, 3, 1, 2.5, 3]          # ints and floats: one kind, numbers
@@ -330,3 +338,56 @@ def test_kish_weights_checked():
     assert ds.kish_deff([1.0, 1.0, 2.0, 4.0]) == 1.375   # Kish (1965): n sum w^2 / (sum w)^2
     for bad in ([], [0.0, 0.0], [1.0, -1.0], [1.0, np.nan], ["a"]):
         refuses(lambda: ds.effective_n(bad), DataError, "weights")
+
+
+# ------------------------------------------------------------- result methods
+BAD_ARGUMENTS = [None, "x", -1, 0, 1.5, np.nan, [1, 2], {"a": 1}, "2099Q1", True]
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    rng = np.random.default_rng(0)
+    df = panel(6, 6)
+    df["v"] = rng.uniform(1, 2, len(df))
+    df["u"] = rng.uniform(1, 2, len(df))
+    spec = IndexSpec.from_dict({"name": "total", "children": [{"name": "v"}, {"name": "u"}]})
+    kw = {"entity": "id", "time": "t", "base_period": "2000Q1"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return {
+            "panel": ds.fit_panel(df, "y ~ x + z", entity="id", time="t"),
+            "iv": ds.fit_iv(df, "y ~ z + [x ~ m]"),
+            "drivers": ds.fit_drivers(df, "y", ["x", "z"]),
+            "mediation": ds.fit_mediation(df, x="x", m="m", y="y", n_boot=0, n_mc=200,
+                                          seed=0),
+            "index": ds.compute_index(df, spec, **kw),
+            "sensitivity": ds.weight_sensitivity(df, spec, n_draws=8, seed=0,
+                                                 method="multiplicative", **kw),
+        }
+
+
+@pytest.mark.parametrize("name", ["panel", "iv", "drivers", "mediation", "index",
+                                  "sensitivity"])
+def test_result_methods_with_bad_arguments(fitted, name):
+    # before: wald_test(R="x") ValueError, wald_test(terms=0) TypeError, conf_int(level="x")
+    # ValueError, sensitivity(rho="x"), table_columns(labels=1), node(node=[1, 2])
+    # "unhashable", draw_scores(draws=0) "len() of unsized object"
+    import inspect
+
+    obj = fitted[name]
+    for meth in [m for m in dir(obj) if not m.startswith("_") and "plot" not in m]:
+        f = getattr(obj, meth)
+        if not callable(f) or inspect.isclass(f):
+            continue
+        params = [p.name for p in inspect.signature(f).parameters.values()
+                  if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        for p in params:
+            for bad in BAD_ARGUMENTS:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    try:
+                        f(**{p: bad})
+                    except DtiStatError:
+                        pass
+                    except TypeError as exc:  # a call that lacks another required argument
+                        assert "required" in str(exc), (meth, p, bad, exc)

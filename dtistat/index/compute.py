@@ -11,7 +11,7 @@ import pandas as pd
 
 from dtistat import _validate as v
 from dtistat._results import Result, Summary
-from dtistat.errors import DataError, ParameterError, PeriodError
+from dtistat.errors import DataError, ParameterError, PeriodError, SpecError
 from dtistat.index import analytics as an
 from dtistat.index.aggregate import AGGREGATIONS, aggregate
 from dtistat.index.normalize import NORMALIZATIONS, normalize
@@ -58,6 +58,10 @@ def prepare_panel(
     clash = [c for c in cols if c in key_cols]
     if clash:
         raise ParameterError(f"column {clash[0]!r} is both a key and an indicator")
+    named = [n.name for n in spec.nodes if n.name in key_cols]
+    if named:  # results index by the keys and name columns by the nodes
+        raise SpecError(f"node {named[0]!r} has the name of a key column ({key_cols}); "
+                        "rename the node")
     v.check_key_types(data, key_cols)
     for k in key_cols:
         if data[k].isna().any():
@@ -232,6 +236,8 @@ class IndexResult(Result):
     # ----------------------------------------------------------------- analytics
     def node(self, node: str | None = None) -> pd.Series:
         name = self.nodes[0] if node is None else node
+        if not isinstance(name, str):
+            raise ParameterError(f"node must be a node name (a string), got {name!r}")
         if name not in self.scores.columns:
             if name in self.normalized.columns:
                 return self.normalized[name]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import numbers
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,7 +106,15 @@ class SensitivityResult(Result):
         """Scores of the target node under the given draws (rows as in ``ranks``),
         recomputed from the leaves and the draws' effective weights."""
         ctx: Context = self._ctx
-        d = np.arange(self.n_draws) if draws is None else np.asarray(draws, dtype=np.intp)
+        if draws is None:
+            d = np.arange(self.n_draws)
+        else:
+            items = [draws] if isinstance(draws, numbers.Integral) else draws
+            if isinstance(items, (str, bytes, Mapping)) or not all(
+                    isinstance(i, numbers.Integral) and not isinstance(i, bool)
+                    for i in np.ravel(np.asarray(items, dtype=object))):
+                raise ParameterError(f"draws must be draw numbers (integers), got {draws!r}")
+            d = np.asarray(items, dtype=np.intp).ravel()
         if d.size and (d.min() < 0 or d.max() >= self.n_draws):
             raise ParameterError(f"draws must be in 0..{self.n_draws - 1}")
         W, alt = self._weights[d], self._alt[d]
