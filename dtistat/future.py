@@ -898,6 +898,8 @@ class FutureIndexResult(Result):
 
     def _resolve(self, cities: list, metadata: pd.DataFrame | None) -> list[tuple[Any, Any]]:
         ents = set(self.entities)
+        if metadata is not None:
+            v.check_frame(metadata, "metadata")
         meta = metadata if metadata is not None else self.metadata
         out = []
         for c in cities:

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from dtistat._results import CoefResult, Result, Summary
-from dtistat._validate import check_level
+from dtistat._validate import check_floats, check_level
 from dtistat.errors import ParameterError
 from dtistat.inference import critical_value
 
@@ -103,7 +103,7 @@ class MarginalEffectsResult(CoefResult):
 
     def effect(self, z: float | Sequence[float]) -> pd.DataFrame:
         """Effect, standard error and CI at any z (vectorized)."""
-        z = np.atleast_1d(np.asarray(z, dtype=float))
+        z = np.atleast_1d(check_floats(z, "z")).ravel()
         est, se = _effect(self.coef, self.vcov, z)
         c = critical_value(self.level, self.df_inference)
         return pd.DataFrame({"z": z, "estimate": est, "std_error": se,

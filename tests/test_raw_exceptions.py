@@ -363,19 +363,32 @@ def fitted():
             "index": ds.compute_index(df, spec, **kw),
             "sensitivity": ds.weight_sensitivity(df, spec, n_draws=8, seed=0,
                                                  method="multiplicative", **kw),
+            "did": ds.fit_did(df.assign(tn=df["t"].str[:4].astype(int),
+                                        g=np.where(df["id"] < "c3", 2002, 0)),
+                              y="y", treat_time="g", entity="id", time="tn", n_boot=0),
+            "threshold": ds.fit_threshold(df, "y ~ x", threshold_var="z", regime_vars="m",
+                                          entity="id", time="t", grid=10, n_boot=0),
+            "marginal": ds.marginal_effects(ds.fit_panel(df, "y ~ x*z", entity="id",
+                                                         time="t"), "x", "z", at=[0.0, 1.0]),
+            "spatial_markov": ds.spatial_markov(df, np.ones((6, 6)) - np.eye(6), value="y",
+                                                entity="id", time="t", k=2, m=2),
         }
 
 
 @pytest.mark.parametrize("name", ["panel", "iv", "drivers", "mediation", "index",
-                                  "sensitivity"])
+                                  "sensitivity", "did", "threshold", "marginal",
+                                  "spatial_markov"])
 def test_result_methods_with_bad_arguments(fitted, name):
     # before: wald_test(R="x") ValueError, wald_test(terms=0) TypeError, conf_int(level="x")
     # ValueError, sensitivity(rho="x"), table_columns(labels=1), node(node=[1, 2])
-    # "unhashable", draw_scores(draws=0) "len() of unsized object"
+    # "unhashable", draw_scores(draws=0) "len() of unsized object", aggregate(kind=[1])
+    # and lr_curve(k=[1]) "unhashable", effect(z="x"), conditional(lag_class="x")
+    # IndexError (and lag_class=-1 silently the last class)
     import inspect
 
     obj = fitted[name]
     for meth in [m for m in dir(obj) if not m.startswith("_") and "plot" not in m]:
+        # (figures: an ax= that is not an Axes fails inside matplotlib; not checked)
         f = getattr(obj, meth)
         if not callable(f) or inspect.isclass(f):
             continue

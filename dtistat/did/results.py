@@ -120,7 +120,7 @@ class CSResult(_SEMixin, CoefResult):
 
     def aggregate(self, kind: str = "dynamic") -> AggregateResult:
         """The ``"simple"``, ``"dynamic"``, ``"group"`` or ``"calendar"`` aggregation."""
-        if kind not in self.aggregates:
+        if not isinstance(kind, str) or kind not in self.aggregates:
             raise ParameterError(f"kind={kind!r}: choose one of "
                                  f"{', '.join(map(repr, self.aggregates))}")
         return self.aggregates[kind]

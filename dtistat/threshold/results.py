@@ -72,7 +72,8 @@ class ThresholdResult(CoefResult):
     def lr_curve(self, k: int | str = 1) -> pd.DataFrame:
         """LR(γ) over the grid: ``1`` (single), ``2``/``"Th-22"`` (γ2 given γ1),
         ``"Th-21"`` (γ1 given γ2), ``3`` (γ3); columns ``gamma, ssr, lr``."""
-        key = {1: "Th-1", 2: "Th-22", 3: "Th-3"}.get(k, k) if not isinstance(k, bool) else k
+        ok = isinstance(k, (int, str)) and not isinstance(k, bool)
+        key = {1: "Th-1", 2: "Th-22", 3: "Th-3"}.get(k, k) if ok else None
         if key not in self.lr_curves:
             raise ParameterError(f"lr_curve: {k!r} is not a fitted curve; available: "
                                  f"{', '.join(self.lr_curves)} (or 1, 2, 3)")

@@ -417,14 +417,23 @@ class SpatialMarkovResult(Result):
         return pd.DataFrame(S, index=pd.Index(range(len(S)), name="lag_class"),
                             columns=pd.Index(range(self.counts.shape[1]), name="class"))
 
+    def _lag(self, lag_class: Any) -> int:
+        m = self.counts.shape[0]
+        if (isinstance(lag_class, bool) or not isinstance(lag_class, (int, np.integer))
+                or not 0 <= lag_class < m):
+            raise ParameterError(f"lag_class must be an integer in 0..{m - 1}, got "
+                                 f"{lag_class!r}")
+        return int(lag_class)
+
     def mfpt(self, lag_class: int) -> pd.DataFrame:
         """Mean first passage times of the chain conditioned on ``lag_class``."""
-        return _matrix_frame(mean_first_passage(self.probabilities[lag_class]),
+        return _matrix_frame(mean_first_passage(self.probabilities[self._lag(lag_class)]),
                              list(range(self.counts.shape[1])))
 
     def conditional(self, lag_class: int) -> pd.DataFrame:
         """The transition probabilities given the lag's class."""
-        return _matrix_frame(self.probabilities[lag_class], list(range(self.counts.shape[1])))
+        return _matrix_frame(self.probabilities[self._lag(lag_class)],
+                             list(range(self.counts.shape[1])))
 
     def to_frame(self) -> pd.DataFrame:
         """Long table: lag_class, from, to, count, probability."""
