@@ -10,7 +10,12 @@ from scipy.linalg import helmert
 from scipy.optimize import minimize
 
 from dtistat.errors import DtiStatError, ParameterError
-from dtistat.spatial import fit_spatial, spatial_effects, spatial_hausman
+from dtistat.spatial import (
+    fit_spatial,
+    spatial_effects,
+    spatial_hausman,
+    spatial_model_selection,
+)
 
 
 def _panel(seed=0, side=4, T=5, rho=0.3, lam=0.4, theta=0.6, sig_mu=0.0, fe_shift=1.0):
@@ -227,8 +232,7 @@ def test_random_effects_standard_errors_equal_gaussian_information(model):
         B = I - th[3] * W
         return s2 * (psi * J + np.kron(np.eye(T), np.linalg.inv(B.T @ B)))
 
-    theta = np.r_[r.params.to_numpy(), r.cov_full.index.size and r.sigma2_mu / r.sigma2,
-                  r.sigma2]
+    theta = np.r_[r.params.to_numpy(), r.sigma2_mu / r.sigma2, r.sigma2]
     assert list(r.cov_full.index[-2:]) == ["psi", "sigma2"]
     V = np.linalg.inv(_gaussian_info(mu, Sigma, theta))
     np.testing.assert_allclose(r.cov_full.to_numpy(), V, rtol=1e-5, atol=1e-10)
@@ -270,3 +274,42 @@ def test_bad_input_sac_re(stl):
         fit_spatial(long.iloc[1:], "hr", ["rd"], model="sem", fe="random", **kw)
     with pytest.raises(ParameterError, match="lee_yu"):
         fit_spatial(long, "hr", ["rd"], model="sar", fe="random", lee_yu=True, **kw)
+
+
+def test_model_selection_with_hausman(stl):
+    w, long, _ = stl
+    kw = {"entity": "i", "time": "t", "w": w}
+    sel = spatial_model_selection(long, "hr", ["rd", "pe"], hausman=True, **kw)
+    row = sel.table.loc["Hausman SDM (entity FE vs RE)"]
+    h = spatial_hausman(fit_spatial(long, "hr", ["rd", "pe"], fe="entity", lee_yu=True,
+                                    **kw),
+                        fit_spatial(long, "hr", ["rd", "pe"], fe="random", **kw))
+    assert row["statistic"] == pytest.approx(h.statistic, rel=1e-12)
+    assert row["df"] == 4 and sel.models["sdm_re"].fe == "random"
+
+
+def test_random_effects_sar_equals_spreg(stl):
+    import spreg
+
+    w, long, _ = stl
+    y = long["hr"].to_numpy()[:, None]
+    ref = spreg.Panel_RE_Lag(y, long[["rd", "pe"]].to_numpy(), w)
+    r = fit_spatial(long, "hr", ["rd", "pe"], entity="i", time="t", w=w, model="sar",
+                    fe="random")
+    b = np.ravel(ref.betas)                     # const, rd, pe, rho, phi
+    # spreg alternates phi and rho steps until |d phi| < 1e-7
+    np.testing.assert_allclose(r.params.to_numpy(), b[:4], rtol=1e-6)
+    N, T = 78, 3
+    phi = np.sqrt(1 / (1 + T * r.sigma2_mu / r.sigma2))   # spreg: phi^2 = s2/(T s2_u + s2)
+    assert phi == pytest.approx(b[4], rel=1e-6)
+    assert r.sigma2 == pytest.approx(float(np.ravel(ref.sig2)[0]), rel=1e-6)
+    # spreg's logll is the concentrated likelihood of its last rho step, which leaves
+    # out the N/2 log(phi^2) term of the full likelihood; its stopping rule leaves it
+    # ~1e-5 below our maximum
+    ll_ref = float(ref.logll) + N / 2 * np.log(b[4] ** 2)
+    assert r.loglik == pytest.approx(ll_ref, rel=1e-7)
+    assert r.loglik >= ll_ref
+    # spreg's (rho, phi, sigma2) information entries differ from the Gaussian information
+    # (ours equals it: test above); the coefficient SEs agree to 1e-4
+    np.testing.assert_allclose(r.std_errors.to_numpy(), np.sqrt(np.diag(ref.vm))[:4],
+                               rtol=1e-4)

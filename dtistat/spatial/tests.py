@@ -160,8 +160,13 @@ class ModelSelection(Result):
 
 def spatial_model_selection(data: pd.DataFrame, y: str, x: Any, *, entity: str, time: str,
                             w: Any, fe: str | None = "twoway", lee_yu: bool = False,
-                            level: float = 0.95) -> ModelSelection:
+                            level: float = 0.95, hausman: bool = False) -> ModelSelection:
     """Run the usual chain: LM tests, SDM/SAR/SEM fits, Wald and LR of SDM vs SAR and SEM.
+
+    ``hausman=True`` adds the spatial Hausman test of the SDM with entity fixed effects
+    (Lee-Yu) against the SDM with random effects (:func:`dtistat.spatial_hausman`); the
+    two extra fits are in ``models`` as ``"sdm_fe"`` and ``"sdm_re"``. The suggested model
+    does not depend on it: read it as fixed versus random individual effects.
 
     Examples
     --------
@@ -204,5 +209,15 @@ def spatial_model_selection(data: pd.DataFrame, y: str, x: Any, *, entity: str, 
         choice = "SEM"
     else:
         choice = "SDM"
+    models = {"sdm": sdm, "sar": sar, "sem": sem}
+    if hausman:
+        from dtistat.spatial.random import spatial_hausman
+
+        kw.update(fe="entity", lee_yu=True)
+        models["sdm_fe"] = fit_spatial(data, y, x, model="sdm", **kw)
+        kw.update(fe="random", lee_yu=False)
+        models["sdm_re"] = fit_spatial(data, y, x, model="sdm", **kw)
+        h = spatial_hausman(models["sdm_fe"], models["sdm_re"])
+        table.loc["Hausman SDM (entity FE vs RE)"] = [h.statistic, h.df[0], h.p_value]
     table["reject_at_level"] = table["p_value"] < alpha
-    return ModelSelection(table, {"sdm": sdm, "sar": sar, "sem": sem}, choice)
+    return ModelSelection(table, models, choice)
