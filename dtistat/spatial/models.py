@@ -40,7 +40,6 @@ from dtistat._validate import (
     check_frame,
     check_level,
     check_numeric,
-    check_unique_keys,
 )
 from dtistat.errors import DataError, EstimationError, ParameterError
 from dtistat.spatial.logdet import Jacobian
@@ -84,7 +83,6 @@ def prepare_panel(data: pd.DataFrame, y: str, x: Any, *, entity: str, time: str,
     if y in x:
         raise ParameterError(f"{y!r} is both the dependent variable and a regressor")
     check_columns(data, [entity, time, y] + x)
-    check_unique_keys(data, [entity, time])
     check_numeric(data, [y] + x)
     W = as_weights(w)
     ents = pd.Index(pd.unique(data[entity]))
@@ -99,14 +97,18 @@ def prepare_panel(data: pd.DataFrame, y: str, x: Any, *, entity: str, time: str,
     ei = W.ids.get_indexer(data[entity])
     ti = periods.get_indexer(data[time])
     T, N = len(periods), W.n
+    counts = np.bincount(ti * N + ei, minlength=T * N)
+    if counts.max() > 1:
+        c = int(np.argmax(counts > 1))
+        raise DataError(f"duplicate rows for {entity} x {time}: {entity}={W.ids[c % N]!r}, "
+                        f"{time}={periods[c // N]!r} appears more than once "
+                        f"({int((counts[counts > 1] - 1).sum())} duplicate row(s) in all); "
+                        "each combination must be unique")
     if len(data) != T * N:
-        counts = np.bincount(ei, minlength=N)
-        e = int(np.flatnonzero(counts != T)[0])
-        have = set(data.loc[ei == e, time])
-        lack = [p for p in periods if p not in have]
-        raise DataError(f"unbalanced panel: entity {W.ids[e]!r} lacks period {lack[0]!r}; the "
-                        "spatial panel ML needs every entity in every period (fill or "
-                        "drop the entity, and subset W with it)")
+        c = int(np.argmax(counts == 0))
+        raise DataError(f"unbalanced panel: entity {W.ids[c % N]!r} lacks period "
+                        f"{periods[c // N]!r}; the spatial panel ML needs every entity in "
+                        "every period (fill or drop the entity, and subset W with it)")
     cols = [y] + x
     vals = data[cols].to_numpy(dtype=float, na_value=np.nan)
     bad = ~np.isfinite(vals)
@@ -327,8 +329,6 @@ def _wtilde(jac: Jacobian, rho: float, c: int) -> np.ndarray:
 
 def _traces_and_apply(jac, rho, c):
     """tr(A), tr(AA), tr(A'A) and a function V -> A V for ``A = W (I - rho W)^-1``."""
-    if jac.has_vectors and not c:
-        return (*jac.wtilde_traces(rho), lambda V: jac.wtilde_apply(rho, V))
     A = _wtilde(jac, rho, c)
     return np.trace(A), float((A * A.T).sum()), float((A * A).sum()), lambda V: A @ V
 
