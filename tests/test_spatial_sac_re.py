@@ -313,3 +313,27 @@ def test_random_effects_sar_equals_spreg(stl):
     # (ours equals it: test above); the coefficient SEs agree to 1e-4
     np.testing.assert_allclose(r.std_errors.to_numpy(), np.sqrt(np.diag(ref.vm))[:4],
                                rtol=1e-4)
+
+
+def test_dense_size_limits_are_refused(stl, monkeypatch):
+    from dtistat.spatial import models
+
+    w, long, _ = stl
+    kw = {"entity": "i", "time": "t", "w": w}
+    monkeypatch.setitem(models._DENSE_MAX_N, "sac", 50)
+    monkeypatch.setitem(models._DENSE_MAX_N, "sem-re", 50)
+    with pytest.raises(ParameterError, match="N = 78 is above 50"):
+        fit_spatial(long, "hr", ["rd"], model="sac", **kw)
+    with pytest.raises(ParameterError, match="N = 78 is above 50"):
+        fit_spatial(long, "hr", ["rd"], model="sem", fe="random", **kw)
+
+
+def test_missing_keys_are_named(stl):
+    w, long, _ = stl
+    bad = long.astype({"t": float})
+    bad.loc[7, "t"] = np.nan
+    with pytest.raises(DtiStatError, match="key column 't' is missing at row 7"):
+        fit_spatial(bad, "hr", ["rd"], entity="i", time="t", w=w)
+    dup = pd.concat([long, long.iloc[[3]]], ignore_index=True)
+    with pytest.raises(DtiStatError, match="duplicate rows for i x t"):
+        fit_spatial(dup, "hr", ["rd"], entity="i", time="t", w=w)

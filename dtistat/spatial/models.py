@@ -50,6 +50,7 @@ __all__ = ["PanelData", "SpatialPanelResult", "fit_spatial", "prepare_panel"]
 _MODELS = ("sar", "sem", "sdm", "sac", "sdem")
 _FE = ("entity", "time", "twoway", "random", None)
 _DURBIN = ("sdm", "sdem")
+_DENSE_MAX_N = {"sem-re": 2000, "sac": 5000}   # dense N x N work (time, memory) per fit
 
 
 # --------------------------------------------------------------------------- data
@@ -85,17 +86,28 @@ def prepare_panel(data: pd.DataFrame, y: str, x: Any, *, entity: str, time: str,
     check_columns(data, [entity, time, y] + x)
     check_numeric(data, [y] + x)
     W = as_weights(w)
-    ents = pd.Index(pd.unique(data[entity]))
-    missing = W.ids.difference(ents)
-    if len(missing):
-        raise DataError(f"entity {missing[0]!r} of W has no rows in the data "
-                        f"({len(missing)} in all); W must match the panel's entities")
-    extra = ents.difference(W.ids)
-    if len(extra):
-        raise DataError(f"entity {extra[0]!r} of the data is not in W ({len(extra)} in all)")
-    periods = pd.Index(sorted(pd.unique(data[time])))
-    ei = W.ids.get_indexer(data[entity])
-    ti = periods.get_indexer(data[time])
+    # factorize once, then match the N distinct labels (not every row) against W's ids
+    codes, uniq = pd.factorize(data[entity])
+    tcodes, tuniq = pd.factorize(data[time])
+    for key, c in ((entity, codes), (time, tcodes)):
+        if (c < 0).any():
+            raise DataError(f"key column {key!r} is missing at row "
+                            f"{data.index[np.argmax(c < 0)]!r}")
+    pos = W.ids.get_indexer(uniq)
+    if (pos < 0).any():
+        raise DataError(f"entity {uniq[np.argmax(pos < 0)]!r} of the data is not in W "
+                        f"({int((pos < 0).sum())} in all)")
+    seen = np.zeros(W.n, bool)
+    seen[pos] = True
+    if not seen.all():
+        raise DataError(f"entity {W.ids[np.argmin(seen)]!r} of W has no rows in the data "
+                        f"({int((~seen).sum())} in all); W must match the panel's entities")
+    ei = pos[codes]
+    order = np.argsort(np.asarray(tuniq), kind="stable")
+    periods = pd.Index(np.asarray(tuniq)[order])
+    rank = np.empty(len(order), np.intp)
+    rank[order] = np.arange(len(order))
+    ti = rank[tcodes]
     T, N = len(periods), W.n
     counts = np.bincount(ti * N + ei, minlength=T * N)
     if counts.max() > 1:
@@ -458,6 +470,13 @@ def _check_spec(pdata: PanelData, model: str, fe: str | None, lee_yu: bool) -> N
                              "row-standardized W (transform='row')")
     if pdata.T < 2 and fe in ("entity", "twoway", "random"):
         raise DataError(f"fe={fe!r} needs at least 2 periods")
+    if fe == "random" and model == "sem" and pdata.N > _DENSE_MAX_N["sem-re"]:
+        raise ParameterError(f"fe='random' with model='sem' takes one dense N x N "
+                             f"eigendecomposition per lambda: N = {pdata.N} is above "
+                             f"{_DENSE_MAX_N['sem-re']}; use model='sar'/'sdm' or fixed effects")
+    if model == "sac" and pdata.N > _DENSE_MAX_N["sac"]:
+        raise ParameterError(f"model='sac' computes its information matrix with dense N x N "
+                             f"inverses: N = {pdata.N} is above {_DENSE_MAX_N['sac']}")
     if fe == "random" and model not in ("sar", "sdm", "sem"):
         raise ParameterError(f"fe='random' is implemented for model='sar', 'sdm' and "
                              f"'sem', not {model!r}; use fixed effects for SAC and SDEM")
