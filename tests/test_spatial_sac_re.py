@@ -8,6 +8,7 @@ import pytest
 from libpysal.weights import lat2W
 from scipy.linalg import helmert
 from scipy.optimize import minimize
+from scipy.stats import multivariate_normal
 
 from dtistat.errors import DtiStatError, ParameterError
 from dtistat.spatial import (
@@ -133,6 +134,18 @@ def test_sac_standard_errors_equal_gaussian_information(fe):
     theta = np.r_[r.params.to_numpy(), r.sigma2]
     V = np.linalg.inv(_gaussian_info(mu, Sigma, theta))
     np.testing.assert_allclose(r.cov_full.to_numpy(), V, rtol=1e-5, atol=1e-10)
+    # and the estimates maximize the same dense likelihood (BFGS from a perturbed start)
+    y = np.einsum("ts,tn,nm->sm", FT, Y, FN).ravel()
+
+    def nll(th):
+        th = np.r_[th[:4], np.exp(th[4])]
+        return -multivariate_normal.logpdf(y, mu(th), Sigma(th))
+
+    start = np.r_[theta[:4] + 0.05, np.log(theta[4]) + 0.1]
+    res = minimize(nll, start, method="BFGS", options={"gtol": 1e-8})
+    np.testing.assert_allclose(res.x[:4], theta[:4], atol=2e-5)
+    assert np.exp(res.x[4]) == pytest.approx(r.sigma2, rel=1e-4)
+    assert -res.fun == pytest.approx(r.loglik, rel=1e-9)
 
 
 def test_sdem_effects_are_its_coefficients():
