@@ -166,7 +166,10 @@ def spatial_model_selection(data: pd.DataFrame, y: str, x: Any, *, entity: str, 
     ``hausman=True`` adds the spatial Hausman test of the SDM with entity fixed effects
     (Lee-Yu) against the SDM with random effects (:func:`dtistat.spatial_hausman`); the
     two extra fits are in ``models`` as ``"sdm_fe"`` and ``"sdm_re"``. The suggested model
-    does not depend on it: read it as fixed versus random individual effects.
+    does not depend on it: read it as fixed versus random individual effects. Neither
+    fit has time effects (random effects are individual only here), so time effects
+    correlated with x also make it reject; demean the data by period first if the panel
+    has them.
 
     Examples
     --------
