@@ -372,3 +372,14 @@ def test_spatial_hausman_size_under_the_null():
         rej.append(h.p_value < 0.05)
     assert 1.3 < np.mean(stats_) < 2.9
     assert np.mean(rej) <= 0.15
+
+
+def test_lm_tests_and_selection_refuse_random_effects(stl):
+    from dtistat.spatial import spatial_lm_tests
+
+    w, long, _ = stl
+    kw = {"entity": "i", "time": "t", "w": w, "fe": "random"}
+    with pytest.raises(ParameterError, match="fe='random' is not valid"):
+        spatial_lm_tests(long, "hr", ["rd"], **kw)
+    with pytest.raises(ParameterError, match="fe='random' is not valid"):
+        spatial_model_selection(long, "hr", ["rd"], **kw)

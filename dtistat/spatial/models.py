@@ -48,7 +48,8 @@ from dtistat.spatial.weights import SpatialWeights, as_weights
 __all__ = ["PanelData", "SpatialPanelResult", "fit_spatial", "prepare_panel"]
 
 _MODELS = ("sar", "sem", "sdm", "sac", "sdem")
-_FE = ("entity", "time", "twoway", "random", None)
+_FIXED = ("entity", "time", "twoway", None)       # removed by demeaning
+_FE = (*_FIXED, "random")
 _DURBIN = ("sdm", "sdem")
 _DENSE_MAX_N = {"sem-re": 2000, "sac": 5000}   # dense N x N work (time, memory) per fit
 

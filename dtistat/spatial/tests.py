@@ -28,7 +28,7 @@ from dtistat._results import Result, Summary, TestResult
 from dtistat._validate import check_choice
 from dtistat.errors import ParameterError
 from dtistat.spatial.models import (
-    _FE,
+    _FIXED,
     SpatialPanelResult,
     _demean,
     _lag,
@@ -83,7 +83,7 @@ def lm_tests(data: pd.DataFrame, y: str, x: Any, *, entity: str, time: str, w: A
     >>> bool(lm.loc["LM lag", "p_value"] < 0.01)
     True
     """
-    check_choice(fe, _FE, "fe")
+    check_choice(fe, _FIXED, "fe")
     pdata = prepare_panel(data, y, x, entity=entity, time=time, w=w)
     W = pdata.w.sparse
     T, N = pdata.T, pdata.N
@@ -185,6 +185,7 @@ def spatial_model_selection(data: pd.DataFrame, y: str, x: Any, *, entity: str, 
     >>> spatial_model_selection(df, "y", "x", entity="i", time="t", w=w).choice
     'SDM'
     """
+    check_choice(fe, _FIXED, "fe")
     w = as_weights(w)  # one object: the three fits share its eigenvalues
     lm = lm_tests(data, y, x, entity=entity, time=time, w=w, fe=fe)
     kw = {"entity": entity, "time": time, "w": w, "fe": fe, "lee_yu": lee_yu, "level": level}
