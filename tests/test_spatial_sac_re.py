@@ -383,3 +383,22 @@ def test_lm_tests_and_selection_refuse_random_effects(stl):
         spatial_lm_tests(long, "hr", ["rd"], **kw)
     with pytest.raises(ParameterError, match="fe='random' is not valid"):
         spatial_model_selection(long, "hr", ["rd"], **kw)
+
+
+def test_sac_weak_identification_is_reported():
+    # no regressor effect: rho and lambda share W and trade off against each other
+    w = lat2W(5, 5)
+    w.transform = "r"
+    W = w.sparse.toarray()
+    rng = np.random.default_rng(3)
+    Y = np.stack([np.linalg.solve(np.eye(25) - 0.5 * W, rng.normal(size=25))
+                  for _ in range(4)])
+    df = pd.DataFrame({"i": np.tile(w.id_order, 4), "t": np.repeat(range(4), 25),
+                       "y": Y.ravel(), "x": rng.normal(size=100)})
+    r = fit_spatial(df, "y", "x", entity="i", time="t", w=w, model="sac", fe="entity")
+    assert r.rho_lambda_correlation < -0.99
+    assert "weakly identified" in str(r.summary())
+    w2, _, long, _, _ = _panel(seed=1)
+    ok = fit_spatial(long, "y", ["x1", "x2"], entity="i", time="t", w=w2, model="sac")
+    assert abs(ok.rho_lambda_correlation) < 0.9
+    assert "weakly identified" not in str(ok.summary())

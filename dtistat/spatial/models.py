@@ -229,9 +229,21 @@ class SpatialPanelResult(CoefResult):
                   ("sigma2", self.sigma2), ("Log-likelihood", self.loglik)]
         if self.sigma2_mu is not None:
             header.append(("sigma2_mu (random effects)", self.sigma2_mu))
+        notes = ["Standard errors from the analytical information matrix."]
+        r = self.rho_lambda_correlation
+        if r is not None and abs(r) > 0.95:
+            notes.append(f"rho and lambda are weakly identified (their estimates correlate "
+                         f"{r:.3f}): they share W and are told apart only through X b.")
         return Summary(f"Spatial panel {self.model.upper()} (ML)", self.coef_table(),
-                       header=header,
-                       notes=["Standard errors from the analytical information matrix."])
+                       header=header, notes=notes)
+
+    @property
+    def rho_lambda_correlation(self) -> float | None:
+        """Correlation of the rho and lambda estimates (SAC), else None."""
+        if not {"rho", "lambda"} <= set(self.params.index):
+            return None
+        c = self.cov.loc[["rho", "lambda"], ["rho", "lambda"]].to_numpy()
+        return float(c[0, 1] / np.sqrt(c[0, 0] * c[1, 1]))
 
     def _headline(self) -> list[str]:
         sp = [f"{n}={self.params[n]:.4f}" for n in ("rho", "lambda") if n in self.params]
