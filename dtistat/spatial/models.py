@@ -1,4 +1,9 @@
-"""Spatial panel models by maximum likelihood: SAR, SEM and SDM with entity/time/two-way FE.
+"""Spatial panel models by maximum likelihood: SAR, SEM, SDM, SAC and SDEM with
+entity/time/two-way FE, and (SAR, SDM, SEM) random effects.
+
+SAC is in :mod:`dtistat.spatial.sac`, random effects in :mod:`dtistat.spatial.random`;
+SDEM is SEM with the ``W*x`` columns of SDM. This module prepares the panel and holds
+the SAR/SDM and SEM likelihoods.
 
 The fixed effects are removed by demeaning (Elhorst 2014, *Spatial Econometrics*, ch. 3)
 and the spatial parameter is found by maximizing the concentrated log-likelihood on its
