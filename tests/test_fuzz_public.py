@@ -332,8 +332,8 @@ def m_datetime_time(df, rng):
 
 def m_period_time(df, rng):
     df = df.copy()
-    df["t"] = pd.PeriodIndex(pd.Series(df["t"]).astype(str), freq="Q") if (
-        df["t"].map(lambda u: isinstance(u, str) and "Q" in u).all() and len(df)) else df["t"]
+    quarters = pd.period_range("2021Q1", periods=len(QUARTERS), freq="Q")
+    df["t"] = pd.Series(quarters[df["tnum"].to_numpy() - 1], index=df.index)
     return df
 
 
