@@ -59,8 +59,11 @@ def as_list(value: Any, name: str = "columns") -> list:
     return list(value)
 
 
-def check_frame(data: Any, name: str = "data") -> pd.DataFrame:
-    """Require a non-empty pandas DataFrame."""
+def check_frame(data: Any, name: str = "data", *, multilevel: bool = False) -> pd.DataFrame:
+    """Require a non-empty pandas DataFrame with unique column names.
+
+    Multi-level column labels are refused unless ``multilevel`` (a frame only displayed).
+    """
     if not isinstance(data, pd.DataFrame):
         raise DataError(
             f"{name} must be a pandas DataFrame, got {type(data).__name__}"
@@ -68,7 +71,7 @@ def check_frame(data: Any, name: str = "data") -> pd.DataFrame:
     if data.shape[0] == 0:
         raise DataError(f"{name} has no rows")
     cols = data.columns
-    if isinstance(cols, pd.MultiIndex):
+    if isinstance(cols, pd.MultiIndex) and not multilevel:
         raise DataError(
             f"{name} has multi-level columns (e.g. {cols[0]!r}); dtistat names columns by "
             f"single labels: flatten them first, e.g. data.columns = "

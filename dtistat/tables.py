@@ -698,7 +698,7 @@ def frame_table(
     | F1 | 0.71 |
     <BLANKLINE>
     """
-    v.check_frame(frame, "frame")
+    v.check_frame(frame, "frame", multilevel=True)
     format = _format_for(format, path)
     _check_common(format, digits)
     f = frame.reset_index() if index else frame

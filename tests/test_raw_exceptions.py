@@ -404,3 +404,11 @@ def test_result_methods_with_bad_arguments(fitted, name):
                         pass
                     except TypeError as exc:  # a call that lacks another required argument
                         assert "required" in str(exc), (meth, p, bad, exc)
+
+
+def test_frame_table_column_labels():
+    f = pd.DataFrame([[1, 2.5], [3, 4.0]],
+                     columns=pd.MultiIndex.from_tuples([("a", "x"), ("a", "y")]))
+    assert "2.500" in ds.frame_table(f)            # a displayed frame may be multi-level
+    f.columns = ["a", "a"]                          # AttributeError: no attribute 'dtype'
+    refuses(lambda: ds.frame_table(f), DataError, r"duplicate column name\(s\) \['a'\]")
