@@ -53,8 +53,16 @@ _TIDY = ["term", "estimate", "std_error", "statistic", "p_value", "ci_low", "ci_
 # ---------------------------------------------------------------------------------
 
 def _numeric_block(data: Any, columns: Sequence | None, *, what: str = "factor analysis",
-                   need_more_rows: bool = True) -> tuple[np.ndarray, list]:
-    """Validated float matrix of ``columns`` (all columns if None) and their names."""
+                   need_more_rows: bool = True) -> tuple[np.ndarray, list, np.ndarray]:
+    """Validated float matrix of ``columns`` (all columns if None), names and scales.
+
+    Each column comes back divided by a power of two near its largest absolute value
+    (exact in floating point), so that sums of squares neither overflow at 1e300 nor
+    underflow at 1e-300; ``X * scale`` is the data. Every method here is invariant to
+    the units of a column, except the CFA's covariances, which multiply the scales back.
+    A column is constant when its SD is below 1e-12 of its largest absolute value
+    (differences of a few thousand units in the last place are rounding noise).
+    """
     check_frame(data)
     cols = list(data.columns) if columns is None else check_columns(data, columns)
     if len(cols) < 2:
@@ -71,9 +79,11 @@ def _numeric_block(data: Any, columns: Sequence | None, *, what: str = "factor a
             f"{n} rows for {p} variables: {what} needs more rows (observations) than "
             f"variables, or the correlation matrix is singular"
         )
+    top = np.abs(X).max(axis=0) if n else np.ones(p)
+    scale = np.ldexp(1.0, np.frexp(np.where(top > 0, top, 1.0))[1])
+    X /= scale
     sd = X.std(axis=0)
-    scale = 1e-12 * max(1.0, float(np.abs(X).max()))
-    const = [c for c, s in zip(cols, sd, strict=True) if not s > scale]
+    const = [c for c, s, t in zip(cols, sd, top / scale, strict=True) if not s > 1e-12 * t]
     if const:
         raise DataError(
             f"column {const[0]!r} is constant (no variation)"
@@ -91,7 +101,7 @@ def _numeric_block(data: Any, columns: Sequence | None, *, what: str = "factor a
                     f"drop one of them"
                 )
         keys.setdefault(key, []).append(j)
-    return X, cols
+    return X, cols, scale
 
 
 def _correlation(X: np.ndarray, cols: list) -> np.ndarray:
@@ -204,7 +214,7 @@ def kmo(data: pd.DataFrame, columns: Sequence | None = None) -> KMOResult:
     >>> round(kmo(hs, [f"x{i}" for i in range(1, 10)]).overall, 3)
     0.752
     """
-    X, cols = _numeric_block(data, columns, what="KMO")
+    X, cols, _ = _numeric_block(data, columns, what="KMO")
     return _kmo_from_corr(_correlation(X, cols), cols)
 
 
@@ -267,7 +277,7 @@ def bartlett_sphericity(data: pd.DataFrame, columns: Sequence | None = None) -> 
     >>> round(res.statistic, 2), res.df
     (904.1, 36)
     """
-    X, cols = _numeric_block(data, columns, what="Bartlett's test")
+    X, cols, _ = _numeric_block(data, columns, what="Bartlett's test")
     return _bartlett_from_corr(_correlation(X, cols), X.shape[0])
 
 
@@ -422,7 +432,7 @@ def parallel_analysis(data: pd.DataFrame, columns: Sequence | None = None, *,
     n_iter = check_positive_int(n_iter, "n_iter")
     quantile = check_level(quantile, "quantile")
     check_choice(method, ("wishart", "data"), "method")
-    X, cols = _numeric_block(data, columns, what="parallel analysis")
+    X, cols, _ = _numeric_block(data, columns, what="parallel analysis")
     R = _correlation(X, cols)
     eig = np.linalg.eigvalsh(R)[::-1]
     return _parallel(eig, X.shape[0], n_iter, seed, quantile, method)
@@ -653,7 +663,7 @@ def fit_efa(data: pd.DataFrame, columns: Sequence | None = None, *,
     check_choice(method, ("minres", "ml", "principal"), "method")
     check_choice(rotation, ("varimax", "promax", "oblimin", "quartimax", None), "rotation")
     check_choice(scores, ("regression", "bartlett"), "scores")
-    X, cols = _numeric_block(data, columns, what="factor analysis")
+    X, cols, _ = _numeric_block(data, columns, what="factor analysis")
     n, p = X.shape
     R = _correlation(X, cols)
     eig = np.linalg.eigvalsh(R)[::-1]
@@ -991,6 +1001,26 @@ def _reliability(spec, obs, S, est_df) -> pd.DataFrame:
     return reliability.set_index("factor")
 
 
+def _sample_cov(X: np.ndarray, scale: np.ndarray, cols: list) -> np.ndarray:
+    """Covariance (divisor N) of ``X * scale``; refuses variances a float cannot hold."""
+    Xc = X - X.mean(axis=0)
+    with np.errstate(over="ignore", under="ignore"):
+        S = (Xc.T @ Xc) / len(X) * np.outer(scale, scale)
+    var = np.diag(S)
+    # The sampling covariance of a variance estimate scales as the variance squared:
+    # keep the variances within 1e-150 .. 1e150 so that every derived number is a
+    # full-precision float.
+    bad = [c for c, v in zip(cols, var, strict=True) if not 1e-150 < v < 1e150]
+    if bad:
+        raise DataError(
+            f"column {bad[0]!r}: its variance "
+            f"({var[cols.index(bad[0])]:.3g}) is outside the representable range the "
+            f"CFA needs (1e-150 to 1e150, i.e. an SD between 1e-75 and 1e75); rescale "
+            f"the column (e.g. to thousands or millionths of its unit)"
+        )
+    return S
+
+
 def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
             level: float = 0.95) -> CFAResult:
     """Confirmatory factor analysis / SEM by maximum likelihood, on lavaan's scale.
@@ -1053,11 +1083,10 @@ def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
     level = check_level(level)
     spec = _cfa.build_model(_cfa.parse_model(model), list(data.columns), std_lv=std_lv)
     obs = spec.observed
-    X, _ = _numeric_block(data, obs, what="the CFA")
+    X, _, scale = _numeric_block(data, obs, what="the CFA")
     n, p = X.shape
     _correlation(X, obs)  # names collinear indicators if the sample matrix is singular
-    Xc = X - X.mean(axis=0)
-    S = (Xc.T @ Xc) / n
+    S = _sample_cov(X, scale, obs)
     q = spec.n_free
     df = p * (p + 1) // 2 - q
     if df < 0:
@@ -1069,10 +1098,10 @@ def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
     if df == 0:
         warn("the model has 0 degrees of freedom (just identified): it fits perfectly "
              "and chi2, CFI, TLI and RMSEA carry no information")
-    out = _cfa.fit_ml(spec, S)
-    theta, H = out["theta"], out["info"]
-    _check_information(H, spec)
-    V = 2.0 / n * np.linalg.inv(H)
+    out = _cfa.fit_ml(spec, S)  # optimized on the correlation scale, returned on S's
+    theta, scale = out["theta"], out["theta_scale"]
+    _check_information(out["info_scaled"], spec)
+    V = 2.0 / n * np.linalg.inv(out["info_scaled"]) * np.outer(scale, scale)
     se = np.sqrt(np.diag(V))
     Sig, _, total = out["ram"].implied(theta)
     A, Sm = out["ram"].matrices(theta)
