@@ -19,6 +19,7 @@ from scipy import stats
 
 from dtistat import _efa
 from dtistat._results import Result, Summary
+from dtistat._scale import column_scale, is_constant
 from dtistat._validate import (
     check_choice,
     check_columns,
@@ -79,11 +80,11 @@ def _numeric_block(data: Any, columns: Sequence | None, *, what: str = "factor a
             f"{n} rows for {p} variables: {what} needs more rows (observations) than "
             f"variables, or the correlation matrix is singular"
         )
-    top = np.abs(X).max(axis=0) if n else np.ones(p)
-    scale = np.ldexp(1.0, np.frexp(np.where(top > 0, top, 1.0))[1])
+    scale = column_scale(X)
     X /= scale
     sd = X.std(axis=0)
-    const = [c for c, s, t in zip(cols, sd, top / scale, strict=True) if not s > 1e-12 * t]
+    flat = is_constant(sd, np.abs(X).max(axis=0, initial=0.0))
+    const = [c for c, f in zip(cols, flat, strict=True) if f]
     if const:
         raise DataError(
             f"column {const[0]!r} is constant (no variation)"

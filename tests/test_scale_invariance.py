@@ -1,0 +1,138 @@
+"""Scale invariance at the edges of floating point (issue #21 item 5).
+
+Methods whose result does not depend on a column's units must give the same numbers
+(up to rounding) for data multiplied by 1e-300 ... 1e300, or refuse with a DtiStatError
+saying the values are out of range; constancy is relative to a column's magnitude.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from semopy.examples import holzinger39
+
+from dtistat import IndexSpec, bartlett_sphericity, compute_index, fit_efa, kmo, parallel_analysis
+from dtistat.errors import DataError
+from dtistat.index import weights
+
+SCALES = [1e-300, 1e-13, 1.0, 1e13, 1e300]
+X9 = [f"x{i}" for i in range(1, 10)]
+
+
+@pytest.fixture(autouse=True)
+def _no_numpy_warnings():
+    # overflow / underflow / invalid RuntimeWarnings were the symptom: make them fail
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        yield
+
+
+@pytest.fixture(scope="module")
+def hs() -> pd.DataFrame:
+    return holzinger39.get_data()[X9]
+
+
+# ---------------------------------------------------------------------------------
+# compute_index
+# ---------------------------------------------------------------------------------
+
+SPEC = {"name": "t", "children": [{"name": "x1"}, {"name": "x2"}]}
+
+
+def test_base_share_near_the_largest_float():
+    # Before: the base total 1.5e308 + 1.5e308 overflowed and every share was 0.0.
+    spec = IndexSpec.from_dict(SPEC)
+    df = pd.DataFrame({"city": list("ABAB"), "quarter": ["2021Q1"] * 2 + ["2021Q2"] * 2,
+                       "x1": [1.5e308, 1.5e308, 1.5e308, 0.75e308], "x2": [1.0, 3, 2, 2]})
+    out = compute_index(df, spec).normalized.sort_index()
+    np.testing.assert_array_equal(out["x1"], [0.5, 0.5, 0.5, 0.25])  # A1 A2 B1 B2
+    np.testing.assert_array_equal(out["x2"], [0.25, 0.5, 0.75, 0.5])
+
+
+@pytest.mark.parametrize("norm", ["base_share", "minmax", "zscore", "rank",
+                                  "distance_to_frontier"])
+@pytest.mark.parametrize("scale", SCALES + [1.5e308 / 7])
+def test_compute_index_is_scale_invariant(norm, scale):
+    spec = IndexSpec.from_dict(SPEC)
+    df = pd.DataFrame({"city": list("ABCABC"), "quarter": ["2021Q1"] * 3 + ["2021Q2"] * 3,
+                       "x1": [1.0, 2, 3, 4, 5, 7], "x2": [3.0, 2, 1, 1, 2, 3]})
+    base = compute_index(df, spec, normalization=norm)
+    res = compute_index(df.assign(x1=df["x1"] * scale), spec, normalization=norm)
+    np.testing.assert_allclose(res.normalized[["x1", "x2"]],
+                               base.normalized[["x1", "x2"]], rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_index_constancy_is_relative_to_magnitude(scale):
+    # 1 + 1e-15 is rounding noise around 1 at any scale: "constant", not a z-score of
+    # +-0.7; a genuine spread of 1e-300 between values of 1e-300 is variation.
+    spec = IndexSpec.from_dict(SPEC)
+    df = pd.DataFrame({"city": list("ABC"), "quarter": ["2021Q1"] * 3,
+                       "x1": np.array([1.0, 1.0 + 2e-16, 1.0 + 4e-16]) * scale,
+                       "x2": np.array([3.0, 2, 1]) * scale})
+    for norm in ("minmax", "zscore"):
+        with pytest.raises(DataError, match="'x1'.*(constant|no variation)"):
+            compute_index(df, spec, normalization=norm)
+    ok = compute_index(df.assign(x1=np.array([1.0, 2, 4]) * scale), spec,
+                       normalization="zscore")
+    np.testing.assert_allclose(ok.normalized["x1"], [-0.8728715609439696,
+                                                     -0.2182178902359924,
+                                                     1.0910894511799618], rtol=1e-13)
+
+
+# ---------------------------------------------------------------------------------
+# objective weights
+# ---------------------------------------------------------------------------------
+
+W_DATA = pd.DataFrame({"a": [1.0, 2, 3, 4, 7], "b": [2.0, 4, 5, 9, 1],
+                       "c": [3.0, 1, 2, 1, 8]})
+
+
+@pytest.mark.parametrize("scheme", ["entropy", "critic", "cv", "pca"])
+@pytest.mark.parametrize("scale", SCALES + [1.7e308 / 9])
+def test_objective_weights_are_scale_invariant(scheme, scale):
+    f = getattr(weights, scheme)
+    base = f(W_DATA)
+    # one column at the extreme scale, the others as they are
+    res = f(W_DATA.assign(b=W_DATA["b"] * scale))
+    pd.testing.assert_series_equal(res, base, rtol=1e-13)
+    res = f(W_DATA * scale)
+    pd.testing.assert_series_equal(res, base, rtol=1e-13)
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_weights_constancy_is_relative(scale):
+    d = W_DATA.assign(b=(1.0 + np.arange(5) * 2e-16) * scale)
+    with pytest.raises(DataError, match="'b' is constant"):
+        weights.pca(d)
+    with pytest.raises(DataError, match="'b' is constant"):
+        weights.entropy(d)
+
+
+# ---------------------------------------------------------------------------------
+# factor functions
+# ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_factor_functions_are_scale_invariant(hs, scale):
+    # Before: kmo on data x 1e300 was NaN; data x 1e-13 and 1e-300 were "constant".
+    d = hs * scale
+    assert kmo(d).overall == pytest.approx(kmo(hs).overall, rel=1e-12)
+    assert bartlett_sphericity(d).statistic == pytest.approx(
+        bartlett_sphericity(hs).statistic, rel=1e-12)
+    pa, pa0 = (parallel_analysis(x, n_iter=50, seed=3) for x in (d, hs))
+    np.testing.assert_allclose(pa.observed, pa0.observed, rtol=1e-12)
+    assert pa.n_factors == pa0.n_factors
+    efa, efa0 = (fit_efa(x, n_factors=3, method="ml") for x in (d, hs))
+    np.testing.assert_allclose(efa.loadings, efa0.loadings, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(efa.scores, efa0.scores, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_factor_constancy_is_relative(hs, scale):
+    d = (hs * scale).assign(c=(5.0 + np.arange(len(hs)) % 2 * 8e-16) * scale)
+    with pytest.raises(DataError, match="'c' is constant"):
+        kmo(d)
