@@ -15,7 +15,7 @@ import pytest
 from semopy.examples import holzinger39
 
 from dtistat import IndexSpec, bartlett_sphericity, compute_index, fit_efa, kmo, parallel_analysis
-from dtistat.errors import DataError
+from dtistat.errors import DataError, DtiStatError
 from dtistat.index import weights
 
 SCALES = [1e-300, 1e-13, 1.0, 1e13, 1e300]
@@ -136,3 +136,49 @@ def test_factor_constancy_is_relative(hs, scale):
     d = (hs * scale).assign(c=(5.0 + np.arange(len(hs)) % 2 * 8e-16) * scale)
     with pytest.raises(DataError, match="'c' is constant"):
         kmo(d)
+
+
+# ---------------------------------------------------------------------------------
+# survey weights
+# ---------------------------------------------------------------------------------
+
+RAKE_DATA = pd.DataFrame({"sex": ["F", "F", "M", "M", "M"],
+                          "age": ["young", "old", "young", "old", "old"]})
+
+
+@pytest.mark.parametrize("scale", SCALES + [1.2e306])
+def test_rake_is_equivariant_in_the_targets_unit(scale):
+    # Before: targets near 1e308 gave all-NaN weights reported as converged; near
+    # 1e-300 a 0/0 design effect.
+    from dtistat import rake
+
+    margins = {"sex": {"F": 50.0, "M": 50.0}, "age": {"young": 40.0, "old": 60.0}}
+    base = rake(RAKE_DATA, margins)
+    w = rake(RAKE_DATA, {k: {c: v * scale for c, v in m.items()}
+                         for k, m in margins.items()})
+    np.testing.assert_allclose(w / scale, base, rtol=1e-14)
+    rep, rep0 = w.attrs["rake"], base.attrs["rake"]
+    assert rep.converged
+    assert rep.design_effect == pytest.approx(rep0.design_effect, rel=1e-14)
+    assert rep.total / scale == pytest.approx(100.0, rel=1e-14)
+    np.testing.assert_allclose(rep.margins["achieved"] / scale, rep0.margins["achieved"],
+                               rtol=1e-14)
+
+
+def test_rake_targets_beyond_the_float_range_are_refused():
+    from dtistat import rake
+
+    with pytest.raises(DataError, match="margin 'sex' sum to more than the largest"):
+        rake(RAKE_DATA, {"sex": {"F": 1e308, "M": 1e308},
+                         "age": {"young": 1e308, "old": 1e308}})
+    with pytest.raises(DtiStatError, match="total must be a positive finite"):
+        rake(RAKE_DATA, {"sex": {"F": 0.5, "M": 0.5}}, total=float("inf"))
+
+
+@pytest.mark.parametrize("scale", SCALES + [1.7e308 / 4])
+def test_kish_design_effect_is_scale_free(scale):
+    from dtistat import effective_n, kish_deff
+
+    w = np.array([1.0, 1.0, 2.0, 4.0])
+    assert kish_deff(w * scale) == pytest.approx(1.375, rel=1e-14)
+    assert effective_n(w * scale) == pytest.approx(64 / 22, rel=1e-14)
