@@ -42,3 +42,35 @@ def is_constant(spread: np.ndarray | float, top: np.ndarray | float) -> np.ndarr
     """
     spread = np.asarray(spread, dtype=float)
     return ~(spread > CONSTANT_RTOL * np.asarray(top, dtype=float))
+
+
+#: regressions form sums of squares of the data (X'X, e'e): values beyond this
+#: magnitude (or non-zero values below its reciprocal) would overflow (underflow)
+MAX_MAGNITUDE = 1e150
+
+
+def check_magnitude(X: np.ndarray, names: list, what: str) -> None:
+    """Refuse columns a regression's sums of squares cannot hold.
+
+    A column whose largest absolute value exceeds ``MAX_MAGNITUDE`` (its squares pass
+    1e300) or is non-zero but below ``1 / MAX_MAGNITUDE`` raises :class:`DataError`
+    naming it, instead of an overflow read as collinearity or a zero variance.
+    """
+    from dtistat.errors import DataError
+
+    X = np.asarray(X, dtype=float)
+    if X.ndim == 1:
+        X = X[:, None]
+    if X.size == 0:
+        return
+    with np.errstate(invalid="ignore"):
+        top = np.max(np.where(np.isfinite(X), np.abs(X), 0.0), axis=0)
+    bad = (top > MAX_MAGNITUDE) | ((top > 0) & (top < 1.0 / MAX_MAGNITUDE))
+    if bad.any():
+        j = int(np.flatnonzero(bad)[0])
+        k = int(np.floor(np.log10(top[j])))
+        raise DataError(
+            f"{names[j]!r} has values of magnitude up to {top[j]:.3g}: {what} forms sums "
+            f"of squares, which floating point holds only for values between 1e-150 "
+            f"and 1e150 in magnitude; rescale it (e.g. divide by 1e{k})"
+        )

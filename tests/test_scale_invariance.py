@@ -14,8 +14,17 @@ import pandas as pd
 import pytest
 from semopy.examples import holzinger39
 
-from dtistat import IndexSpec, bartlett_sphericity, compute_index, fit_efa, kmo, parallel_analysis
-from dtistat.errors import DataError, DtiStatError
+from dtistat import (
+    IndexSpec,
+    bartlett_sphericity,
+    compute_index,
+    fit_efa,
+    fit_mediation,
+    fit_panel,
+    kmo,
+    parallel_analysis,
+)
+from dtistat.errors import DataError, DtiStatError, DtiStatWarning
 from dtistat.index import weights
 
 SCALES = [1e-300, 1e-13, 1.0, 1e13, 1e300]
@@ -182,3 +191,73 @@ def test_kish_design_effect_is_scale_free(scale):
     w = np.array([1.0, 1.0, 2.0, 4.0])
     assert kish_deff(w * scale) == pytest.approx(1.375, rel=1e-14)
     assert effective_n(w * scale) == pytest.approx(64 / 22, rel=1e-14)
+
+
+# ---------------------------------------------------------------------------------
+# regressions: fit_panel, fit_mediation
+# ---------------------------------------------------------------------------------
+
+def _panel(n: int = 30, T: int = 6) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    d = pd.DataFrame({"id": np.repeat(np.arange(n), T),
+                      "t": np.tile(np.arange(2000, 2000 + T), n)})
+    d["x"] = rng.normal(size=len(d))
+    d["m"] = 0.5 * d["x"] + rng.normal(size=len(d))
+    d["y"] = d["x"] + d["m"] + rng.normal(size=len(d)) + np.repeat(rng.normal(size=n), T)
+    return d
+
+
+PANEL_SPECS = [("within", "entity", "cluster"), ("within", "twoway", "driscoll-kraay"),
+               ("pooled", "entity", "robust"), ("random", "entity", "unadjusted"),
+               ("random", "entity", "cluster"), ("between", "entity", "robust"),
+               ("fd", "entity", "cluster")]
+
+
+@pytest.mark.parametrize(("model", "fe", "cov"), PANEL_SPECS)
+@pytest.mark.parametrize("scale", [1e-150, 1e-100, 1e-13, 1e13, 1e100, 1e150 / 7])
+def test_fit_panel_is_scale_equivariant(model, fe, cov, scale):
+    # Before: a ZeroDivisionError (1e-100), an OverflowError (1e100) in the overall R²
+    # and inf t statistics from the cluster meat's fourth powers; random effects
+    # dropped a regressor in 1e-13 units as rank deficient (t statistics off by 3e-3).
+    d = _panel()
+    kw = {"entity": "id", "time": "t", "model": model, "fe": fe, "cov": cov}
+    if cov == "cluster":
+        kw["cluster"] = "id"
+    base = fit_panel(d, "y ~ x + m", **kw)
+    for cols in (["y"], ["x", "m", "y"], ["x"]):
+        res = fit_panel(d.assign(**{c: d[c] * scale for c in cols}), "y ~ x + m", **kw)
+        np.testing.assert_allclose(res.tidy()["statistic"], base.tidy()["statistic"],
+                                   rtol=1e-12)
+        np.testing.assert_allclose(res.r2_overall, base.r2_overall, rtol=1e-12)
+        f = (scale if "y" in cols else 1.0) / (scale if "x" in cols else 1.0)
+        assert res.params["x"] == pytest.approx(base.params["x"] * f, rel=1e-12)
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-151, 1e151, 1e300])
+def test_fit_panel_out_of_range_says_so(scale):
+    # Before: "collinear" / "absorbed by the fixed effects" or a raw overflow
+    d = _panel()
+    with pytest.raises(DataError, match="'y' has values of magnitude .* between 1e-150 "
+                                        "and 1e150"):
+        fit_panel(d.assign(y=d["y"] * scale), "y ~ x + m", entity="id", time="t")
+    with pytest.raises(DataError, match="'x' has values of magnitude"):
+        fit_mediation(d.assign(x=d["x"] * scale), x="x", m="m", y="y", entity="id",
+                      time="t", fe="twoway", n_boot=99, seed=1)
+
+
+@pytest.mark.parametrize("scale", [1e-149, 1e-13, 1e13, 1e148])
+def test_fit_mediation_is_scale_equivariant(scale):
+    # Before: a treatment in 1e-13 units "has no variation"; at 1e-150 the BCa
+    # acceleration overflowed (a raw ValueError from numpy's percentile).
+    d = _panel(40)
+    kw = {"x": "x", "m": "m", "y": "y", "entity": "id", "time": "t", "fe": "twoway",
+          "n_boot": 199, "seed": 1, "cluster": "id"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DtiStatWarning)  # n_boot small for BCa
+        base = fit_mediation(d, **kw).tidy()
+        for cols in (["y"], ["x", "m", "y"], ["x"]):
+            res = fit_mediation(d.assign(**{c: d[c] * scale for c in cols}), **kw).tidy()
+            np.testing.assert_allclose(res["statistic"], base["statistic"], rtol=1e-12)
+            # the bootstrap draws are the same: the interval bounds scale exactly
+            k = (res["estimate"] / base["estimate"]).to_numpy()
+            np.testing.assert_allclose(res["ci_low"], base["ci_low"] * k, rtol=1e-10)
