@@ -704,11 +704,13 @@ def scree_plot(result: Any, *, max_factors: int | None = None, kaiser: bool = Tr
         mean = np.asarray(pa.random_mean, dtype=float)
         n_keep = int(pa.n_factors)
         qlab = f"{100 * pa.quantile:g}"
+        comp = getattr(pa, "kind", "pca") == "pca"
     elif hasattr(result, "eigenvalues"):
         obs = np.asarray(result.eigenvalues, dtype=float)
         q = mean = None
         n_keep = int(getattr(result, "n_factors", 0))
         qlab = ""
+        comp = True
     else:
         raise ParameterError(
             f"scree_plot() needs an EFAResult or ParallelAnalysisResult, got "
@@ -728,9 +730,12 @@ def scree_plot(result: Any, *, max_factors: int | None = None, kaiser: bool = Tr
     if kaiser:
         ax.axhline(1.0, color="0.5", lw=0.8, label=_lab("特征值 = 1", "eigenvalue = 1"))
     ax.set_xticks(x)
-    ax.set_xlabel(_lab("因子序号", "component"))
+    # parallel_analysis(kind="pca") counts components, kind="fa"/"smc" factors
+    what_zh, what_en = ("成分", "component") if comp else ("因子", "factor")
+    ax.set_xlabel(_lab(f"{what_zh}序号", what_en))
     ax.set_ylabel(_lab("特征值", "eigenvalue"))
-    ax.set_title(_lab(f"碎石图：保留 {n_keep} 个因子", f"Scree plot: {n_keep} factor(s) retained"))
+    ax.set_title(_lab(f"碎石图：保留 {n_keep} 个{what_zh}",
+                      f"Scree plot: {n_keep} {what_en}(s) retained"))
     ax.legend(fontsize="small")
     fig.tight_layout()
     return fig

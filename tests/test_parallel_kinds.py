@@ -102,3 +102,16 @@ def test_default_kind_is_unchanged(bfi):
 def test_bad_kind(bfi):
     with pytest.raises(ParameterError, match="kind"):
         parallel_analysis(bfi, kind="factors")
+
+
+def test_scree_plot_says_components_or_factors(bfi):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from dtistat import plots
+
+    pc = plots.scree_plot(parallel_analysis(bfi, n_iter=50, seed=2))
+    fa = plots.scree_plot(parallel_analysis(bfi, n_iter=10, seed=2, kind="fa"))
+    titles = [f.axes[0].get_title() for f in (pc, fa)]
+    assert ("component" in titles[0]) != ("component" in titles[1])
+    assert any("factor" in t for t in titles)
