@@ -261,3 +261,76 @@ def test_fit_mediation_is_scale_equivariant(scale):
             # the bootstrap draws are the same: the interval bounds scale exactly
             k = (res["estimate"] / base["estimate"]).to_numpy()
             np.testing.assert_allclose(res["ci_low"], base["ci_low"] * k, rtol=1e-10)
+
+
+# ---------------------------------------------------------------------------------
+# the same class elsewhere: TOPSIS, sigma convergence, drivers, IV
+# ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_topsis_and_sigma_convergence_are_scale_free(scale):
+    # Before: TOPSIS called a column x 1e-300 "all zero" and overflowed at 1e300;
+    # sigma convergence overflowed in the SD at 1e300.
+    from dtistat import sigma_convergence, topsis
+
+    d = _panel().assign(a=lambda f: np.exp(f["x"]), b=lambda f: np.exp(f["m"]),
+                        v=lambda f: np.exp(f["y"] / 3))
+    base = topsis(d, ["a", "b"], weights=[0.5, 0.5]).table["score"]
+    res = topsis(d.assign(a=d["a"] * scale), ["a", "b"], weights=[0.5, 0.5])
+    np.testing.assert_allclose(res.table["score"], base, rtol=1e-13)
+    s0 = sigma_convergence(d, value="v", entity="id", time="t").table
+    s1 = sigma_convergence(d.assign(v=d["v"] * scale), value="v", entity="id",
+                           time="t").table
+    np.testing.assert_allclose(s1[["cv", "sd_log"]], s0[["cv", "sd_log"]], rtol=1e-12)
+    np.testing.assert_allclose(s1["sd"] / scale, s0["sd"], rtol=1e-13)
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e300])
+def test_drivers_and_iv_out_of_range_say_so(scale):
+    # Before: "'y' is constant" / "collinear" at 1e-300, an overflow at 1e300
+    from dtistat import fit_drivers, fit_iv
+
+    d = _panel()
+    d = d.assign(y=d["y"] * scale)
+    with pytest.raises(DataError, match="'y' has values of magnitude"):
+        fit_drivers(d, "y", ["x", "m"])
+    with pytest.raises(DataError, match="'y' has values of magnitude"):
+        fit_iv(d, y="y", endog="x", instruments="m")
+
+
+@pytest.mark.parametrize("scale", [1e-100, 1e-13, 1e13, 1e100])
+def test_drivers_and_iv_are_scale_equivariant(scale):
+    from dtistat import fit_drivers, fit_iv
+
+    d = _panel()
+    for cols in (["y"], ["x", "m", "y"]):
+        dd = d.assign(**{c: d[c] * scale for c in cols})
+        a, b = fit_iv(dd, y="y", endog="x", instruments="m"), \
+            fit_iv(d, y="y", endog="x", instruments="m")
+        np.testing.assert_allclose(a.tidy()["statistic"], b.tidy()["statistic"],
+                                   rtol=1e-10)
+        a = fit_drivers(dd, "y", ["x", "m"]).coefficients
+        b = fit_drivers(d, "y", ["x", "m"]).coefficients
+        # atol: the standardized intercept is zero up to rounding (t ~ 1e-16)
+        np.testing.assert_allclose(a["statistic"], b["statistic"], rtol=1e-10, atol=1e-9)
+
+
+@pytest.mark.parametrize("scale", [1e-100, 1e-13, 1e13, 1e100])
+@pytest.mark.parametrize("cov", ["unadjusted", "robust", "cluster"])
+def test_iv_diagnostics_are_scale_free(scale, cov):
+    # Before: the Kleibergen-Paap rk and the C/J tests raised a raw LinAlgError
+    # ("Singular matrix") at 1e-100, their moment covariances underflowing.
+    from dtistat import fit_iv
+
+    d = _panel()
+    d["z2"] = d["m"] + np.random.default_rng(1).normal(size=len(d))
+    kw = {"y": "y", "endog": "x", "instruments": ["m", "z2"], "cov": cov}
+    if cov == "cluster":
+        kw["cluster"] = "id"
+    base = fit_iv(d, **kw).diagnostics.tests
+    res = fit_iv(d.assign(**{c: d[c] * scale for c in ("x", "m", "z2", "y")}),
+                 **kw).diagnostics.tests
+    assert set(res) == set(base)
+    for name, t in base.items():
+        if t is not None and np.isfinite(t.statistic):
+            assert res[name].statistic == pytest.approx(t.statistic, rel=1e-8), name
