@@ -95,7 +95,7 @@ def _balanced(data: pd.DataFrame, entity: str, time: str) -> tuple:
 
 def _absorbed(A: np.ndarray, Aw: np.ndarray, names: Sequence, what: str) -> None:
     for j, name in enumerate(names):
-        scale = max(np.abs(A[:, j]).max(), 1.0)
+        scale = np.abs(A[:, j]).max()  # relative to the column: no floor of 1
         if np.abs(Aw[:, j]).max() <= 1e-10 * scale:
             raise EstimationError(f"{what} {name!r} has no variation within entities: it "
                                   "is absorbed by the entity fixed effects; drop it")
