@@ -361,3 +361,62 @@ def test_fit_ordered_is_scale_equivariant(scale):
     np.testing.assert_allclose(me["estimate"] * g, me0["estimate"], rtol=1e-6, atol=1e-12)
     np.testing.assert_allclose(me["std_error"] * g, me0["std_error"], rtol=1e-5)
     assert res.loglike == pytest.approx(base.loglike, rel=1e-9)
+
+
+def _did_panel() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    n, T = 40, 8
+    d = pd.DataFrame({"id": np.repeat(np.arange(n), T),
+                      "t": np.tile(np.arange(2000, 2000 + T), n)})
+    d["x"] = rng.normal(size=len(d))
+    d["q"] = rng.uniform(size=len(d))
+    d["y"] = d["x"] * (1 + (d["q"] > 0.5)) + rng.normal(size=len(d))
+    d["tt"] = np.repeat(np.where(np.arange(n) < 15, 2004,
+                                 np.where(np.arange(n) < 25, 2006, 0)), T)
+    d["v"] = np.exp(d["y"] / 3)
+    return d
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e300])
+def test_threshold_did_psm_out_of_range_say_so(scale):
+    # Before: fit_threshold "the base design is singular (collinear regressors)", fit_did
+    # silently different numbers at 1e-300 and overflow at 1e300, psm_did "a covariate
+    # has no variation" / overflow.
+    from dtistat import fit_did, fit_threshold, psm_did
+
+    d = _did_panel()
+    d["y"] = d["y"] * scale
+    with pytest.raises(DataError, match="'y' has values of magnitude"):
+        fit_threshold(d, y="y", x=[], threshold_var="q", regime_vars="x", entity="id",
+                      time="t", n_boot=0, grid=50)
+    with pytest.raises(DataError, match="'y' has values of magnitude"):
+        fit_did(d, y="y", treat_time="tt", entity="id", time="t", n_boot=0)
+    with pytest.raises(DataError, match="'y' has values of magnitude"):
+        psm_did(d, y="y", treat_time="tt", entity="id", time="t", covariates=["x"])
+
+
+@pytest.mark.parametrize("scale", [1e-100, 1e-13, 1e13, 1e100])
+def test_threshold_is_scale_equivariant(scale):
+    # Before: a regime variable in 1e-13 units "has no variation within entities"
+    from dtistat import fit_threshold
+
+    d = _did_panel()
+    kw = {"y": "y", "x": [], "threshold_var": "q", "regime_vars": "x", "entity": "id",
+          "time": "t", "n_boot": 0, "grid": 50}
+    base = fit_threshold(d, **kw).tidy()
+    res = fit_threshold(d.assign(x=d["x"] * scale, y=d["y"] * scale), **kw).tidy()
+    np.testing.assert_allclose(res["statistic"], base["statistic"], rtol=1e-8)
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_kernel_density_is_scale_equivariant(scale):
+    # Before: "the values have no spread" at 1e-300 (the SD underflowed), an overflow
+    # at 1e300
+    from dtistat import kernel_density
+
+    d = _did_panel()
+    base = kernel_density(d, value="v", entity="id", time="t")
+    res = kernel_density(d.assign(v=d["v"] * scale), value="v", entity="id", time="t")
+    np.testing.assert_allclose(res.bandwidths / scale, base.bandwidths, rtol=1e-12)
+    np.testing.assert_allclose(res.density.to_numpy() * scale, base.density.to_numpy(),
+                               rtol=1e-9, atol=1e-12)
