@@ -49,12 +49,15 @@ def is_constant(spread: np.ndarray | float, top: np.ndarray | float) -> np.ndarr
 MAX_MAGNITUDE = 1e150
 
 
-def check_magnitude(X: np.ndarray, names: list, what: str) -> None:
+def check_magnitude(X: np.ndarray, names: list, what: str, *,
+                    limit: float = MAX_MAGNITUDE,
+                    forms: str = "sums of squares") -> None:
     """Refuse columns a regression's sums of squares cannot hold.
 
-    A column whose largest absolute value exceeds ``MAX_MAGNITUDE`` (its squares pass
-    1e300) or is non-zero but below ``1 / MAX_MAGNITUDE`` raises :class:`DataError`
-    naming it, instead of an overflow read as collinearity or a zero variance.
+    A column whose largest absolute value exceeds ``limit`` (default
+    ``MAX_MAGNITUDE``: its squares pass 1e300) or is non-zero but below ``1 / limit``
+    raises :class:`DataError` naming it, instead of an overflow read as collinearity or
+    a zero variance. ``forms`` says what the method computes (for the message).
     """
     from dtistat.errors import DataError
 
@@ -65,12 +68,13 @@ def check_magnitude(X: np.ndarray, names: list, what: str) -> None:
         return
     with np.errstate(invalid="ignore"):
         top = np.max(np.where(np.isfinite(X), np.abs(X), 0.0), axis=0)
-    bad = (top > MAX_MAGNITUDE) | ((top > 0) & (top < 1.0 / MAX_MAGNITUDE))
+    bad = (top > limit) | ((top > 0) & (top < 1.0 / limit))
     if bad.any():
         j = int(np.flatnonzero(bad)[0])
         k = int(np.floor(np.log10(top[j])))
+        e = int(round(np.log10(limit)))
         raise DataError(
-            f"{names[j]!r} has values of magnitude up to {top[j]:.3g}: {what} forms sums "
-            f"of squares, which floating point holds only for values between 1e-150 "
-            f"and 1e150 in magnitude; rescale it (e.g. divide by 1e{k})"
+            f"{names[j]!r} has values of magnitude up to {top[j]:.3g}: {what} forms "
+            f"{forms}, which floating point holds only for values between 1e-{e} "
+            f"and 1e{e} in magnitude; rescale it (e.g. divide by 1e{k})"
         )

@@ -420,3 +420,46 @@ def test_kernel_density_is_scale_equivariant(scale):
     np.testing.assert_allclose(res.bandwidths / scale, base.bandwidths, rtol=1e-12)
     np.testing.assert_allclose(res.density.to_numpy() * scale, base.density.to_numpy(),
                                rtol=1e-9, atol=1e-12)
+
+
+def _stl():
+    import libpysal
+    from libpysal import examples
+
+    w = libpysal.io.open(examples.get_path("stl.gal")).read()
+    w.transform = "r"
+    df = pd.read_csv(examples.get_path("stl_hom.csv"))
+    long = pd.DataFrame({
+        "i": np.tile(w.id_order, 3), "t": np.repeat([1984, 1988, 1993], 78),
+        "hr": np.r_[df.HR7984, df.HR8488, df.HR8893],
+        "rd": np.r_[df.RDAC80, df.RDAC85, df.RDAC90],
+        "pe": np.r_[df.PE77, df.PE82, df.PE87]})
+    return w, long
+
+
+@pytest.mark.parametrize("scale", [1e-70, 1e-13, 1e13, 1e70])
+def test_fit_spatial_is_scale_equivariant(scale):
+    # Before: a ZeroDivisionError (1e-100) / OverflowError (1e100) in the information
+    # of sigma², "collinear" at 1e-300.
+    from dtistat import fit_spatial
+
+    w, long = _stl()
+    for model, rtol in (("sar", 1e-10), ("sdm", 1e-10), ("sem", 1e-5)):
+        # sem: lambda comes from a bounded Brent search (xatol 1e-10, no polish as for
+        # rho), so its t statistics move by ~1e-6 with the rounding of other units
+        kw = {"entity": "i", "time": "t", "w": w, "model": model}
+        base = fit_spatial(long, "hr", ["rd", "pe"], **kw).tidy()
+        for cols in (["hr"], ["hr", "rd", "pe"]):
+            res = fit_spatial(long.assign(**{c: long[c] * scale for c in cols}), "hr",
+                              ["rd", "pe"], **kw).tidy()
+            np.testing.assert_allclose(res["statistic"], base["statistic"], rtol=rtol)
+
+
+@pytest.mark.parametrize("scale", [1e-100, 1e100, 1e300])
+def test_fit_spatial_out_of_range_says_so(scale):
+    from dtistat import fit_spatial
+
+    w, long = _stl()
+    with pytest.raises(DataError, match="'hr' has values of magnitude.*1e-75 and 1e75"):
+        fit_spatial(long.assign(hr=long["hr"] * scale), "hr", ["rd", "pe"], entity="i",
+                    time="t", w=w, model="sar")

@@ -33,6 +33,7 @@ import pandas as pd
 from scipy.optimize import brentq, minimize_scalar
 
 from dtistat._results import CoefResult, Summary
+from dtistat._scale import check_magnitude
 from dtistat._validate import (
     as_list,
     check_choice,
@@ -407,6 +408,10 @@ def fit_spatial(data: pd.DataFrame, y: str, x: Any, *, entity: str, time: str, w
     check_choice(missing, ("raise",), "missing")
     level = check_level(level)
     pdata = prepare_panel(data, y, x, entity=entity, time=time, w=w)
+    check_magnitude(np.column_stack([pdata.y.reshape(-1, 1),
+                                     pdata.X.reshape(-1, pdata.X.shape[-1])]),
+                    [y, *pdata.names], "fit_spatial", limit=1e75,
+                    forms="the information of sigma² (1 / sigma⁴)")
     Wt = pdata.w
     if Wt.islands:
         raise DataError(f"W has island(s) without neighbours, e.g. entity {Wt.islands[0]!r}")
