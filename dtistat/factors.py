@@ -1127,6 +1127,12 @@ def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
     factor's observed indicators (ignoring residual covariances); Cronbach's alpha
     uses the sample covariances of those indicators.
 
+    The optimization runs on the correlation scale (the covariance divided by the
+    observed SDs, factors on their marker indicator's scale) and the estimates are
+    transformed back exactly: raw data whose variances differ by orders of magnitude
+    fit like standardized data (same chi2 and fit indices), so no warning about
+    variance ratios is needed. Variances outside 1e-150 .. 1e150 are refused.
+
     Raises
     ------
     SpecError
