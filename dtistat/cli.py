@@ -570,13 +570,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     seen: set = set()
+    glyphs: list[str] = []
 
     def one_line_warning(message, category, filename, lineno, file=None, line=None):
         text = str(message)
-        if "missing from font" in text:  # one note, not one line per glyph
-            text = ("no CJK font is installed, so Chinese names in figures show as boxes "
-                    "(install e.g. fonts-noto-cjk)")
-        if text not in seen:
+        if text.startswith("Glyph ") and "missing from" in text:
+            glyphs.append(text)  # one note at the end, not one line per glyph
+        elif text not in seen:
             seen.add(text)
             print(f"dtistat {args.command}: warning: {text}", file=sys.stderr)
 
@@ -588,6 +588,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         print(f"dtistat {args.command}: error: {msg}", file=sys.stderr)
         return 2
+    finally:
+        from dtistat._plotting import glyph_note
+
+        if glyph_note(glyphs):
+            print(f"dtistat {args.command}: warning: {glyph_note(glyphs)}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from dtistat import plots
-from dtistat._plotting import pick_label, pyplot, use_chinese
+from dtistat._plotting import LATIN_FONT, cjk_font, glyph_note, pick_label, pyplot, use_chinese
 
 __all__ = ["run_demo", "DemoReport", "Section"]
 
@@ -534,6 +534,21 @@ def _fmt_table(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _is_glyph(message: str) -> bool:
+    return message.startswith("Glyph ") and "missing from" in message
+
+
+def _save(fig: Any, path: Path) -> list[str]:
+    """Save a figure; return matplotlib's missing-glyph warnings, pass the others on."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig.savefig(path, dpi=110)
+    for wm in caught:
+        if not _is_glyph(str(wm.message)):
+            warnings.warn_explicit(wm.message, wm.category, wm.filename, wm.lineno)
+    return [str(wm.message) for wm in caught if _is_glyph(str(wm.message))]
+
+
 def run_demo(
     out: str | Path = "dtistat-demo",
     *,
@@ -571,6 +586,7 @@ def run_demo(
     tables: dict[str, Path] = {}
     figures: dict[str, Path] = {}
     plt = pyplot()
+    glyphs: list[str] = []
     for i, fn in enumerate(secs, 1):
         name = fn.__name__.lstrip("_")
         if name == "section":  # a topic module's section: named by its module
@@ -582,6 +598,8 @@ def run_demo(
                 warnings.simplefilter("always")
                 sec = fn(ctx)
             notes = sorted({str(wm.message) for wm in caught})
+            glyphs += [n for n in notes if _is_glyph(n)]  # about drawing: one note at the top
+            notes = [n for n in notes if not _is_glyph(n)]
             if notes:  # shown in the report, not lost on the terminal
                 sec.text += "".join(f"<br><span class='note'>Note: {html.escape(n)}</span>"
                                     for n in notes)
@@ -595,7 +613,7 @@ def run_demo(
             tables[tname] = p
         for fname, fig, _cap in sec.figures:
             p = out_dir / "figures" / f"{fname}.png"
-            fig.savefig(p, dpi=110)
+            glyphs += _save(fig, p)
             plt.close(fig)
             figures[fname] = p
         done.append(sec)
@@ -607,8 +625,11 @@ def run_demo(
              "<b>simulated</b> (documented DGP in <code>dtistat.datasets</code>); city "
              "metadata are real. The index is calibrated to the published tables of the "
              "2023 数字化转型指数报告. Figures use " +
-             ("Chinese labels." if chinese else "English labels (no CJK font found).") +
-             "</p>"]
+             (f"Chinese labels (font {cjk_font()} with {LATIN_FONT} for Latin letters and "
+              "digits)." if chinese else "English labels (no font with Chinese glyphs "
+              "found).") + "</p>"]
+    if glyph_note(glyphs):
+        parts.append(f"<p class='note'>Figures: {html.escape(glyph_note(glyphs))}.</p>")
     for num, sec in enumerate(done, start=1):
         cls = " class='fail'" if sec.title.endswith("(failed)") else ""
         # sections are numbered in report order, whatever number a title was written with
