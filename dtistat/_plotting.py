@@ -50,7 +50,11 @@ def covers(entry, text: str) -> bool:
     from matplotlib import ft2font
 
     try:
-        font = ft2font.FT2Font(str(entry.fname), face_index=int(getattr(entry, "index", 0)))
+        try:
+            font = ft2font.FT2Font(str(entry.fname),
+                                   face_index=int(getattr(entry, "index", 0) or 0))
+        except TypeError:  # matplotlib < 3.10: no face_index, the first face of a .ttc
+            font = ft2font.FT2Font(str(entry.fname))
         chars = font.get_charmap()
     except Exception:  # unreadable or unsupported file: not usable
         return False

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pandas as pd
 
 from dtistat._plotting import pick_label, pyplot
 from dtistat.report import Section, _Context
+from dtistat.reporting.truth import truth_notes
 
 __all__ = ["section", "spatial"]
 
@@ -48,12 +51,15 @@ def spatial(ctx: _Context) -> Section:
              "rho": SPATIAL_TRUTH["rho"]}
     coef.insert(2, "truth", coef["term"].map(truth))
 
+    effs = eff.assign(term=eff["variable"] + " (" + eff["effect"] + ")")
+    notes = truth_notes(coef) + truth_notes(effs)
     s = Section("spatial", "Spatial spillovers between neighbouring cities",
                 text=("W: 8 nearest cities by great-circle distance on the bundled city "
                       "coordinates, row-standardized. Moran's I with 999 permutations per "
                       "quarter; LISA of the last quarter's DTI; a two-way fixed-effects "
                       "spatial Durbin model of a simulated outcome with known rho = "
-                      f"{SPATIAL_TRUTH['rho']} and theta (LeSage-Pace effects, 1,000 draws)."))
+                      f"{SPATIAL_TRUTH['rho']} and theta (LeSage-Pace effects, 1,000 draws)."
+                      + "".join(f" {html.escape(n)}" for n in notes)))
     s.tables.append(("spatial_moran_by_quarter", by_q, "Global Moran's I by quarter"))
     counts = lisa["cluster"].value_counts().rename_axis("cluster").reset_index(name="cities")
     s.tables.append(("spatial_lisa_clusters", counts, "LISA clusters (p <= 0.05), last quarter"))
