@@ -177,8 +177,10 @@ def _index(args: argparse.Namespace) -> int:
     if "cluster" in cols and additive:
         run.figure("cluster_shares", lambda: plots.cluster_share_plot(ent, period=period))
     top1 = ent.rank(period)
+    show = index_table(ent, period, title=f"Ranking, {period}", format="markdown",
+                       **dict(kw, top=args.top or 10))
     return run.done(f"{len(ent.entities)} {res.entity} x {len(per)} periods; first in "
-                    f"{period}: {top1[res.entity].iloc[0]}")
+                    f"{period}: {top1[res.entity].iloc[0]}", show=show)
 
 
 def _metadata(args: argparse.Namespace, data: Any) -> Any:
@@ -254,7 +256,7 @@ def _sensitivity(args: argparse.Namespace) -> int:
         head += f"; mean absolute rank shift {res.draws['rank_shift'].mean():.2f}"
     if "spearman" in res.draws.columns:
         head += f", mean Spearman correlation {res.draws['spearman'].mean():.3f}"
-    return run.done(head)
+    return run.done(head, show=frame_table(show, digits=2, format="markdown"))
 
 
 # --------------------------------------------------------------------------- mediate
@@ -375,7 +377,8 @@ def _factors(args: argparse.Namespace) -> int:
         f"{efa.bartlett.p_value:.3g}; N = {efa.nobs}.", **k), args.format)
     run.step("drawing figures")
     run.figure("scree", lambda: plots.scree_plot(efa))
-    return run.done(f"{efa.n_factors} factor(s); KMO {efa.kmo.overall:.3f}")
+    return run.done(f"{efa.n_factors} factor(s); KMO {efa.kmo.overall:.3f}",
+                    show=frame_table(load, digits=3, format="markdown"))
 
 
 # --------------------------------------------------------------------------- parser

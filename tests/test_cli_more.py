@@ -188,3 +188,15 @@ def test_survey_command_rakes_then_tabulates(files, capsys):
     assert f"| t1 | {ct.row_pct.loc['t1', 0]:.1f} | {ct.row_pct.loc['t1', 1]:.1f} |" in out
     got = pd.read_csv(files / "o_s" / "tables" / "weights.csv")["raked_weight"]
     np.testing.assert_allclose(got, w.to_numpy(), rtol=1e-12)
+
+
+def test_factors_prints_the_loadings(files, capsys):
+    from dtistat.factors import fit_efa
+
+    cols = ["a1", "a2", "a3", "b1", "b2", "b3"]
+    assert main(["factors", str(files / "env.csv"), "--columns", *cols, "--n-factors", "2",
+                 "--out", str(files / "o_f")]) == 0
+    out = capsys.readouterr().out
+    efa = fit_efa(pd.read_csv(files / "env.csv"), cols, n_factors=2, rotation="varimax")
+    row = efa.to_frame().loc["b1"]
+    assert f"| b1 | {row['F1']:.3f} | {row['F2']:.3f} |" in out
