@@ -365,6 +365,7 @@ def _factors(ctx: _Context) -> Section:
 
 
 def _survey(ctx: _Context) -> Section:
+    from dtistat.reporting.truth import truth_notes
     from dtistat.survey import crosstab, fit_ordered, proportions, rake
 
     w = ctx.world
@@ -387,10 +388,18 @@ def _survey(ctx: _Context) -> Section:
     osum.insert(1, "truth", key[key.isin(truth.index)].map(truth).to_numpy())
     osum["unweighted"] = unweighted["estimate"].reindex(osum["term"]).to_numpy()
     osum["unweighted_se"] = unweighted["std_error"].reindex(osum["term"]).to_numpy()
+    notes = truth_notes(osum)
+    if notes:  # say why the raked fit strays more than the unweighted one
+        notes.append(
+            "In the simulation the panel's selection depends only on gender, age, tier and "
+            "region, and attitude depends on none of them beyond the regressors, so the "
+            "unweighted fit is consistent too and more precise (compare the unweighted "
+            "column); raking answers the population question at the price of variance")
     s = Section("survey", "9 Public survey (PART 4): weighted shares, training, attitudes",
                 text=("Raked to population margins (gender, age, tier, region)" +
                       (f": Kish design effect {rep.design_effect:.2f}, effective n "
-                       f"{rep.effective_n:.0f}." if rep is not None else ".")))
+                       f"{rep.effective_n:.0f}." if rep is not None else ".") +
+                      "".join(f" {html.escape(n.rstrip('.'))}." for n in notes)))
     s.tables.append(("survey_tools_by_tier", prop,
                      "Weighted tool-use rates by city tier (Wilson CI)"))
     s.tables.append(("survey_training_by_size", ct.test_table(), "Organized training by "

@@ -65,7 +65,8 @@ def truth_notes(table: pd.DataFrame, *, term: str = "term",
             verdict = (f"and the 95% interval [{r['ci_low']:.3g}, {r['ci_high']:.3g}] "
                        "misses the truth")
         else:
-            verdict = "more than sampling error" if z > 2 else "within sampling error"
+            verdict = ("outside a 95% interval" if z > 1.96 else
+                       "inside a 95% interval")
         sent = (f"{r[term]}: {est:.3g} (SE {se:.2g}) against a truth of {tru:.3g} is "
                 f"{z:.1f} standard errors away, {verdict}")
         why = reasons.get(str(r[term]))
