@@ -97,6 +97,6 @@ def _lisa_map(lisa: pd.DataFrame):
     ax.set_xlabel(pick_label("经度", "longitude"))
     ax.set_ylabel(pick_label("纬度", "latitude"))
     ax.set_aspect(1 / np.cos(np.radians(35)))
-    ax.legend(loc="lower left", fontsize=8)
+    ax.legend(loc="best", fontsize=8)  # where it hides the fewest cities
     ax.set_title(pick_label("数字化转型指数 LISA 聚类", "LISA clusters of the DTI"))
     return fig
