@@ -615,12 +615,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     seen: set = set()
     glyphs: list[str] = []
+    sub = subparser(parser, args.command)
 
     def one_line_warning(message, category, filename, lineno, file=None, line=None):
         text = str(message)
         if text.startswith("Glyph ") and "missing from" in text:
             glyphs.append(text)  # one note at the end, not one line per glyph
-        elif text not in seen:
+            return
+        text = plain_words(text, sub)
+        if text not in seen:
             seen.add(text)
             print(f"dtistat {args.command}: warning: {text}", file=sys.stderr)
 
@@ -630,7 +633,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(args.func(args))
     except (DtiStatError, ImportError, OSError) as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        msg = plain_words(msg, subparser(parser, args.command))
+        msg = plain_words(msg, sub)
         print(f"dtistat {args.command}: error: {msg}", file=sys.stderr)
         return 2
     finally:

@@ -200,3 +200,11 @@ def test_factors_prints_the_loadings(files, capsys):
     efa = fit_efa(pd.read_csv(files / "env.csv"), cols, n_factors=2, rotation="varimax")
     row = efa.to_frame().loc["b1"]
     assert f"| b1 | {row['F1']:.3f} | {row['F2']:.3f} |" in out
+
+
+def test_warnings_use_option_names_too(files, capsys):
+    rc = main(["mediate", str(files / "med.csv"), "--x", "x", "--m", "m1", "--y", "y",
+               "--n-boot", "60", "--seed", "1", "--out", str(files / "o_warn")])
+    assert rc == 0
+    err = capsys.readouterr().err
+    assert "warning: --n-boot 60 is small" in err and "n_boot=" not in err
