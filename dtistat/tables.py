@@ -20,6 +20,10 @@ code: estimators return numbers, this module formats them (the layout of Stata's
 Formats: ``"markdown"``, ``"latex"`` (booktabs), ``"html"`` and ``"frame"`` return
 the table (a string or a DataFrame; also written to ``path`` if given); ``"xlsx"``
 (openpyxl) and ``"docx"`` (python-docx, the ``docx`` extra) write ``path`` and return it.
+In xlsx every number is a number cell whose fixed number format shows the table's text
+(``0.000``, ``0.000"***"``, ``"("0.000")"``): the sheet reads like the paper's table and
+pastes into a manuscript as such, while each cell can still be computed with or
+re-rounded; the sheet ``estimates`` holds the unrounded values.
 """
 
 from __future__ import annotations
