@@ -32,7 +32,11 @@ LATIN_PROBE = "0123456789.-%abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ
 
 
 def pyplot():
-    """``matplotlib.pyplot`` with a non-interactive backend unless one is already set."""
+    """``matplotlib.pyplot`` with a non-interactive backend unless one is already set.
+
+    Also puts the CJK font family in place (:func:`use_chinese`) before any figure is
+    made: an axis label's font is fixed when its axes are created.
+    """
     import matplotlib
 
     if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline"):
@@ -42,6 +46,7 @@ def pyplot():
             pass
     import matplotlib.pyplot as plt
 
+    use_chinese()
     return plt
 
 

@@ -27,6 +27,9 @@ def _figure(figsize: tuple[float, float]):
         from matplotlib.figure import Figure
     except ImportError:  # pragma: no cover - matplotlib is a core dependency
         raise ImportError("plots need matplotlib: pip install matplotlib") from None
+    from dtistat._plotting import use_chinese
+
+    use_chinese()  # the font family is fixed when the axes are made
     return Figure(figsize=figsize)
 
 
@@ -149,6 +152,7 @@ _TIER_ORDER = ("一线", "新一线", "二线", "三线", "四线", "五线")
 def _fig9(figsize: tuple[float, float]):
     from matplotlib.figure import Figure
 
+    _zh()  # the font family is fixed when the axes are made
     return Figure(figsize=figsize)
 
 

@@ -6,6 +6,7 @@ with fontTools and register it with matplotlib for the duration of a test, so th
 depend on the fonts of the machine.
 """
 
+import io
 import re
 import warnings
 
@@ -175,3 +176,31 @@ def test_glyph_warnings_become_one_true_note(fonts):
                          "font(s) DejaVu Sans."])
     assert "数" in note and "fonts-noto-cjk" in note
 
+
+
+def test_labels_set_after_the_axes_exist_get_the_cjk_font(fonts):
+    """An axis label's font is fixed when the axes are made: the family list must be in
+    place before any figure exists, not only when the first Chinese label is asked for."""
+    fonts("Droid Sans Fallback")
+    from dtistat import plots
+
+    plt = P.pyplot()
+    fig, ax = plt.subplots()
+    ax.set_xlabel(P.pick_label("门槛变量 2023", "threshold"))
+    ax.set_yticks([0, 1], ["上海市", "北京市"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig.canvas.draw()
+    plt.close(fig)
+    assert _glyph([str(w.message) for w in caught]) == []
+    P.cjk_font.cache_clear()
+    import matplotlib
+
+    matplotlib.rcParams["font.family"] = ["sans-serif"]
+    fig = plots._figure((3, 2))  # the figures of dtistat.plots: the same
+    ax = fig.add_subplot()
+    ax.set_yticks([0, 1], ["上海市", "北京市"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig.savefig(io.BytesIO(), format="png")
+    assert _glyph([str(w.message) for w in caught]) == []
