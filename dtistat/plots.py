@@ -147,6 +147,10 @@ def sobol_plot(result: SobolResult) -> Figure:
 # ============================================================================
 
 _TIER_ORDER = ("一线", "新一线", "二线", "三线", "四线", "五线")
+#: English names of the tiers when the metadata has no English column and no CJK font
+#: is installed (Chinese tick labels would be boxes).
+_TIER_EN = {"一线": "tier 1", "新一线": "new tier 1", "二线": "tier 2", "三线": "tier 3",
+            "四线": "tier 4", "五线": "tier 5"}
 
 
 def _fig9(figsize: tuple[float, float]):
@@ -193,7 +197,7 @@ def _display_names(values: Any, *, labels: Any = None, meta: Any = None,
             else:
                 m = dict(zip(meta.index.astype(str), meta[en_col].astype(str)))
             return [m.get(x, x) for x in vals]
-    return vals
+    return [_TIER_EN.get(x, x) for x in vals]
 
 
 def _entity_level(result: Any, what: str) -> Any:

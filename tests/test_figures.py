@@ -232,3 +232,16 @@ def test_rank_interval_legend_hides_no_city(tmp_path):
         assert box.y0 >= 0 and box.x0 >= 0 and box.x1 <= fig.bbox.width  # on the figure
         assert all(float(t).is_integer() for t in ax.get_xticks())  # ranks: whole numbers
         saved(fig, tmp_path, f"ranks{top}")
+
+
+def test_tiers_without_english_names_or_cjk_font_are_not_boxes(index, english):
+    """Issue #21: tier ticks were Chinese (boxes without a CJK font) when the metadata
+    had no tier_en column."""
+    meta = CITIES.drop(columns=["tier_en"])
+    fig = plots.growth_by_tier_plot(index, metadata=meta)
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == [
+        "tier 1", "new tier 1", "tier 2", "tier 3"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig.savefig(__import__("io").BytesIO(), format="png")
+    assert not [w for w in caught if "Glyph" in str(w.message)]
