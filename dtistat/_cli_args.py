@@ -85,7 +85,8 @@ def data_first(parser: argparse.ArgumentParser, argv: Sequence[str]) -> list[str
     return [argv[0], argv[k], *argv[1:k], *argv[k + 1:]]
 
 
-_PY_ARG = re.compile(r"\b([a-z][a-z_]*)=(?:(['\"])([^'\"]*)\2|(True|False|None|\d+))?")
+_PY_ARG = re.compile(r"\b([a-z][a-z_]*)=(?:(['\"])([^'\"]*)\2"
+                     r"|(True|False|None|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?))?")
 
 
 def plain_words(message: str, sub: argparse.ArgumentParser | None) -> str:
@@ -103,6 +104,8 @@ def plain_words(message: str, sub: argparse.ArgumentParser | None) -> str:
     '--fe twoway needs --entity (the panel unit column)'
     >>> plain_words("fill them, or pass missing='drop' to drop these rows", sub)
     'fill them, or pass --dropna to drop these rows'
+    >>> plain_words("level=-0.5 must be in (0, 1); n_boot=1e3 is fine", sub)
+    '--level -0.5 must be in (0, 1); --n-boot 1e3 is fine'
     """
     if sub is None:
         return message
