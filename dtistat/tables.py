@@ -844,8 +844,8 @@ def _html_table(doc: _Doc) -> str:
     return "\n".join(out) + "\n"
 
 
-_NUM_CELL = re.compile(r"(?P<open>[(\[]?)(?P<num>-?\d+(?:\.(?P<dec>\d+))?)"
-                       r"(?P<close>[)\]]?)(?P<stars>\**)")
+_NUM_CELL = re.compile(r"(?P<open>[(\[]?)(?P<plus>\+?)(?P<num>-?\d+(?:\.(?P<dec>\d+))?)"
+                       r"(?P<pct>%?)(?P<close>[)\]]?)(?P<stars>\**)")
 
 
 def _cell_value(s: str) -> tuple[Any, str | None]:
@@ -853,10 +853,11 @@ def _cell_value(s: str) -> tuple[Any, str | None]:
 
     Every number is stored as a number with a fixed format that shows exactly the text of
     the table: ``1.130`` -> 1.13 shown as ``0.000``; ``1.130***`` -> 1.13 shown as
-    ``0.000"***"``; ``(0.012)`` -> 0.012 shown as ``"("0.000")"``. So the sheet looks like
-    the paper's table (stars beside the estimate, as a reader expects when it is pasted into
-    a manuscript) while every cell stays a number to compute with or re-round. Other text
-    (labels, intervals ``[a, b]``, "Yes") stays text.
+    ``0.000"***"``; ``(0.012)`` -> 0.012 shown as ``"("0.000")"``; ``45.2%`` -> 0.452
+    shown as ``0.0%``; a rank change ``+3`` -> 3 shown as ``+0;-0;0``. So the sheet looks
+    like the paper's table (stars beside the estimate, as a reader expects when it is
+    pasted into a manuscript) while every cell stays a number to compute with or re-round.
+    Other text (labels, intervals ``[a, b]``, "Yes") stays text.
     """
     m = _NUM_CELL.fullmatch(s)
     if m is None or {"(": ")", "[": "]", "": ""}[m["open"]] != m["close"]:
@@ -864,6 +865,10 @@ def _cell_value(s: str) -> tuple[Any, str | None]:
     dec = len(m["dec"] or "")
     value: Any = float(m["num"]) if dec else int(m["num"])
     fmt = "0" + ("." + "0" * dec if dec else "")
+    if m["pct"]:
+        value, fmt = float(m["num"]) / 100, fmt + "%"
+    if m["plus"]:
+        fmt = f"+{fmt};-{fmt};{fmt}"
     if m["open"]:
         fmt = f'"{m["open"]}"{fmt}"{m["close"]}"'
     if m["stars"]:

@@ -8,6 +8,7 @@ table's text (``0.000``, ``0.000"***"``, ``"("0.000")"``).
 import re
 import warnings
 
+import pandas as pd
 import pytest
 import statsmodels.api as sm
 
@@ -19,11 +20,54 @@ def shown(value, fmt):
     """The text Excel shows for a number under the formats dtistat writes."""
     if fmt in (None, "General"):
         return str(value)
-    m = re.fullmatch(r'(?:"([^"]*)")?0(?:\.(0+))?(?:"([^"]*)")?(?:"([^"]*)")?', fmt)
+    secs = fmt.split(";")
+    if len(secs) == 3:  # positive;negative;zero
+        sec = secs[0] if value > 0 else secs[1] if value < 0 else secs[2]
+        value = abs(value)
+    else:
+        sec = fmt
+    m = re.fullmatch(r'(?:"([^"]*)")?([+-]?)0(?:\.(0+))?(%?)(?:"([^"]*)")?(?:"([^"]*)")?', sec)
     assert m, f"unexpected number format {fmt!r}"
-    pre, dec, post, stars = m.group(1) or "", len(m.group(2) or ""), m.group(3) or "", \
-        m.group(4) or ""
-    return f"{pre}{value:.{dec}f}{post}{stars}"
+    pre, sign, dec, pct, post, stars = (g or "" for g in m.groups())
+    value = 100 * value if pct else value
+    return f"{pre}{sign}{value:.{len(dec)}f}{pct}{post}{stars}"
+
+
+def sheet_rows(path):
+    from openpyxl import load_workbook
+
+    out = []
+    for r in load_workbook(path)["table"].iter_rows():
+        row = ["" if c.value is None else shown(c.value, c.number_format)
+               if isinstance(c.value, (int, float)) else str(c.value) for c in r]
+        while row and row[-1] == "":
+            row.pop()
+        out.append(row)
+    return out
+
+
+def assert_shows_markdown(md, path):
+    """Every row of the Markdown table appears, cell for cell and in order, in the sheet;
+    no number in the sheet is text."""
+    want = [[c.strip() for c in line.strip("|").split("|")]
+            for line in md.splitlines() if line.startswith("|") and ":---" not in line]
+    rows = sheet_rows(path)
+    i = 0
+    for w in want:
+        while w and w[-1] == "":
+            w.pop()
+        while i < len(rows) and rows[i] != w:
+            i += 1
+        assert i < len(rows), f"row {w} is not shown in the sheet"
+        i += 1
+    from openpyxl import load_workbook
+
+    ws = load_workbook(path)["table"]
+    as_text = [c.value for r in ws.iter_rows(min_row=2) for c in r[1:]
+               if isinstance(c.value, str)
+               and re.fullmatch(r"[(\[]?\+?-?\d+(\.\d+)?%?[)\]]?\**", c.value)
+               and not re.fullmatch(r"\(\d+\)", c.value)]  # column numbers: headers
+    assert as_text == []
 
 
 @pytest.fixture(scope="module")
@@ -75,3 +119,39 @@ def test_xlsx_value_is_the_rounded_estimate(fits, tmp_path):
         assert row[j].value == pytest.approx(res.params["capital"], abs=5e-4)
         assert isinstance(below[j].value, float)
         assert below[j].value == pytest.approx(res.std_errors["capital"], abs=5e-4)
+
+
+def test_index_and_mediation_tables_keep_numbers_numeric(tmp_path):
+    """Rank changes (+3) and shares (45.2%) were text too."""
+    import numpy as np
+
+    from dtistat import IndexSpec, compute_index
+    from dtistat.mediation import fit_mediation
+    from dtistat.tables import index_table, mediation_table
+
+    spec = IndexSpec.from_dict({"name": "total", "children": [{"name": "x"}, {"name": "z"}]})
+    q = ["2021Q1", "2021Q2", "2021Q3", "2021Q4", "2022Q1"]
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"city": np.repeat(list("ABCDE"), 5), "quarter": q * 5,
+                       "x": rng.uniform(1, 5, 25), "z": rng.uniform(1, 5, 25)})
+    res = compute_index(df, spec)
+    kw = dict(compare="2021Q1", growth="yoy")
+    p = index_table(res, "2022Q1", format="xlsx", path=tmp_path / "i.xlsx", **kw)
+    assert_shows_markdown(index_table(res, "2022Q1", format="markdown", **kw), p)
+    fmts = {c.number_format for r in load(p).iter_rows() for c in r}
+    assert "+0;-0;0" in fmts  # the rank change column
+
+    d = pd.DataFrame({"x": rng.normal(size=300)})
+    d["m"] = 0.6 * d["x"] + rng.normal(size=300)
+    d["y"] = 0.5 * d["m"] + rng.normal(size=300)
+    med = fit_mediation(d, x="x", m="m", y="y", n_boot=200, ci="percentile", seed=1)
+    p = mediation_table(med, format="xlsx", path=tmp_path / "m.xlsx")
+    assert_shows_markdown(mediation_table(med, format="markdown"), p)
+    share = [c for r in load(p).iter_rows() for c in r if c.number_format == "0.0%"]
+    assert share and isinstance(share[0].value, float)  # 45.2% is the number 0.452
+
+
+def load(path):
+    from openpyxl import load_workbook
+
+    return load_workbook(path)["table"]
