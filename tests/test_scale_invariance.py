@@ -463,3 +463,25 @@ def test_fit_spatial_out_of_range_says_so(scale):
     with pytest.raises(DataError, match="'hr' has values of magnitude.*1e-75 and 1e75"):
         fit_spatial(long.assign(hr=long["hr"] * scale), "hr", ["rd", "pe"], entity="i",
                     time="t", w=w, model="sar")
+
+
+def test_spatial_random_effects_and_sac_are_scale_free():
+    # Before: random effects called regressors in 1e13 units "collinear with the
+    # constant" (matrix_rank of unequilibrated columns); SAC's nested searches saw
+    # log-likelihood values shifted by n log(units²), which moved its t statistics by
+    # 3e-5 at 1e13. For SAC units of a power of two are now exact; otherwise results
+    # agree to the searches' own precision (a 1e-12 perturbation of y moves SAC by
+    # ~2e-7; random effects search phi on the log-likelihood itself, ~2e-7 too).
+    from dtistat import fit_spatial
+
+    w, long = _stl()
+    for model, fe, rtol, rtol2 in (("sar", "random", 1e-6, 1e-6),
+                                   ("sac", "twoway", 1e-5, 1e-10)):
+        kw = {"entity": "i", "time": "t", "w": w, "model": model, "fe": fe}
+        base = fit_spatial(long, "hr", ["rd", "pe"], **kw).tidy()["statistic"]
+        two = fit_spatial(long.assign(hr=long["hr"] * 2.0**40), "hr", ["rd", "pe"],
+                          **kw).tidy()["statistic"]
+        np.testing.assert_allclose(two, base, rtol=rtol2)
+        res = fit_spatial(long.assign(hr=long["hr"] * 1e13, rd=long["rd"] * 1e13),
+                          "hr", ["rd", "pe"], **kw).tidy()["statistic"]
+        np.testing.assert_allclose(res, base, rtol=rtol)
