@@ -485,3 +485,29 @@ def test_spatial_random_effects_and_sac_are_scale_free():
         res = fit_spatial(long.assign(hr=long["hr"] * 1e13, rd=long["rd"] * 1e13),
                           "hr", ["rd", "pe"], **kw).tidy()["statistic"]
         np.testing.assert_allclose(res, base, rtol=rtol)
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_spatial_autocorrelation_statistics_are_scale_free(scale):
+    # Before: "the variable is constant" at 1e-300 (z² underflowed) and overflows at
+    # 1e300 in Moran's I, Geary's C (kurtosis z⁴), local Moran (SD) and Getis-Ord (y²).
+    from dtistat import geary, getis_ord, local_moran, moran
+
+    w, long = _stl()
+    one = long[long["t"] == 1984]
+    kw = {"data": one, "entity": "i", "permutations": 0}
+    a, b = moran("hr", w, **kw).table, moran("hr", w, **{**kw, "data": one.assign(
+        hr=one["hr"] * scale)}).table
+    np.testing.assert_allclose(b[["statistic", "z_rand"]], a[["statistic", "z_rand"]],
+                               rtol=1e-12)
+    a, b = geary("hr", w, **kw).table, geary("hr", w, **{**kw, "data": one.assign(
+        hr=one["hr"] * scale)}).table
+    np.testing.assert_allclose(b[["statistic", "z_rand"]], a[["statistic", "z_rand"]],
+                               rtol=1e-12)
+    y = one.set_index("i").loc[list(w.id_order), "hr"].to_numpy()
+    a, b = local_moran(y, w, permutations=0).table, local_moran(y * scale, w,
+                                                                permutations=0).table
+    np.testing.assert_allclose(b["Is"], a["Is"], rtol=1e-12, atol=1e-14)
+    a, b = getis_ord(y, w, permutations=0).table, getis_ord(y * scale, w,
+                                                            permutations=0).table
+    np.testing.assert_allclose(b[["G", "z"]], a[["G", "z"]], rtol=1e-12)
