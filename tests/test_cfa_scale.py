@@ -125,3 +125,14 @@ def test_cfa_out_of_range_values_are_refused(scale):
     d = hs.assign(x5=hs["x5"] * scale)
     with pytest.raises(DataError, match="'x5'.*representable range"):
         fit_cfa(d, HS_MODEL)
+
+
+@pytest.mark.parametrize("factor", [1e-3, 1e6])
+def test_rescaled_raw_environment_is_not_called_unidentified(env, factor):
+    # Before: raw / 1000 did not converge (largest gradient 2.3e-05); raw x 1e6 was
+    # "not identified ... 'cap ~~ cap'" (the information matrix judged on the raw scale).
+    raw, _, _ = env
+    cols = list(demo_world.ENV_INDICATORS)
+    res = fit_cfa(raw[cols] * factor, ENV_MODEL)
+    assert res.fit["chi2"] == pytest.approx(114.6255, abs=5e-4)
+    assert res.fit["df"] == 51
