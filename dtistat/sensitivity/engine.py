@@ -25,7 +25,7 @@ from dtistat.errors import ParameterError
 from dtistat.sensitivity import memory
 from dtistat.sensitivity.bands import ROW_BYTES, Bands
 from dtistat.sensitivity.context import Context
-from dtistat.sensitivity.kernel import TILE, rank_group
+from dtistat.sensitivity.kernel import H0, TILE, rank_tiles
 
 __all__ = ["Evaluation", "Layout", "chunk_draws", "evaluate", "layout"]
 
@@ -36,6 +36,8 @@ _CHUNK_BYTES = 32_000_000
 # Projected growth of the bands measured on the first tile of draws, for the up-front
 # estimate: the spread of a cell's rank over all draws against over the first 64.
 _GROWTH = 2.0
+# Overflow list of each group: this many (row, rank) pairs per row of the group.
+_OVF = 2
 
 
 @dataclass(frozen=True)
@@ -98,8 +100,9 @@ def _fixed_bytes(ctx: Context, D: int, chunk: int, threads: int, keep_ranks: boo
     """Bytes the engine allocates besides the rank counts."""
     n = int(ctx.valid.sum())
     n_max = int(ctx.valid.sum(axis=1).max())
-    per_thread = TILE * n_max * 12 + n_max * 32                # scores, ranks, sort
+    per_thread = TILE * n_max * 20 + n_max * 40 + 2**17        # tile, ranks, sort
     out = (len(ctx.TT) * len(ctx.leaf_names) * 8 + 40) * n      # leaves of each row
+    out += 16 * _OVF * n                                        # overflow lists
     out += 40 * ctx.G * min(chunk, D) + 24 * D                  # per-draw sums
     if keep_ranks:
         out += 4 * D * ctx.G * ctx.NE
@@ -194,6 +197,12 @@ class _State:
         self.dom, self.crows, self.ranks, self.advice = dom, crows, ranks, advice
         self.counting = len(bands[0].lo) > 0
         self.first = True
+        G = len(lay.gstart) - 1
+        self.hstate = np.zeros((G, 2), dtype=np.int64)
+        self.hstate[:, 0] = H0
+        n_g = np.diff(lay.gstart)
+        self.ovf = [np.zeros((_OVF * k if self.counting else 0, 2), dtype=np.int64)
+                    for k in n_g]
 
     def run(self, W: np.ndarray, alt: np.ndarray, c0: int, c1: int, pool) -> np.ndarray:
         """Tiles c0 .. c1 - 1 of every group, widening the bands until all fit;
@@ -214,30 +223,43 @@ class _State:
             r0, r1 = lay.gstart[g], lay.gstart[g + 1]
             b = self.bands[g]
             h0, h1 = (r0, r1) if self.counting else (0, 0)
-            stop[g] = rank_group(
-                lay.A[na * L * r0:na * L * r1].reshape(na, L, r1 - r0), W, alt, g, 0,
+            stop[g] = rank_tiles(
+                lay.A[na * L * r0:na * L * r1].reshape(na, L, r1 - r0), W, alt, g,
                 tstart[g], c1, lay.R0[r0:r1], lay.ent[r0:r1], b.lo, b.w, b.off, b.counts,
-                need_lo[h0:h1], need_hi[h0:h1], ST[g], c0 * TILE, self.crows[g],
-                self.dom[g], self.ranks, self.counting, self.kendall, self.keep_ranks)
+                need_lo[h0:h1], need_hi[h0:h1], self.ovf[g], self.hstate[g], ST[g],
+                c0 * TILE, self.crows[g], self.dom[g], self.ranks, self.counting,
+                self.kendall, self.keep_ranks)
 
         while todo.size:
             list(pool.map(task, todo))
+            full = self.hstate[:, 1] > 0
+            stopped = np.zeros(G, dtype=bool)
+            stopped[todo] = stop[todo] < c1
             todo = todo[stop[todo] < c1]
-            if todo.size:
-                self._widen(todo, need_lo, need_hi)
+            if full.any() or todo.size:
+                self._widen(np.flatnonzero(full | stopped), stopped, need_lo, need_hi)
                 tstart[todo] = stop[todo]
         return ST
 
-    def _widen(self, groups: np.ndarray, need_lo: np.ndarray, need_hi: np.ndarray) -> None:
-        """Widen the bands of ``groups`` to the ranks their last tile needed; each group
-        has its own counts, so only one group's old and new counts coexist at a time."""
+    def _widen(self, groups: np.ndarray, stopped: np.ndarray, need_lo: np.ndarray,
+               need_hi: np.ndarray) -> None:
+        """Widen the bands of ``groups`` to the ranks their overflow lists and, for the
+        ``stopped`` ones, their last tile need, and fold the lists into the counts; each
+        group has its own counts, so only one group's old and new counts coexist."""
         lay = self.lay
         size = lay.size
         new = {}
         for g in groups:
             r0, r1 = lay.gstart[g], lay.gstart[g + 1]
-            rows = np.arange(r1 - r0)
-            new[g] = self.bands[g].widened(rows, need_lo[r0:r1], need_hi[r0:r1], size[r0:r1])
+            b = self.bands[g]
+            if stopped[g]:
+                nl, nh = need_lo[r0:r1].copy(), need_hi[r0:r1].copy()
+            else:
+                nl, nh = b.lo.copy(), b.lo + b.w - 1
+            used = self.ovf[g][:self.hstate[g, 1]]
+            np.minimum.at(nl, used[:, 0], used[:, 1])
+            np.maximum.at(nh, used[:, 0], used[:, 1])
+            new[g] = b.widened(np.arange(r1 - r0), nl, nh, size[r0:r1])
         item = self.bands[0].counts.itemsize
         nbytes = {g: item * float(w.sum()) + ROW_BYTES * len(w) for g, (_, w) in new.items()}
         if self.first:
@@ -252,7 +274,11 @@ class _State:
             total = sum(b.nbytes for b in self.bands)
             _check_bands(total + nbytes[g], self.budget,
                          f"the rank counts of {len(lay.R0):,} cells", self.advice)
-            self.bands[g] = self.bands[g].regrid(lo, w)
+            b = self.bands[g].regrid(lo, w)
+            used = self.ovf[g][:self.hstate[g, 1]]
+            np.add.at(b.counts, b.off[used[:, 0]] + used[:, 1] - b.lo[used[:, 0]], 1)
+            self.hstate[g, 1] = 0
+            self.bands[g] = b
 
 
 def _check_bands(need: float, left: int, what: str, advice: str) -> None:

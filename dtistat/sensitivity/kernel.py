@@ -4,16 +4,27 @@ A group (one period × ``by`` cell) keeps its entities as rows in nominal order
 (nominal rank ascending, ties by entity number). For each tile of draws the kernel
 computes the scores (a matrix product written as plain loops: the sum over leaves
 runs in one fixed order, so every CPU and thread count gives the same bits), then
-ranks each draw by insertion sort from the nominal order: a draw rarely moves an
-entity far, so that costs O(n + inversions), and every inversion between two
-different nominal ranks is a discordant pair of Kendall's tau. When the inversions
-pass ``n log2 n`` the draw is sorted instead (a merge sort, O(n log n)). The sort key
-is (score descending, entity number): equal scores share the lower ('min') rank.
+the 'min' ranks, ``1 + #(rows scoring higher)``, in one of two exact ways:
 
-Rank counts are kept per cell over a band of ranks ``[lo, lo + w)``; a tile whose
-ranks leave a cell's band is not counted, the ranks it needs are reported and the
-caller widens the bands and runs the tile again (see :mod:`.bands`). Every
-accumulator is an integer, so no result depends on the order of evaluation.
+* a window count (:func:`_window`): a draw rarely moves an entity far from its
+  nominal place, so each row's rank is the rows more than ``H`` places above it plus
+  those within ``H`` places that score higher — valid for a draw when every pair of
+  rows more than ``H`` places apart keeps the nominal order with distinct scores, which
+  a running minimum checks; the loops run across the tile's draws (vectorized, no
+  data-dependent branch). Draws that fail the check are sorted;
+* a radix sort of the scores' bits (:func:`_radix`, O(n) per draw), used for the draws
+  that fail the check and for whole groups whose ranks move too far for a window.
+
+``H`` adapts per group (it doubles when more than an eighth of a tile's draws fail,
+and the group switches to the sort past ``HMAX``); the choice changes the time, not
+the numbers. Kendall's discordant pairs (draw order: score descending, ties by entity
+number) are counted within the window, or by a merge count after the sort.
+
+Rank counts are kept per cell over a band of ranks ``[lo, lo + w)``; ranks outside a
+band go to an overflow list that the caller folds in after widening the band (see
+:mod:`.bands`); when the list is full, the tile is not counted, the ranks it needs are
+reported and the caller widens the bands and runs the tile again. Every accumulator
+is an integer, so no result depends on the order of evaluation.
 """
 
 from __future__ import annotations
@@ -23,15 +34,18 @@ import os
 import numba as nb
 import numpy as np
 
-__all__ = ["COMPILING", "TILE", "needs_compiling", "rank_group"]
+__all__ = ["COMPILING", "H0", "TILE", "needs_compiling", "rank_group", "rank_tiles"]
 
 # Draws per tile: the scores of a tile (TILE x rows doubles) stay in cache while they
-# are ranked and counted; a wider tile costs more when a band must grow (the tile runs
-# again), a narrower one more loop set-up per draw.
+# are ranked and counted; the window loops run across the TILE draws.
 TILE = 64
 # Rows per block of the score loops: 20 leaves x 512 rows of a group's leaf values
 # (80 KB) stay in the L2 cache across the draws of a tile.
 _ROWS = 512
+# Window half-width to start with, and the widest worth counting before sorting every
+# draw instead (measured: 340 rows, a window of 16 costs ~1 us a draw, the sort ~10).
+H0 = 16
+HMAX = 64
 
 
 @nb.njit(cache=True, nogil=True)
@@ -93,175 +107,207 @@ def _inversions(a, tmp):
 
 
 @nb.njit(cache=True, nogil=True)
-def _sort_draw(x, ent, R0, order, vals, seq, tmp, tmpv, do_kendall):
-    """Order of the rows by (score descending, entity number) by a bottom-up merge
-    sort of (score, row) pairs, and the discordant pairs with the nominal ranks
-    (inversions of ``R0`` in that order). A hand-written merge: NumPy's sorts compile
-    for seconds in numba."""
+def _window(S, m, H, R0, ent, T, R, pm, acc, bad, disc, do_kendall):
+    """Ranks ``R`` (rows, TILE) of the tile's draws by counting, for each row, the rows
+    within ``H`` places that score higher; ``bad[j]``: draw j has a pair of rows more
+    than ``H`` places apart out of nominal order or tied (its ranks are then wrong).
+    ``disc``: the discordant pairs within the window. ``T``: the transposed tile."""
+    n = S.shape[1]
+    for p in range(n):
+        for j in range(TILE):
+            T[p, j] = S[min(j, m - 1), p]
+    for j in range(TILE):
+        pm[j] = np.inf
+        bad[j] = False
+        disc[j] = 0
+    for i in range(n):
+        lo = max(0, i - H)
+        hi = min(n, i + H + 1)
+        ti = T[i]
+        for j in range(TILE):
+            acc[j] = lo + 1
+        q = lo
+        while q + 4 <= hi:                        # four rows per pass over acc
+            t1, t2, t3, t4 = T[q], T[q + 1], T[q + 2], T[q + 3]
+            for j in range(TILE):
+                x = ti[j]
+                acc[j] += (t1[j] > x) + (t2[j] > x) + (t3[j] > x) + (t4[j] > x)
+            q += 4
+        for q in range(q, hi):
+            tq = T[q]
+            for j in range(TILE):
+                acc[j] += tq[j] > ti[j]
+        ri = R[i]
+        for j in range(TILE):
+            ri[j] = acc[j]
+        if i > H:
+            tq = T[i - H - 1]
+            for j in range(TILE):
+                pm[j] = min(pm[j], tq[j])
+                bad[j] |= pm[j] <= ti[j]
+        if do_kendall:
+            for q in range(lo, i):
+                if R0[q] < R0[i]:
+                    tq = T[q]
+                    if ent[i] < ent[q]:
+                        for j in range(TILE):
+                            disc[j] += ti[j] >= tq[j]
+                    else:
+                        for j in range(TILE):
+                            disc[j] += ti[j] > tq[j]
+
+
+@nb.njit(cache=True, nogil=True)
+def _radix(x, eord, R0, rk, key, key2, idx, idx2, hist, do_kendall):
+    """'min' ranks of the scores ``x`` into ``rk`` by a stable LSD radix sort (11-bit
+    digits) of order-preserving integer keys of the doubles (``-0.0`` as ``+0.0``: equal
+    scores have equal keys), rows taken in entity order ``eord`` so that equal scores
+    stay in entity order; returns the discordant pairs with the nominal ranks."""
     n = x.shape[0]
-    so, sv, do, dv = order, vals, tmp, tmpv
+    hist[:] = 0
+    top = np.uint64(1) << np.uint64(63)
+    xu = x.view(np.uint64)
     for q in range(n):
-        so[q] = q
-        sv[q] = x[q]
-    width = 1
-    swaps = 0
-    while width < n:
-        for lo in range(0, n, 2 * width):
-            mid = min(lo + width, n)
-            hi = min(lo + 2 * width, n)
-            i, j, k = lo, mid, lo
-            while i < mid and j < hi:
-                if sv[j] > sv[i] or (sv[j] == sv[i] and ent[so[j]] < ent[so[i]]):
-                    do[k] = so[j]
-                    dv[k] = sv[j]
-                    j += 1
-                else:
-                    do[k] = so[i]
-                    dv[k] = sv[i]
-                    i += 1
-                k += 1
-            while i < mid:
-                do[k] = so[i]
-                dv[k] = sv[i]
-                i += 1
-                k += 1
-            while j < hi:
-                do[k] = so[j]
-                dv[k] = sv[j]
-                j += 1
-                k += 1
-        so, do = do, so
-        sv, dv = dv, sv
-        width *= 2
-        swaps += 1
-    if swaps % 2:
+        b = xu[eord[q]]
+        if b == top:                              # -0.0
+            b = np.uint64(0)
+        k = ~b if b & top else b | top           # ascending in the score
+        k = ~k
+        key[q] = k
+        idx[q] = eord[q]
+        for d in range(6):
+            hist[d, (k >> np.uint64(11 * d)) & np.uint64(2047)] += 1
+    src_k, src_i, dst_k, dst_i = key, idx, key2, idx2
+    for d in range(6):
+        h = hist[d]
+        if h[(src_k[0] >> np.uint64(11 * d)) & np.uint64(2047)] == n:
+            continue                              # one digit value: the pass is a no-op
+        tot = 0
+        for c in range(2048):
+            t = h[c]
+            h[c] = tot
+            tot += t
         for q in range(n):
-            order[q] = so[q]
-            vals[q] = sv[q]
+            c = (src_k[q] >> np.uint64(11 * d)) & np.uint64(2047)
+            dst_k[h[c]] = src_k[q]
+            dst_i[h[c]] = src_i[q]
+            h[c] += 1
+        src_k, src_i, dst_k, dst_i = dst_k, dst_i, src_k, src_i
+    cur = 1
+    rk[src_i[0]] = 1
+    for q in range(1, n):
+        if src_k[q] != src_k[q - 1]:
+            cur = q + 1
+        rk[src_i[q]] = cur
     if not do_kendall:
         return 0
     for q in range(n):
-        seq[q] = R0[order[q]]
-    return _inversions(seq, tmp)
+        dst_i[q] = R0[src_i[q]]
+    return _inversions(dst_i, src_i)
 
 
 @nb.njit(cache=True, nogil=True)
-def _rank_draw(x, ent, R0, rk, order, vals, seq, tmp, tmpv, do_kendall, sort_first):
-    """'min' ranks (descending) of the scores ``x`` of rows in nominal order into ``rk``;
-    returns the pairs ranked in the opposite order by the draw and the nominal ranking,
-    and whether it sorted. ``sort_first``: sort without trying the insertion first
-    (the previous draw of the group was far from the nominal order)."""
-    n = x.shape[0]
-    limit = n
-    k = n
-    while k > 1:                                  # limit = n * (1 + floor(log2 n))
-        limit += n
-        k >>= 1
-    moves = 0
-    disc = 0
-    vals[0] = x[0]
-    order[0] = 0
-    sorted_ = not sort_first
-    for i in range(1, n if sorted_ else 1):
-        v = x[i]
-        if vals[i - 1] > v:                       # in nominal order: the usual case
-            vals[i] = v
-            order[i] = i
-            continue
-        e = ent[i]
-        r = R0[i]
-        j = i
-        while j > 0:
-            u = vals[j - 1]
-            if u > v:
-                break
-            q = order[j - 1]
-            if u == v and ent[q] < e:
-                break
-            vals[j] = u
-            order[j] = q
-            disc += R0[q] < r
-            j -= 1
-        vals[j] = v
-        order[j] = i
-        moves += i - j
-        if moves > limit:                         # far from the nominal order: sort
-            sorted_ = False
-            break
-    if not sorted_:
-        disc = _sort_draw(x, ent, R0, order, vals, seq, tmp, tmpv, do_kendall)
-    cur = 1
-    rk[order[0]] = 1
-    for q in range(1, n):
-        if vals[q] != vals[q - 1]:
-            cur = q + 1
-        rk[order[q]] = cur
-    return disc, not sorted_
-
-
-@nb.njit(cache=True, nogil=True)
-def _tile_sums(rk, m, R0, st, j0):
+def _tile_sums(R, m, R0, st, j0, sums):
     """Per draw of the tile: sum |rank - nominal|, sum rank, sum rank^2, sum rank x
     nominal rank (columns ``j0 ..`` of ``st``)."""
-    n = rk.shape[1]
-    for j in range(m):
-        a = 0
-        s1 = 0
-        s2 = 0
-        sx = 0
-        for p in range(n):
-            r = np.int64(rk[j, p])
-            a += abs(r - R0[p])
-            s1 += r
-            s2 += r * r
-            sx += r * R0[p]
-        st[0, j0 + j] = a
-        st[1, j0 + j] = s1
-        st[2, j0 + j] = s2
-        st[3, j0 + j] = sx
+    sums[:] = 0
+    for p in range(R.shape[0]):
+        r0 = R0[p]
+        rp = R[p]
+        for j in range(TILE):
+            r = np.int64(rp[j])
+            sums[0, j] += abs(r - r0)
+            sums[1, j] += r
+            sums[2, j] += r * r
+            sums[3, j] += r * r0
+    for k in range(4):
+        for j in range(m):
+            st[k, j0 + j] = sums[k, j]
 
 
 @nb.njit(cache=True, nogil=True)
-def _accept(rk, m, r0, lo, w, off, counts, need_lo, need_hi, mn, mx):
-    """Count the tile's ranks if they all lie in their cells' bands and return True;
-    else write the ranks each row needs (its band and the tile's ranks) to
-    ``need_lo`` / ``need_hi`` and return False."""
-    n = rk.shape[1]
+def _accept(R, m, lo, w, off, counts, need_lo, need_hi, ovf, state):
+    """Count the tile's ranks: in their cells' bands, or in the overflow list ``ovf``
+    ((row, rank) pairs; ``state[1]`` entries used) and return True; when the list
+    cannot take them, count nothing, write the ranks each row needs (its band and the
+    tile's ranks) to ``need_lo`` / ``need_hi`` and return False."""
+    n = R.shape[0]
+    out = 0
     for p in range(n):
-        mn[p] = rk[0, p]
-        mx[p] = rk[0, p]
-    for j in range(1, m):
+        a, b = lo[p], lo[p] + w[p]
+        for j in range(m):
+            out += R[p, j] < a or R[p, j] >= b
+    if out > ovf.shape[0] - state[1]:
         for p in range(n):
-            mn[p] = min(mn[p], rk[j, p])
-            mx[p] = max(mx[p], rk[j, p])
-    ok = True
-    for p in range(n):
-        if mn[p] < lo[r0 + p] or mx[p] >= lo[r0 + p] + w[r0 + p]:
-            ok = False
-    if not ok:
-        for p in range(n):
-            c = r0 + p
-            need_lo[c] = min(mn[p], lo[c]) if w[c] > 0 else mn[p]
-            need_hi[c] = max(mx[p], lo[c] + w[c] - 1) if w[c] > 0 else mx[p]
+            mn, mx = R[p, 0], R[p, 0]
+            for j in range(1, m):
+                mn = min(mn, R[p, j])
+                mx = max(mx, R[p, j])
+            need_lo[p] = min(mn, lo[p]) if w[p] > 0 else mn
+            need_hi[p] = max(mx, lo[p] + w[p] - 1) if w[p] > 0 else mx
         return False
-    for j in range(m):
-        for p in range(n):
-            counts[off[r0 + p] + rk[j, p] - lo[r0 + p]] += 1
+    k = state[1]
+    for p in range(n):
+        a, b, o = lo[p], lo[p] + w[p], off[p] - lo[p]
+        for j in range(m):
+            r = R[p, j]
+            if r >= a and r < b:
+                counts[o + r] += 1
+            else:
+                ovf[k, 0] = p
+                ovf[k, 1] = r
+                k += 1
+    state[1] = k
     return True
 
 
 @nb.njit(cache=True, nogil=True)
-def rank_group(A, W, alt, g, r0, t0, t1, R0, ent, lo, w, off, counts, need_lo, need_hi,
-               st, dfirst, crow, dom, ranks, do_hist, do_kendall, do_ranks):
+def _entity_order(ent):
+    """Rows in entity order (entity numbers are distinct, >= 0)."""
+    pos = np.full(ent.max() + 1 if ent.shape[0] else 0, -1, dtype=np.int64)
+    for p in range(ent.shape[0]):
+        pos[ent[p]] = p
+    out = np.empty(ent.shape[0], dtype=np.int64)
+    k = 0
+    for e in range(pos.shape[0]):
+        if pos[e] >= 0:
+            out[k] = pos[e]
+            k += 1
+    return out
+
+
+@nb.njit(cache=True, nogil=True)
+def _rank_tile(S, m, R0, ent, eord, state, T, R, b, do_kendall):
+    """Ranks ``R`` (rows, TILE) and discordant pairs ``b.disc`` of the tile's draws;
+    ``state[0]`` is the group's window half-width (0: sort every draw)."""
+    pm, acc, bad, disc, key, key2, idx, idx2, hist = b
+    H = state[0]
+    if H > 0:
+        _window(S, m, H, R0, ent, T, R, pm, acc, bad, disc, do_kendall)
+    n_bad = 0
+    for j in range(m):
+        if H == 0 or bad[j]:
+            n_bad += 1
+            disc[j] = _radix(S[j], eord, R0, R[:, j], key, key2, idx, idx2, hist,
+                             do_kendall)
+    if H > 0 and n_bad * 8 > m:                   # the window is too narrow: widen it
+        state[0] = 0 if 2 * H > HMAX else min(2 * H, S.shape[1])
+
+
+@nb.njit(cache=True, nogil=True)
+def rank_tiles(A, W, alt, g, t0, t1, R0, ent, lo, w, off, counts, need_lo, need_hi, ovf,
+               state, st, dfirst, crow, dom, ranks, do_hist, do_kendall, do_ranks):
     """Rank tiles ``t0 .. t1 - 1`` of group ``g``; returns the tile it stopped at
-    (``t1`` when done, earlier when a tile left the rank bands).
+    (``t1`` when done, earlier when a tile's ranks fit neither the bands nor the
+    overflow list).
 
     A : (alternatives, leaves, rows) the group's leaf values (C order)
     W, alt : (draws, leaves) effective weights and the alternative of each draw
     R0, ent : nominal rank and entity number of the group's rows
-    lo, w, off, counts : the rank bands of every row of every group (``r0``: the
-        group's first row) and their counts (see :mod:`.bands`); need_lo / need_hi
-        receive the ranks a tile needs when it leaves them
+    lo, w, off, counts : the rank bands of the group's rows and their counts (see
+        :mod:`.bands`); need_lo / need_hi receive the ranks a tile needs when it
+        stops; ovf (capacity, 2) the (row, rank) pairs outside the bands
+    state : [window half-width, overflow entries used] of the group, carried over
     st : (5, draws of the chunk from ``dfirst``) per-draw integer sums of the group
     crow, dom : rows of the compared entities (-1: absent) and the draws where one
         scores above another
@@ -270,37 +316,49 @@ def rank_group(A, W, alt, g, r0, t0, t1, R0, ent, lo, w, off, counts, need_lo, n
     D = W.shape[0]
     n = A.shape[2]
     S = np.empty((TILE, n))
-    rk = np.empty((TILE, n), dtype=np.int32)
-    order = np.empty(n, dtype=np.int64)
-    vals = np.empty(n)
-    seq = np.empty(n, dtype=np.int64)
-    tmp = np.empty(n, dtype=np.int64)
-    tmpv = np.empty(n)
+    T = np.empty((n, TILE))
+    R = np.empty((n, TILE), dtype=np.int32)
+    sums = np.empty((4, TILE), dtype=np.int64)
+    b = (np.empty(TILE), np.empty(TILE, dtype=np.int64), np.empty(TILE, dtype=np.bool_),
+         np.empty(TILE, dtype=np.int64), np.empty(n, dtype=np.uint64),
+         np.empty(n, dtype=np.uint64), np.empty(n, dtype=np.int64),
+         np.empty(n, dtype=np.int64), np.empty((6, 2048), dtype=np.int64))
+    eord = _entity_order(ent)
     k = crow.shape[0]
-    far = False
     for t in range(t0, t1):
         d0 = t * TILE
         m = min(TILE, D - d0)
-        _scores(A, W, alt, d0, m, S)
         j0 = d0 - dfirst
+        _scores(A, W, alt, d0, m, S)
+        _rank_tile(S, m, R0, ent, eord, state, T, R, b, do_kendall)
         for j in range(m):
-            st[4, j0 + j], sorted_ = _rank_draw(S[j], ent, R0, rk[j], order, vals, seq,
-                                                tmp, tmpv, do_kendall, far)
-            far = sorted_ and (j & 7) != 7        # try the insertion again now and then
-        _tile_sums(rk, m, R0, st, j0)
-        if do_hist and not _accept(rk, m, r0, lo, w, off, counts, need_lo, need_hi, seq,
-                                   tmp):
+            st[4, j0 + j] = b[3][j]
+        _tile_sums(R, m, R0, st, j0, sums)
+        if do_hist and not _accept(R, m, lo, w, off, counts, need_lo, need_hi, ovf, state):
             return t
         for a in range(k):                       # after acceptance: counted once
-            for b in range(k):
-                if a != b and crow[a] >= 0 and crow[b] >= 0:
+            for c in range(k):
+                if a != c and crow[a] >= 0 and crow[c] >= 0:
                     for j in range(m):
-                        dom[a, b] += S[j, crow[a]] > S[j, crow[b]]
+                        dom[a, c] += S[j, crow[a]] > S[j, crow[c]]
         if do_ranks:
-            for j in range(m):
-                for p in range(n):
-                    ranks[d0 + j, g, ent[p]] = rk[j, p]
+            for p in range(n):
+                for j in range(m):
+                    ranks[d0 + j, g, ent[p]] = R[p, j]
     return t1
+
+
+@nb.njit(cache=True, nogil=True)
+def rank_group(A, W, alt, g, r0, t0, t1, R0, ent, lo, w, off, counts, need_lo, need_hi,
+               st, dfirst, crow, dom, ranks, do_hist, do_kendall, do_ranks):
+    """:func:`rank_tiles` with a fresh window and no overflow list: a tile that leaves
+    the bands of rows ``r0 ..`` stops the ranking (returns its number), uncounted."""
+    n = A.shape[2]
+    state = np.array([H0, 0], dtype=np.int64)
+    return rank_tiles(A, W, alt, g, t0, t1, R0, ent, lo[r0:r0 + n], w[r0:r0 + n],
+                      off[r0:r0 + n], counts, need_lo[r0:r0 + n], need_hi[r0:r0 + n],
+                      np.zeros((0, 2), dtype=np.int64), state, st, dfirst, crow, dom,
+                      ranks, do_hist, do_kendall, do_ranks)
 
 
 COMPILING = ("      compiling the ranking kernel for this machine (first run only, cached "
@@ -310,9 +368,9 @@ COMPILING = ("      compiling the ranking kernel for this machine (first run onl
 def needs_compiling() -> bool:
     """Whether the first ranking in this process compiles the kernel: not yet compiled
     here and no machine code in numba's cache (for a progress line on the first run)."""
-    if rank_group.signatures:
+    if rank_tiles.signatures:
         return False
     try:
-        return not os.path.exists(rank_group._cache._cache_file._index_path)
+        return not os.path.exists(rank_tiles._cache._cache_file._index_path)
     except AttributeError:  # pragma: no cover - numba's cache layout changed
         return False
