@@ -159,7 +159,7 @@ def _window(S, m, H, R0, ent, T, R, pm, acc, bad, disc, do_kendall):
 
 @nb.njit(cache=True, nogil=True)
 def _radix(x, eord, R0, rk, key, key2, idx, idx2, hist, do_kendall):
-    """'min' ranks of the scores ``x`` into ``rk`` by a stable LSD radix sort (11-bit
+    """'min' ranks of the scores ``x`` into ``rk`` by a stable LSD radix sort (8-bit
     digits) of order-preserving integer keys of the doubles (``-0.0`` as ``+0.0``: equal
     scores have equal keys), rows taken in entity order ``eord`` so that equal scores
     stay in entity order; returns the discordant pairs with the nominal ranks."""
@@ -175,20 +175,20 @@ def _radix(x, eord, R0, rk, key, key2, idx, idx2, hist, do_kendall):
         k = ~k
         key[q] = k
         idx[q] = eord[q]
-        for d in range(6):
-            hist[d, (k >> np.uint64(11 * d)) & np.uint64(2047)] += 1
+        for d in range(8):
+            hist[d, (k >> np.uint64(8 * d)) & np.uint64(255)] += 1
     src_k, src_i, dst_k, dst_i = key, idx, key2, idx2
-    for d in range(6):
+    for d in range(8):
         h = hist[d]
-        if h[(src_k[0] >> np.uint64(11 * d)) & np.uint64(2047)] == n:
+        if h[(src_k[0] >> np.uint64(8 * d)) & np.uint64(255)] == n:
             continue                              # one digit value: the pass is a no-op
         tot = 0
-        for c in range(2048):
+        for c in range(256):
             t = h[c]
             h[c] = tot
             tot += t
         for q in range(n):
-            c = (src_k[q] >> np.uint64(11 * d)) & np.uint64(2047)
+            c = (src_k[q] >> np.uint64(8 * d)) & np.uint64(255)
             dst_k[h[c]] = src_k[q]
             dst_i[h[c]] = src_i[q]
             h[c] += 1
@@ -322,7 +322,7 @@ def rank_tiles(A, W, alt, g, t0, t1, R0, ent, lo, w, off, counts, need_lo, need_
     b = (np.empty(TILE), np.empty(TILE, dtype=np.int64), np.empty(TILE, dtype=np.bool_),
          np.empty(TILE, dtype=np.int64), np.empty(n, dtype=np.uint64),
          np.empty(n, dtype=np.uint64), np.empty(n, dtype=np.int64),
-         np.empty(n, dtype=np.int64), np.empty((6, 2048), dtype=np.int64))
+         np.empty(n, dtype=np.int64), np.empty((8, 256), dtype=np.int64))
     eord = _entity_order(ent)
     k = crow.shape[0]
     for t in range(t0, t1):
