@@ -15,9 +15,9 @@ the 'min' ranks, ``1 + #(rows scoring higher)``, in one of two exact ways:
 * a radix sort of the scores' bits (:func:`_radix`, O(n) per draw), used for the draws
   that fail the check and for whole groups whose ranks move too far for a window.
 
-``H`` adapts per group (it doubles when more than an eighth of a tile's draws fail,
-and the group switches to the sort past ``HMAX``); the choice changes the time, not
-the numbers. Kendall's discordant pairs (draw order: score descending, ties by entity
+``H`` adapts per group to what the draws cost (it doubles while the sorts it saves
+cost more than the wider window, up to ``HMAX``; a group switches to sorting every
+draw when that is cheaper); the choice changes the time, not the numbers. Kendall's discordant pairs (draw order: score descending, ties by entity
 number) are counted within the window, or by a merge count after the sort.
 
 Rank counts are kept per cell over a band of ranks ``[lo, lo + w)``; ranks outside a
@@ -42,10 +42,13 @@ TILE = 64
 # Rows per block of the score loops: 20 leaves x 512 rows of a group's leaf values
 # (80 KB) stay in the L2 cache across the draws of a tile.
 _ROWS = 512
-# Window half-width to start with, and the widest worth counting before sorting every
-# draw instead (measured: 340 rows, a window of 16 costs ~1 us a draw, the sort ~10).
-H0 = 16
-HMAX = 64
+# Window half-width to start with, and the widest one tried. _RATIO: the cost of
+# sorting a draw over that of comparing each row with one more row of the window
+# (measured here: 340 rows, a window of 2 x 16 costs ~1.1 us a draw, the sort ~3.5 us;
+# 5,000 rows, the sort ~57 us).
+H0 = 8
+HMAX = 32
+_RATIO = 100
 
 
 @nb.njit(cache=True, nogil=True)
@@ -158,52 +161,75 @@ def _window(S, m, H, R0, ent, T, R, pm, acc, bad, disc, do_kendall):
 
 
 @nb.njit(cache=True, nogil=True)
-def _radix(x, eord, R0, rk, key, key2, idx, idx2, hist, do_kendall):
-    """'min' ranks of the scores ``x`` into ``rk`` by a stable LSD radix sort (8-bit
-    digits) of order-preserving integer keys of the doubles (``-0.0`` as ``+0.0``: equal
-    scores have equal keys), rows taken in entity order ``eord`` so that equal scores
-    stay in entity order; returns the discordant pairs with the nominal ranks."""
+def _radix(x, eord, R0, rk, key, a, a2, hist, do_kendall):
+    """'min' ranks of the scores ``x`` into ``rk``: order-preserving integer keys of the
+    doubles (``-0.0`` as ``+0.0``, so equal scores have equal keys) of the rows in
+    entity order ``eord``; a stable LSD radix sort (8-bit digits) of their top 32
+    significant bits packed with the row's place, then an insertion pass orders the
+    rare runs that share those bits by the full key. Returns the discordant pairs with
+    the nominal ranks (draw order: score descending, ties by entity number)."""
     n = x.shape[0]
-    hist[:] = 0
     top = np.uint64(1) << np.uint64(63)
     xu = x.view(np.uint64)
+    kmin = ~np.uint64(0)
+    kmax = np.uint64(0)
     for q in range(n):
         b = xu[eord[q]]
         if b == top:                              # -0.0
             b = np.uint64(0)
-        k = ~b if b & top else b | top           # ascending in the score
-        k = ~k
+        k = b if b & top else ~(b | top)          # descending scores: ascending keys
         key[q] = k
-        idx[q] = eord[q]
-        for d in range(8):
-            hist[d, (k >> np.uint64(8 * d)) & np.uint64(255)] += 1
-    src_k, src_i, dst_k, dst_i = key, idx, key2, idx2
-    for d in range(8):
+        kmin = min(kmin, k)
+        kmax = max(kmax, k)
+    bits = 0
+    while bits < 64 and ((kmax - kmin) >> np.uint64(bits)) != 0:
+        bits += 1
+    sh = np.uint64(max(bits - 32, 0))
+    nd = (min(bits, 32) + 7) // 8
+    hist[:nd] = 0
+    lo32 = np.uint64(0xFFFFFFFF)
+    for q in range(n):
+        v = (((key[q] - kmin) >> sh) << np.uint64(32)) | np.uint64(q)
+        a[q] = v
+        for d in range(nd):
+            hist[d, (v >> np.uint64(32 + 8 * d)) & np.uint64(255)] += 1
+    src, dst = a, a2
+    for d in range(nd):
         h = hist[d]
-        if h[(src_k[0] >> np.uint64(8 * d)) & np.uint64(255)] == n:
-            continue                              # one digit value: the pass is a no-op
+        s = np.uint64(32 + 8 * d)
         tot = 0
         for c in range(256):
             t = h[c]
             h[c] = tot
             tot += t
         for q in range(n):
-            c = (src_k[q] >> np.uint64(8 * d)) & np.uint64(255)
-            dst_k[h[c]] = src_k[q]
-            dst_i[h[c]] = src_i[q]
+            v = src[q]
+            c = (v >> s) & np.uint64(255)
+            dst[h[c]] = v
             h[c] += 1
-        src_k, src_i, dst_k, dst_i = dst_k, dst_i, src_k, src_i
+        src, dst = dst, src
+    for i in range(1, n):                         # equal top bits: order by the full key
+        j = i
+        v = src[j]
+        while j > 0 and (src[j - 1] >> np.uint64(32)) == (v >> np.uint64(32)) and \
+                key[src[j - 1] & lo32] > key[v & lo32]:
+            src[j] = src[j - 1]
+            j -= 1
+        src[j] = v
     cur = 1
-    rk[src_i[0]] = 1
-    for q in range(1, n):
-        if src_k[q] != src_k[q - 1]:
-            cur = q + 1
-        rk[src_i[q]] = cur
+    prev = key[src[0] & lo32]
+    for i in range(n):
+        q = src[i] & lo32
+        if key[q] != prev:
+            cur = i + 1
+            prev = key[q]
+        rk[eord[q]] = cur
     if not do_kendall:
         return 0
-    for q in range(n):
-        dst_i[q] = R0[src_i[q]]
-    return _inversions(dst_i, src_i)
+    seq = dst.view(np.int64)
+    for i in range(n):
+        seq[i] = R0[eord[src[i] & lo32]]
+    return _inversions(seq, src.view(np.int64))
 
 
 @nb.njit(cache=True, nogil=True)
@@ -280,7 +306,7 @@ def _entity_order(ent):
 def _rank_tile(S, m, R0, ent, eord, state, T, R, b, do_kendall):
     """Ranks ``R`` (rows, TILE) and discordant pairs ``b.disc`` of the tile's draws;
     ``state[0]`` is the group's window half-width (0: sort every draw)."""
-    pm, acc, bad, disc, key, key2, idx, idx2, hist = b
+    pm, acc, bad, disc, key, a, a2, hist = b
     H = state[0]
     if H > 0:
         _window(S, m, H, R0, ent, T, R, pm, acc, bad, disc, do_kendall)
@@ -288,10 +314,12 @@ def _rank_tile(S, m, R0, ent, eord, state, T, R, b, do_kendall):
     for j in range(m):
         if H == 0 or bad[j]:
             n_bad += 1
-            disc[j] = _radix(S[j], eord, R0, R[:, j], key, key2, idx, idx2, hist,
-                             do_kendall)
-    if H > 0 and n_bad * 8 > m:                   # the window is too narrow: widen it
-        state[0] = 0 if 2 * H > HMAX else min(2 * H, S.shape[1])
+            disc[j] = _radix(S[j], eord, R0, R[:, j], key, a, a2, hist, do_kendall)
+    if H > 0 and n_bad:                           # adapt the window to what it costs
+        if 2 * H <= min(HMAX, S.shape[1]) and n_bad * _RATIO > 2 * H * m:
+            state[0] = 2 * H                      # doubling it saves more sorts than it costs
+        elif (2 * H + 1) * m + n_bad * _RATIO > _RATIO * m:
+            state[0] = 0                          # sorting every draw is cheaper
 
 
 @nb.njit(cache=True, nogil=True)
@@ -321,8 +349,8 @@ def rank_tiles(A, W, alt, g, t0, t1, R0, ent, lo, w, off, counts, need_lo, need_
     sums = np.empty((4, TILE), dtype=np.int64)
     b = (np.empty(TILE), np.empty(TILE, dtype=np.int64), np.empty(TILE, dtype=np.bool_),
          np.empty(TILE, dtype=np.int64), np.empty(n, dtype=np.uint64),
-         np.empty(n, dtype=np.uint64), np.empty(n, dtype=np.int64),
-         np.empty(n, dtype=np.int64), np.empty((8, 256), dtype=np.int64))
+         np.empty(n, dtype=np.uint64), np.empty(n, dtype=np.uint64),
+         np.empty((4, 256), dtype=np.int64))
     eord = _entity_order(ent)
     k = crow.shape[0]
     for t in range(t0, t1):
