@@ -495,12 +495,12 @@ def test_radix_orders_keys_beyond_the_top_32_bits():
     rng = np.random.default_rng(4)
     x = 1.0 + rng.integers(0, 2**20, n) * np.spacing(1.0)   # differ in low bits only
     x[:5] = [1e10, -1e10, 0.0, -0.0, 1.0]
-    rk = np.zeros(n, dtype=np.int32)
+    rk = np.zeros((n, 1), dtype=np.int32)
     key, a, a2 = (np.empty(n, dtype=np.uint64) for _ in range(3))
     eord = np.arange(n, dtype=np.int64)
-    kernel._radix(x, eord, np.arange(1, n + 1), rk, key, a, a2,
-                  np.empty((4, 256), dtype=np.int64), False)
-    np.testing.assert_array_equal(rk, stats.rankdata(-x, method="min"))
+    kernel._radix(x, eord, np.arange(1, n + 1), rk, 0, key, a, a2, np.empty(n, np.int64),
+                  np.empty(n, np.int64), np.empty((4, 256), dtype=np.int64), False)
+    np.testing.assert_array_equal(rk[:, 0], stats.rankdata(-x, method="min"))
 
 
 def test_out_of_band_ranks_go_to_the_overflow_list():

@@ -59,7 +59,7 @@ def _scores(A, W, alt, d0, m, S):
     L = W.shape[1]
     n = A.shape[2]
     for b0 in range(0, n, _ROWS):
-        nb_ = min(n - b0, _ROWS)
+        nb_ = n - b0 if n - b0 < _ROWS else _ROWS
         for j in range(m):
             a = alt[d0 + j]
             s = S[j, b0:b0 + nb_]
@@ -84,8 +84,8 @@ def _inversions(a, tmp):
     src, dst = a, tmp
     while width < n:
         for lo in range(0, n, 2 * width):
-            mid = min(lo + width, n)
-            hi = min(lo + 2 * width, n)
+            mid = lo + width if lo + width < n else n
+            hi = lo + 2 * width if lo + 2 * width < n else n
             i, j, k = lo, mid, lo
             while i < mid and j < hi:
                 if src[j] < src[i]:
@@ -118,14 +118,14 @@ def _window(S, m, H, R0, ent, T, R, pm, acc, bad, disc, do_kendall):
     n = S.shape[1]
     for p in range(n):
         for j in range(TILE):
-            T[p, j] = S[min(j, m - 1), p]
+            T[p, j] = S[j if j < m else m - 1, p]
     for j in range(TILE):
         pm[j] = np.inf
-        bad[j] = False
+        bad[j] = 0
         disc[j] = 0
     for i in range(n):
-        lo = max(0, i - H)
-        hi = min(n, i + H + 1)
+        lo = i - H if i > H else 0
+        hi = i + H + 1 if i + H + 1 < n else n
         ti = T[i]
         for j in range(TILE):
             acc[j] = lo + 1
@@ -146,7 +146,7 @@ def _window(S, m, H, R0, ent, T, R, pm, acc, bad, disc, do_kendall):
         if i > H:
             tq = T[i - H - 1]
             for j in range(TILE):
-                pm[j] = min(pm[j], tq[j])
+                pm[j] = tq[j] if tq[j] < pm[j] else pm[j]
                 bad[j] |= pm[j] <= ti[j]
         if do_kendall:
             for q in range(lo, i):
@@ -161,8 +161,8 @@ def _window(S, m, H, R0, ent, T, R, pm, acc, bad, disc, do_kendall):
 
 
 @nb.njit(cache=True, nogil=True)
-def _radix(x, eord, R0, rk, key, a, a2, hist, do_kendall):
-    """'min' ranks of the scores ``x`` into ``rk``: order-preserving integer keys of the
+def _radix(x, eord, R0, R, jr, key, a, a2, seq, tmp, hist, do_kendall):
+    """'min' ranks of the scores ``x`` into column ``jr`` of ``R``: order-preserving integer keys of the
     doubles (``-0.0`` as ``+0.0``, so equal scores have equal keys) of the rows in
     entity order ``eord``; a stable LSD radix sort (8-bit digits) of their top 32
     significant bits packed with the row's place, then an insertion pass orders the
@@ -179,14 +179,16 @@ def _radix(x, eord, R0, rk, key, a, a2, hist, do_kendall):
             b = np.uint64(0)
         k = b if b & top else ~(b | top)          # descending scores: ascending keys
         key[q] = k
-        kmin = min(kmin, k)
-        kmax = max(kmax, k)
+        kmin = k if k < kmin else kmin
+        kmax = k if k > kmax else kmax
     bits = 0
     while bits < 64 and ((kmax - kmin) >> np.uint64(bits)) != 0:
         bits += 1
-    sh = np.uint64(max(bits - 32, 0))
-    nd = (min(bits, 32) + 7) // 8
-    hist[:nd] = 0
+    sh = np.uint64(bits - 32 if bits > 32 else 0)
+    nd = ((bits if bits < 32 else 32) + 7) // 8
+    for d in range(nd):
+        for c in range(256):
+            hist[d, c] = 0
     lo32 = np.uint64(0xFFFFFFFF)
     for q in range(n):
         v = (((key[q] - kmin) >> sh) << np.uint64(32)) | np.uint64(q)
@@ -223,13 +225,12 @@ def _radix(x, eord, R0, rk, key, a, a2, hist, do_kendall):
         if key[q] != prev:
             cur = i + 1
             prev = key[q]
-        rk[eord[q]] = cur
+        R[eord[q], jr] = cur
     if not do_kendall:
         return 0
-    seq = dst.view(np.int64)
     for i in range(n):
         seq[i] = R0[eord[src[i] & lo32]]
-    return _inversions(seq, src.view(np.int64))
+    return _inversions(seq, tmp)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -267,10 +268,10 @@ def _accept(R, m, lo, w, off, counts, need_lo, need_hi, ovf, state):
         for p in range(n):
             mn, mx = R[p, 0], R[p, 0]
             for j in range(1, m):
-                mn = min(mn, R[p, j])
-                mx = max(mx, R[p, j])
-            need_lo[p] = min(mn, lo[p]) if w[p] > 0 else mn
-            need_hi[p] = max(mx, lo[p] + w[p] - 1) if w[p] > 0 else mx
+                mn = R[p, j] if R[p, j] < mn else mn
+                mx = R[p, j] if R[p, j] > mx else mx
+            need_lo[p] = lo[p] if w[p] > 0 and lo[p] < mn else mn
+            need_hi[p] = lo[p] + w[p] - 1 if w[p] > 0 and lo[p] + w[p] - 1 > mx else mx
         return False
     k = state[1]
     for p in range(n):
@@ -290,7 +291,12 @@ def _accept(R, m, lo, w, off, counts, need_lo, need_hi, ovf, state):
 @nb.njit(cache=True, nogil=True)
 def _entity_order(ent):
     """Rows in entity order (entity numbers are distinct, >= 0)."""
-    pos = np.full(ent.max() + 1 if ent.shape[0] else 0, -1, dtype=np.int64)
+    mx = -1
+    for p in range(ent.shape[0]):
+        mx = ent[p] if ent[p] > mx else mx
+    pos = np.empty(mx + 1, dtype=np.int64)
+    for e in range(mx + 1):
+        pos[e] = -1
     for p in range(ent.shape[0]):
         pos[ent[p]] = p
     out = np.empty(ent.shape[0], dtype=np.int64)
@@ -306,7 +312,7 @@ def _entity_order(ent):
 def _rank_tile(S, m, R0, ent, eord, state, T, R, b, do_kendall):
     """Ranks ``R`` (rows, TILE) and discordant pairs ``b.disc`` of the tile's draws;
     ``state[0]`` is the group's window half-width (0: sort every draw)."""
-    pm, acc, bad, disc, key, a, a2, hist = b
+    pm, acc, bad, disc, key, a, a2, seq, tmp, hist = b
     H = state[0]
     if H > 0:
         _window(S, m, H, R0, ent, T, R, pm, acc, bad, disc, do_kendall)
@@ -314,9 +320,9 @@ def _rank_tile(S, m, R0, ent, eord, state, T, R, b, do_kendall):
     for j in range(m):
         if H == 0 or bad[j]:
             n_bad += 1
-            disc[j] = _radix(S[j], eord, R0, R[:, j], key, a, a2, hist, do_kendall)
+            disc[j] = _radix(S[j], eord, R0, R, j, key, a, a2, seq, tmp, hist, do_kendall)
     if H > 0 and n_bad:                           # adapt the window to what it costs
-        if 2 * H <= min(HMAX, S.shape[1]) and n_bad * _RATIO > 2 * H * m:
+        if 2 * H <= HMAX and 2 * H <= S.shape[1] and n_bad * _RATIO > 2 * H * m:
             state[0] = 2 * H                      # doubling it saves more sorts than it costs
         elif (2 * H + 1) * m + n_bad * _RATIO > _RATIO * m:
             state[0] = 0                          # sorting every draw is cheaper
@@ -347,15 +353,16 @@ def rank_tiles(A, W, alt, g, t0, t1, R0, ent, lo, w, off, counts, need_lo, need_
     T = np.empty((n, TILE))
     R = np.empty((n, TILE), dtype=np.int32)
     sums = np.empty((4, TILE), dtype=np.int64)
-    b = (np.empty(TILE), np.empty(TILE, dtype=np.int64), np.empty(TILE, dtype=np.bool_),
+    b = (np.empty(TILE), np.empty(TILE, dtype=np.int64), np.empty(TILE, dtype=np.int64),
          np.empty(TILE, dtype=np.int64), np.empty(n, dtype=np.uint64),
          np.empty(n, dtype=np.uint64), np.empty(n, dtype=np.uint64),
+         np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64),
          np.empty((4, 256), dtype=np.int64))
     eord = _entity_order(ent)
     k = crow.shape[0]
     for t in range(t0, t1):
         d0 = t * TILE
-        m = min(TILE, D - d0)
+        m = TILE if D - d0 > TILE else D - d0
         j0 = d0 - dfirst
         _scores(A, W, alt, d0, m, S)
         _rank_tile(S, m, R0, ent, eord, state, T, R, b, do_kendall)
