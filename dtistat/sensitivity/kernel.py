@@ -17,8 +17,9 @@ the 'min' ranks, ``1 + #(rows scoring higher)``, in one of two exact ways:
 
 ``H`` adapts per group to what the draws cost (it doubles while the sorts it saves
 cost more than the wider window, up to ``HMAX``; a group switches to sorting every
-draw when that is cheaper); the choice changes the time, not the numbers. Kendall's discordant pairs (draw order: score descending, ties by entity
-number) are counted within the window, or by a merge count after the sort.
+draw when that is cheaper); the choice changes the time, not the numbers. Kendall's
+discordant pairs (draw order: score descending, ties by entity number) are counted
+within the window, or by a merge count after the sort.
 
 Rank counts are kept per cell over a band of ranks ``[lo, lo + w)``; ranks outside a
 band go to an overflow list that the caller folds in after widening the band (see
@@ -162,11 +163,12 @@ def _window(S, m, H, R0, ent, T, R, pm, acc, bad, disc, do_kendall):
 
 @nb.njit(cache=True, nogil=True)
 def _radix(x, eord, R0, R, jr, key, a, a2, seq, tmp, hist, do_kendall):
-    """'min' ranks of the scores ``x`` into column ``jr`` of ``R``: order-preserving integer keys of the
-    doubles (``-0.0`` as ``+0.0``, so equal scores have equal keys) of the rows in
-    entity order ``eord``; a stable LSD radix sort (8-bit digits) of their top 32
-    significant bits packed with the row's place, then an insertion pass orders the
-    rare runs that share those bits by the full key. Returns the discordant pairs with
+    """'min' ranks of the scores ``x`` into column ``jr`` of ``R``: order-preserving
+    integer keys of the doubles (``-0.0`` as ``+0.0``, so equal scores have equal keys)
+    of the rows in entity order ``eord``; a stable LSD radix sort (8-bit digits) of
+    their top 32 significant bits packed with the row's place, then an insertion pass
+    orders the rare runs that share those bits (scores within ~1e-6 of each other: the
+    exponent takes at most 11 of the 32 bits) by the full key. Returns the discordant pairs with
     the nominal ranks (draw order: score descending, ties by entity number)."""
     n = x.shape[0]
     top = np.uint64(1) << np.uint64(63)
