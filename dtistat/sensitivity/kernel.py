@@ -162,21 +162,20 @@ def _window(S, m, H, R0, ent, T, R, pm, acc, bad, disc, do_kendall):
 
 
 @nb.njit(cache=True, nogil=True)
-def _radix(x, eord, R0, R, jr, key, a, a2, seq, tmp, hist, do_kendall):
+def _radix(x, ent, R0, R, jr, key, a, a2, seq, tmp, hist, do_kendall):
     """'min' ranks of the scores ``x`` into column ``jr`` of ``R``: order-preserving
-    integer keys of the doubles (``-0.0`` as ``+0.0``, so equal scores have equal keys)
-    of the rows in entity order ``eord``; a stable LSD radix sort (8-bit digits) of
-    their top 32 significant bits packed with the row's place, then an insertion pass
-    orders the rare runs that share those bits (scores within ~1e-6 of each other: the
-    exponent takes at most 11 of the 32 bits) by the full key. Returns the discordant pairs with
-    the nominal ranks (draw order: score descending, ties by entity number)."""
+    integer keys of the doubles (``-0.0`` as ``+0.0``, so equal scores have equal keys);
+    a stable LSD radix sort (8-bit digits) of their top 32 significant bits packed with
+    the row, then an insertion pass orders the rare runs sharing those bits (scores
+    within ~1e-6 of each other: the exponent takes at most 11 of the 32 bits) by the
+    full key and entity number. Returns the discordant pairs with the nominal ranks."""
     n = x.shape[0]
     top = np.uint64(1) << np.uint64(63)
     xu = x.view(np.uint64)
     kmin = ~np.uint64(0)
     kmax = np.uint64(0)
     for q in range(n):
-        b = xu[eord[q]]
+        b = xu[q]
         if b == top:                              # -0.0
             b = np.uint64(0)
         k = b if b & top else ~(b | top)          # descending scores: ascending keys
@@ -212,11 +211,14 @@ def _radix(x, eord, R0, R, jr, key, a, a2, seq, tmp, hist, do_kendall):
             dst[h[c]] = v
             h[c] += 1
         src, dst = dst, src
-    for i in range(1, n):                         # equal top bits: order by the full key
+    for i in range(1, n):                   # equal top bits: by the key, then the entity
         j = i
         v = src[j]
-        while j > 0 and (src[j - 1] >> np.uint64(32)) == (v >> np.uint64(32)) and \
-                key[src[j - 1] & lo32] > key[v & lo32]:
+        kv, ev = key[v & lo32], ent[v & lo32]
+        while j > 0 and (src[j - 1] >> np.uint64(32)) == (v >> np.uint64(32)):
+            u = src[j - 1] & lo32
+            if key[u] < kv or (key[u] == kv and ent[u] < ev):
+                break
             src[j] = src[j - 1]
             j -= 1
         src[j] = v
@@ -227,11 +229,11 @@ def _radix(x, eord, R0, R, jr, key, a, a2, seq, tmp, hist, do_kendall):
         if key[q] != prev:
             cur = i + 1
             prev = key[q]
-        R[eord[q], jr] = cur
+        R[q, jr] = cur
     if not do_kendall:
         return 0
     for i in range(n):
-        seq[i] = R0[eord[src[i] & lo32]]
+        seq[i] = R0[src[i] & lo32]
     return _inversions(seq, tmp)
 
 
@@ -291,27 +293,7 @@ def _accept(R, m, lo, w, off, counts, need_lo, need_hi, ovf, state):
 
 
 @nb.njit(cache=True, nogil=True)
-def _entity_order(ent):
-    """Rows in entity order (entity numbers are distinct, >= 0)."""
-    mx = -1
-    for p in range(ent.shape[0]):
-        mx = ent[p] if ent[p] > mx else mx
-    pos = np.empty(mx + 1, dtype=np.int64)
-    for e in range(mx + 1):
-        pos[e] = -1
-    for p in range(ent.shape[0]):
-        pos[ent[p]] = p
-    out = np.empty(ent.shape[0], dtype=np.int64)
-    k = 0
-    for e in range(pos.shape[0]):
-        if pos[e] >= 0:
-            out[k] = pos[e]
-            k += 1
-    return out
-
-
-@nb.njit(cache=True, nogil=True)
-def _rank_tile(S, m, R0, ent, eord, state, T, R, b, do_kendall):
+def _rank_tile(S, m, R0, ent, state, T, R, b, do_kendall):
     """Ranks ``R`` (rows, TILE) and discordant pairs ``b.disc`` of the tile's draws;
     ``state[0]`` is the group's window half-width (0: sort every draw)."""
     pm, acc, bad, disc, key, a, a2, seq, tmp, hist = b
@@ -322,7 +304,7 @@ def _rank_tile(S, m, R0, ent, eord, state, T, R, b, do_kendall):
     for j in range(m):
         if H == 0 or bad[j]:
             n_bad += 1
-            disc[j] = _radix(S[j], eord, R0, R, j, key, a, a2, seq, tmp, hist, do_kendall)
+            disc[j] = _radix(S[j], ent, R0, R, j, key, a, a2, seq, tmp, hist, do_kendall)
     if H > 0 and n_bad:                           # adapt the window to what it costs
         if 2 * H <= HMAX and 2 * H <= S.shape[1] and n_bad * _RATIO > 2 * H * m:
             state[0] = 2 * H                      # doubling it saves more sorts than it costs
@@ -360,14 +342,13 @@ def rank_tiles(A, W, alt, g, t0, t1, R0, ent, lo, w, off, counts, need_lo, need_
          np.empty(n, dtype=np.uint64), np.empty(n, dtype=np.uint64),
          np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64),
          np.empty((4, 256), dtype=np.int64))
-    eord = _entity_order(ent)
     k = crow.shape[0]
     for t in range(t0, t1):
         d0 = t * TILE
         m = TILE if D - d0 > TILE else D - d0
         j0 = d0 - dfirst
         _scores(A, W, alt, d0, m, S)
-        _rank_tile(S, m, R0, ent, eord, state, T, R, b, do_kendall)
+        _rank_tile(S, m, R0, ent, state, T, R, b, do_kendall)
         for j in range(m):
             st[4, j0 + j] = b[3][j]
         _tile_sums(R, m, R0, st, j0, sums)
