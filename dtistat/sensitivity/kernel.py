@@ -2,30 +2,26 @@
 
 A group (one period × ``by`` cell) keeps its entities as rows in nominal order
 (nominal rank ascending, ties by entity number). For each tile of draws the kernel
-computes the scores (a matrix product written as plain loops: the sum over leaves
-runs in one fixed order, so every CPU and thread count gives the same bits), then
-the 'min' ranks, ``1 + #(rows scoring higher)``, in one of two exact ways:
+computes the scores (plain loops: the sum over leaves runs in one fixed order, so
+every CPU and thread count gives the same bits), then the 'min' ranks,
+``1 + #(rows scoring higher)``, in one of two exact ways:
 
-* a window count (:func:`_window`): a draw rarely moves an entity far from its
-  nominal place, so each row's rank is the rows more than ``H`` places above it plus
-  those within ``H`` places that score higher — valid for a draw when every pair of
-  rows more than ``H`` places apart keeps the nominal order with distinct scores, which
-  a running minimum checks; the loops run across the tile's draws (vectorized, no
-  data-dependent branch). Draws that fail the check are sorted;
-* a radix sort of the scores' bits (:func:`_radix`, O(n) per draw), used for the draws
-  that fail the check and for whole groups whose ranks move too far for a window.
+* a window count (:func:`_window`): a row's rank is the rows more than ``H`` places
+  above it plus those within ``H`` places that score higher — valid for a draw when no
+  pair of rows more than ``H`` places apart is out of nominal order or tied, which a
+  running minimum checks; branch-free loops vectorized across the tile's draws;
+* a radix sort of the scores' bits (:func:`_radix`, O(n) per draw) for the draws that
+  fail the check and for groups whose ranks move too far for a window.
 
-``H`` adapts per group to what the draws cost (it doubles while the sorts it saves
-cost more than the wider window, up to ``HMAX``; a group switches to sorting every
-draw when that is cheaper); the choice changes the time, not the numbers. Kendall's
-discordant pairs (draw order: score descending, ties by entity number) are counted
-within the window, or by a merge count after the sort.
+``H`` adapts per group to what each costs (:func:`_rank_tile`): it changes the time,
+never the numbers. Kendall's discordant pairs (draw order: score descending, ties by
+entity number) are counted in the window, or by a merge count after the sort.
 
-Rank counts are kept per cell over a band of ranks ``[lo, lo + w)``; ranks outside a
-band go to an overflow list that the caller folds in after widening the band (see
-:mod:`.bands`); when the list is full, the tile is not counted, the ranks it needs are
-reported and the caller widens the bands and runs the tile again. Every accumulator
-is an integer, so no result depends on the order of evaluation.
+Rank counts are kept per cell over a band of ranks ``[lo, lo + w)`` (:mod:`.bands`);
+ranks outside go to an overflow list the caller folds in after widening the band; when
+the list is full the tile is not counted, the ranks it needs are reported and the
+caller widens the bands and runs it again. Every accumulator is an integer, so no
+result depends on the order of evaluation.
 """
 
 from __future__ import annotations
