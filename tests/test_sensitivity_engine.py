@@ -546,3 +546,15 @@ def test_tiny_overflow_lists_give_the_same_numbers():
             np.testing.assert_array_equal(ca, cb)
     np.testing.assert_array_equal(ref.kendall, ev.kendall)
     np.testing.assert_array_equal(ref.rank_shift, ev.rank_shift)
+
+
+def test_a_refusal_in_a_worker_thread_reaches_the_caller():
+    """The bands are widened by the thread that ranked the group: a refusal there is
+    raised in the caller (the other threads stop), with several threads too."""
+    df, spec = world(seed=1)
+    res = weight_sensitivity(df, spec, by="industry", n_draws=300, seed=0,
+                             leave_one_out=False)
+    ctx, W, alt = res._ctx, res._weights, res._alt
+    fixed = engine._fixed_bytes(ctx, 300, 256, 3, False)
+    with pytest.raises(ParameterError, match="rank counts"):
+        engine.evaluate(ctx, W, alt, chunk=256, n_jobs=3, max_memory=fixed + 100)
