@@ -104,12 +104,18 @@ def gemm_argsort(res, chunk: int = 500) -> tuple[float, pd.DataFrame]:
     return t, frame
 
 
+def _cpu() -> float:
+    """CPU seconds of this process, all threads (user + system)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def scale_row(n_ent: int, n_per: int, n_draws: int) -> None:
     """One scale row, in this (fresh) process: time, peak memory, or the refusal."""
     df, spec = make_data(1, n_ent, n_per)
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     weight_sensitivity(df.iloc[:60], spec, n_draws=100, seed=1, leave_one_out=False)  # compile
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu()
     try:
         res = weight_sensitivity(df, spec, n_draws=n_draws, seed=1, top_k=10,
                                  leave_one_out=False)
@@ -117,10 +123,11 @@ def scale_row(n_ent: int, n_per: int, n_draws: int) -> None:
         print(f"{n_ent:,} x {n_per} x {n_draws:,}: refused after "
               f"{time.perf_counter() - t0:.1f} s: {type(exc).__name__}: {exc}")
         return
-    t = time.perf_counter() - t0
+    t, cpu = time.perf_counter() - t0, _cpu() - c0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     band = res.ranks["rank_p95"] - res.ranks["rank_p05"]
-    print(f"{n_ent:,} entities x {n_per} periods x {n_draws:,} draws: {t:.1f} s; process "
+    print(f"{n_ent:,} entities x {n_per} periods x {n_draws:,} draws: {t:.1f} s "
+          f"({cpu:.1f} s CPU, all threads); process "
           f"peak RSS {rss:,.0f} MiB ({rss0:,.0f} MiB after building the data); median "
           f"5-95% rank interval width {band.median():.0f} ranks")
 
@@ -189,6 +196,9 @@ def main() -> None:
                                kendall=True)
     t_kendall = time.perf_counter() - t0
     t_one = best(lambda: run(n_jobs=1))
+    c0 = time.process_time()
+    run(n_jobs=1)
+    c_one = time.process_time() - c0   # CPU time: robust on a machine shared with others
     # marginal cost of a draw: twice the draws minus once (the fixed setup cancels)
     t_double = best(lambda: run(n=2 * args.draws))
     marginal = (t_double - t_vec) / args.draws
@@ -214,8 +224,8 @@ def main() -> None:
     print(f"  + rank_table() with exact score quantiles over all draws      : {t_full:.3f} s; "
           f"traced peak {peak / 2**20:,.0f} MiB, process max RSS {rss:,.0f} MiB")
     print(f"  with Kendall's tau per draw as well (no summary)              : {t_kendall:.3f} s")
-    print(f"  on one thread (n_jobs=1)                                      : {t_one:.3f} s; "
-          f"{2 * args.draws:,} draws: {t_double:.3f} s")
+    print(f"  on one thread (n_jobs=1)                                      : {t_one:.3f} s "
+          f"({c_one:.3f} s CPU); {2 * args.draws:,} draws: {t_double:.3f} s")
     print(f"naive rebuild loop (compute_index + ranks per draw), {args.repeat} batches of "
           f"{batch} draws : {per_naive * 1e3:.2f} ms/draw (best batch; median "
           f"{np.median(naive_times) * 1e3:.2f})")

@@ -281,6 +281,10 @@ def acceleration(jack: np.ndarray) -> float:
     """BCa acceleration from jackknife values (Efron 1987, eq. 6.6)."""
     jack = jack[np.isfinite(jack)]
     d = jack.mean() - jack
+    top = float(np.abs(d).max()) if d.size else 0.0
+    if not top > 0:
+        return 0.0
+    d = d / top  # free of units: d**3 would overflow for effects near 1e100
     den = 6.0 * np.sum(d**2) ** 1.5
     return float(np.sum(d**3) / den) if den > 0 else 0.0
 

@@ -13,7 +13,7 @@ step halving; standard errors come from the expected information, lavaan's defau
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -270,7 +270,15 @@ def build_model(stmts: list[_Stmt], columns, *, std_lv: bool = False) -> Model:
 class _RAM:
     """Fast evaluation of Sigma(theta), its derivatives and F_ML for one model."""
 
-    def __init__(self, model: Model, S: np.ndarray):
+    def __init__(self, model: Model, S: np.ndarray, factor: np.ndarray | None = None,
+                 theta_scale: np.ndarray | None = None):
+        # Optional rescaling (see fit_ml): entry e of A or S holds raw / factor[e], and
+        # free parameter k is theta_k = raw_k / theta_scale[k], so entry e of a free
+        # parameter is theta_k * theta_scale[k] / factor[e] (1 unless labels tie
+        # entries of different scales together).
+        n_par = len(model.params)
+        factor = np.ones(n_par) if factor is None else factor
+        theta_scale = np.ones(model.n_free) if theta_scale is None else theta_scale
         self.model = model
         self.S = S
         self.p = len(model.observed)
@@ -278,27 +286,27 @@ class _RAM:
         self.q = model.n_free
         self.A0 = np.zeros((self.m, self.m))
         self.S0 = np.zeros((self.m, self.m))
-        self.a_free: list = []  # (theta idx, i, j)
+        self.a_free: list = []  # (theta idx, i, j, multiplier)
         self.s_free: list = []
-        for ps, k in zip(model.params, model.free_index, strict=True):
+        for e, (ps, k) in enumerate(zip(model.params, model.free_index, strict=True)):
             if k < 0:
                 if ps.mat == "A":
-                    self.A0[ps.i, ps.j] = ps.value
+                    self.A0[ps.i, ps.j] = ps.value / factor[e]
                 else:
-                    self.S0[ps.i, ps.j] = self.S0[ps.j, ps.i] = ps.value
+                    self.S0[ps.i, ps.j] = self.S0[ps.j, ps.i] = ps.value / factor[e]
             elif ps.mat == "A":
-                self.a_free.append((k, ps.i, ps.j))
+                self.a_free.append((k, ps.i, ps.j, theta_scale[k] / factor[e]))
             else:
-                self.s_free.append((k, ps.i, ps.j))
+                self.s_free.append((k, ps.i, ps.j, theta_scale[k] / factor[e]))
         _, self.logdet_S = np.linalg.slogdet(S)
 
     def matrices(self, theta):
         A = self.A0.copy()
         Sm = self.S0.copy()
-        for k, i, j in self.a_free:
-            A[i, j] = theta[k]
-        for k, i, j in self.s_free:
-            Sm[i, j] = Sm[j, i] = theta[k]
+        for k, i, j, r in self.a_free:
+            A[i, j] = theta[k] * r
+        for k, i, j, r in self.s_free:
+            Sm[i, j] = Sm[j, i] = theta[k] * r
         return A, Sm
 
     def implied(self, theta):
@@ -331,11 +339,11 @@ class _RAM:
         FB = B[:p, :]
         TF = total[:, :p]
         D = np.zeros((self.q, p, p))
-        for k, i, j in self.a_free:
-            o = np.outer(FB[:, i], TF[j, :])
+        for k, i, j, r in self.a_free:
+            o = r * np.outer(FB[:, i], TF[j, :])
             D[k] += o + o.T
-        for k, i, j in self.s_free:
-            o = np.outer(FB[:, i], FB[:, j])
+        for k, i, j, r in self.s_free:
+            o = r * np.outer(FB[:, i], FB[:, j])
             D[k] += o if i == j else o + o.T
         return D
 
@@ -392,11 +400,80 @@ def _start_values(model: Model, S: np.ndarray) -> np.ndarray:
     return theta
 
 
+def _variable_scales(model: Model, S: np.ndarray) -> np.ndarray:
+    """A scale per variable: the observed SDs; a factor takes its marker's scale.
+
+    A factor whose first fixed non-zero loading is on variable x gets x's scale (so the
+    marker loading stays as given); a factor with none (``std_lv``) keeps scale 1.
+    Any choice gives an exact reparametrization; this one makes the rescaled problem
+    a correlation-scale problem with parameters of order 1.
+    """
+    p, var = len(model.observed), model.variables
+    c = np.ones(len(var))
+    c[:p] = np.sqrt(np.diag(S))
+    pos = {v: k for k, v in enumerate(var)}
+    marker: dict = {}
+    for ps, k in zip(model.params, model.free_index, strict=True):
+        if ps.op == "=~" and k < 0 and ps.value != 0 and ps.lhs not in marker:
+            marker[ps.lhs] = ps.rhs
+    for _ in range(len(var)):  # markers may be factors themselves (higher order)
+        changed = False
+        for f, x in marker.items():
+            if c[pos[f]] != c[pos[x]]:
+                c[pos[f]], changed = c[pos[x]], True
+        if not changed:
+            break
+    return c
+
+
+def _entry_factors(model: Model, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """raw / rescaled ratio of every parameter entry, and of every free parameter.
+
+    A path j -> i scales as c_i / c_j, a (co)variance of i and j as c_i c_j. Entries
+    sharing a label take the first entry's ratio.
+    """
+    fac = np.array([c[ps.i] / c[ps.j] if ps.mat == "A" else c[ps.i] * c[ps.j]
+                    for ps in model.params])
+    scale = np.ones(model.n_free)
+    seen: set = set()
+    for e, k in enumerate(model.free_index):
+        if k >= 0 and k not in seen:
+            seen.add(k)
+            scale[k] = fac[e]
+    return fac, scale
+
+
 def fit_ml(model: Model, S: np.ndarray, *, max_iter: int = 1000,
            tol: float = 1e-10) -> dict:
-    """Minimize F_ML by Fisher scoring; return theta, the information and diagnostics."""
-    ram = _RAM(model, S)
-    theta = _start_values(model, S)
+    """Minimize F_ML on the correlation scale; return estimates on the data's scale.
+
+    F_ML is invariant to rescaling the observed variables when the parameters are
+    rescaled with them, so the optimization runs on ``D^-1 S D^-1`` (D the observed
+    SDs) with parameters of order 1 whatever the units; F_ML is the same on both
+    scales and the estimates are multiplied back exactly. Returns theta, the
+    information on the rescaled parameters ``theta / theta_scale`` (``info_scaled``,
+    well conditioned whatever the units), ``theta_scale``, F_ML, the iteration count
+    and ``ram``, the model on the data's scale.
+    """
+    c = _variable_scales(model, S)
+    fac, scale = _entry_factors(model, c)
+    d = c[: len(model.observed)]
+    R = S / np.outer(d, d)
+    scaled = Model(model.observed, model.latent,
+                   [ps if k >= 0 else replace(ps, value=ps.value / fac[e])
+                    for e, (ps, k) in enumerate(zip(model.params, model.free_index,
+                                                    strict=True))],
+                   model.free_index, model.n_free, model.indicators)
+    ram = _RAM(model, R, fac, scale)
+    u, f, H, it = _fisher_scoring(ram, _start_values(scaled, R), max_iter, tol)
+    return {"theta": u * scale, "fmin": f, "info_scaled": H, "theta_scale": scale, "n_iter": it,
+            "ram": _RAM(model, S)}
+
+
+def _fisher_scoring(ram: _RAM, theta: np.ndarray, max_iter: int,
+                    tol: float) -> tuple[np.ndarray, float, np.ndarray, int]:
+    """Fisher scoring with step halving from ``theta``; theta, F_ML, information, iterations."""
+    model = ram.model
     f = ram.fml(theta)
     if not np.isfinite(f):
         # A rough start: unit loadings, half the observed variances, small latent ones.
@@ -411,7 +488,6 @@ def fit_ml(model: Model, S: np.ndarray, *, max_iter: int = 1000,
                                   "implied covariance matrix")
     converged = False
     it = 0
-    g = np.full(model.n_free, np.inf)
     for it in range(1, max_iter + 1):  # noqa: B007 - `it` is reported after the loop
         g, H = ram.grad_info(theta)
         try:
@@ -421,6 +497,11 @@ def fit_ml(model: Model, S: np.ndarray, *, max_iter: int = 1000,
         slope = float(g @ step)
         if slope <= 0:  # not a descent direction: fall back to the gradient
             step, slope = g, float(g @ g)
+        # Converged when the Fisher-scoring decrement g' H^-1 g (the predicted fall of
+        # F_ML, free of the parameters' units) is negligible; chi2 = N F_ML.
+        if np.max(np.abs(g)) < tol or slope < 1e-20:
+            converged = True
+            break
         t = 1.0
         while True:
             new = theta - t * step
@@ -432,8 +513,7 @@ def fit_ml(model: Model, S: np.ndarray, *, max_iter: int = 1000,
             break
         df_ = f - fn
         theta, f = new, fn
-        if np.max(np.abs(g)) < tol or (df_ < 1e-15 * max(1.0, abs(f))
-                                       and np.max(np.abs(g)) < 1e-6):
+        if df_ < 1e-15 * max(1.0, abs(f)) and np.max(np.abs(g)) < 1e-6:
             converged = True
             break
     g, H = ram.grad_info(theta)
@@ -443,7 +523,7 @@ def fit_ml(model: Model, S: np.ndarray, *, max_iter: int = 1000,
     if not converged:
         raise ConvergenceError(
             f"ML estimation did not converge in {max_iter} Fisher-scoring iterations "
-            f"(largest gradient {gmax:.2e}); check the model's identification and scaling"
+            f"(largest gradient {gmax:.2e} on the correlation scale); check the "
+            f"model's identification"
         )
-    return {"theta": theta, "fmin": f, "info": H, "n_iter": it, "grad_max": gmax,
-            "ram": ram}
+    return theta, f, H, it

@@ -98,7 +98,7 @@ def demean(
         g, ng, wsum = info[0]
         out = demean1(xx, g, ng, weights, wsum)
         return out.ravel() if squeeze else out
-    scale = np.maximum(np.abs(xx).max(axis=0), 1.0)
+    scale = np.abs(xx).max(axis=0)  # relative to each column (no floor: data in 1e-13 units)
     for _ in range(max_iter):
         prev = xx
         for g, ng, wsum in info:

@@ -19,6 +19,7 @@ from scipy import stats
 
 from dtistat import _efa
 from dtistat._results import Result, Summary
+from dtistat._scale import column_scale, is_constant
 from dtistat._validate import (
     check_choice,
     check_columns,
@@ -53,8 +54,16 @@ _TIDY = ["term", "estimate", "std_error", "statistic", "p_value", "ci_low", "ci_
 # ---------------------------------------------------------------------------------
 
 def _numeric_block(data: Any, columns: Sequence | None, *, what: str = "factor analysis",
-                   need_more_rows: bool = True) -> tuple[np.ndarray, list]:
-    """Validated float matrix of ``columns`` (all columns if None) and their names."""
+                   need_more_rows: bool = True) -> tuple[np.ndarray, list, np.ndarray]:
+    """Validated float matrix of ``columns`` (all columns if None), names and scales.
+
+    Each column comes back divided by a power of two near its largest absolute value
+    (exact in floating point), so that sums of squares neither overflow at 1e300 nor
+    underflow at 1e-300; ``X * scale`` is the data. Every method here is invariant to
+    the units of a column, except the CFA's covariances, which multiply the scales back.
+    A column is constant when its SD is below 1e-12 of its largest absolute value
+    (differences of a few thousand units in the last place are rounding noise).
+    """
     check_frame(data)
     cols = list(data.columns) if columns is None else check_columns(data, columns)
     if len(cols) < 2:
@@ -71,9 +80,11 @@ def _numeric_block(data: Any, columns: Sequence | None, *, what: str = "factor a
             f"{n} rows for {p} variables: {what} needs more rows (observations) than "
             f"variables, or the correlation matrix is singular"
         )
+    scale = column_scale(X)
+    X /= scale
     sd = X.std(axis=0)
-    scale = 1e-12 * max(1.0, float(np.abs(X).max()))
-    const = [c for c, s in zip(cols, sd, strict=True) if not s > scale]
+    flat = is_constant(sd, np.abs(X).max(axis=0, initial=0.0))
+    const = [c for c, f in zip(cols, flat, strict=True) if f]
     if const:
         raise DataError(
             f"column {const[0]!r} is constant (no variation)"
@@ -91,7 +102,7 @@ def _numeric_block(data: Any, columns: Sequence | None, *, what: str = "factor a
                     f"drop one of them"
                 )
         keys.setdefault(key, []).append(j)
-    return X, cols
+    return X, cols, scale
 
 
 def _correlation(X: np.ndarray, cols: list) -> np.ndarray:
@@ -204,7 +215,7 @@ def kmo(data: pd.DataFrame, columns: Sequence | None = None) -> KMOResult:
     >>> round(kmo(hs, [f"x{i}" for i in range(1, 10)]).overall, 3)
     0.752
     """
-    X, cols = _numeric_block(data, columns, what="KMO")
+    X, cols, _ = _numeric_block(data, columns, what="KMO")
     return _kmo_from_corr(_correlation(X, cols), cols)
 
 
@@ -267,7 +278,7 @@ def bartlett_sphericity(data: pd.DataFrame, columns: Sequence | None = None) -> 
     >>> round(res.statistic, 2), res.df
     (904.1, 36)
     """
-    X, cols = _numeric_block(data, columns, what="Bartlett's test")
+    X, cols, _ = _numeric_block(data, columns, what="Bartlett's test")
     return _bartlett_from_corr(_correlation(X, cols), X.shape[0])
 
 
@@ -277,7 +288,12 @@ def bartlett_sphericity(data: pd.DataFrame, columns: Sequence | None = None) -> 
 
 @dataclass(frozen=True, eq=False, repr=False)
 class ParallelAnalysisResult(Result):
-    """Horn's (1965) parallel analysis of correlation-matrix eigenvalues."""
+    """Horn's (1965) parallel analysis of component or factor eigenvalues.
+
+    ``kind`` says which eigenvalues were compared: ``"pca"`` (components: the
+    correlation matrix), ``"fa"`` or ``"smc"`` (factors: the reduced correlation
+    matrix); ``n_factors`` is the number of components or factors to retain.
+    """
 
     table: pd.DataFrame  # observed, random_mean, random_quantile, retain
     n_factors: int
@@ -285,6 +301,7 @@ class ParallelAnalysisResult(Result):
     quantile: float
     nobs: int
     method: str
+    kind: str = "pca"
 
     @property
     def observed(self) -> np.ndarray:
@@ -298,32 +315,78 @@ class ParallelAnalysisResult(Result):
     def random_quantile(self) -> np.ndarray:
         return self.table["random_quantile"].to_numpy()
 
+    @property
+    def what(self) -> str:
+        """``"components"`` (kind="pca") or ``"factors"``."""
+        return "components" if self.kind == "pca" else "factors"
+
     def to_frame(self) -> pd.DataFrame:
-        """The eigenvalue table with a ``term`` column (component 1, 2, ...)."""
+        """The eigenvalue table with a ``term`` column (component or factor 1, 2, ...)."""
         out = self.table.reset_index(names="term")
         out["term"] = out["term"].astype(str)
         return out
 
     def _headline(self) -> list[str]:
-        return [f"retain={self.n_factors}", f"draws={self.n_iter}", f"N={self.nobs}"]
+        return [f"kind={self.kind}", f"retain={self.n_factors}", f"draws={self.n_iter}",
+                f"N={self.nobs}"]
 
     def summary(self) -> Summary:
-        """Observed and random eigenvalues and how many factors to retain."""
-        return Summary(f"Parallel analysis ({self.method})", self.table,
-                       header=[("Factors to retain", self.n_factors),
+        """Observed and random eigenvalues and how many components/factors to retain."""
+        return Summary(f"Parallel analysis of {self.what} ({self.method})", self.table,
+                       header=[("Eigenvalues", _KIND_LABEL[self.kind]),
+                               (f"{self.what.capitalize()} to retain", self.n_factors),
                                ("Random draws", self.n_iter), ("Observations", self.nobs),
                                ("Random quantile", self.quantile)], digits=3)
 
     def __str__(self) -> str:
-        return (f"Parallel analysis ({self.n_iter} random draws, N = {self.nobs}, "
-                f"{self.method}): retain {self.n_factors} factor(s) whose eigenvalue "
-                f"exceeds the {100 * self.quantile:g}th percentile of random data\n"
+        return (f"Parallel analysis of {self.what} ({_KIND_LABEL[self.kind]}; "
+                f"{self.n_iter} random draws, N = {self.nobs}, {self.method}): retain "
+                f"{self.n_factors} {self.what[:-1]}(s) whose eigenvalue exceeds the "
+                f"{100 * self.quantile:g}th percentile of random data\n"
                 + _fmt_frame(self.table))
 
 
+KINDS = ("pca", "fa", "smc")
+_KIND_LABEL = {
+    "pca": "component eigenvalues of the correlation matrix",
+    "fa": "factor eigenvalues: reduced correlation matrix, one-factor minres communalities",
+    "smc": "factor eigenvalues: reduced correlation matrix, squared multiple correlations",
+}
+
+
+def _one_factor_communalities(C: np.ndarray) -> np.ndarray:
+    """Communalities of the one-factor minres fit of each matrix of the stack ``C``.
+
+    The same extraction as :func:`fit_efa` (``method="minres"``) and psych's ``fa``:
+    uniquenesses bounded in [0.005, 1], L-BFGS-B from the squared multiple
+    correlations. One fit per matrix (the objective has local optima, a cheaper
+    coordinate-descent fit lands in another one on some random matrices), about
+    50 ms at 25 variables.
+    """
+    out = np.empty(C.shape[:2])
+    for k in range(len(C)):
+        L, _, _ = _efa.extract(C[k], 1, "minres")
+        out[k] = L[:, 0] ** 2
+    return out
+
+
+def _kind_eigenvalues(C: np.ndarray, kind: str) -> np.ndarray:
+    """Descending eigenvalues of a stack of correlation matrices, as ``kind`` says."""
+    if kind != "pca":
+        C = C.copy()
+        d = np.arange(C.shape[1])
+        if kind == "smc":
+            C[:, d, d] = 1.0 - 1.0 / np.einsum("kii->ki", np.linalg.inv(C))
+        else:
+            C[:, d, d] = _one_factor_communalities(C)
+    return np.linalg.eigvalsh(C)[:, ::-1]
+
+
 def _random_eigenvalues(rng: np.random.Generator, n: int, p: int, n_iter: int,
-                        method: str, chunk: int | None = None) -> np.ndarray:
-    """(n_iter, p) descending correlation eigenvalues of independent normal data."""
+                        method: str, chunk: int | None = None,
+                        kind: str = "pca") -> np.ndarray:
+    """(n_iter, p) descending eigenvalues (``kind``) of correlation matrices of
+    independent normal data."""
     out = np.empty((n_iter, p))
     if method == "wishart":
         # The centred cross-product of n iid N(0, I_p) rows is Wishart_p(n - 1, I)
@@ -340,7 +403,7 @@ def _random_eigenvalues(rng: np.random.Generator, n: int, p: int, n_iter: int,
             L[:, dg, dg] = np.sqrt(rng.chisquare(dfs, size=(m, p)))
             W = L @ L.transpose(0, 2, 1)
             d = 1.0 / np.sqrt(np.einsum("kii->ki", W))
-            out[s:s + m] = np.linalg.eigvalsh(W * d[:, :, None] * d[:, None, :])[:, ::-1]
+            out[s:s + m] = _kind_eigenvalues(W * d[:, :, None] * d[:, None, :], kind)
         return out
     # "data": simulate the normal data themselves, a chunk of draws at a time
     # (about 8 million numbers per chunk), one batched eigvalsh per chunk.
@@ -357,15 +420,15 @@ def _random_eigenvalues(rng: np.random.Generator, n: int, p: int, n_iter: int,
         tot = X.sum(axis=1)
         W = np.matmul(X.transpose(0, 2, 1), X) - tot[:, :, None] * tot[:, None, :] / n
         d = 1.0 / np.sqrt(np.einsum("kii->ki", W))
-        out[s:s + m] = np.linalg.eigvalsh(W * d[:, :, None] * d[:, None, :])[:, ::-1]
+        out[s:s + m] = _kind_eigenvalues(W * d[:, :, None] * d[:, None, :], kind)
     return out
 
 
 def _parallel(eig: np.ndarray, n: int, n_iter: int, seed: Any, quantile: float,
-              method: str) -> ParallelAnalysisResult:
+              method: str, kind: str = "pca") -> ParallelAnalysisResult:
     p = len(eig)
     rng = check_seed(seed)
-    rand = _random_eigenvalues(rng, n, p, n_iter, method)
+    rand = _random_eigenvalues(rng, n, p, n_iter, method, kind=kind)
     mean = rand.mean(axis=0)
     q = np.quantile(rand, quantile, axis=0)
     above = eig > q
@@ -373,20 +436,22 @@ def _parallel(eig: np.ndarray, n: int, n_iter: int, seed: Any, quantile: float,
     k = int(np.argmin(above)) if not above.all() else p
     table = pd.DataFrame({"observed": eig, "random_mean": mean, "random_quantile": q,
                           "retain": np.arange(p) < k},
-                         index=pd.RangeIndex(1, p + 1, name="component"))
-    return ParallelAnalysisResult(table, k, n_iter, quantile, n, method)
+                         index=pd.RangeIndex(1, p + 1,
+                                             name="component" if kind == "pca" else "factor"))
+    return ParallelAnalysisResult(table, k, n_iter, quantile, n, method, kind)
 
 
 def parallel_analysis(data: pd.DataFrame, columns: Sequence | None = None, *,
                       n_iter: int = 1000, seed: Any = None, quantile: float = 0.95,
-                      method: str = "wishart") -> ParallelAnalysisResult:
+                      method: str = "wishart", kind: str = "pca") -> ParallelAnalysisResult:
     """Horn's parallel analysis with Glorfeld's percentile criterion.
 
-    Compares the eigenvalues of the sample correlation matrix with those of
-    ``n_iter`` correlation matrices of independent normal data of the same size;
-    retains the leading factors whose eigenvalue exceeds the ``quantile`` (95th
-    percentile by default) of the random eigenvalues. The mean is reported too
-    (Horn's original criterion).
+    Compares the eigenvalues of the sample correlation matrix (or of its reduced
+    form, ``kind``) with those of ``n_iter`` correlation matrices of independent
+    normal data of the same size, treated the same way; retains the leading
+    components/factors whose eigenvalue exceeds the ``quantile`` (95th percentile by
+    default) of the random eigenvalues. The mean is reported too (Horn's original
+    criterion, and psych's default).
 
     Parameters
     ----------
@@ -406,26 +471,43 @@ def parallel_analysis(data: pd.DataFrame, columns: Sequence | None = None, *,
         simulated data would give, ~15-20x faster than a loop over simulated data);
         ``"data"`` simulates the n x p normal data, in cache-sized chunks with one
         batched ``eigvalsh`` per chunk (bound by the cost of the normal draws).
+    kind : {"pca", "fa", "smc"}
+        Which eigenvalues. ``"pca"`` (default, and the only behaviour before the
+        option existed): principal-component eigenvalues of the correlation matrix,
+        i.e. how many *components* to keep. ``"fa"``: *factor* eigenvalues as
+        ``psych::fa.parallel`` computes them by default (``fa="fa"``, ``SMC=FALSE``):
+        the correlation matrix with the communalities of a one-factor minres fit on
+        its diagonal. ``"smc"``: the classical reduced correlation matrix with
+        squared multiple correlations on the diagonal (Humphreys & Ilgen 1969;
+        ``fa.parallel(SMC=TRUE)``), known to retain too many factors in large
+        samples. The default stays ``"pca"`` so that existing analyses keep their
+        numbers; for a common-factor model (:func:`fit_efa`) ``"fa"`` is the
+        matching criterion. The random matrices get the same treatment as the data;
+        ``"fa"`` fits one minres factor per draw (about 50 ms at 25 variables, so
+        ``n_iter=200`` takes some 10 s; psych draws 20).
 
     Returns
     -------
     ParallelAnalysisResult
+        ``kind`` and ``what`` ("components"/"factors") label the result, its
+        ``summary()`` and its text.
 
     Examples
     --------
     >>> from semopy.examples import holzinger39
     >>> pa = parallel_analysis(holzinger39.get_data(), [f"x{i}" for i in range(1, 10)],
     ...                        n_iter=200, seed=1)
-    >>> pa.n_factors
-    3
+    >>> pa.n_factors, pa.what
+    (3, 'components')
     """
     n_iter = check_positive_int(n_iter, "n_iter")
     quantile = check_level(quantile, "quantile")
     check_choice(method, ("wishart", "data"), "method")
-    X, cols = _numeric_block(data, columns, what="parallel analysis")
+    check_choice(kind, KINDS, "kind")
+    X, cols, _ = _numeric_block(data, columns, what="parallel analysis")
     R = _correlation(X, cols)
-    eig = np.linalg.eigvalsh(R)[::-1]
-    return _parallel(eig, X.shape[0], n_iter, seed, quantile, method)
+    eig = _kind_eigenvalues(R[None], kind)[0]
+    return _parallel(eig, X.shape[0], n_iter, seed, quantile, method, kind)
 
 
 # ---------------------------------------------------------------------------------
@@ -653,7 +735,7 @@ def fit_efa(data: pd.DataFrame, columns: Sequence | None = None, *,
     check_choice(method, ("minres", "ml", "principal"), "method")
     check_choice(rotation, ("varimax", "promax", "oblimin", "quartimax", None), "rotation")
     check_choice(scores, ("regression", "bartlett"), "scores")
-    X, cols = _numeric_block(data, columns, what="factor analysis")
+    X, cols, _ = _numeric_block(data, columns, what="factor analysis")
     n, p = X.shape
     R = _correlation(X, cols)
     eig = np.linalg.eigvalsh(R)[::-1]
@@ -991,6 +1073,26 @@ def _reliability(spec, obs, S, est_df) -> pd.DataFrame:
     return reliability.set_index("factor")
 
 
+def _sample_cov(X: np.ndarray, scale: np.ndarray, cols: list) -> np.ndarray:
+    """Covariance (divisor N) of ``X * scale``; refuses variances a float cannot hold."""
+    Xc = X - X.mean(axis=0)
+    with np.errstate(over="ignore", under="ignore"):
+        S = (Xc.T @ Xc) / len(X) * np.outer(scale, scale)
+    var = np.diag(S)
+    # The sampling covariance of a variance estimate scales as the variance squared:
+    # keep the variances within 1e-150 .. 1e150 so that every derived number is a
+    # full-precision float.
+    bad = [c for c, v in zip(cols, var, strict=True) if not 1e-150 < v < 1e150]
+    if bad:
+        raise DataError(
+            f"column {bad[0]!r}: its variance "
+            f"({var[cols.index(bad[0])]:.3g}) is outside the representable range the "
+            f"CFA needs (1e-150 to 1e150, i.e. an SD between 1e-75 and 1e75); rescale "
+            f"the column (e.g. to thousands or millionths of its unit)"
+        )
+    return S
+
+
 def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
             level: float = 0.95) -> CFAResult:
     """Confirmatory factor analysis / SEM by maximum likelihood, on lavaan's scale.
@@ -1025,6 +1127,12 @@ def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
     factor's observed indicators (ignoring residual covariances); Cronbach's alpha
     uses the sample covariances of those indicators.
 
+    The optimization runs on the correlation scale (the covariance divided by the
+    observed SDs, factors on their marker indicator's scale) and the estimates are
+    transformed back exactly: raw data whose variances differ by orders of magnitude
+    fit like standardized data (same chi2 and fit indices), so no warning about
+    variance ratios is needed. Variances outside 1e-150 .. 1e150 are refused.
+
     Raises
     ------
     SpecError
@@ -1053,11 +1161,10 @@ def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
     level = check_level(level)
     spec = _cfa.build_model(_cfa.parse_model(model), list(data.columns), std_lv=std_lv)
     obs = spec.observed
-    X, _ = _numeric_block(data, obs, what="the CFA")
+    X, _, scale = _numeric_block(data, obs, what="the CFA")
     n, p = X.shape
     _correlation(X, obs)  # names collinear indicators if the sample matrix is singular
-    Xc = X - X.mean(axis=0)
-    S = (Xc.T @ Xc) / n
+    S = _sample_cov(X, scale, obs)
     q = spec.n_free
     df = p * (p + 1) // 2 - q
     if df < 0:
@@ -1069,10 +1176,10 @@ def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
     if df == 0:
         warn("the model has 0 degrees of freedom (just identified): it fits perfectly "
              "and chi2, CFI, TLI and RMSEA carry no information")
-    out = _cfa.fit_ml(spec, S)
-    theta, H = out["theta"], out["info"]
-    _check_information(H, spec)
-    V = 2.0 / n * np.linalg.inv(H)
+    out = _cfa.fit_ml(spec, S)  # optimized on the correlation scale, returned on S's
+    theta, scale = out["theta"], out["theta_scale"]
+    _check_information(out["info_scaled"], spec)
+    V = 2.0 / n * np.linalg.inv(out["info_scaled"]) * np.outer(scale, scale)
     se = np.sqrt(np.diag(V))
     Sig, _, total = out["ram"].implied(theta)
     A, Sm = out["ram"].matrices(theta)

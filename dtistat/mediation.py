@@ -29,6 +29,7 @@ from scipy import stats
 from dtistat import _bootstrap as bs
 from dtistat._linalg import demean, dummies, factorize, ols
 from dtistat._results import Result, Summary, TableColumn
+from dtistat._scale import check_magnitude, column_scale
 from dtistat._validate import (
     as_list,
     check_choice,
@@ -817,6 +818,7 @@ def _prepare(data: pd.DataFrame, a: _Args) -> _Data:
             warn(f"cluster {a.cluster!r} has only {G} clusters (< 20): clustered SEs and "
                  "the cluster bootstrap are unreliable with so few", stacklevel=4)
     Z = df[a.model_vars].to_numpy(dtype=float)
+    check_magnitude(Z, a.model_vars, "fit_mediation")
     col = {v: j for j, v in enumerate(a.model_vars)}
     Zd = demean(Z, [c for _, c in fe_dims]) if fe_dims else Z
     _check_variation(Z, Zd, col, a, fe_dims)
@@ -850,7 +852,7 @@ def _fixed_effects(df: pd.DataFrame, a: _Args) -> tuple[list, int]:
 def _check_variation(Z, Zd, col, a: _Args, fe_dims) -> None:
     for v in [a.x] + a.meds + [a.y]:
         zj = Z[:, col[v]]
-        scale = max(1.0, float(np.abs(zj).max()))
+        scale = float(np.abs(zj).max())  # relative to the column: no floor of 1
         spread = (np.abs(Zd[:, col[v]]).max() if fe_dims else np.ptp(zj))
         if spread <= 1e-9 * scale:
             where = (f"within the {a.fe} fixed effects "
@@ -1023,10 +1025,14 @@ def _sensitivity_inputs(paths, resid, a: _Args) -> dict | None:
         return None
     (e1, df1), (e2, df2) = resid["total"], resid[a.meds[0]]
     pt = paths.set_index("term")
+    # residuals in units of a power of two (exact): no under/overflow of e'e near 1e±150
+    s1, s2 = float(column_scale(e1)[0]), float(column_scale(e2)[0])
+    u1, u2 = e1 / s1, e2 / s2
     return {
         "a": float(pt.loc[f"a[{a.meds[0]}]", "estimate"]),
-        "sigma1": float(np.sqrt(e1 @ e1 / df1)), "sigma2": float(np.sqrt(e2 @ e2 / df2)),
-        "rho_tilde": float((e1 @ e2) / np.sqrt((e1 @ e1) * (e2 @ e2))),
+        "sigma1": s1 * float(np.sqrt(u1 @ u1 / df1)),
+        "sigma2": s2 * float(np.sqrt(u2 @ u2 / df2)),
+        "rho_tilde": float((u1 @ u2) / np.sqrt((u1 @ u1) * (u2 @ u2))),
     }
 
 

@@ -433,3 +433,128 @@ def test_same_numbers_on_a_generic_and_an_avx2_target(tmp_path):
         exec(_PORTABLE, ns)  # noqa: S102 - the same snippet on this process's CPU
     assert out["generic"] == out["haswell"] == buf.getvalue().split()[0]
     assert len(out["generic"]) == len(hashlib.sha256().hexdigest())
+
+
+# ---------------------------------------------------------------- the two ranking paths
+def run_tiles(S, R0, ent, H, lo=None, w=None, cap=0):
+    """rank_tiles on prescribed scores with the window half-width ``H`` (0: sort every
+    draw) and an overflow list of ``cap`` entries; returns the stop tile, counts, sums,
+    ranks by row, the overflow entries used and the final state."""
+    D, n = S.shape
+    A = np.ascontiguousarray(S[None])
+    if lo is None:
+        lo, w = np.ones(n, dtype=np.int64), np.full(n, n, dtype=np.int64)
+    off = np.concatenate([[0], np.cumsum(w)[:-1]]).astype(np.int64)
+    counts = np.zeros(int(w.sum()), dtype=np.uint16)
+    st = np.zeros((5, D), dtype=np.int64)
+    ranks = np.zeros((D, 1, n), dtype=np.int32)
+    ovf = np.zeros((cap, 2), dtype=np.int64)
+    state = np.array([H, 0], dtype=np.int64)
+    stop = kernel.rank_tiles(np.ascontiguousarray(A), np.eye(D), np.zeros(D, np.int64), 0, 0,
+                             -(-D // kernel.TILE), R0, ent, lo, w, off, counts,
+                             np.zeros(n, np.int64), np.zeros(n, np.int64), ovf, state, st, 0,
+                             np.zeros(0, np.int64), np.zeros((0, 0), np.int64), ranks, True,
+                             True, True)
+    return stop, counts, st, ranks[:, 0, ent], ovf[:state[1]], state
+
+
+def near_ties(seed, n=60, D=130):
+    """Scores a few ulps apart (they share their top 32 key bits), exact ties, signed
+    zeros, negative scores, a wide span, and draws far from the nominal order."""
+    rng = np.random.default_rng(seed)
+    base = np.sort(rng.normal(0, 1, n))[::-1]
+    S = base[None] + rng.normal(0, 0.3, (D, n))
+    S[:, 10:20] = 1.0 + rng.integers(-3, 4, (D, 10)) * np.spacing(1.0)   # ulps apart
+    S[:, 20] = S[:, 21]                                  # tied in every draw
+    S[:, 22], S[:, 23] = 0.0, -0.0                       # equal scores, different bits
+    S[::7, 30] = 1e300                                   # a huge span of keys
+    S[5::11] = S[5::11, ::-1]                            # reversed draws
+    ent = rng.permutation(n).astype(np.int64)
+    order, R0, ent = nominal(base, ent)
+    return np.ascontiguousarray(S[:, order]), R0, ent
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_window_and_radix_paths_equal_brute_force(seed):
+    """Ranks, sums and discordant pairs equal brute force whichever path ranks the
+    draws: the window count (narrow: most draws fall back to the sort; wide) or the
+    radix sort of every draw (whose top-32-bit pass needs the full-key insertion here)."""
+    S, R0, ent = near_ties(seed)
+    R, disc = brute(S, R0, ent)
+    for H in (0, 2, 8, 32):
+        stop, counts, st, ranks, _, _ = run_tiles(S, R0, ent, H)
+        assert stop == -(-S.shape[0] // kernel.TILE)
+        np.testing.assert_array_equal(ranks, R)
+        np.testing.assert_array_equal(st[4], disc)
+        np.testing.assert_array_equal(st[1], R.sum(axis=1))
+        np.testing.assert_array_equal(counts.reshape(len(R0), -1).sum(axis=1), len(S))
+
+
+def test_radix_orders_keys_beyond_the_top_32_bits():
+    n = 300
+    rng = np.random.default_rng(4)
+    x = 1.0 + rng.integers(0, 2**20, n) * np.spacing(1.0)   # differ in low bits only
+    x[:5] = [1e10, -1e10, 0.0, -0.0, 1.0]
+    rk = np.zeros((n, 1), dtype=np.int32)
+    key, a, a2 = (np.empty(n, dtype=np.uint64) for _ in range(3))
+    eord = np.arange(n, dtype=np.int64)
+    kernel._radix(x, eord, np.arange(1, n + 1), rk, 0, key, a, a2, np.empty(n, np.int64),
+                  np.empty(n, np.int64), np.empty((4, 256), dtype=np.int64), False)
+    np.testing.assert_array_equal(rk[:, 0], stats.rankdata(-x, method="min"))
+
+
+def test_out_of_band_ranks_go_to_the_overflow_list():
+    """Bands holding only the nominal rank: the ranks outside go to the overflow list
+    (when it has room) and the bands plus the list are the exact rank counts; without
+    room, the tile stops uncounted."""
+    rng = np.random.default_rng(3)
+    n, D = 30, 100
+    S = np.sort(rng.normal(size=n))[::-1][None] + rng.normal(0, 0.3, (D, n))
+    R0 = np.arange(1, n + 1)
+    ent = np.arange(n, dtype=np.int64)
+    lo, w = R0.astype(np.int64), np.ones(n, dtype=np.int64)
+    R, _ = brute(S, R0, ent)
+    stop, counts, _, _, ovf, _ = run_tiles(S, R0, ent, 8, lo, w, cap=n * D)
+    assert stop == 2 and len(ovf) == (R != R0).sum()
+    np.testing.assert_array_equal(counts, (R == R0).sum(axis=0))
+    np.testing.assert_array_equal(np.sort(ovf[:, 0] * n + ovf[:, 1]),
+                                  np.sort(np.nonzero(R != R0)[1] * n + R[R != R0]))
+    stop, counts, _, _, ovf, _ = run_tiles(S, R0, ent, 8, lo, w, cap=10)
+    assert stop == 0 and counts.sum() == 0 and len(ovf) == 0
+
+
+def test_tiny_overflow_lists_give_the_same_numbers():
+    """The engine with overflow lists so small that tiles stop and re-run gives the
+    same numbers as with the default lists."""
+    df, spec = world(seed=3)
+    res = weight_sensitivity(df, spec, by="industry", n_draws=300, seed=2,
+                             method="multiplicative", delta=0.7, leave_one_out=False)
+    ctx, W, alt = res._ctx, res._weights, res._alt
+    ref = engine.evaluate(ctx, W, alt, chunk=256, kendall=True)
+    old = engine._OVF
+    try:
+        engine._OVF = 0
+        ev = engine.evaluate(ctx, W, alt, chunk=256, kendall=True)
+    finally:
+        engine._OVF = old
+    for a, b in zip(ref.bands, ev.bands):
+        for k in range(len(a.lo)):
+            ca = np.zeros(len(ctx.entities) + 2, np.int64)
+            cb = ca.copy()
+            ca[a.lo[k]:a.lo[k] + a.w[k]] = a.counts[a.off[k]:a.off[k] + a.w[k]]
+            cb[b.lo[k]:b.lo[k] + b.w[k]] = b.counts[b.off[k]:b.off[k] + b.w[k]]
+            np.testing.assert_array_equal(ca, cb)
+    np.testing.assert_array_equal(ref.kendall, ev.kendall)
+    np.testing.assert_array_equal(ref.rank_shift, ev.rank_shift)
+
+
+def test_a_refusal_in_a_worker_thread_reaches_the_caller():
+    """The bands are widened by the thread that ranked the group: a refusal there is
+    raised in the caller (the other threads stop), with several threads too."""
+    df, spec = world(seed=1)
+    res = weight_sensitivity(df, spec, by="industry", n_draws=300, seed=0,
+                             leave_one_out=False)
+    ctx, W, alt = res._ctx, res._weights, res._alt
+    fixed = engine._fixed_bytes(ctx, 300, 256, 3, False)
+    with pytest.raises(ParameterError, match="rank counts"):
+        engine.evaluate(ctx, W, alt, chunk=256, n_jobs=3, max_memory=fixed + 100)

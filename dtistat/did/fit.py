@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
+from dtistat._scale import check_magnitude
 from dtistat._validate import (
     as_list,
     check_choice,
@@ -115,6 +118,7 @@ def fit_did(
     """
     check_choice(estimator, ESTIMATORS, "estimator")
     level = check_level(level)
+    check_did_magnitude(data, [y, *as_list(covariates)], "fit_did")
     if estimator == "cs":
         return _fit_cs(data, y=y, treat_time=treat_time, entity=entity, time=time,
                        covariates=covariates, control=control, method=method,
@@ -203,3 +207,15 @@ def _aggregate_result(a, se, crit, S, n, level) -> AggregateResult:
         cov=pd.DataFrame(S.T @ S / n**2, index=labels, columns=labels),
         se=pd.Series(se[:-1], index=labels), keys=keys, overall=a.overall,
         overall_se=float(se[-1]), crit=crit, level=level, nobs=n)
+
+
+def check_did_magnitude(data: Any, cols: list, what: str) -> None:
+    """Values beyond 1e±150 are refused naming the column (``check_magnitude``); columns
+    that are missing or not numeric are left to the estimators' own checks."""
+    if not isinstance(data, pd.DataFrame):
+        return
+    ok = [c for c in cols if isinstance(c, str) and c in data.columns
+          and data.columns.tolist().count(c) == 1
+          and pd.api.types.is_numeric_dtype(data[c]) and not pd.api.types.is_bool_dtype(data[c])]
+    if ok:
+        check_magnitude(data[ok].to_numpy(dtype=float, na_value=np.nan), ok, what)

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from dtistat._results import CoefResult, Summary
+from dtistat._scale import check_magnitude
 from dtistat._validate import as_list, check_choice, check_positive_int
 from dtistat.did._data import prepare_panel
 from dtistat.did.cs import _logit
@@ -177,6 +178,8 @@ def psm_did(data: pd.DataFrame, *, y: str, treat_time: str, entity: str, time: s
         raise ParameterError(f"caliper must be a positive number, got {caliper!r}")
     prepare_panel(data, y=y, treat_time=treat_time, entity=entity, time=time,
                   covariates=covariates, fixed_covariates=False)
+    check_magnitude(data[[y, *covariates]].to_numpy(dtype=float, na_value=np.nan),
+                    [y, *covariates], "psm_did")
     frame = data[[entity, time, y, treat_time, *covariates]].copy()
     frame[treat_time] = frame[treat_time].fillna(0)
     frame = frame.sort_values([entity, time], kind="mergesort")

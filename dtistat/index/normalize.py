@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from dtistat._scale import column_scale, is_constant
 from dtistat._validate import warn
 from dtistat.errors import DataError, SpecError
 
@@ -42,6 +43,9 @@ def base_share(
         )
     n_by = int(by_codes.max()) + 1 if len(by_codes) else 0
     denom = np.zeros((n_by, X.shape[1]))
+    # A share is free of the column's unit: divide by a power of two (exact) so that
+    # the base totals of values near 1e308 do not overflow (shares of 0 otherwise).
+    X = X / column_scale(X)
     Xb = X[is_base]
     gaps = np.isnan(Xb)
     if gaps.any():
@@ -124,14 +128,18 @@ def normalize(
         scope_codes = by_codes.astype(np.int64) * n_t + time_codes
     else:
         scope_codes = by_codes
-    Xs = X * directions  # flip "less is better" columns once; each method then uses max as best
+    # min-max and z-scores are free of the column's unit: a power-of-two rescaling
+    # (exact) keeps max - min and the sums of squares finite for values near 1e308 and
+    # non-zero near 1e-300; constancy is then judged relative to the values' size.
+    Xs = X * (directions / column_scale(X))  # "less is better" flipped: max is best
     frame = pd.DataFrame(Xs)
     g = _scoped(frame, scope_codes)
     if method == "minmax":
         lo, hi = g.transform("min").to_numpy(), g.transform("max").to_numpy()
         rng = hi - lo
-        if np.any(rng == 0):
-            i, j = np.argwhere(rng == 0)[0]
+        flat = is_constant(rng, np.maximum(np.abs(lo), np.abs(hi))) & ~np.isnan(rng)
+        if flat.any():
+            i, j = np.argwhere(flat)[0]
             raise DataError(
                 f"column {columns[j]!r} is constant within the normalization group of "
                 f"{_describe(keys, i)}; min-max scaling divides by max - min"
@@ -140,8 +148,10 @@ def normalize(
     if method == "zscore":
         mu = g.transform("mean").to_numpy()
         sd = g.transform("std").to_numpy()  # ddof=1, as COINr's n_zscore
-        if np.any(~(sd > 0)):
-            i, j = np.argwhere(~(sd > 0))[0]
+        top = pd.DataFrame(np.abs(Xs)).groupby(scope_codes, sort=False).transform("max")
+        flat = is_constant(sd, top.to_numpy())
+        if flat.any():
+            i, j = np.argwhere(flat)[0]
             raise DataError(
                 f"column {columns[j]!r} has no variation within the normalization group "
                 f"of {_describe(keys, i)}; z-scores divide by the standard deviation"

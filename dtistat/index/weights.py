@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from dtistat._scale import column_scale, is_constant
 from dtistat._validate import check_columns, check_frame, check_no_nan, check_numeric
 from dtistat.errors import DataError, SpecError
 
@@ -34,7 +35,11 @@ def _matrix(data: pd.DataFrame, columns: Sequence[str] | None, min_rows: int = 2
     check_no_nan(data, cols)
     if data.shape[0] < min_rows:
         raise DataError(f"need at least {min_rows} rows to compute data-driven weights")
-    return data[cols].to_numpy(dtype=float), cols
+    # Every objective scheme is invariant to a column's units: divide each column by a
+    # power of two near its largest value (exact) so that sums neither overflow nor
+    # underflow (values near 1e308 or 1e-300).
+    X = data[cols].to_numpy(dtype=float)
+    return X / column_scale(X), cols
 
 
 def _directions(direction, cols) -> np.ndarray:
@@ -54,9 +59,11 @@ def _directions(direction, cols) -> np.ndarray:
 def _minmax(X: np.ndarray, d: np.ndarray, cols) -> np.ndarray:
     lo, hi = X.min(axis=0), X.max(axis=0)
     rng = hi - lo
-    if np.any(rng == 0):
-        c = cols[int(np.flatnonzero(rng == 0)[0])]
-        raise DataError(f"column {c!r} is constant; it carries no information to weight by")
+    flat = is_constant(rng, np.maximum(np.abs(lo), np.abs(hi)))
+    if flat.any():
+        c = cols[int(np.flatnonzero(flat)[0])]
+        raise DataError(f"column {c!r} is constant (its range is rounding noise relative "
+                        f"to its values); it carries no information to weight by")
     z = (X - lo) / rng
     return np.where(d > 0, z, 1.0 - z)
 
@@ -198,9 +205,11 @@ def pca(data: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.Series:
     """
     X, cols = _matrix(data, columns, min_rows=3)
     sd = X.std(axis=0, ddof=1)
-    if np.any(sd == 0):
-        c = cols[int(np.flatnonzero(sd == 0)[0])]
-        raise DataError(f"column {c!r} is constant; PCA weights need variation")
+    flat = is_constant(sd, np.abs(X).max(axis=0))
+    if flat.any():
+        c = cols[int(np.flatnonzero(flat)[0])]
+        raise DataError(f"column {c!r} is constant (its SD is rounding noise relative to "
+                        f"its values); PCA weights need variation")
     R = np.corrcoef(X, rowvar=False)
     vals, vecs = np.linalg.eigh(R)
     v = vecs[:, -1]

@@ -60,6 +60,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from dtistat._scale import column_scale
 from dtistat.errors import EstimationError, ParameterError
 
 __all__ = [
@@ -279,22 +280,32 @@ def sandwich(
     n, k = X.shape
     K = k if n_params is None else int(n_params)
     A = int(n_absorbed)
+    # Units: with X = Xs D (D the powers of two of column_scale) and e = a es, the
+    # sandwich bread M(X, e) bread equals L M(Xs, es) L' with L = a bread D, exactly
+    # (powers of two), while the meat's fourth powers x² e² no longer overflow near
+    # 1e100 nor underflow near 1e-100.
     if bread is None:
         bread = np.linalg.inv(X.T @ X)
+    bread = np.asarray(bread, dtype=float)
+    d = column_scale(X) if n else np.ones(k)
+    a = float(column_scale(e)[0]) if n else 1.0
+    X, e = X / d, e / a
+    L = bread * d[None, :] * a
     normal = preset in ("none", "linearmodels", "ivreg2")
     df_resid = n - K - A
     if kind == "unadjusted":
         s2 = float(e @ e) / (n if preset == "ivreg2" else _dof(df_resid, "unadjusted"))
-        return CovEstimate(bread * s2, kind, preset, None if normal else float(df_resid))
+        return _finite(CovEstimate(bread * a * a * s2, kind, preset,
+                                   None if normal else float(df_resid)))
     if kind in ("HC0", "HC1", "HC2", "HC3"):
-        meat = _hc(X, e, bread, kind, n, k, A)
-        return CovEstimate(bread @ meat @ bread, kind, preset,
-                           None if normal else float(_dof(n - k - A, kind)))
+        meat = _hc(X, e, bread * d[:, None] * d[None, :], kind, n, k, A)
+        return _finite(CovEstimate(L @ meat @ L.T, kind, preset,
+                                   None if normal else float(_dof(n - k - A, kind))))
     scores = X * e[:, None]
     if kind == "robust":
         f = _hc_factor(preset, n, k, K, A)
-        return CovEstimate(f * (bread @ (scores.T @ scores) @ bread), kind, preset,
-                           None if normal else float(_dof(df_resid, "robust")))
+        return _finite(CovEstimate(f * (L @ (scores.T @ scores) @ L.T), kind, preset,
+                                   None if normal else float(_dof(df_resid, "robust"))))
     if kind == "driscoll-kraay":
         if time_codes is None:
             raise ParameterError("cov='driscoll-kraay' needs the time codes of the rows")
@@ -309,13 +320,26 @@ def sandwich(
             op = s[j:].T @ s[:-j]
             meat += (1.0 - j / (lags + 1.0)) * (op + op.T)
         f = _cluster_factor(preset, n, k, K, A, 0, T)
-        return CovEstimate(f * (bread @ meat @ bread), kind, preset,
-                           None if normal else float(T - 1), (T,), lags)
-    return _cluster(scores, bread, kind, preset, n, k, K, A, int(n_absorbed_nested),
-                    clusters)
+        return _finite(CovEstimate(f * (L @ meat @ L.T), kind, preset,
+                                   None if normal else float(T - 1), (T,), lags))
+    return _finite(_cluster(scores, L, kind, preset, n, k, K, A, int(n_absorbed_nested),
+                            clusters))
 
 
-def _cluster(scores, bread, kind, preset, n, k, K, A, A_nested, clusters) -> CovEstimate:
+def _finite(est: CovEstimate) -> CovEstimate:
+    """Refuse a covariance that floating point cannot hold (coefficients near 1e154+)."""
+    if not np.all(np.isfinite(est.cov)):
+        raise EstimationError(
+            "the coefficient covariance is beyond the range of floating point (a "
+            "variance above ~1e308): the outcome is on a scale some 1e150 times that of "
+            "a regressor; rescale the variables (e.g. to thousands or millions of their "
+            "unit)"
+        )
+    return est
+
+
+def _cluster(scores, L, kind, preset, n, k, K, A, A_nested, clusters) -> CovEstimate:
+    """Cluster sandwich ``L meat L'`` (``L`` the bread, carrying the units)."""
     clusters = list(clusters)
     want = 1 if kind == "cluster" else 2
     if len(clusters) != want:
@@ -339,4 +363,4 @@ def _cluster(scores, bread, kind, preset, n, k, K, A, A_nested, clusters) -> Cov
         meat = m1 + m2 - m12
         gs = (g1, g2)
     df = None if preset in ("none", "linearmodels", "ivreg2") else float(min(gs) - 1)
-    return CovEstimate(bread @ meat @ bread, kind, preset, df, gs)
+    return CovEstimate(L @ meat @ L.T, kind, preset, df, gs)

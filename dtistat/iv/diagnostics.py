@@ -44,6 +44,7 @@ import numpy as np
 from scipy import optimize, stats
 from scipy.linalg import sqrtm
 
+from dtistat._scale import column_scale
 from dtistat.inference import sandwich
 from dtistat.iv.estimation import moment_cov, projection, tall_mul
 from dtistat.iv.stock_yogo import stock_yogo
@@ -185,6 +186,9 @@ def weak_id(pt: Partialled) -> dict:
 def kp_rank(pt: Partialled, wald: bool) -> float:
     """Kleibergen-Paap rk statistic for rank p - 1 (``ranktest``, full rank test)."""
     Y, Z, n, K, L = pt.Y, pt.Z, pt.n, pt.p, pt.L
+    # the rk statistic is invariant to rescaling the columns of Y and Z: divide by
+    # powers of two (exact) so that Z'Z, Y'Y and the fourth-power moments stay finite
+    Y, Z = Y / column_scale(Y), Z / column_scale(Z)
     zz, zy, yy = Z.T @ Z, Z.T @ Y, Y.T @ Y
     pihat = np.linalg.solve(zz, zy)
     ry = np.linalg.cholesky(yy)          # lower, yy = ry ry'
@@ -224,6 +228,9 @@ def overid(pt: Partialled, resid: np.ndarray) -> dict | None:
         return None
     d = L - p
     y, X, Z, _ = pt.full
+    c = float(column_scale(y)[0])
+    y, X, Z = _unit_free(y, X, Z)
+    resid = resid / c
     if pt.cov == "unadjusted":
         _, fit = projection(Z, resid)
         stat = pt.n * float(fit @ resid) / float(resid @ resid)
@@ -292,6 +299,13 @@ def ar_confidence_set(pt: Partialled, level: float, center: float, scale: float,
     return out
 
 
+def _unit_free(y: np.ndarray, X: np.ndarray, Z: np.ndarray) -> tuple:
+    """``y``, ``X``, ``Z`` with each column divided by a power of two near its largest
+    value (exact). J and C statistics are invariant to these units, while their moment
+    covariances (fourth powers) would underflow near 1e-100 or overflow near 1e100."""
+    return y / column_scale(y)[0], X / column_scale(X), Z / column_scale(Z)
+
+
 def _gmm_j(y: np.ndarray, X: np.ndarray, Z: np.ndarray, S: np.ndarray) -> float:
     """J of the efficient GMM estimate with moment covariance S (cross-products only)."""
     zx, zy = Z.T @ X, Z.T @ y
@@ -304,6 +318,7 @@ def _gmm_j(y: np.ndarray, X: np.ndarray, Z: np.ndarray, S: np.ndarray) -> float:
 def endogeneity_c(pt: Partialled) -> dict:
     """C test that the endogenous regressors are exogenous (chi^2 with p df)."""
     y, X, Z, _ = pt.full
+    y, X, Z = _unit_free(y, X, Z)
     Zr = np.column_stack([Z, X[:, -pt.p:]])
     _, fit = projection(X, y)
     er = y - fit

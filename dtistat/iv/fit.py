@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from dtistat._results import TestResult
+from dtistat._scale import check_magnitude
 from dtistat._validate import as_list, check_choice, check_frame, check_level, warn
 from dtistat.errors import EstimationError, ParameterError
 from dtistat.inference import check_cov, check_small_sample, sandwich
@@ -281,6 +282,9 @@ def fit_iv(data: pd.DataFrame, formula: str | None = None, *, y: str | None = No
     level = check_level(level)
     design = build_iv_design(data, y, exog_l, endog_l, inst_l, entity=entity, time=time, fe=fe,
                              cov=cov, cluster=cluster, missing=missing)
+    check_magnitude(np.column_stack([design.y, design.X1, design.Y2, design.Z2]),
+                    [design.y_name, *design.exog, *design.endog, *design.instruments],
+                    "fit_iv")
     _check_rank(design)
     k = design.X1.shape[1] + design.Y2.shape[1]
     K = k + (0 if design.has_const else 1)

@@ -30,6 +30,7 @@ import numpy as np
 from scipy import stats
 
 from dtistat import _linalg
+from dtistat._scale import column_scale
 from dtistat.errors import EstimationError, SpecError
 from dtistat.panel.absorb import absorb, fcols, gather, group_sums, n_components
 from dtistat.panel.results import f_test
@@ -102,6 +103,9 @@ def ols(y: np.ndarray, X: np.ndarray, names: list) -> tuple[np.ndarray, np.ndarr
 
 
 def _corr2(a: np.ndarray, b: np.ndarray) -> float:
+    # a correlation is free of units: rescale (exactly, by powers of two) so that the
+    # fourth powers below neither overflow (y near 1e100) nor underflow (near 1e-100)
+    a, b = a / column_scale(a)[0], b / column_scale(b)[0]
     am, bm = a - a.mean(), b - b.mean()
     saa, sbb = float(am @ am), float(bm @ bm)
     if saa <= 1e-30 * max(float(a @ a), 1e-300):
@@ -285,7 +289,7 @@ def _re_sigma2_u_plm(s: Sample, Zm, Xc, s2e: float) -> float:
     Xm = Zm[:, 1:]  # means of the regressors, with the intercept if the model has one
     sq = np.sqrt(cnt)
     # the observation-level between regression is OLS on the means weighted by T_i
-    bb, _, rank_b, _ = np.linalg.lstsq(Xm * sq[:, None], Zm[:, 0] * sq, rcond=None)
+    bb, rank_b = _lstsq(Xm * sq[:, None], Zm[:, 0] * sq)
     ub = Zm[:, 0] - Xm @ bb
     q_b = float((cnt * ub * ub).sum())
     XtX = (Xm * cnt[:, None]).T @ Xm           # Z_b'Z_b
@@ -296,6 +300,18 @@ def _re_sigma2_u_plm(s: Sample, Zm, Xc, s2e: float) -> float:
         raise EstimationError("plm's Swamy-Arora needs more entities than regressors "
                               f"({s.n_ent} entities, {rank_b} between regressors)")
     return max(0.0, (q_b - (s.n_ent - rank_b) * s2e) / denom)
+
+
+def _lstsq(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, int]:
+    """Least squares and rank with the columns equilibrated first.
+
+    ``lstsq``'s rank cut-off is relative to the largest singular value, so an
+    intercept column of ones beside a regressor measured in 1e-13 units would count
+    the regressor as rank deficient (and drop it): the rank must not depend on units.
+    """
+    cs = column_scale(A) if A.size else np.ones(A.shape[1])
+    sol, _, rank, _ = np.linalg.lstsq(A / cs, b, rcond=None)
+    return sol / cs, int(rank)
 
 
 def _re_variances(s: Sample, Z, Zm, Xc, sw) -> tuple[float, float]:
@@ -316,10 +332,10 @@ def _re_variances(s: Sample, Z, Zm, Xc, sw) -> tuple[float, float]:
         Xw, yw = Xd + np.outer(root, gm[1:]), yd + root * gm[0]
     else:
         Xw, yw = Xd, yd
-    bw_ = np.linalg.lstsq(Xw, yw, rcond=None)[0]
+    bw_ = _lstsq(Xw, yw)[0]
     ew = yw - Xw @ bw_
     ym, Xm = Zm[:, 0], Zm[:, 1:]
-    bb, _, rank_b, _ = np.linalg.lstsq(Xm, ym, rcond=None)
+    bb, rank_b = _lstsq(Xm, ym)
     ub = ym - Xm @ bb
     df_w = n - n_ent - rank_w
     df_b = n_ent - rank_b

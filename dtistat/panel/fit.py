@@ -32,6 +32,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from dtistat._scale import check_magnitude
 from dtistat._validate import (
     as_list,
     check_choice,
@@ -188,6 +189,8 @@ def fit_panel(
                           intercept_allowed=keep_const)
     if design.y is None:
         raise SpecError(f"formula {formula!r} has no outcome; write 'y ~ x1 + x2'")
+    check_magnitude(np.column_stack([design.y, design.X]),
+                    [design.y_name, *design.names], "fit_panel")
     if len(design.y) and np.ptp(design.y) == 0:
         raise DataError(f"the outcome {design.y_name!r} is constant ({design.y[0]!r}) in the "
                         "estimation sample: there is nothing to explain")

@@ -4,17 +4,21 @@ Cells are laid out group by group in nominal order; the compiled kernel
 (:mod:`.kernel`) ranks each group's tiles of draws and keeps per cell the rank counts
 over a band (:mod:`.bands`) and per draw integer sums (rank shifts, Spearman's and
 Kendall's sums). Draws are processed in chunks (for the progress callback and to bound
-the per-draw sums); groups run on ``n_jobs`` threads (the kernel releases the GIL;
-numba's ``parallel=True`` would double the compile time of the first call); tiles are
-fixed runs of draws from draw 0 and every sum is an integer, so the numbers are the
-same whatever the chunk size and the number of threads.
+the per-draw sums); pieces of each group's draws run on ``n_jobs`` threads, taken as
+threads free up, never two of one group at once (the kernel releases the GIL; numba's
+``parallel=True`` would double the compile time of the first call); tiles are fixed
+runs of draws from draw 0 and every sum is an integer, so the numbers are the same
+whatever the chunk size, the number of threads and the order the pieces run in.
 """
 
 from __future__ import annotations
 
 import math
+import threading
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numba as nb
@@ -25,7 +29,7 @@ from dtistat.errors import ParameterError
 from dtistat.sensitivity import memory
 from dtistat.sensitivity.bands import ROW_BYTES, Bands
 from dtistat.sensitivity.context import Context
-from dtistat.sensitivity.kernel import TILE, rank_group
+from dtistat.sensitivity.kernel import H0, TILE, rank_tiles
 
 __all__ = ["Evaluation", "Layout", "chunk_draws", "evaluate", "layout"]
 
@@ -36,6 +40,10 @@ _CHUNK_BYTES = 32_000_000
 # Projected growth of the bands measured on the first tile of draws, for the up-front
 # estimate: the spread of a cell's rank over all draws against over the first 64.
 _GROWTH = 2.0
+# Overflow list of each group: this many (row, rank) pairs per row of the group.
+_OVF = 2
+# Pieces each group's tiles of a chunk are cut into when several threads share them.
+_PIECES = 4
 
 
 @dataclass(frozen=True)
@@ -98,8 +106,9 @@ def _fixed_bytes(ctx: Context, D: int, chunk: int, threads: int, keep_ranks: boo
     """Bytes the engine allocates besides the rank counts."""
     n = int(ctx.valid.sum())
     n_max = int(ctx.valid.sum(axis=1).max())
-    per_thread = TILE * n_max * 12 + n_max * 32                # scores, ranks, sort
+    per_thread = TILE * n_max * 20 + n_max * 40 + 2**17        # tile, ranks, sort
     out = (len(ctx.TT) * len(ctx.leaf_names) * 8 + 40) * n      # leaves of each row
+    out += 16 * _OVF * n                                        # overflow lists
     out += 40 * ctx.G * min(chunk, D) + 24 * D                  # per-draw sums
     if keep_ranks:
         out += 4 * D * ctx.G * ctx.NE
@@ -154,11 +163,11 @@ def evaluate(
     alt = np.ascontiguousarray(alt, dtype=np.int64)
     n_tiles = -(-D // TILE)
     per_chunk = max(1, chunk // TILE)
-    with ThreadPoolExecutor(threads) if threads > 1 else _Serial() as pool:
+    with ThreadPoolExecutor(threads) if threads > 1 else nullcontext() as pool:
         for c0 in range(0, n_tiles, per_chunk):
             c1 = min(n_tiles, c0 + per_chunk)
             d0, d1 = c0 * TILE, min(D, c1 * TILE)
-            ST = state.run(W, alt, c0, c1, pool)
+            ST = state.run(W, alt, c0, c1, pool, threads)
             _draw_stats(ST, n_g, mean0, ss0, n_rows, shift[d0:d1], rho[d0:d1],
                         tau[d0:d1] if kendall else np.empty(0), kendall)
             if progress is not None:
@@ -167,20 +176,6 @@ def evaluate(
         bands=state.bands if histogram else None, layout=lay, rank_shift=shift,
         spearman=rho, kendall=tau, dominance=state.dom if k else None,
         ranks=state.ranks if keep_ranks else None)
-
-
-class _Serial:
-    """Stands in for a thread pool when there is one thread."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    @staticmethod
-    def map(fn, items):
-        return map(fn, items)
 
 
 class _State:
@@ -194,65 +189,115 @@ class _State:
         self.dom, self.crows, self.ranks, self.advice = dom, crows, ranks, advice
         self.counting = len(bands[0].lo) > 0
         self.first = True
+        G = len(lay.gstart) - 1
+        self.hstate = np.zeros((G, 2), dtype=np.int64)
+        self.hstate[:, 0] = H0
+        n_g = np.diff(lay.gstart)
+        self.ovf = [np.zeros((_OVF * k if self.counting else 0, 2), dtype=np.int64)
+                    for k in n_g]
 
-    def run(self, W: np.ndarray, alt: np.ndarray, c0: int, c1: int, pool) -> np.ndarray:
+    def run(self, W: np.ndarray, alt: np.ndarray, c0: int, c1: int, pool,
+            threads: int) -> np.ndarray:
         """Tiles c0 .. c1 - 1 of every group, widening the bands until all fit;
-        returns the per-draw integer sums (G, 5, draws)."""
+        returns the per-draw integer sums (G, 5, draws). With several threads each
+        group's tiles are cut into pieces that the threads take as they free up (no
+        two at once of the same group: they share its counts)."""
         lay = self.lay
         G = len(lay.gstart) - 1
         ST = np.zeros((G, 5, min(self.D, c1 * TILE) - c0 * TILE), dtype=np.int64)
-        n_g = np.diff(lay.gstart)
-        todo = np.argsort(-n_g, kind="stable").astype(np.int64)   # largest first
-        tstart = np.full(G, c0, dtype=np.int64)
-        stop = np.empty(G, dtype=np.int64)
+        order = np.argsort(-np.diff(lay.gstart), kind="stable")   # largest first
+        step = c1 - c0 if threads == 1 else max(1, -(-(c1 - c0) // _PIECES))
+        queue = deque((int(g), t, min(c1, t + step)) for t in range(c0, c1, step)
+                      for g in order)
+        busy: set[int] = set()
+        cond = threading.Condition()
+        errors: list[BaseException] = []
         n = len(lay.R0) if self.counting else 0
         need_lo = np.empty(n, dtype=np.int64)
         need_hi = np.empty(n, dtype=np.int64)
         L, na = W.shape[1], len(lay.A) // (W.shape[1] * len(lay.R0))
 
-        def task(g: int) -> None:
+        def rank(g: int, ta: int, tb: int) -> int:
             r0, r1 = lay.gstart[g], lay.gstart[g + 1]
             b = self.bands[g]
             h0, h1 = (r0, r1) if self.counting else (0, 0)
-            stop[g] = rank_group(
-                lay.A[na * L * r0:na * L * r1].reshape(na, L, r1 - r0), W, alt, g, 0,
-                tstart[g], c1, lay.R0[r0:r1], lay.ent[r0:r1], b.lo, b.w, b.off, b.counts,
-                need_lo[h0:h1], need_hi[h0:h1], ST[g], c0 * TILE, self.crows[g],
-                self.dom[g], self.ranks, self.counting, self.kendall, self.keep_ranks)
+            return rank_tiles(
+                lay.A[na * L * r0:na * L * r1].reshape(na, L, r1 - r0), W, alt, g, ta, tb,
+                lay.R0[r0:r1], lay.ent[r0:r1], b.lo, b.w, b.off, b.counts,
+                need_lo[h0:h1], need_hi[h0:h1], self.ovf[g], self.hstate[g], ST[g],
+                c0 * TILE, self.crows[g], self.dom[g], self.ranks, self.counting,
+                self.kendall, self.keep_ranks)
 
-        while todo.size:
-            list(pool.map(task, todo))
-            todo = todo[stop[todo] < c1]
-            if todo.size:
-                self._widen(todo, need_lo, need_hi)
-                tstart[todo] = stop[todo]
+        def take() -> tuple[int, int, int] | None:
+            with cond:
+                while not errors and (queue or busy):
+                    for i, item in enumerate(queue):
+                        if item[0] not in busy:
+                            del queue[i]
+                            busy.add(item[0])
+                            return item
+                    cond.wait()
+                return None
+
+        def worker() -> None:
+            while (item := take()) is not None:
+                g, ta, tb = item
+                try:
+                    stop = rank(g, ta, tb)
+                    with cond:
+                        if stop < tb or self.hstate[g, 1]:
+                            self._widen(g, stop < tb, need_lo, need_hi)
+                        if stop < tb:
+                            queue.appendleft((g, stop, tb))
+                except BaseException as exc:  # re-raised by the caller's thread
+                    with cond:
+                        errors.append(exc)
+                finally:
+                    with cond:
+                        busy.discard(g)
+                        cond.notify_all()
+
+        if threads == 1:
+            worker()
+        else:
+            for f in [pool.submit(worker) for _ in range(threads)]:
+                f.result()
+        if errors:
+            raise errors[0]
         return ST
 
-    def _widen(self, groups: np.ndarray, need_lo: np.ndarray, need_hi: np.ndarray) -> None:
-        """Widen the bands of ``groups`` to the ranks their last tile needed; each group
-        has its own counts, so only one group's old and new counts coexist at a time."""
+    def _widen(self, g: int, stopped: bool, need_lo: np.ndarray,
+               need_hi: np.ndarray) -> None:
+        """Widen the bands of group ``g`` to the ranks its overflow list and, when it
+        ``stopped``, its last tile need, and fold the list into the counts (only this
+        group's old and new counts coexist)."""
         lay = self.lay
-        size = lay.size
-        new = {}
-        for g in groups:
-            r0, r1 = lay.gstart[g], lay.gstart[g + 1]
-            rows = np.arange(r1 - r0)
-            new[g] = self.bands[g].widened(rows, need_lo[r0:r1], need_hi[r0:r1], size[r0:r1])
-        item = self.bands[0].counts.itemsize
-        nbytes = {g: item * float(w.sum()) + ROW_BYTES * len(w) for g, (_, w) in new.items()}
+        r0, r1 = lay.gstart[g], lay.gstart[g + 1]
+        b = self.bands[g]
+        if stopped:
+            nl, nh = need_lo[r0:r1].copy(), need_hi[r0:r1].copy()
+        else:
+            nl, nh = b.lo.copy(), b.lo + b.w - 1
+        used = self.ovf[g][:self.hstate[g, 1]]
+        np.minimum.at(nl, used[:, 0], used[:, 1])
+        np.maximum.at(nh, used[:, 0], used[:, 1])
+        lo, w = b.widened(np.arange(r1 - r0), nl, nh, lay.size[r0:r1])
+        nbytes = b.counts.itemsize * float(w.sum()) + ROW_BYTES * len(w)
         if self.first:
-            # the first tile shows how far ranks move: project the bands over all draws
+            # the first tile shows how far ranks move: project the bands of all groups
+            # over all draws from this group's
             self.first = False
-            cells = sum(len(w) for _, w in new.values())
-            width = sum(float(w.sum()) for _, w in new.values()) / max(cells, 1)
-            what = (f"the rank counts of {cells:,} cells (ranks move over about "
-                    f"{width:,.0f} places per cell in the first {TILE} draws)")
-            _check_bands(_GROWTH * sum(nbytes.values()), self.budget, what, self.advice)
-        for g, (lo, w) in new.items():
-            total = sum(b.nbytes for b in self.bands)
-            _check_bands(total + nbytes[g], self.budget,
-                         f"the rank counts of {len(lay.R0):,} cells", self.advice)
-            self.bands[g] = self.bands[g].regrid(lo, w)
+            what = (f"the rank counts of {len(lay.R0):,} cells (ranks move over about "
+                    f"{w.mean():,.0f} places per cell in the first {TILE} draws)")
+            _check_bands(_GROWTH * nbytes * len(lay.R0) / len(w), self.budget, what,
+                         self.advice)
+        total = sum(x.nbytes for x in self.bands)
+        _check_bands(total + nbytes, self.budget,
+                     f"the rank counts of {len(lay.R0):,} cells", self.advice)
+        b = b.regrid(lo, w)
+        np.add.at(b.counts, b.off[used[:, 0]] + used[:, 1] - b.lo[used[:, 0]], 1)
+        self.hstate[g, 1] = 0
+        self.bands[g] = b
 
 
 def _check_bands(need: float, left: int, what: str, advice: str) -> None:

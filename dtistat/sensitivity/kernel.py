@@ -2,18 +2,26 @@
 
 A group (one period × ``by`` cell) keeps its entities as rows in nominal order
 (nominal rank ascending, ties by entity number). For each tile of draws the kernel
-computes the scores (a matrix product written as plain loops: the sum over leaves
-runs in one fixed order, so every CPU and thread count gives the same bits), then
-ranks each draw by insertion sort from the nominal order: a draw rarely moves an
-entity far, so that costs O(n + inversions), and every inversion between two
-different nominal ranks is a discordant pair of Kendall's tau. When the inversions
-pass ``n log2 n`` the draw is sorted instead (a merge sort, O(n log n)). The sort key
-is (score descending, entity number): equal scores share the lower ('min') rank.
+computes the scores (plain loops: the sum over leaves runs in one fixed order, so
+every CPU and thread count gives the same bits), then the 'min' ranks,
+``1 + #(rows scoring higher)``, in one of two exact ways:
 
-Rank counts are kept per cell over a band of ranks ``[lo, lo + w)``; a tile whose
-ranks leave a cell's band is not counted, the ranks it needs are reported and the
-caller widens the bands and runs the tile again (see :mod:`.bands`). Every
-accumulator is an integer, so no result depends on the order of evaluation.
+* a window count (:func:`_window`): a row's rank is the rows more than ``H`` places
+  above it plus those within ``H`` places that score higher — valid for a draw when no
+  pair of rows more than ``H`` places apart is out of nominal order or tied, which a
+  running minimum checks; branch-free loops vectorized across the tile's draws;
+* a radix sort of the scores' bits (:func:`_radix`, O(n) per draw) for the draws that
+  fail the check and for groups whose ranks move too far for a window.
+
+``H`` adapts per group to what each costs (:func:`_rank_tile`): it changes the time,
+never the numbers. Kendall's discordant pairs (draw order: score descending, ties by
+entity number) are counted in the window, or by a merge count after the sort.
+
+Rank counts are kept per cell over a band of ranks ``[lo, lo + w)`` (:mod:`.bands`);
+ranks outside go to an overflow list the caller folds in after widening the band; when
+the list is full the tile is not counted, the ranks it needs are reported and the
+caller widens the bands and runs it again. Every accumulator is an integer, so no
+result depends on the order of evaluation.
 """
 
 from __future__ import annotations
@@ -23,15 +31,21 @@ import os
 import numba as nb
 import numpy as np
 
-__all__ = ["COMPILING", "TILE", "needs_compiling", "rank_group"]
+__all__ = ["COMPILING", "H0", "TILE", "needs_compiling", "rank_group", "rank_tiles"]
 
 # Draws per tile: the scores of a tile (TILE x rows doubles) stay in cache while they
-# are ranked and counted; a wider tile costs more when a band must grow (the tile runs
-# again), a narrower one more loop set-up per draw.
+# are ranked and counted; the window loops run across the TILE draws.
 TILE = 64
 # Rows per block of the score loops: 20 leaves x 512 rows of a group's leaf values
 # (80 KB) stay in the L2 cache across the draws of a tile.
 _ROWS = 512
+# Window half-width to start with, and the widest one tried. _RATIO: the cost of
+# sorting a draw over that of comparing each row with one more row of the window
+# (measured here: 340 rows, a window of 2 x 16 costs ~1.1 us a draw, the sort ~3.5 us;
+# 5,000 rows, the sort ~57 us).
+H0 = 8
+HMAX = 32
+_RATIO = 100
 
 
 @nb.njit(cache=True, nogil=True)
@@ -42,7 +56,7 @@ def _scores(A, W, alt, d0, m, S):
     L = W.shape[1]
     n = A.shape[2]
     for b0 in range(0, n, _ROWS):
-        nb_ = min(n - b0, _ROWS)
+        nb_ = n - b0 if n - b0 < _ROWS else _ROWS
         for j in range(m):
             a = alt[d0 + j]
             s = S[j, b0:b0 + nb_]
@@ -67,8 +81,8 @@ def _inversions(a, tmp):
     src, dst = a, tmp
     while width < n:
         for lo in range(0, n, 2 * width):
-            mid = min(lo + width, n)
-            hi = min(lo + 2 * width, n)
+            mid = lo + width if lo + width < n else n
+            hi = lo + 2 * width if lo + 2 * width < n else n
             i, j, k = lo, mid, lo
             while i < mid and j < hi:
                 if src[j] < src[i]:
@@ -93,175 +107,221 @@ def _inversions(a, tmp):
 
 
 @nb.njit(cache=True, nogil=True)
-def _sort_draw(x, ent, R0, order, vals, seq, tmp, tmpv, do_kendall):
-    """Order of the rows by (score descending, entity number) by a bottom-up merge
-    sort of (score, row) pairs, and the discordant pairs with the nominal ranks
-    (inversions of ``R0`` in that order). A hand-written merge: NumPy's sorts compile
-    for seconds in numba."""
+def _window(S, m, H, R0, ent, T, R, pm, acc, bad, disc, do_kendall):
+    """Ranks ``R`` (rows, TILE) of the tile's draws by counting, for each row, the rows
+    within ``H`` places that score higher; ``bad[j]``: draw j has a pair of rows more
+    than ``H`` places apart out of nominal order or tied (its ranks are then wrong).
+    ``disc``: the discordant pairs within the window. ``T``: the transposed tile."""
+    n = S.shape[1]
+    for p in range(n):
+        for j in range(TILE):
+            T[p, j] = S[j if j < m else m - 1, p]
+    for j in range(TILE):
+        pm[j] = np.inf
+        bad[j] = 0
+        disc[j] = 0
+    for i in range(n):
+        lo = i - H if i > H else 0
+        hi = i + H + 1 if i + H + 1 < n else n
+        ti = T[i]
+        for j in range(TILE):
+            acc[j] = lo + 1
+        q = lo
+        while q + 4 <= hi:                        # four rows per pass over acc
+            t1, t2, t3, t4 = T[q], T[q + 1], T[q + 2], T[q + 3]
+            for j in range(TILE):
+                x = ti[j]
+                acc[j] += (t1[j] > x) + (t2[j] > x) + (t3[j] > x) + (t4[j] > x)
+            q += 4
+        for q in range(q, hi):
+            tq = T[q]
+            for j in range(TILE):
+                acc[j] += tq[j] > ti[j]
+        ri = R[i]
+        for j in range(TILE):
+            ri[j] = acc[j]
+        if i > H:
+            tq = T[i - H - 1]
+            for j in range(TILE):
+                pm[j] = tq[j] if tq[j] < pm[j] else pm[j]
+                bad[j] |= pm[j] <= ti[j]
+        if do_kendall:
+            for q in range(lo, i):
+                if R0[q] < R0[i]:
+                    tq = T[q]
+                    if ent[i] < ent[q]:
+                        for j in range(TILE):
+                            disc[j] += ti[j] >= tq[j]
+                    else:
+                        for j in range(TILE):
+                            disc[j] += ti[j] > tq[j]
+
+
+@nb.njit(cache=True, nogil=True)
+def _radix(x, ent, R0, R, jr, key, a, a2, seq, tmp, hist, do_kendall):
+    """'min' ranks of the scores ``x`` into column ``jr`` of ``R``: order-preserving
+    integer keys of the doubles (``-0.0`` as ``+0.0``, so equal scores have equal keys);
+    a stable LSD radix sort (8-bit digits) of their top 32 significant bits packed with
+    the row, then an insertion pass orders the rare runs sharing those bits (scores
+    within ~1e-6 of each other: the exponent takes at most 11 of the 32 bits) by the
+    full key and entity number. Returns the discordant pairs with the nominal ranks."""
     n = x.shape[0]
-    so, sv, do, dv = order, vals, tmp, tmpv
+    top = np.uint64(1) << np.uint64(63)
+    xu = x.view(np.uint64)
+    kmin = ~np.uint64(0)
+    kmax = np.uint64(0)
     for q in range(n):
-        so[q] = q
-        sv[q] = x[q]
-    width = 1
-    swaps = 0
-    while width < n:
-        for lo in range(0, n, 2 * width):
-            mid = min(lo + width, n)
-            hi = min(lo + 2 * width, n)
-            i, j, k = lo, mid, lo
-            while i < mid and j < hi:
-                if sv[j] > sv[i] or (sv[j] == sv[i] and ent[so[j]] < ent[so[i]]):
-                    do[k] = so[j]
-                    dv[k] = sv[j]
-                    j += 1
-                else:
-                    do[k] = so[i]
-                    dv[k] = sv[i]
-                    i += 1
-                k += 1
-            while i < mid:
-                do[k] = so[i]
-                dv[k] = sv[i]
-                i += 1
-                k += 1
-            while j < hi:
-                do[k] = so[j]
-                dv[k] = sv[j]
-                j += 1
-                k += 1
-        so, do = do, so
-        sv, dv = dv, sv
-        width *= 2
-        swaps += 1
-    if swaps % 2:
+        b = xu[q]
+        if b == top:                              # -0.0
+            b = np.uint64(0)
+        k = b if b & top else ~(b | top)          # descending scores: ascending keys
+        key[q] = k
+        kmin = k if k < kmin else kmin
+        kmax = k if k > kmax else kmax
+    bits = 0
+    while bits < 64 and ((kmax - kmin) >> np.uint64(bits)) != 0:
+        bits += 1
+    sh = np.uint64(bits - 32 if bits > 32 else 0)
+    nd = ((bits if bits < 32 else 32) + 7) // 8
+    for d in range(nd):
+        for c in range(256):
+            hist[d, c] = 0
+    lo32 = np.uint64(0xFFFFFFFF)
+    for q in range(n):
+        v = (((key[q] - kmin) >> sh) << np.uint64(32)) | np.uint64(q)
+        a[q] = v
+        for d in range(nd):
+            hist[d, (v >> np.uint64(32 + 8 * d)) & np.uint64(255)] += 1
+    src, dst = a, a2
+    for d in range(nd):
+        h = hist[d]
+        s = np.uint64(32 + 8 * d)
+        tot = 0
+        for c in range(256):
+            t = h[c]
+            h[c] = tot
+            tot += t
         for q in range(n):
-            order[q] = so[q]
-            vals[q] = sv[q]
+            v = src[q]
+            c = (v >> s) & np.uint64(255)
+            dst[h[c]] = v
+            h[c] += 1
+        src, dst = dst, src
+    for i in range(1, n):                   # equal top bits: by the key, then the entity
+        j = i
+        v = src[j]
+        kv, ev = key[v & lo32], ent[v & lo32]
+        while j > 0 and (src[j - 1] >> np.uint64(32)) == (v >> np.uint64(32)):
+            u = src[j - 1] & lo32
+            if key[u] < kv or (key[u] == kv and ent[u] < ev):
+                break
+            src[j] = src[j - 1]
+            j -= 1
+        src[j] = v
+    cur = 1
+    prev = key[src[0] & lo32]
+    for i in range(n):
+        q = src[i] & lo32
+        if key[q] != prev:
+            cur = i + 1
+            prev = key[q]
+        R[q, jr] = cur
     if not do_kendall:
         return 0
-    for q in range(n):
-        seq[q] = R0[order[q]]
+    for i in range(n):
+        seq[i] = R0[src[i] & lo32]
     return _inversions(seq, tmp)
 
 
 @nb.njit(cache=True, nogil=True)
-def _rank_draw(x, ent, R0, rk, order, vals, seq, tmp, tmpv, do_kendall, sort_first):
-    """'min' ranks (descending) of the scores ``x`` of rows in nominal order into ``rk``;
-    returns the pairs ranked in the opposite order by the draw and the nominal ranking,
-    and whether it sorted. ``sort_first``: sort without trying the insertion first
-    (the previous draw of the group was far from the nominal order)."""
-    n = x.shape[0]
-    limit = n
-    k = n
-    while k > 1:                                  # limit = n * (1 + floor(log2 n))
-        limit += n
-        k >>= 1
-    moves = 0
-    disc = 0
-    vals[0] = x[0]
-    order[0] = 0
-    sorted_ = not sort_first
-    for i in range(1, n if sorted_ else 1):
-        v = x[i]
-        if vals[i - 1] > v:                       # in nominal order: the usual case
-            vals[i] = v
-            order[i] = i
-            continue
-        e = ent[i]
-        r = R0[i]
-        j = i
-        while j > 0:
-            u = vals[j - 1]
-            if u > v:
-                break
-            q = order[j - 1]
-            if u == v and ent[q] < e:
-                break
-            vals[j] = u
-            order[j] = q
-            disc += R0[q] < r
-            j -= 1
-        vals[j] = v
-        order[j] = i
-        moves += i - j
-        if moves > limit:                         # far from the nominal order: sort
-            sorted_ = False
-            break
-    if not sorted_:
-        disc = _sort_draw(x, ent, R0, order, vals, seq, tmp, tmpv, do_kendall)
-    cur = 1
-    rk[order[0]] = 1
-    for q in range(1, n):
-        if vals[q] != vals[q - 1]:
-            cur = q + 1
-        rk[order[q]] = cur
-    return disc, not sorted_
-
-
-@nb.njit(cache=True, nogil=True)
-def _tile_sums(rk, m, R0, st, j0):
+def _tile_sums(R, m, R0, st, j0, sums):
     """Per draw of the tile: sum |rank - nominal|, sum rank, sum rank^2, sum rank x
     nominal rank (columns ``j0 ..`` of ``st``)."""
-    n = rk.shape[1]
-    for j in range(m):
-        a = 0
-        s1 = 0
-        s2 = 0
-        sx = 0
-        for p in range(n):
-            r = np.int64(rk[j, p])
-            a += abs(r - R0[p])
-            s1 += r
-            s2 += r * r
-            sx += r * R0[p]
-        st[0, j0 + j] = a
-        st[1, j0 + j] = s1
-        st[2, j0 + j] = s2
-        st[3, j0 + j] = sx
+    sums[:] = 0
+    for p in range(R.shape[0]):
+        r0 = R0[p]
+        rp = R[p]
+        for j in range(TILE):
+            r = np.int64(rp[j])
+            sums[0, j] += abs(r - r0)
+            sums[1, j] += r
+            sums[2, j] += r * r
+            sums[3, j] += r * r0
+    for k in range(4):
+        for j in range(m):
+            st[k, j0 + j] = sums[k, j]
 
 
 @nb.njit(cache=True, nogil=True)
-def _accept(rk, m, r0, lo, w, off, counts, need_lo, need_hi, mn, mx):
-    """Count the tile's ranks if they all lie in their cells' bands and return True;
-    else write the ranks each row needs (its band and the tile's ranks) to
-    ``need_lo`` / ``need_hi`` and return False."""
-    n = rk.shape[1]
+def _accept(R, m, lo, w, off, counts, need_lo, need_hi, ovf, state):
+    """Count the tile's ranks: in their cells' bands, or in the overflow list ``ovf``
+    ((row, rank) pairs; ``state[1]`` entries used) and return True; when the list
+    cannot take them, count nothing, write the ranks each row needs (its band and the
+    tile's ranks) to ``need_lo`` / ``need_hi`` and return False."""
+    n = R.shape[0]
+    out = 0
     for p in range(n):
-        mn[p] = rk[0, p]
-        mx[p] = rk[0, p]
-    for j in range(1, m):
+        a, b = lo[p], lo[p] + w[p]
+        for j in range(m):
+            out += R[p, j] < a or R[p, j] >= b
+    if out > ovf.shape[0] - state[1]:
         for p in range(n):
-            mn[p] = min(mn[p], rk[j, p])
-            mx[p] = max(mx[p], rk[j, p])
-    ok = True
-    for p in range(n):
-        if mn[p] < lo[r0 + p] or mx[p] >= lo[r0 + p] + w[r0 + p]:
-            ok = False
-    if not ok:
-        for p in range(n):
-            c = r0 + p
-            need_lo[c] = min(mn[p], lo[c]) if w[c] > 0 else mn[p]
-            need_hi[c] = max(mx[p], lo[c] + w[c] - 1) if w[c] > 0 else mx[p]
+            mn, mx = R[p, 0], R[p, 0]
+            for j in range(1, m):
+                mn = R[p, j] if R[p, j] < mn else mn
+                mx = R[p, j] if R[p, j] > mx else mx
+            need_lo[p] = lo[p] if w[p] > 0 and lo[p] < mn else mn
+            need_hi[p] = lo[p] + w[p] - 1 if w[p] > 0 and lo[p] + w[p] - 1 > mx else mx
         return False
-    for j in range(m):
-        for p in range(n):
-            counts[off[r0 + p] + rk[j, p] - lo[r0 + p]] += 1
+    k = state[1]
+    for p in range(n):
+        a, b, o = lo[p], lo[p] + w[p], off[p] - lo[p]
+        for j in range(m):
+            r = R[p, j]
+            if r >= a and r < b:
+                counts[o + r] += 1
+            else:
+                ovf[k, 0] = p
+                ovf[k, 1] = r
+                k += 1
+    state[1] = k
     return True
 
 
 @nb.njit(cache=True, nogil=True)
-def rank_group(A, W, alt, g, r0, t0, t1, R0, ent, lo, w, off, counts, need_lo, need_hi,
-               st, dfirst, crow, dom, ranks, do_hist, do_kendall, do_ranks):
+def _rank_tile(S, m, R0, ent, state, T, R, b, do_kendall):
+    """Ranks ``R`` (rows, TILE) and discordant pairs ``b.disc`` of the tile's draws;
+    ``state[0]`` is the group's window half-width (0: sort every draw)."""
+    pm, acc, bad, disc, key, a, a2, seq, tmp, hist = b
+    H = state[0]
+    if H > 0:
+        _window(S, m, H, R0, ent, T, R, pm, acc, bad, disc, do_kendall)
+    n_bad = 0
+    for j in range(m):
+        if H == 0 or bad[j]:
+            n_bad += 1
+            disc[j] = _radix(S[j], ent, R0, R, j, key, a, a2, seq, tmp, hist, do_kendall)
+    if H > 0 and n_bad:                           # adapt the window to what it costs
+        if 2 * H <= HMAX and 2 * H <= S.shape[1] and n_bad * _RATIO > 2 * H * m:
+            state[0] = 2 * H                      # doubling it saves more sorts than it costs
+        elif (2 * H + 1) * m + n_bad * _RATIO > _RATIO * m:
+            state[0] = 0                          # sorting every draw is cheaper
+
+
+@nb.njit(cache=True, nogil=True)
+def rank_tiles(A, W, alt, g, t0, t1, R0, ent, lo, w, off, counts, need_lo, need_hi, ovf,
+               state, st, dfirst, crow, dom, ranks, do_hist, do_kendall, do_ranks):
     """Rank tiles ``t0 .. t1 - 1`` of group ``g``; returns the tile it stopped at
-    (``t1`` when done, earlier when a tile left the rank bands).
+    (``t1`` when done, earlier when a tile's ranks fit neither the bands nor the
+    overflow list).
 
     A : (alternatives, leaves, rows) the group's leaf values (C order)
     W, alt : (draws, leaves) effective weights and the alternative of each draw
     R0, ent : nominal rank and entity number of the group's rows
-    lo, w, off, counts : the rank bands of every row of every group (``r0``: the
-        group's first row) and their counts (see :mod:`.bands`); need_lo / need_hi
-        receive the ranks a tile needs when it leaves them
+    lo, w, off, counts : the rank bands of the group's rows and their counts (see
+        :mod:`.bands`); need_lo / need_hi receive the ranks a tile needs when it
+        stops; ovf (capacity, 2) the (row, rank) pairs outside the bands
+    state : [window half-width, overflow entries used] of the group, carried over
     st : (5, draws of the chunk from ``dfirst``) per-draw integer sums of the group
     crow, dom : rows of the compared entities (-1: absent) and the draws where one
         scores above another
@@ -270,37 +330,49 @@ def rank_group(A, W, alt, g, r0, t0, t1, R0, ent, lo, w, off, counts, need_lo, n
     D = W.shape[0]
     n = A.shape[2]
     S = np.empty((TILE, n))
-    rk = np.empty((TILE, n), dtype=np.int32)
-    order = np.empty(n, dtype=np.int64)
-    vals = np.empty(n)
-    seq = np.empty(n, dtype=np.int64)
-    tmp = np.empty(n, dtype=np.int64)
-    tmpv = np.empty(n)
+    T = np.empty((n, TILE))
+    R = np.empty((n, TILE), dtype=np.int32)
+    sums = np.empty((4, TILE), dtype=np.int64)
+    b = (np.empty(TILE), np.empty(TILE, dtype=np.int64), np.empty(TILE, dtype=np.int64),
+         np.empty(TILE, dtype=np.int64), np.empty(n, dtype=np.uint64),
+         np.empty(n, dtype=np.uint64), np.empty(n, dtype=np.uint64),
+         np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64),
+         np.empty((4, 256), dtype=np.int64))
     k = crow.shape[0]
-    far = False
     for t in range(t0, t1):
         d0 = t * TILE
-        m = min(TILE, D - d0)
-        _scores(A, W, alt, d0, m, S)
+        m = TILE if D - d0 > TILE else D - d0
         j0 = d0 - dfirst
+        _scores(A, W, alt, d0, m, S)
+        _rank_tile(S, m, R0, ent, state, T, R, b, do_kendall)
         for j in range(m):
-            st[4, j0 + j], sorted_ = _rank_draw(S[j], ent, R0, rk[j], order, vals, seq,
-                                                tmp, tmpv, do_kendall, far)
-            far = sorted_ and (j & 7) != 7        # try the insertion again now and then
-        _tile_sums(rk, m, R0, st, j0)
-        if do_hist and not _accept(rk, m, r0, lo, w, off, counts, need_lo, need_hi, seq,
-                                   tmp):
+            st[4, j0 + j] = b[3][j]
+        _tile_sums(R, m, R0, st, j0, sums)
+        if do_hist and not _accept(R, m, lo, w, off, counts, need_lo, need_hi, ovf, state):
             return t
         for a in range(k):                       # after acceptance: counted once
-            for b in range(k):
-                if a != b and crow[a] >= 0 and crow[b] >= 0:
+            for c in range(k):
+                if a != c and crow[a] >= 0 and crow[c] >= 0:
                     for j in range(m):
-                        dom[a, b] += S[j, crow[a]] > S[j, crow[b]]
+                        dom[a, c] += S[j, crow[a]] > S[j, crow[c]]
         if do_ranks:
-            for j in range(m):
-                for p in range(n):
-                    ranks[d0 + j, g, ent[p]] = rk[j, p]
+            for p in range(n):
+                for j in range(m):
+                    ranks[d0 + j, g, ent[p]] = R[p, j]
     return t1
+
+
+@nb.njit(cache=True, nogil=True)
+def rank_group(A, W, alt, g, r0, t0, t1, R0, ent, lo, w, off, counts, need_lo, need_hi,
+               st, dfirst, crow, dom, ranks, do_hist, do_kendall, do_ranks):
+    """:func:`rank_tiles` with a fresh window and no overflow list: a tile that leaves
+    the bands of rows ``r0 ..`` stops the ranking (returns its number), uncounted."""
+    n = A.shape[2]
+    state = np.array([H0, 0], dtype=np.int64)
+    return rank_tiles(A, W, alt, g, t0, t1, R0, ent, lo[r0:r0 + n], w[r0:r0 + n],
+                      off[r0:r0 + n], counts, need_lo[r0:r0 + n], need_hi[r0:r0 + n],
+                      np.zeros((0, 2), dtype=np.int64), state, st, dfirst, crow, dom,
+                      ranks, do_hist, do_kendall, do_ranks)
 
 
 COMPILING = ("      compiling the ranking kernel for this machine (first run only, cached "
@@ -310,9 +382,9 @@ COMPILING = ("      compiling the ranking kernel for this machine (first run onl
 def needs_compiling() -> bool:
     """Whether the first ranking in this process compiles the kernel: not yet compiled
     here and no machine code in numba's cache (for a progress line on the first run)."""
-    if rank_group.signatures:
+    if rank_tiles.signatures:
         return False
     try:
-        return not os.path.exists(rank_group._cache._cache_file._index_path)
+        return not os.path.exists(rank_tiles._cache._cache_file._index_path)
     except AttributeError:  # pragma: no cover - numba's cache layout changed
         return False

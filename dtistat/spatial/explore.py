@@ -28,6 +28,7 @@ from numba import njit
 from scipy import stats
 
 from dtistat._results import Result, Summary
+from dtistat._scale import column_scale
 from dtistat._validate import (
     check_choice,
     check_columns,
@@ -254,6 +255,7 @@ def _global(kind: str, y, w, data, entity, time, permutations, alternative, seed
     if permutations:
         check_positive_int(permutations, "permutations")
     Y, Wt, periods, _ = _prepare(y, w, data, entity, time)
+    Y = Y / column_scale(Y)  # I and C are free of units: no under/overflow of z², z⁴
     W = Wt.sparse
     n = Y.shape[0]
     if n < 4:
@@ -458,6 +460,7 @@ def local_moran(y: Any, w: Any, *, permutations: int = 999, alternative: str = "
     if not np.isfinite(y).all():
         raise DataError(f"y has NaN for entity {Wt.ids[~np.isfinite(y)][0]!r}")
     n = y.shape[0]
+    y = y / column_scale(y)[0]  # z is free of units: no under/overflow of the SD
     z = (y - y.mean()) / y.std()
     W = Wt.sparse
     lag = W @ z
@@ -501,6 +504,7 @@ def getis_ord(y: Any, w: Any, *, star: bool = True, transform: str = "row",
     y = check_floats(y, "y").ravel()
     if y.shape[0] != Wt.n or not np.isfinite(y).all():
         raise DataError(f"y must have one finite value per entity ({Wt.n})")
+    y = y / column_scale(y)[0]  # G and its z are free of units: no overflow of y²
     n = Wt.n
     B = (Wt.sparse != 0).astype(float)
     if star:

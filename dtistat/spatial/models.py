@@ -38,6 +38,7 @@ import pandas as pd
 from scipy.optimize import brentq, minimize_scalar
 
 from dtistat._results import CoefResult, Summary
+from dtistat._scale import check_magnitude, column_scale
 from dtistat._validate import (
     as_list,
     check_choice,
@@ -284,9 +285,9 @@ def _fit_lag(yd, wyd, Xd, jac, n_star, T_star, c):
     e0, e1 = yd - Xd @ b0, wyd - Xd @ b1
     q00, q01, q11 = e0 @ e0, e0 @ e1, e1 @ e1
 
-    def conc(r):
-        ss = q00 - 2 * r * q01 + r * r * q11
-        return (-n_star / 2 * np.log(ss / n_star)
+    def conc(r):  # log(ss / q00): free of y's units (an additive constant), so the
+        ss = q00 - 2 * r * q01 + r * r * q11  # search sees the same O(1) values
+        return (-n_star / 2 * np.log(ss / max(q00, np.finfo(float).tiny))
                 + T_star * (jac.logdet(r) - (c * np.log(1 - r) if c else 0.0)))
 
     rho = _maximize(conc, jac.bounds, "rho")
@@ -332,15 +333,16 @@ def _fit_error(yd, wyd, Xd, WXd, jac, n_star, T_star, c):
         b = np.linalg.solve(xx, xy)
         return b, yy - xy @ b, xx
 
-    def conc(lam):
+    def conc(lam):  # relative to the SSR at lambda = 0: free of y's units
         ss = parts(lam)[1]
-        return (-n_star / 2 * np.log(ss / n_star)
+        return (-n_star / 2 * np.log(ss / ss_ref)
                 + T_star * (jac.logdet(lam) - (c * np.log(1 - lam) if c else 0.0)))
 
     try:
         np.linalg.cholesky(AA[:k, :k])
     except np.linalg.LinAlgError:
         raise EstimationError("the demeaned regressors are collinear") from None
+    ss_ref = max(float(parts(0.0)[1]), np.finfo(float).tiny)
     lam = _maximize(conc, jac.bounds, "lambda")
     b, ss, xx = parts(lam)
     s2 = float(ss) / n_star
@@ -452,6 +454,10 @@ def fit_spatial(data: pd.DataFrame, y: str, x: Any, *, entity: str, time: str, w
     check_choice(missing, ("raise",), "missing")
     level = check_level(level)
     pdata = prepare_panel(data, y, x, entity=entity, time=time, w=w)
+    check_magnitude(np.column_stack([pdata.y.reshape(-1, 1),
+                                     pdata.X.reshape(-1, pdata.X.shape[-1])]),
+                    [y, *pdata.names], "fit_spatial", limit=1e75,
+                    forms="the information of sigma² (1 / sigma⁴)")
     _check_spec(pdata, model, fe, lee_yu)
     Xraw, names, dnames = _durbin_design(pdata, model, durbin)
     jac = _jacobian(pdata.w, logdet)
@@ -550,7 +556,10 @@ def _estimate_random(pdata, Xraw, model, jac):
 
     T, N, _ = Xraw.shape
     X = np.concatenate([np.ones((T, N, 1)), Xraw], axis=-1)
-    if np.linalg.matrix_rank(X.reshape(T * N, -1)) < X.shape[-1]:
+    X2 = X.reshape(T * N, -1)
+    # rank of equilibrated columns: matrix_rank's cut-off is relative to the largest
+    # singular value, so a regressor in 1e13 units beside the constant looked collinear
+    if np.linalg.matrix_rank(X2 / column_scale(X2)) < X.shape[-1]:
         raise EstimationError("the regressors and the constant are collinear (a constant "
                               "regressor?)")
     if model in ("sar", "sdm"):

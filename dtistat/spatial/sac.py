@@ -45,7 +45,9 @@ def fit_sac(yd, wyd, wwyd, Xd, WXd, jac, n_star, T_star, c):
     Z = np.column_stack([Xd, yd, wyd])
     WZ = np.column_stack([WXd, wyd, wwyd])
     ZZ, ZW, WW = _cross(Z, WZ)
-    if np.linalg.matrix_rank(ZZ[:k, :k]) < k:
+    dz = np.sqrt(np.diag(ZZ[:k, :k]))  # equilibrated: the rank must not depend on units
+    dz[dz == 0] = 1.0
+    if np.linalg.matrix_rank(ZZ[:k, :k] / np.outer(dz, dz)) < k:
         raise EstimationError("the demeaned regressors are collinear")
     lo, hi = jac.bounds
     eps = 1e-6 * (hi - lo)
@@ -60,8 +62,12 @@ def fit_sac(yd, wyd, wwyd, Xd, WXd, jac, n_star, T_star, c):
         b = np.linalg.solve(M[:k, :k], xy)
         return float(g @ M[k:, k:] @ g - xy @ b), b
 
+    # relative to the SSR at rho = lambda = 0: the searched values are free of y's units
+    ss0 = max(ss(0.0, 0.0)[0], np.finfo(float).tiny)
+
     def inner(rho):
-        res = minimize_scalar(lambda lam: n_star / 2 * np.log(ss(rho, lam)[0]) - jterm(lam),
+        res = minimize_scalar(lambda lam: n_star / 2 * np.log(ss(rho, lam)[0] / ss0)
+                              - jterm(lam),
                               bounds=(lo + eps, hi - eps), method="bounded",
                               options={"xatol": 1e-11, "maxiter": 500})
         return float(res.x), -float(res.fun) + jterm(rho)

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dtistat._scale import column_scale
 from dtistat._validate import (
     check_columns,
     check_floats,
@@ -39,6 +40,7 @@ def kish_deff(weights: Any) -> float:
     1.375
     """
     w = _weight_vector(weights)
+    w = w / column_scale(w)  # free of the weights' unit: no overflow of w² near 1e308
     return float(w.size * np.sum(w**2) / np.sum(w) ** 2)
 
 
@@ -51,6 +53,7 @@ def effective_n(weights: Any) -> float:
     2.909090909090909
     """
     w = _weight_vector(weights)
+    w = w / column_scale(w)  # free of the weights' unit: no underflow of w² near 1e-300
     return float(np.sum(w) ** 2 / np.sum(w**2))
 
 

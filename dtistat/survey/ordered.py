@@ -11,6 +11,7 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from dtistat._results import CoefResult, Summary
+from dtistat._scale import check_magnitude, column_scale
 from dtistat._validate import (
     check_choice,
     check_columns,
@@ -308,8 +309,17 @@ def _ordered_design(data: pd.DataFrame, formula: str, yname: str, extra: list, l
                         "drop a regressor (e.g. one level of a full set of dummies)")
     pos = np.flatnonzero(keep)[design.rows]
     endog = data[yname].iloc[pos]
-    exog = pd.DataFrame(design.X, columns=design.names, index=endog.index)
-    return OrderedModel(endog, exog, distr=link), design, pos
+    X = np.asarray(design.X, dtype=float)
+    check_magnitude(X, list(design.names), "fit_ordered")
+    # Fit in units where every non-binary regressor is of order one (divided by a
+    # power of two, exact): the optimizer and the finite-difference Hessian work on
+    # absolute steps, so regressors in millions gave SEs off by a factor 4 and in
+    # 1e-13 units estimates of 0. fit_ordered multiplies the units back.
+    unit = column_scale(X) if X.size else np.ones(X.shape[1])
+    binary = np.all(np.isin(X, (0.0, 1.0)), axis=0) if X.size else np.ones(X.shape[1], bool)
+    unit = np.where(binary, 1.0, unit)
+    exog = pd.DataFrame(X / unit, columns=design.names, index=endog.index)
+    return OrderedModel(endog, exog, distr=link), design, pos, unit
 
 
 def _term_groups(terms: dict, names: list[str], X: np.ndarray) -> list[tuple[list[int], str]]:
@@ -441,7 +451,7 @@ def fit_ordered(
     extra = [cluster] if cluster is not None else []
     if cluster is not None:
         check_columns(data, [cluster], what="cluster column")
-    model, design, pos = _ordered_design(data, formula, yname, extra, link, missing)
+    model, design, pos, unit = _ordered_design(data, formula, yname, extra, link, missing)
     w = w_all[pos]
     y = np.asarray(model.endog, dtype=np.int64)
     X = np.asarray(model.exog, dtype=float)
@@ -455,10 +465,17 @@ def fit_ordered(
              f"(largest score {np.max(np.abs(lik.ngrad(params))):.3g})", stacklevel=2)
     V = _ordered_cov(lik, params, formula, cov, data.iloc[pos], cluster, w)
     z = stats.norm.ppf(0.5 + level / 2)
-    coef = _coefficients(lik, params, V, names, labels, link, z)
     me = _marginal_effects(lik, params, V, names, labels, _term_groups(design.terms, names, X),
                            w, z)
+    loglike = -lik.nll(params)
+    # back to the data's units: slopes and derivative marginal effects divide by them
     K = len(labels)
+    back = np.concatenate([1.0 / unit, np.ones(K - 1)])
+    params, V = params * back, V * np.outer(back, back)
+    per = np.repeat(unit, K)
+    for c in ("estimate", "std_error", "ci_low", "ci_high"):
+        me[c] = np.where(me["kind"] == "derivative", me[c] / per, me[c])
+    coef = _coefficients(lik, params, V, names, labels, link, z)
     pnames = names + [f"{labels[j]}/{labels[j + 1]}" for j in range(K - 1)]
     share = np.bincount(y, weights=w, minlength=K) / w.sum()
     ll0 = float(w @ np.log(share[y]))
@@ -468,7 +485,7 @@ def fit_ordered(
         params=pd.Series(params, index=pnames, name="params"),
         cov=pd.DataFrame(V, index=pnames, columns=pnames),
         coefficients=coef, marginal_effects=me,
-        loglike=-lik.nll(params), loglike_null=ll0, converged=converged,
+        loglike=loglike, loglike_null=ll0, converged=converged,
         iterations=iters, level=level,
     )
 
@@ -551,9 +568,12 @@ def _coefficients(lik, params, V, names, labels, link, z) -> pd.DataFrame:
                          "ci_low": est - z * se, "ci_high": est + z * se})
     if link == "logit":
         isb = np.arange(len(terms)) < k
-        coef["odds_ratio"] = np.where(isb, np.exp(coef["estimate"]), np.nan)
-        coef["or_ci_low"] = np.where(isb, np.exp(coef["ci_low"]), np.nan)
-        coef["or_ci_high"] = np.where(isb, np.exp(coef["ci_high"]), np.nan)
+        # a slope per unit of a regressor in tiny units can exceed log(1.8e308):
+        # its odds ratio is then inf (beyond floating point), without a numpy warning
+        with np.errstate(over="ignore"):
+            coef["odds_ratio"] = np.where(isb, np.exp(coef["estimate"]), np.nan)
+            coef["or_ci_low"] = np.where(isb, np.exp(coef["ci_low"]), np.nan)
+            coef["or_ci_high"] = np.where(isb, np.exp(coef["ci_high"]), np.nan)
     return coef
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from dtistat._results import Result, Summary
+from dtistat._scale import column_scale
 from dtistat._validate import (
     check_columns,
     check_frame,
@@ -269,12 +270,20 @@ def rake(
     parsed = _parse_margins(data, margins)
     n = len(data)
 
-    sums = np.array([m["target"].sum() for m in parsed])
+    with np.errstate(over="ignore"):
+        sums = np.array([m["target"].sum() for m in parsed])
+    if not np.all(np.isfinite(sums)):
+        raise DataError(
+            f"the targets of margin {parsed[int(np.argmin(np.isfinite(sums)))]['key']!r} "
+            f"sum to more than the largest floating-point number (about 1.8e308); give "
+            f"them in a larger unit (e.g. thousands) or as shares summing to 1"
+        )
     if np.all(np.abs(sums - 1.0) < 1e-6):
         if total is None:
             total = float(base.sum())
-        elif not (isinstance(total, (int, float)) and total > 0):
-            raise ParameterError(f"total must be a positive number, got {total!r}")
+        elif not (isinstance(total, (int, float)) and not isinstance(total, bool)
+                  and 0 < total < np.inf):
+            raise ParameterError(f"total must be a positive finite number, got {total!r}")
         for m in parsed:
             m["target"] = m["target"] / m["target"].sum() * float(total)
     else:
@@ -288,9 +297,17 @@ def rake(
             raise ParameterError("total= is only used when the margins are shares summing "
                                  "to 1; these margins are totals")
         total = float(sums[0])
-    bounds = _trim_bounds(trim, float(total) / n)
+    # Raking is equivariant in the targets' unit: rake on targets divided by a power of
+    # two near the total (exact) and multiply back, so that totals near 1e308 do not
+    # overflow and totals near 1e-300 do not underflow.
+    unit = float(column_scale(np.array([total]))[0])
+    for m in parsed:
+        m["target"] = m["target"] / unit
+    total_u = float(total) / unit
+    bounds = _trim_bounds(trim, total_u / n)
+    base = base / column_scale(base)
 
-    w = base * (float(total) / base.sum())
+    w = base * (total_u / base.sum())
     rel = np.inf
     it = 0
     for it in range(1, max_iter + 1):
@@ -304,8 +321,8 @@ def rake(
         if rel <= tol:
             break
 
-    report = _rake_report(parsed, w, it, tol, bounds)
-    out = pd.Series(w, index=data.index, name="weight")
+    report = _rake_report(parsed, w, it, tol, bounds, unit)
+    out = pd.Series(w * unit, index=data.index, name="weight")
     out.attrs["rake"] = report
     if not report.converged:
         err = ConvergenceError(
@@ -324,10 +341,12 @@ def rake(
 
 
 def _margin_error(parsed: list[dict], w: np.ndarray) -> tuple[float, float]:
+    """Largest absolute and relative margin error; NaN weights give inf, not 0."""
     ab, rel = 0.0, 0.0
     for m in parsed:
         cur = np.bincount(m["codes"], weights=w, minlength=len(m["target"]))
         d = np.abs(cur - m["target"])
+        d = np.where(np.isnan(d), np.inf, d)
         ab = max(ab, float(d.max()))
         pos = m["target"] > 0
         if pos.any():
@@ -335,15 +354,17 @@ def _margin_error(parsed: list[dict], w: np.ndarray) -> tuple[float, float]:
     return ab, rel
 
 
-def _rake_report(parsed, w, iterations, tol, bounds) -> RakeReport:
+def _rake_report(parsed, w, iterations, tol, bounds, unit: float = 1.0) -> RakeReport:
+    """The report of weights ``w * unit`` computed from ``w`` and targets in ``unit``."""
     rows = []
     for m in parsed:
         cur = np.bincount(m["codes"], weights=w, minlength=len(m["target"]))
         for lab, t, a, c in zip(m["labels"], m["target"], cur, m["count"]):
             rows.append({
                 "variable": m["key"] if not isinstance(m["key"], tuple) else " x ".join(m["key"]),
-                "category": lab, "target": t, "achieved": a, "n": int(c),
-                "abs_error": abs(a - t), "rel_error": abs(a - t) / t if t > 0 else 0.0,
+                "category": lab, "target": t * unit, "achieved": a * unit, "n": int(c),
+                "abs_error": abs(a - t) * unit,
+                "rel_error": abs(a - t) / t if t > 0 else 0.0,
             })
     ab, rel = _margin_error(parsed, w)
     n_trim = 0
@@ -351,10 +372,11 @@ def _rake_report(parsed, w, iterations, tol, bounds) -> RakeReport:
         n_trim = int(np.sum(np.isclose(w, bounds[0], rtol=1e-12, atol=0)
                             | np.isclose(w, bounds[1], rtol=1e-12, atol=0)))
     return RakeReport(
-        converged=bool(rel <= tol), iterations=int(iterations), max_abs_error=ab,
-        max_rel_error=rel, tol=float(tol), n=int(w.size), total=float(w.sum()),
+        converged=bool(rel <= tol), iterations=int(iterations), max_abs_error=ab * unit,
+        max_rel_error=rel, tol=float(tol), n=int(w.size), total=float(w.sum()) * unit,
         design_effect=kish_deff(w), effective_n=effective_n(w),
-        weight_min=float(w.min()), weight_max=float(w.max()),
-        trim_bounds=None if bounds is None else (float(bounds[0]), float(bounds[1])),
+        weight_min=float(w.min()) * unit, weight_max=float(w.max()) * unit,
+        trim_bounds=None if bounds is None else (float(bounds[0]) * unit,
+                                                 float(bounds[1]) * unit),
         n_trimmed=n_trim, margins=pd.DataFrame(rows),
     )

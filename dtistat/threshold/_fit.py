@@ -11,6 +11,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from dtistat import _validate as V
+from dtistat._scale import check_magnitude
 from dtistat.errors import DataError, EstimationError, ParameterError, SpecError
 from dtistat.formula import build_design
 from dtistat.inference import check_cov, check_small_sample, sandwich
@@ -95,7 +96,7 @@ def _balanced(data: pd.DataFrame, entity: str, time: str) -> tuple:
 
 def _absorbed(A: np.ndarray, Aw: np.ndarray, names: Sequence, what: str) -> None:
     for j, name in enumerate(names):
-        scale = max(np.abs(A[:, j]).max(), 1.0)
+        scale = np.abs(A[:, j]).max()  # relative to the column: no floor of 1
         if np.abs(Aw[:, j]).max() <= 1e-10 * scale:
             raise EstimationError(f"{what} {name!r} has no variation within entities: it "
                                   "is absorbed by the entity fixed effects; drop it")
@@ -270,6 +271,8 @@ def fit_threshold(
     V.check_columns(data, [*value_cols, entity, time, cluster])
     V.check_numeric(data, value_cols)
     V.check_no_nan(data, value_cols, keys=[entity, time])
+    sq = list(dict.fromkeys([y, *x, *z]))
+    check_magnitude(data[sq].to_numpy(dtype=float), sq, "fit_threshold")
     n, T = _balanced(data, entity, time)
     if T < 2:
         raise DataError(f"the panel has {T} period: the within transformation needs 2+")

@@ -30,6 +30,7 @@ import pandas as pd
 
 from dtistat import _validate as v
 from dtistat._results import CoefResult, Result, Summary
+from dtistat._scale import column_scale
 from dtistat.errors import DataError, EstimationError
 from dtistat.index.disparity._data import as_panel, check_values, wide
 
@@ -96,8 +97,10 @@ def sigma_convergence(data: Any, *, value: str | None = None, entity: str | None
     rows = []
     for t, sub in p.by_period():
         y = sub["_value"].to_numpy()
-        rows.append((t, y.size, y.mean(), y.std(ddof=ddof), y.std(ddof=ddof) / y.mean(),
-                     np.log(y).std(ddof=ddof)))
+        c = float(column_scale(y)[0])  # exact power of two: no overflow of y² near 1e300
+        ys = y / c
+        rows.append((t, y.size, y.mean(), c * ys.std(ddof=ddof),
+                     ys.std(ddof=ddof) / ys.mean(), np.log(y).std(ddof=ddof)))
     tab = pd.DataFrame([r[1:] for r in rows], columns=["n", "mean", "sd", "cv", "sd_log"],
                        index=pd.Index([r[0] for r in rows], name=p.time or "period"))
     return SigmaResult(table=tab, value=p.value, ddof=ddof)

@@ -30,6 +30,7 @@ import pandas as pd
 
 from dtistat import _validate as v
 from dtistat._results import Result, Summary
+from dtistat._scale import column_scale
 from dtistat.errors import DataError, ParameterError
 from dtistat.index.disparity._data import as_panel, check_values
 
@@ -58,7 +59,8 @@ def bandwidth(x: np.ndarray, rule: str = "silverman") -> float:
     """
     v.check_choice(rule, tuple(RULES), "bandwidth")
     x = np.asarray(x, dtype=float)
-    sd = x.std(ddof=1)
+    c = float(column_scale(x)[0])  # power of two: the SD neither overflows nor underflows
+    sd = c * (x / c).std(ddof=1)
     q75, q25 = np.percentile(x, [75, 25])
     iqr = (q75 - q25) / 1.349
     A = min(sd, iqr) if iqr > 0 else sd

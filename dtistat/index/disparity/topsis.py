@@ -30,6 +30,7 @@ import pandas as pd
 
 from dtistat import _validate as v
 from dtistat._results import Result, Summary
+from dtistat._scale import column_scale
 from dtistat.errors import DataError, ParameterError
 from dtistat.index import weights as wmod
 
@@ -168,10 +169,11 @@ def topsis(data: Any, columns: Any = None, *, weights: Any = "entropy",
     d = _direction(direction, cols)
     w = _weights(weights, frame, cols, d)
     if normalization == "vector":
-        norm = np.sqrt((X**2).sum(axis=0))
+        Xs = X / column_scale(X)  # x / ||x|| is unit-free: no overflow of x² near 1e300
+        norm = np.sqrt((Xs**2).sum(axis=0))
         if (norm == 0).any():
             raise DataError(f"column {cols[int(np.flatnonzero(norm == 0)[0])]!r} is all zero")
-        V = X / norm * w.to_numpy()
+        V = Xs / norm * w.to_numpy()
         best = np.where(d > 0, V.max(axis=0), V.min(axis=0))
         worst = np.where(d > 0, V.min(axis=0), V.max(axis=0))
     else:
