@@ -67,7 +67,7 @@ def _weight_vector(weights: Any) -> np.ndarray:
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise DataError(f"weights must be finite and >= 0; position {i} holds {w[i]!r}")
-    if not w.sum() > 0:
+    if not (w > 0).any():
         raise DataError("weights are all zero")
     return w
 

@@ -301,8 +301,9 @@ def _ordered_design(data: pd.DataFrame, formula: str, yname: str, extra: list, l
     if flat:  # no intercept for it to hide in: OrderedModel refuses a constant column
         raise DataError(f"formula {formula!r}: regressor {flat[0]!r} does not vary in the "
                         f"estimation sample ({len(design.X)} row(s)); drop it")
-    X1 = np.column_stack([np.ones(len(design.X)), design.X])
-    if len(design.X) and np.linalg.matrix_rank(X1) <= np.linalg.matrix_rank(design.X):
+    Xs = design.X / column_scale(design.X) if len(design.X) else design.X  # unit-free rank
+    X1 = np.column_stack([np.ones(len(Xs)), Xs])
+    if len(Xs) and np.linalg.matrix_rank(X1) <= np.linalg.matrix_rank(Xs):
         raise DataError(f"formula {formula!r}: a combination of the regressors "
                         f"{design.names} is constant in the estimation sample "
                         f"({len(design.X)} row(s)); the thresholds act as the intercept, so "
