@@ -187,6 +187,20 @@ def test_spatial_lm_tests_one_period():
             EstimationError, "collinear or without variation")
 
 
+def test_spatial_lm_tests_rank_check_is_unit_free():
+    # the full-rank check above must not call regressors in other units collinear
+    rng = np.random.default_rng(0)
+    ids = [f"e{i}" for i in range(12)]
+    w = ds.knn_weights(rng.uniform(size=(12, 2)), k=3, metric="euclidean", ids=ids)
+    df = pd.DataFrame({"i": ids * 5, "t": np.repeat(range(5), 12),
+                       "y": rng.normal(size=60), "x": rng.normal(size=60),
+                       "z": rng.normal(size=60)})
+    a = ds.spatial_lm_tests(df, "y", ["x", "z"], entity="i", time="t", w=w)
+    b = ds.spatial_lm_tests(df.assign(x=df["x"] * 1e20), "y", ["x", "z"], entity="i",
+                            time="t", w=w)
+    np.testing.assert_allclose(b["statistic"], a["statistic"], rtol=1e-10)
+
+
 def test_spatial_markov_takes_spatial_weights_by_label():
     rng = np.random.default_rng(0)
     ids = [f"e{i}" for i in range(6)]

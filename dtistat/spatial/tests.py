@@ -25,6 +25,7 @@ import pandas as pd
 from scipy import stats
 
 from dtistat._results import Result, Summary, TestResult
+from dtistat._scale import column_scale
 from dtistat._validate import check_choice
 from dtistat.errors import EstimationError, ParameterError
 from dtistat.spatial.models import (
@@ -90,7 +91,9 @@ def lm_tests(data: pd.DataFrame, y: str, x: Any, *, entity: str, time: str, w: A
     k = pdata.X.shape[-1]
     X = _demean(pdata.X, fe).reshape(T * N, k)
     yd = _demean(pdata.y, fe).ravel()
-    b, _, rank, _ = np.linalg.lstsq(X, yd, rcond=None)
+    cs = column_scale(X)  # rank and solution free of the regressors' units
+    b, _, rank, _ = np.linalg.lstsq(X / cs, yd, rcond=None)
+    b = b / cs
     if rank < k:
         raise EstimationError(
             f"the regressors {pdata.names} are collinear or without variation once the "
