@@ -426,3 +426,14 @@ def test_frame_table_column_labels():
     assert "2.500" in ds.frame_table(f)            # a displayed frame may be multi-level
     f.columns = ["a", "a"]                          # AttributeError: no attribute 'dtype'
     refuses(lambda: ds.frame_table(f), DataError, r"duplicate column name\(s\) \['a'\]")
+
+
+def test_threshold_plot_lr_curves(fitted):
+    import matplotlib.pyplot as plt
+
+    res = fitted["threshold"]
+    for bad in (0, 1.5, True, np.nan, "Th-9", {"a": 1}):   # TypeError: not iterable before
+        refuses(lambda: res.plot_lr(bad), ParameterError, "plot_lr")
+    fig = res.plot_lr(1)
+    assert len(fig.axes) == 1
+    plt.close("all")

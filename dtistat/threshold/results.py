@@ -152,8 +152,13 @@ class ThresholdResult(CoefResult):
         """
         from dtistat._plotting import pick_label, pyplot
 
+        given = [curves] if isinstance(curves, (int, str)) else curves
+        if curves is not None and not isinstance(given, (list, tuple)):
+            raise ParameterError(f"plot_lr: curves must be a list of curve names, got "
+                                 f"{curves!r}")
         keys = list(self.lr_curves) if curves is None else [
-            {1: "Th-1", 2: "Th-22", 3: "Th-3"}.get(c, c) for c in curves]
+            {1: "Th-1", 2: "Th-22", 3: "Th-3"}.get(c, c)
+            if isinstance(c, (int, str)) and not isinstance(c, bool) else None for c in given]
         for k in keys:
             if k not in self.lr_curves:
                 raise ParameterError(f"plot_lr: {k!r} is not a fitted curve; available: "
