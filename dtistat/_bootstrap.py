@@ -59,8 +59,8 @@ SINGULAR_TOL = 1e-10
 
 def default_chunk(n_groups: int, n_boot: int, p: int = 1) -> int:
     """Replicates per chunk so that the (chunk × G) counts buffer and the unpacked
-    (chunk × p × p) normal matrices (a few copies) fit CHUNK_BYTES."""
-    per = 8 * max(n_groups, 4 * p * p, 1)
+    (chunk × p × p) normal matrices (and their copies) fit CHUNK_BYTES."""
+    per = 8 * max(n_groups, 8 * p * p, 1)
     return int(max(1, min(n_boot, CHUNK_BYTES // per)))
 
 
@@ -110,11 +110,12 @@ class CrossProducts:
     units : (n,) codes of subgroups that ``design`` must see whole (e.g. entities
         inside province clusters, for their demeaning), or None: whole groups.
 
-    The (G × p(p+1)/2) upper-triangle table is produced in blocks of whole groups of at
-    most ``CROSS_BYTES`` of row-level products (a group larger than that is summed in
-    pieces); blocks are kept while the whole table fits ``CACHE_BYTES``, else rebuilt on
-    each call of :meth:`blocks`. Block bounds depend on the data only, so results do
-    not depend on how replicates are chunked.
+    The (G × p(p+1)/2) upper-triangle table is produced in blocks of groups, each from
+    pieces of whole units of at most ``CROSS_BYTES`` of row-level products (a unit
+    larger than that is one piece). The table is kept whole while it fits
+    ``CACHE_BYTES``, else its blocks (at most ``CROSS_BYTES`` each) are rebuilt on each
+    call of :meth:`blocks`. Block bounds depend on the data only, so results do not
+    depend on how replicates are chunked.
     """
 
     def __init__(self, design: Callable[[np.ndarray], np.ndarray], p: int,
@@ -137,9 +138,15 @@ class CrossProducts:
             new = np.r_[True, (su[1:] != su[:-1]) | (self._sorted[1:] != self._sorted[:-1])]
             self._cuts = np.r_[np.flatnonzero(new), n_rows]   # where a piece may start
         self._starts = starts
-        self._bounds = _group_blocks(starts, self._max_rows)
-        cache = self.n_groups * self.q * 8 <= CACHE_BYTES
-        self._cache = [self._build(g0, g1) for g0, g1 in self._bounds] if cache else None
+        step = self._max_rows  # groups per block: its table is at most CROSS_BYTES too
+        self._bounds = [(g, min(self.n_groups, g + step))
+                        for g in range(0, self.n_groups, step)]
+        self._cache = None
+        if self.n_groups * self.q * 8 <= CACHE_BYTES:  # one table, one product per block
+            table = np.empty((self.n_groups, self.q))
+            for g0, g1 in self._bounds:
+                table[g0:g1] = self._build(g0, g1)[2]
+            self._cache = [(0, self.n_groups, table)]
 
     @classmethod
     def from_design(cls, D: np.ndarray, codes: np.ndarray | None,
@@ -200,19 +207,6 @@ def _row_products(D: np.ndarray) -> np.ndarray:
     for i in range(p):
         np.multiply(D[:, i:i + 1], D[:, i:], out=out[:, off:off + p - i])
         off += p - i
-    return out
-
-
-def _group_blocks(starts: np.ndarray, max_rows: int) -> list[tuple[int, int]]:
-    """Bounds (g0, g1) of consecutive groups with at most ``max_rows`` rows (or one group)."""
-    G = len(starts) - 1
-    out = []
-    g0 = 0
-    while g0 < G:
-        g1 = int(np.searchsorted(starts, starts[g0] + max_rows, side="right")) - 1
-        g1 = min(G, max(g1, g0 + 1))
-        out.append((g0, g1))
-        g0 = g1
     return out
 
 
@@ -373,7 +367,7 @@ def jackknife_coefs(
     """Leave-one-group-out coefficients: ``S_(-g) = S - C_g``, batched."""
     cross = _as_cross(Cq, p)
     total = cross.total()
-    chunk = chunk or max(1, CHUNK_BYTES // (8 * 4 * p * p))
+    chunk = chunk or max(1, CHUNK_BYTES // (8 * 8 * p * p))
     res, sing = [], []
     for _, _, C in cross.blocks():
         for start in range(0, C.shape[0], chunk):
