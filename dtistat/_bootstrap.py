@@ -39,6 +39,7 @@ __all__ = [
     "jackknife_coefs",
     "percentile_ci",
     "resample_indices",
+    "unpack",
 ]
 
 #: Replicates drawn per generator call (fixed: it defines the stream).
@@ -218,7 +219,8 @@ def cluster_crossproducts(D: np.ndarray, codes: np.ndarray | None, n_groups: int
     return CrossProducts.from_design(D, codes, n_groups).table()
 
 
-def _unpack(Sq: np.ndarray, p: int) -> np.ndarray:
+def unpack(Sq: np.ndarray, p: int) -> np.ndarray:
+    """(R × p(p+1)/2) upper triangles -> (R × p × p) symmetric matrices."""
     iu, ju = sym_pairs(p)
     S = np.empty((Sq.shape[0], p, p))
     S[:, iu, ju] = Sq
@@ -335,7 +337,7 @@ def bootstrap_coefs(
         for g0, g1, C in cross.blocks():
             for i in range(0, c, BLOCK):
                 Sq[i:i + BLOCK] += counts[i:min(i + BLOCK, c), g0:g1] @ C
-        b, s = batched_coefs(_unpack(Sq, p), equations)
+        b, s = batched_coefs(unpack(Sq, p), equations)
         res.append(b)
         sing.append(s)
         done += c
@@ -372,7 +374,7 @@ def jackknife_coefs(
     for _, _, C in cross.blocks():
         for start in range(0, C.shape[0], chunk):
             Sq = total[None, :] - C[start:start + chunk]
-            b, s = batched_coefs(_unpack(Sq, p), equations)
+            b, s = batched_coefs(unpack(Sq, p), equations)
             res.append(b)
             sing.append(s)
     return np.concatenate(res), np.concatenate(sing)
