@@ -259,6 +259,28 @@ def test_bootstrap_memory_is_chunked_over_draws(monkeypatch):
     assert a.tests.loc["Single", "p_value"] == b.tests.loc["Single", "p_value"]
 
 
+def test_design_cache_is_bounded_in_bytes(monkeypatch):
+    """The bootstrap of a second threshold computes a base design (an N × K basis) per
+    distinct first-threshold estimate among the draws; the cache kept up to 4,096 of
+    them whatever N (with no threshold in the data, 200,000 rows × 2 thresholds × 100
+    draws peaked at 557 MiB). Bounded by bytes now, and a recomputed entry is equal."""
+    from dtistat.threshold import _core
+
+    monkeypatch.setattr(_core, "DESIGN_CACHE_BYTES", 4 * 2**20, raising=False)
+    y, X, Z, q, n, T = arrays(simulated(n=500, T=8, seed=4))
+    panel = Panel(y, X, Z, q, n, T)
+    grid = make_grid(panel.q, 60, (0.05,), "q")
+    cuts = panel.cuts(grid.values)
+    first = panel.design_terms((float(grid.values[10]),), cuts)
+    for g in grid.values[:60]:
+        panel.design_terms((float(g),), cuts)
+    kept = sum(a.nbytes for hit in panel._design_cache.values() for a in hit)
+    assert 0 < kept <= 4 * 2**20
+    again = panel.design_terms((float(grid.values[10]),), cuts)  # evicted, recomputed
+    for u, v in zip(first, again):
+        np.testing.assert_array_equal(u, v)
+
+
 # --------------------------------------------------------------------------- Hansen 1999
 @pytest.fixture(scope="module")
 def hansen():
