@@ -113,10 +113,11 @@ class CrossProducts:
 
     The (G × p(p+1)/2) upper-triangle table is produced in blocks of groups, each from
     pieces of whole units of at most ``CROSS_BYTES`` of row-level products (a unit
-    larger than that is one piece). The table is kept whole while it fits
-    ``CACHE_BYTES``, else its blocks (at most ``CROSS_BYTES`` each) are rebuilt on each
-    call of :meth:`blocks`. Block bounds depend on the data only, so results do not
-    depend on how replicates are chunked.
+    larger than that is one piece). Columns equal in every group (e.g. the time-dummy
+    block of a balanced panel resampled by entity) are kept once: their count-weighted
+    sum is the count total times that value. The other columns are kept while they fit
+    ``CACHE_BYTES``, else rebuilt block by block on each pass. Block bounds depend on
+    the data only, so results do not depend on how replicates are chunked.
     """
 
     def __init__(self, design: Callable[[np.ndarray], np.ndarray], p: int,
@@ -142,12 +143,36 @@ class CrossProducts:
         step = self._max_rows  # groups per block: its table is at most CROSS_BYTES too
         self._bounds = [(g, min(self.n_groups, g + step))
                         for g in range(0, self.n_groups, step)]
+        self._first_pass()
+
+    def _first_pass(self) -> None:
+        """Find the columns equal in every group; keep the others if they fit."""
+        const, ref, kept, size = None, None, [], 0
+        for g0, g1 in self._bounds:
+            C = self._build(g0, g1)
+            if ref is None:
+                ref, const = C[0].copy(), np.ones(self.q, dtype=bool)
+            const &= (C == ref).all(axis=0)
+            if kept is not None:
+                kept.append(C)
+                size += C.nbytes
+                if size > CACHE_BYTES:
+                    kept = None
+        self._set_columns(const if self.n_groups > 1 else np.zeros(self.q, dtype=bool), ref)
         self._cache = None
-        if self.n_groups * self.q * 8 <= CACHE_BYTES:  # one table, one product per block
-            table = np.empty((self.n_groups, self.q))
-            for g0, g1 in self._bounds:
-                table[g0:g1] = self._build(g0, g1)[2]
+        if self.n_groups * len(self._var) * 8 <= CACHE_BYTES:
+            table = np.empty((self.n_groups, len(self._var)))
+            for k, (g0, g1) in enumerate(self._bounds):
+                table[g0:g1] = (kept[k] if kept is not None else self._build(g0, g1)
+                                )[:, self._var]
+                if kept is not None:
+                    kept[k] = None
             self._cache = [(0, self.n_groups, table)]
+
+    def _set_columns(self, const: np.ndarray, ref: np.ndarray) -> None:
+        self._const = np.flatnonzero(const)
+        self._var = np.flatnonzero(~const)
+        self._cval = ref[self._const].copy()
 
     @classmethod
     def from_design(cls, D: np.ndarray, codes: np.ndarray | None,
@@ -157,17 +182,19 @@ class CrossProducts:
 
     @classmethod
     def from_table(cls, Cq: np.ndarray, p: int) -> CrossProducts:
-        """Wrap a ready (G × p(p+1)/2) table (one block)."""
+        """Wrap a ready (G × p(p+1)/2) table (one block, every column kept)."""
         self = cls.__new__(cls)
         Cq = np.asarray(Cq, dtype=float)
         self.p, self.q, self.n_groups = int(p), Cq.shape[1], Cq.shape[0]
+        self._set_columns(np.zeros(self.q, dtype=bool), Cq[0] if len(Cq) else
+                          np.zeros(self.q))
         self._cache = [(0, Cq.shape[0], Cq)]
         return self
 
-    def _build(self, g0: int, g1: int) -> tuple[int, int, np.ndarray]:
+    def _build(self, g0: int, g1: int) -> np.ndarray:
         r0, r1 = int(self._starts[g0]), int(self._starts[g1])
         if self._order is None:  # one row per group: a block is at most _max_rows rows
-            return g0, g1, _row_products(self.design(np.arange(r0, r1)))
+            return _row_products(self.design(np.arange(r0, r1)))
         out = np.zeros((g1 - g0, self.q))
         s = r0
         while s < r1:  # pieces of whole units, at most _max_rows rows unless one is larger
@@ -180,23 +207,51 @@ class CrossProducts:
             first = np.flatnonzero(np.r_[True, local[1:] != local[:-1]])
             out[local[first]] += np.add.reduceat(_row_products(D), first, axis=0)
             s = e
-        return g0, g1, out
+        return out
 
     def blocks(self) -> Iterator[tuple[int, int, np.ndarray]]:
-        """Yield ``(g0, g1, C)``: the cross-products C of groups g0..g1-1."""
+        """Yield ``(g0, g1, C)``: the varying columns C of groups g0..g1-1."""
         if self._cache is not None:
             yield from self._cache
             return
         for g0, g1 in self._bounds:
-            yield self._build(g0, g1)
+            yield g0, g1, self._build(g0, g1)[:, self._var]
+
+    def _expand(self, var_part: np.ndarray, const_weight: np.ndarray | float) -> np.ndarray:
+        out = np.empty((var_part.shape[0], self.q))
+        out[:, self._var] = var_part
+        out[:, self._const] = np.multiply.outer(np.broadcast_to(
+            np.asarray(const_weight, dtype=float), (var_part.shape[0],)), self._cval)
+        return out
+
+    def weighted(self, M: np.ndarray) -> np.ndarray:
+        """``M @ table`` for (R × G) group weights M, as (R × p(p+1)/2).
+
+        Products are taken for fixed slices of ``BLOCK`` rows of M (BLAS may round
+        differently for other shapes), so a row's result does not depend on R.
+        """
+        acc = np.zeros((M.shape[0], len(self._var)))
+        for g0, g1, C in self.blocks():
+            for i in range(0, M.shape[0], BLOCK):
+                acc[i:i + BLOCK] += M[i:i + BLOCK, g0:g1] @ C
+        return self._expand(acc, M.sum(axis=1))
 
     def table(self) -> np.ndarray:
         """The whole (G × p(p+1)/2) table (for small designs and checks)."""
-        return np.concatenate([c for _, _, c in self.blocks()])
+        return self._expand(np.concatenate([c for _, _, c in self.blocks()]), 1.0)
 
     def total(self) -> np.ndarray:
         """Cross-products of the whole sample, p(p+1)/2."""
-        return sum(c.sum(axis=0) for _, _, c in self.blocks())
+        var = sum(c.sum(axis=0) for _, _, c in self.blocks())
+        return self._expand(np.asarray(var)[None, :], float(self.n_groups))[0]
+
+    def leave_one_out(self, chunk: int) -> Iterator[np.ndarray]:
+        """Yield ``total - C_g`` for g = 0..G-1, ``chunk`` groups at a time."""
+        total = self.total()
+        tv = total[self._var]
+        for _, _, C in self.blocks():
+            for s in range(0, C.shape[0], chunk):
+                yield self._expand(tv[None, :] - C[s:s + chunk], float(self.n_groups - 1))
 
 
 def _row_products(D: np.ndarray) -> np.ndarray:
@@ -331,12 +386,7 @@ def bootstrap_coefs(
     while done < n_boot:
         c = min(chunk, n_boot - done)
         _fill_counts(counts[:c], blocks, G)
-        # fixed-size products: BLAS may round differently for other shapes, and the
-        # draws must not depend on how replicates are grouped into chunks
-        Sq = np.zeros((c, cross.q))
-        for g0, g1, C in cross.blocks():
-            for i in range(0, c, BLOCK):
-                Sq[i:i + BLOCK] += counts[i:min(i + BLOCK, c), g0:g1] @ C
+        Sq = cross.weighted(counts[:c])
         b, s = batched_coefs(unpack(Sq, p), equations)
         res.append(b)
         sing.append(s)
@@ -368,15 +418,12 @@ def jackknife_coefs(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Leave-one-group-out coefficients: ``S_(-g) = S - C_g``, batched."""
     cross = _as_cross(Cq, p)
-    total = cross.total()
     chunk = chunk or max(1, CHUNK_BYTES // (8 * 8 * p * p))
     res, sing = [], []
-    for _, _, C in cross.blocks():
-        for start in range(0, C.shape[0], chunk):
-            Sq = total[None, :] - C[start:start + chunk]
-            b, s = batched_coefs(unpack(Sq, p), equations)
-            res.append(b)
-            sing.append(s)
+    for Sq in cross.leave_one_out(chunk):
+        b, s = batched_coefs(unpack(Sq, p), equations)
+        res.append(b)
+        sing.append(s)
     return np.concatenate(res), np.concatenate(sing)
 
 

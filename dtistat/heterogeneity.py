@@ -391,9 +391,7 @@ def _batched_difference(C: bs.CrossProducts, k, m, member, chunk=None):
     out = np.empty((member.shape[0], k))
     for s in range(0, member.shape[0], chunk):
         M = member[s:s + chunk].astype(float)
-        S1q = np.zeros((len(M), C.q))
-        for g0, g1, Cb in C.blocks():
-            S1q += M[:, g0:g1] @ Cb
+        S1q = C.weighted(M)
         S1 = bs.unpack(S1q, m)
         S0 = bs.unpack(total[None, :] - S1q, m)
         out[s:s + chunk] = _slopes(S1, k, m) - _slopes(S0, k, m)
