@@ -146,7 +146,11 @@ class CrossProducts:
         self._first_pass()
 
     def _first_pass(self) -> None:
-        """Find the columns equal in every group; keep the others if they fit."""
+        """Find the columns equal in every group; keep the others if they fit.
+
+        A block keeps only the columns found varying so far: a column found varying
+        later equals the first row's value in every earlier block.
+        """
         const, ref, kept, size = None, None, [], 0
         for g0, g1 in self._bounds:
             C = self._build(g0, g1)
@@ -154,20 +158,28 @@ class CrossProducts:
                 ref, const = C[0].copy(), np.ones(self.q, dtype=bool)
             const &= (C == ref).all(axis=0)
             if kept is not None:
-                kept.append(C)
-                size += C.nbytes
+                cols = np.flatnonzero(~const)
+                kept.append((cols, C[:, cols]))
+                size += 8 * C.shape[0] * len(cols)
                 if size > CACHE_BYTES:
                     kept = None
+            del C
         self._set_columns(const if self.n_groups > 1 else np.zeros(self.q, dtype=bool), ref)
         self._cache = None
-        if self.n_groups * len(self._var) * 8 <= CACHE_BYTES:
-            table = np.empty((self.n_groups, len(self._var)))
-            for k, (g0, g1) in enumerate(self._bounds):
-                table[g0:g1] = (kept[k] if kept is not None else self._build(g0, g1)
-                                )[:, self._var]
-                if kept is not None:
-                    kept[k] = None
-            self._cache = [(0, self.n_groups, table)]
+        if self.n_groups * len(self._var) * 8 > CACHE_BYTES:
+            return
+        table = np.empty((self.n_groups, len(self._var)))
+        pos = np.full(self.q, -1)
+        pos[self._var] = np.arange(len(self._var))
+        for k, (g0, g1) in enumerate(self._bounds):
+            if kept is None:
+                table[g0:g1] = self._build(g0, g1)[:, self._var]
+                continue
+            cols, vals = kept[k]
+            kept[k] = None
+            table[g0:g1] = ref[self._var]
+            table[g0:g1, pos[cols]] = vals
+        self._cache = [(0, self.n_groups, table)]
 
     def _set_columns(self, const: np.ndarray, ref: np.ndarray) -> None:
         self._const = np.flatnonzero(const)
