@@ -98,11 +98,11 @@ def test_permutation_memory_does_not_grow_with_rows_times_dummies_squared():
     """Issue #21 (same class as item 8): 999 entities × 40 periods, two-way FE.
 
     The bdiff permutation test needs per-entity cross-products of [x, 40 time dummies,
-    y]. They were formed from a dense 39,960 × 43 design and full 43 × 43 row outer
+    y]. They were formed from a dense 39,960 × 42 design and full 42 × 42 row outer
     products in chunks, and one bincount per product column and chunk (peak traced
     348 MiB, 4 s). Now the dummies exist only for a block of whole entities and the
-    products are upper triangles summed per entity: the table itself is
-    999 × 946 × 8 bytes (7.6 MB).
+    products are upper triangles summed per entity; the 820 dummy × dummy products are
+    equal for every entity of a balanced panel and kept once: a 999 × 83 table.
     """
     import tracemalloc
 

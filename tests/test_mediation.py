@@ -321,8 +321,10 @@ def test_bootstrap_memory_does_not_grow_with_rows_times_dummies_squared():
     clusters), so the replicate design has 5 + 49 columns and 1,485 distinct
     cross-products. Before, they were formed for every row at once: a 30,000 × 1,485
     array (356 MB) on top of a 30,000 × 54 dummy design -- peak traced memory ~1 GB.
-    Now rows are turned into per-city cross-products block by block (600 × 1,485, 7 MB)
-    and the dummy design never exists whole: the data themselves are 30,000 × 5 (1.2 MB).
+    Now rows are turned into per-city cross-products block by block and the dummy
+    design never exists whole; the 1,225 dummy × dummy products are the same for every
+    city of a balanced panel and kept once, so the table is 600 × 260 (1.2 MB), as
+    small as the data themselves (30,000 × 5).
     """
     import tracemalloc
 
