@@ -214,7 +214,8 @@ def fit_threshold(
         ``"within"``: demeaning (``xtreg, fe``); ``"hansen"``: demeaning then deleting
         one period per entity, as Hansen's (1999) own program (his published estimates).
     n_jobs : int
-        Threads for the bootstrap (results do not depend on it).
+        Threads for the bootstrap (results do not depend on it). Draws go in chunks
+        of bounded working memory (``_search.BOOT_BYTES``), whatever ``n_boot``.
 
     Returns
     -------
