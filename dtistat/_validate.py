@@ -33,6 +33,8 @@ __all__ = [
     "check_positive_int",
     "check_level",
     "check_seed",
+    "check_real",
+    "check_names",
     "as_list",
     "to_quarter",
     "to_quarters",
@@ -218,3 +220,29 @@ def to_quarters(values: pd.Series | Sequence, name: str = "time") -> pd.PeriodIn
         raise PeriodError(f"column {name!r} has a missing quarter")
     ordinals = np.array([to_quarter(u, name=name).ordinal for u in uniq], dtype=np.int64)
     return pd.PeriodIndex.from_ordinals(ordinals[codes], freq="Q")
+
+
+def check_real(value: Any, name: str, *, minimum: float | None = None,
+               maximum: float | None = None) -> float:
+    """Require a finite real number (not a bool, not a string) within the bounds."""
+    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real)
+            or not np.isfinite(value)):
+        raise ParameterError(f"{name} must be a finite number, got {value!r}")
+    v = float(value)
+    if (minimum is not None and v < minimum) or (maximum is not None and v > maximum):
+        lo = "-inf" if minimum is None else f"{minimum:g}"
+        hi = "inf" if maximum is None else f"{maximum:g}"
+        raise ParameterError(f"{name} must be in [{lo}, {hi}], got {value!r}")
+    return v
+
+
+def check_names(value: Any, name: str) -> list:
+    """A list of names; a bare string is refused (it would be read as its characters)."""
+    if isinstance(value, (str, bytes)):
+        raise ParameterError(
+            f"{name} must be a list of names, got the string {value!r}; write "
+            f"[{value!r}] for one name"
+        )
+    if value is None or not isinstance(value, Iterable):
+        raise ParameterError(f"{name} must be a list of names, got {value!r}")
+    return list(value)

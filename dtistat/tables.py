@@ -254,6 +254,7 @@ def _model_blocks(cols: list, *, stats: Sequence, fe_rows: bool, digits: int,
     if ind:
         blocks.append(ind)
     srows = []
+    _check_stats(stats, cols)
     for key in stats:
         cells = [_stat_cell(key, c.stats.get(key), digits) for c in cols]
         if any(cells):
@@ -261,6 +262,19 @@ def _model_blocks(cols: list, *, stats: Sequence, fe_rows: bool, digits: int,
     if srows:
         blocks.append(srows)
     return blocks
+
+
+def _check_stats(stats: Sequence, cols: list) -> None:
+    """Refuse a statistic name no table knows and no column has (a typo dropped silently)."""
+    have: list = list(STAT_LABELS)
+    for c in cols:
+        have += [k for k in c.stats if k not in have]
+    for key in stats:
+        if not isinstance(key, str) or key not in have:
+            raise ParameterError(
+                f"stats entry {key!r} is not a known statistic; valid names: "
+                f"{', '.join(map(repr, have))}"
+            )
 
 
 _EXTENSIONS = {".md": "markdown", ".markdown": "markdown", ".tex": "latex",
