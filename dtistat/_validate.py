@@ -47,6 +47,11 @@ def warn(message: str, stacklevel: int = 3) -> None:
     warnings.warn(message, DtiStatWarning, stacklevel=stacklevel)
 
 
+def plain(value: Any) -> Any:
+    """A NumPy scalar as the Python value, so messages print ``0``, not ``np.int64(0)``."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def as_list(value: Any, name: str = "columns") -> list:
     """Return ``value`` as a list: ``None`` -> [], a string -> [string]."""
     if value is None:
@@ -88,31 +93,37 @@ def check_numeric(data: pd.DataFrame, columns: Iterable) -> None:
         s = data[c]
         if not (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_complex_dtype(s)):
             bad = s[pd.to_numeric(s, errors="coerce").isna() & s.notna()]
-            example = f"; e.g. row {bad.index[0]!r} holds {bad.iloc[0]!r}" if len(bad) else ""
+            example = (f"; e.g. row {plain(bad.index[0])!r} holds {plain(bad.iloc[0])!r}"
+                       if len(bad) else "")
             raise ColumnError(
                 f"column {c!r} must be numeric, got dtype {s.dtype}{example}"
             )
 
 
 def check_no_nan(
-    data: pd.DataFrame, columns: Iterable, *, keys: Sequence | None = None
+    data: pd.DataFrame, columns: Iterable, *, keys: Sequence | None = None,
+    hint: str | None = None,
 ) -> None:
-    """Require no NaN/inf in ``columns``; name the first offending row by its keys."""
+    """Require no NaN/inf in ``columns``; name the first offending row by its keys.
+
+    ``hint`` names the caller's missing-value option (e.g. ``"missing='drop'"``); the
+    message suggests it only when the function has one.
+    """
     for c in as_list(columns):
         v = data[c].to_numpy(dtype=float, na_value=np.nan)
         bad = ~np.isfinite(v)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             where = (
-                ", ".join(f"{k}={data[k].iloc[i]!r}" for k in keys)
+                ", ".join(f"{k}={plain(data[k].iloc[i])!r}" for k in keys)
                 if keys
-                else f"row {data.index[i]!r}"
+                else f"row {plain(data.index[i])!r}"
             )
             kind = "NaN" if np.isnan(v[i]) else "an infinite value"
             raise DataError(
                 f"column {c!r} has {kind} at {where} ({int(bad.sum())} non-finite "
-                f"value(s) in all); fill or drop them, or pass a missing= policy "
-                f"where the function offers one"
+                f"value(s) in all); fill or drop them"
+                + (f", or pass {hint}" if hint else "")
             )
 
 
@@ -123,7 +134,7 @@ def check_unique_keys(data: pd.DataFrame, keys: Sequence) -> None:
     if dup.any():
         first = data.loc[dup, keys].iloc[0]
         n = int(data.duplicated(subset=keys).sum())
-        where = ", ".join(f"{k}={first[k]!r}" for k in keys)
+        where = ", ".join(f"{k}={plain(first[k])!r}" for k in keys)
         raise DataError(
             f"duplicate rows for {' x '.join(map(str, keys))}: {where} appears more "
             f"than once ({n} duplicate row(s) in all); each combination must be unique"

@@ -124,6 +124,7 @@ def _index(args: argparse.Namespace) -> int:
     from dtistat.index.compute import compute_index
     from dtistat.tables import index_table
 
+    _check_counts(args, "top")
     run = _Run("index", 4, args.out)
     run.step(f"reading {args.data} and {args.spec}")
     data = _read(args)
@@ -203,12 +204,24 @@ def _metadata(args: argparse.Namespace, data: Any) -> Any:
     return meta
 
 
+def _check_counts(args: argparse.Namespace, *names: str) -> None:
+    """Counts that are only used after a long run are checked before it starts."""
+    from dtistat.errors import ParameterError
+
+    for name in names:
+        val = getattr(args, name)
+        if val is not None and val < 1:
+            raise ParameterError(f"--{name.replace('_', '-')} must be a positive integer, "
+                                 f"got {val}")
+
+
 # --------------------------------------------------------------------------- sensitivity
 def _sensitivity(args: argparse.Namespace) -> int:
     from dtistat import plots
     from dtistat.sensitivity import kernel, weight_sensitivity
     from dtistat.tables import frame_table
 
+    _check_counts(args, "top", "top_k", "n_draws")
     run = _Run("sensitivity", 4, args.out)
     run.step(f"reading {args.data} and {args.spec}")
     data = _read(args)

@@ -789,7 +789,7 @@ def _prepare(data: pd.DataFrame, a: _Args) -> _Data:
         ok &= data[k].notna().to_numpy()
     n_dropped = int((~ok).sum())
     if n_dropped and not a.drop_missing:
-        check_no_nan(data, a.model_vars)
+        check_no_nan(data, a.model_vars, hint="missing='drop'")
         bad_key = next(k for k in a.keys if data[k].isna().any())
         raise DataError(f"key column {bad_key!r} has missing values; fill them or pass "
                         "missing='drop'")

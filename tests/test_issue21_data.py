@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from dtistat import IndexSpec, fit_panel
-from dtistat.errors import ParameterError, SpecError
+from dtistat._validate import check_unique_keys
+from dtistat.errors import DataError, DtiStatWarning, ParameterError, SpecError
 from dtistat.index import weights as W
 from dtistat.sensitivity.sobol import sobol_indices
 from dtistat.tables import regression_table
@@ -73,3 +74,86 @@ def test_regression_table_refuses_unknown_stat(small_fit):
     # a known statistic no column has is still left out quietly (documented)
     out = regression_table(small_fit, stats=("nobs", "n_clusters", "adj_r2"))
     assert "Observations" in out and "Adj." not in out
+
+
+# ------------------------------------------------------------------ item 11
+def _panel(seed=0, n=10, t=5):
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({"id": np.repeat(np.arange(n), t), "t": np.tile(np.arange(t), n)})
+    df["R&D-投入"] = rng.normal(size=n * t)
+    df["y"] = df["R&D-投入"] + rng.normal(size=n * t)
+    return df
+
+
+def test_backquoted_name_with_minus_and_chinese():
+    df = _panel()
+    a = fit_panel(df, "y ~ `R&D-投入`", entity="id", time="t", cov="robust")
+    b = fit_panel(df.rename(columns={"R&D-投入": "rd"}), "y ~ rd", entity="id", time="t",
+                  cov="robust")
+    assert a.params.index.tolist() == ["R&D-投入"]
+    assert a.params.iloc[0] == pytest.approx(b.params.iloc[0], rel=1e-12)
+
+
+def test_cfa_accepts_chinese_names():
+    from semopy.examples import holzinger39
+
+    from dtistat import fit_cfa
+
+    hs = holzinger39.get_data()
+    zh = {f"x{i}": f"指标{i}" for i in range(1, 10)}
+    model = ("视觉 =~ 指标1 + 指标2 + 指标3\n文本 =~ 指标4 + 指标5 + 指标6\n"
+             "速度 =~ 指标7 + 指标8 + 指标9")
+    res = fit_cfa(hs.rename(columns=zh), model)
+    # lavaan tutorial (Holzinger-Swineford CFA): chi-square 85.306 on 24 df
+    assert round(res.fit["chi2"], 3) == 85.306 and res.fit["df"] == 24
+    assert "视觉 =~ 指标2" in set(res.estimates["term"])
+
+
+def test_duplicate_row_message_prints_plain_values():
+    df = _panel()
+    dup = pd.concat([df, df.iloc[[0]]])
+    with pytest.raises(DataError) as e:
+        fit_panel(dup, "y ~ `R&D-投入`", entity="id", time="t")
+    assert "np.int64" not in str(e.value) and "first at row 0" in str(e.value)
+    with pytest.raises(DataError) as e:  # the generic key check of _validate
+        check_unique_keys(dup, ["id", "t"])
+    assert "id=0, t=0" in str(e.value)
+
+
+def test_errors_and_warnings_print_numpy_scalars_plainly():
+    e = DataError(f"row {np.int64(3)!r}, value {np.float64(1.5)!r}, id {np.str_('a')!r}, "
+                  f"flag {np.True_!r}")
+    assert str(e) == "row 3, value 1.5, id 'a', flag True"
+    assert str(DtiStatWarning(f"{np.int32(5)!r}")) == "5"
+
+
+def test_nan_message_offers_missing_only_where_it_exists():
+    df = _panel()
+    df.loc[3, "y"] = np.nan
+    with pytest.raises(DataError, match="missing=\"drop\""):
+        fit_panel(df, "y ~ `R&D-投入`", entity="id", time="t")  # fit_panel takes missing=
+    with pytest.raises(DataError) as e:  # the weights take no missing= argument
+        W.entropy(df[["y", "R&D-投入"]])
+    assert "missing=" not in str(e.value) and "'y' has NaN at row 3" in str(e.value)
+
+
+def test_cli_panel_empty_rhs_message(tmp_path, capsys):
+    from dtistat.cli import main
+
+    f = tmp_path / "p.csv"
+    _panel().to_csv(f, index=False)
+    rc = main(["panel", "--formula", "y ~", "--entity", "id", "--time", "t",
+               "--out", str(tmp_path / "o"), str(f)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "has no right-hand side" in err and "fixed effects" not in err
+
+
+@pytest.mark.parametrize("cmd,opt", [("sensitivity", "--top"), ("sensitivity", "--top-k"),
+                                     ("sensitivity", "--n-draws"), ("index", "--top")])
+def test_cli_counts_checked_before_reading(tmp_path, capsys, cmd, opt):
+    from dtistat.cli import main
+
+    # the data file does not exist: the count must be refused before anything is read
+    rc = main([cmd, "--spec", str(tmp_path / "s.yaml"), opt, "0", str(tmp_path / "x.csv")])
+    err = capsys.readouterr().err
+    assert rc == 2 and f"{opt} must be a positive integer, got 0" in err
