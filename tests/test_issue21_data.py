@@ -157,3 +157,70 @@ def test_cli_counts_checked_before_reading(tmp_path, capsys, cmd, opt):
     rc = main([cmd, "--spec", str(tmp_path / "s.yaml"), opt, "0", str(tmp_path / "x.csv")])
     err = capsys.readouterr().err
     assert rc == 2 and f"{opt} must be a positive integer, got 0" in err
+
+
+# ------------------------------------------------------------------ item 3
+def _likert(seed=1, n=300):
+    rng = np.random.default_rng(seed)
+    d = pd.DataFrame({"x": rng.normal(size=n), "g": rng.choice(["a", "b", "c"], n)})
+    lat = d["x"] + rng.logistic(size=n)
+    d["y"] = pd.Categorical(pd.cut(lat, [-np.inf, -0.5, 0.5, np.inf],
+                                   labels=["low", "mid", "high"]), ordered=True)
+    return d
+
+
+def test_ordered_quasi_complete_separation_is_refused():
+    import warnings
+
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+    from dtistat import fit_ordered
+
+    d = _likert()
+    d.loc[d["g"] == "c", "y"] = "high"  # every respondent of group c answers "high"
+    # the reference agrees that the MLE does not exist: statsmodels "converges" to a
+    # huge coefficient with a huge standard error
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = OrderedModel.from_formula("y ~ x + C(g)", d, distr="logit").fit(
+            method="bfgs", disp=0, maxiter=5000)
+    assert ref.params["C(g)[T.c]"] > 10 and ref.bse["C(g)[T.c]"] > 100
+    with pytest.raises(DataError, match=r"separation\) by 'C\(g\)\[c\]' for the answer\(s\) "
+                                        r"'high'"):
+        fit_ordered(d, "y ~ x + C(g)")
+    # one respondent of group c on the other side: the estimate exists and is finite
+    d.loc[d.index[d["g"] == "c"][0], "y"] = "low"
+    res = fit_ordered(d, "y ~ x + C(g)")
+    assert res.converged and 0 < res.params["C(g)[c]"] < 10
+
+
+def test_ordered_complete_separation_is_refused():
+    from dtistat import fit_ordered
+
+    d = _likert()
+    d["y"] = pd.Categorical(np.where(d["x"] > 0, "high", "low"), categories=["low", "high"],
+                            ordered=True)
+    with pytest.raises(DataError, match="separation.*by 'x'"):
+        fit_ordered(d, "y ~ x")
+
+
+@pytest.mark.parametrize("extra,culprit", [("x2", "x2"), ("one", "one")])
+def test_ordered_collinear_regressor_is_named(extra, culprit):
+    from dtistat import fit_ordered
+    from dtistat.errors import EstimationError
+
+    d = _likert().assign(x2=lambda f: 2 * f["x"], one=1.0)
+    with pytest.raises(EstimationError, match=f"'{culprit}' is \\(near\\) perfectly collinear"):
+        fit_ordered(d, f"y ~ x + {extra}")
+
+
+def test_ordered_factor_names_like_other_estimators():
+    from dtistat import fit_ordered
+
+    d = _likert()
+    ordered = fit_ordered(d, "y ~ x + C(g)").params.index[:3].tolist()
+    panel_like = fit_panel(d.assign(i=np.arange(len(d)) % 30, t=np.arange(len(d)) // 30,
+                                    yn=d["y"].cat.codes.astype(float)),
+                           "yn ~ x + C(g)", entity="i", time="t", model="pooled").params
+    assert ordered == ["C(g)[b]", "C(g)[c]", "x"]
+    assert {"C(g)[b]", "C(g)[c]"} <= set(panel_like.index)
