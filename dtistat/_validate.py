@@ -205,7 +205,15 @@ def check_seed(seed: Any) -> np.random.Generator:
 
 
 def to_quarter(value: Any, name: str = "period") -> pd.Period:
-    """Parse one quarter: "2021Q1", "2021-Q1", a pandas Period, or a date."""
+    """Parse one quarter: "2021Q1", "2021-Q1", a pandas Period, or a date.
+
+    A number is refused: pandas would read 2021 as a nanosecond timestamp (1970Q1).
+    """
+    if isinstance(value, (numbers.Number, np.bool_)):
+        raise PeriodError(
+            f"{name}={plain(value)!r} is a number, not a quarter; use '2021Q1', a pandas "
+            f"Period or a date (integer years are periods of annual data only)"
+        )
     try:
         if isinstance(value, pd.Period):
             return value.asfreq("Q")

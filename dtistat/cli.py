@@ -396,11 +396,13 @@ def _index_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--spec", required=True, metavar="SPEC.yaml",
                    help="indicator tree and weights (YAML, see dtistat.IndexSpec)")
     p.add_argument("--entity", default="city", help="entity column (default: %(default)s)")
-    p.add_argument("--time", default="quarter", help="quarter column (default: %(default)s)")
+    p.add_argument("--time", default="quarter",
+                   help="time column: quarters or integer years (default: %(default)s)")
     p.add_argument("--by", nargs="+", default=None, metavar="COL",
                    help="further key columns, e.g. industry")
-    p.add_argument("--base-period", default="2021Q1",
-                   help="base quarter of base_share (default: %(default)s)")
+    p.add_argument("--base-period", default=None,
+                   help="base period of base_share, a quarter or (annual data) a year "
+                        "(default: 2021Q1, or 2021 for annual data)")
     p.add_argument("--normalization", default="base_share",
                    choices=("base_share", "minmax", "zscore", "rank", "distance_to_frontier"),
                    help="(default: %(default)s)")

@@ -28,6 +28,7 @@ from scipy import stats
 
 from dtistat import _bootstrap as bs
 from dtistat._linalg import demean, dummies, factorize, ols
+from dtistat._periods import check_time_types
 from dtistat._results import Result, Summary, TableColumn
 from dtistat._validate import (
     as_list,
@@ -824,6 +825,8 @@ def _prepare(data: pd.DataFrame, a: _Args) -> _Data:
 def _fixed_effects(df: pd.DataFrame, a: _Args) -> tuple[list, int]:
     """The absorbed dimensions and the number of effect parameters they hold."""
     ecodes = factorize(df[a.entity])[0] if a.entity is not None else None
+    if a.time is not None:
+        check_time_types(df[a.time], a.time)
     tcodes = factorize(df[a.time])[0] if a.time is not None else None
     fe_dims: list[tuple[str, np.ndarray]] = []
     if a.fe in ("entity", "twoway"):

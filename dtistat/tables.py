@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from dtistat import _validate as v
+from dtistat._periods import per_year, to_period
 from dtistat._results import Result, TableColumn
 from dtistat.errors import ParameterError
 from dtistat.mediation import MediationResult
@@ -650,10 +651,11 @@ def index_table(
             g = result.growth("yoy_mean", node=node)[[*keys, "yoy_mean"]]
             g = g.rename(columns={"yoy_mean": "growth"})
         else:
-            if isinstance(period, (int, np.integer)):
+            freq = result.periods.freq
+            if isinstance(period, (int, np.integer)) and per_year(freq) == 4:
                 raise ParameterError(f"growth={growth!r} needs a quarter as period, not a year")
             gq = result.growth(growth, node=node)
-            q = v.to_quarter(period if period is not None else result.periods[-1], "period")
+            q = to_period(period if period is not None else result.periods[-1], freq, "period")
             gq = gq[gq[result.time] == q]
             g = gq[[*keys, growth]].rename(columns={growth: "growth"})
         out = out.merge(g, on=keys, how="left")

@@ -116,7 +116,7 @@ def sobol_weights(
     by: str | Sequence[str] | None = None,
     periods: Any = None,
     node: str = "total",
-    base_period: Any = "2021Q1",
+    base_period: Any = None,
     normalization: str = "base_share",
     aggregation: str = "arithmetic",
     scope: str = "period",
