@@ -70,8 +70,19 @@ def check_time_types(s: pd.Series, name: str) -> None:
     For estimators that use time only as labels (fixed effects, clusters, grouping):
     mixed kinds would make ``2016`` and ``"2016"`` two periods, or fail to sort.
     """
-    if s.dtype == object:
-        check_uniform_types(s.dropna(), name)
+    if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
+        if check_uniform_types(s.dropna(), name) == "str":
+            _no_year_quarter_mix(s.dropna().astype(str).str.strip(), name)
+
+
+def _no_year_quarter_mix(stripped: pd.Series, name: str) -> None:
+    is_year = stripped.str.fullmatch(_YEAR.pattern)
+    if is_year.any() and not is_year.all():
+        y, q = stripped[is_year].iloc[0], stripped[~is_year].iloc[0]
+        raise PeriodError(
+            f"time column {name!r} mixes years ({y!r}) and other periods ({q!r}); give "
+            f"all periods as years ('2021') or all as quarters ('2021Q1')"
+        )
 
 
 def _plain(u: Any) -> Any:
@@ -95,12 +106,7 @@ def _strings(s: pd.Series, name: str) -> pd.PeriodIndex:
     is_year = stripped.str.fullmatch(_YEAR.pattern)
     if is_year.all():
         return _years(stripped.astype(np.int64).to_numpy(), f"time column {name!r}")
-    if is_year.any():
-        y, q = stripped[is_year].iloc[0], stripped[~is_year].iloc[0]
-        raise PeriodError(
-            f"time column {name!r} mixes years ({y!r}) and other periods ({q!r}); give "
-            f"all periods as years ('2021') or all as quarters ('2021Q1')"
-        )
+    _no_year_quarter_mix(stripped, name)
     return to_quarters(stripped, name=name)
 
 

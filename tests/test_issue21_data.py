@@ -224,3 +224,146 @@ def test_ordered_factor_names_like_other_estimators():
                            "yn ~ x + C(g)", entity="i", time="t", model="pooled").params
     assert ordered == ["C(g)[b]", "C(g)[c]", "x"]
     assert {"C(g)[b]", "C(g)[c]"} <= set(panel_like.index)
+
+
+# ------------------------------------------------------------------ item 2
+SPEC2 = {"name": "tot", "children": [{"name": "a", "children": [{"name": "x1"}, {"name": "x2"}]},
+                                     {"name": "b", "children": [{"name": "x3"}]}]}
+
+
+def _annual(years=(2019, 2020, 2021, 2022, 2023), seed=0):
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame([(c, y) for c in "ABCDEFGH" for y in years], columns=["city", "year"])
+    for x in ("x1", "x2", "x3"):
+        df[x] = rng.uniform(1, 10, len(df))
+    return df
+
+
+def test_integer_years_are_years_not_timestamps():
+    from dtistat import compute_index
+
+    df = _annual()
+    res = compute_index(df, SPEC2, time="year")  # default base: 2021 for annual data
+    assert str(res.base_period) == "2021" and res.periods.freqstr.startswith("Y")
+    assert [str(p) for p in res.periods] == ["2019", "2020", "2021", "2022", "2023"]
+    # base_share by hand: x / (national total of x in 2021)
+    base = df[df["year"] == 2021][["x1", "x2", "x3"]].sum()
+    want = (df.set_index(["city", "year"])[["x1", "x2", "x3"]] / base).sort_index()
+    got = res.normalized.rename_axis(["city", "year"])
+    np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=1e-13)
+    # the same data coded as one quarter per year give the same index
+    q = compute_index(df.assign(quarter=df["year"].astype(str) + "Q1").drop(columns="year"),
+                      SPEC2, base_period="2021Q1")
+    np.testing.assert_allclose(q.scores.to_numpy(), res.scores.to_numpy(), rtol=1e-13)
+    for bp in (2021, "2021", np.int64(2021), pd.Period("2021", freq="Y")):
+        assert compute_index(df, SPEC2, time="year", base_period=bp).scores.equals(res.scores)
+    # time keys come back as the user's ints, so the output merges with the input
+    out = res.to_frame()
+    assert out["year"].dtype == np.int64 and out["year"].tolist()[:2] == [2019, 2020]
+    assert len(df.merge(out, on=["city", "year"])) == len(df)
+    assert res.national_totals()["year"].tolist() == [2019, 2020, 2021, 2022, 2023]
+
+
+@pytest.mark.parametrize("conv,back", [
+    (lambda s: s.astype(str), lambda s: s.tolist() == ["2019", "2020"]),
+    (lambda s: s.astype(float), lambda s: s.tolist() == [2019.0, 2020.0]),
+    (lambda s: pd.PeriodIndex(s.astype(str), freq="Y"), lambda s: str(s.iloc[0]) == "2019"),
+])
+def test_years_come_back_in_the_users_type(conv, back):
+    from dtistat import compute_index
+
+    df = _annual()
+    df["year"] = conv(df["year"])
+    out = compute_index(df, SPEC2, time="year").to_frame()
+    assert back(out["year"].iloc[:2].reset_index(drop=True))
+
+
+def test_base_period_frequency_must_match_the_data():
+    from dtistat import compute_index
+    from dtistat.errors import PeriodError
+
+    df = _annual()
+    with pytest.raises(PeriodError, match="'2021Q1' is not a year.*holds years"):
+        compute_index(df, SPEC2, time="year", base_period="2021Q1")
+    with pytest.raises(PeriodError, match="base_period 2018 is not in the data|'2018'"):
+        compute_index(df[df["year"] > 2018], SPEC2, time="year", base_period=2018)
+    dq = df.assign(quarter=df["year"].astype(str) + "Q1").drop(columns="year")
+    with pytest.raises(PeriodError, match="is a year, but the time column holds quarters"):
+        compute_index(dq, SPEC2, base_period=2021)
+
+
+def test_to_quarter_refuses_numbers():
+    from dtistat._validate import to_quarter
+    from dtistat.errors import PeriodError
+
+    with pytest.raises(PeriodError, match="2021 is a number, not a quarter"):
+        to_quarter(2021)  # pandas would read it as 1970-01-01 00:00:00.000002021
+    assert str(to_quarter("2021-Q3")) == "2021Q3"
+
+
+def test_annual_growth_and_ranks():
+    from dtistat import compute_index
+
+    df = _annual()
+    res = compute_index(df, SPEC2, time="year")
+    g = res.growth("yoy").set_index(["city", "year"])
+    tot = res.scores["tot"]
+    a22, a21 = tot.loc[("A", pd.Period("2022", "Y"))], tot.loc[("A", pd.Period("2021", "Y"))]
+    assert g.loc[("A", pd.Period("2022", "Y")), "yoy"] == pytest.approx(a22 / a21 - 1)
+    m = res.growth("yoy_mean", start=2021, end="2023").set_index("city")
+    assert "n_periods" in m.columns and (m["n_periods"] == 3).all()
+    with pytest.raises(ParameterError, match="qoq.*quarterly"):
+        res.growth("qoq")
+    r = res.rank(2022)
+    assert r["period"].iloc[0] == "2022" and r["rank"].min() == 1
+    assert res.rank_change(2019, 2023)["change"].sum() == 0
+
+
+@pytest.mark.parametrize("bad,match", [
+    ([2019, "2020"], r"mixes types: int \(e.g. 2019\), str \(e.g. '2020'\)"),
+    (["2019", "2020Q1"], r"mixes years \('2019'\) and other periods \('2020Q1'\)"),
+])
+def test_mixed_time_column_is_refused_everywhere(bad, match):
+    from dtistat import compute_index, fit_mediation, sigma_convergence, weight_sensitivity
+    from dtistat.errors import PeriodError
+
+    df = _annual(years=(2019, 2020))
+    df["year"] = pd.Series(bad * 8, dtype=object)
+    df["y"] = df["x1"] + df["x2"]
+    calls = [
+        lambda: compute_index(df, SPEC2, time="year", base_period=2019),
+        lambda: weight_sensitivity(df, SPEC2, time="year", base_period=2019,
+                                   method="multiplicative", n_draws=100, seed=1),
+        lambda: fit_panel(df, "y ~ x1", entity="city", time="year"),
+        lambda: sigma_convergence(df, value="x1", entity="city", time="year"),
+    ]
+    if isinstance(bad[1], str) and bad[1].isdigit():  # labels only: kinds must not mix
+        calls.append(lambda: fit_mediation(df, x="x1", m="x2", y="y", entity="city",
+                                           time="year", fe="twoway", n_boot=100, seed=1))
+    for call in calls:
+        with pytest.raises(PeriodError, match=match):
+            call()
+
+
+def test_weight_sensitivity_on_annual_data():
+    from dtistat import weight_sensitivity
+
+    df = _annual()
+    res = weight_sensitivity(df, SPEC2, time="year", method="multiplicative", n_draws=100,
+                             seed=1, periods=[2022, "2023"])
+    assert sorted(str(p) for p in res.rank_table()["year"].unique()) == ["2022", "2023"]
+
+
+def test_cli_index_on_annual_data(tmp_path, capsys):
+    import yaml
+
+    from dtistat.cli import main
+
+    f, s = tmp_path / "d.csv", tmp_path / "s.yaml"
+    _annual().to_csv(f, index=False)
+    s.write_text(yaml.safe_dump(SPEC2), encoding="utf-8")
+    rc = main(["index", "--spec", str(s), "--time", "year", "--out", str(tmp_path / "o"),
+               str(f)])
+    assert rc == 0, capsys.readouterr().err
+    scores = pd.read_csv(tmp_path / "o" / "tables" / "scores.csv")
+    assert scores["year"].tolist()[:2] == [2019, 2020]
