@@ -174,7 +174,9 @@ def check_n_jobs(value: Any, name: str = "n_jobs") -> int:
 
 
 def check_level(value: Any, name: str = "level") -> float:
-    """Require a confidence level strictly between 0 and 1."""
+    """Require a confidence level strictly between 0 and 1 (a number, not a bool/string)."""
+    if isinstance(value, (str, bytes, bool, np.bool_)):
+        raise ParameterError(f"{name} must be a number in (0, 1), got {value!r}")
     try:
         v = float(value)
     except (TypeError, ValueError):

@@ -53,6 +53,21 @@ def test_a_string_is_not_a_list_of_names(call):
         call()
 
 
+@pytest.mark.parametrize("value", [np.nan, True, "0.1", np.inf])
+@pytest.mark.parametrize("call", [
+    lambda v: sobol_indices(lambda X: X.sum(axis=1), ["a", "b"], [[0, 1], [0, 1]],
+                            n_base=16, tolerance=v),
+    lambda v: __import__("dtistat").distance_weights(
+        np.array([[0.0, 0], [1, 0], [0, 2]]), metric="euclidean", power=v),
+    lambda v: __import__("dtistat").parallel_analysis(
+        pd.DataFrame(np.random.default_rng(0).normal(size=(60, 4)), columns=list("abcd")),
+        quantile=v, n_iter=5, seed=1),
+])
+def test_numeric_parameters_refuse_nan_bool_and_strings(call, value):
+    with pytest.raises(ParameterError):
+        call(value)
+
+
 def test_equal_refuses_duplicates_and_keeps_working():
     with pytest.raises(SpecError, match="'a' more than once"):
         W.equal(["a", "b", "a"])

@@ -70,6 +70,7 @@ def sobol_indices(
     if n_base & (n_base - 1):
         raise ParameterError(f"n_base must be a power of two (Sobol sequence), got {n_base}")
     level = v.check_level(conf_level, "conf_level")
+    tolerance = v.check_real(tolerance, "tolerance", minimum=0.0)
     names = v.check_names(names, "names")
     problem: dict[str, Any] = {"num_vars": len(names), "names": names,
                                "bounds": [list(map(float, b)) for b in bounds]}
