@@ -256,7 +256,8 @@ class IndexResult(Result):
         return an.rollup(self, groups, metadata=metadata, how=how)
 
     def annual(self, year: int | None = None) -> pd.DataFrame:
-        """Mean of each year's quarters per entity (× by); ``n_quarters`` tells how many."""
+        """Mean of each year's quarters per entity (× by); ``n_quarters`` tells how many
+        (``n_periods``, always 1, for annual data)."""
         return an.annual(self, year)
 
     def growth(self, kind: str = "yoy", *, node: str | None = None, start: Any = None,
