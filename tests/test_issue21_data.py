@@ -382,3 +382,15 @@ def test_cli_index_on_annual_data(tmp_path, capsys):
     assert rc == 0, capsys.readouterr().err
     scores = pd.read_csv(tmp_path / "o" / "tables" / "scores.csv")
     assert scores["year"].tolist()[:2] == [2019, 2020]
+
+
+def test_year_string_ranks_the_year_on_quarterly_data():
+    from dtistat import compute_index
+
+    df = _annual(years=(2021, 2022))
+    q = pd.concat([df.assign(quarter=df["year"].astype(str) + f"Q{k}") for k in (1, 2)])
+    res = compute_index(q.drop(columns="year"), SPEC2)
+    by_year = res.rank(2022)
+    assert res.rank("2022").equals(by_year) and by_year["period"].iloc[0] == "2022"
+    # read as 2022Q1 before: the mean of 2022Q1 and 2022Q2 differs from 2022Q1 alone
+    assert not np.allclose(by_year["score"], res.rank("2022Q1")["score"])

@@ -78,6 +78,8 @@ def _period_values(res: IndexResult, period: Any, node: str | None) -> tuple[pd.
     per = res.periods
     if period is None:
         period = per[-1]
+    if isinstance(period, str) and period.strip().isdigit():
+        period = int(period)  # "2022" (e.g. from the command line) is the year 2022
     if isinstance(period, (int, np.integer)) and not isinstance(period, bool):
         years = sorted(set(per.year))
         if period not in years:
