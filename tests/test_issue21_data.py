@@ -388,7 +388,9 @@ def test_year_string_ranks_the_year_on_quarterly_data():
     from dtistat import compute_index
 
     df = _annual(years=(2021, 2022))
-    q = pd.concat([df.assign(quarter=df["year"].astype(str) + f"Q{k}") for k in (1, 2)])
+    q2 = df.assign(x1=df["x1"] * np.linspace(0.5, 2, len(df)))  # Q2 differs from Q1
+    q = pd.concat([d.assign(quarter=d["year"].astype(str) + f"Q{k}")
+                   for k, d in ((1, df), (2, q2))])
     res = compute_index(q.drop(columns="year"), SPEC2)
     by_year = res.rank(2022)
     assert res.rank("2022").equals(by_year) and by_year["period"].iloc[0] == "2022"
