@@ -71,8 +71,9 @@ def check_time_types(s: pd.Series, name: str) -> None:
     mixed kinds would make ``2016`` and ``"2016"`` two periods, or fail to sort.
     """
     if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
-        if check_uniform_types(s.dropna(), name) == "str":
-            _no_year_quarter_mix(s.dropna().astype(str).str.strip(), name)
+        uniq = pd.Series(pd.unique(s.dropna().to_numpy(dtype=object)), dtype=object)
+        if len(uniq) and check_uniform_types(uniq, name) == "str":
+            _no_year_quarter_mix(uniq.astype(str).str.strip(), name)
 
 
 def _no_year_quarter_mix(stripped: pd.Series, name: str) -> None:
@@ -102,12 +103,14 @@ def _years(values: np.ndarray, name: str) -> pd.PeriodIndex:
 
 
 def _strings(s: pd.Series, name: str) -> pd.PeriodIndex:
-    stripped = s.astype(str).str.strip()
-    is_year = stripped.str.fullmatch(_YEAR.pattern)
-    if is_year.all():
-        return _years(stripped.astype(np.int64).to_numpy(), f"time column {name!r}")
-    _no_year_quarter_mix(stripped, name)
-    return to_quarters(stripped, name=name)
+    codes, uniq = pd.factorize(s)  # parse each distinct label once
+    stripped = pd.Series(uniq, dtype=object).astype(str).str.strip()
+    if stripped.str.fullmatch(_YEAR.pattern).all():
+        years = _years(stripped.astype(np.int64).to_numpy(), f"time column {name!r}")
+    else:
+        _no_year_quarter_mix(stripped, name)
+        years = to_quarters(stripped, name=name)
+    return pd.PeriodIndex.from_ordinals(years.asi8[codes], freq=years.freq)
 
 
 def parse_periods(s: pd.Series, name: str) -> tuple[pd.PeriodIndex, str]:
