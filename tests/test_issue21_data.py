@@ -209,6 +209,17 @@ def test_ordered_quasi_complete_separation_is_refused():
     assert res.converged and 0 < res.params["C(g)[c]"] < 10
 
 
+def test_ordered_separation_by_a_rare_dummy_is_refused():
+    from dtistat import fit_ordered
+
+    rng = np.random.default_rng(5)
+    d = _likert(n=3000).assign(rare=(rng.uniform(size=3000) < 0.005).astype(float))
+    d.loc[d["rare"] == 1, "y"] = "high"  # a dozen respondents, all answer "high"
+    n_rare = int(d["rare"].sum())
+    with pytest.raises(DataError, match=rf"by 'rare' for the answer\(s\) 'high' \({n_rare} r"):
+        fit_ordered(d, "y ~ x + rare")
+
+
 def test_ordered_complete_separation_is_refused():
     from dtistat import fit_ordered
 

@@ -446,9 +446,15 @@ def fit_ordered(
     labels = tuple(model.labels)
     _check_categories(y, labels, yname)
     names = list(model.exog_names[:X.shape[1]])
-    _check_separation(X, y, names, labels, yname)
+    _check_size(X, labels)
     lik = _OrderedLik(y, X, len(labels), link, w)
     params, converged, iters = _fit_lik(lik, np.asarray(model.start_params, dtype=float))
+    # under separation the likelihood rises without bound along a direction, so the
+    # optimizer ends far out; only such fits pay for the exact test. The scale is the
+    # regressor's SD, at least 0.5 (a dummy's largest), so a rare dummy still counts.
+    reach = np.abs(params[:X.shape[1]]) * np.maximum(X.std(axis=0), 0.5)
+    if not converged or np.max(reach, initial=0.0) > 5:
+        _check_separation(X, y, names, labels, yname)
     if not converged:
         warn(f"fit_ordered({formula!r}): the optimizer did not converge "
              f"(largest score {np.max(np.abs(lik.ngrad(params))):.3g})", stacklevel=2)
@@ -517,6 +523,13 @@ def _check_categories(y: np.ndarray, labels: tuple, yname: str) -> None:
         )
 
 
+def _check_size(X: np.ndarray, labels: tuple) -> None:
+    n, k = X.shape
+    if n <= k + len(labels) - 1:
+        raise DataError(f"{n} respondents for {k + len(labels) - 1} parameters (regressors "
+                        f"and thresholds); an ordered model needs more respondents")
+
+
 def _check_separation(X: np.ndarray, y: np.ndarray, names: list, labels: tuple,
                       yname: str) -> None:
     """Refuse (quasi-)complete separation, naming the regressors and answers.
@@ -527,12 +540,12 @@ def _check_separation(X: np.ndarray, y: np.ndarray, names: list, labels: tuple,
     ``detectseparation``): the maximum-likelihood estimate does not exist iff some
     non-zero ``b`` and ordered cuts ``c`` place every respondent weakly inside the
     interval of their answer, ``c[y-1] <= x'b <= c[y]``, with slack somewhere; the LP
-    maximizes the total slack within a box.
+    maximizes the total slack within a box. It runs when the fit did not converge or
+    ended with a coefficient above 5 standard deviations of its regressor on the link
+    scale (an odds ratio above e^5 per SD; SDs below 0.5 count as 0.5, so a dummy's
+    coefficient above 10), where separation sends the optimizer.
     """
     n, k = X.shape
-    if n <= k + len(labels) - 1:
-        raise DataError(f"{n} respondents for {k + len(labels) - 1} parameters (regressors "
-                        f"and thresholds); an ordered model needs more respondents")
     sd = X.std(axis=0)
     Z = (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
     K = len(labels)
