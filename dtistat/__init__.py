@@ -92,6 +92,7 @@ from dtistat.spatial import (
     moran,
     nested_weights,
     spatial_effects,
+    spatial_hausman,
     spatial_lm_tests,
     spatial_model_selection,
 )
@@ -240,6 +241,7 @@ __all__ = [
     "moran",
     "nested_weights",
     "spatial_effects",
+    "spatial_hausman",
     "spatial_lm_tests",
     "spatial_model_selection",
 ]

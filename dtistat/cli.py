@@ -1,6 +1,7 @@
 """Command-line interface: ``dtistat demo`` (the main job) and its siblings.
 
-Subcommands: ``demo``, ``index``, ``sensitivity``, ``mediate``, ``panel``, ``factors``.
+Subcommands: ``demo``, ``index``, ``sensitivity``, ``mediate``, ``panel``, ``factors``,
+``cfa``, ``survey``, ``hausman`` (the last three in :mod:`dtistat._cli_extra`).
 Each reads a data file (.csv, .xlsx, .dta, .parquet: :func:`dtistat.io.read_data`),
 writes its tables (CSV plus the ``--format`` chosen) under ``OUT/tables`` and its
 figures under ``OUT/figures``, prints progress lines ``[i/n] ...`` on stderr, exits 0 on
@@ -17,6 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from dtistat._cli_args import data_first, plain_words, subparser
 from dtistat.errors import DtiStatError
 
 __all__ = ["main"]
@@ -73,9 +75,14 @@ class _Run:
         fig.savefig(p, dpi=110)
         self.written.append(p)
 
-    def done(self, headline: str) -> int:
+    def done(self, headline: str, show: str | None = None) -> int:
+        """Print the headline, then ``show`` (a results table), then the files written."""
         secs = time.perf_counter() - self.t0
         print(f"dtistat {self.command}: {headline} ({secs:.1f} s)")
+        if show:
+            print()
+            print(show.rstrip())
+            print()
         for p in self.written:
             print(f"  {p}")
         return 0
@@ -171,8 +178,10 @@ def _index(args: argparse.Namespace) -> int:
     if "cluster" in cols and additive:
         run.figure("cluster_shares", lambda: plots.cluster_share_plot(ent, period=period))
     top1 = ent.rank(period)
+    show = index_table(ent, period, title=f"Ranking, {period}", format="markdown",
+                       **dict(kw, top=args.top or 10))
     return run.done(f"{len(ent.entities)} {res.entity} x {len(per)} periods; first in "
-                    f"{period}: {top1[res.entity].iloc[0]}")
+                    f"{period}: {top1[res.entity].iloc[0]}", show=show)
 
 
 def _metadata(args: argparse.Namespace, data: Any) -> Any:
@@ -260,7 +269,7 @@ def _sensitivity(args: argparse.Namespace) -> int:
         head += f"; mean absolute rank shift {res.draws['rank_shift'].mean():.2f}"
     if "spearman" in res.draws.columns:
         head += f", mean Spearman correlation {res.draws['spearman'].mean():.3f}"
-    return run.done(head)
+    return run.done(head, show=frame_table(show, digits=2, format="markdown"))
 
 
 # --------------------------------------------------------------------------- mediate
@@ -298,12 +307,15 @@ def _mediate(args: argparse.Namespace) -> int:
     if args.n_boot and len(res.indirect):
         run.figure("indirect_bootstrap", lambda: plots.indirect_effect_plot(res))
     if len(res.indirect):
-        r = res.indirect.iloc[0]
-        head = (f"{r['term']} = {r['estimate']:.4g}, {100 * res.level:g}% CI "
-                f"[{r['ci_low']:.4g}, {r['ci_high']:.4g}]")
+        lines = [f"{r['term']} = {r['estimate']:.4g}, " + (
+                 f"{100 * res.level:g}% CI [{r['ci_low']:.4g}, {r['ci_high']:.4g}]"
+                 if r["ci_low"] == r["ci_low"] else "no interval (no bootstrap)")
+                 for _, r in res.indirect.iterrows()]  # every mediator, and the total
+        head = lines[0] if len(lines) == 1 else f"{len(lines)} indirect effects"
+        show = "\n".join(lines) if len(lines) > 1 else None
     else:
-        head = "paths estimated (no indirect effect under this procedure)"
-    return run.done(head)
+        head, show = "paths estimated (no indirect effect under this procedure)", None
+    return run.done(head, show=show)
 
 
 # --------------------------------------------------------------------------- panel
@@ -336,7 +348,8 @@ def _panel(args: argparse.Namespace) -> int:
               args.format)
     run.step("drawing figures")
     run.figure("coefficients", lambda: plots.coef_plot(fits))
-    return run.done(f"{len(fits)} model(s), N = {', '.join(str(r.nobs) for r in fits)}")
+    return run.done(f"{len(fits)} model(s), N = {', '.join(str(r.nobs) for r in fits)}",
+                    show=regression_table(fits, title=args.title, format="markdown"))
 
 
 # --------------------------------------------------------------------------- factors
@@ -377,7 +390,8 @@ def _factors(args: argparse.Namespace) -> int:
         f"{efa.bartlett.p_value:.3g}; N = {efa.nobs}.", **k), args.format)
     run.step("drawing figures")
     run.figure("scree", lambda: plots.scree_plot(efa))
-    return run.done(f"{efa.n_factors} factor(s); KMO {efa.kmo.overall:.3f}")
+    return run.done(f"{efa.n_factors} factor(s); KMO {efa.kmo.overall:.3f}",
+                    show=frame_table(load, digits=3, format="markdown"))
 
 
 # --------------------------------------------------------------------------- parser
@@ -389,7 +403,8 @@ def _common(p: argparse.ArgumentParser, out_default: str) -> None:
                    help="table format besides CSV (default: %(default)s)")
     p.add_argument("--encoding", default=None,
                    help="CSV encoding, e.g. gbk (default: try UTF-8, then GB18030)")
-    p.add_argument("--sheet", default=None, help="Excel sheet name or 0-based number")
+    p.add_argument("--sheet", default=None,
+                   help="Excel sheet name or 0-based number (default: the first)")
 
 
 def _index_options(p: argparse.ArgumentParser) -> None:
@@ -399,7 +414,7 @@ def _index_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--time", default="quarter",
                    help="time column: quarters or integer years (default: %(default)s)")
     p.add_argument("--by", nargs="+", default=None, metavar="COL",
-                   help="further key columns, e.g. industry")
+                   help="further key columns, e.g. industry (default: none)")
     p.add_argument("--base-period", default=None,
                    help="base period of base_share, a quarter or (annual data) a year "
                         "(default: 2021Q1, or 2021 for annual data)")
@@ -436,7 +451,8 @@ def _add_index(sub, fmt) -> None:
         formatter_class=fmt)
     _common(i, "dtistat-index")
     _index_options(i)
-    i.add_argument("--aggregation", default="arithmetic", choices=("arithmetic", "geometric"))
+    i.add_argument("--aggregation", default="arithmetic", choices=("arithmetic", "geometric"),
+                   help="(default: %(default)s)")
     i.add_argument("--missing", default="error", choices=("error", "skip", "zero"),
                    help="NaN policy (default: %(default)s)")
     i.add_argument("--pool-by", action="store_true",
@@ -444,11 +460,13 @@ def _add_index(sub, fmt) -> None:
     i.add_argument("--period", default=None, help="ranking period (default: the last)")
     i.add_argument("--compare", default=None,
                    help="earlier period for the rank change (default: the first)")
-    i.add_argument("--top", type=int, default=None, help="rows of the ranking table")
+    i.add_argument("--top", type=int, default=None,
+                   help="rows of the ranking table (default: all)")
     i.add_argument("--metadata", default=None, metavar="cities|FILE",
                    help="entity metadata for province, tier and cluster tables and figures: "
                         "'cities' (the bundled 369 Chinese cities, matched on the full "
-                        "Chinese name such as 深圳市) or a data file with the entity column")
+                        "Chinese name such as 深圳市) or a data file with the entity column "
+                        "(default: none)")
     i.set_defaults(func=_index)
 
 
@@ -469,12 +487,13 @@ def _add_sensitivity(sub, fmt) -> None:
                             "multiplicative", "schemes"), help="(default: %(default)s)")
     s.add_argument("--n-draws", type=int, default=1000, help="(default: %(default)s)")
     s.add_argument("--delta", type=float, default=None,
-                   help="multiplicative method: half-width of the noise (default 0.25)")
-    s.add_argument("--seed", type=int, default=None)
+                   help="multiplicative method: half-width of the noise (default: 0.25)")
+    s.add_argument("--seed", type=int, default=None, help="random seed (default: none)")
     s.add_argument("--period", nargs="+", default=None, help="periods analysed (default: all)")
     s.add_argument("--top-k", type=int, default=10, help="for P(top k) (default: %(default)s)")
     s.add_argument("--node", default="total", help="node ranked (default: %(default)s)")
-    s.add_argument("--top", type=int, default=30, help="rows of the table and figure")
+    s.add_argument("--top", type=int, default=30,
+                   help="rows of the table and figure (default: %(default)s)")
     s.add_argument("--jobs", type=int, default=None,
                    help="threads (default: every core; the numbers do not depend on it)")
     s.set_defaults(func=_sensitivity)
@@ -495,17 +514,24 @@ def _add_mediate(sub, fmt) -> None:
     m.add_argument("--x", required=True, help="treatment column")
     m.add_argument("--m", required=True, nargs="+", metavar="M", help="mediator column(s)")
     m.add_argument("--y", required=True, help="outcome column")
-    m.add_argument("--covariates", nargs="+", default=(), metavar="W", help="controls")
-    m.add_argument("--entity", default=None, help="entity column (for --fe and clusters)")
-    m.add_argument("--time", default=None, help="time column (for --fe time/twoway)")
-    m.add_argument("--fe", default=None, choices=("entity", "time", "twoway"))
+    m.add_argument("--covariates", nargs="+", default=(), metavar="W",
+                   help="controls (default: none)")
+    m.add_argument("--entity", default=None,
+                   help="entity column, for --fe and clusters (default: none)")
+    m.add_argument("--time", default=None, help="time column, for --fe time/twoway (default: none)")
+    m.add_argument("--fe", default=None, choices=("entity", "time", "twoway"),
+                   help="fixed effects (default: none)")
     m.add_argument("--cluster", default=None, help="cluster column (default: the entity)")
     m.add_argument("--serial", action="store_true", help="mediators form a chain")
-    m.add_argument("--n-boot", type=int, default=5000, help="(default: %(default)s)")
-    m.add_argument("--ci", default="bca", choices=("bca", "bc", "percentile"))
-    m.add_argument("--level", type=float, default=0.95)
-    m.add_argument("--seed", type=int, default=None)
-    m.add_argument("--procedure", default=None, choices=("wen_ye_2014", "jiang_2022"))
+    m.add_argument("--n-boot", type=int, default=5000,
+                   help="bootstrap draws, 0 for none, else at least 50 (default: %(default)s)")
+    m.add_argument("--ci", default="bca", choices=("bca", "bc", "percentile"),
+                   help="bootstrap interval (default: %(default)s)")
+    m.add_argument("--level", type=float, default=0.95,
+                   help="confidence level (default: %(default)s)")
+    m.add_argument("--seed", type=int, default=None, help="random seed (default: none)")
+    m.add_argument("--procedure", default=None, choices=("wen_ye_2014", "jiang_2022"),
+                   help="stepwise procedure reported beside the paths (default: none)")
     m.add_argument("--dropna", action="store_true", help="drop rows with missing values")
     m.set_defaults(func=_mediate)
 
@@ -523,19 +549,29 @@ def _add_panel(sub, fmt) -> None:
     _common(pn, "dtistat-panel")
     pn.add_argument("--formula", required=True, nargs="+",
                     help="'y ~ x1 + x2' (several: one column each)")
-    pn.add_argument("--entity", required=True)
-    pn.add_argument("--time", required=True)
-    pn.add_argument("--model", default="within",
-                    choices=("within", "random", "between", "fd", "pooled"))
-    pn.add_argument("--fe", default="entity", choices=("entity", "time", "twoway"))
-    pn.add_argument("--cov", default="cluster",
-                    choices=("unadjusted", "robust", "cluster", "twoway-cluster",
-                             "driscoll-kraay"))
-    pn.add_argument("--cluster", nargs="+", default=None)
-    pn.add_argument("--small-sample", default="stata", choices=("stata", "areg", "none"))
-    pn.add_argument("--dropna", action="store_true")
-    pn.add_argument("--title", default=None, help="table caption")
+    _panel_options(pn)
+    pn.add_argument("--dropna", action="store_true", help="drop rows with missing values")
+    pn.add_argument("--title", default=None, help="table caption (default: none)")
     pn.set_defaults(func=_panel)
+
+
+def _panel_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by ``panel`` and ``hausman``."""
+    p.add_argument("--entity", required=True, help="entity (unit) column")
+    p.add_argument("--time", required=True, help="time column")
+    p.add_argument("--model", default="within",
+                   choices=("within", "random", "between", "fd", "pooled"),
+                   help="estimator (default: %(default)s)")
+    p.add_argument("--fe", default="entity", choices=("entity", "time", "twoway"),
+                   help="fixed effects of the within model (default: %(default)s)")
+    p.add_argument("--cov", default="cluster",
+                   choices=("unadjusted", "robust", "cluster", "twoway-cluster",
+                            "driscoll-kraay"),
+                   help="standard errors (default: %(default)s)")
+    p.add_argument("--cluster", nargs="+", default=None,
+                   help="cluster column(s) (default: the entity)")
+    p.add_argument("--small-sample", default="stata", choices=("stata", "areg", "none"),
+                   help="small-sample correction of clustered SEs (default: %(default)s)")
 
 
 def _add_factors(sub, fmt) -> None:
@@ -551,12 +587,14 @@ def _add_factors(sub, fmt) -> None:
     f.add_argument("--columns", required=True, nargs="+", metavar="COL")
     f.add_argument("--n-factors", default="parallel",
                    help="a number, 'parallel' or 'kaiser' (default: %(default)s)")
-    f.add_argument("--method", default="minres", choices=("minres", "ml", "principal"))
+    f.add_argument("--method", default="minres", choices=("minres", "ml", "principal"),
+                   help="(default: %(default)s)")
     f.add_argument("--rotation", default="varimax",
-                   choices=("varimax", "promax", "oblimin", "quartimax", "none"))
+                   choices=("varimax", "promax", "oblimin", "quartimax", "none"),
+                   help="(default: %(default)s)")
     f.add_argument("--n-iter", type=int, default=1000,
                    help="parallel-analysis draws (default: %(default)s)")
-    f.add_argument("--seed", type=int, default=None)
+    f.add_argument("--seed", type=int, default=None, help="random seed (default: none)")
     f.set_defaults(func=_factors)
 
 
@@ -574,23 +612,32 @@ def _parser() -> argparse.ArgumentParser:
     _add_mediate(sub, fmt)
     _add_panel(sub, fmt)
     _add_factors(sub, fmt)
+    from dtistat._cli_extra import add_cfa, add_hausman, add_survey
+
+    add_cfa(sub, fmt)
+    add_survey(sub, fmt)
+    add_hausman(sub, fmt)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(data_first(parser, argv))
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
 
     seen: set = set()
+    glyphs: list[str] = []
+    sub = subparser(parser, args.command)
 
     def one_line_warning(message, category, filename, lineno, file=None, line=None):
         text = str(message)
-        if "missing from font" in text:  # one note, not one line per glyph
-            text = ("no CJK font is installed, so Chinese names in figures show as boxes "
-                    "(install e.g. fonts-noto-cjk)")
+        if text.startswith("Glyph ") and "missing from" in text:
+            glyphs.append(text)  # one note at the end, not one line per glyph
+            return
+        text = plain_words(text, sub)
         if text not in seen:
             seen.add(text)
             print(f"dtistat {args.command}: warning: {text}", file=sys.stderr)
@@ -601,8 +648,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(args.func(args))
     except (DtiStatError, ImportError, OSError) as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        msg = plain_words(msg, sub)
         print(f"dtistat {args.command}: error: {msg}", file=sys.stderr)
         return 2
+    finally:
+        from dtistat._plotting import glyph_note
+
+        if glyph_note(glyphs):
+            print(f"dtistat {args.command}: warning: {glyph_note(glyphs)}", file=sys.stderr)
 
 
 if __name__ == "__main__":

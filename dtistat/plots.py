@@ -28,6 +28,9 @@ def _figure(figsize: tuple[float, float]):
         from matplotlib.figure import Figure
     except ImportError:  # pragma: no cover - matplotlib is a core dependency
         raise ImportError("plots need matplotlib: pip install matplotlib") from None
+    from dtistat._plotting import use_chinese
+
+    use_chinese()  # the font family is fixed when the axes are made
     return Figure(figsize=figsize)
 
 
@@ -88,17 +91,23 @@ def rank_interval_plot(
         s = s.head(v.check_positive_int(top, "top"))
     names = [str(labels.get(e, e)) if labels else str(e) for e in s[result.entity]]
     y = np.arange(len(s))
-    fig = _figure((7.0, max(2.5, 0.28 * len(s) + 1.2)))
+    fig = _figure((7.0, max(2.5, 0.28 * len(s) + 1.6)))
     ax = fig.add_subplot()
     ax.hlines(y, s["rank_p05"], s["rank_p95"], color="0.55", lw=3, label="5–95% of draws")
     ax.plot(s["median_rank"], y, "o", color="tab:blue", ms=5, label="median rank")
     ax.plot(s["nominal_rank"], y, "x", color="tab:red", ms=6, label="nominal rank")
     ax.set_yticks(y, names)
     ax.invert_yaxis()
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # ranks are whole numbers
     ax.set_xlabel("rank (1 = highest)")
     ax.set_title(f"Rank uncertainty ({result.method}, {result.n_draws} draws), {per}")
-    ax.legend(loc="lower right", fontsize="small")
-    fig.tight_layout()
+    # in a strip of its own below the axes, never over the intervals (the last rows sit
+    # in the lower right, where a legend inside the axes would hide them)
+    fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=3,
+               fontsize="small", frameon=False)
+    fig.tight_layout(rect=(0, 0.35 / fig.get_figheight(), 1, 1))
     return fig
 
 
@@ -139,11 +148,16 @@ def sobol_plot(result: SobolResult) -> Figure:
 # ============================================================================
 
 _TIER_ORDER = ("一线", "新一线", "二线", "三线", "四线", "五线")
+#: English names of the tiers when the metadata has no English column and no CJK font
+#: is installed (Chinese tick labels would be boxes).
+_TIER_EN = {"一线": "tier 1", "新一线": "new tier 1", "二线": "tier 2", "三线": "tier 3",
+            "四线": "tier 4", "五线": "tier 5"}
 
 
 def _fig9(figsize: tuple[float, float]):
     from matplotlib.figure import Figure
 
+    _zh()  # the font family is fixed when the axes are made
     return Figure(figsize=figsize)
 
 
@@ -184,7 +198,7 @@ def _display_names(values: Any, *, labels: Any = None, meta: Any = None,
             else:
                 m = dict(zip(meta.index.astype(str), meta[en_col].astype(str)))
             return [m.get(x, x) for x in vals]
-    return vals
+    return [_TIER_EN.get(x, x) for x in vals]
 
 
 def _entity_level(result: Any, what: str) -> Any:

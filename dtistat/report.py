@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from dtistat import plots
-from dtistat._plotting import pick_label, pyplot, use_chinese
+from dtistat._plotting import LATIN_FONT, cjk_font, glyph_note, pick_label, pyplot, use_chinese
 
 __all__ = ["run_demo", "DemoReport", "Section"]
 
@@ -285,6 +285,7 @@ def _truth_table(est: pd.DataFrame, truth: pd.Series, *, term="term") -> pd.Data
 
 def _panel(ctx: _Context) -> Section:
     from dtistat.panel import fit_panel
+    from dtistat.reporting.truth import truth_notes, within_sd
 
     w = ctx.world
     data = w.mediation_panel
@@ -298,11 +299,17 @@ def _panel(ctx: _Context) -> Section:
     lone = fit_panel(data, "fi_development ~ log_dti_total", entity="city", time="quarter",
                      fe="twoway", cov="cluster")
     b = lone.tidy().set_index("term").loc["log_dti_total"]
+    sd = within_sd(data, "log_population", "city", "quarter")
+    why = {"log_population": (
+        "In the simulation log population is a city level plus 0.002 a quarter plus noise "
+        f"of sd 0.002; once the city and quarter effects are removed it varies by sd {sd:.4f}"
+        ", so its coefficient is barely identified (hence the large SE), not biased")}
+    notes = truth_notes(table, reasons=why)
     s = Section("panel", "7 Digitalization and future-industry development (panel)",
                 text=("Two-way fixed effects (city, quarter), standard errors clustered by "
                       "city (Stata xtreg convention). Alone, log DTI has a coefficient of "
                       f"{b['estimate']:.3f} ({b['std_error']:.3f}); the simulated truth is "
-                      f"{truth['beta']}."))
+                      f"{truth['beta']}." + "".join(f" {html.escape(n)}" for n in notes)))
     s.tables.append(("panel_twoway_fe", table, "fit_panel: future-industry development "
                      "on log DTI, investment, mediators and covariates (with true values)"))
     full = table.set_index("term").loc["log_dti_total"]
@@ -358,6 +365,7 @@ def _factors(ctx: _Context) -> Section:
 
 
 def _survey(ctx: _Context) -> Section:
+    from dtistat.reporting.truth import truth_notes
     from dtistat.survey import crosstab, fit_ordered, proportions, rake
 
     w = ctx.world
@@ -380,10 +388,18 @@ def _survey(ctx: _Context) -> Section:
     osum.insert(1, "truth", key[key.isin(truth.index)].map(truth).to_numpy())
     osum["unweighted"] = unweighted["estimate"].reindex(osum["term"]).to_numpy()
     osum["unweighted_se"] = unweighted["std_error"].reindex(osum["term"]).to_numpy()
+    notes = truth_notes(osum)
+    if notes:  # say why the raked fit strays more than the unweighted one
+        notes.append(
+            "In the simulation the panel's selection depends only on gender, age, tier and "
+            "region, and attitude depends on none of them beyond the regressors, so the "
+            "unweighted fit is consistent too and more precise (compare the unweighted "
+            "column); raking answers the population question at the price of variance")
     s = Section("survey", "9 Public survey (PART 4): weighted shares, training, attitudes",
                 text=("Raked to population margins (gender, age, tier, region)" +
                       (f": Kish design effect {rep.design_effect:.2f}, effective n "
-                       f"{rep.effective_n:.0f}." if rep is not None else ".")))
+                       f"{rep.effective_n:.0f}." if rep is not None else ".") +
+                      "".join(f" {html.escape(n.rstrip('.'))}." for n in notes)))
     s.tables.append(("survey_tools_by_tier", prop,
                      "Weighted tool-use rates by city tier (Wilson CI)"))
     s.tables.append(("survey_training_by_size", ct.test_table(), "Organized training by "
@@ -402,6 +418,9 @@ def _survey(ctx: _Context) -> Section:
     return s
 
 
+SOBOL_N_BASE = 4096
+
+
 def _sensitivity(ctx: _Context) -> Section:
     from dtistat.plots import rank_interval_plot
     from dtistat.sensitivity import kernel, sobol_weights, weight_sensitivity
@@ -418,7 +437,9 @@ def _sensitivity(ctx: _Context) -> Section:
     en = ctx.en("city")
     fig = rank_interval_plot(res, period="2023Q1", top=20,
                              labels=None if use_chinese() else en)
-    sob = sobol_weights(city, w.spec, groups="layer", n_base=1024, seed=1)
+    # 4,096 base samples: the indices then move by < 0.01 between N/2 and N (0.06 at
+    # 1,024, which made the demo warn "increase n_base" about itself)
+    sob = sobol_weights(city, w.spec, groups="layer", n_base=SOBOL_N_BASE, seed=1)
     stab = sob.interval_table()
     near = last[(last["p_top_k"] > 0.05) & (last["p_top_k"] < 0.95)]
     s = Section("sensitivity", "10 How much do the expert weights move the ranking?",
@@ -428,7 +449,7 @@ def _sensitivity(ctx: _Context) -> Section:
     s.tables.append(("sensitivity_2023Q1", last, "Rank intervals (5–95%) and probability "
                      "of a top-10 place, 2023Q1, expert bootstrap"))
     s.tables.append(("sobol_layers", stab, "Sobol indices (with 95% intervals) of the mean "
-                     "absolute rank shift for the three layer weights, N = 1024"))
+                     f"absolute rank shift for the three layer weights, N = {SOBOL_N_BASE:,}"))
     s.figures.append(("rank_intervals", fig, "Rank intervals, 2023Q1"))
     s.summary.append("sensitivity: top-10 uncertain in 2023Q1 for "
                      f"{len(near)} cities")
@@ -534,6 +555,21 @@ def _fmt_table(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _is_glyph(message: str) -> bool:
+    return message.startswith("Glyph ") and "missing from" in message
+
+
+def _save(fig: Any, path: Path) -> list[str]:
+    """Save a figure; return matplotlib's missing-glyph warnings, pass the others on."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig.savefig(path, dpi=110)
+    for wm in caught:
+        if not _is_glyph(str(wm.message)):
+            warnings.warn_explicit(wm.message, wm.category, wm.filename, wm.lineno)
+    return [str(wm.message) for wm in caught if _is_glyph(str(wm.message))]
+
+
 def run_demo(
     out: str | Path = "dtistat-demo",
     *,
@@ -571,6 +607,7 @@ def run_demo(
     tables: dict[str, Path] = {}
     figures: dict[str, Path] = {}
     plt = pyplot()
+    glyphs: list[str] = []
     for i, fn in enumerate(secs, 1):
         name = fn.__name__.lstrip("_")
         if name == "section":  # a topic module's section: named by its module
@@ -582,6 +619,8 @@ def run_demo(
                 warnings.simplefilter("always")
                 sec = fn(ctx)
             notes = sorted({str(wm.message) for wm in caught})
+            glyphs += [n for n in notes if _is_glyph(n)]  # about drawing: one note at the top
+            notes = [n for n in notes if not _is_glyph(n)]
             if notes:  # shown in the report, not lost on the terminal
                 sec.text += "".join(f"<br><span class='note'>Note: {html.escape(n)}</span>"
                                     for n in notes)
@@ -595,7 +634,7 @@ def run_demo(
             tables[tname] = p
         for fname, fig, _cap in sec.figures:
             p = out_dir / "figures" / f"{fname}.png"
-            fig.savefig(p, dpi=110)
+            glyphs += _save(fig, p)
             plt.close(fig)
             figures[fname] = p
         done.append(sec)
@@ -607,8 +646,11 @@ def run_demo(
              "<b>simulated</b> (documented DGP in <code>dtistat.datasets</code>); city "
              "metadata are real. The index is calibrated to the published tables of the "
              "2023 数字化转型指数报告. Figures use " +
-             ("Chinese labels." if chinese else "English labels (no CJK font found).") +
-             "</p>"]
+             (f"Chinese labels (font {cjk_font()} with {LATIN_FONT} for Latin letters and "
+              "digits)." if chinese else "English labels (no font with Chinese glyphs "
+              "found).") + "</p>"]
+    if glyph_note(glyphs):
+        parts.append(f"<p class='note'>Figures: {html.escape(glyph_note(glyphs))}.</p>")
     for num, sec in enumerate(done, start=1):
         cls = " class='fail'" if sec.title.endswith("(failed)") else ""
         # sections are numbered in report order, whatever number a title was written with

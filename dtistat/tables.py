@@ -20,6 +20,10 @@ code: estimators return numbers, this module formats them (the layout of Stata's
 Formats: ``"markdown"``, ``"latex"`` (booktabs), ``"html"`` and ``"frame"`` return
 the table (a string or a DataFrame; also written to ``path`` if given); ``"xlsx"``
 (openpyxl) and ``"docx"`` (python-docx, the ``docx`` extra) write ``path`` and return it.
+In xlsx every number is a number cell whose fixed number format shows the table's text
+(``0.000``, ``0.000"***"``, ``"("0.000")"``): the sheet reads like the paper's table and
+pastes into a manuscript as such, while each cell can still be computed with or
+re-rounded; the sheet ``estimates`` holds the unrounded values.
 """
 
 from __future__ import annotations
@@ -856,14 +860,36 @@ def _html_table(doc: _Doc) -> str:
     return "\n".join(out) + "\n"
 
 
-def _cell_value(s: str) -> Any:
-    """Excel cells: plain numbers as numbers (so they can be computed with), else text."""
-    try:
-        if re.fullmatch(r"-?\d+(\.\d+)?", s):
-            return int(s) if re.fullmatch(r"-?\d+", s) else float(s)
-    except ValueError:  # pragma: no cover
-        pass
-    return s
+_NUM_CELL = re.compile(r"(?P<open>[(\[]?)(?P<plus>\+?)(?P<num>-?\d+(?:\.(?P<dec>\d+))?)"
+                       r"(?P<pct>%?)(?P<close>[)\]]?)(?P<stars>\**)")
+
+
+def _cell_value(s: str) -> tuple[Any, str | None]:
+    """An Excel cell for a table cell: ``(value, number_format)``.
+
+    Every number is stored as a number with a fixed format that shows exactly the text of
+    the table: ``1.130`` -> 1.13 shown as ``0.000``; ``1.130***`` -> 1.13 shown as
+    ``0.000"***"``; ``(0.012)`` -> 0.012 shown as ``"("0.000")"``; ``45.2%`` -> 0.452
+    shown as ``0.0%``; a rank change ``+3`` -> 3 shown as ``+0;-0;0``. So the sheet looks
+    like the paper's table (stars beside the estimate, as a reader expects when it is
+    pasted into a manuscript) while every cell stays a number to compute with or re-round.
+    Other text (labels, intervals ``[a, b]``, "Yes") stays text.
+    """
+    m = _NUM_CELL.fullmatch(s)
+    if m is None or {"(": ")", "[": "]", "": ""}[m["open"]] != m["close"]:
+        return s, None
+    dec = len(m["dec"] or "")
+    value: Any = float(m["num"]) if dec else int(m["num"])
+    fmt = "0" + ("." + "0" * dec if dec else "")
+    if m["pct"]:
+        value, fmt = float(m["num"]) / 100, fmt + "%"
+    if m["plus"]:
+        fmt = f"+{fmt};-{fmt};{fmt}"
+    if m["open"]:
+        fmt = f'"{m["open"]}"{fmt}"{m["close"]}"'
+    if m["stars"]:
+        fmt += f'"{m["stars"]}"'
+    return value, fmt
 
 
 def _xlsx(doc: _Doc, path: Path) -> None:
@@ -889,7 +915,10 @@ def _xlsx(doc: _Doc, path: Path) -> None:
         rows += [(r, k, j) for k, b in enumerate(p.blocks) for j, r in enumerate(b)]
         for r, k, j in rows:
             for col, (val, a) in enumerate(zip(r, p.align), start=1):
-                cell = ws.cell(row=row, column=col, value=_cell_value(str(val)))
+                value, fmt = (str(val), None) if k == "h" else _cell_value(str(val))
+                cell = ws.cell(row=row, column=col, value=value)
+                if fmt is not None:
+                    cell.number_format = fmt
                 cell.alignment = Alignment(horizontal={"l": "left", "c": "center",
                                                        "r": "right"}[a])
                 top = thick if (k == "h" and j == 0) else (

@@ -20,6 +20,10 @@ def test_demo_writes_report(tmp_path):
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "上海市" in html and "simulated" in html
     assert "(failed)" not in html
+    assert "Glyph" not in html  # matplotlib's font warnings are not analysis notes
+    assert "no glyph" not in html and "glyph" not in p.stderr  # and no figure misses one
+    assert "increase n_base" not in html  # the demo does not warn about its own design
+    assert "log_population: 7.68" in html  # the estimate far from its truth is explained
     nums = [int(n) for n in re.findall(r"<h2[^>]*>(\d+) ", html)]
     assert nums == list(range(1, len(nums) + 1)) and len(nums) >= 12  # numbered in order
     top = pd.read_csv(out / "tables" / "top_cities.csv")

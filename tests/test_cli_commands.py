@@ -160,8 +160,8 @@ def test_panel_command(files):
     assert coefs["model"].tolist() == [1, 1, 2]
     assert coefs.loc[0, "estimate"] == pytest.approx(0.116681, abs=1e-6)   # Grunfeld 2-way
     ws = load_workbook(out / "tables" / "regression.xlsx")["table"]
-    rows = [[c.value for c in r] for r in ws.iter_rows()]
-    assert next(r for r in rows if r[0] == "value")[1] == "0.117***"
+    cell = next(r for r in ws.iter_rows() if r[0].value == "value")[1]
+    assert cell.value == 0.117 and cell.number_format == '0.000"***"'  # a number, shown 0.117***
     assert (out / "figures" / "coefficients.png").exists()
 
 

@@ -9,11 +9,13 @@ estimator itself is defined for them (their unit effect is their 2003 outcome).
 import importlib.util
 import os
 import warnings
+from unittest import mock
 
 import numpy as np
 import pandas as pd
 import pyfixest as pf
 import pytest
+from pyfixest.estimation.models.feols_ import Feols
 
 from dtistat.did import fit_did
 from dtistat.errors import DataError
@@ -30,7 +32,12 @@ def mpdta():
 def _did2s(d, second_stage):
     d = d.assign(D=(d["first.treat"] > 0) & (d["year"] >= d["first.treat"]),
                  rel=np.where(d["first.treat"] > 0, d["year"] - d["first.treat"], np.inf))
-    with warnings.catch_warnings():
+    # pyfixest recovers the first-stage fixed effects with scipy's lsqr at atol = btol =
+    # 1e-6 (Feols.fixef's defaults), which leaves ~1e-6 of solver error in every estimate
+    # (1.13e-6 with scipy 1.17); did2s passes no tolerance, so tighten the defaults here
+    fixef = Feols.fixef
+    with warnings.catch_warnings(), mock.patch.object(
+            Feols, "fixef", lambda self, atol=1e-14, btol=1e-14: fixef(self, atol, btol)):
         warnings.simplefilter("ignore")
         return pf.did2s(d, yname="lemp", first_stage="~ 0 | countyreal + year",
                         second_stage=second_stage, treatment="D", cluster="countyreal")
@@ -41,18 +48,14 @@ def test_imputation_matches_did2s(mpdta):
     res = fit_did(d, **KW, estimator="imputation")
     dyn = _did2s(d, "~ i(rel, ref=-1.0)").tidy()
     post = dyn.loc[[f"rel::{e:.1f}" for e in res.event_times]]
-    # pyfixest recovers the first-stage fixed effects iteratively (Fit.fixef()): its
-    # estimates carry ~1e-7 of solver error -- its never-treated coefficient rel::inf,
-    # exactly 0 in exact arithmetic, is itself of that size. The exact values are
-    # checked by hand in the next test.
-    solver = abs(dyn.loc["rel::inf", "Estimate"])
-    assert solver < 1e-6
-    np.testing.assert_allclose(res.params.to_numpy(), post["Estimate"], rtol=0,
-                               atol=10 * solver)
-    np.testing.assert_allclose(res.std_errors.to_numpy(), post["Std. Error"], rtol=1e-5)
+    # with lsqr run to 1e-14 (see _did2s) pyfixest's never-treated coefficient rel::inf,
+    # exactly 0 in exact arithmetic, is at rounding level: the estimates agree to 1e-10
+    assert abs(dyn.loc["rel::inf", "Estimate"]) < 1e-12
+    np.testing.assert_allclose(res.params.to_numpy(), post["Estimate"], rtol=0, atol=1e-10)
+    np.testing.assert_allclose(res.std_errors.to_numpy(), post["Std. Error"], rtol=1e-9)
     static = _did2s(d, "~ D").tidy()
-    assert res.overall == pytest.approx(static["Estimate"].iloc[0], abs=10 * solver)
-    assert res.overall_se == pytest.approx(static["Std. Error"].iloc[0], rel=1e-5)
+    assert res.overall == pytest.approx(static["Estimate"].iloc[0], abs=1e-10)
+    assert res.overall_se == pytest.approx(static["Std. Error"].iloc[0], rel=1e-9)
 
 
 def test_imputation_by_hand_with_singleton_units(mpdta):

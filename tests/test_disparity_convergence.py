@@ -102,3 +102,45 @@ def test_log_t_equals_convergence_clubs():
                        time="year", time_trim=0.3)
         ref = cc.log_t_test(cc.cross_sectional_variation(sub.to_numpy()), time_trim=0.3)
         assert r.t_value == pytest.approx(ref.t_value, rel=1e-10)
+
+
+def test_spatial_beta_convergence_is_the_sdm_on_growth():
+    # spatial beta convergence (w=): the SDM of fit_spatial on growth and lagged log level
+    # (Elhorst, Piras & Arbia 2010); simulated with a known beta, rho, theta
+    from libpysal.weights import lat2W
+
+    from dtistat.errors import ParameterError
+    from dtistat.spatial import fit_spatial
+
+    w = lat2W(6, 6)
+    w.transform = "r"
+    W = w.sparse.toarray()
+    N, T = 36, 12
+    rng = np.random.default_rng(3)
+    L = np.empty((N, T))
+    L[:, 0] = rng.normal(2, 0.5, N)
+    a = rng.normal(0, 0.1, N)
+    A = np.linalg.inv(np.eye(N) - 0.3 * W)
+    for t in range(1, T):
+        g = A @ (a - 0.2 * L[:, t - 1] + 0.05 * W @ L[:, t - 1] + rng.normal(0, 0.05, N))
+        L[:, t] = L[:, t - 1] + g
+    df = pd.DataFrame({"city": np.repeat(w.id_order, T), "year": np.tile(range(T), N),
+                       "y": np.exp(L.ravel())})
+    r = beta_convergence(df, value="y", entity="city", time="year", model="panel",
+                         fe="entity", w=w)
+    assert list(r.params.index) == ["ln_y_lag", "W*ln_y_lag", "rho"]
+    assert r.model == "panel SDM" and r.spatial.model == "sdm"
+    assert r.beta == pytest.approx(-0.2, abs=0.03)
+    assert r.params["rho"] == pytest.approx(0.3, abs=0.1)
+    assert r.theta == pytest.approx(-np.log(1 + r.beta), rel=1e-12)
+    # the same fit by hand
+    long = pd.DataFrame({"i": np.repeat(w.id_order, T - 1), "t": np.tile(range(1, T), N),
+                         "g": (L[:, 1:] - L[:, :-1]).ravel(), "lag": L[:, :-1].ravel()})
+    ref = fit_spatial(long, "g", ["lag"], entity="i", time="t", w=w, fe="entity")
+    np.testing.assert_allclose(r.params.to_numpy(), ref.params.to_numpy(), rtol=1e-10)
+    np.testing.assert_allclose(r.std_errors.to_numpy(), ref.std_errors.to_numpy(), rtol=1e-10)
+    # cross-section SAR (Rey & Montouri 1999): growth over the whole span
+    cs = beta_convergence(df, value="y", entity="city", time="year", w=w, spatial_model="sar")
+    assert cs.tau == T - 1 and cs.beta < 0 and "rho" in cs.params.index
+    with pytest.raises(ParameterError, match="spatial_model"):
+        beta_convergence(df, value="y", entity="city", time="year", w=w, spatial_model="x")

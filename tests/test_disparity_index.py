@@ -78,6 +78,12 @@ def test_figures(res):
     d = dagum_gini(res, group="region")
     fig = dplots.dagum_share_plot(d)
     assert len(fig.axes[0].patches) == 3 * 8
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig).draw()  # issue #21: the legend covered the first bars
+    box = fig.legends[0].get_window_extent()
+    assert fig.axes[0].get_legend() is None and len(fig.legends[0].get_texts()) == 4
+    assert not any(box.overlaps(p.get_window_extent()) for p in fig.axes[0].patches)
     kd = kernel_density(res)
     fig = dplots.density_surface_plot(kd)
     assert fig.axes[0].name == "3d"

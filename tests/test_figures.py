@@ -198,3 +198,50 @@ def test_figure_errors(index, mediation):
         plots.index_trend_plot(index, nodes=["nope"])
     with pytest.raises(ParameterError, match="EFAResult"):
         plots.scree_plot(object())
+
+
+def test_rank_interval_legend_hides_no_city(tmp_path):
+    """Issue #21: the legend sat in the lower right, over the intervals of the last cities."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from dtistat.index.sensitivity import weight_sensitivity
+
+    spec = IndexSpec.from_dict({"name": "total", "children": [
+        {"name": "a", "children": [{"name": "x1"}, {"name": "x2"}]},
+        {"name": "b", "children": [{"name": "x3"}]}]})
+    n = 20
+    lin = np.linspace(20, 1, n)
+    df = pd.DataFrame({"city": [f"C{i}" for i in range(n)], "quarter": "2021Q1",
+                       "x1": lin, "x2": lin[::-1], "x3": lin})
+    res = weight_sensitivity(df, spec, method="multiplicative", delta=0.5, n_draws=100, seed=0)
+    for top in (3, 20):
+        fig = plots.rank_interval_plot(res, top=top)
+        FigureCanvasAgg(fig).draw()
+        ax = fig.axes[0]
+        legends = [*fig.legends, *([ax.get_legend()] if ax.get_legend() else [])]
+        assert len(legends) == 1
+        box = legends[0].get_window_extent()
+        pts = np.vstack([np.column_stack([ln.get_xdata(), ln.get_ydata()])
+                         for ln in ax.get_lines()])
+        seg = np.vstack([s.reshape(-1, 2) for s in ax.collections[0].get_segments()])
+        xy = ax.transData.transform(np.vstack([pts, seg]))
+        inside = ((xy[:, 0] >= box.x0) & (xy[:, 0] <= box.x1)
+                  & (xy[:, 1] >= box.y0) & (xy[:, 1] <= box.y1))
+        assert not inside.any()
+        assert not box.overlaps(ax.xaxis.label.get_window_extent())
+        assert box.y0 >= 0 and box.x0 >= 0 and box.x1 <= fig.bbox.width  # on the figure
+        assert all(float(t).is_integer() for t in ax.get_xticks())  # ranks: whole numbers
+        saved(fig, tmp_path, f"ranks{top}")
+
+
+def test_tiers_without_english_names_or_cjk_font_are_not_boxes(index, english):
+    """Issue #21: tier ticks were Chinese (boxes without a CJK font) when the metadata
+    had no tier_en column."""
+    meta = CITIES.drop(columns=["tier_en"])
+    fig = plots.growth_by_tier_plot(index, metadata=meta)
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == [
+        "tier 1", "new tier 1", "tier 2", "tier 3"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig.savefig(__import__("io").BytesIO(), format="png")
+    assert not [w for w in caught if "Glyph" in str(w.message)]

@@ -69,8 +69,9 @@ def test_simulation_batched_equals_loop_and_is_seeded(stl):
     draws = rng.multivariate_normal(theta, r.cov.to_numpy(), size=5)
     from dtistat.spatial.effects import _coef_index
 
-    _, bi, ti = _coef_index(r)
-    batched = _effects_from(draws, bi, ti, _multipliers(r))
+    _, bi, ti, ri = _coef_index(r)
+    assert ri == len(theta) - 1
+    batched = _effects_from(draws, bi, ti, _multipliers(r), ri)
     W = w.sparse.toarray()
     for d in range(5):
         for k in range(2):

@@ -46,7 +46,9 @@ def mediation():
                          ci="percentile", seed=3)
 
 
-def num(cell: str) -> float:
+def num(cell) -> float:
+    if isinstance(cell, (int, float)):  # xlsx cells are numbers (shown with a format)
+        return float(cell)
     return float(re.sub(r"[^0-9.\-]", "", cell))
 
 

@@ -352,6 +352,15 @@ def test_plot_lr(fit3):
     assert len(fig.axes) == 4
     ys = [ln.get_ydata() for ln in fig.axes[0].get_lines()]
     assert any(np.allclose(y, lr_constant(0.95)) for y in ys)
+    # issue #21: the legend sat over the LR curves; now one legend below the panels
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig).draw()
+    assert len(fig.legends) == 1 and all(a.get_legend() is None for a in fig.axes)
+    box = fig.legends[0].get_window_extent()
+    for a in fig.axes:
+        assert not box.overlaps(a.get_window_extent())  # not on any panel
+        assert not box.overlaps(a.xaxis.label.get_window_extent())
     from dtistat._plotting import pyplot
 
     pyplot().close(fig)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pandas as pd
 
 from dtistat._plotting import pick_label, pyplot
 from dtistat.report import Section, _Context
+from dtistat.reporting.truth import truth_notes
 
 __all__ = ["section", "spatial"]
 
@@ -48,12 +51,15 @@ def spatial(ctx: _Context) -> Section:
              "rho": SPATIAL_TRUTH["rho"]}
     coef.insert(2, "truth", coef["term"].map(truth))
 
+    effs = eff.assign(term=eff["variable"] + " (" + eff["effect"] + ")")
+    notes = truth_notes(coef) + truth_notes(effs)
     s = Section("spatial", "Spatial spillovers between neighbouring cities",
                 text=("W: 8 nearest cities by great-circle distance on the bundled city "
                       "coordinates, row-standardized. Moran's I with 999 permutations per "
                       "quarter; LISA of the last quarter's DTI; a two-way fixed-effects "
                       "spatial Durbin model of a simulated outcome with known rho = "
-                      f"{SPATIAL_TRUTH['rho']} and theta (LeSage-Pace effects, 1,000 draws)."))
+                      f"{SPATIAL_TRUTH['rho']} and theta (LeSage-Pace effects, 1,000 draws)."
+                      + "".join(f" {html.escape(n)}" for n in notes)))
     s.tables.append(("spatial_moran_by_quarter", by_q, "Global Moran's I by quarter"))
     counts = lisa["cluster"].value_counts().rename_axis("cluster").reset_index(name="cities")
     s.tables.append(("spatial_lisa_clusters", counts, "LISA clusters (p <= 0.05), last quarter"))
@@ -91,6 +97,6 @@ def _lisa_map(lisa: pd.DataFrame):
     ax.set_xlabel(pick_label("经度", "longitude"))
     ax.set_ylabel(pick_label("纬度", "latitude"))
     ax.set_aspect(1 / np.cos(np.radians(35)))
-    ax.legend(loc="lower left", fontsize=8)
+    ax.legend(loc="best", fontsize=8)  # where it hides the fewest cities
     ax.set_title(pick_label("数字化转型指数 LISA 聚类", "LISA clusters of the DTI"))
     return fig

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import pandas as pd
 
 from dtistat.report import Section, _Context
@@ -12,6 +14,7 @@ __all__ = ["section"]
 def section(ctx: _Context) -> Section:
     """Threshold tests, threshold estimates and regime coefficients beside the truth."""
     from dtistat.datasets.demo_threshold import TRUTH
+    from dtistat.reporting.truth import truth_notes, within_sd
     from dtistat.threshold import fit_threshold
 
     data = ctx.world.threshold_panel
@@ -33,6 +36,10 @@ def section(ctx: _Context) -> Section:
                        f"dti_std [human_capital>{g:.6g}]": TRUTH["beta_high"]})
     coefs = one.tidy()[["term", "estimate", "std_error", "p_value", "ci_low", "ci_high"]]
     coefs.insert(2, "truth", coefs["term"].map(truth).to_numpy())
+    sd = within_sd(data, "log_population", "city_id")
+    notes = truth_notes(coefs, reasons={"log_population": (
+        "Log population barely moves within a city (sd "
+        f"{sd:.4f} once city means are removed), so its coefficient is barely identified")})
     single = two.tests.loc["Single"]
     double = two.tests.loc["Double"]
     s = Section("threshold", "13 Threshold effect: human capital and the DTI effect (门槛效应)",
@@ -42,7 +49,8 @@ def section(ctx: _Context) -> Section:
                       "bootstrap draws per test, regime coefficients with standard errors "
                       "clustered by city (xtreg, fe convention). Simulated truth: one "
                       f"threshold at γ = {TRUTH['gamma']}, slopes {TRUTH['beta_low']} below "
-                      f"and {TRUTH['beta_high']} above."))
+                      f"and {TRUTH['beta_high']} above."
+                      + "".join(f" {html.escape(n)}" for n in notes)))
     s.tables.append(("threshold_tests", tests,
                      "门槛效应检验: bootstrap F tests (single, double)"))
     s.tables.append(("threshold_estimates", th,

@@ -3,8 +3,9 @@
 Modules: :mod:`~dtistat.spatial.weights` (weight matrices), :mod:`~dtistat.spatial.explore`
 (Moran's I, Geary's C, LISA, Gi*), :mod:`~dtistat.spatial.models` (ML panel models),
 :mod:`~dtistat.spatial.effects` (LeSage-Pace effects), :mod:`~dtistat.spatial.tests`
-(LM, LR, Wald, model selection). libpysal is needed only to convert weights
-(``pip install dtistat[spatial]``).
+(LM, LR, Wald, model selection), :mod:`~dtistat.spatial.sac` (SAC),
+:mod:`~dtistat.spatial.random` (random effects, spatial Hausman). libpysal is needed
+only to convert weights (``pip install dtistat[spatial]``).
 """
 
 from dtistat.spatial.effects import EffectsResult, spatial_effects
@@ -17,6 +18,7 @@ from dtistat.spatial.explore import (
     moran,
 )
 from dtistat.spatial.models import SpatialPanelResult, fit_spatial
+from dtistat.spatial.random import spatial_hausman
 from dtistat.spatial.tests import (
     ModelSelection,
     common_factor_test,
@@ -57,6 +59,7 @@ __all__ = [
     "moran",
     "nested_weights",
     "spatial_effects",
+    "spatial_hausman",
     "spatial_lm_tests",
     "spatial_model_selection",
 ]

@@ -107,18 +107,19 @@ def _multipliers(res) -> tuple:
     return f
 
 
-def _coef_index(res) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Variables, positions of beta_k and of theta_k (-1 if no W*x term) in params."""
+def _coef_index(res) -> tuple[list[str], np.ndarray, np.ndarray, int | None]:
+    """Variables, positions of beta_k and of theta_k (-1 if no W*x term) in params, and
+    the position of rho (None without a spatial lag of y: SDEM)."""
     names = list(res.x_names)
     pidx = list(res.params.index)
     bi = np.array([pidx.index(n) for n in names])
     ti = np.array([pidx.index(f"W*{n}") if f"W*{n}" in pidx else -1 for n in names])
-    return names, bi, ti
+    return names, bi, ti, (pidx.index("rho") if "rho" in pidx else None)
 
 
-def _effects_from(theta: np.ndarray, bi, ti, f) -> np.ndarray:
+def _effects_from(theta: np.ndarray, bi, ti, f, ri) -> np.ndarray:
     """Effects for parameter vectors ``theta`` (draws x params): draws x vars x 3."""
-    rho = theta[:, -1]
+    rho = theta[:, ri] if ri is not None else np.zeros(len(theta))
     a, b, ta, tb = f(rho)
     beta = theta[:, bi]
     th = np.where(ti >= 0, theta[:, np.maximum(ti, 0)], 0.0)
@@ -129,12 +130,17 @@ def _effects_from(theta: np.ndarray, bi, ti, f) -> np.ndarray:
 
 def spatial_effects(res, *, method: str = "simulation", n_sim: int = 1000, seed: Any = None,
                     level: float | None = None) -> EffectsResult:
-    """Direct, indirect and total effects of a fitted SAR or SDM model.
+    """Direct, indirect and total effects of a fitted SAR, SDM, SAC or SDEM model.
+
+    SAC has the multipliers of SAR (its error process does not move the mean); SDEM has
+    none: direct = beta_k, indirect = theta_k times the mean row sum of W (theta_k for a
+    row-standardized W), total their sum (Elhorst 2014, table 2.1).
 
     Parameters
     ----------
     res : SpatialPanelResult
-        From :func:`dtistat.spatial.models.fit_spatial` with ``model="sar"`` or ``"sdm"``.
+        From :func:`dtistat.spatial.models.fit_spatial` with ``model="sar"``, ``"sdm"``,
+        ``"sac"`` or ``"sdem"``.
     method : {"simulation", "delta"}
     n_sim : int
         Draws for ``method="simulation"``.
@@ -164,15 +170,15 @@ def spatial_effects(res, *, method: str = "simulation", n_sim: int = 1000, seed:
     ['direct', 'indirect', 'total']
     """
     check_choice(method, ("simulation", "delta"), "method")
-    if res.model not in ("sar", "sdm"):
-        raise ParameterError(f"effects are defined for SAR and SDM models, not "
+    if res.model not in ("sar", "sdm", "sac", "sdem"):
+        raise ParameterError(f"effects are defined for SAR, SDM, SAC and SDEM models, not "
                              f"{res.model.upper()} (its coefficients are the effects)")
     level = res.level if level is None else check_level(level)
-    names, bi, ti = _coef_index(res)
+    names, bi, ti, ri = _coef_index(res)
     f = _multipliers(res)
     theta = res.params.to_numpy(dtype=float)
     V = res.cov.to_numpy()
-    point = _effects_from(theta[None, :], bi, ti, f)[0]          # vars x 3
+    point = _effects_from(theta[None, :], bi, ti, f, ri)[0]          # vars x 3
     alpha = 1 - level
     dropped = 0
     if method == "simulation":
@@ -181,14 +187,15 @@ def spatial_effects(res, *, method: str = "simulation", n_sim: int = 1000, seed:
         L = np.linalg.cholesky(V + 1e-300 * np.eye(len(V)))
         draws = theta[None, :] + rng.standard_normal((n_sim, len(theta))) @ L.T
         lo, hi = res._jacobian.bounds
-        ok = (draws[:, -1] > lo) & (draws[:, -1] < hi)
+        r = draws[:, ri] if ri is not None else np.zeros(n_sim)
+        ok = (r > lo) & (r < hi)
         dropped = int((~ok).sum())
-        sims = _effects_from(draws[ok], bi, ti, f)                # draws x vars x 3
+        sims = _effects_from(draws[ok], bi, ti, f, ri)                # draws x vars x 3
         se = sims.std(0, ddof=1)
         ci_lo = np.quantile(sims, alpha / 2, axis=0)
         ci_hi = np.quantile(sims, 1 - alpha / 2, axis=0)
     else:
-        se = _delta_se(theta, V, bi, ti, f)
+        se = _delta_se(theta, V, bi, ti, f, ri)
         z = stats.norm.ppf(1 - alpha / 2)
         ci_lo, ci_hi = point - z * se, point + z * se
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -202,16 +209,17 @@ def spatial_effects(res, *, method: str = "simulation", n_sim: int = 1000, seed:
                          res.model, dropped)
 
 
-def _delta_se(theta, V, bi, ti, f) -> np.ndarray:
+def _delta_se(theta, V, bi, ti, f, ri) -> np.ndarray:
     """Delta-method standard errors (vars x 3); d/drho by central differences."""
     p = len(theta)
     h = 1e-6
     up, dn = theta.copy(), theta.copy()
-    up[-1] += h
-    dn[-1] -= h
-    d_rho = (_effects_from(up[None], bi, ti, f)[0]
-             - _effects_from(dn[None], bi, ti, f)[0]) / (2 * h)
-    a, b, ta, tb = (v[0] for v in f(np.array([theta[-1]])))
+    if ri is not None:
+        up[ri] += h
+        dn[ri] -= h
+    d_rho = (_effects_from(up[None], bi, ti, f, ri)[0]
+             - _effects_from(dn[None], bi, ti, f, ri)[0]) / (2 * h)
+    a, b, ta, tb = (v[0] for v in f(np.array([theta[ri] if ri is not None else 0.0])))
     out = np.empty((len(bi), 3))
     for k in range(len(bi)):
         for e, (cb, ct) in enumerate(((a, b), (ta - a, tb - b), (ta, tb))):
@@ -219,6 +227,7 @@ def _delta_se(theta, V, bi, ti, f) -> np.ndarray:
             g[bi[k]] = cb
             if ti[k] >= 0:
                 g[ti[k]] = ct
-            g[-1] = d_rho[k, e]
+            if ri is not None:
+                g[ri] = d_rho[k, e]
             out[k, e] = np.sqrt(max(g @ V @ g, 0.0))
     return out

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
+from scipy.linalg import lapack
 
 from dtistat.errors import EstimationError
 from dtistat.spatial.weights import SpatialWeights
@@ -20,7 +21,6 @@ from dtistat.spatial.weights import SpatialWeights
 __all__ = ["Jacobian"]
 
 EIG_MAX_N = 3000
-VECTORS_MAX_N = 1500
 _SERIES_ORDER = 120
 _HUTCHINSON_DRAWS = 100
 
@@ -47,21 +47,18 @@ class Jacobian:
             method = "eig" if self.n <= (EIG_MAX_N if symmetric else 1000) else "lu"
         self.method = method
         self.omega: np.ndarray | None = None
-        self._Q = None
+        self._S = None
         if method == "eig":
             d = w.symmetrizer()
             if d is not None:
+                # W = D^-1/2 S D^1/2 with S symmetric: real eigenvalues from a symmetric
+                # solver, no eigenvectors (2-3x faster than eigh, 10x than eig)
                 s = np.sqrt(d)
-                S = (sp.diags(s) @ w.sparse @ sp.diags(1 / s)).toarray()
-                S = (S + S.T) / 2
-                if self.n <= VECTORS_MAX_N:
-                    # W = D^-1/2 Q diag(omega) Q' D^1/2: every trace and product of
-                    # W (I - rho W)^-1 then costs O(N^2) per rho
-                    self.omega, Q = np.linalg.eigh(S)
-                    self._Q, self._sqrt_d = Q, s
-                    self._PR = (Q.T @ (Q / d[:, None])) * (Q.T @ (Q * d[:, None]))
-                else:
-                    self.omega = np.linalg.eigvalsh(S)
+                S = w.sparse.toarray()
+                S *= s[:, None]
+                S /= s[None, :]
+                self._S, self._sqrt_d = (S + S.T) / 2, s
+                self.omega = np.linalg.eigvalsh(self._S)
             else:
                 om = np.linalg.eigvals(w.sparse.toarray())
                 self.omega = om.real if np.abs(om.imag).max() < 1e-10 else om
@@ -72,12 +69,15 @@ class Jacobian:
         self._series = None
 
     def _sparse_bounds(self) -> tuple[float, float]:
+        # ARPACK starts from a random vector unless given one: a fixed start makes the
+        # bounds, hence the bounded search for rho, the same on every call
+        v0 = np.random.default_rng(0).standard_normal(self.n)
         rs = np.asarray(self.w.sparse.sum(axis=1)).ravel()
         hi = 1.0 if np.allclose(rs, 1.0) else float(
-            np.real(spla.eigs(self.W, k=1, which="LR", return_eigenvectors=False)[0]))
+            np.real(spla.eigs(self.W, k=1, which="LR", return_eigenvectors=False, v0=v0)[0]))
         try:
             lo = float(np.real(spla.eigs(self.W, k=1, which="SR", return_eigenvectors=False,
-                                         tol=1e-6, maxiter=5000)[0]))
+                                         tol=1e-6, maxiter=5000, v0=v0)[0]))
         except spla.ArpackNoConvergence:  # pragma: no cover - fall back to a safe bound
             lo = -hi
         return (1.0 / lo if lo < 0 else -1.0 / hi, 1.0 / hi)
@@ -92,7 +92,10 @@ class Jacobian:
 
     # ------------------------------------------------------------------ traces
     def inverse_times_w(self, rho: float) -> np.ndarray:
-        """Dense ``W (I - rho W)^-1`` (for the information matrix)."""
+        """Dense ``W (I - rho W)^-1`` (for the information matrix: one O(N^3) inverse per
+        fit, cheaper than the eigenvectors that would give it for every rho)."""
+        if self._S is not None:
+            return self._inverse_times_w_symmetric(rho)
         A = sp.identity(self.n, format="csc") - rho * self.W
         if self.n <= EIG_MAX_N:
             inv = np.linalg.inv(A.toarray())
@@ -100,21 +103,27 @@ class Jacobian:
             inv = spla.splu(A).solve(np.eye(self.n))
         return self.W @ inv
 
-    @property
-    def has_vectors(self) -> bool:
-        """Whether W's eigenvectors are at hand (symmetric-similar W, N <= 1500)."""
-        return self._Q is not None
-
-    def wtilde_traces(self, rho: float) -> tuple[float, float, float]:
-        """tr(A), tr(A A), tr(A'A) for ``A = W (I - rho W)^-1`` from the eigenvectors."""
-        g = self.omega / (1.0 - rho * self.omega)
-        return float(g.sum()), float(g @ g), float(g @ self._PR @ g)
-
-    def wtilde_apply(self, rho: float, V: np.ndarray) -> np.ndarray:
-        """``W (I - rho W)^-1 V`` for V (N x m) from the eigenvectors."""
-        g = self.omega / (1.0 - rho * self.omega)
-        Q, s = self._Q, self._sqrt_d
-        return (Q @ (g[:, None] * (Q.T @ (s[:, None] * V)))) / s[:, None]
+    def _inverse_times_w_symmetric(self, rho: float) -> np.ndarray:
+        """``W (I - rho W)^-1 = D^-1/2 S (I - rho S)^-1 D^1/2`` with ``I - rho S`` symmetric
+        positive definite on the stable interval: a Cholesky inverse (half the flops of
+        an LU inverse) and ``S (I - rho S)^-1 = ((I - rho S)^-1 - I) / rho``."""
+        S = self._S
+        M = np.eye(self.n) - rho * S
+        c, info = lapack.dpotrf(M, lower=True)
+        if info == 0:
+            Minv, info = lapack.dpotri(c, lower=True)
+        if info != 0:  # pragma: no cover - outside the stable interval
+            raise EstimationError(f"I - rho W is not invertible at rho = {rho:.6g}")
+        d = Minv.diagonal().copy()                # dpotrf(clean=1) zeroed the upper half
+        Minv += Minv.T
+        Minv[np.diag_indices_from(Minv)] = d
+        if abs(rho) > 0.05:   # the identity loses |log10 rho| digits near rho = 0
+            Minv[np.diag_indices_from(Minv)] -= 1.0
+            St = Minv / rho
+        else:
+            St = S @ Minv
+        s = self._sqrt_d
+        return St * (s[None, :] / s[:, None])
 
     def mean_traces(self, rho: np.ndarray, rng=None) -> tuple[np.ndarray, np.ndarray]:
         """``tr((I - rho W)^-1) / N`` and ``tr((I - rho W)^-1 W) / N`` for each rho."""

@@ -1,4 +1,9 @@
-"""Spatial panel models by maximum likelihood: SAR, SEM and SDM with entity/time/two-way FE.
+"""Spatial panel models by maximum likelihood: SAR, SEM, SDM, SAC and SDEM with
+entity/time/two-way FE, and (SAR, SDM, SEM) random effects.
+
+SAC is in :mod:`dtistat.spatial.sac`, random effects in :mod:`dtistat.spatial.random`;
+SDEM is SEM with the ``W*x`` columns of SDM. This module prepares the panel and holds
+the SAR/SDM and SEM likelihoods.
 
 The fixed effects are removed by demeaning (Elhorst 2014, *Spatial Econometrics*, ch. 3)
 and the spatial parameter is found by maximizing the concentrated log-likelihood on its
@@ -41,7 +46,6 @@ from dtistat._validate import (
     check_frame,
     check_level,
     check_numeric,
-    check_unique_keys,
 )
 from dtistat.errors import DataError, EstimationError, ParameterError
 from dtistat.spatial.logdet import Jacobian
@@ -49,8 +53,11 @@ from dtistat.spatial.weights import SpatialWeights, as_weights
 
 __all__ = ["PanelData", "SpatialPanelResult", "fit_spatial", "prepare_panel"]
 
-_MODELS = ("sar", "sem", "sdm")
-_FE = ("entity", "time", "twoway", None)
+_MODELS = ("sar", "sem", "sdm", "sac", "sdem")
+_FIXED = ("entity", "time", "twoway", None)       # removed by demeaning
+_FE = (*_FIXED, "random")
+_DURBIN = ("sdm", "sdem")
+_DENSE_MAX_N = {"sem-re": 2000, "sac": 5000}   # dense N x N work (time, memory) per fit
 
 
 # --------------------------------------------------------------------------- data
@@ -85,29 +92,43 @@ def prepare_panel(data: pd.DataFrame, y: str, x: Any, *, entity: str, time: str,
         raise ParameterError(f"{y!r} is both the dependent variable and a regressor")
     check_columns(data, [entity, time, y] + x)
     check_time_types(data[time], time)
-    check_unique_keys(data, [entity, time])
     check_numeric(data, [y] + x)
     W = as_weights(w)
-    ents = pd.Index(pd.unique(data[entity]))
-    missing = W.ids.difference(ents)
-    if len(missing):
-        raise DataError(f"entity {missing[0]!r} of W has no rows in the data "
-                        f"({len(missing)} in all); W must match the panel's entities")
-    extra = ents.difference(W.ids)
-    if len(extra):
-        raise DataError(f"entity {extra[0]!r} of the data is not in W ({len(extra)} in all)")
-    periods = pd.Index(sorted(pd.unique(data[time])))
-    ei = W.ids.get_indexer(data[entity])
-    ti = periods.get_indexer(data[time])
+    # factorize once, then match the N distinct labels (not every row) against W's ids
+    codes, uniq = pd.factorize(data[entity])
+    tcodes, tuniq = pd.factorize(data[time])
+    for key, c in ((entity, codes), (time, tcodes)):
+        if (c < 0).any():
+            raise DataError(f"key column {key!r} is missing at row "
+                            f"{data.index[np.argmax(c < 0)]!r}")
+    pos = W.ids.get_indexer(uniq)
+    if (pos < 0).any():
+        raise DataError(f"entity {uniq[np.argmax(pos < 0)]!r} of the data is not in W "
+                        f"({int((pos < 0).sum())} in all)")
+    seen = np.zeros(W.n, bool)
+    seen[pos] = True
+    if not seen.all():
+        raise DataError(f"entity {W.ids[np.argmin(seen)]!r} of W has no rows in the data "
+                        f"({int((~seen).sum())} in all); W must match the panel's entities")
+    ei = pos[codes]
+    order = np.argsort(np.asarray(tuniq), kind="stable")
+    periods = pd.Index(np.asarray(tuniq)[order])
+    rank = np.empty(len(order), np.intp)
+    rank[order] = np.arange(len(order))
+    ti = rank[tcodes]
     T, N = len(periods), W.n
+    counts = np.bincount(ti * N + ei, minlength=T * N)
+    if counts.max() > 1:
+        c = int(np.argmax(counts > 1))
+        raise DataError(f"duplicate rows for {entity} x {time}: {entity}={W.ids[c % N]!r}, "
+                        f"{time}={periods[c // N]!r} appears more than once "
+                        f"({int((counts[counts > 1] - 1).sum())} duplicate row(s) in all); "
+                        "each combination must be unique")
     if len(data) != T * N:
-        counts = np.bincount(ei, minlength=N)
-        e = int(np.flatnonzero(counts != T)[0])
-        have = set(data.loc[ei == e, time])
-        lack = [p for p in periods if p not in have]
-        raise DataError(f"unbalanced panel: entity {W.ids[e]!r} lacks period {lack[0]!r}; the "
-                        "spatial panel ML needs every entity in every period (fill or "
-                        "drop the entity, and subset W with it)")
+        c = int(np.argmax(counts == 0))
+        raise DataError(f"unbalanced panel: entity {W.ids[c % N]!r} lacks period "
+                        f"{periods[c // N]!r}; the spatial panel ML needs every entity in "
+                        "every period (fill or drop the entity, and subset W with it)")
     cols = [y] + x
     vals = data[cols].to_numpy(dtype=float, na_value=np.nan)
     bad = ~np.isfinite(vals)
@@ -165,11 +186,13 @@ def _counts(fe: str | None, lee_yu: bool, N: int, T: int) -> tuple[int, int, int
 # --------------------------------------------------------------------------- result
 @dataclass(frozen=True, eq=False, repr=False)
 class SpatialPanelResult(CoefResult):
-    """A fitted SAR / SEM / SDM panel model.
+    """A fitted SAR / SEM / SDM / SAC / SDEM panel model.
 
-    ``params`` holds the regressors, the ``W*x`` terms (SDM) and ``rho`` (SAR/SDM) or
-    ``lambda`` (SEM); ``cov`` their information-matrix covariance. ``sigma2`` and its
-    variance are in ``cov_full`` (last row/column).
+    ``params`` holds the regressors (with ``const`` under random effects), the ``W*x``
+    terms (SDM, SDEM) and ``rho`` (SAR, SDM, SAC) and/or ``lambda`` (SEM, SDEM, SAC);
+    ``cov`` their information-matrix covariance. ``sigma2`` and its variance are in
+    ``cov_full`` (last row/column); under random effects ``cov_full`` also holds
+    ``psi = sigma2_mu / sigma2`` and ``sigma2_mu`` is the individual-effect variance.
     """
 
     params: pd.Series
@@ -187,12 +210,14 @@ class SpatialPanelResult(CoefResult):
     durbin_names: tuple
     level: float = 0.95
     df_inference: float | None = None
+    sigma2_mu: float | None = None
     _jacobian: Any = field(default=None, repr=False)
 
     @property
     def rho(self) -> float:
-        """The spatial parameter (rho, or lambda for SEM)."""
-        return float(self.params.iloc[-1])
+        """The spatial parameter: rho (SAR, SDM, SAC) or lambda (SEM, SDEM)."""
+        p = self.params
+        return float(p["rho"] if "rho" in p.index else p["lambda"])
 
     def effects(self, *, method: str = "simulation", n_sim: int = 1000, seed: Any = None,
                 level: float | None = None):
@@ -203,18 +228,33 @@ class SpatialPanelResult(CoefResult):
         return spatial_effects(self, method=method, n_sim=n_sim, seed=seed, level=level)
 
     def summary(self) -> Summary:
-        fe = {"entity": "entity", "time": "time", "twoway": "entity + time", None: "none"}
+        fe = {"entity": "entity", "time": "time", "twoway": "entity + time", None: "none",
+              "random": "none (random individual effects)"}
         header = [("Model", self.model.upper()), ("Fixed effects", fe[self.fe]),
                   ("Lee-Yu transformation", self.lee_yu), ("Entities", self.n_entities),
                   ("Periods", self.n_periods), ("Observations", self.nobs),
                   ("sigma2", self.sigma2), ("Log-likelihood", self.loglik)]
+        if self.sigma2_mu is not None:
+            header.append(("sigma2_mu (random effects)", self.sigma2_mu))
+        notes = ["Standard errors from the analytical information matrix."]
+        r = self.rho_lambda_correlation
+        if r is not None and abs(r) > 0.95:
+            notes.append(f"rho and lambda are weakly identified (their estimates correlate "
+                         f"{r:.3f}): they share W and are told apart only through X b.")
         return Summary(f"Spatial panel {self.model.upper()} (ML)", self.coef_table(),
-                       header=header,
-                       notes=["Standard errors from the analytical information matrix."])
+                       header=header, notes=notes)
+
+    @property
+    def rho_lambda_correlation(self) -> float | None:
+        """Correlation of the rho and lambda estimates (SAC), else None."""
+        if not {"rho", "lambda"} <= set(self.params.index):
+            return None
+        c = self.cov.loc[["rho", "lambda"], ["rho", "lambda"]].to_numpy()
+        return float(c[0, 1] / np.sqrt(c[0, 0] * c[1, 1]))
 
     def _headline(self) -> list[str]:
-        return [self.model.upper(), f"fe={self.fe}", f"{self.params.index[-1]}={self.rho:.4f}",
-                f"logL={self.loglik:.3f}"]
+        sp = [f"{n}={self.params[n]:.4f}" for n in ("rho", "lambda") if n in self.params]
+        return [self.model.upper(), f"fe={self.fe}", *sp, f"logL={self.loglik:.3f}"]
 
 
 # --------------------------------------------------------------------------- fitting
@@ -321,8 +361,6 @@ def _wtilde(jac: Jacobian, rho: float, c: int) -> np.ndarray:
 
 def _traces_and_apply(jac, rho, c):
     """tr(A), tr(AA), tr(A'A) and a function V -> A V for ``A = W (I - rho W)^-1``."""
-    if jac.has_vectors and not c:
-        return (*jac.wtilde_traces(rho), lambda V: jac.wtilde_apply(rho, V))
     A = _wtilde(jac, rho, c)
     return np.trace(A), float((A * A.T).sum()), float((A * A).sum()), lambda V: A @ V
 
@@ -357,21 +395,26 @@ def fit_spatial(data: pd.DataFrame, y: str, x: Any, *, entity: str, time: str, w
                 model: str = "sdm", fe: str | None = "twoway", lee_yu: bool = False,
                 durbin: Any = None, logdet: str = "auto", level: float = 0.95,
                 missing: str = "raise") -> SpatialPanelResult:
-    """Fit a spatial lag (SAR), error (SEM) or Durbin (SDM) panel model by ML.
+    """Fit a spatial lag (SAR), error (SEM), Durbin (SDM), SAC or SDEM panel model by ML.
 
     Parameters
     ----------
     data : DataFrame
         Long balanced panel, one row per entity x period.
     y, x : str, list of str
-        Dependent variable and regressors (no constant: the fixed effects absorb it).
+        Dependent variable and regressors (no constant: the fixed effects absorb it; with
+        ``fe="random"`` or ``None`` the intercept is handled for you).
     entity, time : str
         Panel keys; W's ids must be exactly the entities.
     w : SpatialWeights, libpysal W or square array
-    model : {"sar", "sem", "sdm"}
+    model : {"sar", "sem", "sdm", "sac", "sdem"}
         ``y = rho W y + X b + e`` (SAR); ``y = X b + u, u = lambda W u + e`` (SEM);
-        SAR plus ``W X theta`` (SDM; ``durbin=`` picks the lagged regressors, default all).
-    fe : {"entity", "time", "twoway", None}
+        SAR plus ``W X theta`` (SDM); SAR with a spatial-error ``u`` (SAC, same W in both);
+        SEM plus ``W X theta`` (SDEM). ``durbin=`` picks the lagged regressors of SDM and
+        SDEM (default all).
+    fe : {"entity", "time", "twoway", None, "random"}
+        Fixed effects removed by demeaning, or ``"random"``: random individual effects
+        (SAR, SDM, SEM only; :mod:`dtistat.spatial.random`) with an intercept ``const``.
     lee_yu : bool
         Lee & Yu (2010) transformation approach (see the module docstring); needs a
         row-standardized W when time effects are included.
@@ -409,55 +452,114 @@ def fit_spatial(data: pd.DataFrame, y: str, x: Any, *, entity: str, time: str, w
     check_choice(missing, ("raise",), "missing")
     level = check_level(level)
     pdata = prepare_panel(data, y, x, entity=entity, time=time, w=w)
+    _check_spec(pdata, model, fe, lee_yu)
+    Xraw, names, dnames = _durbin_design(pdata, model, durbin)
+    jac = _jacobian(pdata.w, logdet)
+    if fe == "random":
+        est = _estimate_random(pdata, Xraw, model, jac)
+        names = ["const"] + names
+    else:
+        est = _estimate_fixed(pdata, Xraw, model, fe, lee_yu, jac)
+    beta, sp_vals, s2, ll, info, extra, sigma2_mu = est
+    try:
+        V = np.linalg.inv(info)
+    except np.linalg.LinAlgError:
+        raise EstimationError("the information matrix is singular") from None
+    terms = names + dnames + list(sp_vals)
+    params = pd.Series(np.r_[beta, list(sp_vals.values())], index=terms, name="estimate")
+    full = terms + extra + ["sigma2"]
+    cov_full = pd.DataFrame(V, index=full, columns=full)
+    T, N = pdata.T, pdata.N
+    return SpatialPanelResult(
+        params=params, cov=cov_full.iloc[:len(terms), :len(terms)].copy(), model=model,
+        fe=fe, lee_yu=bool(lee_yu), sigma2=s2, loglik=ll, nobs=N * T, n_entities=N,
+        n_periods=T, cov_full=cov_full, x_names=tuple(n for n in names if n != "const"),
+        durbin_names=tuple(dnames), level=level, sigma2_mu=sigma2_mu, _jacobian=jac)
+
+
+def _check_spec(pdata: PanelData, model: str, fe: str | None, lee_yu: bool) -> None:
     Wt = pdata.w
     if Wt.islands:
         raise DataError(f"W has island(s) without neighbours, e.g. entity {Wt.islands[0]!r}")
-    if lee_yu and fe is None:
+    if lee_yu and fe in (None, "random"):
         raise ParameterError("lee_yu=True needs fixed effects (fe='entity', 'time' or "
                              "'twoway')")
     rs = np.asarray(Wt.sparse.sum(axis=1)).ravel()
     if lee_yu and fe in ("time", "twoway") and not np.allclose(rs, 1.0):
         raise ParameterError("the Lee-Yu transformation of time effects needs a "
                              "row-standardized W (transform='row')")
-    T, N = pdata.T, pdata.N
-    if T < 2 and fe in ("entity", "twoway"):
-        raise DataError("entity fixed effects need at least 2 periods")
+    if pdata.T < 2 and fe in ("entity", "twoway", "random"):
+        raise DataError(f"fe={fe!r} needs at least 2 periods")
+    if fe == "random" and model == "sem" and pdata.N > _DENSE_MAX_N["sem-re"]:
+        raise ParameterError(f"fe='random' with model='sem' takes one dense N x N "
+                             f"eigendecomposition per lambda: N = {pdata.N} is above "
+                             f"{_DENSE_MAX_N['sem-re']}; use model='sar'/'sdm' or fixed effects")
+    if model == "sac" and pdata.N > _DENSE_MAX_N["sac"]:
+        raise ParameterError(f"model='sac' computes its information matrix with dense N x N "
+                             f"inverses: N = {pdata.N} is above {_DENSE_MAX_N['sac']}")
+    if fe == "random" and model not in ("sar", "sdm", "sem"):
+        raise ParameterError(f"fe='random' is implemented for model='sar', 'sdm' and "
+                             f"'sem', not {model!r}; use fixed effects for SAC and SDEM")
+
+
+def _durbin_design(pdata: PanelData, model: str, durbin: Any):
+    """Regressors with the W*x terms of SDM/SDEM appended: (T x N x k, names, W-names)."""
     names = list(pdata.names)
-    Xraw = pdata.X
-    dnames: list[str] = []
-    if model == "sdm":
-        dsel = names if durbin is None else as_list(durbin, "durbin")
-        bad = [d for d in dsel if d not in names]
-        if bad:
-            raise ParameterError(f"durbin term {bad[0]!r} is not among x: {names}")
-        idx = [names.index(d) for d in dsel]
-        Xraw = np.concatenate([Xraw, _lag(Wt.sparse, Xraw[..., idx])], axis=-1)
-        dnames = [f"W*{d}" for d in dsel]
-    k = Xraw.shape[-1]
+    if model not in _DURBIN:
+        if durbin is not None:
+            raise ParameterError(f"durbin= applies to model='sdm' or 'sdem', not {model!r}")
+        return pdata.X, names, []
+    dsel = names if durbin is None else as_list(durbin, "durbin")
+    bad = [d for d in dsel if d not in names]
+    if bad:
+        raise ParameterError(f"durbin term {bad[0]!r} is not among x: {names}")
+    idx = [names.index(d) for d in dsel]
+    Xraw = np.concatenate([pdata.X, _lag(pdata.w.sparse, pdata.X[..., idx])], axis=-1)
+    return Xraw, names, [f"W*{d}" for d in dsel]
+
+
+def _estimate_fixed(pdata, Xraw, model, fe, lee_yu, jac):
+    """Demeaned-data ML: beta, {name: value}, s2, loglik, information, [], None."""
+    from dtistat.spatial.sac import fit_sac, info_sac
+
+    T, N, k = Xraw.shape
+    Ws = pdata.w.sparse
     Xd = _demean(Xraw, fe).reshape(T * N, k)
     yd = _demean(pdata.y, fe).ravel()
-    wyd = _demean(_lag(Wt.sparse, pdata.y), fe).ravel()
-    jac = _jacobian(Wt, logdet)
+    wy = _lag(Ws, pdata.y)
+    wyd = _demean(wy, fe).ravel()
     n_star, T_star, c = _counts(fe, lee_yu, N, T)
     if model in ("sar", "sdm"):
         beta, rho, s2, ll, _ = _fit_lag(yd, wyd, Xd, jac, n_star, T_star, c)
         info = _info_lag(Xd, beta, rho, s2, jac, T, n_star, T_star, c)
-        sp_name = "rho"
+        return beta, {"rho": rho}, s2, ll, info, [], None
+    WXd = _demean(_lag(Ws, Xraw), fe).reshape(T * N, k)
+    if model == "sac":
+        wwyd = _demean(_lag(Ws, wy), fe).ravel()
+        beta, rho, lam, s2, ll = fit_sac(yd, wyd, wwyd, Xd, WXd, jac, n_star, T_star, c)
+        info = info_sac(Xd, beta, rho, lam, s2, Ws, T, n_star, T_star, c)
+        return beta, {"rho": rho, "lambda": lam}, s2, ll, info, [], None
+    beta, lam, s2, ll, xx = _fit_error(yd, wyd, Xd, WXd, jac, n_star, T_star, c)
+    info = _info_error(xx, lam, s2, jac, n_star, T_star, c)
+    return beta, {"lambda": lam}, s2, ll, info, [], None
+
+
+def _estimate_random(pdata, Xraw, model, jac):
+    """Random individual effects (dtistat.spatial.random), with an intercept."""
+    from dtistat.spatial.random import fit_error_random, fit_lag_random
+
+    T, N, _ = Xraw.shape
+    X = np.concatenate([np.ones((T, N, 1)), Xraw], axis=-1)
+    if np.linalg.matrix_rank(X.reshape(T * N, -1)) < X.shape[-1]:
+        raise EstimationError("the regressors and the constant are collinear (a constant "
+                              "regressor?)")
+    if model in ("sar", "sdm"):
+        wy = _lag(pdata.w.sparse, pdata.y)
+        beta, rho, s2, ll, psi, info = fit_lag_random(pdata.y, wy, X, jac, _fit_lag,
+                                                      _info_lag)
+        sp_vals = {"rho": rho}
     else:
-        WXd = _demean(_lag(Wt.sparse, Xraw), fe).reshape(T * N, k)
-        beta, rho, s2, ll, xx = _fit_error(yd, wyd, Xd, WXd, jac, n_star, T_star, c)
-        info = _info_error(xx, rho, s2, jac, n_star, T_star, c)
-        sp_name = "lambda"
-    try:
-        V = np.linalg.inv(info)
-    except np.linalg.LinAlgError:
-        raise EstimationError("the information matrix is singular") from None
-    terms = names + dnames + [sp_name]
-    params = pd.Series(np.r_[beta, rho], index=terms, name="estimate")
-    full = terms + ["sigma2"]
-    cov_full = pd.DataFrame(V, index=full, columns=full)
-    return SpatialPanelResult(
-        params=params, cov=cov_full.iloc[:-1, :-1].copy(), model=model, fe=fe,
-        lee_yu=bool(lee_yu), sigma2=s2, loglik=ll, nobs=N * T, n_entities=N,
-        n_periods=T, cov_full=cov_full, x_names=tuple(names), durbin_names=tuple(dnames),
-        level=level, _jacobian=jac)
+        beta, lam, s2, ll, psi, info = fit_error_random(pdata.y, X, pdata.w.sparse,
+                                                        jac.bounds)
+        sp_vals = {"lambda": lam}
+    return beta, sp_vals, s2, ll, info, ["psi"], psi * s2

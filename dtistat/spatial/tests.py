@@ -28,7 +28,7 @@ from dtistat._results import Result, Summary, TestResult
 from dtistat._validate import check_choice
 from dtistat.errors import ParameterError
 from dtistat.spatial.models import (
-    _FE,
+    _FIXED,
     SpatialPanelResult,
     _demean,
     _lag,
@@ -83,7 +83,7 @@ def lm_tests(data: pd.DataFrame, y: str, x: Any, *, entity: str, time: str, w: A
     >>> bool(lm.loc["LM lag", "p_value"] < 0.01)
     True
     """
-    check_choice(fe, _FE, "fe")
+    check_choice(fe, _FIXED, "fe")
     pdata = prepare_panel(data, y, x, entity=entity, time=time, w=w)
     W = pdata.w.sparse
     T, N = pdata.T, pdata.N
@@ -160,8 +160,16 @@ class ModelSelection(Result):
 
 def spatial_model_selection(data: pd.DataFrame, y: str, x: Any, *, entity: str, time: str,
                             w: Any, fe: str | None = "twoway", lee_yu: bool = False,
-                            level: float = 0.95) -> ModelSelection:
+                            level: float = 0.95, hausman: bool = False) -> ModelSelection:
     """Run the usual chain: LM tests, SDM/SAR/SEM fits, Wald and LR of SDM vs SAR and SEM.
+
+    ``hausman=True`` adds the spatial Hausman test of the SDM with entity fixed effects
+    (Lee-Yu) against the SDM with random effects (:func:`dtistat.spatial_hausman`); the
+    two extra fits are in ``models`` as ``"sdm_fe"`` and ``"sdm_re"``. The suggested model
+    does not depend on it: read it as fixed versus random individual effects. Neither
+    fit has time effects (random effects are individual only here), so time effects
+    correlated with x also make it reject; demean the data by period first if the panel
+    has them.
 
     Examples
     --------
@@ -177,6 +185,7 @@ def spatial_model_selection(data: pd.DataFrame, y: str, x: Any, *, entity: str, 
     >>> spatial_model_selection(df, "y", "x", entity="i", time="t", w=w).choice
     'SDM'
     """
+    check_choice(fe, _FIXED, "fe")
     w = as_weights(w)  # one object: the three fits share its eigenvalues
     lm = lm_tests(data, y, x, entity=entity, time=time, w=w, fe=fe)
     kw = {"entity": entity, "time": time, "w": w, "fe": fe, "lee_yu": lee_yu, "level": level}
@@ -204,5 +213,15 @@ def spatial_model_selection(data: pd.DataFrame, y: str, x: Any, *, entity: str, 
         choice = "SEM"
     else:
         choice = "SDM"
+    models = {"sdm": sdm, "sar": sar, "sem": sem}
+    if hausman:
+        from dtistat.spatial.random import spatial_hausman
+
+        kw.update(fe="entity", lee_yu=True)
+        models["sdm_fe"] = fit_spatial(data, y, x, model="sdm", **kw)
+        kw.update(fe="random", lee_yu=False)
+        models["sdm_re"] = fit_spatial(data, y, x, model="sdm", **kw)
+        h = spatial_hausman(models["sdm_fe"], models["sdm_re"])
+        table.loc["Hausman SDM (entity FE vs RE)"] = [h.statistic, h.df[0], h.p_value]
     table["reject_at_level"] = table["p_value"] < alpha
-    return ModelSelection(table, {"sdm": sdm, "sar": sar, "sem": sem}, choice)
+    return ModelSelection(table, models, choice)

@@ -170,12 +170,19 @@ class ThresholdResult(CoefResult):
             c = self.lr_curves[k]
             a.plot(c["gamma"], c["lr"], color="#1f4e79", lw=1.2)
             a.axhline(self.lr_critical, color="#c00000", ls="--", lw=1,
-                      label=f"{self.lr_critical:.2f}")
+                      label=pick_label(f"临界值 {self.lr_critical:.2f}",
+                                       f"critical value {self.lr_critical:.2f}"))
             a.axvline(est[k], color="0.5", lw=0.8, ls=":")
             a.set_title(f"{k}: γ = {est[k]:.4g}")
             a.set_xlabel(pick_label(f"门槛变量 {self.threshold_var}",
                                     f"Threshold {self.threshold_var}"))
             a.set_ylabel(pick_label("似然比统计量 LR", "LR statistic"))
-            a.legend(loc="upper right", fontsize=8, frameon=False)
-        fig.tight_layout()
+            if ax is not None:  # the caller's axes: a legend inside, where it hides least
+                a.legend(loc="best", fontsize=8)
+        if ax is None:  # one legend below the panels, never over a curve
+            fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center",
+                       fontsize=8, frameon=False)
+            fig.tight_layout(rect=(0, 0.3 / fig.get_figheight(), 1, 1))
+        else:
+            fig.tight_layout()
         return fig

@@ -12,13 +12,17 @@
 * beta convergence, panel: ``ln y_it - ln y_i,t-1 = b ln y_i,t-1 [+ controls_i,t-1]
   + mu_i + eta_t + e_it`` by :func:`dtistat.fit_panel` (two-way fixed effects by
   default); ``theta = -ln(1 + b)`` per period.
+* spatial beta convergence (``w=``): the same regressions with a spatial lag of growth
+  and of the regressors (SDM, Elhorst, Piras & Arbia 2010, *J. Regional Science* 50;
+  Rey & Montouri 1999, *Regional Studies* 33, for SAR/SEM cross-sections) by
+  :func:`dtistat.fit_spatial` (ML); ``b`` is the coefficient on the own initial level.
 
 Values must be strictly positive (logs).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -130,6 +134,7 @@ class BetaResult(CoefResult):
     cov_type: str
     tau: float
     value: str
+    spatial: Any = field(default=None, repr=False)
     _kind = "BetaConvergence"
 
     def _headline(self) -> list[str]:
@@ -173,7 +178,8 @@ def beta_convergence(data: Any, *, value: str | None = None, entity: str | None 
                      time: str | None = None, controls: Any = None,
                      model: str = "cross-section", fe: str | None = "twoway",
                      cov: str = "robust", small_sample: str = "stata",
-                     level: float = 0.95) -> BetaResult:
+                     level: float = 0.95, w: Any = None,
+                     spatial_model: str = "sdm") -> BetaResult:
     """Absolute (no controls) or conditional beta convergence, with speed and half-life.
 
     Parameters
@@ -191,6 +197,13 @@ def beta_convergence(data: Any, *, value: str | None = None, entity: str | None 
     cov, small_sample : str
         As everywhere in dtistat (:func:`dtistat.inference.sandwich`); default
         heteroskedasticity-robust; in the panel form ``cov="cluster"`` clusters by entity.
+    w : SpatialWeights, libpysal W or square array, optional
+        Spatial beta convergence: the regression becomes a spatial model of
+        :func:`dtistat.fit_spatial` (``spatial_model="sdm"``, ``"sar"``, ``"sem"``,
+        ``"sac"`` or ``"sdem"``) estimated by ML with the fixed effects ``fe`` (panel) or
+        an intercept (cross-section); W's ids must be the entities. Standard errors come
+        from the information matrix (``cov`` is not used); ``spatial`` holds the fit
+        (its ``effects()`` give the direct and spillover effects of the initial level).
 
     Examples
     --------
@@ -209,6 +222,9 @@ def beta_convergence(data: Any, *, value: str | None = None, entity: str | None 
     level = v.check_level(level)
     vname, wides, ctrl = _long(data, value, entity, time, controls)
     kind = "conditional" if ctrl else "absolute"
+    if w is not None:
+        v.check_choice(spatial_model, ("sdm", "sar", "sem", "sac", "sdem"), "spatial_model")
+        return _spatial(vname, wides, ctrl, kind, model, fe, w, spatial_model, level)
     if model == "cross-section":
         return _cross_section(vname, wides, ctrl, kind, cov, small_sample, level)
     return _panel(vname, wides, ctrl, kind, fe, cov, small_sample, level)
@@ -264,3 +280,45 @@ def _panel(vname, wides, ctrl, kind, fe, cov, small_sample, level) -> BetaResult
     return BetaResult(params=params, cov=covm, df_inference=r.df_inference, level=level,
                       nobs=int(r.nobs), beta=beta, theta=theta, half_life=hl, kind=kind,
                       model="panel", fe=fe, cov_type=r.cov_type, tau=1.0, value=vname)
+
+
+def _spatial(vname, wides, ctrl, kind, model, fe, w, spatial_model, level) -> BetaResult:
+    """Spatial beta convergence by :func:`dtistat.fit_spatial`."""
+    from dtistat.spatial import fit_spatial
+
+    Y = wides[vname]
+    L = np.log(Y.to_numpy())
+    n, T = L.shape
+    ents = Y.index
+    if model == "cross-section":
+        tau = float(T - 1)
+        lag = f"ln_{vname}_0"
+        df = pd.DataFrame({"entity": ents, "period": 0, "growth": (L[:, -1] - L[:, 0]) / tau,
+                           lag: L[:, 0]})
+        cols = {c: wides[c].to_numpy()[:, 0] for c in ctrl}
+        fe = None
+    else:
+        tau = 1.0
+        lag = f"ln_{vname}_lag"
+        df = pd.DataFrame({"entity": np.repeat(ents, T - 1), "period": np.tile(np.arange(1, T), n),
+                           "growth": (L[:, 1:] - L[:, :-1]).ravel(), lag: L[:, :-1].ravel()})
+        cols = {c: wides[c].to_numpy()[:, :-1].ravel() for c in ctrl}
+    safe = {f"control_{j}": c for j, c in enumerate(ctrl)}
+    for s_, c in safe.items():
+        df[s_] = cols[c]
+    r = fit_spatial(df, "growth", [lag, *safe], entity="entity", time="period", w=w,
+                    model=spatial_model, fe=fe, level=level)
+
+    def back(s_):
+        if s_.startswith("W*") and s_[2:] in safe:
+            return "W*" + safe[s_[2:]]
+        return safe.get(s_, s_)
+
+    params = r.params.rename(index=back)
+    covm = r.cov.rename(index=back, columns=back)
+    beta = float(params[lag])
+    theta, hl = speed(beta, tau)
+    return BetaResult(params=params, cov=covm, df_inference=None, level=level,
+                      nobs=int(r.nobs), beta=beta, theta=theta, half_life=hl, kind=kind,
+                      model=f"{model} {spatial_model.upper()}", fe=fe,
+                      cov_type="ML information matrix", tau=tau, value=vname, spatial=r)

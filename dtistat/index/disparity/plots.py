@@ -45,7 +45,7 @@ def dagum_share_plot(result: DagumResult) -> Figure:
     3
     """
     ov = result.overall
-    fig = _figure((7.0, 3.8))
+    fig = _figure((7.0, 4.1))
     ax = fig.add_subplot()
     x = np.arange(len(ov))
     bottom = np.zeros(len(ov))
@@ -60,10 +60,13 @@ def dagum_share_plot(result: DagumResult) -> Figure:
     ax2 = ax.twinx()
     ax2.plot(x, ov["G"].to_numpy(), color="k", marker="o", label=pick_label("总体基尼系数", "Gini"))
     ax2.set_ylabel(pick_label("总体基尼系数", "overall Gini"))
-    ax.legend(loc="lower left", fontsize=8)
     ax.set_title(pick_label(f"Dagum基尼系数分解（按{result.group}）",
                             f"Dagum Gini decomposition by {result.group}"))
-    fig.tight_layout()
+    # bars fill the axes from 0 to 100%: the legend goes below, not over the bars
+    handles = [h for a in (ax, ax2) for h in a.get_legend_handles_labels()[0]]
+    fig.legend(handles, [h.get_label() for h in handles], loc="lower center", ncol=4,
+               fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.3 / fig.get_figheight(), 1, 1))
     return fig
 
 

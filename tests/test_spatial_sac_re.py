@@ -1,0 +1,404 @@
+"""SAC, SDEM and random-effects spatial panels against brute-force likelihoods written
+with dense matrices, and their standard errors against the general Gaussian information
+matrix computed numerically; the spatial Hausman test."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from libpysal.weights import lat2W
+from scipy.linalg import helmert
+from scipy.optimize import minimize
+from scipy.stats import multivariate_normal
+
+from dtistat.errors import DtiStatError, ParameterError
+from dtistat.spatial import (
+    fit_spatial,
+    spatial_effects,
+    spatial_hausman,
+    spatial_model_selection,
+)
+
+
+def _panel(seed=0, side=4, T=5, rho=0.3, lam=0.4, theta=0.6, sig_mu=0.0, fe_shift=1.0):
+    w = lat2W(side, side, rook=False)
+    w.transform = "r"
+    W = w.sparse.toarray()
+    N = W.shape[0]
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(T, N, 2))
+    a = fe_shift * rng.normal(size=N) + sig_mu * rng.normal(size=N)
+    d = rng.normal(size=T) * fe_shift
+    Y = np.empty((T, N))
+    for t in range(T):
+        u = np.linalg.solve(np.eye(N) - lam * W, rng.normal(0, 0.7, N))
+        mu = 1.0 + X[t] @ [1.0, -0.5] + theta * W @ X[t, :, 0] + a + d[t]
+        Y[t] = np.linalg.solve(np.eye(N) - rho * W, mu + u)
+    long = pd.DataFrame({"i": np.tile(w.id_order, T), "t": np.repeat(np.arange(T), N),
+                         "y": Y.ravel(), "x1": X[..., 0].ravel(), "x2": X[..., 1].ravel()})
+    return w, W, long, Y, X
+
+
+def _dummies(N, T, fe):
+    D = []
+    if fe in ("entity", "twoway"):
+        D.append(np.tile(np.eye(N), (T, 1)))
+    if fe in ("time", "twoway"):
+        D.append(np.kron(np.eye(T), np.ones((N, 1)))[:, 1 if fe == "twoway" else 0:])
+    return D
+
+
+def _bruteforce_lsdv(W, Y, X, fe, model):
+    """Full Gaussian logL of SAC / SDEM with explicit dummies, maximized by BFGS."""
+    T, N = Y.shape
+    Xl = np.vstack([np.column_stack([X[t], W @ X[t, :, 0]]) if model == "sdem" else X[t]
+                    for t in range(T)])
+    Z = np.column_stack([Xl] + _dummies(N, T, fe))
+    y = Y.ravel()
+    IW = np.kron(np.eye(T), W)
+    k = Xl.shape[1]
+    lag = model == "sac"
+
+    def nll(p):
+        rho = p[-3] if lag else 0.0
+        lam, s2 = p[-2], np.exp(p[-1])
+        e = y - rho * IW @ y - Z @ p[:-3]
+        e = e - lam * IW @ e
+        ld = T * (np.linalg.slogdet(np.eye(N) - rho * W)[1]
+                  + np.linalg.slogdet(np.eye(N) - lam * W)[1])
+        return -(-len(y) / 2 * np.log(2 * np.pi * s2) - e @ e / (2 * s2) + ld)
+
+    start = np.r_[np.linalg.lstsq(Z, y, rcond=None)[0], 0.1, 0.1, 0.0]
+    res = minimize(nll, start, method="BFGS", options={"gtol": 1e-9, "maxiter": 50000})
+    return res.x[:k], res.x[-3], res.x[-2], np.exp(res.x[-1]), -res.fun
+
+
+@pytest.mark.parametrize("model,fe", [("sac", "twoway"), ("sac", "entity"),
+                                      ("sdem", "twoway"), ("sdem", "time")])
+def test_sac_sdem_equal_bruteforce_lsdv(model, fe):
+    w, W, long, Y, X = _panel(seed=1)
+    r = fit_spatial(long, "y", ["x1", "x2"], entity="i", time="t", w=w, model=model, fe=fe,
+                    durbin=["x1"] if model == "sdem" else None)
+    beta, rho, lam, s2, ll = _bruteforce_lsdv(W, Y, X, fe, model)
+    assert r.params["lambda"] == pytest.approx(lam, abs=1e-5)
+    if model == "sac":
+        assert r.params["rho"] == pytest.approx(rho, abs=1e-5)
+        np.testing.assert_allclose(r.params.to_numpy()[:-2], beta, atol=1e-5)
+    else:
+        np.testing.assert_allclose(r.params.to_numpy()[:-1], beta, atol=1e-5)
+    assert r.sigma2 == pytest.approx(s2, rel=1e-5)
+    assert r.loglik == pytest.approx(ll, rel=1e-8)
+
+
+def _gaussian_info(mu, Sigma, theta, h=1e-6):
+    """mu_i' S^-1 mu_j + tr(S^-1 S_i S^-1 S_j) / 2 with central differences."""
+    p = len(theta)
+    dmu, dS = [], []
+    for i in range(p):
+        e = np.zeros(p)
+        e[i] = h * max(1.0, abs(theta[i]))
+        dmu.append((mu(theta + e) - mu(theta - e)) / (2 * e[i]))
+        dS.append((Sigma(theta + e) - Sigma(theta - e)) / (2 * e[i]))
+    Si = np.linalg.inv(Sigma(theta))
+    info = np.empty((p, p))
+    for i in range(p):
+        for j in range(p):
+            info[i, j] = dmu[i] @ Si @ dmu[j] + 0.5 * np.trace(Si @ dS[i] @ Si @ dS[j])
+    return info
+
+
+@pytest.mark.parametrize("fe", ["entity", "twoway"])
+def test_sac_standard_errors_equal_gaussian_information(fe):
+    # Lee-Yu: the transformed model is plain ML without incidental parameters, so its
+    # information matrix is the general Gaussian one, computed here by brute force
+    w, W, long, Y, X = _panel(seed=2, T=4)
+    r = fit_spatial(long, "y", ["x1", "x2"], entity="i", time="t", w=w, model="sac", fe=fe,
+                    lee_yu=True)
+    T, N = Y.shape
+    FT = helmert(T).T
+    FN = helmert(N).T if fe == "twoway" else np.eye(N)
+    Ws = FN.T @ W @ FN
+    n = Ws.shape[0]
+    Xs = np.einsum("ts,tnk,nm->smk", FT, X, FN).reshape(-1, 2)
+    Ts = T - 1
+    I = np.eye(n)
+
+    def mu(th):
+        A = np.kron(np.eye(Ts), I - th[2] * Ws)
+        return np.linalg.solve(A, Xs @ th[:2])
+
+    def Sigma(th):
+        G = np.kron(np.eye(Ts), (I - th[3] * Ws) @ (I - th[2] * Ws))
+        Gi = np.linalg.inv(G)
+        return th[4] * Gi @ Gi.T
+
+    theta = np.r_[r.params.to_numpy(), r.sigma2]
+    V = np.linalg.inv(_gaussian_info(mu, Sigma, theta))
+    np.testing.assert_allclose(r.cov_full.to_numpy(), V, rtol=1e-5, atol=1e-10)
+    # and the estimates maximize the same dense likelihood (BFGS from a perturbed start)
+    y = np.einsum("ts,tn,nm->sm", FT, Y, FN).ravel()
+
+    def nll(th):
+        th = np.r_[th[:4], np.exp(th[4])]
+        return -multivariate_normal.logpdf(y, mu(th), Sigma(th))
+
+    start = np.r_[theta[:4] + 0.05, np.log(theta[4]) + 0.1]
+    res = minimize(nll, start, method="BFGS", options={"gtol": 1e-8})
+    np.testing.assert_allclose(res.x[:4], theta[:4], atol=2e-5)
+    assert np.exp(res.x[4]) == pytest.approx(r.sigma2, rel=1e-4)
+    assert -res.fun == pytest.approx(r.loglik, rel=1e-9)
+
+
+def test_sdem_effects_are_its_coefficients():
+    w, W, long, Y, X = _panel(seed=3)
+    r = fit_spatial(long, "y", ["x1", "x2"], entity="i", time="t", w=w, model="sdem",
+                    durbin=["x1"])
+    e = spatial_effects(r, method="delta").table.set_index(["variable", "effect"])
+    p, se = r.params, r.std_errors
+    assert e.loc[("x1", "direct"), "estimate"] == pytest.approx(p["x1"], rel=1e-12)
+    assert e.loc[("x1", "indirect"), "estimate"] == pytest.approx(p["W*x1"], rel=1e-12)
+    assert e.loc[("x2", "indirect"), "estimate"] == 0.0
+    tot = np.sqrt(r.cov.loc["x1", "x1"] + r.cov.loc["W*x1", "W*x1"]
+                  + 2 * r.cov.loc["x1", "W*x1"])
+    assert e.loc[("x1", "total"), "std_error"] == pytest.approx(tot, rel=1e-10)
+    assert e.loc[("x1", "direct"), "std_error"] == pytest.approx(se["x1"], rel=1e-10)
+    sim = spatial_effects(r, n_sim=4000, seed=1).table.set_index(["variable", "effect"])
+    assert sim.loc[("x1", "total"), "std_error"] == pytest.approx(tot, rel=0.05)
+
+
+def test_sac_effects_as_sar():
+    w, W, long, Y, X = _panel(seed=4)
+    r = fit_spatial(long, "y", ["x1", "x2"], entity="i", time="t", w=w, model="sac")
+    rho, b = r.params["rho"], r.params["x1"]
+    S = np.linalg.inv(np.eye(len(W)) - rho * W) * b
+    e = spatial_effects(r, method="delta").table.set_index(["variable", "effect"])
+    assert e.loc[("x1", "direct"), "estimate"] == pytest.approx(np.trace(S) / len(W))
+    assert e.loc[("x1", "total"), "estimate"] == pytest.approx(S.sum() / len(W))
+
+
+# --------------------------------------------------------------------- random effects
+def _re_bruteforce(W, Y, X, model):
+    """Full (non-concentrated) Gaussian logL of the RE model, dense NT x NT, by BFGS over
+    (const, beta, rho or lambda, log s2, log s2_mu); SDM = SAR with W x1 appended."""
+    T, N = Y.shape
+    y = Y.ravel()
+    Xl = np.column_stack([np.ones(N * T), X.reshape(-1, X.shape[-1])])
+    if model == "sdm":
+        Xl = np.column_stack([Xl, (X[..., 0] @ W.T).ravel()])
+        model = "sar"
+    k = Xl.shape[1]
+    J = np.kron(np.ones((T, T)), np.eye(N))
+    I = np.eye(N)
+
+    def nll(p):
+        r, s2, s2mu = p[k], np.exp(p[k + 1]), np.exp(p[k + 2])
+        if model == "sar":
+            e = np.kron(np.eye(T), I - r * W) @ y - Xl @ p[:k]
+            Om = s2mu * J + s2 * np.eye(N * T)
+            jac = T * np.linalg.slogdet(I - r * W)[1]
+        else:
+            e = y - Xl @ p[:k]
+            B = I - r * W
+            Om = s2mu * J + s2 * np.kron(np.eye(T), np.linalg.inv(B.T @ B))
+            jac = 0.0
+        ld = np.linalg.slogdet(Om)[1]
+        return -(-N * T / 2 * np.log(2 * np.pi) - ld / 2 + jac
+                 - e @ np.linalg.solve(Om, e) / 2)
+
+    start = np.r_[np.linalg.lstsq(Xl, y, rcond=None)[0], 0.1, 0.0, -1.0]
+    res = minimize(nll, start, method="BFGS", options={"gtol": 1e-8, "maxiter": 50000})
+    return res.x[:k], res.x[k], np.exp(res.x[k + 1]), np.exp(res.x[k + 2]), -res.fun
+
+
+@pytest.mark.parametrize("model", ["sar", "sem", "sdm"])
+def test_random_effects_equal_bruteforce_likelihood(model):
+    w, W, long, Y, X = _panel(seed=5, side=3, T=4, rho=0.0 if model == "sem" else 0.3,
+                              lam=0.4 if model == "sem" else 0.0,
+                              theta=0.6 if model == "sdm" else 0.0, sig_mu=1.0, fe_shift=0.0)
+    r = fit_spatial(long, "y", ["x1", "x2"], entity="i", time="t", w=w, model=model,
+                    fe="random", durbin=["x1"] if model == "sdm" else None)
+    beta, sp, s2, s2mu, ll = _re_bruteforce(W, Y, X, model)
+    assert list(r.params.index[:3]) == ["const", "x1", "x2"]
+    np.testing.assert_allclose(r.params.to_numpy()[:-1], beta, atol=2e-5)
+    assert r.rho == pytest.approx(sp, abs=2e-5)
+    assert r.sigma2 == pytest.approx(s2, rel=1e-4)
+    assert r.sigma2_mu == pytest.approx(s2mu, rel=1e-4)
+    assert r.loglik == pytest.approx(ll, rel=1e-9)
+
+
+@pytest.mark.parametrize("model", ["sar", "sem"])
+def test_random_effects_standard_errors_equal_gaussian_information(model):
+    w, W, long, Y, X = _panel(seed=6, side=3, T=4, theta=0.0, sig_mu=1.0, fe_shift=0.0)
+    r = fit_spatial(long, "y", ["x1", "x2"], entity="i", time="t", w=w, model=model,
+                    fe="random")
+    T, N = Y.shape
+    Xl = np.column_stack([np.ones(N * T), X.reshape(-1, 2)])
+    J = np.kron(np.ones((T, T)), np.eye(N))
+    I = np.eye(N)
+
+    def mu(th):   # th = const, b1, b2, rho/lambda, psi, s2
+        if model == "sar":
+            return np.linalg.solve(np.kron(np.eye(T), I - th[3] * W), Xl @ th[:3])
+        return Xl @ th[:3]
+
+    def Sigma(th):
+        s2, psi = th[5], th[4]
+        if model == "sar":
+            Ai = np.kron(np.eye(T), np.linalg.inv(I - th[3] * W))
+            return s2 * Ai @ (np.eye(N * T) + psi * J) @ Ai.T
+        B = I - th[3] * W
+        return s2 * (psi * J + np.kron(np.eye(T), np.linalg.inv(B.T @ B)))
+
+    theta = np.r_[r.params.to_numpy(), r.sigma2_mu / r.sigma2, r.sigma2]
+    assert list(r.cov_full.index[-2:]) == ["psi", "sigma2"]
+    V = np.linalg.inv(_gaussian_info(mu, Sigma, theta))
+    np.testing.assert_allclose(r.cov_full.to_numpy(), V, rtol=1e-5, atol=1e-10)
+
+
+def test_spatial_hausman():
+    w, W, long, Y, X = _panel(seed=7, side=6, T=6, theta=0.0, lam=0.0, sig_mu=1.0,
+                              fe_shift=0.0)
+    kw = {"entity": "i", "time": "t", "w": w, "model": "sar"}
+    fe = fit_spatial(long, "y", ["x1", "x2"], fe="entity", lee_yu=True, **kw)
+    re = fit_spatial(long, "y", ["x1", "x2"], fe="random", **kw)
+    h = spatial_hausman(fe, re)
+    t = ["x1", "x2"]
+    d = fe.params[t] - re.params[t]
+    Vd = fe.cov.loc[t, t] - re.cov.loc[t, t]
+    assert h.statistic == pytest.approx(float(d @ np.linalg.solve(Vd, d)), rel=1e-10)
+    assert h.df == (2,) and h.terms == ("x1", "x2")
+    assert spatial_hausman(fe, re, spatial=True).df == (3,)
+    # individual effects correlated with x1: FE stays consistent, RE does not
+    c = np.tile(np.random.default_rng(7).normal(size=36), 6)
+    bad = long.assign(x1=long["x1"] + c, y=long["y"] + 2 * c)
+    fe2 = fit_spatial(bad, "y", ["x1", "x2"], fe="entity", lee_yu=True, **kw)
+    re2 = fit_spatial(bad, "y", ["x1", "x2"], fe="random", **kw)
+    assert spatial_hausman(fe2, re2).p_value < 0.01
+    with pytest.raises(ParameterError, match="fe='random'"):
+        spatial_hausman(fe, fe)
+    with pytest.raises(ParameterError, match="lee_yu=True"):
+        spatial_hausman(fit_spatial(long, "y", ["x1", "x2"], fe="entity", **kw), re)
+
+
+def test_bad_input_sac_re(stl):
+    w, long, _ = stl
+    kw = {"entity": "i", "time": "t", "w": w}
+    with pytest.raises(ParameterError, match="fe='random'"):
+        fit_spatial(long, "hr", ["rd"], model="sac", fe="random", **kw)
+    with pytest.raises(ParameterError, match="durbin"):
+        fit_spatial(long, "hr", ["rd"], model="sar", durbin=["rd"], **kw)
+    with pytest.raises(DtiStatError, match="unbalanced"):
+        fit_spatial(long.iloc[1:], "hr", ["rd"], model="sem", fe="random", **kw)
+    with pytest.raises(ParameterError, match="lee_yu"):
+        fit_spatial(long, "hr", ["rd"], model="sar", fe="random", lee_yu=True, **kw)
+
+
+def test_model_selection_with_hausman(stl):
+    w, long, _ = stl
+    kw = {"entity": "i", "time": "t", "w": w}
+    sel = spatial_model_selection(long, "hr", ["rd", "pe"], hausman=True, **kw)
+    row = sel.table.loc["Hausman SDM (entity FE vs RE)"]
+    h = spatial_hausman(fit_spatial(long, "hr", ["rd", "pe"], fe="entity", lee_yu=True,
+                                    **kw),
+                        fit_spatial(long, "hr", ["rd", "pe"], fe="random", **kw))
+    assert row["statistic"] == pytest.approx(h.statistic, rel=1e-12)
+    assert row["df"] == 4 and sel.models["sdm_re"].fe == "random"
+
+
+def test_random_effects_sar_equals_spreg(stl):
+    import spreg
+
+    w, long, _ = stl
+    y = long["hr"].to_numpy()[:, None]
+    ref = spreg.Panel_RE_Lag(y, long[["rd", "pe"]].to_numpy(), w)
+    r = fit_spatial(long, "hr", ["rd", "pe"], entity="i", time="t", w=w, model="sar",
+                    fe="random")
+    b = np.ravel(ref.betas)                     # const, rd, pe, rho, phi
+    # spreg alternates phi and rho steps until |d phi| < 1e-7
+    np.testing.assert_allclose(r.params.to_numpy(), b[:4], rtol=1e-6)
+    N, T = 78, 3
+    phi = np.sqrt(1 / (1 + T * r.sigma2_mu / r.sigma2))   # spreg: phi^2 = s2/(T s2_u + s2)
+    assert phi == pytest.approx(b[4], rel=1e-6)
+    assert r.sigma2 == pytest.approx(float(np.ravel(ref.sig2)[0]), rel=1e-6)
+    # spreg's logll is the concentrated likelihood of its last rho step, which leaves
+    # out the N/2 log(phi^2) term of the full likelihood; its stopping rule leaves it
+    # ~1e-5 below our maximum
+    ll_ref = float(ref.logll) + N / 2 * np.log(b[4] ** 2)
+    assert r.loglik == pytest.approx(ll_ref, rel=1e-7)
+    assert r.loglik >= ll_ref
+    # spreg's (rho, phi, sigma2) information entries differ from the Gaussian information
+    # (ours equals it: test above); the coefficient SEs agree to 1e-4
+    np.testing.assert_allclose(r.std_errors.to_numpy(), np.sqrt(np.diag(ref.vm))[:4],
+                               rtol=1e-4)
+
+
+def test_dense_size_limits_are_refused(stl, monkeypatch):
+    from dtistat.spatial import models
+
+    w, long, _ = stl
+    kw = {"entity": "i", "time": "t", "w": w}
+    monkeypatch.setitem(models._DENSE_MAX_N, "sac", 50)
+    monkeypatch.setitem(models._DENSE_MAX_N, "sem-re", 50)
+    with pytest.raises(ParameterError, match="N = 78 is above 50"):
+        fit_spatial(long, "hr", ["rd"], model="sac", **kw)
+    with pytest.raises(ParameterError, match="N = 78 is above 50"):
+        fit_spatial(long, "hr", ["rd"], model="sem", fe="random", **kw)
+
+
+def test_missing_keys_are_named(stl):
+    w, long, _ = stl
+    bad = long.astype({"t": float})
+    bad.loc[7, "t"] = np.nan
+    with pytest.raises(DtiStatError, match="key column 't' is missing at row 7"):
+        fit_spatial(bad, "hr", ["rd"], entity="i", time="t", w=w)
+    dup = pd.concat([long, long.iloc[[3]]], ignore_index=True)
+    with pytest.raises(DtiStatError, match="duplicate rows for i x t"):
+        fit_spatial(dup, "hr", ["rd"], entity="i", time="t", w=w)
+
+
+@pytest.mark.slow
+def test_spatial_hausman_size_under_the_null():
+    # 40 panels of 81 units x 6 periods with random effects independent of x: the
+    # statistic should follow chi2(2) (mean 2, 5% rejections); 40 draws leave Monte Carlo
+    # error of about +-0.45 on the mean and +-0.07 on the rate
+    stats_, rej = [], []
+    for seed in range(40):
+        w, W, long, Y, X = _panel(seed=100 + seed, side=9, T=6, theta=0.0, lam=0.0,
+                                  sig_mu=1.0, fe_shift=0.0)
+        kw = {"entity": "i", "time": "t", "w": w, "model": "sar"}
+        h = spatial_hausman(fit_spatial(long, "y", ["x1", "x2"], fe="entity", lee_yu=True,
+                                        **kw),
+                            fit_spatial(long, "y", ["x1", "x2"], fe="random", **kw))
+        stats_.append(h.statistic)
+        rej.append(h.p_value < 0.05)
+    assert 1.3 < np.mean(stats_) < 2.9
+    assert np.mean(rej) <= 0.15
+
+
+def test_lm_tests_and_selection_refuse_random_effects(stl):
+    from dtistat.spatial import spatial_lm_tests
+
+    w, long, _ = stl
+    kw = {"entity": "i", "time": "t", "w": w, "fe": "random"}
+    with pytest.raises(ParameterError, match="fe='random' is not valid"):
+        spatial_lm_tests(long, "hr", ["rd"], **kw)
+    with pytest.raises(ParameterError, match="fe='random' is not valid"):
+        spatial_model_selection(long, "hr", ["rd"], **kw)
+
+
+def test_sac_weak_identification_is_reported():
+    # no regressor effect: rho and lambda share W and trade off against each other
+    w = lat2W(5, 5)
+    w.transform = "r"
+    W = w.sparse.toarray()
+    rng = np.random.default_rng(3)
+    Y = np.stack([np.linalg.solve(np.eye(25) - 0.5 * W, rng.normal(size=25))
+                  for _ in range(4)])
+    df = pd.DataFrame({"i": np.tile(w.id_order, 4), "t": np.repeat(range(4), 25),
+                       "y": Y.ravel(), "x": rng.normal(size=100)})
+    r = fit_spatial(df, "y", "x", entity="i", time="t", w=w, model="sac", fe="entity")
+    assert r.rho_lambda_correlation < -0.99
+    assert "weakly identified" in str(r.summary())
+    w2, _, long, _, _ = _panel(seed=1)
+    ok = fit_spatial(long, "y", ["x1", "x2"], entity="i", time="t", w=w2, model="sac")
+    assert abs(ok.rho_lambda_correlation) < 0.9
+    assert "weakly identified" not in str(ok.summary())
