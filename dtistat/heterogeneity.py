@@ -184,7 +184,7 @@ def _prepare(data, formula, by, entity, time, cluster, missing):
                 i = int(np.flatnonzero(d[c].isna().to_numpy())[0])
                 raise DataError(f"column {c!r} is missing at row {d.index[i]!r}; fill or "
                                 "drop it, or pass missing='drop'")
-        check_no_nan(d, [dep, *xs], keys=[entity, time])
+        check_no_nan(d, [dep, *xs], keys=[entity, time], hint="missing='drop'")
     groups = tuple(sorted(d[by].unique()))
     if len(groups) < 2:
         raise DataError(f"by column {by!r} has {len(groups)} group(s); comparing groups "

@@ -28,6 +28,7 @@ from scipy import stats
 
 from dtistat import _bootstrap as bs
 from dtistat._linalg import demean, demean1, factorize, ols
+from dtistat._periods import check_time_types
 from dtistat._results import Result, Summary, TableColumn
 from dtistat._scale import check_magnitude, column_scale
 from dtistat._validate import (
@@ -790,7 +791,7 @@ def _prepare(data: pd.DataFrame, a: _Args) -> _Data:
         ok &= data[k].notna().to_numpy()
     n_dropped = int((~ok).sum())
     if n_dropped and not a.drop_missing:
-        check_no_nan(data, a.model_vars)
+        check_no_nan(data, a.model_vars, hint="missing='drop'")
         bad_key = next(k for k in a.keys if data[k].isna().any())
         raise DataError(f"key column {bad_key!r} has missing values; fill them or pass "
                         "missing='drop'")
@@ -826,6 +827,8 @@ def _prepare(data: pd.DataFrame, a: _Args) -> _Data:
 def _fixed_effects(df: pd.DataFrame, a: _Args) -> tuple[list, int]:
     """The absorbed dimensions and the number of effect parameters they hold."""
     ecodes = factorize(df[a.entity])[0] if a.entity is not None else None
+    if a.time is not None:
+        check_time_types(df[a.time], a.time)
     tcodes = factorize(df[a.time])[0] if a.time is not None else None
     fe_dims: list[tuple[str, np.ndarray]] = []
     if a.fe in ("entity", "twoway"):
