@@ -2,6 +2,13 @@
 
 Run:  python benchmarks/bench_mediation.py            (full: n=2,700 and n=100,000)
       python benchmarks/bench_mediation.py --quick    (n=2,700 only, fewer draws)
+      python benchmarks/bench_mediation.py --memory   (1,000,000 rows: peak memory)
+
+``--memory`` fits a 20,000-city × 50-period panel (10^6 rows, two-way FE, city cluster
+bootstrap, BCa) in a fresh process and prints its peak resident memory
+(``resource.getrusage`` ru_maxrss, the whole process: interpreter, libraries and data
+included, and that before the fit) and the peak traced by ``tracemalloc`` during the
+fit (NumPy's allocations). Target: under 2 GB peak (issue #21).
 
 Prints wall time (best of ``--repeat`` for dtistat, one run for the peers, whose runs
 take seconds to minutes), the ratio peer/dtistat, and peak traced memory of each call
@@ -16,6 +23,9 @@ panel case 300 cities × 9 quarters with city and quarter effects.
 from __future__ import annotations
 
 import argparse
+import resource
+import subprocess
+import sys
 import time
 import tracemalloc
 import warnings
@@ -93,7 +103,19 @@ def main() -> None:
                          "slows the peers' per-replicate lstsq calls by 10x or more)")
     ap.add_argument("--no-peer-memory", action="store_true",
                     help="skip the second (traced) run of each peer")
+    ap.add_argument("--memory", action="store_true",
+                    help="only the memory row: 10^6 rows x 50 periods, in a fresh process")
+    ap.add_argument("--memory-draws", type=int, default=1000,
+                    help="bootstrap draws of the memory row (default 1,000)")
+    ap.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.memory_child:
+        memory_row(args.memory_draws)
+        return
+    if args.memory:  # a fresh interpreter: ru_maxrss is a high-water mark for life
+        subprocess.run([sys.executable, __file__, "--memory-child",
+                        "--memory-draws", str(args.memory_draws)], check=True)
+        return
     draws = 1000 if args.quick else args.draws
     covs = ["w1", "w2", "w3"]
     warnings.simplefilter("ignore")
@@ -102,6 +124,36 @@ def main() -> None:
 
     with threadpool_limits(limits=args.threads, user_api="blas"):
         run(args, draws, covs)
+
+
+def _maxrss_mib() -> float:
+    # ru_maxrss is in KiB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10
+
+
+def memory_row(draws: int, cities: int = 20_000, periods: int = 50) -> None:
+    """Peak memory of fit_mediation on 10^6 rows × 50 periods with two-way FE."""
+    n = cities * periods
+    d = simulate(n, seed=4, cities=cities)
+    before = _maxrss_mib()
+    warnings.simplefilter("ignore")
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    res = fit_mediation(d, x="x", m="m", y="y", covariates=["w1", "w2", "w3"],
+                        entity="city", time="quarter", fe="twoway", n_boot=draws,
+                        ci="bca", seed=1)
+    wall = time.perf_counter() - t0
+    traced = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    peak = _maxrss_mib()
+    ind = res.indirect.iloc[0]
+    print(f"n={n:,} ({cities:,} cities x {periods} periods) two-way FE, city cluster "
+          f"bootstrap, {draws:,} BCa draws: {wall:.1f} s; peak RSS {peak:,.0f} MiB "
+          f"(before the fit {before:,.0f} MiB: interpreter, libraries, data); traced "
+          f"during the fit {traced:,.0f} MiB; target < 2 GB "
+          f"{'met' if peak * 2**20 < 2e9 else 'MISSED'}")
+    print(f"indirect[m] = {ind['estimate']:.4f} (truth 0.2), BCa "
+          f"[{ind['ci_low']:.4f}, {ind['ci_high']:.4f}]", flush=True)
 
 
 def run(args, draws: int, covs: list[str]) -> None:

@@ -5,7 +5,11 @@ cross-product matrix of the resampled data, and that is a count-weighted sum of 
 per-cluster cross-products: ``S_b = sum_g n_bg C_g``. One GEMM of the counts matrix
 (replicates × clusters) with the stacked cluster cross-products (clusters × p(p+1)/2)
 gives every replicate's normal equations; batched ``np.linalg.solve`` does the rest.
-Replicates are processed in chunks so that memory stays bounded whatever ``n_boot``.
+Replicates are processed in chunks so that memory stays bounded whatever ``n_boot``,
+and the per-cluster cross-products are built from the rows block by block
+(:class:`CrossProducts`): the design is never materialised whole, nor are the
+row-level products (n × p(p+1)/2), so memory is O(block + n × k + G × p(p+1)/2)
+whatever the number of rows (k the model variables, p the replicate design's columns).
 
 Draw convention (what makes ``seed`` reproducible whatever the chunk size): replicates
 are drawn in fixed blocks of ``BLOCK`` (32), block k being the k-th call
@@ -25,6 +29,7 @@ from dtistat.errors import EstimationError
 
 __all__ = [
     "BLOCK",
+    "CrossProducts",
     "Equation",
     "batched_coefs",
     "bc_ci",
@@ -36,6 +41,7 @@ __all__ = [
     "jackknife_coefs",
     "percentile_ci",
     "resample_indices",
+    "unpack",
 ]
 
 #: Replicates drawn per generator call (fixed: it defines the stream).
@@ -44,14 +50,21 @@ BLOCK = 32
 ROW_BINCOUNT = 8192
 #: Memory budget (bytes) of the per-chunk counts buffer (replicates × clusters).
 CHUNK_BYTES = 48 * 2**20
+#: Memory budget (bytes) of the row-level cross-products of one block of rows.
+CROSS_BYTES = 16 * 2**20
+#: Per-group cross-products are kept in memory while they fit this budget (bytes);
+#: beyond, each pass over the replicates rebuilds them block by block.
+CACHE_BYTES = 256 * 2**20
 #: A regressor whose 1 - R^2 on the previous regressors falls below this (in a
 #: replicate) makes that replicate's design singular.
 SINGULAR_TOL = 1e-10
 
 
-def default_chunk(n_groups: int, n_boot: int) -> int:
-    """Replicates per chunk so that the (chunk × G) counts buffer fits CHUNK_BYTES."""
-    return int(max(1, min(n_boot, CHUNK_BYTES // (8 * max(n_groups, 1)))))
+def default_chunk(n_groups: int, n_boot: int, p: int = 1) -> int:
+    """Replicates per chunk so that the (chunk × G) counts buffer and the unpacked
+    (chunk × p × p) normal matrices (and their copies) fit CHUNK_BYTES."""
+    per = 8 * max(n_groups, 8 * p * p, 1)
+    return int(max(1, min(n_boot, CHUNK_BYTES // per)))
 
 
 def _round_chunk(chunk: int) -> int:
@@ -83,22 +96,200 @@ def sym_pairs(p: int) -> tuple[np.ndarray, np.ndarray]:
     return np.triu_indices(p)
 
 
+class CrossProducts:
+    """Per-group cross-products ``D_g' D_g`` of a design D given by its rows.
+
+    Parameters
+    ----------
+    design : callable
+        ``design(rows)`` returns rows ``rows`` of the (n × p) design. It is called with
+        whole groups only (rows sorted by group, stably), so a transformation within
+        groups nested in the resampled ones (e.g. entity demeaning) can be done there.
+    p : number of columns of the design.
+    codes : (n,) group codes 0..G-1 (every group non-empty), or None: every row is its
+        own group (the ordinary bootstrap).
+    n_groups : G (ignored when ``codes`` is None).
+    n_rows : n.
+    units : (n,) codes of subgroups that ``design`` must see whole (e.g. entities
+        inside province clusters, for their demeaning), or None: whole groups.
+
+    The (G × p(p+1)/2) upper-triangle table is produced in blocks of groups, each from
+    pieces of whole units of at most ``CROSS_BYTES`` of row-level products (a unit
+    larger than that is one piece). Columns equal in every group (e.g. the time-dummy
+    block of a balanced panel resampled by entity) are kept once: their count-weighted
+    sum is the count total times that value. The other columns are kept while they fit
+    ``CACHE_BYTES``, else rebuilt block by block on each pass. Block bounds depend on
+    the data only, so results do not depend on how replicates are chunked.
+    """
+
+    def __init__(self, design: Callable[[np.ndarray], np.ndarray], p: int,
+                 codes: np.ndarray | None, n_groups: int | None, n_rows: int,
+                 units: np.ndarray | None = None):
+        self.design, self.p = design, int(p)
+        self.q = self.p * (self.p + 1) // 2
+        self._max_rows = max(1, CROSS_BYTES // (8 * self.q))
+        if codes is None:
+            self.n_groups = int(n_rows)
+            self._order = self._sorted = None
+            starts = np.arange(n_rows + 1)
+        else:
+            self.n_groups = int(n_groups)
+            self._order = (np.argsort(codes, kind="stable") if units is None
+                           else np.lexsort((units, codes)))
+            self._sorted = codes[self._order]
+            starts = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=n_groups))])
+            su = self._sorted if units is None else units[self._order]
+            new = np.r_[True, (su[1:] != su[:-1]) | (self._sorted[1:] != self._sorted[:-1])]
+            self._cuts = np.r_[np.flatnonzero(new), n_rows]   # where a piece may start
+        self._starts = starts
+        step = self._max_rows  # groups per block: its table is at most CROSS_BYTES too
+        self._bounds = [(g, min(self.n_groups, g + step))
+                        for g in range(0, self.n_groups, step)]
+        self._first_pass()
+
+    def _first_pass(self) -> None:
+        """Find the columns equal in every group; keep the others if they fit.
+
+        A block keeps only the columns found varying so far: a column found varying
+        later equals the first row's value in every earlier block.
+        """
+        const, ref, kept, size = None, None, [], 0
+        for g0, g1 in self._bounds:
+            C = self._build(g0, g1)
+            if ref is None:
+                ref, const = C[0].copy(), np.ones(self.q, dtype=bool)
+            const &= (C == ref).all(axis=0)
+            if kept is not None:
+                cols = np.flatnonzero(~const)
+                kept.append((cols, C[:, cols]))
+                size += 8 * C.shape[0] * len(cols)
+                if size > CACHE_BYTES:
+                    kept = None
+            del C
+        self._set_columns(const if self.n_groups > 1 else np.zeros(self.q, dtype=bool), ref)
+        self._cache = None
+        if self.n_groups * len(self._var) * 8 > CACHE_BYTES:
+            return
+        table = np.empty((self.n_groups, len(self._var)))
+        pos = np.full(self.q, -1)
+        pos[self._var] = np.arange(len(self._var))
+        for k, (g0, g1) in enumerate(self._bounds):
+            if kept is None:
+                table[g0:g1] = self._build(g0, g1)[:, self._var]
+                continue
+            cols, vals = kept[k]
+            kept[k] = None
+            table[g0:g1] = ref[self._var]
+            table[g0:g1, pos[cols]] = vals
+        self._cache = [(0, self.n_groups, table)]
+
+    def _set_columns(self, const: np.ndarray, ref: np.ndarray) -> None:
+        self._const = np.flatnonzero(const)
+        self._var = np.flatnonzero(~const)
+        self._cval = ref[self._const].copy()
+
+    @classmethod
+    def from_design(cls, D: np.ndarray, codes: np.ndarray | None,
+                    n_groups: int | None) -> CrossProducts:
+        """Cross-products of an (n × p) design held in memory."""
+        return cls(lambda rows: D[rows], D.shape[1], codes, n_groups, len(D))
+
+    @classmethod
+    def from_table(cls, Cq: np.ndarray, p: int) -> CrossProducts:
+        """Wrap a ready (G × p(p+1)/2) table (one block, every column kept)."""
+        self = cls.__new__(cls)
+        Cq = np.asarray(Cq, dtype=float)
+        self.p, self.q, self.n_groups = int(p), Cq.shape[1], Cq.shape[0]
+        self._set_columns(np.zeros(self.q, dtype=bool), Cq[0] if len(Cq) else
+                          np.zeros(self.q))
+        self._cache = [(0, Cq.shape[0], Cq)]
+        return self
+
+    def _build(self, g0: int, g1: int) -> np.ndarray:
+        r0, r1 = int(self._starts[g0]), int(self._starts[g1])
+        if self._order is None:  # one row per group: a block is at most _max_rows rows
+            return _row_products(self.design(np.arange(r0, r1)))
+        out = np.zeros((g1 - g0, self.q))
+        s = r0
+        while s < r1:  # pieces of whole units, at most _max_rows rows unless one is larger
+            k = int(np.searchsorted(self._cuts, min(r1, s + self._max_rows), side="right"))
+            e = int(self._cuts[k - 1])
+            if e <= s:
+                e = int(self._cuts[k])
+            D = self.design(self._order[s:e])
+            local = self._sorted[s:e] - g0
+            first = np.flatnonzero(np.r_[True, local[1:] != local[:-1]])
+            out[local[first]] += np.add.reduceat(_row_products(D), first, axis=0)
+            s = e
+        return out
+
+    def blocks(self) -> Iterator[tuple[int, int, np.ndarray]]:
+        """Yield ``(g0, g1, C)``: the varying columns C of groups g0..g1-1."""
+        if self._cache is not None:
+            yield from self._cache
+            return
+        for g0, g1 in self._bounds:
+            yield g0, g1, self._build(g0, g1)[:, self._var]
+
+    def _expand(self, var_part: np.ndarray, const_weight: np.ndarray | float) -> np.ndarray:
+        out = np.empty((var_part.shape[0], self.q))
+        out[:, self._var] = var_part
+        out[:, self._const] = np.multiply.outer(np.broadcast_to(
+            np.asarray(const_weight, dtype=float), (var_part.shape[0],)), self._cval)
+        return out
+
+    def weighted(self, M: np.ndarray) -> np.ndarray:
+        """``M @ table`` for (R × G) group weights M, as (R × p(p+1)/2).
+
+        Products are taken for fixed slices of ``BLOCK`` rows of M (BLAS may round
+        differently for other shapes), so a row's result does not depend on R.
+        """
+        acc = np.zeros((M.shape[0], len(self._var)))
+        for g0, g1, C in self.blocks():
+            for i in range(0, M.shape[0], BLOCK):
+                acc[i:i + BLOCK] += M[i:i + BLOCK, g0:g1] @ C
+        return self._expand(acc, M.sum(axis=1))
+
+    def table(self) -> np.ndarray:
+        """The whole (G × p(p+1)/2) table (for small designs and checks)."""
+        return self._expand(np.concatenate([c for _, _, c in self.blocks()]), 1.0)
+
+    def total(self) -> np.ndarray:
+        """Cross-products of the whole sample, p(p+1)/2."""
+        var = sum(c.sum(axis=0) for _, _, c in self.blocks())
+        return self._expand(np.asarray(var)[None, :], float(self.n_groups))[0]
+
+    def leave_one_out(self, chunk: int) -> Iterator[np.ndarray]:
+        """Yield ``total - C_g`` for g = 0..G-1, ``chunk`` groups at a time."""
+        total = self.total()
+        tv = total[self._var]
+        for _, _, C in self.blocks():
+            for s in range(0, C.shape[0], chunk):
+                yield self._expand(tv[None, :] - C[s:s + chunk], float(self.n_groups - 1))
+
+
+def _row_products(D: np.ndarray) -> np.ndarray:
+    """Row-wise upper-triangle products ``D[:, i] * D[:, j]``, i <= j, in
+    :func:`sym_pairs` order, without (k × p(p+1)/2) index temporaries."""
+    k, p = D.shape
+    out = np.empty((k, p * (p + 1) // 2))
+    off = 0
+    for i in range(p):
+        np.multiply(D[:, i:i + 1], D[:, i:], out=out[:, off:off + p - i])
+        off += p - i
+    return out
+
+
 def cluster_crossproducts(D: np.ndarray, codes: np.ndarray | None, n_groups: int) -> np.ndarray:
     """Per-group cross-products ``D_g' D_g`` as (G × p(p+1)/2) upper-triangle rows.
 
     ``codes=None`` means every row is its own group (the ordinary bootstrap).
     """
-    p = D.shape[1]
-    iu, ju = sym_pairs(p)
-    prods = D[:, iu] * D[:, ju]  # (n × q) row-level cross-products
-    if codes is None:
-        return prods
-    out = np.zeros((n_groups, len(iu)))
-    np.add.at(out, codes, prods)
-    return out
+    return CrossProducts.from_design(D, codes, n_groups).table()
 
 
-def _unpack(Sq: np.ndarray, p: int) -> np.ndarray:
+def unpack(Sq: np.ndarray, p: int) -> np.ndarray:
+    """(R × p(p+1)/2) upper triangles -> (R × p × p) symmetric matrices."""
     iu, ju = sym_pairs(p)
     S = np.empty((Sq.shape[0], p, p))
     S[:, iu, ju] = Sq
@@ -169,8 +360,12 @@ def batched_coefs(S: np.ndarray, equations: Sequence[Equation]) -> tuple[np.ndar
     return coefs, singular
 
 
+def _as_cross(Cq: CrossProducts | np.ndarray, p: int) -> CrossProducts:
+    return Cq if isinstance(Cq, CrossProducts) else CrossProducts.from_table(Cq, p)
+
+
 def bootstrap_coefs(
-    Cq: np.ndarray,
+    Cq: CrossProducts | np.ndarray,
     p: int,
     equations: Sequence[Equation],
     *,
@@ -183,7 +378,8 @@ def bootstrap_coefs(
 
     Parameters
     ----------
-    Cq : (G × p(p+1)/2) array from :func:`cluster_crossproducts`.
+    Cq : :class:`CrossProducts`, or a (G × p(p+1)/2) table from
+        :func:`cluster_crossproducts`.
     p : number of columns of the design the cross-products came from.
     equations : the regressions to solve in each replicate.
     rng, n_boot, chunk : the generator, number of replicates and replicates per chunk.
@@ -193,34 +389,19 @@ def bootstrap_coefs(
     -------
     (n_boot × K) coefficients and the (n_boot,) singular-replicate mask.
     """
-    G = Cq.shape[0]
-    chunk = _round_chunk(chunk or default_chunk(G, n_boot))
+    cross = _as_cross(Cq, p)
+    G = cross.n_groups
+    chunk = _round_chunk(chunk or default_chunk(G, n_boot, p))
     chunk = min(chunk, _round_chunk(n_boot))
     counts = np.empty((chunk, G))
-    offsets = (np.arange(BLOCK, dtype=np.int32) * G)[:, None]
     blocks = iter_resample_blocks(rng, G, n_boot)
     res, sing = [], []
     done = 0
     while done < n_boot:
         c = min(chunk, n_boot - done)
-        cnt = counts[:c]
-        filled = 0
-        while filled < c:
-            idx = next(blocks)
-            nb = idx.shape[0]
-            if G >= ROW_BINCOUNT:  # one cache-sized table per replicate
-                for i in range(nb):
-                    cnt[filled + i] = np.bincount(idx[i], minlength=G)
-            else:  # one call for the block: offsets make the bins distinct
-                flat = (idx + offsets[:nb]).reshape(-1)
-                cnt[filled:filled + nb] = np.bincount(flat, minlength=nb * G).reshape(nb, G)
-            filled += nb
-        # fixed-size products: BLAS may round differently for other shapes, and the
-        # draws must not depend on how replicates are grouped into chunks
-        Sq = np.empty((c, Cq.shape[1]))
-        for i in range(0, c, BLOCK):
-            np.matmul(cnt[i:i + BLOCK], Cq, out=Sq[i:i + BLOCK])
-        b, s = batched_coefs(_unpack(Sq, p), equations)
+        _fill_counts(counts[:c], blocks, G)
+        Sq = cross.weighted(counts[:c])
+        b, s = batched_coefs(unpack(Sq, p), equations)
         res.append(b)
         sing.append(s)
         done += c
@@ -229,15 +410,32 @@ def bootstrap_coefs(
     return np.concatenate(res), np.concatenate(sing)
 
 
+def _fill_counts(cnt: np.ndarray, blocks: Iterator[np.ndarray], G: int) -> None:
+    """Resample counts (replicates × groups) of the next ``len(cnt)`` replicates."""
+    offsets = (np.arange(BLOCK, dtype=np.int32) * G)[:, None]
+    filled = 0
+    while filled < len(cnt):
+        idx = next(blocks)
+        nb = idx.shape[0]
+        if G >= ROW_BINCOUNT:  # one cache-sized table per replicate
+            for i in range(nb):
+                cnt[filled + i] = np.bincount(idx[i], minlength=G)
+        else:  # one call for the block: offsets make the bins distinct
+            flat = (idx + offsets[:nb]).reshape(-1)
+            cnt[filled:filled + nb] = np.bincount(flat, minlength=nb * G).reshape(nb, G)
+        filled += nb
+
+
 def jackknife_coefs(
-    Cq: np.ndarray, p: int, equations: Sequence[Equation], *, chunk: int = 20_000
+    Cq: CrossProducts | np.ndarray, p: int, equations: Sequence[Equation], *,
+    chunk: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Leave-one-group-out coefficients: ``S_(-g) = S - C_g``, batched."""
-    total = Cq.sum(axis=0)
+    cross = _as_cross(Cq, p)
+    chunk = chunk or max(1, CHUNK_BYTES // (8 * 8 * p * p))
     res, sing = [], []
-    for start in range(0, Cq.shape[0], chunk):
-        Sq = total[None, :] - Cq[start:start + chunk]
-        b, s = batched_coefs(_unpack(Sq, p), equations)
+    for Sq in cross.leave_one_out(chunk):
+        b, s = batched_coefs(unpack(Sq, p), equations)
         res.append(b)
         sing.append(s)
     return np.concatenate(res), np.concatenate(sing)

@@ -21,7 +21,9 @@ from dtistat.errors import ColumnError, ConvergenceError, EstimationError, SpecE
 
 __all__ = ["parse_model", "build_model", "fit_ml", "Model", "ParamSpec"]
 
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+# a letter (any script: Chinese names as in the rest of the toolkit) or "_", then word
+# characters or dots, as an R name
+_IDENT = re.compile(r"^[^\W\d][\w.]*$")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _UNSUPPORTED = (":=", "==", "<~", "~*~", "|", "<", ">")
 

@@ -169,16 +169,21 @@ def _check_rank(X: np.ndarray, names, rtol: float) -> None:
         nm = names[j] if names is not None else f"column {j}"
         raise EstimationError(f"regressor {nm!r} is identically zero (no variation)")
     Xs = X / colnorm
-    s = np.linalg.svd(Xs, compute_uv=False)
-    if s[-1] > rtol * s[0]:
+
+    def deficient(M: np.ndarray) -> bool:  # more columns than rows is deficient too
+        if M.shape[1] > M.shape[0]:
+            return True
+        sv = np.linalg.svd(M, compute_uv=False)
+        return sv[-1] <= rtol * sv[0]
+
+    if not deficient(Xs):
         return
     # Name the culprits: greedily add columns and find those that do not raise the rank.
     bad = []
     kept = []
     for j in range(k):
         trial = kept + [j]
-        sv = np.linalg.svd(Xs[:, trial], compute_uv=False)
-        if sv[-1] <= rtol * sv[0]:
+        if deficient(Xs[:, trial]):
             bad.append(j)
         else:
             kept.append(j)

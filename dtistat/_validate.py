@@ -38,6 +38,8 @@ __all__ = [
     "check_positive_int",
     "check_level",
     "check_seed",
+    "check_real",
+    "check_names",
     "as_list",
     "to_quarter",
     "to_quarters",
@@ -48,6 +50,11 @@ __all__ = [
 def warn(message: str, stacklevel: int = 3) -> None:
     """Emit a :class:`DtiStatWarning`."""
     warnings.warn(message, DtiStatWarning, stacklevel=stacklevel)
+
+
+def plain(value: Any) -> Any:
+    """A NumPy scalar as the Python value, so messages print ``0``, not ``np.int64(0)``."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def as_list(value: Any, name: str = "columns") -> list:
@@ -173,31 +180,37 @@ def check_numeric(data: pd.DataFrame, columns: Iterable) -> None:
         s = data[c]
         if not (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_complex_dtype(s)):
             bad = s[pd.to_numeric(s, errors="coerce").isna() & s.notna()]
-            example = f"; e.g. row {bad.index[0]!r} holds {bad.iloc[0]!r}" if len(bad) else ""
+            example = (f"; e.g. row {plain(bad.index[0])!r} holds {plain(bad.iloc[0])!r}"
+                       if len(bad) else "")
             raise ColumnError(
                 f"column {c!r} must be numeric, got dtype {s.dtype}{example}"
             )
 
 
 def check_no_nan(
-    data: pd.DataFrame, columns: Iterable, *, keys: Sequence | None = None
+    data: pd.DataFrame, columns: Iterable, *, keys: Sequence | None = None,
+    hint: str | None = None,
 ) -> None:
-    """Require no NaN/inf in ``columns``; name the first offending row by its keys."""
+    """Require no NaN/inf in ``columns``; name the first offending row by its keys.
+
+    ``hint`` names the caller's missing-value option (e.g. ``"missing='drop'"``); the
+    message suggests it only when the function has one.
+    """
     for c in as_list(columns):
         v = data[c].to_numpy(dtype=float, na_value=np.nan)
         bad = ~np.isfinite(v)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             where = (
-                ", ".join(f"{k}={data[k].iloc[i]!r}" for k in keys)
+                ", ".join(f"{k}={plain(data[k].iloc[i])!r}" for k in keys)
                 if keys
-                else f"row {data.index[i]!r}"
+                else f"row {plain(data.index[i])!r}"
             )
             kind = "NaN" if np.isnan(v[i]) else "an infinite value"
             raise DataError(
                 f"column {c!r} has {kind} at {where} ({int(bad.sum())} non-finite "
-                f"value(s) in all); fill or drop them, or pass a missing= policy "
-                f"where the function offers one"
+                f"value(s) in all); fill or drop them"
+                + (f", or pass {hint}" if hint else "")
             )
 
 
@@ -208,7 +221,7 @@ def check_unique_keys(data: pd.DataFrame, keys: Sequence) -> None:
     if dup.any():
         first = data.loc[dup, keys].iloc[0]
         n = int(data.duplicated(subset=keys).sum())
-        where = ", ".join(f"{k}={first[k]!r}" for k in keys)
+        where = ", ".join(f"{k}={plain(first[k])!r}" for k in keys)
         raise DataError(
             f"duplicate rows for {' x '.join(map(str, keys))}: {where} appears more "
             f"than once ({n} duplicate row(s) in all); each combination must be unique"
@@ -252,7 +265,9 @@ def check_n_jobs(value: Any, name: str = "n_jobs") -> int:
 
 
 def check_level(value: Any, name: str = "level") -> float:
-    """Require a confidence level strictly between 0 and 1."""
+    """Require a confidence level strictly between 0 and 1 (a number, not a bool/string)."""
+    if isinstance(value, (str, bytes, bool, np.bool_)):
+        raise ParameterError(f"{name} must be a number in (0, 1), got {value!r}")
     try:
         v = float(value)
     except (TypeError, ValueError):
@@ -283,7 +298,15 @@ def check_seed(seed: Any) -> np.random.Generator:
 
 
 def to_quarter(value: Any, name: str = "period") -> pd.Period:
-    """Parse one quarter: "2021Q1", "2021-Q1", a pandas Period, or a date."""
+    """Parse one quarter: "2021Q1", "2021-Q1", a pandas Period, or a date.
+
+    A number is refused: pandas would read 2021 as a nanosecond timestamp (1970Q1).
+    """
+    if isinstance(value, (numbers.Number, np.bool_)):
+        raise PeriodError(
+            f"{name}={plain(value)!r} is a number, not a quarter; use '2021Q1', a pandas "
+            f"Period or a date (integer years are periods of annual data only)"
+        )
     try:
         if isinstance(value, pd.Period):
             return value.asfreq("Q")
@@ -309,3 +332,29 @@ def to_quarters(values: pd.Series | Sequence, name: str = "time") -> pd.PeriodIn
         raise PeriodError(f"column {name!r} has a missing quarter")
     ordinals = np.array([to_quarter(u, name=name).ordinal for u in uniq], dtype=np.int64)
     return pd.PeriodIndex.from_ordinals(ordinals[codes], freq="Q")
+
+
+def check_real(value: Any, name: str, *, minimum: float | None = None,
+               maximum: float | None = None) -> float:
+    """Require a finite real number (not a bool, not a string) within the bounds."""
+    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real)
+            or not np.isfinite(value)):
+        raise ParameterError(f"{name} must be a finite number, got {value!r}")
+    v = float(value)
+    if (minimum is not None and v < minimum) or (maximum is not None and v > maximum):
+        lo = "-inf" if minimum is None else f"{minimum:g}"
+        hi = "inf" if maximum is None else f"{maximum:g}"
+        raise ParameterError(f"{name} must be in [{lo}, {hi}], got {value!r}")
+    return v
+
+
+def check_names(value: Any, name: str) -> list:
+    """A list of names; a bare string is refused (it would be read as its characters)."""
+    if isinstance(value, (str, bytes)):
+        raise ParameterError(
+            f"{name} must be a list of names, got the string {value!r}; write "
+            f"[{value!r}] for one name"
+        )
+    if value is None or not isinstance(value, Iterable):
+        raise ParameterError(f"{name} must be a list of names, got {value!r}")
+    return list(value)

@@ -131,6 +131,7 @@ def _index(args: argparse.Namespace) -> int:
     from dtistat.index.compute import compute_index
     from dtistat.tables import index_table
 
+    _check_counts(args, "top")
     run = _Run("index", 4, args.out)
     run.step(f"reading {args.data} and {args.spec}")
     data = _read(args)
@@ -212,12 +213,24 @@ def _metadata(args: argparse.Namespace, data: Any) -> Any:
     return meta
 
 
+def _check_counts(args: argparse.Namespace, *names: str) -> None:
+    """Counts that are only used after a long run are checked before it starts."""
+    from dtistat.errors import ParameterError
+
+    for name in names:
+        val = getattr(args, name)
+        if val is not None and val < 1:
+            raise ParameterError(f"--{name.replace('_', '-')} must be a positive integer, "
+                                 f"got {val}")
+
+
 # --------------------------------------------------------------------------- sensitivity
 def _sensitivity(args: argparse.Namespace) -> int:
     from dtistat import plots
     from dtistat.sensitivity import kernel, weight_sensitivity
     from dtistat.tables import frame_table
 
+    _check_counts(args, "top", "top_k", "n_draws")
     run = _Run("sensitivity", 4, args.out)
     run.step(f"reading {args.data} and {args.spec}")
     data = _read(args)
@@ -398,11 +411,13 @@ def _index_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--spec", required=True, metavar="SPEC.yaml",
                    help="indicator tree and weights (YAML, see dtistat.IndexSpec)")
     p.add_argument("--entity", default="city", help="entity column (default: %(default)s)")
-    p.add_argument("--time", default="quarter", help="quarter column (default: %(default)s)")
+    p.add_argument("--time", default="quarter",
+                   help="time column: quarters or integer years (default: %(default)s)")
     p.add_argument("--by", nargs="+", default=None, metavar="COL",
                    help="further key columns, e.g. industry (default: none)")
-    p.add_argument("--base-period", default="2021Q1",
-                   help="base quarter of base_share (default: %(default)s)")
+    p.add_argument("--base-period", default=None,
+                   help="base period of base_share, a quarter or (annual data) a year "
+                        "(default: 2021Q1, or 2021 for annual data)")
     p.add_argument("--normalization", default="base_share",
                    choices=("base_share", "minmax", "zscore", "rank", "distance_to_frontier"),
                    help="(default: %(default)s)")

@@ -7,6 +7,8 @@ the column, row or parameter at fault and what would be valid.
 
 from __future__ import annotations
 
+import re
+
 __all__ = [
     "DtiStatError",
     "SpecError",
@@ -20,8 +22,26 @@ __all__ = [
 ]
 
 
+# NumPy 2 scalars repr as ``np.int64(0)``: a message shows the plain value instead
+_NP_SCALAR = re.compile(
+    r"np\.(?:u?int\d*|float\d*|longdouble|str_|bytes_)"
+    r"\(((?:'[^']*'|\"[^\"]*\"|[^()'\"])*)\)"
+)
+_NP_BOOL = re.compile(r"np\.(True|False)_")
+
+
+def _plain_message(args: tuple) -> tuple:
+    if args and isinstance(args[0], str):
+        msg = _NP_BOOL.sub(r"\1", _NP_SCALAR.sub(r"\1", args[0]))
+        return (msg, *args[1:])
+    return args
+
+
 class DtiStatError(Exception):
     """Base class of every error dtistat raises on purpose."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*_plain_message(args))
 
 
 class SpecError(DtiStatError, ValueError):
@@ -57,3 +77,6 @@ class ConvergenceError(EstimationError):
 
 class DtiStatWarning(UserWarning):
     """A result is computed but deserves caution (few clusters, few draws, ...)."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*_plain_message(args))

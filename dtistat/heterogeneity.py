@@ -40,6 +40,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from dtistat import _bootstrap as bs
+from dtistat._linalg import demean1
 from dtistat._results import CoefResult, Result, Summary, TestResult
 from dtistat._validate import (
     as_list,
@@ -182,7 +184,7 @@ def _prepare(data, formula, by, entity, time, cluster, missing):
                 i = int(np.flatnonzero(d[c].isna().to_numpy())[0])
                 raise DataError(f"column {c!r} is missing at row {d.index[i]!r}; fill or "
                                 "drop it, or pass missing='drop'")
-        check_no_nan(d, [dep, *xs], keys=[entity, time])
+        check_no_nan(d, [dep, *xs], keys=[entity, time], hint="missing='drop'")
     groups = tuple(sorted(d[by].unique()))
     if len(groups) < 2:
         raise DataError(f"by column {by!r} has {len(groups)} group(s); comparing groups "
@@ -326,29 +328,38 @@ def _suest(d, dep, xs, terms, by, groups, entity, time, fe, cov, cluster, level)
 
 # --------------------------------------------------------------------------- (iii) bdiff
 def _unit_blocks(d, dep, xs, entity, time, fe, unit_codes, n_units):
-    """Per permutation unit, the flattened Z'Z blocks (n_units, m*m) and the slot layout."""
+    """Per permutation unit, the Z'Z blocks (upper triangles) and the slot layout.
+
+    Z = [x, time dummies, y], entity-demeaned for entity effects (the demeaning does
+    not depend on the grouping). Units hold whole entities, so the dummy columns are
+    built and demeaned for a block of whole entities at a time: neither the (n × m)
+    design nor row outer products exist for all rows (:class:`_bootstrap.CrossProducts`).
+    """
     k = len(xs)
-    X = d[xs].to_numpy(dtype=float)
-    y = d[dep].to_numpy(dtype=float)
+    base = d[xs + [dep]].to_numpy(dtype=float)
     e = pd.factorize(d[entity])[0]
     t, tl = pd.factorize(d[time], sort=True)
-    nt = len(tl)
-    D = np.zeros((len(d), 0)) if fe == "entity" else np.eye(nt)[t]
-    Z = np.column_stack([X, D, y])
-    if fe in ("entity", "twoway"):  # entity demeaning does not depend on the grouping
-        ne = int(e.max()) + 1
-        cnt = np.bincount(e, minlength=ne).astype(float)
-        for j in range(Z.shape[1]):
-            Z[:, j] -= (np.bincount(e, weights=Z[:, j], minlength=ne) / cnt)[e]
-    m = Z.shape[1]
-    C = np.zeros((n_units, m * m))
-    step = max(1, int(2e7 // (m * m)))
-    for s in range(0, len(Z), step):  # row chunks keep the outer products small
-        zz = (Z[s:s + step, :, None] * Z[s:s + step, None, :]).reshape(-1, m * m)
-        u = unit_codes[s:s + step]
-        for c in range(m * m):
-            C[:, c] += np.bincount(u, weights=zz[:, c], minlength=n_units)
-    return C, k, m
+    nt = 0 if fe == "entity" else len(tl)
+    demean_e = fe in ("entity", "twoway")
+    if demean_e:
+        base = demean1(base, e, int(e.max()) + 1)
+    m = k + nt + 1
+
+    def design(rows: np.ndarray) -> np.ndarray:
+        Z = np.zeros((len(rows), m))
+        Z[:, :k] = base[rows, :k]
+        Z[:, m - 1] = base[rows, k]
+        if nt:
+            D = Z[:, k:m - 1]
+            D[np.arange(len(rows)), t[rows]] = 1.0
+            if demean_e:
+                _, inv = np.unique(e[rows], return_inverse=True)
+                Z[:, k:m - 1] = demean1(D, inv.ravel(), int(inv.max()) + 1)
+        return Z
+
+    cross = bs.CrossProducts(design, m, unit_codes, n_units, len(d),
+                             units=e if demean_e and nt else None)
+    return cross, k, m
 
 
 def _slopes(S: np.ndarray, k: int, m: int) -> np.ndarray:
@@ -373,14 +384,16 @@ def permuted_labels(unit_groups: np.ndarray, n_perm: int, rng: np.random.Generat
     return rng.permuted(np.tile(unit_groups, (n_perm, 1)), axis=1)
 
 
-def _batched_difference(C, k, m, member, chunk=2000):
+def _batched_difference(C: bs.CrossProducts, k, m, member, chunk=None):
     """b(group 1) - b(group 0) for each row of the (B, units) 0/1 membership matrix."""
-    total = C.sum(axis=0)
+    total = C.total()
+    chunk = chunk or int(max(1, min(2000, bs.CHUNK_BYTES // (8 * 8 * m * m))))
     out = np.empty((member.shape[0], k))
     for s in range(0, member.shape[0], chunk):
         M = member[s:s + chunk].astype(float)
-        S1 = (M @ C).reshape(-1, m, m)
-        S0 = total.reshape(1, m, m) - S1
+        S1q = C.weighted(M)
+        S1 = bs.unpack(S1q, m)
+        S0 = bs.unpack(total[None, :] - S1q, m)
         out[s:s + chunk] = _slopes(S1, k, m) - _slopes(S0, k, m)
     return out
 

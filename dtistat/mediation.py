@@ -27,7 +27,8 @@ import pandas as pd
 from scipy import stats
 
 from dtistat import _bootstrap as bs
-from dtistat._linalg import demean, dummies, factorize, ols
+from dtistat._linalg import demean, demean1, factorize, ols
+from dtistat._periods import check_time_types
 from dtistat._results import Result, Summary, TableColumn
 from dtistat._scale import check_magnitude, column_scale
 from dtistat._validate import (
@@ -794,7 +795,7 @@ def _prepare(data: pd.DataFrame, a: _Args) -> _Data:
         ok &= data[k].notna().to_numpy()
     n_dropped = int((~ok).sum())
     if n_dropped and not a.drop_missing:
-        check_no_nan(data, a.model_vars)
+        check_no_nan(data, a.model_vars, hint="missing='drop'")
         bad_key = next(k for k in a.keys if data[k].isna().any())
         raise DataError(f"key column {bad_key!r} has missing values; fill them or pass "
                         "missing='drop'")
@@ -834,6 +835,8 @@ def _prepare(data: pd.DataFrame, a: _Args) -> _Data:
 def _fixed_effects(df: pd.DataFrame, a: _Args) -> tuple[list, int]:
     """The absorbed dimensions and the number of effect parameters they hold."""
     ecodes = factorize(df[a.entity])[0] if a.entity is not None else None
+    if a.time is not None:
+        check_time_types(df[a.time], a.time)
     tcodes = factorize(df[a.time])[0] if a.time is not None else None
     fe_dims: list[tuple[str, np.ndarray]] = []
     if a.fe in ("entity", "twoway"):
@@ -1052,39 +1055,41 @@ def _indirect_label(name: str, x: str, y: str) -> str:
 
 
 def _boot_design(Z, col, eqs, fe_dims, ccodes, G, x, meds, covs, terms):
-    """Design and cross-products for the batched bootstrap.
+    """Cross-products, equations and coefficient scales for the batched bootstrap.
 
     Fixed effects nested in the resampled clusters are demeaned once (duplicating a
-    whole cluster leaves those group means unchanged); the others enter as explicit
-    dummies. Columns are centred (when a constant is present) and scaled to unit
-    variance for the normal equations; ``rescale`` maps coefficients back.
+    whole cluster leaves those group means unchanged); the others (time effects under
+    an entity cluster bootstrap) are re-estimated in every replicate as explicit
+    dummies, which is what a refit on the resample does. The dummy columns are never
+    built for all rows: the per-cluster cross-products are formed block by block of
+    whole clusters (:class:`dtistat._bootstrap.CrossProducts`). Columns are centred
+    (when a constant is present) and scaled to unit variance for the normal equations;
+    ``rescale`` maps coefficients back.
     """
-    nested = [(k, c) for k, c in fe_dims if ccodes is not None and _nested(c, ccodes)]
-    explicit = [(k, c) for k, c in fe_dims if not (ccodes is not None and _nested(c, ccodes))]
-    dums = [dummies(c, int(c.max()) + 1) for _, c in explicit]
-    n_dum = sum(d.shape[1] for d in dums)
+    is_nested = [ccodes is not None and _nested(c, ccodes) for _, c in fe_dims]
+    nested = [c for (_, c), ok in zip(fe_dims, is_nested) if ok]
+    explicit = [(k, c) for (k, c), ok in zip(fe_dims, is_nested) if not ok]
+    n_dum = sum(int(c.max()) for _, c in explicit)
     if n_dum > MAX_EXPLICIT_DUMMIES:
         raise ParameterError(
             f"the bootstrap would need {n_dum} explicit dummies for fixed effects "
             f"({', '.join(k for k, _ in explicit)}) that are not nested in the resampled "
             "clusters; cluster on a variable that contains whole entities (e.g. the entity "
             "itself or its province)")
-    model_cols = list(col)                 # x, meds, y, covs in Z's order
-    blocks = [Z] + dums
-    D = np.column_stack(blocks) if dums else Z.copy()
-    if nested:
-        D = demean(D, [c for _, c in nested])
+    Zs = demean(Z, nested) if nested else Z.copy()
     const = not nested
-    names = model_cols + [f"_dummy{j}" for j in range(n_dum)]
     if const:
-        D = D - D.mean(axis=0)
-    sd = D.std(axis=0)
+        Zs = Zs - Zs.mean(axis=0)
+    sd = Zs.std(axis=0)
     sd[sd == 0] = 1.0
-    D = D / sd
-    if const:
-        D = np.column_stack([np.ones(len(D)), D])
-        names = ["const"] + names
-        sd = np.concatenate([[1.0], sd])
+    Zs = Zs / sd
+    dums = _Dummies([c for _, c in explicit], nested[0] if nested else None)
+    names = (["const"] if const else []) + list(col) + [f"_dummy{j}" for j in range(n_dum)]
+
+    def design(rows: np.ndarray) -> np.ndarray:
+        parts = ([np.ones((len(rows), 1))] if const else []) + [Zs[rows]]
+        return np.hstack(parts + ([dums.rows(rows)] if n_dum else []))
+
     idx = {nm: j for j, nm in enumerate(names)}
     extra = [idx["const"]] if const else []
     extra += [idx[f"_dummy{j}"] for j in range(n_dum)]
@@ -1096,10 +1101,58 @@ def _boot_design(Z, col, eqs, fe_dims, ccodes, G, x, meds, covs, terms):
         keep = [eq.regressors.index(v) for v in eq.keep]
         beqs.append(bs.Equation(idx[eq.response], tuple(regs), tuple(keep)))
         for v in eq.keep:
-            rescale[t] = sd[idx[eq.response]] / sd[idx[v]]
+            rescale[t] = sd[col[eq.response]] / sd[col[v]]
             t += 1
-    Cq = bs.cluster_crossproducts(D, ccodes, G if ccodes is not None else len(D))
-    return Cq, D.shape[1], beqs, rescale
+    cross = bs.CrossProducts(design, len(names), ccodes, G, len(Z),
+                             units=nested[0] if nested and n_dum else None)
+    return cross, len(names), beqs, rescale
+
+
+class _Dummies:
+    """Indicators of levels 1..L-1 of each re-estimated fixed effect, for given rows.
+
+    Demeaned within the groups of ``within`` (fixed effects nested in the clusters;
+    rows come in whole such groups) or else centred, and scaled to unit SD: the
+    column means and SDs of the whole sample are known from counts, so no (n × L)
+    matrix is built.
+    """
+
+    def __init__(self, dims: list[np.ndarray], within: np.ndarray | None):
+        self.dims = [(c, int(c.max())) for c in dims]
+        self.within = within
+        means, var = [], []
+        for c, L in self.dims:
+            n = len(c)
+            if within is None:
+                m = np.bincount(c, minlength=L + 1)[1:] / n
+                means.append(m)
+                var.append(m * (1.0 - m))
+            else:  # sum over groups e of c_et - c_et^2 / n_e (c_et: rows of e at level t)
+                keys, cnt = np.unique(within.astype(np.int64) * (L + 1) + c,
+                                      return_counts=True)
+                n_e = np.bincount(within)
+                contrib = cnt - cnt.astype(float) ** 2 / n_e[keys // (L + 1)]
+                var.append(np.bincount(keys % (L + 1), weights=contrib,
+                                       minlength=L + 1)[1:] / n)
+        self.mean = np.concatenate(means) if means else None
+        sd = np.sqrt(np.clip(np.concatenate(var), 0.0, None)) if var else np.ones(0)
+        sd[sd == 0] = 1.0
+        self.sd = sd
+
+    def rows(self, rows: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(rows), len(self.sd)))
+        off = 0
+        for c, L in self.dims:
+            cr = c[rows]
+            nz = np.flatnonzero(cr > 0)
+            out[nz, off + cr[nz] - 1] = 1.0
+            off += L
+        if self.within is None:
+            out -= self.mean
+        else:
+            _, inv = np.unique(self.within[rows], return_inverse=True)
+            out = demean1(out, inv.ravel(), int(inv.max()) + 1)
+        return out / self.sd
 
 
 # --------------------------------------------------------------------------- procedures

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from dtistat import _validate as v
+from dtistat._periods import per_year, to_period
 from dtistat.errors import ParameterError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -74,7 +75,7 @@ def rank_interval_plot(
     """
     s = result.ranks.reset_index()
     t = result.time
-    per = s[t].max() if period is None else v.to_quarter(period, name="period")
+    per = s[t].max() if period is None else to_period(period, s[t].dt.freq, name="period")
     s = s[s[t] == per]
     if s.empty:
         raise ParameterError(f"period {per} is not in the result")
@@ -266,8 +267,8 @@ def index_trend_plot(
     nat = grp.sum() if result.normalization == "base_share" else grp.mean()
     if growth is not None:
         v.check_choice(growth, ("qoq", "yoy"), "growth")
-        lag = 1 if growth == "qoq" else 4
-        idx = pd.PeriodIndex(nat.index, freq="Q")
+        idx = pd.PeriodIndex(nat.index)
+        lag = 1 if growth == "qoq" else per_year(idx.freq)
         prev = nat.reindex(idx - lag).to_numpy()
         nat = pd.DataFrame(100 * (nat.to_numpy() / prev - 1), index=nat.index,
                            columns=nat.columns).dropna(how="all")

@@ -383,7 +383,7 @@ def _survey(ctx: _Context) -> Section:
     unweighted = fit_ordered(data, formula).tidy().set_index("term")
     truth = t_s["attitude_coef"]
     key = weighted["term"].str.replace("C(", "", regex=False).str.replace(
-        ")[T.", "[", regex=False)
+        ")[", "[", regex=False)
     osum = weighted[key.isin(truth.index)][["term", "estimate", "std_error"]].copy()
     osum.insert(1, "truth", key[key.isin(truth.index)].map(truth).to_numpy())
     osum["unweighted"] = unweighted["estimate"].reindex(osum["term"]).to_numpy()

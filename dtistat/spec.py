@@ -174,6 +174,14 @@ def _check_scores(scores: pd.DataFrame) -> pd.DataFrame:
         raise SpecError("expert scores have no experts (rows)")
     out = scores.copy()
     for col in out.columns:
+        is_bool = out[col].map(lambda u: isinstance(u, (bool, np.bool_)))
+        if is_bool.any():  # True would silently count as a score of 1
+            r = out.index[is_bool.to_numpy()][0]
+            raise SpecError(
+                f"expert score for node {col!r}, expert {r!r} is {bool(out.loc[r, col])!r} (a "
+                f"boolean); scores are integers from 1 (very unimportant) to 5 (very "
+                f"important)"
+            )
         v = pd.to_numeric(out[col], errors="coerce")
         bad = v.isna() & out[col].notna()
         if bad.any():

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from dtistat import _validate as v
+from dtistat._periods import per_year, to_period
 from dtistat._results import Result, TableColumn
 from dtistat.errors import ParameterError
 from dtistat.mediation import MediationResult
@@ -258,6 +259,7 @@ def _model_blocks(cols: list, *, stats: Sequence, fe_rows: bool, digits: int,
     if ind:
         blocks.append(ind)
     srows = []
+    _check_stats(stats, cols)
     for key in stats:
         cells = [_stat_cell(key, c.stats.get(key), digits) for c in cols]
         if any(cells):
@@ -265,6 +267,19 @@ def _model_blocks(cols: list, *, stats: Sequence, fe_rows: bool, digits: int,
     if srows:
         blocks.append(srows)
     return blocks
+
+
+def _check_stats(stats: Sequence, cols: list) -> None:
+    """Refuse a statistic name no table knows and no column has (a typo dropped silently)."""
+    have: list = list(STAT_LABELS)
+    for c in cols:
+        have += [k for k in c.stats if k not in have]
+    for key in stats:
+        if not isinstance(key, str) or key not in have:
+            raise ParameterError(
+                f"stats entry {key!r} is not a known statistic; valid names: "
+                f"{', '.join(map(repr, have))}"
+            )
 
 
 _EXTENSIONS = {".md": "markdown", ".markdown": "markdown", ".tex": "latex",
@@ -640,10 +655,11 @@ def index_table(
             g = result.growth("yoy_mean", node=node)[[*keys, "yoy_mean"]]
             g = g.rename(columns={"yoy_mean": "growth"})
         else:
-            if isinstance(period, (int, np.integer)):
+            freq = result.periods.freq
+            if isinstance(period, (int, np.integer)) and per_year(freq) == 4:
                 raise ParameterError(f"growth={growth!r} needs a quarter as period, not a year")
             gq = result.growth(growth, node=node)
-            q = v.to_quarter(period if period is not None else result.periods[-1], "period")
+            q = to_period(period if period is not None else result.periods[-1], freq, "period")
             gq = gq[gq[result.time] == q]
             g = gq[[*keys, growth]].rename(columns={growth: "growth"})
         out = out.merge(g, on=keys, how="left")

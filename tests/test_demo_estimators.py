@@ -92,5 +92,5 @@ def test_survey_raking_training_and_attitudes(world):
     d = sv.assign(female=(sv["gender"].astype(str) == "female").astype(int))
     est = fit_ordered(d, formula).tidy()
     est["term"] = est["term"].str.replace("C(", "", regex=False).str.replace(
-        ")[T.", "[", regex=False)
+        ")[", "[", regex=False)
     within(est, t["attitude_coef"])

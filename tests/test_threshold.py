@@ -233,6 +233,54 @@ def test_bootstrap_reproducible_and_n_jobs_free(sim):
     np.testing.assert_array_equal(a.boot_F["Single"], c.boot_F["Single"])
 
 
+def test_bootstrap_memory_is_chunked_over_draws(monkeypatch):
+    """Issue #21 (same class as item 8): the bootstrap held every draw's outcomes and
+    their transforms as (rows × n_boot) arrays at once -- 2,000 entities × 10 periods ×
+    200 draws peaked at ~250 MiB traced (1e6 rows × 300 draws: ~14 GiB). Draws now go
+    in chunks of a fixed working-set budget, drawn from the generator in order, so the
+    F draws are those of one big batch (same stream, same numbers)."""
+    import tracemalloc
+
+    from dtistat.threshold import _search
+
+    d = simulated(n=2000, T=10, seed=5)
+    kw = {"y": "y", "x": ["x1"], "threshold_var": "q", "regime_vars": "z0",
+          "entity": "id", "time": "t", "grid": 40, "n_boot": 200, "seed": 3}
+    tracemalloc.start()
+    try:
+        a = fit_threshold(d, **kw)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 96 * 2**20, f"peak traced memory {peak / 2**20:.0f} MiB"
+    monkeypatch.setattr(_search, "BOOT_BYTES", 10**12)  # one batch of all draws
+    b = fit_threshold(d, **kw)
+    np.testing.assert_allclose(a.boot_F["Single"], b.boot_F["Single"], rtol=1e-10)
+    assert a.tests.loc["Single", "p_value"] == b.tests.loc["Single", "p_value"]
+
+
+def test_design_cache_is_bounded_in_bytes(monkeypatch):
+    """The bootstrap of a second threshold computes a base design (an N × K basis) per
+    distinct first-threshold estimate among the draws; the cache kept up to 4,096 of
+    them whatever N (with no threshold in the data, 200,000 rows × 2 thresholds × 100
+    draws peaked at 557 MiB). Bounded by bytes now, and a recomputed entry is equal."""
+    from dtistat.threshold import _core
+
+    monkeypatch.setattr(_core, "DESIGN_CACHE_BYTES", 4 * 2**20, raising=False)
+    y, X, Z, q, n, T = arrays(simulated(n=500, T=8, seed=4))
+    panel = Panel(y, X, Z, q, n, T)
+    grid = make_grid(panel.q, 60, (0.05,), "q")
+    cuts = panel.cuts(grid.values)
+    first = panel.design_terms((float(grid.values[10]),), cuts)
+    for g in grid.values[:60]:
+        panel.design_terms((float(g),), cuts)
+    kept = sum(a.nbytes for hit in panel._design_cache.values() for a in hit)
+    assert 0 < kept <= 4 * 2**20
+    again = panel.design_terms((float(grid.values[10]),), cuts)  # evicted, recomputed
+    for u, v in zip(first, again):
+        np.testing.assert_array_equal(u, v)
+
+
 # --------------------------------------------------------------------------- Hansen 1999
 @pytest.fixture(scope="module")
 def hansen():

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy.stats import entropy as shannon
 
-from dtistat import DataError, SpecError, weights
+from dtistat import DataError, ParameterError, SpecError, weights
 
 
 @pytest.fixture
@@ -89,5 +89,5 @@ def test_bad_input(data):
         weights.critic(data.assign(b=np.r_[np.nan, data["b"].iloc[1:]]))
     with pytest.raises(SpecError, match="integers from 1"):
         weights.expert_weights(pd.DataFrame({"x": [0, 3]}))
-    with pytest.raises(SpecError, match="shift"):
+    with pytest.raises(ParameterError, match="shift"):
         weights.entropy(data, shift=-1)

@@ -11,6 +11,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from dtistat._periods import check_uniform_types
 from dtistat._validate import to_quarters
 from dtistat.errors import PeriodError
 
@@ -82,7 +83,12 @@ def parse_time(s: pd.Series, name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _parse_objects(s: pd.Series, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Strings / objects: numbers, quarters ("2021Q1"), all-digit years, else refused."""
+    """Strings / objects: numbers, quarters ("2021Q1"), all-digit years, else refused.
+
+    A column mixing kinds (2021 and "2022") or years and quarters ("2021", "2021Q2")
+    is refused by name: read one way it would give false duplicates or a wrong order.
+    """
+    check_uniform_types(s, name)
     vals = s.astype(object)
     if vals.map(lambda u: isinstance(u, (int, float, np.integer, np.floating))
                 and not isinstance(u, bool)).all():
@@ -90,8 +96,15 @@ def _parse_objects(s: pd.Series, name: str) -> tuple[np.ndarray, np.ndarray]:
     as_str = vals.map(lambda u: u if isinstance(u, str) else None)
     if as_str.notna().all():
         stripped = as_str.str.strip()
-        if stripped.str.fullmatch(r"-?\d+").all():
+        digits = stripped.str.fullmatch(r"-?\d+")
+        if digits.all():
             return stripped.astype(np.int64).to_numpy(), s.to_numpy()
+        if digits.any():
+            raise PeriodError(
+                f"time column {name!r} mixes years ({stripped[digits].iloc[0]!r}) and other "
+                f"periods ({stripped[~digits].iloc[0]!r}); give all periods as years or all "
+                "as quarters ('2021Q1')"
+            )
         try:
             q = to_quarters(stripped, name=name)
         except PeriodError:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from dtistat import _validate as v
+from dtistat._periods import per_year, to_period
 from dtistat.errors import DataError, ParameterError, PeriodError
 
 if TYPE_CHECKING:
@@ -77,6 +78,8 @@ def _period_values(res: IndexResult, period: Any, node: str | None) -> tuple[pd.
     per = res.periods
     if period is None:
         period = per[-1]
+    if isinstance(period, str) and period.strip().isdigit():
+        period = int(period)  # "2022" (e.g. from the command line) is the year 2022
     if isinstance(period, (int, np.integer)) and not isinstance(period, bool):
         years = sorted(set(per.year))
         if period not in years:
@@ -85,7 +88,7 @@ def _period_values(res: IndexResult, period: Any, node: str | None) -> tuple[pd.
         sub = s[np.asarray(t.year == period)]
         keys = [res.entity, *res.by]
         return sub.groupby(level=keys, sort=False).mean(), str(period)
-    q = v.to_quarter(period, name="period")
+    q = to_period(period, per.freq, name="period")
     if q not in per:
         raise PeriodError(
             f"period {str(q)!r} is not in the data; periods run from {per[0]} to {per[-1]}"
@@ -163,7 +166,8 @@ def annual(res: IndexResult, year: int | None = None) -> pd.DataFrame:
     keys = [res.scores.index.get_level_values(k) for k in (res.entity, *res.by)]
     yr = pd.Index(t.year, name="year")
     out = res.scores.groupby([*keys, yr], sort=True).mean()
-    n = res.scores.iloc[:, 0].groupby([*keys, yr], sort=True).size().rename("n_quarters")
+    count = "n_quarters" if per_year(res.periods.freq) == 4 else "n_periods"
+    n = res.scores.iloc[:, 0].groupby([*keys, yr], sort=True).size().rename(count)
     out = out.join(n)
     if year is not None:
         years = sorted(set(yr))
@@ -179,7 +183,12 @@ def growth(res: IndexResult, kind: str = "yoy", *, node=None, start=None, end=No
     v.check_choice(kind, GROWTH_KINDS, "kind")
     s = res.node(node)
     name = s.name
-    lag = 1 if kind == "qoq" else 4
+    per = res.periods
+    year = per_year(per.freq)
+    if kind == "qoq" and year == 1:
+        raise ParameterError("kind='qoq' needs quarterly data; the time column holds years "
+                             "(use kind='yoy')")
+    lag = 1 if kind == "qoq" else year
     idx = s.index
     t = idx.get_level_values(res.time)
     prev_t = t - lag  # exact period arithmetic: a gap in the data gives no previous value
@@ -199,18 +208,18 @@ def growth(res: IndexResult, kind: str = "yoy", *, node=None, start=None, end=No
     out = pd.DataFrame({name: cur, col: g}, index=idx)
     if kind != "yoy_mean":
         return out.reset_index()
-    per = res.periods
-    start_q = v.to_quarter(start, "start") if start is not None else per[0] + 4
-    end_q = v.to_quarter(end, "end") if end is not None else per[-1]
+    start_q = to_period(start, per.freq, "start") if start is not None else per[0] + lag
+    end_q = to_period(end, per.freq, "end") if end is not None else per[-1]
     for label, q in (("start", start_q), ("end", end_q)):
         if q not in per:
             raise PeriodError(
                 f"{label}={str(q)!r} is not in the data; periods run from {per[0]} to {per[-1]}"
             )
-    if start_q - 4 < per[0]:
+    if start_q - lag < per[0]:
         raise PeriodError(
-            f"start={str(start_q)!r} has no quarter a year earlier in the data "
-            f"(first period {per[0]}); the earliest start is {per[0] + 4}"
+            f"start={str(start_q)!r} has no {'quarter' if lag == 4 else 'period'} a year "
+            f"earlier in the data (first period {per[0]}); the earliest start is "
+            f"{per[0] + lag}"
         )
     if end_q < start_q:
         raise PeriodError(f"end {end_q} is before start {start_q}")
@@ -219,7 +228,7 @@ def growth(res: IndexResult, kind: str = "yoy", *, node=None, start=None, end=No
     keys = [res.entity, *res.by]
     mean = w[col].groupby(level=keys, sort=True).mean()
     n_q = w[col].groupby(level=keys, sort=True).count()
-    frame = pd.DataFrame({"yoy_mean": mean, "n_quarters": n_q})
+    frame = pd.DataFrame({"yoy_mean": mean, "n_quarters" if lag == 4 else "n_periods": n_q})
     frame.attrs["window"] = (str(start_q), str(end_q))
     return frame.reset_index()
 
@@ -288,8 +297,8 @@ def cumulative_top(res: IndexResult, within, *, n: int = 3, start=None, end=None
     v.check_positive_int(n, "n")
     s = res.node(node)
     per = res.periods
-    a = v.to_quarter(start, "start") if start is not None else per[0]
-    b = v.to_quarter(end, "end") if end is not None else per[-1]
+    a = to_period(start, per.freq, "start") if start is not None else per[0]
+    b = to_period(end, per.freq, "end") if end is not None else per[-1]
     for label, q in (("start", a), ("end", b)):
         if q not in per:
             raise PeriodError(f"{label}={str(q)!r} is not in the data ({per[0]}–{per[-1]})")

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from dtistat import _validate as v
+from dtistat._periods import default_base, parse_periods, period_out, to_period
 from dtistat._results import Result, Summary
 from dtistat.errors import DataError, ParameterError, PeriodError, SpecError
 from dtistat.index import analytics as an
@@ -68,8 +69,7 @@ def prepare_panel(
             i = int(np.flatnonzero(data[k].isna().to_numpy())[0])
             raise DataError(f"key column {k!r} is missing at row {data.index[i]!r}")
     keys = data[[entity, *by]].reset_index(drop=True).copy()
-    time_kind = _time_kind(data[time])
-    keys[time] = v.to_quarters(data[time], name=time)
+    keys[time], time_kind = parse_periods(data[time], time)
     v.check_unique_keys(keys, key_cols)
     v.check_numeric(data, cols)
     X = data[cols].to_numpy(dtype=float, na_value=np.nan)
@@ -101,29 +101,16 @@ def prepare_panel(
         by_labels = list(uniq)
     else:
         by_codes, by_labels = np.zeros(len(keys), dtype=np.intp), [None]
-    periods = pd.PeriodIndex.from_ordinals(np.unique(keys[time].array.asi8), freq="Q")
+    periods = pd.PeriodIndex.from_ordinals(np.unique(keys[time].array.asi8),
+                                           freq=keys[time].array.freq)
     time_codes = np.searchsorted(periods.asi8, keys[time].array.asi8)
     return PreparedPanel(keys, X, np.asarray(by_codes, dtype=np.intp), by_labels,
                          time_codes, periods, time_kind)
 
 
-def _time_kind(s: pd.Series) -> str:
-    """How the time keys were given: ``"period"``, ``"datetime"`` or ``"str"``."""
-    if isinstance(s.dtype, pd.PeriodDtype):
-        return "period"
-    if pd.api.types.is_datetime64_any_dtype(s.dtype):
-        return "datetime"
-    return "str"
-
-
 def time_out(values: Any, kind: str) -> Any:
-    """Quarter Periods back in the type the user gave (``to_frame`` and tables)."""
-    idx = pd.PeriodIndex(values, freq="Q")
-    if kind == "str":
-        return np.asarray(idx.astype(str), dtype=object)
-    if kind == "datetime":
-        return idx.to_timestamp()
-    return idx
+    """Periods (quarters or years) back in the type the user gave (``to_frame``, tables)."""
+    return period_out(values, kind)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -164,7 +151,7 @@ class IndexResult(Result):
     @property
     def periods(self) -> pd.PeriodIndex:
         return pd.PeriodIndex(
-            self.scores.index.get_level_values(self.time).unique().sort_values(), freq="Q"
+            self.scores.index.get_level_values(self.time).unique().sort_values()
         )
 
     @property
@@ -276,7 +263,8 @@ class IndexResult(Result):
         return an.rollup(self, groups, metadata=metadata, how=how)
 
     def annual(self, year: int | None = None) -> pd.DataFrame:
-        """Mean of each year's quarters per entity (× by); ``n_quarters`` tells how many."""
+        """Mean of each year's quarters per entity (× by); ``n_quarters`` tells how many
+        (``n_periods``, always 1, for annual data)."""
         return an.annual(self, year)
 
     def growth(self, kind: str = "yoy", *, node: str | None = None, start: Any = None,
@@ -317,7 +305,7 @@ def compute_index(
     entity: str = "city",
     time: str = "quarter",
     by: str | Sequence[str] | None = None,
-    base_period: Any = "2021Q1",
+    base_period: Any = None,
     normalization: str = "base_share",
     aggregation: str = "arithmetic",
     scope: str = "period",
@@ -334,11 +322,15 @@ def compute_index(
     spec : IndexSpec or mapping
         The indicator tree and weights (a mapping is passed to ``IndexSpec.from_dict``).
     entity, time : str
-        Key columns. Quarters may be "2021Q1", pandas Periods or dates.
+        Key columns. Quarters may be "2021Q1", quarterly Periods or dates; annual data
+        give integer years (2021), year strings ("2021") or annual Periods. Results give
+        the time keys back in the type the data had.
     by : str or list of str, optional
         Further key columns (e.g. ``"industry"``); normalization is done within them.
-    base_period : quarter
-        Base of ``base_share`` (the report's 2021Q1): ``t_cjt = x_cjt / sum_c x_cj,base``.
+    base_period : quarter or year, optional
+        Base of ``base_share``: ``t_cjt = x_cjt / sum_c x_cj,base``. A quarter for
+        quarterly data, a year (``2021`` or ``"2021"``) for annual data. Default: the
+        report's 2021Q1, or the year 2021 for annual data.
     normalization : {"base_share", "minmax", "zscore", "rank", "distance_to_frontier"}
     aggregation : {"arithmetic", "geometric"}
     scope : {"period", "global"}
@@ -431,7 +423,7 @@ def index_arrays(
     entity: str = "city",
     time: str = "quarter",
     by: str | Sequence[str] | None = None,
-    base_period: Any = "2021Q1",
+    base_period: Any = None,
     normalization: str = "base_share",
     aggregation: str = "arithmetic",
     scope: str = "period",
@@ -446,7 +438,9 @@ def index_arrays(
     base = None
     is_base = None
     if normalization == "base_share":
-        base = v.to_quarter(base_period, name="base_period")
+        freq = P.periods.freq
+        base = default_base(freq) if base_period is None else to_period(
+            base_period, freq, name="base_period")
         is_base = P.time_codes == np.searchsorted(P.periods.asi8, base.ordinal)
         if base not in P.periods:
             raise PeriodError(

@@ -14,7 +14,14 @@ import numpy as np
 import pandas as pd
 
 from dtistat._scale import column_scale, is_constant
-from dtistat._validate import check_columns, check_frame, check_no_nan, check_numeric
+from dtistat._validate import (
+    check_columns,
+    check_frame,
+    check_names,
+    check_no_nan,
+    check_numeric,
+    check_real,
+)
 from dtistat.errors import DataError, SpecError
 
 __all__ = ["expert_weights", "equal", "entropy", "critic", "cv", "pca"]
@@ -30,7 +37,10 @@ def _finish(values: np.ndarray, names: Sequence[str], scheme: str) -> pd.Series:
 
 def _matrix(data: pd.DataFrame, columns: Sequence[str] | None, min_rows: int = 2):
     check_frame(data)
-    cols = list(data.columns) if columns is None else check_columns(data, columns)
+    cols = list(data.columns) if columns is None else check_columns(
+        data, check_names(columns, "columns"))
+    if not cols:
+        raise SpecError("columns is empty; give at least one indicator column")
     check_numeric(data, cols)
     check_no_nan(data, cols)
     if data.shape[0] < min_rows:
@@ -103,9 +113,12 @@ def equal(columns: Sequence[str]) -> pd.Series:
     >>> equal(["a", "b", "c", "d"]).tolist()
     [0.25, 0.25, 0.25, 0.25]
     """
-    cols = list(columns)
+    cols = check_names(columns, "columns")
     if not cols:
         raise SpecError("equal weights need at least one column")
+    dup = [c for i, c in enumerate(cols) if c in cols[:i]]
+    if dup:
+        raise SpecError(f"columns names {dup[0]!r} more than once; give each indicator once")
     return _finish(np.ones(len(cols)), cols, "equal")
 
 
@@ -132,9 +145,8 @@ def entropy(
     >>> entropy(df).round(4).to_dict()
     {'a': 0.2129, 'b': 0.7871}
     """
+    shift = check_real(shift, "shift", minimum=0.0)
     X, cols = _matrix(data, columns)
-    if shift < 0:
-        raise SpecError(f"shift must be >= 0, got {shift!r}")
     z = _minmax(X, _directions(direction, cols), cols) + shift
     p = z / z.sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from dtistat._periods import check_time_types
 from dtistat._validate import as_list, check_columns, check_numeric
 from dtistat.errors import DataError, EstimationError, ParameterError, SpecError
 from dtistat.panel.absorb import absorb, compact, drop_singletons, n_components
@@ -239,6 +240,8 @@ def build_iv_design(data: pd.DataFrame, y: str, exog: list[str], endog: list[str
     M = M[keep]
 
     ecodes = _codes(sub[entity], entity) if entity is not None else None
+    if time is not None:
+        check_time_types(sub[time], time)
     tcodes = _codes(sub[time], time) if time is not None else None
     dims_codes = {"entity": [ecodes], "time": [tcodes], "twoway": [ecodes, tcodes]}.get(fe, [])
     n_single = 0

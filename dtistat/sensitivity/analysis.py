@@ -40,7 +40,7 @@ def weight_sensitivity(
     periods: Any = None,
     top_k: int = 10,
     node: str = "total",
-    base_period: Any = "2021Q1",
+    base_period: Any = None,
     normalization: str = "base_share",
     aggregation: str = "arithmetic",
     scope: str = "period",

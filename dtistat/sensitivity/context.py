@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from dtistat import _validate as v
+from dtistat._periods import to_period
 from dtistat.errors import DataError, ParameterError, PeriodError
 from dtistat.index.compute import IndexArrays, IndexResult, index_arrays
 from dtistat.spec import IndexSpec, Node
@@ -134,7 +135,7 @@ def _period_rows(P: Any, periods: Any) -> np.ndarray:
     """Rows of the prepared panel in the analysed periods."""
     if periods is None:
         return np.ones(len(P.keys), dtype=bool)
-    wanted = [v.to_quarter(p, name="periods") for p in v.as_list(periods)]
+    wanted = [to_period(p, P.periods.freq, name="periods") for p in v.as_list(periods)]
     if not wanted:
         raise ParameterError("periods is empty; pass None for all periods")
     have = P.periods
@@ -144,7 +145,7 @@ def _period_rows(P: Any, periods: Any) -> np.ndarray:
                 f"period {str(q)!r} is not in the data; periods run from {have[0]} to "
                 f"{have[-1]}"
             )
-    return np.isin(P.time_codes, have.get_indexer(pd.PeriodIndex(wanted, freq="Q")))
+    return np.isin(P.time_codes, have.get_indexer(pd.PeriodIndex(wanted, freq=have.freq)))
 
 
 def _cells(P: Any, keep: np.ndarray, entity: str, time: str, by: tuple[str, ...]):

@@ -89,7 +89,8 @@ def sobol_indices(
     if n_base & (n_base - 1):
         raise ParameterError(f"n_base must be a power of two (Sobol sequence), got {n_base}")
     level = v.check_level(conf_level, "conf_level")
-    names = list(names)
+    tolerance = v.check_real(tolerance, "tolerance", minimum=0.0)
+    names = v.check_names(names, "names")
     problem: dict[str, Any] = {"num_vars": len(names), "names": names,
                                "bounds": [list(map(float, b)) for b in bounds]}
     if groups is not None:
@@ -140,7 +141,7 @@ def sobol_weights(
     by: str | Sequence[str] | None = None,
     periods: Any = None,
     node: str = "total",
-    base_period: Any = "2021Q1",
+    base_period: Any = None,
     normalization: str = "base_share",
     aggregation: str = "arithmetic",
     scope: str = "period",

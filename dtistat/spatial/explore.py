@@ -27,6 +27,7 @@ import scipy.sparse as sp
 from numba import njit
 from scipy import stats
 
+from dtistat._periods import check_time_types
 from dtistat._results import Result, Summary
 from dtistat._scale import column_scale
 from dtistat._validate import (
@@ -229,6 +230,8 @@ def _prepare(y: Any, w: Any, data, entity, time):
     data = check_frame(data)
     keys = [entity] + ([time] if time is not None else [])
     check_columns(data, keys + [y])
+    if time is not None:
+        check_time_types(data[time], time)
     check_keys(data, keys)
     check_unique_keys(data, keys)
     W = as_weights(w)

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq, minimize_scalar
 
+from dtistat._periods import check_time_types
 from dtistat._results import CoefResult, Summary
 from dtistat._scale import check_magnitude, column_scale
 from dtistat._validate import (
@@ -92,6 +93,7 @@ def prepare_panel(data: pd.DataFrame, y: str, x: Any, *, entity: str, time: str,
     if y in x:
         raise ParameterError(f"{y!r} is both the dependent variable and a regressor")
     check_columns(data, [entity, time, y] + x)
+    check_time_types(data[time], time)
     check_keys(data, [entity, time])
     check_numeric(data, [y] + x)
     W = as_weights(w)

@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
 from dtistat._results import Result, Summary
-from dtistat._validate import check_choice, check_floats, check_positive_int
+from dtistat._validate import check_choice, check_floats, check_positive_int, check_real
 from dtistat.errors import DataError, ParameterError
 
 __all__ = [
@@ -317,11 +317,11 @@ def distance_weights(coords: Any, *, ids: Any = None, method: str = "inverse",
     check_choice(method, ("inverse", "band"), "method")
     check_choice(metric, ("great_circle", "euclidean"), "metric")
     xy, ids = _coords(coords, ids)
-    if cutoff is not None and not (np.isfinite(cutoff) and cutoff > 0):
+    if cutoff is not None and check_real(cutoff, "cutoff") <= 0:
         raise ParameterError(f"cutoff must be a positive distance, got {cutoff!r}")
     if method == "band" and cutoff is None:
         raise ParameterError("method='band' needs cutoff= (the band's distance)")
-    if not (np.isfinite(power) and power > 0):
+    if check_real(power, "power") <= 0:
         raise ParameterError(f"power must be positive, got {power!r}")
     i, j, d = _pairs_within(xy, metric, cutoff)
     if (d <= 0).any():

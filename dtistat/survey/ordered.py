@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
+from dtistat._linalg import _check_rank
 from dtistat._results import CoefResult, Summary
 from dtistat._scale import check_magnitude, column_scale
 from dtistat._validate import (
@@ -293,21 +294,13 @@ def _ordered_design(data: pd.DataFrame, formula: str, yname: str, extra: list, l
                         "pass missing=\"drop\" to drop such rows (they are counted)")
     d = data if keep.all() else data.loc[keep]
     design = build_design(d, "~" + formula.split("~", 1)[1], missing=missing,
-                          intercept_allowed=False, ordering="patsy",
-                          level_names="formulaic")
+                          intercept_allowed=False, ordering="patsy")
     if yname in design.variables:
         raise SpecError(f"formula {formula!r}: the answer {yname!r} is also a regressor")
-    flat = [n for j, n in enumerate(design.names) if len(design.X) and np.ptp(design.X[:, j]) == 0]
-    if flat:  # no intercept for it to hide in: OrderedModel refuses a constant column
-        raise DataError(f"formula {formula!r}: regressor {flat[0]!r} does not vary in the "
-                        f"estimation sample ({len(design.X)} row(s)); drop it")
-    Xs = design.X / column_scale(design.X) if len(design.X) else design.X  # unit-free rank
-    X1 = np.column_stack([np.ones(len(Xs)), Xs])
-    if len(Xs) and np.linalg.matrix_rank(X1) <= np.linalg.matrix_rank(Xs):
-        raise DataError(f"formula {formula!r}: a combination of the regressors "
-                        f"{design.names} is constant in the estimation sample "
-                        f"({len(design.X)} row(s)); the thresholds act as the intercept, so "
-                        "drop a regressor (e.g. one level of a full set of dummies)")
+    # the thresholds act as an intercept: a constant or a linear combination of the
+    # others is named (the least-squares core's rank check), before statsmodels refuses
+    _check_rank(np.column_stack([np.ones(len(design.X)), design.X]),
+                ["the thresholds (intercept)", *design.names], 1e-10)
     pos = np.flatnonzero(keep)[design.rows]
     endog = data[yname].iloc[pos]
     X = np.asarray(design.X, dtype=float)
@@ -387,7 +380,11 @@ def fit_ordered(
     """Ordered logit/probit for Likert answers, with weights and robust standard errors.
 
     The design matrix, category handling and parametrization are those of statsmodels
-    ``OrderedModel.from_formula`` (no intercept; thresholds ``cut_1 < ... < cut_{K-1}``).
+    ``OrderedModel.from_formula`` (no intercept; thresholds ``cut_1 < ... < cut_{K-1}``),
+    except that factor levels are named ``C(x)[b]`` as in every dtistat estimator
+    (patsy: ``C(x)[T.b]``). Collinear regressors (the thresholds count as an intercept)
+    and complete or quasi-complete separation, where no maximum-likelihood estimate
+    exists, are refused with an error naming the regressor (and the answers separated).
     ``OrderedModel`` takes no weights, so the weighted log-likelihood
     ``sum_i w_i log P(y_i | x_i)`` is maximized here (BFGS with an analytic score, then
     Newton steps); with unit weights the estimates equal ``OrderedModel``'s, and with
@@ -459,8 +456,15 @@ def fit_ordered(
     labels = tuple(model.labels)
     _check_categories(y, labels, yname)
     names = list(model.exog_names[:X.shape[1]])
+    _check_size(X, labels)
     lik = _OrderedLik(y, X, len(labels), link, w)
     params, converged, iters = _fit_lik(lik, np.asarray(model.start_params, dtype=float))
+    # under separation the likelihood rises without bound along a direction, so the
+    # optimizer ends far out; only such fits pay for the exact test. The scale is the
+    # regressor's SD, at least 0.5 (a dummy's largest), so a rare dummy still counts.
+    reach = np.abs(params[:X.shape[1]]) * np.maximum(X.std(axis=0), 0.5)
+    if not converged or np.max(reach, initial=0.0) > 5:
+        _check_separation(X, y, names, labels, yname)
     if not converged:
         warn(f"fit_ordered({formula!r}): the optimizer did not converge "
              f"(largest score {np.max(np.abs(lik.ngrad(params))):.3g})", stacklevel=2)
@@ -534,6 +538,55 @@ def _check_categories(y: np.ndarray, labels: tuple, yname: str) -> None:
             f"Likert category {labels[int(np.flatnonzero(counts == 0)[0])]!r} of "
             f"{yname!r} has no respondent; drop or merge it"
         )
+
+
+def _check_size(X: np.ndarray, labels: tuple) -> None:
+    n, k = X.shape
+    if n <= k + len(labels) - 1:
+        raise DataError(f"{n} respondents for {k + len(labels) - 1} parameters (regressors "
+                        f"and thresholds); an ordered model needs more respondents")
+
+
+def _check_separation(X: np.ndarray, y: np.ndarray, names: list, labels: tuple,
+                      yname: str) -> None:
+    """Refuse (quasi-)complete separation, naming the regressors and answers.
+
+    (Collinearity, with the thresholds as an intercept, is refused in
+    :func:`_ordered_design`.) Separation is decided exactly by a linear program (the
+    ordinal form of Albert & Anderson 1984 and Konis 2007's LP test, as R's
+    ``detectseparation``): the maximum-likelihood estimate does not exist iff some
+    non-zero ``b`` and ordered cuts ``c`` place every respondent weakly inside the
+    interval of their answer, ``c[y-1] <= x'b <= c[y]``, with slack somewhere; the LP
+    maximizes the total slack within a box. It runs when the fit did not converge or
+    ended with a coefficient above 5 standard deviations of its regressor on the link
+    scale (an odds ratio above e^5 per SD; SDs below 0.5 count as 0.5, so a dummy's
+    coefficient above 10), where separation sends the optimizer.
+    """
+    n, k = X.shape
+    sd = X.std(axis=0)
+    Z = (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+    K = len(labels)
+    up, lo = y < K - 1, y > 0  # rows bounded above by c[y] / below by c[y-1]
+    E = np.eye(K - 1)
+    A = np.vstack([np.hstack([Z[up], -E[y[up]]]), np.hstack([-Z[lo], E[y[lo] - 1]]),
+                   np.hstack([np.zeros((K - 2, k)), E[:-1] - E[1:]])])
+    slack_of = -A[: up.sum() + lo.sum()]  # slack = -(row of A) @ (b, c) >= 0
+    res = optimize.linprog(-slack_of.sum(axis=0), A_ub=A, b_ub=np.zeros(A.shape[0]),
+                           bounds=[(-1.0, 1.0)] * (k + K - 1), method="highs")
+    if res.status != 0 or -res.fun <= 1e-7 * n:
+        return
+    b = res.x[:k]
+    involved = [names[j] for j in np.flatnonzero(np.abs(b) > 1e-6 * np.abs(b).max())]
+    slack = slack_of @ res.x
+    rows = np.concatenate([np.flatnonzero(up), np.flatnonzero(lo)])[slack > 1e-7]
+    cats = [labels[j] for j in np.unique(y[rows])]
+    raise DataError(
+        f"{yname!r} is perfectly predicted (complete or quasi-complete separation) by "
+        f"{', '.join(map(repr, involved))} for the answer(s) {', '.join(map(repr, cats))} "
+        f"({rows.size} respondent(s) separated): no maximum-likelihood estimate exists "
+        f"(the {'coefficients diverge' if len(involved) > 1 else 'coefficient diverges'}); "
+        f"drop or recode the variable, merge answer categories, or use more data"
+    )
 
 
 def _ordered_cov(lik, params, formula, cov, rows, cluster, w) -> np.ndarray:

@@ -33,6 +33,11 @@ import numpy as np
 
 from dtistat.errors import EstimationError
 
+#: Bytes of base-design terms (an N × K basis per set of fixed thresholds) kept for
+#: reuse; the bootstrap of a later threshold visits one base per distinct earlier
+#: estimate, so a count limit alone let the cache grow with N × the grid.
+DESIGN_CACHE_BYTES = 128 * 2**20
+
 __all__ = ["Panel", "base_design", "search", "ssr_path", "within"]
 
 
@@ -84,6 +89,7 @@ class Panel:
         self.qs = self.q[self.order]
         self.entity = np.repeat(np.arange(self.n), self.T)
         self._design_cache: dict = {}
+        self._design_bytes = 0
         self._ww_cum = None
 
     def entity_adjust(self, a: np.ndarray) -> np.ndarray:
@@ -122,9 +128,14 @@ class Panel:
         hit = self._design_cache.get(key)
         if hit is None:
             hit = _design_terms(self, base_design(self, fixed), cuts)
-            if len(self._design_cache) > 4096:  # bootstrap stages may visit many bases
-                self._design_cache.clear()
-            self._design_cache[key] = hit
+            size = sum(a.nbytes for a in hit)
+            cache = self._design_cache  # oldest first out, by bytes (a recompute is exact)
+            while cache and self._design_bytes + size > DESIGN_CACHE_BYTES:
+                old = cache.pop(next(iter(cache)))
+                self._design_bytes -= sum(a.nbytes for a in old)
+            if size <= DESIGN_CACHE_BYTES:
+                cache[key] = hit
+                self._design_bytes += size
         return hit
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from dtistat import _validate as V
+from dtistat._periods import check_time_types
 from dtistat._scale import check_magnitude
 from dtistat.errors import DataError, EstimationError, ParameterError, SpecError
 from dtistat.formula import build_design
@@ -214,7 +215,8 @@ def fit_threshold(
         ``"within"``: demeaning (``xtreg, fe``); ``"hansen"``: demeaning then deleting
         one period per entity, as Hansen's (1999) own program (his published estimates).
     n_jobs : int
-        Threads for the bootstrap (results do not depend on it).
+        Threads for the bootstrap (results do not depend on it). Draws go in chunks
+        of bounded working memory (``_search.BOOT_BYTES``), whatever ``n_boot``.
 
     Returns
     -------
@@ -269,6 +271,7 @@ def fit_threshold(
     cluster = entity if cluster is None else cluster
     value_cols = list(dict.fromkeys([y, *x, *z, threshold_var]))
     V.check_columns(data, [*value_cols, entity, time, cluster])
+    check_time_types(data[time], time)
     V.check_numeric(data, value_cols)
     V.check_no_nan(data, value_cols, keys=[entity, time])
     sq = list(dict.fromkeys([y, *x, *z]))

@@ -27,6 +27,9 @@ __all__ = ["HANSEN_QN", "Grid", "bootstrap_F", "lr_constant", "make_grid", "sequ
 
 #: Quantiles of the distinct threshold values in Hansen's (1999) program.
 HANSEN_QN = 400
+#: Working-set budget (bytes) of one chunk of bootstrap draws: a draw holds about eight
+#: vectors of the panel's length at once (outcome, residuals, transforms, cumulative sums).
+BOOT_BYTES = 64 * 2**20
 
 
 def lr_constant(level: float) -> float:
@@ -177,22 +180,31 @@ def bootstrap_F(panel: Panel, grid: Grid, k: int, fixed: tuple, n_boot: int,
                 rng: np.random.Generator, n_jobs: int = 1) -> np.ndarray:
     """Bootstrap distribution of F_k under the model with the thresholds ``fixed``.
 
-    Draws are made up front from ``rng`` so that the result does not depend on
-    ``n_jobs`` (the draws are only split between threads).
+    Draws go in chunks of at most ``BOOT_BYTES`` of working memory (and at least
+    ``n_jobs`` chunks, one per thread); each chunk's resampled entities are drawn from
+    ``rng`` in chunk order before the threads start, which is the stream of one
+    ``(n_boot × n)`` draw, so the result depends neither on ``n_jobs`` nor on the
+    chunking.
     """
+    if n_boot <= 0:
+        return np.empty(0)
     fit, resid = null_fit(panel, fixed)
-    idx = rng.integers(0, panel.n, size=(n_boot, panel.n))
     R = resid.reshape(panel.n, panel.T)
-    chunks = np.array_split(np.arange(n_boot), max(1, min(n_jobs, n_boot)))
+    per = max(1, BOOT_BYTES // (8 * 8 * panel.N))
+    n_chunks = max(min(n_jobs, n_boot), -(-n_boot // per))
+    sizes = [len(c) for c in np.array_split(np.arange(n_boot), n_chunks)]
 
-    def run(cols: np.ndarray) -> np.ndarray:
-        E = R[idx[cols]].reshape(len(cols), -1).T          # N, nb
+    def run(idx: np.ndarray) -> np.ndarray:
+        E = R[idx].reshape(len(idx), -1).T          # N, nb
         return _boot_chain(panel, fit[:, None] + E, grid, k)
 
-    if len(chunks) == 1:
-        return run(chunks[0])
-    with ThreadPoolExecutor(len(chunks)) as ex:
-        return np.concatenate(list(ex.map(run, chunks)))
+    out = []
+    with ThreadPoolExecutor(max(1, n_jobs)) as ex:
+        for w in range(0, len(sizes), max(1, n_jobs)):  # a wave of one chunk per thread
+            draws = [rng.integers(0, panel.n, size=(nb, panel.n))
+                     for nb in sizes[w:w + max(1, n_jobs)]]
+            out.extend(ex.map(run, draws) if len(draws) > 1 else [run(draws[0])])
+    return np.concatenate(out) if out else np.empty(0)
 
 
 def boot_summary(F: float, draws: np.ndarray) -> tuple:

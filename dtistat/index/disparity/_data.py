@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from dtistat import _validate as v
+from dtistat._periods import check_time_types
 from dtistat.errors import DataError, ParameterError, PeriodError
 
 __all__ = ["Panel", "as_panel", "check_values", "codes", "wide"]
@@ -125,6 +126,8 @@ def _build(df: pd.DataFrame, n: dict) -> Panel:
     out["_time"] = df[n["time"]].to_numpy() if n["time"] else ALL_PERIODS
     if n["time"] is not None and pd.isna(out["_time"]).any():
         raise PeriodError(f"column {n['time']!r} has a missing period")
+    if n["time"] is not None:
+        check_time_types(df[n["time"]], n["time"])
     if n["entity"] is not None:
         if pd.isna(out["_entity"]).any():
             raise DataError(f"column {n['entity']!r} has a missing entity id")
