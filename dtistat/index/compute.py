@@ -63,7 +63,7 @@ def prepare_panel(
     if named:  # results index by the keys and name columns by the nodes
         raise SpecError(f"node {named[0]!r} has the name of a key column ({key_cols}); "
                         "rename the node")
-    v.check_key_types(data, key_cols)
+    v.check_key_types(data, [entity, *by])  # the time column: parse_periods says it
     for k in key_cols:
         if data[k].isna().any():
             i = int(np.flatnonzero(data[k].isna().to_numpy())[0])

@@ -119,7 +119,7 @@ def _build(df: pd.DataFrame, n: dict) -> Panel:
     val = n["value"]
     v.check_numeric(df, [val])
     keys = [k for k in (n["entity"], n["time"]) if k is not None]
-    v.check_key_types(df, keys + ([n["group"]] if n["group"] is not None else []))
+    v.check_key_types(df, [k for k in (n["entity"], n["group"]) if k is not None])
     v.check_no_nan(df, [val], keys=keys or None)
     out = pd.DataFrame({"_value": df[val].to_numpy(dtype=float)}, index=range(len(df)))
     out["_entity"] = df[n["entity"]].to_numpy() if n["entity"] else np.arange(len(df))
