@@ -48,7 +48,12 @@ HMAX = 32
 _RATIO = 100
 
 
-@nb.njit(cache=True, nogil=True)
+def _inner(f):
+    """``f`` compiled only into its callers: no Python entry point, no C wrapper (each
+    would be compiled, and re-optimized in every caller, for nothing)."""
+    return nb.njit(nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)(f)
+
+
 def _scores(A, W, alt, d0, m, S):
     """``S[j, p]`` = score of row p under draw ``d0 + j``, summed over the leaves in the
     order 0, 1, ..., L - 1 (plain loops: no FMA contraction, no BLAS); ``A`` is the
@@ -71,7 +76,10 @@ def _scores(A, W, alt, d0, m, S):
                     s[p] += w * Ak[p]
 
 
-@nb.njit(cache=True, nogil=True)
+_scores_k = _inner(_scores)
+_scores = nb.njit(cache=True, nogil=True)(_scores)
+
+
 def _inversions(a, tmp):
     """Pairs i < j with ``a[i] > a[j]`` (strictly), by a bottom-up merge sort of ``a``
     (``a`` and ``tmp`` are overwritten)."""
@@ -106,7 +114,11 @@ def _inversions(a, tmp):
     return inv
 
 
-@nb.njit(cache=True, nogil=True)
+_inversions_k = _inner(_inversions)
+_inversions = nb.njit(cache=True, nogil=True)(_inversions)
+
+
+@_inner
 def _window(S, m, H, R0, ent, T, R, pm, acc, bad, disc, do_kendall):
     """Ranks ``R`` (rows, TILE) of the tile's draws by counting, for each row, the rows
     within ``H`` places that score higher; ``bad[j]``: draw j has a pair of rows more
@@ -157,17 +169,16 @@ def _window(S, m, H, R0, ent, T, R, pm, acc, bad, disc, do_kendall):
                             disc[j] += ti[j] > tq[j]
 
 
-@nb.njit(cache=True, nogil=True)
-def _radix(x, ent, R0, R, jr, key, a, a2, seq, tmp, hist, do_kendall):
-    """'min' ranks of the scores ``x`` into column ``jr`` of ``R``: order-preserving
-    integer keys of the doubles (``-0.0`` as ``+0.0``, so equal scores have equal keys);
-    a stable LSD radix sort (8-bit digits) of their top 32 significant bits packed with
-    the row, then an insertion pass orders the rare runs sharing those bits (scores
-    within ~1e-6 of each other: the exponent takes at most 11 of the 32 bits) by the
-    full key and entity number. Returns the discordant pairs with the nominal ranks."""
-    n = x.shape[0]
+def _sort_ranks(xu, ent, R, jr, key, a, a2, order, hist):
+    """'min' ranks of the scores whose bits are ``xu`` into column ``jr`` of ``R``, and
+    the rows in draw order (score descending, ties by entity) into ``order``:
+    order-preserving integer keys of the doubles (``-0.0`` as ``+0.0``, so equal scores
+    have equal keys); a stable LSD radix sort (8-bit digits) of their top 32
+    significant bits packed with the row, then an insertion pass orders the rare runs
+    sharing those bits (scores within ~1e-6 of each other: the exponent takes at most
+    11 of the 32 bits) by the full key and entity number."""
+    n = xu.shape[0]
     top = np.uint64(1) << np.uint64(63)
-    xu = x.view(np.uint64)
     kmin = ~np.uint64(0)
     kmax = np.uint64(0)
     for q in range(n):
@@ -226,14 +237,25 @@ def _radix(x, ent, R0, R, jr, key, a, a2, seq, tmp, hist, do_kendall):
             cur = i + 1
             prev = key[q]
         R[q, jr] = cur
-    if not do_kendall:
-        return 0
-    for i in range(n):
-        seq[i] = R0[src[i] & lo32]
-    return _inversions(seq, tmp)
+        order[i] = q
+
+
+_sort_ranks_k = _inner(_sort_ranks)
 
 
 @nb.njit(cache=True, nogil=True)
+def _radix(x, ent, R0, R, jr, key, a, a2, seq, tmp, hist, do_kendall):
+    """:func:`_sort_ranks` of the scores ``x``; returns the discordant pairs with the
+    nominal ranks ``R0`` (0 unless ``do_kendall``)."""
+    _sort_ranks_k(x.view(np.uint64), ent, R, jr, key, a, a2, tmp, hist)
+    if not do_kendall:
+        return 0
+    for i in range(x.shape[0]):
+        seq[i] = R0[tmp[i]]
+    return _inversions(seq, tmp)
+
+
+@_inner
 def _tile_sums(R, m, R0, st, j0, sums):
     """Per draw of the tile: sum |rank - nominal|, sum rank, sum rank^2, sum rank x
     nominal rank (columns ``j0 ..`` of ``st``)."""
@@ -252,7 +274,7 @@ def _tile_sums(R, m, R0, st, j0, sums):
             st[k, j0 + j] = sums[k, j]
 
 
-@nb.njit(cache=True, nogil=True)
+@_inner
 def _accept(R, m, lo, w, off, counts, need_lo, need_hi, ovf, state):
     """Count the tile's ranks: in their cells' bands, or in the overflow list ``ovf``
     ((row, rank) pairs; ``state[1]`` entries used) and return True; when the list
@@ -289,64 +311,42 @@ def _accept(R, m, lo, w, off, counts, need_lo, need_hi, ovf, state):
 
 
 @nb.njit(cache=True, nogil=True)
-def _rank_tile(S, m, R0, ent, state, T, R, b, do_kendall):
-    """Ranks ``R`` (rows, TILE) and discordant pairs ``b.disc`` of the tile's draws;
-    ``state[0]`` is the group's window half-width (0: sort every draw)."""
-    pm, acc, bad, disc, key, a, a2, seq, tmp, hist = b
-    H = state[0]
-    if H > 0:
-        _window(S, m, H, R0, ent, T, R, pm, acc, bad, disc, do_kendall)
-    n_bad = 0
-    for j in range(m):
-        if H == 0 or bad[j]:
-            n_bad += 1
-            disc[j] = _radix(S[j], ent, R0, R, j, key, a, a2, seq, tmp, hist, do_kendall)
-    if H > 0 and n_bad:                           # adapt the window to what it costs
-        if 2 * H <= HMAX and 2 * H <= S.shape[1] and n_bad * _RATIO > 2 * H * m:
-            state[0] = 2 * H                      # doubling it saves more sorts than it costs
-        elif (2 * H + 1) * m + n_bad * _RATIO > _RATIO * m:
-            state[0] = 0                          # sorting every draw is cheaper
-
-
-@nb.njit(cache=True, nogil=True)
-def rank_tiles(A, W, alt, g, t0, t1, R0, ent, lo, w, off, counts, need_lo, need_hi, ovf,
-               state, st, dfirst, crow, dom, ranks, do_hist, do_kendall, do_ranks):
-    """Rank tiles ``t0 .. t1 - 1`` of group ``g``; returns the tile it stopped at
-    (``t1`` when done, earlier when a tile's ranks fit neither the bands nor the
-    overflow list).
-
-    A : (alternatives, leaves, rows) the group's leaf values (C order)
-    W, alt : (draws, leaves) effective weights and the alternative of each draw
-    R0, ent : nominal rank and entity number of the group's rows
-    lo, w, off, counts : the rank bands of the group's rows and their counts (see
-        :mod:`.bands`); need_lo / need_hi receive the ranks a tile needs when it
-        stops; ovf (capacity, 2) the (row, rank) pairs outside the bands
-    state : [window half-width, overflow entries used] of the group, carried over
-    st : (5, draws of the chunk from ``dfirst``) per-draw integer sums of the group
-    crow, dom : rows of the compared entities (-1: absent) and the draws where one
-        scores above another
-    ranks : (draws, G, entities) every rank, when ``do_ranks``
-    """
+def _rank_tiles(A, W, alt, g, t0, t1, R0, ent, lo, w, off, counts, need_lo, need_hi, ovf,
+                state, st, dfirst, crow, dom, ranks, do_hist, do_kendall, do_ranks,
+                S, Su, T, R, pm, work, seq, keys, hist):
+    """:func:`rank_tiles` with its buffers: ``S`` (TILE, rows) the tile's scores and
+    ``Su`` their bits, ``T`` / ``R`` (rows, TILE) the transposed tile and its ranks,
+    ``pm`` (TILE,), ``work`` (7, TILE) int64, ``seq`` (2, rows) int64, ``keys`` (3,
+    rows) uint64, ``hist`` (4, 256) int64."""
     D = W.shape[0]
     n = A.shape[2]
-    S = np.empty((TILE, n))
-    T = np.empty((n, TILE))
-    R = np.empty((n, TILE), dtype=np.int32)
-    sums = np.empty((4, TILE), dtype=np.int64)
-    b = (np.empty(TILE), np.empty(TILE, dtype=np.int64), np.empty(TILE, dtype=np.int64),
-         np.empty(TILE, dtype=np.int64), np.empty(n, dtype=np.uint64),
-         np.empty(n, dtype=np.uint64), np.empty(n, dtype=np.uint64),
-         np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64),
-         np.empty((4, 256), dtype=np.int64))
+    acc, bad, disc, sums = work[0], work[1], work[2], work[3:]
     k = crow.shape[0]
     for t in range(t0, t1):
         d0 = t * TILE
         m = TILE if D - d0 > TILE else D - d0
         j0 = d0 - dfirst
-        _scores(A, W, alt, d0, m, S)
-        _rank_tile(S, m, R0, ent, state, T, R, b, do_kendall)
+        _scores_k(A, W, alt, d0, m, S)
+        H = state[0]
+        if H > 0:
+            _window(S, m, H, R0, ent, T, R, pm, acc, bad, disc, do_kendall)
+        n_bad = 0
         for j in range(m):
-            st[4, j0 + j] = b[3][j]
+            if H == 0 or bad[j]:
+                n_bad += 1
+                _sort_ranks_k(Su[j], ent, R, j, keys[0], keys[1], keys[2], seq[1], hist)
+                disc[j] = 0
+                if do_kendall:
+                    for i in range(n):
+                        seq[0, i] = R0[seq[1, i]]
+                    disc[j] = _inversions_k(seq[0], seq[1])
+        if H > 0 and n_bad:                       # adapt the window to what it costs
+            if 2 * H <= HMAX and 2 * H <= n and n_bad * _RATIO > 2 * H * m:
+                state[0] = 2 * H                  # doubling it saves more sorts than it costs
+            elif (2 * H + 1) * m + n_bad * _RATIO > _RATIO * m:
+                state[0] = 0                      # sorting every draw is cheaper
+        for j in range(m):
+            st[4, j0 + j] = disc[j]
         _tile_sums(R, m, R0, st, j0, sums)
         if do_hist and not _accept(R, m, lo, w, off, counts, need_lo, need_hi, ovf, state):
             return t
@@ -362,7 +362,35 @@ def rank_tiles(A, W, alt, g, t0, t1, R0, ent, lo, w, off, counts, need_lo, need_
     return t1
 
 
-@nb.njit(cache=True, nogil=True)
+def rank_tiles(A, W, alt, g, t0, t1, R0, ent, lo, w, off, counts, need_lo, need_hi, ovf,
+               state, st, dfirst, crow, dom, ranks, do_hist, do_kendall, do_ranks):
+    """Rank tiles ``t0 .. t1 - 1`` of group ``g``; returns the tile it stopped at
+    (``t1`` when done, earlier when a tile's ranks fit neither the bands nor the
+    overflow list).
+
+    A : (alternatives, leaves, rows) the group's leaf values (C order)
+    W, alt : (draws, leaves) effective weights and the alternative of each draw
+    R0, ent : nominal rank and entity number of the group's rows
+    lo, w, off, counts : the rank bands of the group's rows and their counts (see
+        :mod:`.bands`); need_lo / need_hi receive the ranks a tile needs when it
+        stops; ovf (capacity, 2) the (row, rank) pairs outside the bands
+    state : [window half-width (0: sort every draw), overflow entries used] of the
+        group, carried over
+    st : (5, draws of the chunk from ``dfirst``) per-draw integer sums of the group
+    crow, dom : rows of the compared entities (-1: absent) and the draws where one
+        scores above another
+    ranks : (draws, G, entities) every rank, when ``do_ranks``
+    """
+    n = A.shape[2]
+    S = np.empty((TILE, n))
+    return _rank_tiles(A, W, alt, g, t0, t1, R0, ent, lo, w, off, counts, need_lo, need_hi,
+                       ovf, state, st, dfirst, crow, dom, ranks, do_hist, do_kendall,
+                       do_ranks, S, S.view(np.uint64), np.empty((n, TILE)),
+                       np.empty((n, TILE), dtype=np.int32), np.empty(TILE),
+                       np.empty((7, TILE), dtype=np.int64), np.empty((2, n), dtype=np.int64),
+                       np.empty((3, n), dtype=np.uint64), np.empty((4, 256), dtype=np.int64))
+
+
 def rank_group(A, W, alt, g, r0, t0, t1, R0, ent, lo, w, off, counts, need_lo, need_hi,
                st, dfirst, crow, dom, ranks, do_hist, do_kendall, do_ranks):
     """:func:`rank_tiles` with a fresh window and no overflow list: a tile that leaves
@@ -382,9 +410,9 @@ COMPILING = ("      compiling the ranking kernel for this machine (first run onl
 def needs_compiling() -> bool:
     """Whether the first ranking in this process compiles the kernel: not yet compiled
     here and no machine code in numba's cache (for a progress line on the first run)."""
-    if rank_tiles.signatures:
+    if _rank_tiles.signatures:
         return False
     try:
-        return not os.path.exists(rank_tiles._cache._cache_file._index_path)
+        return not os.path.exists(_rank_tiles._cache._cache_file._index_path)
     except AttributeError:  # pragma: no cover - numba's cache layout changed
         return False
