@@ -22,6 +22,8 @@ __all__ = ["Bands", "summarize"]
 _MARGIN = 0.25
 # Bytes per cell besides its counts: lo, w and off (int64 each).
 ROW_BYTES = 24
+# Counts moved per step when a band widens.
+_COPY_BLOCK = 1 << 18
 
 
 @dataclass
@@ -64,7 +66,13 @@ class Bands:
         off = np.zeros(len(w), dtype=np.int64)
         np.cumsum(w[:-1], out=off[1:])
         counts = np.zeros(int(w.sum()), dtype=self.counts.dtype)
-        _copy(self.counts, self.lo, self.off, self.w, lo, off, counts)
+        # count i of row p (off_old <= i < off_old + w_old) moves by off - off_old +
+        # lo_old - lo; in blocks, so the index arrays stay small beside uint16 counts
+        shift = off - self.off + self.lo - lo
+        ends = self.off + self.w
+        for c0 in range(0, len(self.counts), _COPY_BLOCK):
+            i = np.arange(c0, min(len(self.counts), c0 + _COPY_BLOCK))
+            counts[i + shift[np.searchsorted(ends, i, side="right")]] = self.counts[i]
         return Bands(lo, w, off, counts)
 
     @property
@@ -72,23 +80,22 @@ class Bands:
         return self.counts.nbytes + ROW_BYTES * len(self.lo)
 
 
-@nb.njit(cache=True, nogil=True)
-def _copy(old, olo, ooff, ow, nlo, noff, new):
-    for p in range(olo.shape[0]):
-        base = noff[p] + olo[p] - nlo[p]
-        for k in range(ow[p]):
-            new[base + k] = old[ooff[p] + k]
-
-
-@nb.njit(cache=True, nogil=True)
-def summarize(lo, w, off, counts, kth, top_k, total):
+def summarize(lo: np.ndarray, w: np.ndarray, off: np.ndarray, counts: np.ndarray,
+              kth: np.ndarray, top_k: int,
+              total: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per row: mean rank, the ``kth`` (ascending, 1-based) order statistics of its
     ranks and the number of draws with rank <= ``top_k``."""
+    n = len(lo)
+    out = np.zeros(n), np.zeros((len(kth), n), dtype=np.int64), np.zeros(n, dtype=np.int64)
+    _summarize(lo, w, off, counts, kth, top_k, total, *out)
+    return out
+
+
+@nb.njit(cache=True, nogil=True, no_cfunc_wrapper=True)
+def _summarize(lo, w, off, counts, kth, top_k, total, mean, q, top):
+    """:func:`summarize` into ``mean``, ``q`` and ``top`` (zeros)."""
     n = lo.shape[0]
     K = kth.shape[0]
-    mean = np.zeros(n)
-    q = np.zeros((K, n), dtype=np.int64)
-    top = np.zeros(n, dtype=np.int64)
     for p in range(n):
         s = 0
         tot = 0
@@ -107,4 +114,3 @@ def summarize(lo, w, off, counts, kth, top_k, total):
                 j += 1
         if tot > 0:
             mean[p] = s / total
-    return mean, q, top

@@ -14,7 +14,6 @@ import itertools
 import numbers
 from typing import Any
 
-import numba as nb
 import numpy as np
 import pandas as pd
 
@@ -45,41 +44,27 @@ OPTIONS = {
 }
 
 
-@nb.njit(cache=True, nogil=True)
 def _renormalize_kernel(Lw, parent_pos, n_groups, out):
     """Local weights scaled so that every sibling group of each draw (row of ``Lw``) sums
     to one, into ``out`` (may be ``Lw``); ``parent_pos[j]`` is the group of node j. A
-    group summing to zero or less (a removed node's children) keeps its weights."""
-    D, M = Lw.shape
-    den = np.empty(n_groups)
-    for d in range(D):
-        for g in range(n_groups):
-            den[g] = 0.0
-        for j in range(M):
-            den[parent_pos[j]] += Lw[d, j]
-        for g in range(n_groups):
-            if den[g] <= 0.0:
-                den[g] = 1.0
-        for j in range(M):
-            out[d, j] = Lw[d, j] / den[parent_pos[j]]
-    return out
+    group summing to zero or less (a removed node's children) keeps its weights. Each
+    group's sum runs over its nodes in order (NumPy, column by column: nothing to
+    compile)."""
+    den = np.zeros((Lw.shape[0], n_groups))
+    for j, g in enumerate(parent_pos):
+        den[:, g] += Lw[:, j]
+    den[den <= 0.0] = 1.0
+    return np.divide(Lw, den[:, parent_pos], out=out)
 
 
-@nb.njit(cache=True, nogil=True)
 def _effective_kernel(Lw, paths):
     """Effective weight of every leaf in every draw: the product of the local weights
-    on its path (``paths[i]``: node positions from the top; ``M`` pads with 1)."""
-    D, M = Lw.shape
-    L, depth = paths.shape
-    W = np.empty((D, L))
-    for d in range(D):
-        for i in range(L):
-            w = Lw[d, paths[i, 0]] if paths[i, 0] < M else 1.0
-            for k in range(1, depth):
-                j = paths[i, k]
-                if j < M:
-                    w *= Lw[d, j]
-            W[d, i] = w
+    on its path (``paths[i]``: node positions from the top; ``M`` pads with 1), taken
+    from the top down."""
+    Lp = np.concatenate([Lw, np.ones((Lw.shape[0], 1))], axis=1)
+    W = Lp[:, paths[:, 0]]
+    for k in range(1, paths.shape[1]):
+        W *= Lp[:, paths[:, k]]
     return W
 
 

@@ -21,7 +21,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
 
-import numba as nb
 import numpy as np
 
 from dtistat import _validate as v
@@ -308,30 +307,27 @@ def _check_bands(need: float, left: int, what: str, advice: str) -> None:
             f"sums); {advice}")
 
 
-@nb.njit(cache=True, nogil=True, error_model="numpy")
 def _draw_stats(ST, n_g, mean0, ss0, n_tot, shift, rho, tau, do_kendall):
     """Per draw, from the integer sums of every group (ST: groups, 5, draws): the mean
     absolute rank shift over all cells, and Spearman's and Kendall's correlations with
-    the nominal ranks averaged over the groups with at least two entities."""
-    G = ST.shape[0]
-    for d in range(ST.shape[2]):
-        sabs = 0
-        rs = 0.0
-        ts = 0.0
-        k = 0
-        for g in range(G):
-            sabs += ST[g, 0, d]
+    the nominal ranks averaged over the groups with at least two entities (summed
+    group by group in order: the same operations on every platform)."""
+    shift[:] = ST[:, 0].sum(axis=0) / n_tot
+    rs = np.zeros(ST.shape[2])
+    ts = np.zeros(ST.shape[2])
+    k = 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for g in range(ST.shape[0]):
             ng = n_g[g]
             if ng < 2:
                 continue
-            sr = float(ST[g, 1, d])
-            ssr = ST[g, 2, d] - sr * sr / ng
-            cov = ST[g, 3, d] - mean0[g] * sr
+            sr = ST[g, 1].astype(np.float64)
+            ssr = ST[g, 2] - sr * sr / ng
+            cov = ST[g, 3] - mean0[g] * sr
             rs += cov / np.sqrt(ssr * ss0[g])
             if do_kendall:
-                ts += 1.0 - 4.0 * ST[g, 4, d] / (ng * (ng - 1.0))
+                ts += 1.0 - 4.0 * ST[g, 4] / (ng * (ng - 1.0))
             k += 1
-        shift[d] = sabs / n_tot
-        rho[d] = rs / k
+        rho[:] = rs / k
         if do_kendall:
-            tau[d] = ts / k
+            tau[:] = ts / k
