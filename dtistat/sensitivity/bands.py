@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numba as nb
 import numpy as np
 
 __all__ = ["Bands", "summarize"]
@@ -22,7 +21,7 @@ __all__ = ["Bands", "summarize"]
 _MARGIN = 0.25
 # Bytes per cell besides its counts: lo, w and off (int64 each).
 ROW_BYTES = 24
-# Counts moved per step when a band widens.
+# Counts moved or summarized per step.
 _COPY_BLOCK = 1 << 18
 
 
@@ -84,33 +83,28 @@ def summarize(lo: np.ndarray, w: np.ndarray, off: np.ndarray, counts: np.ndarray
               kth: np.ndarray, top_k: int,
               total: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per row: mean rank, the ``kth`` (ascending, 1-based) order statistics of its
-    ranks and the number of draws with rank <= ``top_k``."""
+    ranks (0 when it has fewer counts) and the number of draws with rank <= ``top_k``
+    — integer running sums over the rows' counts, a block of rows at a time."""
     n = len(lo)
-    out = np.zeros(n), np.zeros((len(kth), n), dtype=np.int64), np.zeros(n, dtype=np.int64)
-    _summarize(lo, w, off, counts, kth, top_k, total, *out)
-    return out
-
-
-@nb.njit(cache=True, nogil=True, no_cfunc_wrapper=True)
-def _summarize(lo, w, off, counts, kth, top_k, total, mean, q, top):
-    """:func:`summarize` into ``mean``, ``q`` and ``top`` (zeros)."""
-    n = lo.shape[0]
-    K = kth.shape[0]
-    for p in range(n):
-        s = 0
-        tot = 0
-        j = 0
-        for k in range(w[p]):
-            c = np.int64(counts[off[p] + k])
-            if c == 0:
-                continue
-            r = lo[p] + k
-            s += c * r
-            tot += c
-            if r <= top_k:
-                top[p] = tot
-            while j < K and tot >= kth[j]:
-                q[j, p] = r
-                j += 1
-        if tot > 0:
-            mean[p] = s / total
+    mean = np.zeros(n)
+    q = np.zeros((len(kth), n), dtype=np.int64)
+    top = np.zeros(n, dtype=np.int64)
+    ends = off + w
+    p0 = 0
+    while p0 < n:
+        p1 = max(p0 + 1, int(np.searchsorted(ends, off[p0] + _COPY_BLOCK, side="right")))
+        a, b = off[p0], ends[p1 - 1]
+        rows = np.arange(p0, p1)
+        c = counts[a:b].astype(np.int64)
+        rank = np.repeat(lo[rows] - off[rows] + a, w[rows]) + np.arange(b - a)
+        cum = np.concatenate([[0], np.cumsum(c)])          # counts before each position
+        csum = np.concatenate([[0], np.cumsum(c * rank)])
+        o, e = off[rows] - a, ends[rows] - a
+        tot = cum[e] - cum[o]
+        mean[rows] = np.where(tot > 0, (csum[e] - csum[o]) / total, 0.0)
+        top[rows] = cum[o + np.clip(top_k - lo[rows] + 1, 0, w[rows])] - cum[o]
+        for j, k in enumerate(kth):
+            i = np.searchsorted(cum, cum[o] + k) - 1          # first position reaching k
+            q[j, rows] = np.where(tot >= k, lo[rows] + i - o, 0)
+        p0 = p1
+    return mean, q, top
