@@ -119,11 +119,12 @@ _inversions = nb.njit(cache=True, nogil=True)(_inversions)
 
 
 @_inner
-def _window(S, m, H, R0, ent, T, R, pm, acc, bad, disc, do_kendall):
+def _window(S, m, H, R0, ent, T, R, pm, acc, bad, disc, kend):
     """Ranks ``R`` (rows, TILE) of the tile's draws by counting, for each row, the rows
     within ``H`` places that score higher; ``bad[j]``: draw j has a pair of rows more
     than ``H`` places apart out of nominal order or tied (its ranks are then wrong).
-    ``disc``: the discordant pairs within the window. ``T``: the transposed tile."""
+    ``disc``: the discordant pairs within the window (when ``kend`` is not None).
+    ``T``: the transposed tile."""
     n = S.shape[1]
     for p in range(n):
         for j in range(TILE):
@@ -157,7 +158,7 @@ def _window(S, m, H, R0, ent, T, R, pm, acc, bad, disc, do_kendall):
             for j in range(TILE):
                 pm[j] = tq[j] if tq[j] < pm[j] else pm[j]
                 bad[j] |= pm[j] <= ti[j]
-        if do_kendall:
+        if kend is not None:
             for q in range(lo, i):
                 if R0[q] < R0[i]:
                     tq = T[q]
@@ -312,12 +313,13 @@ def _accept(R, m, lo, w, off, counts, need_lo, need_hi, ovf, state):
 
 @nb.njit(cache=True, nogil=True)
 def _rank_tiles(A, W, alt, g, t0, t1, R0, ent, lo, w, off, counts, need_lo, need_hi, ovf,
-                state, st, dfirst, crow, dom, ranks, do_hist, do_kendall, do_ranks,
-                S, Su, T, R, pm, work, seq, keys, hist):
+                state, st, dfirst, crow, dom, ranks, do_hist, kend, do_ranks,
+                S, Su, T, R, pm, work, order, keys, hist):
     """:func:`rank_tiles` with its buffers: ``S`` (TILE, rows) the tile's scores and
     ``Su`` their bits, ``T`` / ``R`` (rows, TILE) the transposed tile and its ranks,
-    ``pm`` (TILE,), ``work`` (7, TILE) int64, ``seq`` (2, rows) int64, ``keys`` (3,
-    rows) uint64, ``hist`` (4, 256) int64."""
+    ``pm`` (TILE,), ``work`` (7, TILE) int64, ``order`` (rows,) int64, ``keys`` (3,
+    rows) uint64, ``hist`` (4, 256) int64. ``kend`` is None (no Kendall count: numba
+    prunes its code, which is then not compiled) or a (rows,) int64 buffer."""
     D = W.shape[0]
     n = A.shape[2]
     acc, bad, disc, sums = work[0], work[1], work[2], work[3:]
@@ -329,17 +331,17 @@ def _rank_tiles(A, W, alt, g, t0, t1, R0, ent, lo, w, off, counts, need_lo, need
         _scores_k(A, W, alt, d0, m, S)
         H = state[0]
         if H > 0:
-            _window(S, m, H, R0, ent, T, R, pm, acc, bad, disc, do_kendall)
+            _window(S, m, H, R0, ent, T, R, pm, acc, bad, disc, kend)
         n_bad = 0
         for j in range(m):
             if H == 0 or bad[j]:
                 n_bad += 1
-                _sort_ranks_k(Su[j], ent, R, j, keys[0], keys[1], keys[2], seq[1], hist)
+                _sort_ranks_k(Su[j], ent, R, j, keys[0], keys[1], keys[2], order, hist)
                 disc[j] = 0
-                if do_kendall:
+                if kend is not None:
                     for i in range(n):
-                        seq[0, i] = R0[seq[1, i]]
-                    disc[j] = _inversions_k(seq[0], seq[1])
+                        kend[i] = R0[order[i]]
+                    disc[j] = _inversions_k(kend, order)
         if H > 0 and n_bad:                       # adapt the window to what it costs
             if 2 * H <= HMAX and 2 * H <= n and n_bad * _RATIO > 2 * H * m:
                 state[0] = 2 * H                  # doubling it saves more sorts than it costs
@@ -383,11 +385,12 @@ def rank_tiles(A, W, alt, g, t0, t1, R0, ent, lo, w, off, counts, need_lo, need_
     """
     n = A.shape[2]
     S = np.empty((TILE, n))
+    kend = np.empty(n, dtype=np.int64) if do_kendall else None
     return _rank_tiles(A, W, alt, g, t0, t1, R0, ent, lo, w, off, counts, need_lo, need_hi,
-                       ovf, state, st, dfirst, crow, dom, ranks, do_hist, do_kendall,
-                       do_ranks, S, S.view(np.uint64), np.empty((n, TILE)),
+                       ovf, state, st, dfirst, crow, dom, ranks, do_hist, kend, do_ranks,
+                       S, S.view(np.uint64), np.empty((n, TILE)),
                        np.empty((n, TILE), dtype=np.int32), np.empty(TILE),
-                       np.empty((7, TILE), dtype=np.int64), np.empty((2, n), dtype=np.int64),
+                       np.empty((7, TILE), dtype=np.int64), np.empty(n, dtype=np.int64),
                        np.empty((3, n), dtype=np.uint64), np.empty((4, 256), dtype=np.int64))
 
 
