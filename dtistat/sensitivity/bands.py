@@ -66,12 +66,16 @@ class Bands:
         np.cumsum(w[:-1], out=off[1:])
         counts = np.zeros(int(w.sum()), dtype=self.counts.dtype)
         # count i of row p (off_old <= i < off_old + w_old) moves by off - off_old +
-        # lo_old - lo; in blocks, so the index arrays stay small beside uint16 counts
+        # lo_old - lo; by blocks of rows, so the index arrays stay small beside the counts
         shift = off - self.off + self.lo - lo
         ends = self.off + self.w
-        for c0 in range(0, len(self.counts), _COPY_BLOCK):
-            i = np.arange(c0, min(len(self.counts), c0 + _COPY_BLOCK))
-            counts[i + shift[np.searchsorted(ends, i, side="right")]] = self.counts[i]
+        p0, n = 0, len(w)
+        while p0 < n:
+            p1 = max(p0 + 1, int(np.searchsorted(ends, self.off[p0] + _COPY_BLOCK,
+                                                 side="right")))
+            a, b = self.off[p0], ends[p1 - 1]
+            counts[np.arange(a, b) + np.repeat(shift[p0:p1], self.w[p0:p1])] = self.counts[a:b]
+            p0 = p1
         return Bands(lo, w, off, counts)
 
     @property

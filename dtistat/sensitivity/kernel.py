@@ -10,8 +10,8 @@ every CPU and thread count gives the same bits), then the 'min' ranks,
   above it plus those within ``H`` places that score higher — valid for a draw when no
   pair of rows more than ``H`` places apart is out of nominal order or tied, which a
   running minimum checks; branch-free loops vectorized across the tile's draws;
-* a radix sort of the scores' bits (:func:`_sort_ranks`, O(n) per draw) for the draws
-  that fail the check and for groups whose ranks move too far for a window.
+* a radix sort of the scores' bits (:func:`_radix`, O(n) per draw) for the draws that
+  fail the check and for groups whose ranks move too far for a window.
 
 ``H`` adapts per group to what each costs (:func:`_rank_tile`): it changes the time,
 never the numbers. Kendall's discordant pairs (draw order: score descending, ties by
@@ -22,12 +22,6 @@ ranks outside go to an overflow list the caller folds in after widening the band
 the list is full the tile is not counted, the ranks it needs are reported and the
 caller widens the bands and runs it again. Every accumulator is an integer, so no
 result depends on the order of evaluation.
-
-Compile time (the first call compiles everything below once, then it is cached): the
-helpers compile without Python or C entry points, buffers are allocated in Python, and
-the Kendall count is compiled only when asked for. The tile loop (:func:`_rank_tiles`)
-and the ranking of a tile (:func:`_rank_tile`) stay separate functions: inlined into
-one, the ranking ran 10-20 % slower.
 """
 
 from __future__ import annotations
@@ -317,31 +311,6 @@ def _accept(R, m, lo, w, off, counts, need_lo, need_hi, ovf, state):
     return True
 
 
-@_inner
-def _rank_tile(S, Su, m, R0, ent, state, T, R, pm, acc, bad, disc, keys, order, hist, kend):
-    """Ranks ``R`` and discordant pairs ``disc`` of the tile's draws; ``state[0]`` is
-    the group's window half-width (0: sort every draw), adapted to what each costs."""
-    n = S.shape[1]
-    H = state[0]
-    if H > 0:
-        _window(S, m, H, R0, ent, T, R, pm, acc, bad, disc, kend)
-    n_bad = 0
-    for j in range(m):
-        if H == 0 or bad[j]:
-            n_bad += 1
-            _sort_ranks_k(Su[j], ent, R, j, keys[0], keys[1], keys[2], order, hist)
-            disc[j] = 0
-            if kend is not None:
-                for i in range(n):
-                    kend[i] = R0[order[i]]
-                disc[j] = _inversions_k(kend, order)
-    if H > 0 and n_bad:                       # adapt the window to what it costs
-        if 2 * H <= HMAX and 2 * H <= n and n_bad * _RATIO > 2 * H * m:
-            state[0] = 2 * H                  # doubling it saves more sorts than it costs
-        elif (2 * H + 1) * m + n_bad * _RATIO > _RATIO * m:
-            state[0] = 0                      # sorting every draw is cheaper
-
-
 @nb.njit(cache=True, nogil=True)
 def _rank_tiles(A, W, alt, g, t0, t1, R0, ent, lo, w, off, counts, need_lo, need_hi, ovf,
                 state, st, dfirst, crow, dom, ranks, do_hist, kend, do_ranks,
@@ -360,8 +329,24 @@ def _rank_tiles(A, W, alt, g, t0, t1, R0, ent, lo, w, off, counts, need_lo, need
         m = TILE if D - d0 > TILE else D - d0
         j0 = d0 - dfirst
         _scores_k(A, W, alt, d0, m, S)
-        _rank_tile(S, Su, m, R0, ent, state, T, R, pm, acc, bad, disc, keys, order, hist,
-                   kend)
+        H = state[0]
+        if H > 0:
+            _window(S, m, H, R0, ent, T, R, pm, acc, bad, disc, kend)
+        n_bad = 0
+        for j in range(m):
+            if H == 0 or bad[j]:
+                n_bad += 1
+                _sort_ranks_k(Su[j], ent, R, j, keys[0], keys[1], keys[2], order, hist)
+                disc[j] = 0
+                if kend is not None:
+                    for i in range(n):
+                        kend[i] = R0[order[i]]
+                    disc[j] = _inversions_k(kend, order)
+        if H > 0 and n_bad:                       # adapt the window to what it costs
+            if 2 * H <= HMAX and 2 * H <= n and n_bad * _RATIO > 2 * H * m:
+                state[0] = 2 * H                  # doubling it saves more sorts than it costs
+            elif (2 * H + 1) * m + n_bad * _RATIO > _RATIO * m:
+                state[0] = 0                      # sorting every draw is cheaper
         for j in range(m):
             st[4, j0 + j] = disc[j]
         _tile_sums(R, m, R0, st, j0, sums)
