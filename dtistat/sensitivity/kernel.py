@@ -10,10 +10,10 @@ every CPU and thread count gives the same bits), then the 'min' ranks,
   above it plus those within ``H`` places that score higher — valid for a draw when no
   pair of rows more than ``H`` places apart is out of nominal order or tied, which a
   running minimum checks; branch-free loops vectorized across the tile's draws;
-* a radix sort of the scores' bits (:func:`_radix`, O(n) per draw) for the draws that
-  fail the check and for groups whose ranks move too far for a window.
+* a radix sort of the scores' bits (:func:`_sort_ranks`, O(n) per draw) for the draws
+  that fail the check and for groups whose ranks move too far for a window.
 
-``H`` adapts per group to what each costs (:func:`_rank_tile`): it changes the time,
+``H`` adapts per group to what each costs (:func:`_rank_tiles`): it changes the time,
 never the numbers. Kendall's discordant pairs (draw order: score descending, ties by
 entity number) are counted in the window, or by a merge count after the sort.
 
@@ -22,6 +22,11 @@ ranks outside go to an overflow list the caller folds in after widening the band
 the list is full the tile is not counted, the ranks it needs are reported and the
 caller widens the bands and runs it again. Every accumulator is an integer, so no
 result depends on the order of evaluation.
+
+The first call compiles the kernel (then it is cached). To keep that short, the
+helpers are compiled into their one caller only (no Python or C entry point of their
+own, no intermediate level that would optimize them once more), buffers are allocated
+in Python, and the Kendall count is compiled only when it is asked for.
 """
 
 from __future__ import annotations
