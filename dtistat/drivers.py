@@ -156,7 +156,7 @@ def _coefficients(M, regs, cov, small_sample, codes, level):
     if n - k <= 0:
         raise DataError(f"{n} rows for {k} coefficients: need more rows than regressors")
     est = sandwich(X, fit.resid, fit.xtx_inv, cov=cov, small_sample=small_sample,
-                   clusters=[codes] if codes is not None else ())
+                   clusters=[codes] if codes is not None else (), names=["const"] + regs)
     V = est.cov
     se = np.sqrt(np.diag(V))
     b = fit.params

@@ -78,10 +78,11 @@ def _check_rank(design: IVDesign) -> None:
                                       " or the fixed effects)"))
 
 
-def _sandwich(design, Xc, e, bread, K, cov, small_sample, lags):
+def _sandwich(design, Xc, e, bread, K, cov, small_sample, lags, names):
     return sandwich(Xc, e, bread, cov=cov, small_sample=small_sample, n_params=K,
                     n_absorbed=design.n_absorbed, n_absorbed_nested=design.n_absorbed_nested,
-                    clusters=design.clusters, time_codes=design.time_codes, lags=lags)
+                    clusters=design.clusters, time_codes=design.time_codes, lags=lags,
+                    names=names)
 
 
 def _first_stages(design, pt, cov, small_sample, lags, level) -> dict:
@@ -93,7 +94,8 @@ def _first_stages(design, pt, cov, small_sample, lags, level) -> dict:
     out = {}
     for j, name in enumerate(design.endog):
         coef, fit = projection(Z, design.Y2[:, j])
-        est = _sandwich(design, Z, design.Y2[:, j] - fit, bread, K, cov, small_sample, lags)
+        est = _sandwich(design, Z, design.Y2[:, j] - fit, bread, K, cov, small_sample, lags,
+                        zn)
         r = rows[j]
         f, sw = r["F"], r["SW"]
         null = f"coefficients of {', '.join(design.instruments)} are zero"
@@ -298,7 +300,8 @@ def fit_iv(data: pd.DataFrame, formula: str | None = None, *, y: str | None = No
     else:
         b, e, Xc, bread, kappa = kclass_fit(design.y, design.X1, design.Y2, design.Z2,
                                             estimator=estimator)
-    est = _sandwich(design, Xc, e, bread, K, cov, small_sample, lags)
+    est = _sandwich(design, Xc, e, bread, K, cov, small_sample, lags,
+                    design.exog + design.endog)
     # Hansen's J of 2SLS and two-step GMM uses the moment covariance of the 2SLS
     # residuals (ivreg2; linearmodels' IVGMM j_stat); LIML and Sargan use their own
     e_overid = e

@@ -206,7 +206,7 @@ def fit_panel(
                       n_absorbed=fit.n_absorbed, rows=rows, entity_codes=sample.ecode,
                       time_codes=None if model == "between" else sample.tcode,
                       data=data, entity=entity, time=time)
-    est = _covariance(model, state, cov, small_sample, cl_all, cl_cols, lags)
+    est = _covariance(model, state, cov, small_sample, cl_all, cl_cols, lags, fit.names)
     return _result(fit, est, state, sample, model, fe, cov, small_sample, cl_cols,
                    design.y_name, formula, counts, elabels, entity, level)
 
@@ -447,7 +447,8 @@ def _nested(clusters, state: _CovState, model: str) -> int:
     return n_ent - 1 if np.all(first[e] == c) else 0
 
 
-def _covariance(model, state: _CovState, cov, small_sample, clusters, cl_cols, lags):
+def _covariance(model, state: _CovState, cov, small_sample, clusters, cl_cols, lags,
+                names=None):
     _check_clusters(clusters, cl_cols)
     if model == "between":
         clusters = _entity_level(clusters, cl_cols, state.entity_codes,
@@ -456,7 +457,7 @@ def _covariance(model, state: _CovState, cov, small_sample, clusters, cl_cols, l
     return sandwich(state.X, state.resid, state.bread, cov=cov, small_sample=small_sample,
                     n_params=state.n_params, n_absorbed=state.n_absorbed,
                     n_absorbed_nested=min(nested, state.n_absorbed), clusters=clusters,
-                    time_codes=state.time_codes, lags=lags)
+                    time_codes=state.time_codes, lags=lags, names=names)
 
 
 def _result(fit, est, state, sample, model, fe, cov, small_sample, cl_cols, dep_name,
@@ -511,8 +512,8 @@ def recompute_cov(res: PanelResult, cov: str, *, cluster=None, small_sample=None
                 i = int(np.flatnonzero(s.isna().to_numpy())[0])
                 raise DataError(f"cluster column {c!r} is missing at row {s.index[i]!r}")
             clusters.append(compact(pd.factorize(s)[0])[0])
-    est = _covariance(res.model, st, cov, small_sample, clusters, cl_cols, lags)
     names = list(res.params.index)
+    est = _covariance(res.model, st, cov, small_sample, clusters, cl_cols, lags, names)
     cv = (est.cov + est.cov.T) / 2
     return res._replace(cov=pd.DataFrame(cv, index=names, columns=names), cov_type=cov,
                         small_sample=small_sample, cluster=tuple(cl_cols) or None,
