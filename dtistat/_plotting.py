@@ -160,13 +160,12 @@ def check_ax(ax, param: str = "ax", *, many: bool = False):
     >>> check_ax("left")
     Traceback (most recent call last):
     ...
-    dtistat.errors.ParameterError: ax='left' is not a matplotlib Axes; pass one (e.g. from plt.subplots()) or None for a new figure
+    dtistat.errors.ParameterError: ax='left' is not a matplotlib Axes; pass one (e.g. ...
     """
     if ax is None:
         return None
-    from matplotlib.axes import Axes
-
     import numpy as np
+    from matplotlib.axes import Axes
 
     items = list(np.ravel(np.asarray(ax, dtype=object))) if many and not isinstance(
         ax, Axes) else [ax]
@@ -191,8 +190,9 @@ def check_mapping(labels, param: str = "labels"):
         return labels
     from dtistat.errors import ParameterError
 
+    shown = repr(labels)[:80]
     raise ParameterError(f"{param} must be a mapping (dict) from names to display labels, "
-                         f"e.g. {{'beijing': '北京'}}; got {type(labels).__name__} {labels!r}"[:300])
+                         f"e.g. {{'beijing': '北京'}}; got {type(labels).__name__} {shown}")
 
 
 def check_result(obj, func: str, what: str, attrs: tuple[str, ...]):

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import dtistat as ds
-from dtistat import DataError, EstimationError, ParameterError
+from dtistat import EstimationError, ParameterError
 from dtistat.inference import sandwich
 
 
