@@ -9,7 +9,7 @@ from __future__ import annotations
 import numbers
 import os
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -348,13 +348,40 @@ def check_real(value: Any, name: str, *, minimum: float | None = None,
     return v
 
 
-def check_names(value: Any, name: str) -> list:
-    """A list of names; a bare string is refused (it would be read as its characters)."""
+def check_names(value: Any, name: str, *, strings: bool = True) -> list:
+    """A flat list of names; a bare string is refused (it would be read as its characters).
+
+    Each name must be a string (``strings=False``: any scalar label, as pandas column
+    labels may be numbers); a nested list, ``None`` or NaN is refused with its position.
+
+    Examples
+    --------
+    >>> check_names(("a", "b"), "columns")
+    ['a', 'b']
+    >>> check_names([["a", "b"]], "columns")
+    Traceback (most recent call last):
+    ...
+    dtistat.errors.ParameterError: columns[0] is the list ['a', 'b']; columns must be a flat ...
+    """
     if isinstance(value, (str, bytes)):
         raise ParameterError(
             f"{name} must be a list of names, got the string {value!r}; write "
             f"[{value!r}] for one name"
         )
-    if value is None or not isinstance(value, Iterable):
+    if value is None or not isinstance(value, Iterable) or isinstance(value, Mapping):
         raise ParameterError(f"{name} must be a list of names, got {value!r}")
-    return list(value)
+    out = list(value)
+    for i, x in enumerate(out):
+        bad = None
+        if isinstance(x, (str, np.str_)):
+            continue
+        if x is None or isinstance(x, (bytes, bool, np.bool_)) or not np.isscalar(x):
+            bad = f"the {type(x).__name__} {x!r}" if x is not None else "None"
+        elif strings:
+            bad = f"the {type(x).__name__} {x!r}, not a string"
+        elif isinstance(x, float) and x != x:
+            bad = "NaN"
+        if bad is not None:
+            raise ParameterError(f"{name}[{i}] is {bad[:80]}; {name} must be a flat list of "
+                                 "names such as ['x1', 'x2']")
+    return out

@@ -36,7 +36,7 @@ def test_two_entities_clustered_with_twoway_fe_is_refused():
             ds.fit_panel(df, "y ~ x", entity="e", time="t", fe="twoway", cov="cluster")
         # the same data with entity effects only: a (poor, two-cluster) estimate, a number
         res = ds.fit_panel(df, "y ~ x", entity="e", time="t", fe="entity", cov="cluster")
-    plain = ds.fit_panel(df, "y ~ x", entity="e", time="t", fe="entity")
+        plain = ds.fit_panel(df, "y ~ x", entity="e", time="t", fe="entity")
     assert res.std_errors["x"] > 1e-3 * plain.std_errors["x"]
 
 
@@ -105,3 +105,46 @@ def test_plots_refuse_a_list_of_labels_and_a_non_axes_ax():
         plots.indirect_effect_plot(np.arange(10.0), ci=[1.0, 2.0, 3.0])
     fig = dplot.event_study_plot(f)
     assert dplot.event_study_plot(f, ax=fig.axes[0]) is fig  # a real Axes still works
+
+
+# --- 3. names: nested lists, non-strings --------------------------------------------
+
+
+@pytest.mark.parametrize("cols, where", [
+    ([[1, 2, 3, 4]], r"columns\[0\] is the list"),       # before: raw ValueError
+    ([["a", "b"], "c"], r"columns\[0\] is the list"),    # before: weights for ['a', 'b']
+    (["a", 2], r"columns\[1\] is the int 2, not a string"),
+    (["a", None], r"columns\[1\] is None"),
+    ({"a": 1}, "must be a list of names"),
+])
+def test_weight_names_must_be_a_flat_list_of_strings(cols, where):
+    with pytest.raises(ParameterError, match=where):
+        ds.weights.equal(cols)
+
+
+def test_sobol_factor_names_and_data_columns_checked_too():
+    from dtistat.index.sensitivity import sobol_indices
+
+    with pytest.raises(ParameterError, match=r"names\[1\] is the tuple"):
+        sobol_indices(lambda X: X.sum(axis=1), ["a", ("b", "c")], [[0, 1], [0, 1]],
+                      n_base=64, seed=0)
+    # data columns may be labelled by numbers (checked against the frame), not by lists
+    df = pd.DataFrame(np.random.default_rng(0).normal(size=(20, 2)) + 5, columns=[0, 1])
+    assert list(ds.weights.entropy(df, columns=[0, 1]).index) == [0, 1]
+    with pytest.raises(ParameterError, match=r"columns\[0\] is the list"):
+        ds.weights.entropy(df, columns=[[0, 1]])
+
+
+# --- 4. fit_efa(n_iter=...) checked whatever n_factors is --------------------------
+
+
+@pytest.mark.parametrize("n_iter", [True, 2.5, float("nan"), 0])
+def test_fit_efa_checks_n_iter_with_a_fixed_number_of_factors(n_iter):
+    rng = np.random.default_rng(0)
+    f = rng.normal(size=(200, 1))
+    df = pd.DataFrame(f @ np.ones((1, 4)) + rng.normal(size=(200, 4)), columns=list("abcd"))
+    # before: accepted silently when n_factors was a number
+    with pytest.raises(ParameterError, match="n_iter must be an integer >= 1"):
+        ds.fit_efa(df, n_factors=1, n_iter=n_iter)
+    with pytest.raises(ParameterError, match="seed must be"):
+        ds.fit_efa(df, n_factors=1, seed="zero")
