@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import dtistat as ds
-from dtistat import EstimationError, ParameterError
+from dtistat import DataError, EstimationError, ParameterError
 from dtistat.inference import sandwich
 
 
@@ -148,3 +148,52 @@ def test_fit_efa_checks_n_iter_with_a_fixed_number_of_factors(n_iter):
         ds.fit_efa(df, n_factors=1, n_iter=n_iter)
     with pytest.raises(ParameterError, match="seed must be"):
         ds.fit_efa(df, n_factors=1, seed="zero")
+
+
+# --- 5. weight sensitivity: non-finite leaves refused up front -----------------------
+
+
+def _sens_data():
+    spec = ds.IndexSpec.from_dict({"name": "total", "children": [
+        {"name": "a", "children": [{"name": "x1"}, {"name": "x2"}]},
+        {"name": "b", "children": [{"name": "x3"}]}]})
+    df = pd.DataFrame({"city": list("ABCDE"), "quarter": "2021Q1",
+                       "x1": [5.0, 1, 3, 2, 4], "x2": [1.0, 5, 2, 4, 3],
+                       "x3": [2.0, 3, 5, 1, 4]})
+    return spec, df
+
+
+@pytest.mark.parametrize("value, agg", [(0.0, "geometric"), (-np.inf, "arithmetic"),
+                                        (np.nan, "arithmetic")])
+def test_weight_sensitivity_refuses_non_finite_normalized_leaves(monkeypatch, value, agg):
+    # compute_index refuses zero or infinite raw leaves; this guards the batch evaluation
+    # itself: a normalized leaf that reaches it as 0 (geometric: log 0 = -inf, times a
+    # zero weight = NaN) or non-finite gave NaN scores that ranked silently before
+    import dtistat.sensitivity.context as ctx
+    from dtistat.index.sensitivity import weight_sensitivity
+
+    real = ctx.index_arrays
+
+    def poisoned(*args, **kwargs):
+        arr = real(*args, **kwargs)
+        arr.T[1, 0] = value
+        return arr
+
+    monkeypatch.setattr(ctx, "index_arrays", poisoned)
+    spec, df = _sens_data()
+    with pytest.raises(DataError, match=r"leaf column 'x1' is .* at city='B'"):
+        weight_sensitivity(df, spec, method="multiplicative", delta=0.5, n_draws=100,
+                           seed=0, aggregation=agg)
+
+
+def test_weight_sensitivity_still_refuses_zero_and_inf_inputs():
+    from dtistat.index.sensitivity import weight_sensitivity
+
+    spec, df = _sens_data()
+    d = df.assign(x1=[5.0, 0, 3, 2, 4])
+    with pytest.raises(DataError, match="'x1'"):
+        weight_sensitivity(d, spec, method="multiplicative", n_draws=100, seed=0,
+                           aggregation="geometric")
+    d = df.assign(x1=[5.0, np.inf, 3, 2, 4])
+    with pytest.raises(DataError, match="'x1' is infinite"):
+        weight_sensitivity(d, spec, method="multiplicative", n_draws=100, seed=0)
