@@ -197,3 +197,36 @@ def test_weight_sensitivity_still_refuses_zero_and_inf_inputs():
     d = df.assign(x1=[5.0, np.inf, 3, 2, 4])
     with pytest.raises(DataError, match="'x1' is infinite"):
         weight_sensitivity(d, spec, method="multiplicative", n_draws=100, seed=0)
+
+
+# --- 6. spatial statistics of a constant y -------------------------------------------
+
+
+@pytest.mark.parametrize("y", [[2.0] * 9, [1e-200] * 9, [1.0] * 8 + [1 + 2e-16]])
+def test_local_spatial_statistics_refuse_a_constant_y(y):
+    from libpysal.weights import lat2W
+
+    from dtistat.spatial.explore import getis_ord, local_moran, moran
+
+    w = lat2W(3, 3)
+    w.transform = "r"
+    # before: local_moran and getis_ord returned NaN z-scores (0/0) without an error;
+    # moran compared the sum of squares with exactly 0 (1 + 2e-16 noise passed)
+    with pytest.raises(DataError, match="local_moran: y is constant"):
+        local_moran(y, w, permutations=0)
+    with pytest.raises(DataError, match="getis_ord: y is constant"):
+        getis_ord(y, w, permutations=0)
+    with pytest.raises(DataError, match="moran: y is constant"):
+        moran(y, w, permutations=0)
+
+
+def test_moran_constant_period_is_named():
+    from libpysal.weights import lat2W
+
+    from dtistat.spatial.explore import moran
+
+    w = lat2W(2, 2)
+    df = pd.DataFrame({"e": np.tile(np.arange(4), 2), "t": np.repeat([2020, 2021], 4),
+                       "y": [1.0, 2, 3, 4, 5, 5, 5, 5]})
+    with pytest.raises(DataError, match="constant in period 2021"):
+        moran("y", w, data=df, entity="e", time="t", permutations=0)
