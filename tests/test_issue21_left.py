@@ -36,7 +36,8 @@ def test_two_entities_clustered_with_twoway_fe_is_refused():
             ds.fit_panel(df, "y ~ x", entity="e", time="t", fe="twoway", cov="cluster")
         # the same data with entity effects only: a (poor, two-cluster) estimate, a number
         res = ds.fit_panel(df, "y ~ x", entity="e", time="t", fe="entity", cov="cluster")
-        plain = ds.fit_panel(df, "y ~ x", entity="e", time="t", fe="entity")
+        plain = ds.fit_panel(df, "y ~ x", entity="e", time="t", fe="entity",
+                             cov="unadjusted")
     assert res.std_errors["x"] > 1e-3 * plain.std_errors["x"]
 
 
@@ -230,3 +231,19 @@ def test_moran_constant_period_is_named():
                        "y": [1.0, 2, 3, 4, 5, 5, 5, 5]})
     with pytest.raises(DataError, match="constant in period 2021"):
         moran("y", w, data=df, entity="e", time="t", permutations=0)
+
+
+# --- 7. fit_panel: outcome constancy relative to magnitude ---------------------------
+
+
+@pytest.mark.filterwarnings("ignore::dtistat.DtiStatWarning")  # only 2 clusters
+@pytest.mark.parametrize("y", [np.full(12, 5.0), 5.0 + np.tile([0, 1e-15], 6),
+                               1e-100 * (1 + np.tile([0, 1e-15], 6))])
+def test_fit_panel_outcome_constant_up_to_rounding(y):
+    df = two_entity_panel().assign(y=y)
+    # before: exact np.ptp(y) == 0, so 5 + 1e-15 noise was "explained" by x
+    with pytest.raises(DataError, match="outcome 'y' is constant"):
+        ds.fit_panel(df, "y ~ x", entity="e", time="t")
+    # a small but real variation relative to the level is kept (1e-9 of 5)
+    ok = ds.fit_panel(df.assign(y=5.0 + 1e-9 * df["x"]), "y ~ x", entity="e", time="t")
+    assert ok.params["x"] == pytest.approx(1e-9, rel=1e-4)

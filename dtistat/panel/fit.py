@@ -32,7 +32,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from dtistat._scale import check_magnitude
+from dtistat._scale import check_magnitude, is_constant
 from dtistat._validate import (
     as_list,
     check_choice,
@@ -191,9 +191,12 @@ def fit_panel(
         raise SpecError(f"formula {formula!r} has no outcome; write 'y ~ x1 + x2'")
     check_magnitude(np.column_stack([design.y, design.X]),
                     [design.y_name, *design.names], "fit_panel")
-    if len(design.y) and np.ptp(design.y) == 0:
-        raise DataError(f"the outcome {design.y_name!r} is constant ({design.y[0]!r}) in the "
-                        "estimation sample: there is nothing to explain")
+    yf = design.y[np.isfinite(design.y)] if len(design.y) else design.y
+    if len(yf) and is_constant(np.ptp(yf), np.abs(yf).max()):
+        # relative to its magnitude (exact ptp == 0 before: 1 + 1e-16 noise passed, and
+        # the within R² and F test were rounding error)
+        raise DataError(f"the outcome {design.y_name!r} is constant ({yf[0]!r}, equal up to "
+                        "rounding) in the estimation sample: there is nothing to explain")
     sample, rows, counts, cl_all = _sample(data, design, model, fe, ecode_all, tcode_all,
                                            tpos_all, elabels, cl_cols, weights, missing,
                                            entity, time)
