@@ -281,3 +281,62 @@ def test_demo_calibration_that_cannot_converge_is_a_convergence_error():
     T = np.ones((len(cities), 9)) / len(cities)
     with pytest.raises(ds.ConvergenceError, match="did not converge in 1 iterations"):
         demo_index._industry_mix(cities, T, rng, max_iter=1)
+
+
+# --- 9. PSM-DiD: separation in the propensity logit ---------------------------------
+
+
+def _psm_panel(quasi=False, seed=0):
+    rng = np.random.default_rng(seed)
+    n, T = 40, 6
+    df = pd.DataFrame({"id": np.repeat(np.arange(n), T),
+                       "t": np.tile(np.arange(2000, 2000 + T), n)})
+    treated = np.arange(n) < 15
+    size = np.where(treated, rng.uniform(5, 10, n), rng.uniform(0, 4, n))
+    if quasi:  # one control ties the smallest treated: quasi-complete separation
+        size[20] = size[:15].min()
+    df["g"] = np.where(np.repeat(treated, T), 2003, 0)
+    df["size"] = np.repeat(size, T)
+    df["z"] = rng.normal(size=len(df))
+    df["y"] = df["z"] + 0.5 * ((df.g > 0) & (df.t >= df.g)) + rng.normal(size=len(df))
+    return df
+
+
+@pytest.mark.parametrize("quasi", [False, True])
+def test_psm_did_refuses_a_separated_propensity_logit(quasi):
+    from dtistat.did.psm import psm_did
+
+    df = _psm_panel(quasi)
+    # before: ConvergenceError "separation? try method='reg'" (psm_did has no method=)
+    # or, quasi-complete, scores of 0/1 matched silently
+    with pytest.raises(DataError, match=r"in the sample has \(quasi-\)complete "
+                                        r"separation: 'size' perfectly predict"):
+        psm_did(df, y="y", treat_time="g", entity="id", time="t", covariates=["size", "z"])
+    with pytest.raises(DataError, match="in t=2000 has"):
+        psm_did(df, y="y", treat_time="g", entity="id", time="t", covariates=["size", "z"],
+                by="period")
+
+
+def test_psm_did_with_overlap_still_runs():
+    from dtistat.did.psm import psm_did
+
+    df = _psm_panel()
+    df["size"] = np.random.default_rng(1).normal(size=len(df))  # overlapping covariate
+    res = psm_did(df, y="y", treat_time="g", entity="id", time="t", covariates=["size"])
+    assert np.isfinite(res.att)
+
+
+def test_find_separation_agrees_with_the_logit_mle_existing():
+    from dtistat._separation import find_separation
+
+    # Albert & Anderson's examples: complete (x <= 2 vs x >= 3), quasi (tie at x = 2),
+    # overlap (no separation; statsmodels' Logit converges)
+    x = np.array([[1.0], [2.0], [2.0], [3.0], [4.0]])
+    assert find_separation(x, np.array([0, 0, 0, 1, 1]), 2) is not None
+    assert find_separation(x, np.array([0, 0, 1, 1, 1]), 2) is not None
+    y = np.array([0, 1, 0, 1, 0])
+    assert find_separation(x, y, 2) is None
+    import statsmodels.api as sm
+
+    fit = sm.Logit(y, sm.add_constant(x)).fit(disp=0)
+    assert fit.mle_retvals["converged"] and np.all(np.abs(fit.params) < 10)
