@@ -340,3 +340,18 @@ def test_find_separation_agrees_with_the_logit_mle_existing():
 
     fit = sm.Logit(y, sm.add_constant(x)).fit(disp=0)
     assert fit.mle_retvals["converged"] and np.all(np.abs(fit.params) < 10)
+
+
+def test_check_ax_accepts_axes_and_sequences_of_axes_only():
+    from matplotlib.figure import Figure
+
+    from dtistat._plotting import check_ax
+
+    fig = Figure()
+    a, b = fig.subplots(1, 2)
+    assert check_ax(a) is a
+    assert check_ax([a, b], many=True) == [a, b]
+    with pytest.raises(ParameterError, match="sequence of them"):
+        check_ax([a, "b"], many=True)
+    with pytest.raises(ParameterError, match="not a matplotlib Axes"):
+        check_ax([a, b])          # one Axes expected
