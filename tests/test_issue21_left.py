@@ -355,3 +355,24 @@ def test_check_ax_accepts_axes_and_sequences_of_axes_only():
         check_ax([a, "b"], many=True)
     with pytest.raises(ParameterError, match="not a matplotlib Axes"):
         check_ax([a, b])          # one Axes expected
+
+
+def test_negative_twoway_cluster_variance_is_refused_not_clipped_to_zero():
+    # kin of item 1: V1 + V2 - V12 (Cameron, Gelbach and Miller 2011) is not always
+    # positive semi-definite; with 3 x 4 clusters this draw gives a negative variance
+    # for x, which was clipped to a standard error of 0.0 (t = inf, p = 0) before
+    rng = np.random.default_rng(0)
+    for _ in range(11):
+        df = pd.DataFrame({"e": np.repeat(np.arange(3), 4),
+                           "t": np.tile(np.arange(2000, 2004), 3)})
+        df["x"] = rng.normal(size=12)
+        df["y"] = df["x"] + rng.normal(size=12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ds.DtiStatWarning)
+        with pytest.raises(EstimationError, match=r"variance of 'x' is negative.*not "
+                                                  r"positive semi-definite with 3x4"):
+            ds.fit_panel(df, "y ~ x", entity="e", time="t", model="pooled",
+                         cov="twoway-cluster")
+        # one-way clustering of the same data is an estimate
+        res = ds.fit_panel(df, "y ~ x", entity="e", time="t", model="pooled", cov="cluster")
+    assert res.std_errors["x"] > 0

@@ -269,7 +269,8 @@ def sandwich(
     EstimationError
         A cluster-robust or Driscoll-Kraay variance that is zero up to rounding relative
         to the unadjusted one (e.g. two clusters with fixed effects that make every
-        cluster's score sum zero): it is not an estimate and is never reported.
+        cluster's score sum zero), or a negative two-way clustered variance: neither is
+        an estimate, and neither is reported.
 
     Examples
     --------
@@ -355,6 +356,14 @@ def _not_degenerate(est: CovEstimate, unadjusted: np.ndarray,
     name = repr(str(names[j])) if names is not None and j < len(names) else f"column {j}"
     unit = "periods" if est.kind == "driscoll-kraay" else "clusters"
     g = "x".join(map(str, est.n_clusters or ()))
+    if v[j] < -_DEGENERATE * u[j]:
+        # V1 + V2 - V12 of Cameron, Gelbach and Miller (2011) need not be positive
+        # semi-definite: a negative variance was a NaN standard error before
+        raise EstimationError(
+            f"the {est.kind} variance of {name} is negative ({v[j]:.3g}; unadjusted "
+            f"{u[j]:.3g}): the two-way clustered variance V1 + V2 - V12 is not positive "
+            f"semi-definite with {g} clusters. Use more clusters or one-way clustering "
+            "(cov='cluster') by the dimension with fewer clusters")
     raise EstimationError(
         f"the {est.kind} variance of {name} is zero up to rounding ({v[j]:.3g} against an "
         f"unadjusted {u[j]:.3g}): the score sums of the {g} {unit} cancel exactly, "
