@@ -263,8 +263,8 @@ def fit_drivers(data: pd.DataFrame, y: str, drivers: Sequence[str],
     small_sample = check_small_sample(small_sample)
     if not isinstance(y, str):
         raise ParameterError(f"y must be one column name, got {y!r}")
-    drivers = as_list(drivers)
-    covariates = as_list(covariates)
+    drivers = as_list(drivers, "drivers")
+    covariates = as_list(covariates, "covariates")
     if not drivers:
         raise ParameterError("drivers must name at least one column")
     names = [y] + drivers + covariates

@@ -376,3 +376,24 @@ def test_negative_twoway_cluster_variance_is_refused_not_clipped_to_zero():
         # one-way clustering of the same data is an estimate
         res = ds.fit_panel(df, "y ~ x", entity="e", time="t", model="pooled", cov="cluster")
     assert res.std_errors["x"] > 0
+
+
+def test_nested_column_lists_are_refused_naming_the_argument():
+    # kin of item 3: a list inside the list of names raised a raw TypeError
+    # ("unhashable type: 'list'") from set() or a column lookup in these functions
+    from dtistat.did.psm import psm_did
+
+    rng = np.random.default_rng(0)
+    df = two_entity_panel().assign(z=rng.normal(size=12), g=0)
+    cases = [
+        (lambda: ds.fit_drivers(df, "y", [["x", "z"]]), r"drivers\[0\] is the list"),
+        (lambda: ds.fit_panel(df, "y ~ x", entity="e", time="t", cluster=[["e"]]),
+         r"cluster\[0\] is the list"),
+        (lambda: psm_did(df, y="y", treat_time="g", entity="e", time="t",
+                         covariates=[["x", "z"]]), r"covariates\[0\] is the list"),
+        (lambda: ds.fit_iv(df, y="y", exog=[["z"]], endog="x", instruments="z"),
+         r"exog\[0\] is the list"),
+    ]
+    for call, msg in cases:
+        with pytest.raises(ParameterError, match=msg):
+            call()

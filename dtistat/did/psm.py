@@ -207,7 +207,7 @@ def psm_did(data: pd.DataFrame, *, y: str, treat_time: str, entity: str, time: s
     (True, True)
     """
     from dtistat.panel import fit_panel
-    covariates = as_list(covariates)
+    covariates = as_list(covariates, "covariates")
     if not covariates:
         raise ParameterError("covariates= must name at least one matching covariate")
     check_choice(by, ("pooled", "period"), "by")

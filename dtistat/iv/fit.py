@@ -271,7 +271,8 @@ def fit_iv(data: pd.DataFrame, formula: str | None = None, *, y: str | None = No
         if y is None or not isinstance(y, str):
             raise ParameterError("y= (the dependent variable's column) is required without a "
                                  "formula")
-        exog_l, endog_l, inst_l = as_list(exog), as_list(endog), as_list(instruments)
+        exog_l, endog_l = as_list(exog, "exog"), as_list(endog, "endog")
+        inst_l = as_list(instruments, "instruments")
         n_lags = n_formula_missing = 0
     check_choice(estimator, ESTIMATORS, "estimator")
     cov = check_cov(cov)

@@ -227,12 +227,12 @@ def _missing_policy(missing: str, dropna: bool | None) -> str:
 
 def _cluster_columns(cov, cluster, entity, time, model) -> list:
     if cov == "cluster":
-        cl_cols = as_list(cluster) or [entity]
+        cl_cols = as_list(cluster, "cluster") or [entity]
         if len(cl_cols) != 1:
             raise ParameterError("cov='cluster' takes one cluster column; use "
                                  "cov='twoway-cluster' for two")
     elif cov == "twoway-cluster":
-        cl_cols = as_list(cluster) or [entity, time]
+        cl_cols = as_list(cluster, "cluster") or [entity, time]
         if len(cl_cols) != 2:
             raise ParameterError(f"cov='twoway-cluster' needs two cluster columns, got {cl_cols}")
     else:

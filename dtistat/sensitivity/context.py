@@ -135,7 +135,7 @@ def _period_rows(P: Any, periods: Any) -> np.ndarray:
     """Rows of the prepared panel in the analysed periods."""
     if periods is None:
         return np.ones(len(P.keys), dtype=bool)
-    wanted = [to_period(p, P.periods.freq, name="periods") for p in v.as_list(periods)]
+    wanted = [to_period(p, P.periods.freq, name="periods") for p in v.as_list(periods, "periods")]
     if not wanted:
         raise ParameterError("periods is empty; pass None for all periods")
     have = P.periods

@@ -242,8 +242,8 @@ def fit_threshold(
         data, y, x = _formula_frame(data, formula, entity, time)
     if y is None:
         raise ParameterError("fit_threshold needs the outcome: formula='y ~ ...' or y=")
-    x = V.as_list(x)
-    z = V.as_list(regime_vars)
+    x = V.as_list(x, "x")
+    z = V.as_list(regime_vars, "regime_vars")
     if not z:
         raise ParameterError("regime_vars must name at least one column")
     if isinstance(threshold_var, (list, tuple)):
