@@ -19,7 +19,7 @@ from scipy import stats
 
 from dtistat import _linalg
 from dtistat._results import CoefResult, Summary, TableColumn
-from dtistat._scale import check_magnitude
+from dtistat._scale import check_magnitude, check_outcome_varies
 from dtistat._validate import (
     as_list,
     check_choice,
@@ -278,6 +278,7 @@ def fit_drivers(data: pd.DataFrame, y: str, drivers: Sequence[str],
     check_numeric(data, names)
     check_no_nan(data, names)
     check_magnitude(data[names].to_numpy(dtype=float), names, "fit_drivers")
+    check_outcome_varies(data[y].to_numpy(dtype=float), y, "fit_drivers")
     if importance == "dominance" and len(drivers) > _MAX_DOMINANCE:
         raise ParameterError(
             f"dominance analysis of {len(drivers)} drivers needs 2^{len(drivers)} "

@@ -397,3 +397,32 @@ def test_nested_column_lists_are_refused_naming_the_argument():
     for call, msg in cases:
         with pytest.raises(ParameterError, match=msg):
             call()
+
+
+@pytest.mark.filterwarnings("ignore::dtistat.DtiStatWarning")
+def test_other_estimators_refuse_an_outcome_constant_up_to_rounding():
+    # kin of item 7: fit_iv, fit_drivers and fit_spatial reported coefficients for an
+    # outcome of 5 + 1e-15 noise (fit_panel and fit_mediation already refused it)
+    from libpysal.weights import lat2W
+
+    rng = np.random.default_rng(0)
+    n_ent, n_t = 9, 4
+    df = pd.DataFrame({"e": np.repeat(np.arange(n_ent), n_t),
+                       "t": np.tile(np.arange(2000, 2000 + n_t), n_ent)})
+    df["x"] = rng.normal(size=len(df))
+    df["z"] = df["x"] + rng.normal(size=len(df))
+    df["y"] = 5.0 + 1e-15 * rng.normal(size=len(df))
+    w = lat2W(3, 3)
+    w.transform = "r"
+    with pytest.raises(DataError, match="fit_iv: the outcome 'y' is constant"):
+        ds.fit_iv(df, y="y", exog=None, endog="x", instruments="z")
+    with pytest.raises(DataError, match=r"fit_iv \(within the entity fixed effects\)"):
+        ds.fit_iv(df.assign(y=df["e"] + 1e-15 * df["x"]), y="y", endog="x",
+                  instruments="z", entity="e", time="t", fe="entity")
+    with pytest.raises(DataError, match="fit_drivers: the outcome 'y' is constant"):
+        ds.fit_drivers(df, "y", ["x", "z"])
+    with pytest.raises(DataError, match="fit_spatial: the outcome 'y' is constant"):
+        ds.fit_spatial(df, "y", ["x"], w=w, entity="e", time="t")
+    # a real outcome still fits
+    assert np.isfinite(ds.fit_drivers(df.assign(y=df["x"] + rng.normal(size=len(df))),
+                                      "y", ["x", "z"]).params).all()

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from dtistat._results import TestResult
-from dtistat._scale import check_magnitude
+from dtistat._scale import check_magnitude, check_outcome_varies
 from dtistat._validate import as_list, check_choice, check_frame, check_level, warn
 from dtistat.errors import EstimationError, ParameterError
 from dtistat.inference import check_cov, check_small_sample, sandwich
@@ -288,6 +288,11 @@ def fit_iv(data: pd.DataFrame, formula: str | None = None, *, y: str | None = No
     check_magnitude(np.column_stack([design.y, design.X1, design.Y2, design.Z2]),
                     [design.y_name, *design.exog, *design.endog, *design.instruments],
                     "fit_iv")
+    raw = data[design.y_name] if design.y_name in data.columns else None
+    top = float(np.nanmax(np.abs(raw.to_numpy(dtype=float)))) if raw is not None and \
+        pd.api.types.is_numeric_dtype(raw) and raw.notna().any() else None
+    check_outcome_varies(design.y, design.y_name,
+                         "fit_iv" + (f" (within the {fe} fixed effects)" if fe else ""), top)
     _check_rank(design)
     k = design.X1.shape[1] + design.Y2.shape[1]
     K = k + (0 if design.has_const else 1)
