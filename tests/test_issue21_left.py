@@ -426,3 +426,18 @@ def test_other_estimators_refuse_an_outcome_constant_up_to_rounding():
     # a real outcome still fits
     assert np.isfinite(ds.fit_drivers(df.assign(y=df["x"] + rng.normal(size=len(df))),
                                       "y", ["x", "z"]).params).all()
+
+
+@pytest.mark.parametrize("quasi", [False, True])
+def test_fit_did_ipw_names_a_separated_propensity_logit(quasi):
+    # kin of item 9: Callaway-Sant'Anna ipw/dr said "did not converge (separation?)" or,
+    # quasi-complete, "the propensity-score design is singular: a covariate has no
+    # variation" (it has); now the separation is decided and the covariate named
+    df = _psm_panel(quasi)
+    with pytest.raises(DataError, match=r"cohort g=2003 in period 2001 has "
+                                        r"\(quasi-\)complete separation: 'size'"):
+        ds.fit_did(df, y="y", treat_time="g", entity="id", time="t", covariates=["size"],
+                   method="ipw", n_boot=0)
+    res = ds.fit_did(df, y="y", treat_time="g", entity="id", time="t",
+                     covariates=["size"], method="reg", n_boot=0)
+    assert np.isfinite(res.att).all()
