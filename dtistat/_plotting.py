@@ -16,7 +16,8 @@ import functools
 import re
 from collections.abc import Mapping
 
-__all__ = ["pyplot", "cjk_font", "use_chinese", "pick_label", "glyph_note"]
+__all__ = ["pyplot", "cjk_font", "use_chinese", "pick_label", "glyph_note", "check_ax",
+           "check_mapping", "check_result"]
 
 _CJK_CANDIDATES = (
     "Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans SC", "Source Han Sans SC",
@@ -147,3 +148,65 @@ def glyph_note(messages) -> str | None:
     many = "s" if len(chars) > 1 else ""
     return (f"the figures' font {font} has no glyph{many} for {shown!r}, which "
             f"show{'' if many else 's'} as {'boxes' if many else 'a box'}{hint}")
+
+
+def check_ax(ax, param: str = "ax", *, many: bool = False):
+    """``ax`` if it is None or a matplotlib Axes (``many``: or a sequence of Axes).
+
+    Examples
+    --------
+    >>> check_ax(None) is None
+    True
+    >>> check_ax("left")
+    Traceback (most recent call last):
+    ...
+    dtistat.errors.ParameterError: ax='left' is not a matplotlib Axes; pass one (e.g. ...
+    """
+    if ax is None:
+        return None
+    import numpy as np
+    from matplotlib.axes import Axes
+
+    items = list(np.ravel(np.asarray(ax, dtype=object))) if many and not isinstance(
+        ax, Axes) else [ax]
+    if not items or not all(isinstance(a, Axes) for a in items):
+        from dtistat.errors import ParameterError
+
+        what = "a matplotlib Axes or a sequence of them" if many else "a matplotlib Axes"
+        raise ParameterError(f"{param}={ax!r} is not {what}; pass one (e.g. from "
+                             "plt.subplots()) or None for a new figure")
+    return ax
+
+
+def check_mapping(labels, param: str = "labels"):
+    """``labels`` if it is None or a mapping (key -> display label).
+
+    Examples
+    --------
+    >>> check_mapping({"a": "A"})
+    {'a': 'A'}
+    """
+    if labels is None or isinstance(labels, Mapping):
+        return labels
+    from dtistat.errors import ParameterError
+
+    shown = repr(labels)[:80]
+    raise ParameterError(f"{param} must be a mapping (dict) from names to display labels, "
+                         f"e.g. {{'beijing': '北京'}}; got {type(labels).__name__} {shown}")
+
+
+def check_result(obj, func: str, what: str, attrs: tuple[str, ...]):
+    """``obj`` if it has every attribute in ``attrs`` (the result a figure draws).
+
+    Examples
+    --------
+    >>> check_result(3, "sobol_plot", "a SobolResult", ("indices",))
+    Traceback (most recent call last):
+    ...
+    dtistat.errors.ParameterError: sobol_plot() needs a SobolResult, got int
+    """
+    if all(hasattr(obj, a) for a in attrs):
+        return obj
+    from dtistat.errors import ParameterError
+
+    raise ParameterError(f"{func}() needs {what}, got {type(obj).__name__}")

@@ -384,7 +384,7 @@ class CoefResult(Result):
         if (terms is None) == (R is None):
             raise ParameterError("wald_test() takes either terms= or R=")
         if terms is not None:
-            terms = _validate.as_list(terms)
+            terms = _validate.as_list(terms, "terms")
             bad = [t for t in terms if not isinstance(t, str) or t not in names]
             if bad:
                 raise ParameterError(f"wald_test: term {bad[0]!r} is not a coefficient; "

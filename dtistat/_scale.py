@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["CONSTANT_RTOL", "column_scale", "is_constant"]
+__all__ = ["CONSTANT_RTOL", "check_outcome_varies", "column_scale", "is_constant"]
 
 #: relative size below which variation is rounding noise (about 4500 units in the
 #: last place of the column's largest value)
@@ -78,3 +78,26 @@ def check_magnitude(X: np.ndarray, names: list, what: str, *,
             f"{forms}, which floating point holds only for values between 1e-{e} "
             f"and 1e{e} in magnitude; rescale it (e.g. divide by 1e{k})"
         )
+
+
+def check_outcome_varies(y: np.ndarray, name: str, func: str,
+                         top: float | None = None) -> None:
+    """Refuse an outcome that is constant up to rounding (``is_constant`` of its range):
+    its "explained" variation would be floating-point noise. ``top``: the largest
+    absolute value of the raw outcome when ``y`` is demeaned (fixed effects), so that
+    variation within the effects is measured against the outcome's own magnitude.
+
+    Examples
+    --------
+    >>> check_outcome_varies(np.array([5.0, 5.0 + 1e-15]), "y", "fit_x")
+    Traceback (most recent call last):
+    ...
+    dtistat.errors.DataError: fit_x: the outcome 'y' is constant (equal up to rounding): ...
+    """
+    from dtistat.errors import DataError
+
+    f = np.asarray(y, dtype=float).ravel()
+    f = f[np.isfinite(f)]
+    if f.size and is_constant(np.ptp(f), np.abs(f).max() if top is None else top):
+        raise DataError(f"{func}: the outcome {name!r} is constant (equal up to rounding): "
+                        "there is nothing to explain")

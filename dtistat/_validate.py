@@ -9,7 +9,7 @@ from __future__ import annotations
 import numbers
 import os
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,12 +58,21 @@ def plain(value: Any) -> Any:
 
 
 def as_list(value: Any, name: str = "columns") -> list:
-    """Return ``value`` as a list: ``None`` -> [], a string -> [string]."""
+    """Return ``value`` as a list: ``None`` -> [], a string -> [string].
+
+    A nested list (an entry that is itself a list, set, dict or array) is refused with
+    its position: names are used as keys, where a list raised a raw TypeError.
+    """
     if value is None:
         return []
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         return [value]
-    return list(value)
+    out = list(value)
+    for i, x in enumerate(out):
+        if isinstance(x, (list, set, dict, np.ndarray)):
+            raise ParameterError(f"{name}[{i}] is the {type(x).__name__} {repr(x)[:60]}; "
+                                 f"{name} must be a name or a flat list of names")
+    return out
 
 
 def check_frame(data: Any, name: str = "data", *, multilevel: bool = False) -> pd.DataFrame:
@@ -101,7 +110,7 @@ def _kind(value: Any) -> str:
 
 def check_keys(data: pd.DataFrame, keys: Iterable) -> None:
     """Require key columns without missing values, each holding one kind of value."""
-    for k in as_list(keys):
+    for k in as_list(keys, "keys"):
         na = data[k].isna().to_numpy()
         if na.any():
             i = int(np.flatnonzero(na)[0])
@@ -142,7 +151,7 @@ def check_key_types(data: pd.DataFrame, keys: Iterable) -> None:
     A column mixing e.g. numbers and strings (``1`` and ``"B"``) cannot be sorted, and
     ``2021`` and ``"2021"`` would be two different keys; say so instead.
     """
-    for k in as_list(keys):
+    for k in as_list(keys, "keys"):
         s = data[k]
         values = s.cat.categories if isinstance(s.dtype, pd.CategoricalDtype) else s
         if values.dtype != object or pd.api.types.infer_dtype(values, skipna=True) not in (
@@ -161,7 +170,7 @@ def check_key_types(data: pd.DataFrame, keys: Iterable) -> None:
 
 def check_columns(data: pd.DataFrame, columns: Iterable, *, what: str = "column") -> list:
     """Require every name in ``columns`` to be a column of ``data``."""
-    cols = as_list(columns)
+    cols = check_names(as_list(columns, what + "s"), what + "s", strings=False)
     missing = [c for c in cols if c not in data.columns]
     if missing:
         avail = ", ".join(map(str, list(data.columns)[:20]))
@@ -176,7 +185,7 @@ def check_columns(data: pd.DataFrame, columns: Iterable, *, what: str = "column"
 
 def check_numeric(data: pd.DataFrame, columns: Iterable) -> None:
     """Require numeric (not boolean-as-object, not string) dtypes in ``columns``."""
-    for c in as_list(columns):
+    for c in as_list(columns, "columns"):
         s = data[c]
         if not (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_complex_dtype(s)):
             bad = s[pd.to_numeric(s, errors="coerce").isna() & s.notna()]
@@ -196,7 +205,7 @@ def check_no_nan(
     ``hint`` names the caller's missing-value option (e.g. ``"missing='drop'"``); the
     message suggests it only when the function has one.
     """
-    for c in as_list(columns):
+    for c in as_list(columns, "columns"):
         v = data[c].to_numpy(dtype=float, na_value=np.nan)
         bad = ~np.isfinite(v)
         if bad.any():
@@ -216,7 +225,7 @@ def check_no_nan(
 
 def check_unique_keys(data: pd.DataFrame, keys: Sequence) -> None:
     """Require each combination of ``keys`` to appear at most once."""
-    keys = as_list(keys)
+    keys = as_list(keys, "keys")
     dup = data.duplicated(subset=keys, keep=False)
     if dup.any():
         first = data.loc[dup, keys].iloc[0]
@@ -348,13 +357,43 @@ def check_real(value: Any, name: str, *, minimum: float | None = None,
     return v
 
 
-def check_names(value: Any, name: str) -> list:
-    """A list of names; a bare string is refused (it would be read as its characters)."""
+def check_names(value: Any, name: str, *, strings: bool = True) -> list:
+    """A flat list of names; a bare string is refused (it would be read as its characters).
+
+    Each name must be a string (``strings=False``: any scalar label, as pandas column
+    labels may be numbers); a nested list, ``None`` or NaN is refused with its position.
+
+    Examples
+    --------
+    >>> check_names(("a", "b"), "columns")
+    ['a', 'b']
+    >>> check_names([["a", "b"]], "columns")
+    Traceback (most recent call last):
+    ...
+    dtistat.errors.ParameterError: columns[0] is the list ['a', 'b']; columns must be a flat ...
+    """
     if isinstance(value, (str, bytes)):
         raise ParameterError(
             f"{name} must be a list of names, got the string {value!r}; write "
             f"[{value!r}] for one name"
         )
-    if value is None or not isinstance(value, Iterable):
+    if value is None or not isinstance(value, Iterable) or isinstance(value, Mapping):
         raise ParameterError(f"{name} must be a list of names, got {value!r}")
-    return list(value)
+    out = list(value)
+    for i, x in enumerate(out):
+        bad = None
+        if isinstance(x, (str, np.str_)):
+            continue
+        if x is None:
+            bad = "None"
+        elif isinstance(x, (list, set, dict, np.ndarray)) or (
+                strings and (isinstance(x, (bytes, bool, np.bool_)) or not np.isscalar(x))):
+            bad = f"the {type(x).__name__} {x!r}"
+        elif strings:
+            bad = f"the {type(x).__name__} {x!r}, not a string"
+        elif isinstance(x, float) and x != x:
+            bad = "NaN"
+        if bad is not None:
+            raise ParameterError(f"{name}[{i}] is {bad[:80]}; {name} must be a flat list of "
+                                 "names such as ['x1', 'x2']")
+    return out

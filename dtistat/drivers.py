@@ -19,7 +19,7 @@ from scipy import stats
 
 from dtistat import _linalg
 from dtistat._results import CoefResult, Summary, TableColumn
-from dtistat._scale import check_magnitude
+from dtistat._scale import check_magnitude, check_outcome_varies
 from dtistat._validate import (
     as_list,
     check_choice,
@@ -156,7 +156,7 @@ def _coefficients(M, regs, cov, small_sample, codes, level):
     if n - k <= 0:
         raise DataError(f"{n} rows for {k} coefficients: need more rows than regressors")
     est = sandwich(X, fit.resid, fit.xtx_inv, cov=cov, small_sample=small_sample,
-                   clusters=[codes] if codes is not None else ())
+                   clusters=[codes] if codes is not None else (), names=["const"] + regs)
     V = est.cov
     se = np.sqrt(np.diag(V))
     b = fit.params
@@ -263,8 +263,8 @@ def fit_drivers(data: pd.DataFrame, y: str, drivers: Sequence[str],
     small_sample = check_small_sample(small_sample)
     if not isinstance(y, str):
         raise ParameterError(f"y must be one column name, got {y!r}")
-    drivers = as_list(drivers)
-    covariates = as_list(covariates)
+    drivers = as_list(drivers, "drivers")
+    covariates = as_list(covariates, "covariates")
     if not drivers:
         raise ParameterError("drivers must name at least one column")
     names = [y] + drivers + covariates
@@ -278,6 +278,7 @@ def fit_drivers(data: pd.DataFrame, y: str, drivers: Sequence[str],
     check_numeric(data, names)
     check_no_nan(data, names)
     check_magnitude(data[names].to_numpy(dtype=float), names, "fit_drivers")
+    check_outcome_varies(data[y].to_numpy(dtype=float), y, "fit_drivers")
     if importance == "dominance" and len(drivers) > _MAX_DOMINANCE:
         raise ParameterError(
             f"dominance analysis of {len(drivers)} drivers needs 2^{len(drivers)} "

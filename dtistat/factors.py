@@ -732,6 +732,10 @@ def fit_efa(data: pd.DataFrame, columns: Sequence | None = None, *,
     >>> res.loadings.shape
     (9, 3)
     """
+    # checked whatever n_factors is: an n_iter of True or 2.5 is a mistake even when
+    # parallel analysis does not run
+    n_iter = check_positive_int(n_iter, "n_iter")
+    check_seed(seed)
     check_choice(method, ("minres", "ml", "principal"), "method")
     check_choice(rotation, ("varimax", "promax", "oblimin", "quartimax", None), "rotation")
     check_choice(scores, ("regression", "bartlett"), "scores")

@@ -726,7 +726,8 @@ def _periods(periods: Any, cube: _Cube, window: int | None) -> pd.PeriodIndex:
             v.warn(f"the records ({cover[0]}–{cover[1]}) are shorter than window={window} "
                    f"quarters; the active stock of early periods is truncated")
         return pd.period_range(_q(start), cover[1], freq="Q")
-    vals = v.as_list(periods) if not isinstance(periods, pd.PeriodIndex) else list(periods)
+    vals = (v.as_list(periods, "periods") if not isinstance(periods, pd.PeriodIndex)
+            else list(periods))
     if not vals:
         raise ParameterError("periods= is empty; give e.g. ('2021Q1', '2023Q1') or None")
     qs = [v.to_quarter(x, name="periods") for x in vals]
@@ -875,7 +876,7 @@ class FutureIndexResult(Result):
             Entity metadata with the entity column; default the one given to
             :func:`future_industry_index`.
         """
-        ids = self._resolve(v.as_list(cities), metadata)
+        ids = self._resolve(v.as_list(cities, "cities"), metadata)
         per = self.periods
         q = per[-1] if period is None else v.to_quarter(period, name="period")
         if q not in per:

@@ -172,7 +172,7 @@ def _prepare(data, formula, by, entity, time, cluster, missing):
     check_columns(data, [dep, *xs], what="formula variable")
     check_numeric(data, [dep, *xs])
     check_choice(missing, ("raise", "drop"), "missing")
-    cl = as_list(cluster)
+    cl = as_list(cluster, "cluster")
     check_columns(data, cl, what="cluster column")
     cols = list(dict.fromkeys([entity, time, by, *cl, dep, *xs]))
     d = data[cols]
@@ -195,7 +195,7 @@ def _prepare(data, formula, by, entity, time, cluster, missing):
 def _check_terms(terms, xs):
     if terms is None:
         return list(xs)
-    terms = as_list(terms)
+    terms = as_list(terms, "terms")
     bad = [t for t in terms if t not in xs]
     if bad:
         raise ParameterError(f"terms: {bad[0]!r} is not a regressor of the formula; "
@@ -269,7 +269,7 @@ def _suest(d, dep, xs, terms, by, groups, entity, time, fe, cov, cluster, level)
     e = np.zeros(n)
     bread = np.zeros((k * G, k * G))
     b = np.zeros(k * G)
-    ccol = (as_list(cluster) or [entity])[0] if cov == "cluster" else None
+    ccol = (as_list(cluster, "cluster") or [entity])[0] if cov == "cluster" else None
     ccodes = pd.factorize(d[ccol])[0] if ccol is not None else None
     for j, g in enumerate(groups):
         rows = np.flatnonzero((d[by] == g).to_numpy())
@@ -399,7 +399,7 @@ def _batched_difference(C: bs.CrossProducts, k, m, member, chunk=None):
 
 
 def _permutation_units(d, by, entity, cov, cluster):
-    unit = (as_list(cluster) or [entity])[0] if cov == "cluster" else entity
+    unit = (as_list(cluster, "cluster") or [entity])[0] if cov == "cluster" else entity
     ucodes, ulab = pd.factorize(d[unit])
     if unit != entity:
         per_e = d.groupby(entity)[unit].nunique()
@@ -502,7 +502,7 @@ def compare_groups(
     >>> bool(r.tests["p_permutation"].iloc[0] < 0.05), bool(r.suest_test.p_value < 0.05)
     (True, True)
     """
-    methods = as_list(method)
+    methods = as_list(method, "method")
     for mth in methods:
         check_choice(mth, METHODS, "method")
     check_choice(fe, ("entity", "time", "twoway"), "fe")
@@ -513,7 +513,7 @@ def compare_groups(
                                        missing)
     terms = _check_terms(terms, xs)
     if cov in ("cluster", "twoway-cluster"):
-        for c in as_list(cluster) or [entity]:
+        for c in as_list(cluster, "cluster") or [entity]:
             m = d.groupby(by)[c].nunique()
             if (m < 2).any():
                 g = m.index[m < 2][0]

@@ -891,7 +891,7 @@ def _fit_paths(d: _Data, a: _Args, eqs) -> tuple[pd.DataFrame, list, dict]:
             cov="cluster" if a.cluster is not None else "unadjusted",
             small_sample=a.small_sample, n_params=k + (1 if a.fe else 0),
             n_absorbed=max(d.absorbed - 1, 0), n_absorbed_nested=d.nested,
-            clusters=[d.ccodes] if a.cluster is not None else ())
+            clusters=[d.ccodes] if a.cluster is not None else (), names=names)
         dist = stats.norm if est.df_inference is None else stats.t(est.df_inference)
         q = dist.ppf(0.5 + a.level / 2)
         off = 1 if const else 0

@@ -263,8 +263,11 @@ def marginal_effects_plot(me: MarginalEffectsResult, *, z_range: tuple | None = 
 
     Returns the matplotlib Figure.
     """
-    from dtistat._plotting import pick_label, pyplot
+    from dtistat._plotting import check_ax, check_result, pick_label, pyplot
 
+    check_result(me, "marginal_effects_plot", "a MarginalEffectsResult (marginal_effects)",
+                 ("at", "effect", "johnson_neyman", "level"))
+    check_ax(ax)
     plt = pyplot()
     lo, hi = z_range if z_range is not None else (float(me.at.min()), float(me.at.max()))
     if not hi > lo:

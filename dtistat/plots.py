@@ -13,6 +13,7 @@ import numpy as np
 
 from dtistat import _validate as v
 from dtistat._periods import per_year, to_period
+from dtistat._plotting import check_mapping, check_result
 from dtistat.errors import ParameterError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -73,6 +74,9 @@ def rank_interval_plot(
     >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
     ['C', 'E', 'B']
     """
+    check_result(result, "rank_interval_plot", "a SensitivityResult (weight_sensitivity)",
+                 ("ranks", "time", "entity", "by", "method", "n_draws"))
+    labels = check_mapping(labels)
     s = result.ranks.reset_index()
     t = result.time
     per = s[t].max() if period is None else to_period(period, s[t].dt.freq, name="period")
@@ -124,6 +128,8 @@ def sobol_plot(result: SobolResult) -> Figure:
     >>> len(fig.axes[0].patches)       # two bars per factor
     4
     """
+    check_result(result, "sobol_plot", "a SobolResult (sobol_indices)",
+                 ("indices", "output", "n_base"))
     d = result.indices
     x = np.arange(len(d))
     w = 0.38
@@ -201,8 +207,14 @@ def _display_names(values: Any, *, labels: Any = None, meta: Any = None,
     return [_TIER_EN.get(x, x) for x in vals]
 
 
+def _index_result(result: Any, func: str) -> Any:
+    return check_result(result, func, "an IndexResult (compute_index)",
+                        ("spec", "scores", "entity", "time", "normalization"))
+
+
 def _entity_level(result: Any, what: str) -> Any:
     """The index by entity only: collapse ``by`` levels (base_share) or refuse."""
+    _index_result(result, what)
     if not getattr(result, "by", ()):
         return result
     if result.normalization == "base_share":
@@ -255,6 +267,8 @@ def index_trend_plot(
     """
     import pandas as pd
 
+    _index_result(result, "index_trend_plot")
+    labels = check_mapping(labels)
     spec = result.spec
     if nodes is None:
         nodes = [spec.root.name] + [c.name for c in spec.root.children if not c.is_leaf]
@@ -339,6 +353,7 @@ def growth_by_tier_plot(
     [15.0, 0.0]
     """
     v.check_choice(kind, ("yoy_mean", "yoy", "qoq"), "kind")
+    labels = check_mapping(labels)
     res = _entity_level(result, "growth_by_tier_plot")
     meta = _meta_frame(res, metadata)
     if tier not in meta.columns:
@@ -410,7 +425,8 @@ def cluster_share_plot(
     """
     import pandas as pd
 
-    if result.normalization != "base_share":
+    labels = check_mapping(labels)
+    if _index_result(result, "cluster_share_plot").normalization != "base_share":
         raise ParameterError("cluster shares add up only under normalization='base_share'")
     res = _entity_level(result, "cluster_share_plot")
     meta = _meta_frame(res, metadata)
@@ -481,6 +497,7 @@ def rank_bump_plot(
     >>> len(fig.axes[0].get_lines())
     2
     """
+    labels = check_mapping(labels)
     res = _entity_level(result, "rank_bump_plot")
     top = v.check_positive_int(top, "top")
     pers = list(res.periods) if periods is None else list(periods)
@@ -555,6 +572,7 @@ def province_bar_plot(
     2
     """
     top = v.check_positive_int(top, "top")
+    labels = check_mapping(labels)
     res = _entity_level(result, "province_bar_plot")
     meta_for_names = None
     if res.entity != province:
@@ -639,10 +657,14 @@ def indirect_effect_plot(
     else:
         if isinstance(source, pd.DataFrame):
             terms = v.as_list(terms, "terms") or list(source.columns)
-            arr = source[terms].to_numpy(dtype=float)
+            miss = [t for t in terms if t not in source.columns]
+            if miss:
+                raise ParameterError(f"terms {miss} are not columns of the draws; they are "
+                                     f"{list(source.columns)}")
+            arr = _floats(source[terms], "source")
             titles = [str(t) for t in terms]
         else:
-            arr = np.asarray(source, dtype=float)
+            arr = _floats(source, "source")
             if arr.ndim == 1:
                 arr = arr[:, None]
             if arr.ndim != 2 or arr.shape[0] < 2:
@@ -651,13 +673,17 @@ def indirect_effect_plot(
                 f"indirect effect {j + 1}" for j in range(arr.shape[1])]
         k = arr.shape[1]
         draws = [arr[:, j] for j in range(k)]
-        ests = list(np.atleast_1d(np.asarray(estimate, dtype=float))) if estimate is not None \
+        ests = list(np.atleast_1d(_floats(estimate, "estimate"))) if estimate is not None \
             else [None] * k
         if ci is None:
             a = (1 - level) / 2
             cis = [tuple(np.nanquantile(d, [a, 1 - a])) for d in draws]
         else:
-            cis = [tuple(c) for c in np.asarray(ci, dtype=float).reshape(-1, 2)]
+            c = _floats(ci, "ci")
+            if c.size % 2:
+                raise ParameterError(f"ci must be (low, high) pairs, one per column ({k}); "
+                                     f"got {c.size} number(s)")
+            cis = [tuple(p) for p in c.reshape(-1, 2)]
         if len(ests) != k or len(cis) != k:
             raise ParameterError(f"estimate and ci must have one entry per column ({k})")
     k = len(draws)
@@ -684,6 +710,16 @@ def indirect_effect_plot(
                       "effect"), fontsize="medium")
     fig.tight_layout()
     return fig
+
+
+def _floats(x: Any, param: str) -> np.ndarray:
+    """``x`` as a float array, or a ParameterError naming ``param``."""
+    try:
+        return np.asarray(x, dtype=float)
+    except (TypeError, ValueError):
+        what = ("a MediationResult or bootstrap draws (an array or DataFrame of numbers)"
+                if param == "source" else "numbers")
+        raise ParameterError(f"{param} must be {what}; got {type(x).__name__}") from None
 
 
 def scree_plot(result: Any, *, max_factors: int | None = None, kaiser: bool = True) -> Figure:
@@ -787,6 +823,7 @@ def coef_plot(results: Any, *, keep: Any = None, labels: dict | None = None) -> 
     terms: list = []
     for c in cols:
         terms += [t for t in c.coefs["term"] if t not in terms]
+    labels = check_mapping(labels)
     terms = _keep_terms(terms, keep) if keep is not None else [
         t for t in terms if t not in INTERCEPTS]
     if not terms:

@@ -111,9 +111,9 @@ def cut_points(df: pd.DataFrame, cols: str | Sequence[str], limits=(0.01, 0.99),
     (np.float64(5.5), np.float64(95.5))
     """
     df = check_frame(df)
-    cols = check_columns(df, as_list(cols), what="column")
+    cols = check_columns(df, as_list(cols, "cols"), what="column")
     lo, hi = _check_limits(limits)
-    by = as_list(by)
+    by = as_list(by, "by")
     codes, g = _group_codes(df, by)
     out = {}
     for c in cols:
@@ -148,12 +148,12 @@ def _cuts(df: pd.DataFrame, col: str, codes: np.ndarray, g: int, lo: float,
 
 def _apply(df, cols, limits, by, suffix, how):
     df = check_frame(df)
-    cols = check_columns(df, as_list(cols), what="column")
+    cols = check_columns(df, as_list(cols, "cols"), what="column")
     if suffix is not None and (not isinstance(suffix, str) or not suffix):
         raise ParameterError(f"suffix must be a non-empty string or None (replace the "
                              f"columns), got {suffix!r}")
     lo, hi = _check_limits(limits)
-    codes, g = _group_codes(df, as_list(by))
+    codes, g = _group_codes(df, as_list(by, "by"))
     out = df.copy()
     for c in cols:
         low, high = _cuts(df, c, codes, g, lo, hi)

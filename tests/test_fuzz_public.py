@@ -106,10 +106,13 @@ ADAPTERS = {
     "fit_panel_random": lambda d: ds.fit_panel(d, "y ~ x", model="random", cov="robust",
                                                **PANEL),
     "fit_panel_lag": lambda d: ds.fit_panel(d, "y ~ L(x)", fe="twoway", **PANEL),
+    # group "b" of base_panel has two entities: clustered by entity under two-way FE
+    # its cluster variance is zero up to rounding (refused), hence entity FE / robust
     "compare_groups": lambda d: ds.compare_groups(d, "y ~ x", by="g", method="chow",
-                                                  **PANEL),
+                                                  fe="entity", **PANEL),
     "compare_groups_drop": lambda d: ds.compare_groups(d, "y ~ x", by="g", method="suest",
-                                                       missing="drop", **PANEL),
+                                                       missing="drop", cov="robust",
+                                                       **PANEL),
     "fit_drivers": lambda d: ds.fit_drivers(d, "y", ["x", "z"]),
     # index, sensitivity, weights
     "compute_index": lambda d: ds.compute_index(d, SPEC, **PANEL),

@@ -129,7 +129,7 @@ def prepare_panel(data: pd.DataFrame, *, y: str, treat_time: str, entity: str, t
     ((3, 2), [2.0, 0.0, 0.0])
     """
     data = check_frame(data)
-    covariates = as_list(covariates)
+    covariates = as_list(covariates, "covariates")
     cols = [y, treat_time, entity, time, *covariates] + ([cluster] if cluster else [])
     check_columns(data, cols)
     check_numeric(data, [y, time, treat_time, *covariates])

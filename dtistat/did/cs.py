@@ -60,7 +60,8 @@ def _logit(D: np.ndarray, X: np.ndarray, max_iter: int = 50) -> np.ndarray:
     p0 = D.mean()
     beta[0] = np.log(p0 / (1 - p0))
     for _ in range(max_iter):
-        p = 1 / (1 + np.exp(-(X @ beta)))
+        with np.errstate(over="ignore"):  # a diverging beta (separation): p -> 0 or 1
+            p = 1 / (1 + np.exp(-(X @ beta)))
         H = X.T @ (X * (p * (1 - p))[:, None])
         try:
             step = np.linalg.solve(H, X.T @ (D - p))
@@ -74,6 +75,24 @@ def _logit(D: np.ndarray, X: np.ndarray, max_iter: int = 50) -> np.ndarray:
             return 1 / (1 + np.exp(-(X @ beta)))
     raise ConvergenceError(f"the propensity-score logit did not converge in {max_iter} "
                            "Newton steps (separation? try method='reg')")
+
+
+def _refuse_separation(panel: StaggeredPanel, X: np.ndarray, D: np.ndarray, g, t) -> None:
+    """DataError naming the covariates when the cell's propensity logit is separated
+    (Konis' LP test), instead of a 'singular design' or 'did not converge'."""
+    from dtistat._separation import find_separation
+
+    found = find_separation(X, D.astype(np.intp), 2) if X.shape[1] else None
+    if found is None:
+        return
+    b = found[0]
+    inv = [panel.covariates[j] for j in np.flatnonzero(np.abs(b) > 1e-6 * np.abs(b).max())]
+    raise DataError(
+        f"the propensity-score logit of cohort {panel.treat_time}={g:g} in period {t:g} "
+        f"has (quasi-)complete separation: {', '.join(map(repr, inv))} perfectly "
+        "predict(s) treatment, so no maximum-likelihood estimate exists and treated and "
+        "comparison units do not overlap; use method='reg', or drop or coarsen the "
+        "covariate")
 
 
 def _ols_fit(dy: np.ndarray, X: np.ndarray, c: np.ndarray):
@@ -185,7 +204,13 @@ def group_time_effects(panel: StaggeredPanel, *, control: str = "never",
             rows = treated | ctrl
             dy = Y[rows, s] - Y[rows, base]
             D = treated[rows].astype(float)
-            att, inf = _cell(dy, D, X[rows], method)
+            try:
+                att, inf = _cell(dy, D, X[rows], method)
+            except EstimationError:
+                if method == "reg":
+                    raise
+                _refuse_separation(panel, X[rows, 1:], treated[rows], g, times[s])
+                raise
             full = np.zeros(n)
             full[rows] = inf * (n / rows.sum())
             cells.append((g, times[s], times[base]))

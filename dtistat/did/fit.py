@@ -118,7 +118,7 @@ def fit_did(
     """
     check_choice(estimator, ESTIMATORS, "estimator")
     level = check_level(level)
-    check_did_magnitude(data, [y, *as_list(covariates)], "fit_did")
+    check_did_magnitude(data, [y, *as_list(covariates, "covariates")], "fit_did")
     if estimator == "cs":
         return _fit_cs(data, y=y, treat_time=treat_time, entity=entity, time=time,
                        covariates=covariates, control=control, method=method,
@@ -148,7 +148,7 @@ def _fit_cs(data, *, y, treat_time, entity, time, covariates, control, method, c
     n_boot = check_positive_int(n_boot, "n_boot", minimum=0)
     rng = check_seed(seed)
     panel = prepare_panel(data, y=y, treat_time=treat_time, entity=entity, time=time,
-                          covariates=as_list(covariates),
+                          covariates=as_list(covariates, "covariates"),
                           cluster=cluster if cluster != entity else None)
     gt = group_time_effects(panel, control=control, method=method)
     aggs = aggregate_all(gt, panel.G)

@@ -114,9 +114,9 @@ def placebo_timing(data: pd.DataFrame, *, y: str, treat_time: str, entity: str, 
     """
     from dtistat.panel import fit_panel
     panel = prepare_panel(data, y=y, treat_time=treat_time, entity=entity, time=time,
-                          covariates=as_list(covariates), fixed_covariates=False,
+                          covariates=as_list(covariates, "covariates"), fixed_covariates=False,
                           cluster=cluster if cluster != entity else None)
-    covariates = as_list(covariates)
+    covariates = as_list(covariates, "covariates")
     g = data[treat_time].fillna(0).to_numpy(dtype=float)
     t = data[time].to_numpy(dtype=float)
     keep = (g == 0) | (t < g)
@@ -223,7 +223,7 @@ def placebo_reassign(data: pd.DataFrame, *, y: str, treat_time: str, entity: str
     check_choice(scheme, ("permute", "random"), "scheme")
     n_draws = check_positive_int(n_draws, "n_draws")
     rng = check_seed(seed)
-    covariates = as_list(covariates)
+    covariates = as_list(covariates, "covariates")
     panel = prepare_panel(data, y=y, treat_time=treat_time, entity=entity, time=time,
                           covariates=covariates, fixed_covariates=False)
     n, T = panel.Y.shape

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from dtistat._plotting import pick_label, pyplot
+from dtistat._plotting import check_ax, check_result, pick_label, pyplot
+from dtistat.errors import ParameterError
 
 __all__ = ["bacon_plot", "event_study_plot", "placebo_plot"]
 
@@ -17,8 +18,14 @@ _MARKERS = "osD^v<>"
 
 def _frame(obj) -> pd.DataFrame:
     if isinstance(obj, pd.DataFrame):
+        need = {"event_time", "estimate", "ci_low", "ci_high"}
+        if not need <= set(obj.columns):
+            raise ParameterError(f"an event-study frame needs the columns {sorted(need)}; "
+                                 f"it has {list(obj.columns)}")
         return obj
-    return obj.event_study()
+    return check_result(obj, "event_study_plot", "a result with event_study() (CS, "
+                        "TWFE event study, Sun-Abraham) or its frame",
+                        ("event_study",)).event_study()
 
 
 def event_study_plot(results, *, truth: Mapping | pd.Series | None = None, ax=None,
@@ -47,6 +54,10 @@ def event_study_plot(results, *, truth: Mapping | pd.Series | None = None, ax=No
     >>> len(fig.axes)
     1
     """
+    check_ax(ax)
+    if truth is not None and not isinstance(truth, (Mapping, pd.Series)):
+        raise ParameterError(f"truth must be a mapping event time -> effect (dict or "
+                             f"Series); got {type(truth).__name__}")
     plt = pyplot()
     if not isinstance(results, Mapping):
         results = {"": results}
@@ -94,6 +105,9 @@ def placebo_plot(result, *, ax=None, title: str | None = None):
     >>> len(fig.axes)
     1
     """
+    check_result(result, "placebo_plot", "a placebo result (draws, estimate, p_value)",
+                 ("draws", "estimate", "p_value"))
+    check_ax(ax)
     plt = pyplot()
     if ax is None:
         fig, ax = plt.subplots(figsize=(6, 3.8))
@@ -129,6 +143,9 @@ def bacon_plot(result, *, ax=None):
     >>> len(fig.axes)
     1
     """
+    check_result(result, "bacon_plot", "a Bacon decomposition (bacon_decomposition)",
+                 ("two_by_two", "twfe"))
+    check_ax(ax)
     plt = pyplot()
     if ax is None:
         fig, ax = plt.subplots(figsize=(6, 3.8))

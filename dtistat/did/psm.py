@@ -28,10 +28,11 @@ import pandas as pd
 
 from dtistat._results import CoefResult, Summary
 from dtistat._scale import check_magnitude
+from dtistat._separation import find_separation
 from dtistat._validate import as_list, check_choice, check_positive_int
 from dtistat.did._data import prepare_panel
 from dtistat.did.cs import _logit
-from dtistat.errors import DataError, ParameterError
+from dtistat.errors import ConvergenceError, DataError, EstimationError, ParameterError
 
 __all__ = ["PSMDiDResult", "psm_did"]
 
@@ -78,6 +79,43 @@ class PSMDiDResult(CoefResult):
                        header=[("Matched observations", self.nobs),
                                ("Matching", self.by),
                                ("Treated off support", self.n_treated_unmatched)])
+
+
+def _pscore(X: np.ndarray, tr: np.ndarray, names: list, where: str) -> np.ndarray:
+    """Propensity scores by a logit of ``tr`` on [1, X]; separation is refused.
+
+    Under (quasi-)complete separation no maximum-likelihood estimate exists: Newton's
+    steps diverge, or stop with scores of 0 or 1 that match nothing (or everything)
+    and a balance table that hides it. Konis' LP test (:mod:`dtistat._separation`) runs
+    when the logit fails or leaves a score within 1e-8 of 0 or 1.
+    """
+    Z = np.column_stack([np.ones(len(tr)), X])
+    failed = None
+    try:
+        with np.errstate(over="ignore"):  # exp(-x'b) of a diverging b: checked below
+            p = _logit(tr.astype(float), Z)
+    except EstimationError as err:  # no convergence, or a Hessian singular at p = 0/1
+        p, failed = None, err
+    if p is not None and not np.any((p < 1e-8) | (p > 1 - 1e-8)):
+        return p
+    found = find_separation(X, tr.astype(np.intp), 2)
+    if found is not None:
+        b, rows = found
+        inv = [names[j] for j in np.flatnonzero(np.abs(b) > 1e-6 * np.abs(b).max())]
+        raise DataError(
+            f"the propensity-score logit in {where} has (quasi-)complete separation: "
+            f"{', '.join(map(repr, inv))} perfectly predict(s) treatment ({rows.size} "
+            "observation(s) strictly on their side), so their scores are 0 or 1 and no "
+            "maximum-likelihood estimate exists; treated and controls do not overlap "
+            "there. Drop or coarsen "
+            "the covariate, trim to the region of common support, or match on fewer "
+            "covariates")
+    if isinstance(failed, ConvergenceError):
+        raise ConvergenceError(f"the propensity-score logit in {where} did not converge "
+                               "in 50 Newton steps; rescale or drop covariates") from None
+    if failed is not None:
+        raise EstimationError(f"{where}: {failed}") from None
+    return p
 
 
 def _match_stratum(p_t, p_c, k, caliper, replacement, used):
@@ -169,7 +207,7 @@ def psm_did(data: pd.DataFrame, *, y: str, treat_time: str, entity: str, time: s
     (True, True)
     """
     from dtistat.panel import fit_panel
-    covariates = as_list(covariates)
+    covariates = as_list(covariates, "covariates")
     if not covariates:
         raise ParameterError("covariates= must name at least one matching covariate")
     check_choice(by, ("pooled", "period"), "by")
@@ -185,18 +223,18 @@ def psm_did(data: pd.DataFrame, *, y: str, treat_time: str, entity: str, time: s
     frame = frame.sort_values([entity, time], kind="mergesort")
     X = frame[covariates].to_numpy(dtype=float)
     treat = frame[treat_time].to_numpy(dtype=float) > 0
-    strata = (np.zeros(len(frame), int) if by == "pooled"
-              else pd.factorize(frame[time], sort=True)[0])
+    strata, levels = ((np.zeros(len(frame), int), [None]) if by == "pooled"
+                      else pd.factorize(frame[time], sort=True))
     pscore = np.empty(len(frame))
     weight = np.zeros(len(frame))
     for s in np.unique(strata):
         rows = np.flatnonzero(strata == s)
         tr = treat[rows]
         if tr.all() or not tr.any():
-            raise DataError(f"{'the sample' if by == 'pooled' else f'{time} stratum {s}'} "
+            raise DataError(f"{'the sample' if by == 'pooled' else f'{time}={levels[s]!r}'} "
                             "has no treated or no control observation to match")
-        Z = np.column_stack([np.ones(len(rows)), X[rows]])
-        pscore[rows] = _logit(tr.astype(float), Z)
+        where = "the sample" if by == "pooled" else f"{time}={levels[s]!r}"
+        pscore[rows] = _pscore(X[rows], tr, covariates, where)
         t_rows, c_rows = rows[tr], rows[~tr]
         if not replacement and len(c_rows) < k * len(t_rows) and caliper is None:
             raise DataError(f"matching without replacement needs {k * len(t_rows)} controls; "

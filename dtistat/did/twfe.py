@@ -26,7 +26,7 @@ __all__ = ["event_time_dummies", "fit_event_study", "fit_twfe"]
 
 
 def _frame(data, y, treat_time, entity, time, covariates, cluster):
-    covariates = as_list(covariates)
+    covariates = as_list(covariates, "covariates")
     panel = prepare_panel(data, y=y, treat_time=treat_time, entity=entity, time=time,
                           covariates=covariates, fixed_covariates=False,
                           cluster=cluster if cluster != entity else None)

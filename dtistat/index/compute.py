@@ -431,7 +431,7 @@ def index_arrays(
     pool_by: bool = False,
 ) -> IndexArrays:
     """Everything :func:`compute_index` checks and computes, as arrays (internal)."""
-    by_cols = tuple(v.as_list(by))
+    by_cols = tuple(v.as_list(by, "by"))
     v.check_choice(normalization, NORMALIZATIONS, "normalization")
     v.check_choice(aggregation, AGGREGATIONS, "aggregation")
     P = prepare_panel(data, spec, entity=entity, time=time, by=by_cols, missing=missing)

@@ -38,7 +38,7 @@ def _finish(values: np.ndarray, names: Sequence[str], scheme: str) -> pd.Series:
 def _matrix(data: pd.DataFrame, columns: Sequence[str] | None, min_rows: int = 2):
     check_frame(data)
     cols = list(data.columns) if columns is None else check_columns(
-        data, check_names(columns, "columns"))
+        data, check_names(columns, "columns", strings=False))
     if not cols:
         raise SpecError("columns is empty; give at least one indicator column")
     check_numeric(data, cols)

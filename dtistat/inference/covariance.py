@@ -230,6 +230,7 @@ def sandwich(
     clusters: Sequence[np.ndarray] = (),
     time_codes: np.ndarray | None = None,
     lags: int | None = None,
+    names: Sequence[str] | None = None,
 ) -> CovEstimate:
     """Covariance of a linear estimator, ``bread @ meat @ bread`` with the preset's factor.
 
@@ -256,10 +257,20 @@ def sandwich(
         Period codes in time order (Driscoll-Kraay).
     lags : int, optional
         Driscoll-Kraay bandwidth (default :func:`dk_default_lags`).
+    names : sequence of str, optional
+        Column names of ``X``, used in error messages.
 
     Returns
     -------
     CovEstimate
+
+    Raises
+    ------
+    EstimationError
+        A cluster-robust or Driscoll-Kraay variance that is zero up to rounding relative
+        to the unadjusted one (e.g. two clusters with fixed effects that make every
+        cluster's score sum zero), or a negative two-way clustered variance: neither is
+        an estimate, and neither is reported.
 
     Examples
     --------
@@ -320,10 +331,46 @@ def sandwich(
             op = s[j:].T @ s[:-j]
             meat += (1.0 - j / (lags + 1.0)) * (op + op.T)
         f = _cluster_factor(preset, n, k, K, A, 0, T)
-        return _finite(CovEstimate(f * (L @ meat @ L.T), kind, preset,
-                                   None if normal else float(T - 1), (T,), lags))
-    return _finite(_cluster(scores, L, kind, preset, n, k, K, A, int(n_absorbed_nested),
-                            clusters))
+        est = CovEstimate(f * (L @ meat @ L.T), kind, preset,
+                          None if normal else float(T - 1), (T,), lags)
+    else:
+        est = _cluster(scores, L, kind, preset, n, k, K, A, int(n_absorbed_nested),
+                       clusters)
+    return _not_degenerate(_finite(est), bread * a * a * float(e @ e) / max(n, 1), names)
+
+
+# A clustered variance below this fraction of the unadjusted one is rounding error: the
+# score sums of the clusters (periods) are exactly zero, as with two entities clustered
+# by entity under two-way fixed effects (its ratio is ~1e-31; a genuine one is > 1e-12)
+_DEGENERATE = 1e-20
+
+
+def _not_degenerate(est: CovEstimate, unadjusted: np.ndarray,
+                    names: Sequence[str] | None) -> CovEstimate:
+    """Refuse a clustered / Driscoll-Kraay variance that is zero up to rounding."""
+    v, u = np.diag(est.cov), np.diag(unadjusted)
+    bad = np.flatnonzero((u > 0) & (v <= _DEGENERATE * u))
+    if bad.size == 0:
+        return est
+    j = int(bad[0])
+    name = repr(str(names[j])) if names is not None and j < len(names) else f"column {j}"
+    unit = "periods" if est.kind == "driscoll-kraay" else "clusters"
+    g = "x".join(map(str, est.n_clusters or ()))
+    if v[j] < -_DEGENERATE * u[j]:
+        # V1 + V2 - V12 of Cameron, Gelbach and Miller (2011) need not be positive
+        # semi-definite: a negative variance was a NaN standard error before
+        raise EstimationError(
+            f"the {est.kind} variance of {name} is negative ({v[j]:.3g}; unadjusted "
+            f"{u[j]:.3g}): the two-way clustered variance V1 + V2 - V12 is not positive "
+            f"semi-definite with {g} clusters. Use more clusters or one-way clustering "
+            "(cov='cluster') by the dimension with fewer clusters")
+    raise EstimationError(
+        f"the {est.kind} variance of {name} is zero up to rounding ({v[j]:.3g} against an "
+        f"unadjusted {u[j]:.3g}): the score sums of the {g} {unit} cancel exactly, "
+        f"typically because there are too few {unit} for the fixed effects (e.g. two "
+        "entities clustered by entity with time effects). Use more clusters, another "
+        "cov= (e.g. 'robust'), or fewer fixed effects"
+    )
 
 
 def _finite(est: CovEstimate) -> CovEstimate:

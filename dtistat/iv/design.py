@@ -205,12 +205,12 @@ def build_iv_design(data: pd.DataFrame, y: str, exog: list[str], endog: list[str
     check_columns(data, keys, what="panel column")
 
     if cov == "cluster":
-        cl = as_list(cluster) or ([entity] if entity else [])
+        cl = as_list(cluster, "cluster") or ([entity] if entity else [])
         if len(cl) != 1:
             raise ParameterError("cov='cluster' needs one cluster column (cluster=, default "
                                  "the entity column)")
     elif cov == "twoway-cluster":
-        cl = as_list(cluster) or [c for c in (entity, time) if c]
+        cl = as_list(cluster, "cluster") or [c for c in (entity, time) if c]
         if len(cl) != 2:
             raise ParameterError("cov='twoway-cluster' needs two cluster columns (cluster=, "
                                  "default entity and time)")

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from dtistat._results import TestResult
-from dtistat._scale import check_magnitude
+from dtistat._scale import check_magnitude, check_outcome_varies
 from dtistat._validate import as_list, check_choice, check_frame, check_level, warn
 from dtistat.errors import EstimationError, ParameterError
 from dtistat.inference import check_cov, check_small_sample, sandwich
@@ -78,10 +78,11 @@ def _check_rank(design: IVDesign) -> None:
                                       " or the fixed effects)"))
 
 
-def _sandwich(design, Xc, e, bread, K, cov, small_sample, lags):
+def _sandwich(design, Xc, e, bread, K, cov, small_sample, lags, names):
     return sandwich(Xc, e, bread, cov=cov, small_sample=small_sample, n_params=K,
                     n_absorbed=design.n_absorbed, n_absorbed_nested=design.n_absorbed_nested,
-                    clusters=design.clusters, time_codes=design.time_codes, lags=lags)
+                    clusters=design.clusters, time_codes=design.time_codes, lags=lags,
+                    names=names)
 
 
 def _first_stages(design, pt, cov, small_sample, lags, level) -> dict:
@@ -93,7 +94,8 @@ def _first_stages(design, pt, cov, small_sample, lags, level) -> dict:
     out = {}
     for j, name in enumerate(design.endog):
         coef, fit = projection(Z, design.Y2[:, j])
-        est = _sandwich(design, Z, design.Y2[:, j] - fit, bread, K, cov, small_sample, lags)
+        est = _sandwich(design, Z, design.Y2[:, j] - fit, bread, K, cov, small_sample, lags,
+                        zn)
         r = rows[j]
         f, sw = r["F"], r["SW"]
         null = f"coefficients of {', '.join(design.instruments)} are zero"
@@ -269,7 +271,8 @@ def fit_iv(data: pd.DataFrame, formula: str | None = None, *, y: str | None = No
         if y is None or not isinstance(y, str):
             raise ParameterError("y= (the dependent variable's column) is required without a "
                                  "formula")
-        exog_l, endog_l, inst_l = as_list(exog), as_list(endog), as_list(instruments)
+        exog_l, endog_l = as_list(exog, "exog"), as_list(endog, "endog")
+        inst_l = as_list(instruments, "instruments")
         n_lags = n_formula_missing = 0
     check_choice(estimator, ESTIMATORS, "estimator")
     cov = check_cov(cov)
@@ -285,6 +288,11 @@ def fit_iv(data: pd.DataFrame, formula: str | None = None, *, y: str | None = No
     check_magnitude(np.column_stack([design.y, design.X1, design.Y2, design.Z2]),
                     [design.y_name, *design.exog, *design.endog, *design.instruments],
                     "fit_iv")
+    raw = data[design.y_name] if design.y_name in data.columns else None
+    top = float(np.nanmax(np.abs(raw.to_numpy(dtype=float)))) if raw is not None and \
+        pd.api.types.is_numeric_dtype(raw) and raw.notna().any() else None
+    check_outcome_varies(design.y, design.y_name,
+                         "fit_iv" + (f" (within the {fe} fixed effects)" if fe else ""), top)
     _check_rank(design)
     k = design.X1.shape[1] + design.Y2.shape[1]
     K = k + (0 if design.has_const else 1)
@@ -298,7 +306,8 @@ def fit_iv(data: pd.DataFrame, formula: str | None = None, *, y: str | None = No
     else:
         b, e, Xc, bread, kappa = kclass_fit(design.y, design.X1, design.Y2, design.Z2,
                                             estimator=estimator)
-    est = _sandwich(design, Xc, e, bread, K, cov, small_sample, lags)
+    est = _sandwich(design, Xc, e, bread, K, cov, small_sample, lags,
+                    design.exog + design.endog)
     # Hansen's J of 2SLS and two-step GMM uses the moment covariance of the 2SLS
     # residuals (ivreg2; linearmodels' IVGMM j_stat); LIML and Sargan use their own
     e_overid = e

@@ -32,7 +32,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from dtistat._scale import check_magnitude
+from dtistat._scale import check_magnitude, is_constant
 from dtistat._validate import (
     as_list,
     check_choice,
@@ -191,9 +191,12 @@ def fit_panel(
         raise SpecError(f"formula {formula!r} has no outcome; write 'y ~ x1 + x2'")
     check_magnitude(np.column_stack([design.y, design.X]),
                     [design.y_name, *design.names], "fit_panel")
-    if len(design.y) and np.ptp(design.y) == 0:
-        raise DataError(f"the outcome {design.y_name!r} is constant ({design.y[0]!r}) in the "
-                        "estimation sample: there is nothing to explain")
+    yf = design.y[np.isfinite(design.y)] if len(design.y) else design.y
+    if len(yf) and is_constant(np.ptp(yf), np.abs(yf).max()):
+        # relative to its magnitude (exact ptp == 0 before: 1 + 1e-16 noise passed, and
+        # the within R² and F test were rounding error)
+        raise DataError(f"the outcome {design.y_name!r} is constant ({yf[0]!r}, equal up to "
+                        "rounding) in the estimation sample: there is nothing to explain")
     sample, rows, counts, cl_all = _sample(data, design, model, fe, ecode_all, tcode_all,
                                            tpos_all, elabels, cl_cols, weights, missing,
                                            entity, time)
@@ -206,7 +209,7 @@ def fit_panel(
                       n_absorbed=fit.n_absorbed, rows=rows, entity_codes=sample.ecode,
                       time_codes=None if model == "between" else sample.tcode,
                       data=data, entity=entity, time=time)
-    est = _covariance(model, state, cov, small_sample, cl_all, cl_cols, lags)
+    est = _covariance(model, state, cov, small_sample, cl_all, cl_cols, lags, fit.names)
     return _result(fit, est, state, sample, model, fe, cov, small_sample, cl_cols,
                    design.y_name, formula, counts, elabels, entity, level)
 
@@ -224,12 +227,12 @@ def _missing_policy(missing: str, dropna: bool | None) -> str:
 
 def _cluster_columns(cov, cluster, entity, time, model) -> list:
     if cov == "cluster":
-        cl_cols = as_list(cluster) or [entity]
+        cl_cols = as_list(cluster, "cluster") or [entity]
         if len(cl_cols) != 1:
             raise ParameterError("cov='cluster' takes one cluster column; use "
                                  "cov='twoway-cluster' for two")
     elif cov == "twoway-cluster":
-        cl_cols = as_list(cluster) or [entity, time]
+        cl_cols = as_list(cluster, "cluster") or [entity, time]
         if len(cl_cols) != 2:
             raise ParameterError(f"cov='twoway-cluster' needs two cluster columns, got {cl_cols}")
     else:
@@ -447,7 +450,8 @@ def _nested(clusters, state: _CovState, model: str) -> int:
     return n_ent - 1 if np.all(first[e] == c) else 0
 
 
-def _covariance(model, state: _CovState, cov, small_sample, clusters, cl_cols, lags):
+def _covariance(model, state: _CovState, cov, small_sample, clusters, cl_cols, lags,
+                names=None):
     _check_clusters(clusters, cl_cols)
     if model == "between":
         clusters = _entity_level(clusters, cl_cols, state.entity_codes,
@@ -456,7 +460,7 @@ def _covariance(model, state: _CovState, cov, small_sample, clusters, cl_cols, l
     return sandwich(state.X, state.resid, state.bread, cov=cov, small_sample=small_sample,
                     n_params=state.n_params, n_absorbed=state.n_absorbed,
                     n_absorbed_nested=min(nested, state.n_absorbed), clusters=clusters,
-                    time_codes=state.time_codes, lags=lags)
+                    time_codes=state.time_codes, lags=lags, names=names)
 
 
 def _result(fit, est, state, sample, model, fe, cov, small_sample, cl_cols, dep_name,
@@ -511,8 +515,8 @@ def recompute_cov(res: PanelResult, cov: str, *, cluster=None, small_sample=None
                 i = int(np.flatnonzero(s.isna().to_numpy())[0])
                 raise DataError(f"cluster column {c!r} is missing at row {s.index[i]!r}")
             clusters.append(compact(pd.factorize(s)[0])[0])
-    est = _covariance(res.model, st, cov, small_sample, clusters, cl_cols, lags)
     names = list(res.params.index)
+    est = _covariance(res.model, st, cov, small_sample, clusters, cl_cols, lags, names)
     cv = (est.cov + est.cov.T) / 2
     return res._replace(cov=pd.DataFrame(cv, index=names, columns=names), cov_type=cov,
                         small_sample=small_sample, cluster=tuple(cl_cols) or None,

@@ -178,7 +178,7 @@ def weight_sensitivity(
     jobs = v.check_n_jobs(n_jobs)
     budget = check_max_memory(max_memory)
     rng = v.check_seed(seed)
-    by_cols = tuple(v.as_list(by))
+    by_cols = tuple(v.as_list(by, "by"))
     if method == "multiplicative":
         dr.check_delta(method_options.get("delta", 0.25))
     alts, combo_idx = dr.alternatives(normalization, aggregation, normalizations, aggregations)
@@ -229,7 +229,7 @@ def _compare(ctx, compare: Sequence | None, entity: str) -> tuple[list | None,
     """The entities of ``compare`` and their numbers (None when not asked)."""
     if compare is None:
         return None, None
-    comp = v.as_list(compare)
+    comp = v.as_list(compare, "compare")
     missing_e = [e for e in comp if e not in ctx.entities]
     if missing_e:
         raise ParameterError(

@@ -135,7 +135,7 @@ def _period_rows(P: Any, periods: Any) -> np.ndarray:
     """Rows of the prepared panel in the analysed periods."""
     if periods is None:
         return np.ones(len(P.keys), dtype=bool)
-    wanted = [to_period(p, P.periods.freq, name="periods") for p in v.as_list(periods)]
+    wanted = [to_period(p, P.periods.freq, name="periods") for p in v.as_list(periods, "periods")]
     if not wanted:
         raise ParameterError("periods is empty; pass None for all periods")
     have = P.periods
@@ -206,6 +206,7 @@ def build_context(
         T = arrays[alt].T[:, leaf_cols]
         if not keep.all():
             T = T[keep]
+        _check_finite(T, alt, tree["leaf_names"], nominal.P.keys, keep)
         if alt[1] == "geometric":
             T = np.log(T)
         pad = np.zeros((len(leaf_cols), G * NE))
@@ -214,6 +215,11 @@ def build_context(
         geo.append(alt[1] == "geometric")
     s0 = np.zeros(G * NE)
     s0[flat] = nominal.node_scores[target.name][keep]
+    if not np.all(np.isfinite(s0)):
+        i = int(np.flatnonzero(~np.isfinite(s0))[0])
+        raise DataError(f"the nominal score of node {target.name!r} is {s0[i]!r} for "
+                        f"{entity}={entities[i % NE]!r}: ranks of a non-finite score are "
+                        "meaningless; check the leaves of that entity")
     s0 = s0.reshape(G, NE)
     return Context(
         spec=spec, target=target.name, alts=alts, TT=TT, geometric=geo, valid=valid,
@@ -221,6 +227,27 @@ def build_context(
         nominal_ranks=nominal_ranks(s0, valid), arrays=arrays, rows=keep, entity=entity,
         time=time, by=by, group_codes=gcodes, **tree,
     )
+
+
+def _check_finite(T: np.ndarray, alt: tuple[str, str], leaves: list[str],
+                  keys: pd.DataFrame, keep: np.ndarray) -> None:
+    """Refuse non-finite normalized leaves (and, for geometric aggregation, leaves that
+    are not positive): ``0 * log 0`` in the batch evaluation is NaN, and NaN scores rank
+    arbitrarily instead of failing."""
+    bad = ~np.isfinite(T)
+    if alt[1] == "geometric":
+        bad |= ~(T > 0)
+    if not bad.any():
+        return
+    i, j = np.argwhere(bad)[0]
+    row = int(np.flatnonzero(keep)[i])
+    where = ", ".join(f"{k}={keys[k].iloc[row]!r}" for k in keys.columns)
+    need = "a positive finite number (geometric aggregation)" if alt[1] == "geometric" \
+        else "a finite number"
+    raise DataError(
+        f"leaf column {leaves[j]!r} is {T[i, j]!r} after normalization={alt[0]!r} at "
+        f"{where}; the weight sensitivity needs {need} in every cell (impute or drop "
+        "the row)")
 
 
 def nominal_ranks(S: np.ndarray, valid: np.ndarray) -> np.ndarray:

@@ -164,7 +164,7 @@ def vary_positions(ctx: Context, vary: Any) -> np.ndarray:
     if vary is None:
         names = [n for n in ctx.nodes if n in under]
     else:
-        names = v.as_list(vary)
+        names = v.as_list(vary, "vary")
         bad = [n for n in names if n not in under]
         if bad:
             raise ParameterError(
@@ -180,8 +180,9 @@ def alternatives(normalization: str, aggregation: str, normalizations: Any,
     the positions of the pairs the draws choose among."""
     v.check_choice(normalization, NORMALIZATIONS, "normalization")
     v.check_choice(aggregation, AGGREGATIONS, "aggregation")
-    norms = [normalization] if normalizations is None else v.as_list(normalizations)
-    aggs = [aggregation] if aggregations is None else v.as_list(aggregations)
+    norms = ([normalization] if normalizations is None
+             else v.as_list(normalizations, "normalizations"))
+    aggs = [aggregation] if aggregations is None else v.as_list(aggregations, "aggregations")
     if not norms or not aggs:
         raise ParameterError("normalizations and aggregations must not be empty")
     for n in norms:

@@ -186,7 +186,7 @@ def sobol_weights(
     dr.check_delta(delta)
     alts, _ = dr.alternatives(normalization, aggregation, None, None)
     ctx = build_context(
-        data, spec, entity=entity, time=time, by=tuple(v.as_list(by)), node=node,
+        data, spec, entity=entity, time=time, by=tuple(v.as_list(by, "by")), node=node,
         periods=periods, base_period=base_period, normalization=normalization,
         aggregation=aggregation, scope=scope, missing=missing, alts=alts,
     )

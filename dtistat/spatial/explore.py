@@ -29,7 +29,7 @@ from scipy import stats
 
 from dtistat._periods import check_time_types
 from dtistat._results import Result, Summary
-from dtistat._scale import column_scale
+from dtistat._scale import column_scale, is_constant
 from dtistat._validate import (
     check_choice,
     check_columns,
@@ -265,9 +265,12 @@ def _global(kind: str, y, w, data, entity, time, permutations, alternative, seed
         raise DataError(f"need at least 4 entities, got {n}")
     Z = Y - Y.mean(0)
     ss = (Z * Z).sum(0)
-    if (ss == 0).any():
-        bad = periods[np.flatnonzero(ss == 0)[0]]
-        raise DataError(f"the variable is constant in period {bad!r}")
+    flat = is_constant(np.sqrt(ss / n), np.abs(Y).max(0))  # relative: 1 + 1e-17 noise too
+    if flat.any():
+        bad = periods[np.flatnonzero(flat)[0]]
+        where = "" if bad is None else f" in period {bad!r}"
+        raise DataError(f"{kind}: y is constant{where} (equal up to rounding): spatial "
+                        "autocorrelation is undefined")
     s0, s1, s2 = _w_moments(W)
     n2 = n * n
     k = ((Z ** 4).sum(0) / n) / (ss / n) ** 2
@@ -433,6 +436,13 @@ def _local_ids(Wt: SpatialWeights, permutations, seed, _ids):
     return W, np.ascontiguousarray(ids, dtype=np.int64)
 
 
+def _check_varies(y: np.ndarray, func: str) -> None:
+    """Refuse a y constant up to rounding: its z-scores are 0/0 (NaN) otherwise."""
+    if is_constant(y.std(), np.abs(y).max()):
+        raise DataError(f"{func}: y is constant (its {y.size} values are equal up to "
+                        "rounding): the local statistics and their z-scores are undefined")
+
+
 def local_moran(y: Any, w: Any, *, permutations: int = 999, alternative: str = "directed",
                 level: float = 0.05, seed: Any = None, _ids: np.ndarray | None = None
                 ) -> LocalResult:
@@ -464,6 +474,7 @@ def local_moran(y: Any, w: Any, *, permutations: int = 999, alternative: str = "
         raise DataError(f"y has NaN for entity {Wt.ids[~np.isfinite(y)][0]!r}")
     n = y.shape[0]
     y = y / column_scale(y)[0]  # z is free of units: no under/overflow of the SD
+    _check_varies(y, "local_moran")
     z = (y - y.mean()) / y.std()
     W = Wt.sparse
     lag = W @ z
@@ -508,6 +519,7 @@ def getis_ord(y: Any, w: Any, *, star: bool = True, transform: str = "row",
     if y.shape[0] != Wt.n or not np.isfinite(y).all():
         raise DataError(f"y must have one finite value per entity ({Wt.n})")
     y = y / column_scale(y)[0]  # G and its z are free of units: no overflow of y²
+    _check_varies(y, "getis_ord")
     n = Wt.n
     B = (Wt.sparse != 0).astype(float)
     if star:

@@ -39,7 +39,7 @@ from scipy.optimize import brentq, minimize_scalar
 
 from dtistat._periods import check_time_types
 from dtistat._results import CoefResult, Summary
-from dtistat._scale import check_magnitude, column_scale
+from dtistat._scale import check_magnitude, check_outcome_varies, column_scale
 from dtistat._validate import (
     as_list,
     check_choice,
@@ -460,6 +460,7 @@ def fit_spatial(data: pd.DataFrame, y: str, x: Any, *, entity: str, time: str, w
                                      pdata.X.reshape(-1, pdata.X.shape[-1])]),
                     [y, *pdata.names], "fit_spatial", limit=1e75,
                     forms="the information of sigma² (1 / sigma⁴)")
+    check_outcome_varies(pdata.y, y, "fit_spatial")
     _check_spec(pdata, model, fe, lee_yu)
     Xraw, names, dnames = _durbin_design(pdata, model, durbin)
     jac = _jacobian(pdata.w, logdet)

@@ -13,6 +13,7 @@ from scipy import optimize, special, stats
 from dtistat._linalg import _check_rank
 from dtistat._results import CoefResult, Summary
 from dtistat._scale import check_magnitude, column_scale
+from dtistat._separation import find_separation
 from dtistat._validate import (
     check_choice,
     check_columns,
@@ -562,23 +563,11 @@ def _check_separation(X: np.ndarray, y: np.ndarray, names: list, labels: tuple,
     scale (an odds ratio above e^5 per SD; SDs below 0.5 count as 0.5, so a dummy's
     coefficient above 10), where separation sends the optimizer.
     """
-    n, k = X.shape
-    sd = X.std(axis=0)
-    Z = (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
-    K = len(labels)
-    up, lo = y < K - 1, y > 0  # rows bounded above by c[y] / below by c[y-1]
-    E = np.eye(K - 1)
-    A = np.vstack([np.hstack([Z[up], -E[y[up]]]), np.hstack([-Z[lo], E[y[lo] - 1]]),
-                   np.hstack([np.zeros((K - 2, k)), E[:-1] - E[1:]])])
-    slack_of = -A[: up.sum() + lo.sum()]  # slack = -(row of A) @ (b, c) >= 0
-    res = optimize.linprog(-slack_of.sum(axis=0), A_ub=A, b_ub=np.zeros(A.shape[0]),
-                           bounds=[(-1.0, 1.0)] * (k + K - 1), method="highs")
-    if res.status != 0 or -res.fun <= 1e-7 * n:
+    found = find_separation(X, y, len(labels))
+    if found is None:
         return
-    b = res.x[:k]
+    b, rows = found
     involved = [names[j] for j in np.flatnonzero(np.abs(b) > 1e-6 * np.abs(b).max())]
-    slack = slack_of @ res.x
-    rows = np.concatenate([np.flatnonzero(up), np.flatnonzero(lo)])[slack > 1e-7]
     cats = [labels[j] for j in np.unique(y[rows])]
     raise DataError(
         f"{yname!r} is perfectly predicted (complete or quasi-complete separation) by "

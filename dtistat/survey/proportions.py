@@ -120,7 +120,7 @@ def proportions(
     check_frame(data)
     check_choice(ci, CI_METHODS, "ci")
     level = check_level(level)
-    by_cols = check_columns(data, as_list(by), what="by column")
+    by_cols = check_columns(data, as_list(by, "by"), what="by column")
     w_all = _weights(data, weights)
     is_multi = isinstance(var, (list, tuple)) or isinstance(multi, str)
     if is_multi:

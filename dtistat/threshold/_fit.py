@@ -139,7 +139,7 @@ def _coefficients(panel: Panel, th: tuple, names: list, cov: str, small_sample: 
     est = sandwich(D, e, bread, cov=cov, small_sample=small_sample,
                    n_params=D.shape[1] + 1, n_absorbed=panel.n - 1,
                    n_absorbed_nested=panel.n - 1,
-                   clusters=[clusters[keep]] if cov == "cluster" else ())
+                   clusters=[clusters[keep]] if cov == "cluster" else (), names=names)
     r2 = 1.0 - float(e @ e) / float(yw @ yw)
     return (pd.Series(beta, index=names, name="estimate"),
             pd.DataFrame(est.cov, index=names, columns=names), est.df_inference, r2)
@@ -242,8 +242,8 @@ def fit_threshold(
         data, y, x = _formula_frame(data, formula, entity, time)
     if y is None:
         raise ParameterError("fit_threshold needs the outcome: formula='y ~ ...' or y=")
-    x = V.as_list(x)
-    z = V.as_list(regime_vars)
+    x = V.as_list(x, "x")
+    z = V.as_list(regime_vars, "regime_vars")
     if not z:
         raise ParameterError("regime_vars must name at least one column")
     if isinstance(threshold_var, (list, tuple)):

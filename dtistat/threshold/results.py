@@ -150,7 +150,7 @@ class ThresholdResult(CoefResult):
             Curve names (default: every fitted one).
         ax : matplotlib Axes or array of Axes, optional
         """
-        from dtistat._plotting import pick_label, pyplot
+        from dtistat._plotting import check_ax, pick_label, pyplot
 
         given = [curves] if isinstance(curves, (int, str)) else curves
         if curves is not None and not isinstance(given, (list, tuple)):
@@ -163,6 +163,7 @@ class ThresholdResult(CoefResult):
             if k not in self.lr_curves:
                 raise ParameterError(f"plot_lr: {k!r} is not a fitted curve; available: "
                                      f"{', '.join(self.lr_curves)}")
+        check_ax(ax, many=True)
         plt = pyplot()
         if ax is None:
             fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.4),

@@ -162,7 +162,7 @@ class BetaResult(CoefResult):
 
 def _long(data, value, entity, time, controls):
     """Balanced wide frames of the value and each control (entity x period)."""
-    controls = v.as_list(controls)
+    controls = v.as_list(controls, "controls")
     out = {}
     for name in [value, *controls]:
         # with an IndexResult a control names another node (IndexResult.node checks it)

@@ -131,7 +131,7 @@ def coupling_coordination(data: Any, subsystems: Any, *, weights: Any = None,
     from dtistat.index.compute import IndexResult
 
     v.check_choice(form, ("standard", "wang"), "form")
-    subs = v.as_list(subsystems)
+    subs = v.as_list(subsystems, "subsystems")
     if len(subs) < 2:
         raise ParameterError(f"subsystems must name at least two indices; got {subs}")
     if isinstance(data, IndexResult):

@@ -250,7 +250,7 @@ class MarkovResult(Result):
         per = list(self.classes.columns)
         names = [str(q) for q in per]
         cuts = []
-        for b in v.as_list(breaks):
+        for b in v.as_list(breaks, "breaks"):
             # a break matches a period label or its text ("2022Q1" for a quarterly Period)
             j = per.index(b) if b in per else (names.index(str(b)) if str(b) in names else -1)
             if not 0 < j < len(per) - 1:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from dtistat import _validate as v
-from dtistat._plotting import pick_label, use_chinese
+from dtistat._plotting import check_result, pick_label, use_chinese
 from dtistat.errors import ParameterError
 
 if TYPE_CHECKING:
@@ -44,7 +44,8 @@ def dagum_share_plot(result: DagumResult) -> Figure:
     >>> len(fig.axes[0].patches)
     3
     """
-    ov = result.overall
+    ov = check_result(result, "dagum_share_plot", "a DagumResult (dagum_gini)",
+                      ("overall", "group")).overall
     fig = _figure((7.0, 4.1))
     ax = fig.add_subplot()
     x = np.arange(len(ov))
@@ -89,7 +90,8 @@ def density_surface_plot(result: DensityResult, *, kind: str = "surface") -> Fig
     3
     """
     v.check_choice(kind, ("surface", "ridge"), "kind")
-    d = result.density
+    d = check_result(result, "density_surface_plot", "a DensityResult (kernel_density)",
+                     ("density", "value")).density
     if d.shape[1] < 2 and kind == "surface":
         raise ParameterError("a density surface needs at least two periods")
     grid, per = d.index.to_numpy(), [str(c) for c in d.columns]
@@ -129,7 +131,8 @@ def density_overlay_plot(result: DensityResult, periods=None) -> Figure:
     ...  density_overlay_plot(kernel_density(df, value="y", time="t")).axes[0].lines]
     ['1', '3', '4']
     """
-    d = result.density
+    d = check_result(result, "density_overlay_plot", "a DensityResult (kernel_density)",
+                     ("density", "value")).density
     cols = list(d.columns)
     if periods is None:
         periods = sorted({cols[0], cols[len(cols) // 2], cols[-1]}, key=cols.index)
@@ -160,7 +163,8 @@ def markov_heatmap(result: MarkovResult) -> Figure:
     >>> len(markov_heatmap(markov(df, value="y", entity="e", time="t", k=2)).axes[0].texts)
     4
     """
-    P = result.probabilities.to_numpy()
+    P = check_result(result, "markov_heatmap", "a MarkovResult (markov)",
+                     ("probabilities",)).probabilities.to_numpy()
     fig = _figure((4.6, 4.0))
     ax = fig.add_subplot()
     im = ax.imshow(P, cmap="Blues", vmin=0, vmax=1)

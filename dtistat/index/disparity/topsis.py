@@ -51,7 +51,7 @@ def _inputs(data, columns, entity, time, weights):
             raise ParameterError("columns= must name the indicators")
         return data, columns, [k for k in (entity, time) if k is not None], weights
     frame = data.normalized.reset_index()
-    cols = list(data.normalized.columns) if columns is None else v.as_list(columns)
+    cols = list(data.normalized.columns) if columns is None else v.as_list(columns, "columns")
     if isinstance(weights, str) and weights == "index":
         weights = data.weights.reindex(cols)
     return frame, cols, [data.entity, *data.by, data.time], weights
@@ -59,7 +59,7 @@ def _inputs(data, columns, entity, time, weights):
 
 def _matrix(data, columns, keys):
     frame = v.check_frame(data)
-    cols = v.check_columns(frame, v.as_list(columns))
+    cols = v.check_columns(frame, v.as_list(columns, "columns"))
     if len(cols) < 2:
         raise ParameterError(f"columns must name at least two indicators; got {cols}")
     v.check_columns(frame, keys)
