@@ -176,12 +176,14 @@ def test_sac_effects_as_sar():
 
 
 # --------------------------------------------------------------------- random effects
-def _re_bruteforce(W, Y, X, model):
+def _re_bruteforce(W, Y, X, model, time=False):
     """Full (non-concentrated) Gaussian logL of the RE model, dense NT x NT, by BFGS over
-    (const, beta, rho or lambda, log s2, log s2_mu); SDM = SAR with W x1 appended."""
+    (const, beta, rho or lambda, log s2, log s2_mu); SDM = SAR with W x1 appended.
+    ``time``: T explicit period dummies in place of the constant."""
     T, N = Y.shape
     y = Y.ravel()
-    Xl = np.column_stack([np.ones(N * T), X.reshape(-1, X.shape[-1])])
+    lead = np.kron(np.eye(T), np.ones((N, 1))) if time else np.ones((N * T, 1))
+    Xl = np.column_stack([lead, X.reshape(-1, X.shape[-1])])
     if model == "sdm":
         Xl = np.column_stack([Xl, (X[..., 0] @ W.T).ravel()])
         model = "sar"
@@ -223,6 +225,70 @@ def test_random_effects_equal_bruteforce_likelihood(model):
     assert r.sigma2 == pytest.approx(s2, rel=1e-4)
     assert r.sigma2_mu == pytest.approx(s2mu, rel=1e-4)
     assert r.loglik == pytest.approx(ll, rel=1e-9)
+
+
+@pytest.mark.parametrize("model,binary", [("sar", False), ("sem", False), ("sdm", False),
+                                          ("sar", True), ("sem", True)])
+def test_random_effects_with_time_effects_equal_bruteforce_likelihood(model, binary):
+    # fe="random-time": random individual effects and T free period intercepts, against
+    # the full Gaussian likelihood with explicit period dummies (dense NT x NT covariance);
+    # binary W (row sums not constant): demeaning by period would not be exact for SEM
+    w, W, long, Y, X = _panel(seed=8, side=3, T=4, rho=0.0 if model == "sem" else 0.3,
+                              lam=0.4 if model == "sem" else 0.0,
+                              theta=0.6 if model == "sdm" else 0.0, sig_mu=0.8, fe_shift=1.0)
+    if binary:
+        w.transform = "b"
+        W = w.sparse.toarray()
+    r = fit_spatial(long, "y", ["x1", "x2"], entity="i", time="t", w=w, model=model,
+                    fe="random-time", durbin=["x1"] if model == "sdm" else None)
+    beta, sp, s2, s2mu, ll = _re_bruteforce(W, Y, X, model, time=True)
+    assert list(r.params.index[:2]) == ["x1", "x2"] and "const" not in r.params.index
+    np.testing.assert_allclose(r.params.to_numpy()[:-1], beta[4:], atol=2e-5)
+    assert r.params.iloc[-1] == pytest.approx(sp, abs=2e-5)
+    assert r.sigma2 == pytest.approx(s2, rel=1e-4)
+    assert r.sigma2_mu == pytest.approx(s2mu, rel=1e-4)
+    assert r.loglik == pytest.approx(ll, rel=1e-9)
+    assert "random individual effects" in str(r.summary())
+
+
+@pytest.mark.parametrize("model", ["sar", "sem"])
+def test_random_time_standard_errors_equal_gaussian_information(model):
+    # the period intercepts are nuisance parameters: the covariance of the rest is the
+    # block of the inverse of the full Gaussian information (dummies included)
+    w, W, long, Y, X = _panel(seed=9, side=3, T=4, theta=0.0, sig_mu=1.0, fe_shift=1.0)
+    r = fit_spatial(long, "y", ["x1", "x2"], entity="i", time="t", w=w, model=model,
+                    fe="random-time")
+    T, N = Y.shape
+    Xl = np.column_stack([np.kron(np.eye(T), np.ones((N, 1))), X.reshape(-1, 2)])
+    J = np.kron(np.ones((T, T)), np.eye(N))
+    I = np.eye(N)
+    k = T + 2
+
+    def mu(th):   # th = alpha_1..T, b1, b2, rho/lambda, psi, s2
+        if model == "sar":
+            return np.linalg.solve(np.kron(np.eye(T), I - th[k] * W), Xl @ th[:k])
+        return Xl @ th[:k]
+
+    def Sigma(th):
+        s2, psi = th[k + 2], th[k + 1]
+        if model == "sar":
+            Ai = np.kron(np.eye(T), np.linalg.inv(I - th[k] * W))
+            return s2 * Ai @ (np.eye(N * T) + psi * J) @ Ai.T
+        B = I - th[k] * W
+        return s2 * (psi * J + np.kron(np.eye(T), np.linalg.inv(B.T @ B)))
+
+    # the period intercepts at the optimum (the SAR's d mu / d rho depends on them; the
+    # fit does not report them): from the brute-force maximization
+    alpha = _re_bruteforce(W, Y, X, model, time=True)[0][:T]
+    theta = np.r_[alpha, r.params.to_numpy(), r.sigma2_mu / r.sigma2, r.sigma2]
+    V = np.linalg.inv(_gaussian_info(mu, Sigma, theta))[T:, T:]
+    ours = r.cov_full.to_numpy()
+    np.testing.assert_allclose(np.diag(ours), np.diag(V), rtol=1e-5)
+    # off the diagonal as correlations: cov(rho, psi) is exactly 0 in the SAR (the
+    # cofactor cancels), the central differences leave ~1e-8 of it
+    sd, sd_ref = np.sqrt(np.diag(ours)), np.sqrt(np.diag(V))
+    np.testing.assert_allclose(ours / np.outer(sd, sd), V / np.outer(sd_ref, sd_ref),
+                               atol=1e-6)
 
 
 @pytest.mark.parametrize("model", ["sar", "sem"])

@@ -39,7 +39,7 @@ from scipy.optimize import minimize_scalar
 
 from dtistat.errors import EstimationError
 
-__all__ = ["fit_error_random", "fit_lag_random", "spatial_hausman"]
+__all__ = ["drop_nuisance", "fit_error_random", "fit_lag_random", "spatial_hausman"]
 
 _PHI_LO = 1e-9
 
@@ -47,6 +47,14 @@ _PHI_LO = 1e-9
 def _gls(a: np.ndarray, phi: float) -> np.ndarray:
     """``a - (1 - sqrt(phi)) abar_i`` for a T x N (x k) stack."""
     return a - (1.0 - np.sqrt(phi)) * a.mean(axis=0, keepdims=True)
+
+
+def drop_nuisance(info: np.ndarray, n: int) -> np.ndarray:
+    """Information of the parameters after the first ``n`` (nuisance: the period
+    intercepts), partialled out: the Schur complement, whose inverse is the lower-right
+    block of ``info^-1``."""
+    a, b, c = info[:n, :n], info[:n, n:], info[n:, n:]
+    return c - b.T @ np.linalg.solve(a, b)
 
 
 def fit_lag_random(y, wy, X, jac, fit_lag, info_lag):
