@@ -358,16 +358,78 @@ def test_bad_input_sac_re(stl):
         fit_spatial(long, "hr", ["rd"], model="sar", fe="random", lee_yu=True, **kw)
 
 
-def test_model_selection_with_hausman(stl):
+@pytest.mark.parametrize("fe,pair,label", [
+    ("entity", ("entity", "random"), "Hausman SDM (entity FE vs RE)"),
+    ("twoway", ("twoway", "random-time"), "Hausman SDM (two-way FE vs RE + time FE)")])
+def test_model_selection_with_hausman(stl, fe, pair, label):
     w, long, _ = stl
-    kw = {"entity": "i", "time": "t", "w": w}
-    sel = spatial_model_selection(long, "hr", ["rd", "pe"], hausman=True, **kw)
-    row = sel.table.loc["Hausman SDM (entity FE vs RE)"]
-    h = spatial_hausman(fit_spatial(long, "hr", ["rd", "pe"], fe="entity", lee_yu=True,
+    kw = {"entity": "i", "time": "t", "w": w, "model": "sdm"}
+    sel = spatial_model_selection(long, "hr", ["rd", "pe"], hausman=True, fe=fe,
+                                  entity="i", time="t", w=w)
+    row = sel.table.loc[label]
+    h = spatial_hausman(fit_spatial(long, "hr", ["rd", "pe"], fe=pair[0], lee_yu=True,
                                     **kw),
-                        fit_spatial(long, "hr", ["rd", "pe"], fe="random", **kw))
+                        fit_spatial(long, "hr", ["rd", "pe"], fe=pair[1], **kw))
     assert row["statistic"] == pytest.approx(h.statistic, rel=1e-12)
-    assert row["df"] == 4 and sel.models["sdm_re"].fe == "random"
+    assert row["df"] == 4 and sel.models["sdm_re"].fe == pair[1]
+    assert sel.models["sdm_fe"].fe == pair[0]
+
+
+def _trend_panel(seed, side=9, T=6, rho=0.3, corr=0.0):
+    """SAR panel whose period effects trend with x1 (0.4 t in x1, 0.3 t in y) and whose
+    individual effects are random, plus ``corr`` times a city-level shift of x1."""
+    w = lat2W(side, side, rook=False)
+    w.transform = "r"
+    W = w.sparse.toarray()
+    N = W.shape[0]
+    rng = np.random.default_rng(seed)
+    mu = rng.normal(size=N)
+    X = rng.normal(size=(T, N, 2))
+    X[..., 0] += 0.4 * np.arange(T)[:, None] + corr * mu
+    Y = np.stack([np.linalg.solve(np.eye(N) - rho * W, X[t] @ [1.0, -0.5] + mu + 0.3 * t
+                                  + rng.normal(0, 0.7, N)) for t in range(T)])
+    long = pd.DataFrame({"i": np.tile(w.id_order, T), "t": np.repeat(np.arange(T), N),
+                         "y": Y.ravel(), "x1": X[..., 0].ravel(), "x2": X[..., 1].ravel()})
+    return w, long
+
+
+def _hausman_pair(long, w, pair, model="sar"):
+    kw = {"entity": "i", "time": "t", "w": w, "model": model}
+    return spatial_hausman(fit_spatial(long, "y", ["x1", "x2"], fe=pair[0], lee_yu=True,
+                                       **kw),
+                           fit_spatial(long, "y", ["x1", "x2"], fe=pair[1], **kw))
+
+
+def test_spatial_hausman_with_time_effects():
+    # period effects trending with x1, individual effects random: random effects with
+    # time effects are valid and the two-way pair does not reject (the demo panel, where
+    # the individual-only pair rejects, is in test_spatial_demo.py)
+    w, long = _trend_panel(seed=11)
+    h = _hausman_pair(long, w, ("twoway", "random-time"))
+    assert h.p_value > 0.05 and h.df == (2,)
+    assert "two-way FE" in h.test
+    # individual effects correlated with x1: random effects inconsistent, rejection
+    w, bad = _trend_panel(seed=11, corr=1.0)
+    assert _hausman_pair(bad, w, ("twoway", "random-time")).p_value < 0.01
+    with pytest.raises(ParameterError, match="fe='twoway' and fe='random'"):
+        _hausman_pair(long, w, ("twoway", "random"))
+    with pytest.raises(ParameterError, match="fe='entity' and fe='random-time'"):
+        _hausman_pair(long, w, ("entity", "random-time"))
+
+
+@pytest.mark.slow
+def test_spatial_hausman_with_time_effects_size_under_the_null():
+    # 40 panels (81 units x 6 periods) with period effects trending with x1 and random
+    # individual effects: chi2(2) under H0 (mean 2, 5% rejections; Monte Carlo error
+    # about +-0.45 on the mean and +-0.07 on the rate)
+    stats_, rej = [], []
+    for seed in range(40):
+        w, long = _trend_panel(seed=200 + seed)
+        h = _hausman_pair(long, w, ("twoway", "random-time"))
+        stats_.append(h.statistic)
+        rej.append(h.p_value < 0.05)
+    assert 1.3 < np.mean(stats_) < 2.9
+    assert np.mean(rej) <= 0.15
 
 
 def test_random_effects_sar_equals_spreg(stl):

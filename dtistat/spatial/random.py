@@ -42,6 +42,7 @@ from dtistat.errors import EstimationError
 __all__ = ["drop_nuisance", "fit_error_random", "fit_lag_random", "spatial_hausman"]
 
 _PHI_LO = 1e-9
+_PAIRS = (("entity", "random"), ("twoway", "random-time"))   # (fixed, random) fe= pairs
 
 
 def _gls(a: np.ndarray, phi: float) -> np.ndarray:
@@ -204,9 +205,11 @@ def spatial_hausman(fixed, random, *, spatial: bool = False):
     ----------
     fixed, random : SpatialPanelResult
         ``fit_spatial(..., fe="entity", lee_yu=True)`` and ``fit_spatial(...,
-        fe="random")`` of the same model on the same data. The Lee-Yu fit is required:
-        its ``sigma2`` is consistent for fixed T, the direct approach's is T/(T - 1) too
-        small and makes the contrast's variance indefinite.
+        fe="random")`` of the same model on the same data, or, when the panel has time
+        effects, ``fe="twoway", lee_yu=True`` and ``fe="random-time"`` (both with period
+        effects, so time effects that move with x do not make it reject). The Lee-Yu fit
+        is required: its ``sigma2`` is consistent for fixed T, the direct approach's is
+        T/(T - 1) too small and makes the contrast's variance indefinite.
     spatial : bool
         Include the spatial parameter in the contrast.
 
@@ -238,9 +241,11 @@ def spatial_hausman(fixed, random, *, spatial: bool = False):
     from dtistat.errors import ParameterError
     from dtistat.panel.results import HausmanResult
 
-    if getattr(random, "fe", None) != "random" or getattr(fixed, "fe", None) != "entity":
-        raise ParameterError("spatial_hausman needs fixed= a fit with fe='entity' and "
-                             "random= a fit with fe='random'")
+    pair = (getattr(fixed, "fe", None), getattr(random, "fe", None))
+    if pair not in _PAIRS:
+        raise ParameterError(f"spatial_hausman needs fixed= a fit with fe='entity' and "
+                             f"random= a fit with fe='random', or fe='twoway' and "
+                             f"fe='random-time' (got fe={pair[0]!r} and fe={pair[1]!r})")
     if not fixed.lee_yu:
         raise ParameterError("spatial_hausman needs the fixed-effects fit with lee_yu=True: "
                              "the direct approach's sigma2 = e'e/NT is biased by (T-1)/T, "
@@ -258,8 +263,10 @@ def spatial_hausman(fixed, random, *, spatial: bool = False):
         stat, df = float(d @ np.linalg.solve(Vd, d)), len(terms)
     else:
         stat, df = float(d @ np.linalg.pinv(Vd) @ d), int(np.linalg.matrix_rank(Vd))
+    what = "fixed vs random effects" if pair[0] == "entity" else \
+        "two-way FE vs random effects + time FE"
     return HausmanResult(
-        test=f"Spatial Hausman ({fixed.model.upper()}: fixed vs random effects)",
+        test=f"Spatial Hausman ({fixed.model.upper()}: {what})",
         statistic=stat, p_value=float(stats.chi2.sf(stat, df)), df=(df,),
         distribution="chi2", null="random effects are consistent (uncorrelated with X)",
         terms=tuple(terms), difference=pd.Series(d, name="fe - re"),
