@@ -176,13 +176,13 @@ def test_sac_effects_as_sar():
 
 
 # --------------------------------------------------------------------- random effects
-def _re_bruteforce(W, Y, X, model, time=False):
+def _re_bruteforce(W, Y, X, model, time=False, const=True):
     """Full (non-concentrated) Gaussian logL of the RE model, dense NT x NT, by BFGS over
     (const, beta, rho or lambda, log s2, log s2_mu); SDM = SAR with W x1 appended.
-    ``time``: T explicit period dummies in place of the constant."""
+    ``time``: T explicit period dummies in place of the constant; ``const=False``: none."""
     T, N = Y.shape
     y = Y.ravel()
-    lead = np.kron(np.eye(T), np.ones((N, 1))) if time else np.ones((N * T, 1))
+    lead = np.kron(np.eye(T), np.ones((N, 1))) if time else np.ones((N * T, int(const)))
     Xl = np.column_stack([lead, X.reshape(-1, X.shape[-1])])
     if model == "sdm":
         Xl = np.column_stack([Xl, (X[..., 0] @ W.T).ravel()])
@@ -249,6 +249,65 @@ def test_random_effects_with_time_effects_equal_bruteforce_likelihood(model, bin
     assert r.sigma2_mu == pytest.approx(s2mu, rel=1e-4)
     assert r.loglik == pytest.approx(ll, rel=1e-9)
     assert "random individual effects" in str(r.summary())
+
+
+@pytest.mark.parametrize("model", ["sar", "sem", "sdm"])
+def test_random_time_lee_yu_equals_transformed_bruteforce(model):
+    # lee_yu=True: the random-effects model of the Helmert-transformed panel F'y_t
+    # (N - 1 units, W* = F'WF, no intercept), written out densely and maximized by BFGS
+    w, W, long, Y, X = _panel(seed=10, side=3, T=4, rho=0.0 if model == "sem" else 0.3,
+                              lam=0.4 if model == "sem" else 0.0,
+                              theta=0.6 if model == "sdm" else 0.0, sig_mu=0.8, fe_shift=1.0)
+    r = fit_spatial(long, "y", ["x1", "x2"], entity="i", time="t", w=w, model=model,
+                    fe="random-time", lee_yu=True, durbin=["x1"] if model == "sdm" else None)
+    F = helmert(W.shape[0])
+    Xs = np.einsum("mn,tnk->tmk", F, X)
+    if model == "sdm":   # W x1 transformed = W* (F x1): append it, fit as SAR
+        Xs = np.concatenate([Xs, np.einsum("mn,tnk->tmk", F @ W, X[..., :1])], axis=-1)
+        model = "sar"
+    beta, sp, s2, s2mu, ll = _re_bruteforce(F @ W @ F.T, Y @ F.T, Xs, model, const=False)
+    np.testing.assert_allclose(r.params.to_numpy()[:-1], beta, atol=2e-5)
+    assert r.params.iloc[-1] == pytest.approx(sp, abs=2e-5)
+    assert r.sigma2 == pytest.approx(s2, rel=1e-4)
+    assert r.sigma2_mu == pytest.approx(s2mu, rel=1e-4)
+    assert r.loglik == pytest.approx(ll, rel=1e-9)
+    assert r.lee_yu
+
+
+@pytest.mark.parametrize("model", ["sar", "sem"])
+def test_random_time_lee_yu_standard_errors_equal_gaussian_information(model):
+    # the Gaussian information of the transformed panel (N - 1 units, W*), numerically
+    w, W, long, Y, X = _panel(seed=12, side=3, T=4, theta=0.0, sig_mu=1.0, fe_shift=1.0)
+    r = fit_spatial(long, "y", ["x1", "x2"], entity="i", time="t", w=w, model=model,
+                    fe="random-time", lee_yu=True)
+    T = Y.shape[0]
+    F = helmert(W.shape[0])
+    Ws = F @ W @ F.T
+    n = Ws.shape[0]
+    Xl = np.einsum("mn,tnk->tmk", F, X).reshape(-1, 2)
+    J = np.kron(np.ones((T, T)), np.eye(n))
+    I = np.eye(n)
+
+    def mu(th):   # th = b1, b2, rho/lambda, psi, s2
+        if model == "sar":
+            return np.linalg.solve(np.kron(np.eye(T), I - th[2] * Ws), Xl @ th[:2])
+        return Xl @ th[:2]
+
+    def Sigma(th):
+        s2, psi = th[4], th[3]
+        if model == "sar":
+            Ai = np.kron(np.eye(T), np.linalg.inv(I - th[2] * Ws))
+            return s2 * Ai @ (np.eye(n * T) + psi * J) @ Ai.T
+        B = I - th[2] * Ws
+        return s2 * (psi * J + np.kron(np.eye(T), np.linalg.inv(B.T @ B)))
+
+    theta = np.r_[r.params.to_numpy(), r.sigma2_mu / r.sigma2, r.sigma2]
+    V = np.linalg.inv(_gaussian_info(mu, Sigma, theta))
+    ours = r.cov_full.to_numpy()
+    np.testing.assert_allclose(np.diag(ours), np.diag(V), rtol=1e-5)
+    sd, sd_ref = np.sqrt(np.diag(ours)), np.sqrt(np.diag(V))
+    np.testing.assert_allclose(ours / np.outer(sd, sd), V / np.outer(sd_ref, sd_ref),
+                               atol=1e-6)
 
 
 @pytest.mark.parametrize("model", ["sar", "sem"])

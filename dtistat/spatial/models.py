@@ -469,7 +469,8 @@ def fit_spatial(data: pd.DataFrame, y: str, x: Any, *, entity: str, time: str, w
     Xraw, names, dnames = _durbin_design(pdata, model, durbin)
     jac = _jacobian(pdata.w, logdet)
     if fe in _RANDOM:
-        est = _estimate_random(pdata, Xraw, model, jac, time_effects=fe == "random-time")
+        est = (_estimate_random_leeyu(pdata, Xraw, model, jac) if lee_yu else
+               _estimate_random(pdata, Xraw, model, jac, time_effects=fe == "random-time"))
         names = ["const"] + names if fe == "random" else names
     else:
         est = _estimate_fixed(pdata, Xraw, model, fe, lee_yu, jac)
@@ -494,11 +495,11 @@ def _check_spec(pdata: PanelData, model: str, fe: str | None, lee_yu: bool) -> N
     Wt = pdata.w
     if Wt.islands:
         raise DataError(f"W has island(s) without neighbours, e.g. entity {Wt.islands[0]!r}")
-    if lee_yu and fe in (None, *_RANDOM):
-        raise ParameterError("lee_yu=True needs fixed effects (fe='entity', 'time' or "
-                             "'twoway')")
+    if lee_yu and fe in (None, "random"):
+        raise ParameterError("lee_yu=True needs time or fixed effects (fe='entity', "
+                             "'time', 'twoway' or 'random-time')")
     rs = np.asarray(Wt.sparse.sum(axis=1)).ravel()
-    if lee_yu and fe in ("time", "twoway") and not np.allclose(rs, 1.0):
+    if lee_yu and fe in ("time", "twoway", "random-time") and not np.allclose(rs, 1.0):
         raise ParameterError("the Lee-Yu transformation of time effects needs a "
                              "row-standardized W (transform='row')")
     if pdata.T < 2 and fe in ("entity", "twoway", *_RANDOM):
@@ -586,3 +587,30 @@ def _estimate_random(pdata, Xraw, model, jac, time_effects=False):
     if time_effects:
         beta, info = beta[T:], drop_nuisance(info, T)
     return beta, sp_vals, s2, ll, info, ["psi"], psi * s2
+
+
+def _estimate_random_leeyu(pdata, Xraw, model, jac):
+    """``fe="random-time", lee_yu=True``: the random-effects model of the Lee-Yu
+    transformed panel ``F'y_t`` (N - 1 units, ``F'F = I``, ``F'1 = 0``). With a
+    row-standardized W, ``F'W = W*F'`` with ``W* = F'WF``, so the transformed panel is the
+    same model without time effects, on W* (W's eigenvalues without the unit one)."""
+    from scipy.linalg import helmert
+
+    from dtistat.spatial.random import fit_error_random, fit_lag_random
+
+    T, N, k = Xraw.shape
+    Xd = _demean(Xraw, "time")
+    X2 = Xd.reshape(T * N, k)
+    if np.linalg.matrix_rank(X2 / column_scale(X2)) < k:
+        raise EstimationError("the regressors and the time effects are collinear (a "
+                              "regressor constant within each period?)")
+    if model in ("sar", "sdm"):
+        wy = _demean(_lag(pdata.w.sparse, pdata.y), "time")
+        beta, sp, s2, ll, psi, info = fit_lag_random(_demean(pdata.y, "time"), wy, Xd, jac,
+                                                     _fit_lag, _info_lag, lee_yu=True)
+        return beta, {"rho": sp}, s2, ll, info, ["psi"], psi * s2
+    F = helmert(N)                                                # (N - 1) x N
+    Ws = F @ (pdata.w.sparse @ F.T)
+    beta, sp, s2, ll, psi, info = fit_error_random(
+        pdata.y @ F.T, np.einsum("mn,tnk->tmk", F, Xraw), Ws, jac.bounds)
+    return beta, {"lambda": sp}, s2, ll, info, ["psi"], psi * s2

@@ -58,20 +58,26 @@ def drop_nuisance(info: np.ndarray, n: int) -> np.ndarray:
     return c - b.T @ np.linalg.solve(a, b)
 
 
-def fit_lag_random(y, wy, X, jac, fit_lag, info_lag):
+def fit_lag_random(y, wy, X, jac, fit_lag, info_lag, lee_yu=False):
     """SAR/SDM with random effects. ``y, wy``: T x N; ``X``: T x N x k with a constant.
+
+    ``lee_yu``: the data are demeaned by period and stand for the Lee-Yu transformed
+    panel of N - 1 units (``F'y_t``, ``F'F = I``, ``F'1 = 0``; needs a row-standardized W):
+    N - 1 in the counts and the unit eigenvalue dropped from the Jacobian (c = 1).
 
     Returns beta, rho, s2, loglik, psi and the information matrix of
     (beta, rho, psi, sigma2).
     """
     T, N, k = X.shape
+    c = int(bool(lee_yu))
+    Nn = N - c                                                    # units after transform
     NT = N * T
 
     def at(phi):
         Xs = _gls(X, phi).reshape(NT, k)
         b, rho, s2, ll, _ = fit_lag(_gls(y, phi).ravel(), _gls(wy, phi).ravel(), Xs, jac,
-                                    NT, T, 0)
-        return b, rho, s2, ll + N / 2 * np.log(phi), Xs
+                                    Nn * T, T, c)
+        return b, rho, s2, ll + Nn / 2 * np.log(phi), Xs
 
     res = minimize_scalar(lambda p: -at(p)[3], bounds=(_PHI_LO, 1.0), method="bounded",
                           options={"xatol": 1e-11, "maxiter": 500})
@@ -80,16 +86,17 @@ def fit_lag_random(y, wy, X, jac, fit_lag, info_lag):
         raise EstimationError("the random-effects variance diverges (phi -> 0): the "
                               "individual effects are not random-looking; use fe='entity'")
     beta, rho, s2, ll, Xs = at(phi)
-    info = info_lag(Xs, beta, rho, s2, jac, T, NT, T, 0)          # beta, rho, sigma2
+    info = info_lag(Xs, beta, rho, s2, jac, T, Nn * T, T, c)      # beta, rho, sigma2
     t1 = float(np.real(np.sum(jac.omega / (1 - rho * jac.omega)))) if jac.omega is not None \
         else float(np.trace(np.asarray(jac.inverse_times_w(rho))))
+    t1 -= c / (1 - rho)                       # tr W*(I - rho W*)^-1 without the unit root
     # add phi (Elhorst 2014, sec. 3.3), then change variables phi -> psi = s2_mu / s2
     full = np.zeros((k + 3, k + 3))
     idx = list(range(k + 1)) + [k + 2]
     full[np.ix_(idx, idx)] = info
     full[k + 1, k] = full[k, k + 1] = -t1 / phi
-    full[k + 1, k + 1] = N / (2 * phi ** 2)
-    full[k + 1, k + 2] = full[k + 2, k + 1] = -N / (2 * phi * s2)
+    full[k + 1, k + 1] = Nn / (2 * phi ** 2)
+    full[k + 1, k + 2] = full[k + 2, k + 1] = -Nn / (2 * phi * s2)
     psi = (1.0 / phi - 1.0) / T
     J = np.eye(k + 3)
     J[k + 1, k + 1] = -T * phi ** 2                                # d phi / d psi
