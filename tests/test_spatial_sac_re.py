@@ -428,7 +428,8 @@ def test_model_selection_with_hausman(stl, fe, pair, label):
     row = sel.table.loc[label]
     h = spatial_hausman(fit_spatial(long, "hr", ["rd", "pe"], fe=pair[0], lee_yu=True,
                                     **kw),
-                        fit_spatial(long, "hr", ["rd", "pe"], fe=pair[1], **kw))
+                        fit_spatial(long, "hr", ["rd", "pe"], fe=pair[1],
+                                    lee_yu=pair[1] == "random-time", **kw))
     assert row["statistic"] == pytest.approx(h.statistic, rel=1e-12)
     assert row["df"] == 4 and sel.models["sdm_re"].fe == pair[1]
     assert sel.models["sdm_fe"].fe == pair[0]
@@ -456,7 +457,8 @@ def _hausman_pair(long, w, pair, model="sar"):
     kw = {"entity": "i", "time": "t", "w": w, "model": model}
     return spatial_hausman(fit_spatial(long, "y", ["x1", "x2"], fe=pair[0], lee_yu=True,
                                        **kw),
-                           fit_spatial(long, "y", ["x1", "x2"], fe=pair[1], **kw))
+                           fit_spatial(long, "y", ["x1", "x2"], fe=pair[1],
+                                       lee_yu=pair[1] == "random-time", **kw))
 
 
 def test_spatial_hausman_with_time_effects():
@@ -474,6 +476,10 @@ def test_spatial_hausman_with_time_effects():
         _hausman_pair(long, w, ("twoway", "random"))
     with pytest.raises(ParameterError, match="fe='entity' and fe='random-time'"):
         _hausman_pair(long, w, ("entity", "random-time"))
+    kw = {"entity": "i", "time": "t", "w": w, "model": "sar"}
+    with pytest.raises(ParameterError, match="lee_yu=True as well"):
+        spatial_hausman(fit_spatial(long, "y", "x1", fe="twoway", lee_yu=True, **kw),
+                        fit_spatial(long, "y", "x1", fe="random-time", **kw))
 
 
 @pytest.mark.slow

@@ -214,9 +214,11 @@ def spatial_hausman(fixed, random, *, spatial: bool = False):
         ``fit_spatial(..., fe="entity", lee_yu=True)`` and ``fit_spatial(...,
         fe="random")`` of the same model on the same data, or, when the panel has time
         effects, ``fe="twoway", lee_yu=True`` and ``fe="random-time"`` (both with period
-        effects, so time effects that move with x do not make it reject). The Lee-Yu fit
-        is required: its ``sigma2`` is consistent for fixed T, the direct approach's is
-        T/(T - 1) too small and makes the contrast's variance indefinite.
+        effects, so time effects that move with x do not make it reject), both with
+        ``lee_yu=True``. The Lee-Yu fixed-effects fit is required: its ``sigma2`` is
+        consistent for fixed T, the direct approach's is T/(T - 1) too small and makes
+        the contrast's variance indefinite; likewise the random-effects fit with time
+        effects, whose direct approach's ``sigma2`` is about (T - 1)/NT too small.
     spatial : bool
         Include the spatial parameter in the contrast.
 
@@ -257,6 +259,12 @@ def spatial_hausman(fixed, random, *, spatial: bool = False):
         raise ParameterError("spatial_hausman needs the fixed-effects fit with lee_yu=True: "
                              "the direct approach's sigma2 = e'e/NT is biased by (T-1)/T, "
                              "which makes V_fe - V_re indefinite (a negative statistic)")
+    if pair[1] == "random-time" and not random.lee_yu:
+        raise ParameterError("spatial_hausman needs the fe='random-time' fit with "
+                             "lee_yu=True as well: with the period intercepts as free "
+                             "parameters its sigma2 is (T - 1)/NT too small against the "
+                             "Lee-Yu fixed-effects fit, which inflates V_fe - V_re (mean "
+                             "statistic 0.9 for chi2(2) in simulations)")
     if fixed.model != random.model or fixed.nobs != random.nobs:
         raise ParameterError(f"spatial_hausman: the two fits must be the same model on the "
                              f"same data (got {fixed.model!r} and {random.model!r}, "

@@ -174,8 +174,8 @@ def spatial_model_selection(data: pd.DataFrame, y: str, x: Any, *, entity: str, 
     ``hausman=True`` adds the spatial Hausman test of fixed against random individual
     effects in the SDM (:func:`dtistat.spatial_hausman`): with ``fe="entity"`` (or
     ``None``), entity FE (Lee-Yu) against ``fe="random"``; with ``fe="time"`` or
-    ``"twoway"``, two-way FE (Lee-Yu, needs a row-standardized W) against
-    ``fe="random-time"``, so that time effects moving with x do not make it reject. The
+    ``"twoway"``, two-way FE against ``fe="random-time"`` (both Lee-Yu: needs a
+    row-standardized W), so that time effects moving with x do not make it reject. The
     two extra fits are in ``models`` as ``"sdm_fe"`` and ``"sdm_re"``. The suggested model
     does not depend on it.
 
@@ -228,7 +228,7 @@ def spatial_model_selection(data: pd.DataFrame, y: str, x: Any, *, entity: str, 
         timed = fe in ("time", "twoway")
         kw.update(fe="twoway" if timed else "entity", lee_yu=True)
         models["sdm_fe"] = fit_spatial(data, y, x, model="sdm", **kw)
-        kw.update(fe="random-time" if timed else "random", lee_yu=False)
+        kw.update(fe="random-time" if timed else "random", lee_yu=timed)
         models["sdm_re"] = fit_spatial(data, y, x, model="sdm", **kw)
         h = spatial_hausman(models["sdm_fe"], models["sdm_re"])
         label = ("Hausman SDM (two-way FE vs RE + time FE)" if timed
