@@ -426,7 +426,9 @@ def fit_spatial(data: pd.DataFrame, y: str, x: Any, *, entity: str, time: str, w
         ``"twoway"``.
     lee_yu : bool
         Lee & Yu (2010) transformation approach (see the module docstring); needs a
-        row-standardized W when time effects are included.
+        row-standardized W when time effects are included. With ``fe="random-time"``:
+        the random-effects model of the transformed panel (N - 1 units; the form
+        :func:`~dtistat.spatial.random.spatial_hausman` needs).
     logdet : {"auto", "eig", "lu"}
         Eigenvalues (default up to N = 3000) or sparse LU.
     level : float

@@ -27,6 +27,11 @@ Elhorst (2003) model, R ``spml(model="random", spatial.error="b")``:
 one symmetric eigendecomposition of ``B'B`` (O(N^3)) makes every ``psi`` cheap; the fit is
 meant for N up to about a thousand.
 
+Fixed time effects with random individual effects (``fe="random-time"``): T period
+intercepts in place of the constant, partialled out of the information matrix, or, with
+``lee_yu=True``, the same model on the Lee-Yu transformed panel ``F'y_t`` (N - 1 units,
+``W* = F'WF``; see ``_estimate_random_leeyu`` in :mod:`dtistat.spatial.models`).
+
 Standard errors: the Gaussian information matrix ``mu_i' Omega^-1 mu_j +
 tr(Omega^-1 Omega_i Omega^-1 Omega_j)/2``, written out for both models; the variance
 parameter reported beside ``sigma2`` in ``cov_full`` is ``psi = s2_mu / s2`` for both.
