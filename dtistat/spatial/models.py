@@ -315,13 +315,20 @@ def _polish(rho, q00, q01, q11, jac, n_star, T_star, c):
         return (-n_star * (r * q11 - q01) / ss - T_star * float(np.real(np.sum(om / (1 - r * om))))
                 + (c * T_star / (1 - r) if c else 0.0))
 
-    lo, hi = jac.bounds
-    d = 1e-6 * (hi - lo)
-    a, b = max(rho - d, lo + d / 10), min(rho + d, hi - d / 10)
+    return root_near(score, rho, jac.bounds)
+
+
+def root_near(score, x: float, bounds: tuple[float, float], rel: float = 1e-6) -> float:
+    """The root of ``score`` within ``rel * (hi - lo)`` of ``x`` (a bounded search's
+    optimum), by brentq to machine precision; ``x`` itself when the score does not change
+    sign there (an optimum at the bound, or a search that already hit the root)."""
+    lo, hi = bounds
+    d = rel * (hi - lo)
+    a, b = max(x - d, lo + d / 10), min(x + d, hi - d / 10)
     fa, fb = score(a), score(b)
-    if fa * fb < 0:
+    if np.isfinite(fa) and np.isfinite(fb) and fa * fb < 0:
         return float(brentq(score, a, b, xtol=1e-15, rtol=4 * np.finfo(float).eps))
-    return rho
+    return x
 
 
 def _fit_error(yd, wyd, Xd, WXd, jac, n_star, T_star, c):
@@ -348,6 +355,17 @@ def _fit_error(yd, wyd, Xd, WXd, jac, n_star, T_star, c):
         raise EstimationError("the demeaned regressors are collinear") from None
     ss_ref = max(float(parts(0.0)[1]), np.finfo(float).tiny)
     lam = _maximize(conc, jac.bounds, "lambda")
+    if jac.omega is not None:   # refine: root of the concentrated score (envelope theorem)
+        om = jac.omega
+
+        def score(x):
+            b, ss, _ = parts(x)
+            g = np.r_[-b, 1.0]
+            dss = g @ (2 * x * BB - AB - AB.T) @ g
+            return (-n_star / 2 * dss / ss - T_star * float(np.real(np.sum(om / (1 - x * om))))
+                    + (c * T_star / (1 - x) if c else 0.0))
+
+        lam = root_near(score, lam, jac.bounds)
     b, ss, xx = parts(lam)
     s2 = float(ss) / n_star
     ll = (-n_star / 2 * (np.log(2 * np.pi * s2) + 1)

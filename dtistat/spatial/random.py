@@ -63,6 +63,15 @@ def drop_nuisance(info: np.ndarray, n: int) -> np.ndarray:
     return c - b.T @ np.linalg.solve(a, b)
 
 
+def _polish_phi(score, phi: float) -> float:
+    """Refine phi as the root of its profile score (the bounded search stops at ~1e-8)."""
+    from dtistat.spatial.models import root_near
+
+    if phi >= 1.0 - 1e-6:
+        return phi
+    return root_near(score, phi, (0.0, 1.0), rel=1e-6 * max(phi, 1e-3))
+
+
 def fit_lag_random(y, wy, X, jac, fit_lag, info_lag, lee_yu=False):
     """SAR/SDM with random effects. ``y, wy``: T x N; ``X``: T x N x k with a constant.
 
@@ -84,9 +93,16 @@ def fit_lag_random(y, wy, X, jac, fit_lag, info_lag, lee_yu=False):
                                     Nn * T, T, c)
         return b, rho, s2, ll + Nn / 2 * np.log(phi), Xs
 
+    def score(phi):   # d logL / d phi at the profile optimum: e*'e* = within + phi between
+        b, rho = at(phi)[:2]
+        e = y - rho * wy - X @ b
+        ebar = e.mean(axis=0)
+        wss, bss = float(((e - ebar) ** 2).sum()), T * float((ebar ** 2).sum())
+        return -Nn * T / 2 * bss / (wss + phi * bss) + Nn / (2 * phi)
+
     res = minimize_scalar(lambda p: -at(p)[3], bounds=(_PHI_LO, 1.0), method="bounded",
                           options={"xatol": 1e-11, "maxiter": 500})
-    phi = float(res.x)
+    phi = _polish_phi(score, float(res.x))
     if phi < 1e-6:
         raise EstimationError("the random-effects variance diverges (phi -> 0): the "
                               "individual effects are not random-looking; use fe='entity'")
