@@ -160,6 +160,38 @@ class _ErrorRE:
         return ll, b, ss
 
 
+    def _beta_g(self, phi, parts):
+        d, U, within, Zu = parts
+        tpsi = 1.0 / phi - 1.0
+        M = within + self.T * (Zu * (d / (1 + tpsi * d))[:, None]).T @ Zu
+        g = np.r_[-np.linalg.solve(M[:self.k, :self.k], M[:self.k, self.k]), 1.0]
+        return tpsi, g, float(g @ M @ g)
+
+    def phi_score(self, phi, parts):
+        """d logL / d phi at the concentrated (beta, sigma2) (envelope theorem)."""
+        d, U, _, Zu = parts
+        tpsi, g, ss = self._beta_g(phi, parts)
+        q = (Zu @ g) ** 2
+        dss = self.T * float(np.sum(q * d * d / ((1 + tpsi * d) ** 2 * phi ** 2)))
+        return (-self.N * self.T / 2 * dss / ss
+                + float(np.sum(d / (1 + tpsi * d))) / (2 * phi ** 2))
+
+    def lam_score(self, lam, phi, parts):
+        """d logL / d lambda at fixed phi and the concentrated (beta, sigma2):
+        d(B'B)/d lambda = -G, G = W'B + B'W, H = U'GU."""
+        d, U, _, Zu = parts
+        tpsi, g, ss = self._beta_g(phi, parts)
+        B = np.eye(self.N) - lam * self.W
+        G = self.W.T @ B
+        H = U.T @ (G + G.T) @ U
+        h = np.diag(H)
+        v = (Zu @ g) / (1 + tpsi * d)
+        dss = (g @ (2 * lam * self.c11 - self.c01 - self.c01.T) @ g
+               - self.T * float(v @ H @ v))
+        return (-self.N * self.T / 2 * dss / ss + 0.5 * tpsi * float(np.sum(h / (1 + tpsi * d)))
+                - self.T / 2 * float(np.sum(h / d)))
+
+
 def fit_error_random(y, X, W, bounds):
     """SEM with random effects (Baltagi-Song-Koh). ``X`` includes a constant.
 
@@ -170,19 +202,30 @@ def fit_error_random(y, X, W, bounds):
     lo, hi = bounds
     eps = 1e-6 * (hi - lo)
 
-    def inner(lam):
+    def inner(lam, polish=False):
         parts = m.eig(lam)
         r = minimize_scalar(lambda p: -m.conc(lam, p, parts)[0], bounds=(_PHI_LO, 1.0),
                             method="bounded", options={"xatol": 1e-11, "maxiter": 500})
-        return float(r.x), -float(r.fun)
+        phi = float(r.x)
+        if polish:
+            phi = _polish_phi(lambda p: m.phi_score(p, parts), phi)
+        return phi, -float(r.fun), parts
 
     res = minimize_scalar(lambda lam: -inner(lam)[1], bounds=(lo + eps, hi - eps),
                           method="bounded", options={"xatol": 1e-10, "maxiter": 500})
     lam = float(res.x)
+
+    def profile_score(x):   # envelope theorem: d/d lambda at the profile phi
+        phi_x, _, parts = inner(x, polish=True)
+        return m.lam_score(x, phi_x, parts)
+
+    from dtistat.spatial.models import root_near
+
+    lam = root_near(profile_score, lam, (lo, hi))
     if lam - lo < 1e-4 * (hi - lo) or hi - lam < 1e-4 * (hi - lo):
         raise EstimationError(f"lambda = {lam:.6f} is at the bound of its stable interval "
                               f"({lo:.4f}, {hi:.4f})")
-    phi = inner(lam)[0]
+    phi = inner(lam, polish=True)[0]
     if phi < 1e-6:
         raise EstimationError("the random-effects variance diverges (psi -> infinity); "
                               "use fe='entity'")
