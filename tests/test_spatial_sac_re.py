@@ -176,12 +176,14 @@ def test_sac_effects_as_sar():
 
 
 # --------------------------------------------------------------------- random effects
-def _re_bruteforce(W, Y, X, model):
+def _re_bruteforce(W, Y, X, model, time=False, const=True):
     """Full (non-concentrated) Gaussian logL of the RE model, dense NT x NT, by BFGS over
-    (const, beta, rho or lambda, log s2, log s2_mu); SDM = SAR with W x1 appended."""
+    (const, beta, rho or lambda, log s2, log s2_mu); SDM = SAR with W x1 appended.
+    ``time``: T explicit period dummies in place of the constant; ``const=False``: none."""
     T, N = Y.shape
     y = Y.ravel()
-    Xl = np.column_stack([np.ones(N * T), X.reshape(-1, X.shape[-1])])
+    lead = np.kron(np.eye(T), np.ones((N, 1))) if time else np.ones((N * T, int(const)))
+    Xl = np.column_stack([lead, X.reshape(-1, X.shape[-1])])
     if model == "sdm":
         Xl = np.column_stack([Xl, (X[..., 0] @ W.T).ravel()])
         model = "sar"
@@ -223,6 +225,129 @@ def test_random_effects_equal_bruteforce_likelihood(model):
     assert r.sigma2 == pytest.approx(s2, rel=1e-4)
     assert r.sigma2_mu == pytest.approx(s2mu, rel=1e-4)
     assert r.loglik == pytest.approx(ll, rel=1e-9)
+
+
+@pytest.mark.parametrize("model,binary", [("sar", False), ("sem", False), ("sdm", False),
+                                          ("sar", True), ("sem", True)])
+def test_random_effects_with_time_effects_equal_bruteforce_likelihood(model, binary):
+    # fe="random-time": random individual effects and T free period intercepts, against
+    # the full Gaussian likelihood with explicit period dummies (dense NT x NT covariance);
+    # binary W (row sums not constant): demeaning by period would not be exact for SEM
+    w, W, long, Y, X = _panel(seed=8, side=3, T=4, rho=0.0 if model == "sem" else 0.3,
+                              lam=0.4 if model == "sem" else 0.0,
+                              theta=0.6 if model == "sdm" else 0.0, sig_mu=0.8, fe_shift=1.0)
+    if binary:
+        w.transform = "b"
+        W = w.sparse.toarray()
+    r = fit_spatial(long, "y", ["x1", "x2"], entity="i", time="t", w=w, model=model,
+                    fe="random-time", durbin=["x1"] if model == "sdm" else None)
+    beta, sp, s2, s2mu, ll = _re_bruteforce(W, Y, X, model, time=True)
+    assert list(r.params.index[:2]) == ["x1", "x2"] and "const" not in r.params.index
+    np.testing.assert_allclose(r.params.to_numpy()[:-1], beta[4:], atol=2e-5)
+    assert r.params.iloc[-1] == pytest.approx(sp, abs=2e-5)
+    assert r.sigma2 == pytest.approx(s2, rel=1e-4)
+    assert r.sigma2_mu == pytest.approx(s2mu, rel=1e-4)
+    assert r.loglik == pytest.approx(ll, rel=1e-9)
+    assert "random individual effects" in str(r.summary())
+
+
+@pytest.mark.parametrize("model", ["sar", "sem", "sdm"])
+def test_random_time_lee_yu_equals_transformed_bruteforce(model):
+    # lee_yu=True: the random-effects model of the Helmert-transformed panel F'y_t
+    # (N - 1 units, W* = F'WF, no intercept), written out densely and maximized by BFGS
+    w, W, long, Y, X = _panel(seed=10, side=3, T=4, rho=0.0 if model == "sem" else 0.3,
+                              lam=0.4 if model == "sem" else 0.0,
+                              theta=0.6 if model == "sdm" else 0.0, sig_mu=0.8, fe_shift=1.0)
+    r = fit_spatial(long, "y", ["x1", "x2"], entity="i", time="t", w=w, model=model,
+                    fe="random-time", lee_yu=True, durbin=["x1"] if model == "sdm" else None)
+    F = helmert(W.shape[0])
+    Xs = np.einsum("mn,tnk->tmk", F, X)
+    if model == "sdm":   # W x1 transformed = W* (F x1): append it, fit as SAR
+        Xs = np.concatenate([Xs, np.einsum("mn,tnk->tmk", F @ W, X[..., :1])], axis=-1)
+        model = "sar"
+    beta, sp, s2, s2mu, ll = _re_bruteforce(F @ W @ F.T, Y @ F.T, Xs, model, const=False)
+    np.testing.assert_allclose(r.params.to_numpy()[:-1], beta, atol=2e-5)
+    assert r.params.iloc[-1] == pytest.approx(sp, abs=2e-5)
+    assert r.sigma2 == pytest.approx(s2, rel=1e-4)
+    assert r.sigma2_mu == pytest.approx(s2mu, rel=1e-4)
+    assert r.loglik == pytest.approx(ll, rel=1e-9)
+    assert r.lee_yu
+
+
+@pytest.mark.parametrize("model", ["sar", "sem"])
+def test_random_time_lee_yu_standard_errors_equal_gaussian_information(model):
+    # the Gaussian information of the transformed panel (N - 1 units, W*), numerically
+    w, W, long, Y, X = _panel(seed=12, side=3, T=4, theta=0.0, sig_mu=1.0, fe_shift=1.0)
+    r = fit_spatial(long, "y", ["x1", "x2"], entity="i", time="t", w=w, model=model,
+                    fe="random-time", lee_yu=True)
+    T = Y.shape[0]
+    F = helmert(W.shape[0])
+    Ws = F @ W @ F.T
+    n = Ws.shape[0]
+    Xl = np.einsum("mn,tnk->tmk", F, X).reshape(-1, 2)
+    J = np.kron(np.ones((T, T)), np.eye(n))
+    I = np.eye(n)
+
+    def mu(th):   # th = b1, b2, rho/lambda, psi, s2
+        if model == "sar":
+            return np.linalg.solve(np.kron(np.eye(T), I - th[2] * Ws), Xl @ th[:2])
+        return Xl @ th[:2]
+
+    def Sigma(th):
+        s2, psi = th[4], th[3]
+        if model == "sar":
+            Ai = np.kron(np.eye(T), np.linalg.inv(I - th[2] * Ws))
+            return s2 * Ai @ (np.eye(n * T) + psi * J) @ Ai.T
+        B = I - th[2] * Ws
+        return s2 * (psi * J + np.kron(np.eye(T), np.linalg.inv(B.T @ B)))
+
+    theta = np.r_[r.params.to_numpy(), r.sigma2_mu / r.sigma2, r.sigma2]
+    V = np.linalg.inv(_gaussian_info(mu, Sigma, theta))
+    ours = r.cov_full.to_numpy()
+    np.testing.assert_allclose(np.diag(ours), np.diag(V), rtol=1e-5)
+    sd, sd_ref = np.sqrt(np.diag(ours)), np.sqrt(np.diag(V))
+    np.testing.assert_allclose(ours / np.outer(sd, sd), V / np.outer(sd_ref, sd_ref),
+                               atol=1e-6)
+
+
+@pytest.mark.parametrize("model", ["sar", "sem"])
+def test_random_time_standard_errors_equal_gaussian_information(model):
+    # the period intercepts are nuisance parameters: the covariance of the rest is the
+    # block of the inverse of the full Gaussian information (dummies included)
+    w, W, long, Y, X = _panel(seed=9, side=3, T=4, theta=0.0, sig_mu=1.0, fe_shift=1.0)
+    r = fit_spatial(long, "y", ["x1", "x2"], entity="i", time="t", w=w, model=model,
+                    fe="random-time")
+    T, N = Y.shape
+    Xl = np.column_stack([np.kron(np.eye(T), np.ones((N, 1))), X.reshape(-1, 2)])
+    J = np.kron(np.ones((T, T)), np.eye(N))
+    I = np.eye(N)
+    k = T + 2
+
+    def mu(th):   # th = alpha_1..T, b1, b2, rho/lambda, psi, s2
+        if model == "sar":
+            return np.linalg.solve(np.kron(np.eye(T), I - th[k] * W), Xl @ th[:k])
+        return Xl @ th[:k]
+
+    def Sigma(th):
+        s2, psi = th[k + 2], th[k + 1]
+        if model == "sar":
+            Ai = np.kron(np.eye(T), np.linalg.inv(I - th[k] * W))
+            return s2 * Ai @ (np.eye(N * T) + psi * J) @ Ai.T
+        B = I - th[k] * W
+        return s2 * (psi * J + np.kron(np.eye(T), np.linalg.inv(B.T @ B)))
+
+    # the period intercepts at the optimum (the SAR's d mu / d rho depends on them; the
+    # fit does not report them): from the brute-force maximization
+    alpha = _re_bruteforce(W, Y, X, model, time=True)[0][:T]
+    theta = np.r_[alpha, r.params.to_numpy(), r.sigma2_mu / r.sigma2, r.sigma2]
+    V = np.linalg.inv(_gaussian_info(mu, Sigma, theta))[T:, T:]
+    ours = r.cov_full.to_numpy()
+    np.testing.assert_allclose(np.diag(ours), np.diag(V), rtol=1e-5)
+    # off the diagonal as correlations: cov(rho, psi) is exactly 0 in the SAR (the
+    # cofactor cancels), the central differences leave ~1e-8 of it
+    sd, sd_ref = np.sqrt(np.diag(ours)), np.sqrt(np.diag(V))
+    np.testing.assert_allclose(ours / np.outer(sd, sd), V / np.outer(sd_ref, sd_ref),
+                               atol=1e-6)
 
 
 @pytest.mark.parametrize("model", ["sar", "sem"])
@@ -292,16 +417,84 @@ def test_bad_input_sac_re(stl):
         fit_spatial(long, "hr", ["rd"], model="sar", fe="random", lee_yu=True, **kw)
 
 
-def test_model_selection_with_hausman(stl):
+@pytest.mark.parametrize("fe,pair,label", [
+    ("entity", ("entity", "random"), "Hausman SDM (entity FE vs RE)"),
+    ("twoway", ("twoway", "random-time"), "Hausman SDM (two-way FE vs RE + time FE)")])
+def test_model_selection_with_hausman(stl, fe, pair, label):
     w, long, _ = stl
-    kw = {"entity": "i", "time": "t", "w": w}
-    sel = spatial_model_selection(long, "hr", ["rd", "pe"], hausman=True, **kw)
-    row = sel.table.loc["Hausman SDM (entity FE vs RE)"]
-    h = spatial_hausman(fit_spatial(long, "hr", ["rd", "pe"], fe="entity", lee_yu=True,
+    kw = {"entity": "i", "time": "t", "w": w, "model": "sdm"}
+    sel = spatial_model_selection(long, "hr", ["rd", "pe"], hausman=True, fe=fe,
+                                  entity="i", time="t", w=w)
+    row = sel.table.loc[label]
+    h = spatial_hausman(fit_spatial(long, "hr", ["rd", "pe"], fe=pair[0], lee_yu=True,
                                     **kw),
-                        fit_spatial(long, "hr", ["rd", "pe"], fe="random", **kw))
+                        fit_spatial(long, "hr", ["rd", "pe"], fe=pair[1],
+                                    lee_yu=pair[1] == "random-time", **kw))
     assert row["statistic"] == pytest.approx(h.statistic, rel=1e-12)
-    assert row["df"] == 4 and sel.models["sdm_re"].fe == "random"
+    assert row["df"] == 4 and sel.models["sdm_re"].fe == pair[1]
+    assert sel.models["sdm_fe"].fe == pair[0]
+
+
+def _trend_panel(seed, side=9, T=6, rho=0.3, corr=0.0):
+    """SAR panel whose period effects trend with x1 (0.4 t in x1, 0.3 t in y) and whose
+    individual effects are random, plus ``corr`` times a city-level shift of x1."""
+    w = lat2W(side, side, rook=False)
+    w.transform = "r"
+    W = w.sparse.toarray()
+    N = W.shape[0]
+    rng = np.random.default_rng(seed)
+    mu = rng.normal(size=N)
+    X = rng.normal(size=(T, N, 2))
+    X[..., 0] += 0.4 * np.arange(T)[:, None] + corr * mu
+    Y = np.stack([np.linalg.solve(np.eye(N) - rho * W, X[t] @ [1.0, -0.5] + mu + 0.3 * t
+                                  + rng.normal(0, 0.7, N)) for t in range(T)])
+    long = pd.DataFrame({"i": np.tile(w.id_order, T), "t": np.repeat(np.arange(T), N),
+                         "y": Y.ravel(), "x1": X[..., 0].ravel(), "x2": X[..., 1].ravel()})
+    return w, long
+
+
+def _hausman_pair(long, w, pair, model="sar"):
+    kw = {"entity": "i", "time": "t", "w": w, "model": model}
+    return spatial_hausman(fit_spatial(long, "y", ["x1", "x2"], fe=pair[0], lee_yu=True,
+                                       **kw),
+                           fit_spatial(long, "y", ["x1", "x2"], fe=pair[1],
+                                       lee_yu=pair[1] == "random-time", **kw))
+
+
+def test_spatial_hausman_with_time_effects():
+    # period effects trending with x1, individual effects random: random effects with
+    # time effects are valid and the two-way pair does not reject (the demo panel, where
+    # the individual-only pair rejects, is in test_spatial_demo.py)
+    w, long = _trend_panel(seed=11)
+    h = _hausman_pair(long, w, ("twoway", "random-time"))
+    assert h.p_value > 0.05 and h.df == (2,)
+    assert "two-way FE" in h.test
+    # individual effects correlated with x1: random effects inconsistent, rejection
+    w, bad = _trend_panel(seed=11, corr=1.0)
+    assert _hausman_pair(bad, w, ("twoway", "random-time")).p_value < 0.01
+    with pytest.raises(ParameterError, match="fe='twoway' and fe='random'"):
+        _hausman_pair(long, w, ("twoway", "random"))
+    with pytest.raises(ParameterError, match="fe='entity' and fe='random-time'"):
+        _hausman_pair(long, w, ("entity", "random-time"))
+    kw = {"entity": "i", "time": "t", "w": w, "model": "sar"}
+    with pytest.raises(ParameterError, match="lee_yu=True as well"):
+        spatial_hausman(fit_spatial(long, "y", "x1", fe="twoway", lee_yu=True, **kw),
+                        fit_spatial(long, "y", "x1", fe="random-time", **kw))
+
+
+@pytest.mark.slow
+def test_spatial_hausman_with_time_effects_size_under_the_null():
+    # 40 panels (81 units x 6 periods) with period effects trending with x1 and random
+    # individual effects: chi2(2) under H0 (mean 2, 5% rejections; Monte Carlo error
+    # about +-0.45 on the mean and +-0.07 on the rate)
+    stats_, rej = [], []
+    for seed in range(40):
+        w, long = _trend_panel(seed=200 + seed)
+        h = _hausman_pair(long, w, ("twoway", "random-time"))
+        stats_.append(h.statistic)
+        rej.append(h.p_value < 0.05)
+    assert 1.3 < np.mean(stats_) < 2.9
+    assert np.mean(rej) <= 0.15
 
 
 def test_random_effects_sar_equals_spreg(stl):
@@ -402,3 +595,40 @@ def test_sac_weak_identification_is_reported():
     ok = fit_spatial(long, "y", ["x1", "x2"], entity="i", time="t", w=w2, model="sac")
     assert abs(ok.rho_lambda_correlation) < 0.9
     assert "weakly identified" not in str(ok.summary())
+
+
+@pytest.mark.parametrize("model", ["sar", "sem", "sdm"])
+@pytest.mark.parametrize("fe,lee_yu", [("twoway", False), ("entity", True), ("random", False),
+                                       ("random-time", False), ("random-time", True)])
+def test_t_statistics_invariant_to_units(model, fe, lee_yu):
+    # lambda (SEM) and phi (random effects) are polished as roots of their concentrated
+    # scores, as rho is: a change of units leaves every t-statistic unchanged to 1e-9
+    # (the bounded searches alone left 1e-8 to 4e-7)
+    w, W, long, Y, X = _panel(seed=3, side=5, T=5, sig_mu=1.0, fe_shift=0.5)
+    scaled = long.assign(y=long["y"] * 1e3, x1=long["x1"] * 1e-2, x2=long["x2"] * 7.0)
+    kw = {"entity": "i", "time": "t", "w": w, "model": model, "fe": fe, "lee_yu": lee_yu}
+    a = fit_spatial(long, "y", ["x1", "x2"], **kw)
+    b = fit_spatial(scaled, "y", ["x1", "x2"], **kw)
+    keep = [n for n in a.params.index if n != "const"]
+    ta, tb = (a.params / a.std_errors)[keep], (b.params / b.std_errors)[keep]
+    np.testing.assert_allclose(tb.to_numpy(), ta.to_numpy(), rtol=1e-9)
+    # the Jacobian of y -> 1e3 y over the observations the likelihood counts
+    n_star = {"entity": 25 * 4, "random-time": 24 * 5}.get(fe, 125) if lee_yu else 125
+    assert b.loglik - a.loglik == pytest.approx(-n_star * np.log(1e3), rel=1e-12)
+
+
+def test_sem_random_effects_scores_equal_finite_differences():
+    from dtistat.spatial.random import _ErrorRE
+
+    w, W, long, Y, X = _panel(seed=3, side=5, T=5, sig_mu=1.0, fe_shift=0.5)
+    T, N, _ = X.shape
+    m = _ErrorRE(Y, np.concatenate([np.ones((T, N, 1)), X], axis=-1), W)
+    lam, phi, h = 0.3, 0.2, 1e-6
+
+    def f(x, p):
+        return m.conc(x, p, m.eig(x))[0]
+
+    assert m.phi_score(phi, m.eig(lam)) == pytest.approx(
+        (f(lam, phi + h) - f(lam, phi - h)) / (2 * h), rel=1e-7)
+    assert m.lam_score(lam, phi, m.eig(lam)) == pytest.approx(
+        (f(lam + h, phi) - f(lam - h, phi)) / (2 * h), rel=1e-7)

@@ -57,7 +57,8 @@ __all__ = ["PanelData", "SpatialPanelResult", "fit_spatial", "prepare_panel"]
 
 _MODELS = ("sar", "sem", "sdm", "sac", "sdem")
 _FIXED = ("entity", "time", "twoway", None)       # removed by demeaning
-_FE = (*_FIXED, "random")
+_RANDOM = ("random", "random-time")   # random individual effects (+ time FE)
+_FE = (*_FIXED, *_RANDOM)
 _DURBIN = ("sdm", "sdem")
 _DENSE_MAX_N = {"sem-re": 2000, "sac": 5000}   # dense N x N work (time, memory) per fit
 
@@ -232,7 +233,8 @@ class SpatialPanelResult(CoefResult):
 
     def summary(self) -> Summary:
         fe = {"entity": "entity", "time": "time", "twoway": "entity + time", None: "none",
-              "random": "none (random individual effects)"}
+              "random": "none (random individual effects)",
+              "random-time": "time (random individual effects)"}
         header = [("Model", self.model.upper()), ("Fixed effects", fe[self.fe]),
                   ("Lee-Yu transformation", self.lee_yu), ("Entities", self.n_entities),
                   ("Periods", self.n_periods), ("Observations", self.nobs),
@@ -313,13 +315,20 @@ def _polish(rho, q00, q01, q11, jac, n_star, T_star, c):
         return (-n_star * (r * q11 - q01) / ss - T_star * float(np.real(np.sum(om / (1 - r * om))))
                 + (c * T_star / (1 - r) if c else 0.0))
 
-    lo, hi = jac.bounds
-    d = 1e-6 * (hi - lo)
-    a, b = max(rho - d, lo + d / 10), min(rho + d, hi - d / 10)
+    return root_near(score, rho, jac.bounds)
+
+
+def root_near(score, x: float, bounds: tuple[float, float], rel: float = 1e-6) -> float:
+    """The root of ``score`` within ``rel * (hi - lo)`` of ``x`` (a bounded search's
+    optimum), by brentq to machine precision; ``x`` itself when the score does not change
+    sign there (an optimum at the bound, or a search that already hit the root)."""
+    lo, hi = bounds
+    d = rel * (hi - lo)
+    a, b = max(x - d, lo + d / 10), min(x + d, hi - d / 10)
     fa, fb = score(a), score(b)
-    if fa * fb < 0:
+    if np.isfinite(fa) and np.isfinite(fb) and fa * fb < 0:
         return float(brentq(score, a, b, xtol=1e-15, rtol=4 * np.finfo(float).eps))
-    return rho
+    return x
 
 
 def _fit_error(yd, wyd, Xd, WXd, jac, n_star, T_star, c):
@@ -346,6 +355,17 @@ def _fit_error(yd, wyd, Xd, WXd, jac, n_star, T_star, c):
         raise EstimationError("the demeaned regressors are collinear") from None
     ss_ref = max(float(parts(0.0)[1]), np.finfo(float).tiny)
     lam = _maximize(conc, jac.bounds, "lambda")
+    if jac.omega is not None:   # refine: root of the concentrated score (envelope theorem)
+        om = jac.omega
+
+        def score(x):
+            b, ss, _ = parts(x)
+            g = np.r_[-b, 1.0]
+            dss = g @ (2 * x * BB - AB - AB.T) @ g
+            return (-n_star / 2 * dss / ss - T_star * float(np.real(np.sum(om / (1 - x * om))))
+                    + (c * T_star / (1 - x) if c else 0.0))
+
+        lam = root_near(score, lam, jac.bounds)
     b, ss, xx = parts(lam)
     s2 = float(ss) / n_star
     ll = (-n_star / 2 * (np.log(2 * np.pi * s2) + 1)
@@ -416,12 +436,17 @@ def fit_spatial(data: pd.DataFrame, y: str, x: Any, *, entity: str, time: str, w
         SAR plus ``W X theta`` (SDM); SAR with a spatial-error ``u`` (SAC, same W in both);
         SEM plus ``W X theta`` (SDEM). ``durbin=`` picks the lagged regressors of SDM and
         SDEM (default all).
-    fe : {"entity", "time", "twoway", None, "random"}
+    fe : {"entity", "time", "twoway", None, "random", "random-time"}
         Fixed effects removed by demeaning, or ``"random"``: random individual effects
-        (SAR, SDM, SEM only; :mod:`dtistat.spatial.random`) with an intercept ``const``.
+        (SAR, SDM, SEM only; :mod:`dtistat.spatial.random`) with an intercept ``const``;
+        ``"random-time"``: random individual effects and fixed time effects (one
+        intercept per period, not reported), the random-effects counterpart of
+        ``"twoway"``.
     lee_yu : bool
         Lee & Yu (2010) transformation approach (see the module docstring); needs a
-        row-standardized W when time effects are included.
+        row-standardized W when time effects are included. With ``fe="random-time"``:
+        the random-effects model of the transformed panel (N - 1 units; the form
+        :func:`~dtistat.spatial.random.spatial_hausman` needs).
     logdet : {"auto", "eig", "lu"}
         Eigenvalues (default up to N = 3000) or sparse LU.
     level : float
@@ -464,9 +489,10 @@ def fit_spatial(data: pd.DataFrame, y: str, x: Any, *, entity: str, time: str, w
     _check_spec(pdata, model, fe, lee_yu)
     Xraw, names, dnames = _durbin_design(pdata, model, durbin)
     jac = _jacobian(pdata.w, logdet)
-    if fe == "random":
-        est = _estimate_random(pdata, Xraw, model, jac)
-        names = ["const"] + names
+    if fe in _RANDOM:
+        est = (_estimate_random_leeyu(pdata, Xraw, model, jac) if lee_yu else
+               _estimate_random(pdata, Xraw, model, jac, time_effects=fe == "random-time"))
+        names = ["const"] + names if fe == "random" else names
     else:
         est = _estimate_fixed(pdata, Xraw, model, fe, lee_yu, jac)
     beta, sp_vals, s2, ll, info, extra, sigma2_mu = est
@@ -491,23 +517,23 @@ def _check_spec(pdata: PanelData, model: str, fe: str | None, lee_yu: bool) -> N
     if Wt.islands:
         raise DataError(f"W has island(s) without neighbours, e.g. entity {Wt.islands[0]!r}")
     if lee_yu and fe in (None, "random"):
-        raise ParameterError("lee_yu=True needs fixed effects (fe='entity', 'time' or "
-                             "'twoway')")
+        raise ParameterError("lee_yu=True needs time or fixed effects (fe='entity', "
+                             "'time', 'twoway' or 'random-time')")
     rs = np.asarray(Wt.sparse.sum(axis=1)).ravel()
-    if lee_yu and fe in ("time", "twoway") and not np.allclose(rs, 1.0):
+    if lee_yu and fe in ("time", "twoway", "random-time") and not np.allclose(rs, 1.0):
         raise ParameterError("the Lee-Yu transformation of time effects needs a "
                              "row-standardized W (transform='row')")
-    if pdata.T < 2 and fe in ("entity", "twoway", "random"):
+    if pdata.T < 2 and fe in ("entity", "twoway", *_RANDOM):
         raise DataError(f"fe={fe!r} needs at least 2 periods")
-    if fe == "random" and model == "sem" and pdata.N > _DENSE_MAX_N["sem-re"]:
-        raise ParameterError(f"fe='random' with model='sem' takes one dense N x N "
+    if fe in _RANDOM and model == "sem" and pdata.N > _DENSE_MAX_N["sem-re"]:
+        raise ParameterError(f"fe={fe!r} with model='sem' takes one dense N x N "
                              f"eigendecomposition per lambda: N = {pdata.N} is above "
                              f"{_DENSE_MAX_N['sem-re']}; use model='sar'/'sdm' or fixed effects")
     if model == "sac" and pdata.N > _DENSE_MAX_N["sac"]:
         raise ParameterError(f"model='sac' computes its information matrix with dense N x N "
                              f"inverses: N = {pdata.N} is above {_DENSE_MAX_N['sac']}")
-    if fe == "random" and model not in ("sar", "sdm", "sem"):
-        raise ParameterError(f"fe='random' is implemented for model='sar', 'sdm' and "
+    if fe in _RANDOM and model not in ("sar", "sdm", "sem"):
+        raise ParameterError(f"fe={fe!r} is implemented for model='sar', 'sdm' and "
                              f"'sem', not {model!r}; use fixed effects for SAC and SDEM")
 
 
@@ -553,18 +579,23 @@ def _estimate_fixed(pdata, Xraw, model, fe, lee_yu, jac):
     return beta, {"lambda": lam}, s2, ll, info, [], None
 
 
-def _estimate_random(pdata, Xraw, model, jac):
-    """Random individual effects (dtistat.spatial.random), with an intercept."""
-    from dtistat.spatial.random import fit_error_random, fit_lag_random
+def _estimate_random(pdata, Xraw, model, jac, time_effects=False):
+    """Random individual effects (dtistat.spatial.random), with an intercept or, with
+    ``time_effects``, one intercept per period (T dummy columns, partialled out of the
+    information matrix and not reported)."""
+    from dtistat.spatial.random import drop_nuisance, fit_error_random, fit_lag_random
 
     T, N, _ = Xraw.shape
-    X = np.concatenate([np.ones((T, N, 1)), Xraw], axis=-1)
+    lead = np.broadcast_to(np.eye(T)[:, None, :], (T, N, T)) if time_effects \
+        else np.ones((T, N, 1))
+    X = np.concatenate([lead, Xraw], axis=-1)
     X2 = X.reshape(T * N, -1)
     # rank of equilibrated columns: matrix_rank's cut-off is relative to the largest
     # singular value, so a regressor in 1e13 units beside the constant looked collinear
     if np.linalg.matrix_rank(X2 / column_scale(X2)) < X.shape[-1]:
-        raise EstimationError("the regressors and the constant are collinear (a constant "
-                              "regressor?)")
+        what = ("the time effects (a regressor constant within each period?)"
+                if time_effects else "the constant (a constant regressor?)")
+        raise EstimationError(f"the regressors and {what} are collinear")
     if model in ("sar", "sdm"):
         wy = _lag(pdata.w.sparse, pdata.y)
         beta, rho, s2, ll, psi, info = fit_lag_random(pdata.y, wy, X, jac, _fit_lag,
@@ -574,4 +605,33 @@ def _estimate_random(pdata, Xraw, model, jac):
         beta, lam, s2, ll, psi, info = fit_error_random(pdata.y, X, pdata.w.sparse,
                                                         jac.bounds)
         sp_vals = {"lambda": lam}
+    if time_effects:
+        beta, info = beta[T:], drop_nuisance(info, T)
     return beta, sp_vals, s2, ll, info, ["psi"], psi * s2
+
+
+def _estimate_random_leeyu(pdata, Xraw, model, jac):
+    """``fe="random-time", lee_yu=True``: the random-effects model of the Lee-Yu
+    transformed panel ``F'y_t`` (N - 1 units, ``F'F = I``, ``F'1 = 0``). With a
+    row-standardized W, ``F'W = W*F'`` with ``W* = F'WF``, so the transformed panel is the
+    same model without time effects, on W* (W's eigenvalues without the unit one)."""
+    from scipy.linalg import helmert
+
+    from dtistat.spatial.random import fit_error_random, fit_lag_random
+
+    T, N, k = Xraw.shape
+    Xd = _demean(Xraw, "time")
+    X2 = Xd.reshape(T * N, k)
+    if np.linalg.matrix_rank(X2 / column_scale(X2)) < k:
+        raise EstimationError("the regressors and the time effects are collinear (a "
+                              "regressor constant within each period?)")
+    if model in ("sar", "sdm"):
+        wy = _demean(_lag(pdata.w.sparse, pdata.y), "time")
+        beta, sp, s2, ll, psi, info = fit_lag_random(_demean(pdata.y, "time"), wy, Xd, jac,
+                                                     _fit_lag, _info_lag, lee_yu=True)
+        return beta, {"rho": sp}, s2, ll, info, ["psi"], psi * s2
+    F = helmert(N)                                                # (N - 1) x N
+    Ws = F @ (pdata.w.sparse @ F.T)
+    beta, sp, s2, ll, psi, info = fit_error_random(
+        pdata.y @ F.T, np.einsum("mn,tnk->tmk", F, Xraw), Ws, jac.bounds)
+    return beta, {"lambda": sp}, s2, ll, info, ["psi"], psi * s2

@@ -27,6 +27,11 @@ Elhorst (2003) model, R ``spml(model="random", spatial.error="b")``:
 one symmetric eigendecomposition of ``B'B`` (O(N^3)) makes every ``psi`` cheap; the fit is
 meant for N up to about a thousand.
 
+Fixed time effects with random individual effects (``fe="random-time"``): T period
+intercepts in place of the constant, partialled out of the information matrix, or, with
+``lee_yu=True``, the same model on the Lee-Yu transformed panel ``F'y_t`` (N - 1 units,
+``W* = F'WF``; see ``_estimate_random_leeyu`` in :mod:`dtistat.spatial.models`).
+
 Standard errors: the Gaussian information matrix ``mu_i' Omega^-1 mu_j +
 tr(Omega^-1 Omega_i Omega^-1 Omega_j)/2``, written out for both models; the variance
 parameter reported beside ``sigma2`` in ``cov_full`` is ``psi = s2_mu / s2`` for both.
@@ -39,9 +44,10 @@ from scipy.optimize import minimize_scalar
 
 from dtistat.errors import EstimationError
 
-__all__ = ["fit_error_random", "fit_lag_random", "spatial_hausman"]
+__all__ = ["drop_nuisance", "fit_error_random", "fit_lag_random", "spatial_hausman"]
 
 _PHI_LO = 1e-9
+_PAIRS = (("entity", "random"), ("twoway", "random-time"))   # (fixed, random) fe= pairs
 
 
 def _gls(a: np.ndarray, phi: float) -> np.ndarray:
@@ -49,38 +55,69 @@ def _gls(a: np.ndarray, phi: float) -> np.ndarray:
     return a - (1.0 - np.sqrt(phi)) * a.mean(axis=0, keepdims=True)
 
 
-def fit_lag_random(y, wy, X, jac, fit_lag, info_lag):
+def drop_nuisance(info: np.ndarray, n: int) -> np.ndarray:
+    """Information of the parameters after the first ``n`` (nuisance: the period
+    intercepts), partialled out: the Schur complement, whose inverse is the lower-right
+    block of ``info^-1``."""
+    a, b, c = info[:n, :n], info[:n, n:], info[n:, n:]
+    return c - b.T @ np.linalg.solve(a, b)
+
+
+def _polish_phi(score, phi: float) -> float:
+    """Refine phi as the root of its profile score (the bounded search stops at ~1e-8)."""
+    from dtistat.spatial.models import root_near
+
+    if phi >= 1.0 - 1e-6:
+        return phi
+    return root_near(score, phi, (0.0, 1.0), rel=1e-6 * max(phi, 1e-3))
+
+
+def fit_lag_random(y, wy, X, jac, fit_lag, info_lag, lee_yu=False):
     """SAR/SDM with random effects. ``y, wy``: T x N; ``X``: T x N x k with a constant.
+
+    ``lee_yu``: the data are demeaned by period and stand for the Lee-Yu transformed
+    panel of N - 1 units (``F'y_t``, ``F'F = I``, ``F'1 = 0``; needs a row-standardized W):
+    N - 1 in the counts and the unit eigenvalue dropped from the Jacobian (c = 1).
 
     Returns beta, rho, s2, loglik, psi and the information matrix of
     (beta, rho, psi, sigma2).
     """
     T, N, k = X.shape
+    c = int(bool(lee_yu))
+    Nn = N - c                                                    # units after transform
     NT = N * T
 
     def at(phi):
         Xs = _gls(X, phi).reshape(NT, k)
         b, rho, s2, ll, _ = fit_lag(_gls(y, phi).ravel(), _gls(wy, phi).ravel(), Xs, jac,
-                                    NT, T, 0)
-        return b, rho, s2, ll + N / 2 * np.log(phi), Xs
+                                    Nn * T, T, c)
+        return b, rho, s2, ll + Nn / 2 * np.log(phi), Xs
+
+    def score(phi):   # d logL / d phi at the profile optimum: e*'e* = within + phi between
+        b, rho = at(phi)[:2]
+        e = y - rho * wy - X @ b
+        ebar = e.mean(axis=0)
+        wss, bss = float(((e - ebar) ** 2).sum()), T * float((ebar ** 2).sum())
+        return -Nn * T / 2 * bss / (wss + phi * bss) + Nn / (2 * phi)
 
     res = minimize_scalar(lambda p: -at(p)[3], bounds=(_PHI_LO, 1.0), method="bounded",
                           options={"xatol": 1e-11, "maxiter": 500})
-    phi = float(res.x)
+    phi = _polish_phi(score, float(res.x))
     if phi < 1e-6:
         raise EstimationError("the random-effects variance diverges (phi -> 0): the "
                               "individual effects are not random-looking; use fe='entity'")
     beta, rho, s2, ll, Xs = at(phi)
-    info = info_lag(Xs, beta, rho, s2, jac, T, NT, T, 0)          # beta, rho, sigma2
+    info = info_lag(Xs, beta, rho, s2, jac, T, Nn * T, T, c)      # beta, rho, sigma2
     t1 = float(np.real(np.sum(jac.omega / (1 - rho * jac.omega)))) if jac.omega is not None \
         else float(np.trace(np.asarray(jac.inverse_times_w(rho))))
+    t1 -= c / (1 - rho)                       # tr W*(I - rho W*)^-1 without the unit root
     # add phi (Elhorst 2014, sec. 3.3), then change variables phi -> psi = s2_mu / s2
     full = np.zeros((k + 3, k + 3))
     idx = list(range(k + 1)) + [k + 2]
     full[np.ix_(idx, idx)] = info
     full[k + 1, k] = full[k, k + 1] = -t1 / phi
-    full[k + 1, k + 1] = N / (2 * phi ** 2)
-    full[k + 1, k + 2] = full[k + 2, k + 1] = -N / (2 * phi * s2)
+    full[k + 1, k + 1] = Nn / (2 * phi ** 2)
+    full[k + 1, k + 2] = full[k + 2, k + 1] = -Nn / (2 * phi * s2)
     psi = (1.0 / phi - 1.0) / T
     J = np.eye(k + 3)
     J[k + 1, k + 1] = -T * phi ** 2                                # d phi / d psi
@@ -123,6 +160,38 @@ class _ErrorRE:
         return ll, b, ss
 
 
+    def _beta_g(self, phi, parts):
+        d, U, within, Zu = parts
+        tpsi = 1.0 / phi - 1.0
+        M = within + self.T * (Zu * (d / (1 + tpsi * d))[:, None]).T @ Zu
+        g = np.r_[-np.linalg.solve(M[:self.k, :self.k], M[:self.k, self.k]), 1.0]
+        return tpsi, g, float(g @ M @ g)
+
+    def phi_score(self, phi, parts):
+        """d logL / d phi at the concentrated (beta, sigma2) (envelope theorem)."""
+        d, U, _, Zu = parts
+        tpsi, g, ss = self._beta_g(phi, parts)
+        q = (Zu @ g) ** 2
+        dss = self.T * float(np.sum(q * d * d / ((1 + tpsi * d) ** 2 * phi ** 2)))
+        return (-self.N * self.T / 2 * dss / ss
+                + float(np.sum(d / (1 + tpsi * d))) / (2 * phi ** 2))
+
+    def lam_score(self, lam, phi, parts):
+        """d logL / d lambda at fixed phi and the concentrated (beta, sigma2):
+        d(B'B)/d lambda = -G, G = W'B + B'W, H = U'GU."""
+        d, U, _, Zu = parts
+        tpsi, g, ss = self._beta_g(phi, parts)
+        B = np.eye(self.N) - lam * self.W
+        G = self.W.T @ B
+        H = U.T @ (G + G.T) @ U
+        h = np.diag(H)
+        v = (Zu @ g) / (1 + tpsi * d)
+        dss = (g @ (2 * lam * self.c11 - self.c01 - self.c01.T) @ g
+               - self.T * float(v @ H @ v))
+        return (-self.N * self.T / 2 * dss / ss + 0.5 * tpsi * float(np.sum(h / (1 + tpsi * d)))
+                - self.T / 2 * float(np.sum(h / d)))
+
+
 def fit_error_random(y, X, W, bounds):
     """SEM with random effects (Baltagi-Song-Koh). ``X`` includes a constant.
 
@@ -133,19 +202,30 @@ def fit_error_random(y, X, W, bounds):
     lo, hi = bounds
     eps = 1e-6 * (hi - lo)
 
-    def inner(lam):
+    def inner(lam, polish=False):
         parts = m.eig(lam)
         r = minimize_scalar(lambda p: -m.conc(lam, p, parts)[0], bounds=(_PHI_LO, 1.0),
                             method="bounded", options={"xatol": 1e-11, "maxiter": 500})
-        return float(r.x), -float(r.fun)
+        phi = float(r.x)
+        if polish:
+            phi = _polish_phi(lambda p: m.phi_score(p, parts), phi)
+        return phi, -float(r.fun), parts
 
     res = minimize_scalar(lambda lam: -inner(lam)[1], bounds=(lo + eps, hi - eps),
                           method="bounded", options={"xatol": 1e-10, "maxiter": 500})
     lam = float(res.x)
+
+    def profile_score(x):   # envelope theorem: d/d lambda at the profile phi
+        phi_x, _, parts = inner(x, polish=True)
+        return m.lam_score(x, phi_x, parts)
+
+    from dtistat.spatial.models import root_near
+
+    lam = root_near(profile_score, lam, (lo, hi))
     if lam - lo < 1e-4 * (hi - lo) or hi - lam < 1e-4 * (hi - lo):
         raise EstimationError(f"lambda = {lam:.6f} is at the bound of its stable interval "
                               f"({lo:.4f}, {hi:.4f})")
-    phi = inner(lam)[0]
+    phi = inner(lam, polish=True)[0]
     if phi < 1e-6:
         raise EstimationError("the random-effects variance diverges (psi -> infinity); "
                               "use fe='entity'")
@@ -196,9 +276,13 @@ def spatial_hausman(fixed, random, *, spatial: bool = False):
     ----------
     fixed, random : SpatialPanelResult
         ``fit_spatial(..., fe="entity", lee_yu=True)`` and ``fit_spatial(...,
-        fe="random")`` of the same model on the same data. The Lee-Yu fit is required:
-        its ``sigma2`` is consistent for fixed T, the direct approach's is T/(T - 1) too
-        small and makes the contrast's variance indefinite.
+        fe="random")`` of the same model on the same data, or, when the panel has time
+        effects, ``fe="twoway", lee_yu=True`` and ``fe="random-time"`` (both with period
+        effects, so time effects that move with x do not make it reject), both with
+        ``lee_yu=True``. The Lee-Yu fixed-effects fit is required: its ``sigma2`` is
+        consistent for fixed T, the direct approach's is T/(T - 1) too small and makes
+        the contrast's variance indefinite; likewise the random-effects fit with time
+        effects, whose direct approach's ``sigma2`` is about (T - 1)/NT too small.
     spatial : bool
         Include the spatial parameter in the contrast.
 
@@ -230,13 +314,21 @@ def spatial_hausman(fixed, random, *, spatial: bool = False):
     from dtistat.errors import ParameterError
     from dtistat.panel.results import HausmanResult
 
-    if getattr(random, "fe", None) != "random" or getattr(fixed, "fe", None) != "entity":
-        raise ParameterError("spatial_hausman needs fixed= a fit with fe='entity' and "
-                             "random= a fit with fe='random'")
+    pair = (getattr(fixed, "fe", None), getattr(random, "fe", None))
+    if pair not in _PAIRS:
+        raise ParameterError(f"spatial_hausman needs fixed= a fit with fe='entity' and "
+                             f"random= a fit with fe='random', or fe='twoway' and "
+                             f"fe='random-time' (got fe={pair[0]!r} and fe={pair[1]!r})")
     if not fixed.lee_yu:
         raise ParameterError("spatial_hausman needs the fixed-effects fit with lee_yu=True: "
                              "the direct approach's sigma2 = e'e/NT is biased by (T-1)/T, "
                              "which makes V_fe - V_re indefinite (a negative statistic)")
+    if pair[1] == "random-time" and not random.lee_yu:
+        raise ParameterError("spatial_hausman needs the fe='random-time' fit with "
+                             "lee_yu=True as well: with the period intercepts as free "
+                             "parameters its sigma2 is (T - 1)/NT too small against the "
+                             "Lee-Yu fixed-effects fit, which inflates V_fe - V_re (mean "
+                             "statistic 0.9 for chi2(2) in simulations)")
     if fixed.model != random.model or fixed.nobs != random.nobs:
         raise ParameterError(f"spatial_hausman: the two fits must be the same model on the "
                              f"same data (got {fixed.model!r} and {random.model!r}, "
@@ -250,8 +342,10 @@ def spatial_hausman(fixed, random, *, spatial: bool = False):
         stat, df = float(d @ np.linalg.solve(Vd, d)), len(terms)
     else:
         stat, df = float(d @ np.linalg.pinv(Vd) @ d), int(np.linalg.matrix_rank(Vd))
+    what = "fixed vs random effects" if pair[0] == "entity" else \
+        "two-way FE vs random effects + time FE"
     return HausmanResult(
-        test=f"Spatial Hausman ({fixed.model.upper()}: fixed vs random effects)",
+        test=f"Spatial Hausman ({fixed.model.upper()}: {what})",
         statistic=stat, p_value=float(stats.chi2.sf(stat, df)), df=(df,),
         distribution="chi2", null="random effects are consistent (uncorrelated with X)",
         terms=tuple(terms), difference=pd.Series(d, name="fe - re"),

@@ -171,13 +171,13 @@ def spatial_model_selection(data: pd.DataFrame, y: str, x: Any, *, entity: str, 
                             level: float = 0.95, hausman: bool = False) -> ModelSelection:
     """Run the usual chain: LM tests, SDM/SAR/SEM fits, Wald and LR of SDM vs SAR and SEM.
 
-    ``hausman=True`` adds the spatial Hausman test of the SDM with entity fixed effects
-    (Lee-Yu) against the SDM with random effects (:func:`dtistat.spatial_hausman`); the
+    ``hausman=True`` adds the spatial Hausman test of fixed against random individual
+    effects in the SDM (:func:`dtistat.spatial_hausman`): with ``fe="entity"`` (or
+    ``None``), entity FE (Lee-Yu) against ``fe="random"``; with ``fe="time"`` or
+    ``"twoway"``, two-way FE against ``fe="random-time"`` (both Lee-Yu: needs a
+    row-standardized W), so that time effects moving with x do not make it reject. The
     two extra fits are in ``models`` as ``"sdm_fe"`` and ``"sdm_re"``. The suggested model
-    does not depend on it: read it as fixed versus random individual effects. Neither
-    fit has time effects (random effects are individual only here), so time effects
-    correlated with x also make it reject; demean the data by period first if the panel
-    has them.
+    does not depend on it.
 
     Examples
     --------
@@ -225,11 +225,14 @@ def spatial_model_selection(data: pd.DataFrame, y: str, x: Any, *, entity: str, 
     if hausman:
         from dtistat.spatial.random import spatial_hausman
 
-        kw.update(fe="entity", lee_yu=True)
+        timed = fe in ("time", "twoway")
+        kw.update(fe="twoway" if timed else "entity", lee_yu=True)
         models["sdm_fe"] = fit_spatial(data, y, x, model="sdm", **kw)
-        kw.update(fe="random", lee_yu=False)
+        kw.update(fe="random-time" if timed else "random", lee_yu=timed)
         models["sdm_re"] = fit_spatial(data, y, x, model="sdm", **kw)
         h = spatial_hausman(models["sdm_fe"], models["sdm_re"])
-        table.loc["Hausman SDM (entity FE vs RE)"] = [h.statistic, h.df[0], h.p_value]
+        label = ("Hausman SDM (two-way FE vs RE + time FE)" if timed
+                 else "Hausman SDM (entity FE vs RE)")
+        table.loc[label] = [h.statistic, h.df[0], h.p_value]
     table["reject_at_level"] = table["p_value"] < alpha
     return ModelSelection(table, models, choice)
