@@ -86,3 +86,24 @@ def test_cells_collinear_with_the_effects_are_named():
     with pytest.raises(EstimationError, match="collinear"):
         fit_did(df.assign(x=(df["year"] - df["g"] == 0) * (df["g"] > 0) * 2.0),
                 **KW, estimator="sa", covariates="x")
+
+
+@pytest.mark.parametrize("small_sample", ["stata", "reghdfe"])
+def test_event_study_codes_equal_dense_fit_panel(small_sample):
+    # the TWFE event study takes the same path: binned event times are one-hot too
+    df = _panel(300, T=12, seed=3)
+    es = fit_did(df, **KW, estimator="event", leads=4, lags=3, covariates="x",
+                 cluster="prov", small_sample=small_sample)
+    d = df.copy()
+    e = np.where(d["g"] > 0, np.clip(d["year"] - d["g"], -4, 3), np.nan)
+    kept = [k for k in range(-4, 4) if k != -1]
+    for k in kept:
+        d[f"e{k + 4}"] = (e == k).astype(float)
+    ref = fit_panel(d, "y ~ " + " + ".join(f"e{k + 4}" for k in kept) + " + x", entity="id",
+                    time="year", fe="twoway", cov="cluster", cluster="prov",
+                    small_sample=small_sample)
+    assert es.event_times.tolist() == kept
+    np.testing.assert_allclose(es.params.to_numpy(), ref.params.to_numpy()[:7], atol=1e-10)
+    np.testing.assert_allclose(es.std_errors.to_numpy(), ref.std_errors.to_numpy()[:7],
+                               rtol=1e-9)
+    assert es.df_inference == ref.df_inference

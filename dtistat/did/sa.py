@@ -20,10 +20,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from dtistat._validate import warn
-from dtistat.did._cells import fit_cells
 from dtistat.did.results import EventStudyResult
-from dtistat.did.twfe import _frame
+from dtistat.did.twfe import _frame, fit_cells_frame
 from dtistat.errors import ParameterError
 from dtistat.inference import check_small_sample
 
@@ -64,15 +62,8 @@ def fit_sun_abraham(data: pd.DataFrame, *, y: str, treat_time: str, entity: str,
                              f"choose one of {', '.join(f'{k:g}' for k in observed)}")
     cells, cell = _cell_codes(g, t, reference)
     k = len(cells)
-    fit = fit_cells(frame[y].to_numpy(dtype=float),
-                    frame[covariates].to_numpy(dtype=float).reshape(len(frame), -1),
-                    cell, k, pd.factorize(frame[entity])[0], pd.factorize(frame[time])[0],
-                    pd.factorize(frame[cluster or entity])[0], small_sample=small_sample,
-                    names_of=lambda idx: [_name(cells, covariates, i) for i in idx])
-    if fit.n_clusters < 30:
-        warn(f"only {fit.n_clusters} clusters in {cluster or entity!r}: clustered standard "
-             "errors are unreliable with fewer than about 30 clusters (consider a wild "
-             "bootstrap)", stacklevel=3)
+    fit = fit_cells_frame(frame, y, cell, k, covariates, entity, time, cluster, small_sample,
+                          lambda idx: [_name(cells, covariates, i) for i in idx])
     b = fit.params[:k]
     V = fit.cov[:k, :k]
     cg = np.array([c[0] for c in cells])
