@@ -35,6 +35,9 @@ from dtistat.errors import DataError, ParameterError
 
 __all__ = ["PSMDiDResult", "psm_did"]
 
+# bytes of treated x control score distances held at once when matching with replacement
+_MATCH_BYTES = 16 * 2**20
+
 
 @dataclass(frozen=True, eq=False, repr=False)
 class PSMDiDResult(CoefResult):
@@ -96,12 +99,34 @@ def _match_stratum(p_t, p_c, k, caliper, replacement, used):
             out[i, :len(pick)] = pick
             used[pick] = True
         return out
+    step = max(1, _MATCH_BYTES // (8 * max(len(p_c), 1)))
+    for s in range(0, len(p_t), step):  # treated in chunks: O(chunk x controls) memory
+        out[s:s + step] = _nearest(p_t[s:s + step], p_c, k, caliper)
+    return out
+
+
+def _nearest(p_t, p_c, k, caliper):
+    """The k nearest controls of each treated (ties: lowest control index), -1 if none.
+
+    Equals ``argsort(d, kind="stable")[:, :k]`` on the distances without sorting every
+    row: the k-th smallest distance by partition, then all closer controls and the
+    first equidistant ones in index order.
+    """
     d = np.abs(p_t[:, None] - p_c[None, :])
     if caliper is not None:
         d[d > caliper] = np.inf
-    pick = np.argsort(d, axis=1, kind="stable")[:, :k]
-    ok = np.isfinite(np.take_along_axis(d, pick, axis=1))
-    out[ok] = pick[ok]
+    kk = min(k, d.shape[1])
+    vk = np.partition(d, kk - 1, axis=1)[:, kk - 1:kk]
+    less = d < vk
+    eq = d == vk
+    sel = less | (eq & (np.cumsum(eq, axis=1) <= kk - less.sum(axis=1, keepdims=True)))
+    sel &= np.isfinite(d)
+    rows, cols = np.nonzero(sel)
+    order = np.lexsort((cols, d[rows, cols], rows))  # by distance, then index
+    rows, cols = rows[order], cols[order]
+    rank = np.arange(len(rows)) - np.searchsorted(rows, rows)
+    out = np.full((len(p_t), k), -1)
+    out[rows, rank] = cols
     return out
 
 
