@@ -99,10 +99,46 @@ def _match_stratum(p_t, p_c, k, caliper, replacement, used):
             out[i, :len(pick)] = pick
             used[pick] = True
         return out
+    out, hard = _nearest_sorted(p_t, p_c, k, caliper)
+    rows = np.flatnonzero(hard)
     step = max(1, _MATCH_BYTES // (8 * max(len(p_c), 1)))
-    for s in range(0, len(p_t), step):  # treated in chunks: O(chunk x controls) memory
-        out[s:s + step] = _nearest(p_t[s:s + step], p_c, k, caliper)
+    for s in range(0, len(rows), step):  # ties at the window's edge: O(chunk x controls)
+        r = rows[s:s + step]
+        out[r] = _nearest(p_t[r], p_c, k, caliper)
     return out
+
+
+def _nearest_sorted(p_t, p_c, k, caliper):
+    """The k nearest controls from the 2k neighbours in score order, and the rows where
+    that window cannot decide (a control outside it as near as the k-th: ties)."""
+    order = np.argsort(p_c, kind="stable")
+    sp = p_c[order]
+    nc = len(sp)
+    pos = np.searchsorted(sp, p_t)
+    win = pos[:, None] + np.arange(-k, k)[None, :]
+    valid = (win >= 0) & (win < nc)
+    wc = np.clip(win, 0, nc - 1)
+    D = np.where(valid, np.abs(p_t[:, None] - sp[wc]), np.inf)
+    C = np.where(valid, order[wc], nc)
+    # by distance, then control index (the stable argsort's order)
+    srt = _rowwise_lexsort(C, D)
+    D = np.take_along_axis(D, srt, axis=1)[:, :k]
+    C = np.take_along_axis(C, srt, axis=1)[:, :k]
+    left, right = pos - k - 1, pos + k
+    d_out = np.minimum(
+        np.where(left >= 0, np.abs(p_t - sp[np.clip(left, 0, nc - 1)]), np.inf),
+        np.where(right < nc, np.abs(p_t - sp[np.clip(right, 0, nc - 1)]), np.inf))
+    hard = ~(D[:, -1] < d_out)
+    ok = np.isfinite(D) if caliper is None else D <= caliper
+    return np.where(ok, C, -1), hard
+
+
+def _rowwise_lexsort(C, D):
+    """Per row: positions ordered by D, then C."""
+    n, w = D.shape
+    rows = np.repeat(np.arange(n), w)
+    flat = np.lexsort((C.ravel(), D.ravel(), rows))
+    return (flat - rows * w).reshape(n, w)
 
 
 def _nearest(p_t, p_c, k, caliper):
