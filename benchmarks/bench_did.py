@@ -15,7 +15,10 @@
    (cell codes, chunked absorb) against the dense regression it replaced -- a dummy
    column per cell and ``fit_panel`` -- same process, same data, estimates checked equal.
 
-Run: ``python benchmarks/bench_did.py`` (``--sa-only`` for item 3).
+4. The other staggered estimators on the same 400,000 rows (one covariate): traced peak
+   memory per row and time of each (``--memory``).
+
+Run: ``python benchmarks/bench_did.py`` (``--sa-only`` for item 3, ``--memory`` for 4).
 """
 
 from __future__ import annotations
@@ -169,7 +172,29 @@ def bench_sunab(n_ent: int = 20_000) -> None:
           f"{m_old / m_new:.0f}x, time {t_old / t_new:.1f}x; max |diff| {diff:.1e}")
 
 
+def bench_memory(n_ent: int = 20_000) -> None:
+    from dtistat.did import psm_did
+    df = _sa_panel(n_ent)
+    df["x"] = np.random.default_rng(1).normal(size=len(df))
+    kw = {"y": "y", "treat_time": "g", "entity": "id", "time": "year"}
+    cases = {"twfe": lambda: fit_did(df, **kw, estimator="twfe"),
+             "event": lambda: fit_did(df, **kw, estimator="event"),
+             "sa": lambda: fit_did(df, **kw, estimator="sa"),
+             "cs": lambda: fit_did(df, **kw, n_boot=0),
+             "imputation": lambda: fit_did(df, **kw, estimator="imputation"),
+             "psm_did": lambda: psm_did(df, **kw, covariates="x")}
+    for name, fn in cases.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _, dt, peak = _traced(fn)
+        print(f"{name:>10}: {len(df):,} rows, {dt:6.2f} s, traced peak {peak / 2**20:6,.0f} MiB "
+              f"({peak / len(df):,.0f} B/row)", flush=True)
+
+
 if __name__ == "__main__":
+    if "--memory" in sys.argv:
+        bench_memory()
+        sys.exit()
     if "--sa-only" not in sys.argv:
         bench_cs()
         bench_placebo()

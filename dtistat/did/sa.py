@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from dtistat.did.results import EventStudyResult
-from dtistat.did.twfe import _frame, fit_cells_frame
+from dtistat.did.twfe import _fit_cells_frame, _frame
 from dtistat.errors import ParameterError
 from dtistat.inference import check_small_sample
 
@@ -62,7 +62,7 @@ def fit_sun_abraham(data: pd.DataFrame, *, y: str, treat_time: str, entity: str,
                              f"choose one of {', '.join(f'{k:g}' for k in observed)}")
     cells, cell = _cell_codes(g, t, reference)
     k = len(cells)
-    fit = fit_cells_frame(frame, y, cell, k, covariates, entity, time, cluster, small_sample,
+    fit = _fit_cells_frame(frame, y, cell, k, covariates, entity, time, cluster, small_sample,
                           lambda idx: [_name(cells, covariates, i) for i in idx])
     b = fit.params[:k]
     V = fit.cov[:k, :k]

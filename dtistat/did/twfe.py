@@ -86,7 +86,16 @@ def event_time_dummies(event_time: np.ndarray, treated: np.ndarray, *, leads: in
 
 def event_time_codes(event_time: np.ndarray, treated: np.ndarray, *, leads: int | None,
                      lags: int | None, reference: int):
-    """:func:`event_time_dummies` as one code per row: the column of its 1, or -1."""
+    """:func:`event_time_dummies` as one code per row: the column of its 1, or -1.
+
+    Examples
+    --------
+    >>> code, kept = event_time_codes(np.array([-2.0, -1.0, 0.0, 3.0, 0.0]),
+    ...                               np.array([True, True, True, True, False]),
+    ...                               leads=None, lags=2, reference=-1)
+    >>> code.tolist(), kept.tolist()
+    ([0, -1, 1, 2, -1], [-2.0, 0.0, 2.0])
+    """
     e = np.where(treated, event_time, np.nan)
     lo = np.nanmin(e) if leads is None else -leads
     hi = np.nanmax(e) if lags is None else lags
@@ -106,7 +115,7 @@ def event_time_codes(event_time: np.ndarray, treated: np.ndarray, *, leads: int 
     return code, kept
 
 
-def fit_cells_frame(frame, y, code, k, covariates, entity, time, cluster, small_sample,
+def _fit_cells_frame(frame, y, code, k, covariates, entity, time, cluster, small_sample,
                     names_of):
     """:func:`dtistat.did._cells.fit_cells` on the columns of ``frame`` (two-way FE,
     clustered by ``cluster`` or the entity), warning as fit_panel on few clusters."""
@@ -148,7 +157,7 @@ def fit_event_study(data: pd.DataFrame, *, y: str, treat_time: str, entity: str,
     e = frame[time].to_numpy(dtype=float) - frame["_g"].to_numpy()
     code, kept = event_time_codes(e, treated, leads=leads, lags=lags, reference=reference)
     k = len(kept)
-    fit = fit_cells_frame(frame, y, code, k, covariates, entity, time, cluster, small_sample,
+    fit = _fit_cells_frame(frame, y, code, k, covariates, entity, time, cluster, small_sample,
                           lambda idx: [f"event time {kept[i]:g}" if i < k
                                        else covariates[i - k] for i in idx])
     labels = [f"e={k:g}" for k in kept]
