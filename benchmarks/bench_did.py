@@ -10,7 +10,15 @@
    ``dtistat.did.placebo_reassign`` against one ``fit_panel`` regression per draw
    (timed on 30 draws and scaled).
 
-Run: ``python benchmarks/bench_did.py``.
+3. Sun-Abraham at 400,000 rows (20,000 units x 20 years, 12 cohorts: 228 cohort x
+   relative-period cells): traced peak memory and time of ``fit_did(estimator="sa")``
+   (cell codes, chunked absorb) against the dense regression it replaced -- a dummy
+   column per cell and ``fit_panel`` -- same process, same data, estimates checked equal.
+
+4. The other staggered estimators on the same 400,000 rows (one covariate): traced peak
+   memory per row and time of each (``--memory``).
+
+Run: ``python benchmarks/bench_did.py`` (``--sa-only`` for item 3, ``--memory`` for 4).
 """
 
 from __future__ import annotations
@@ -19,7 +27,9 @@ import contextlib
 import importlib.util
 import io
 import os
+import sys
 import time
+import tracemalloc
 import warnings
 
 import numpy as np
@@ -117,6 +127,75 @@ def bench_placebo(n_draws: int = 1000, reps: int = 5) -> None:
           f"-> {t_loop / t_ours:.0f}x")
 
 
+def _sa_panel(n_ent=20_000, T=20, seed=0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    g = rng.choice([0] + list(range(2005, 2017)), n_ent)
+    df = pd.DataFrame({"id": np.repeat(np.arange(n_ent), T),
+                       "year": np.tile(np.arange(2000, 2000 + T), n_ent), "g": np.repeat(g, T)})
+    df["y"] = rng.normal(size=len(df)) + 0.5 * ((df.g > 0) & (df.year >= df.g))
+    return df
+
+
+def _sa_dense(df):
+    """The design main built: one dummy column per cohort x relative period, fit_panel."""
+    e = (df["year"] - df["g"]).to_numpy()
+    g = df["g"].to_numpy()
+    cells = sorted({(a, b) for a, b in zip(g, e) if a > 0 and b != -1})
+    cols = {f"c{j}": ((g == a) & (e == b)).astype(float) for j, (a, b) in enumerate(cells)}
+    d = pd.concat([df, pd.DataFrame(cols, index=df.index)], axis=1)
+    return fit_panel(d, "y ~ " + " + ".join(cols), entity="id", time="year", fe="twoway",
+                     cov="cluster", cluster="id").params.to_numpy()
+
+
+def _traced(fn):
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    out = fn()
+    dt = time.perf_counter() - t0
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return out, dt, peak
+
+
+def bench_sunab(n_ent: int = 20_000) -> None:
+    df = _sa_panel(n_ent)
+    kw = {"y": "y", "treat_time": "g", "entity": "id", "time": "year", "estimator": "sa"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        new, t_new, m_new = _traced(lambda: fit_did(df, **kw))
+        old, t_old, m_old = _traced(lambda: _sa_dense(df))
+    diff = np.max(np.abs(new.cohort_effects["estimate"].to_numpy() - old))
+    n = len(df)
+    print(f"Sun-Abraham, {n:,} rows x {len(old)} cells: cell codes {m_new / 2**20:,.0f} MiB "
+          f"traced peak ({m_new / n:,.0f} B/row), {t_new:.2f} s; dense dummies + fit_panel "
+          f"{m_old / 2**20:,.0f} MiB ({m_old / n:,.0f} B/row), {t_old:.2f} s -> memory "
+          f"{m_old / m_new:.0f}x, time {t_old / t_new:.1f}x; max |diff| {diff:.1e}")
+
+
+def bench_memory(n_ent: int = 20_000) -> None:
+    from dtistat.did import psm_did
+    df = _sa_panel(n_ent)
+    df["x"] = np.random.default_rng(1).normal(size=len(df))
+    kw = {"y": "y", "treat_time": "g", "entity": "id", "time": "year"}
+    cases = {"twfe": lambda: fit_did(df, **kw, estimator="twfe"),
+             "event": lambda: fit_did(df, **kw, estimator="event"),
+             "sa": lambda: fit_did(df, **kw, estimator="sa"),
+             "cs": lambda: fit_did(df, **kw, n_boot=0),
+             "imputation": lambda: fit_did(df, **kw, estimator="imputation"),
+             "psm_did": lambda: psm_did(df, **kw, covariates="x")}
+    for name, fn in cases.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _, dt, peak = _traced(fn)
+        print(f"{name:>10}: {len(df):,} rows, {dt:6.2f} s, traced peak {peak / 2**20:6,.0f} MiB "
+              f"({peak / len(df):,.0f} B/row)", flush=True)
+
+
 if __name__ == "__main__":
-    bench_cs()
-    bench_placebo()
+    if "--memory" in sys.argv:
+        bench_memory()
+        sys.exit()
+    if "--sa-only" not in sys.argv:
+        bench_cs()
+        bench_placebo()
+    bench_sunab()

@@ -3,6 +3,7 @@
 Run:  python benchmarks/bench_mediation.py            (full: n=2,700 and n=100,000)
       python benchmarks/bench_mediation.py --quick    (n=2,700 only, fewer draws)
       python benchmarks/bench_mediation.py --memory   (1,000,000 rows: peak memory)
+      python benchmarks/bench_mediation.py --rebuild  (a table beyond CACHE_BYTES)
 
 ``--memory`` fits a 20,000-city × 50-period panel (10^6 rows, two-way FE, city cluster
 bootstrap, BCa) in a fresh process and prints its peak resident memory
@@ -15,6 +16,12 @@ take seconds to minutes), the ratio peer/dtistat, and peak traced memory of each
 (``tracemalloc``, which sees NumPy's allocations), measured in a separate traced run
 because tracing slows Python-heavy code; statsmodels' memory is not traced (its
 Python-level allocations make a traced run take minutes).
+
+``--rebuild``: 25,000 cities × 50 periods, 10% of rows dropped (unbalanced: the time
+dummies' cross-products vary by city, the per-city table is ~300 MB > CACHE_BYTES and is
+rebuilt from the rows on every pass), 999 draws: chunks of 128 draws as before (one
+rebuild per chunk, REBUILD_CHUNK_BYTES = 0), the REBUILD_CHUNK_BYTES chunks, and the
+table cached (CACHE_BYTES raised), one process; the draws must be bit-identical.
 
 Data: simulated (seeded) — X, one mediator M, outcome Y, three covariates; for the
 panel case 300 cities × 9 quarters with city and quarter effects.
@@ -108,7 +115,12 @@ def main() -> None:
     ap.add_argument("--memory-draws", type=int, default=1000,
                     help="bootstrap draws of the memory row (default 1,000)")
     ap.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--rebuild", action="store_true",
+                    help="only the uncached-table row (25,000 cities x 50 periods)")
     args = ap.parse_args()
+    if args.rebuild:
+        rebuild_row()
+        return
     if args.memory_child:
         memory_row(args.memory_draws)
         return
@@ -154,6 +166,29 @@ def memory_row(draws: int, cities: int = 20_000, periods: int = 50) -> None:
           f"{'met' if peak * 2**20 < 2e9 else 'MISSED'}")
     print(f"indirect[m] = {ind['estimate']:.4f} (truth 0.2), BCa "
           f"[{ind['ci_low']:.4f}, {ind['ci_high']:.4f}]", flush=True)
+
+
+def rebuild_row(cities: int = 25_000, periods: int = 50, draws: int = 999) -> None:
+    """fit_mediation when the per-group table is rebuilt on each pass (issue #21)."""
+    from dtistat import _bootstrap as bs
+    d = simulate(cities * periods, seed=4, cities=cities)
+    d = d[np.random.default_rng(1).random(len(d)) > 0.1].reset_index(drop=True)
+    kw = {"x": "x", "m": "m", "y": "y", "covariates": ["w1", "w2", "w3"], "entity": "city",
+          "time": "quarter", "fe": "twoway", "n_boot": draws, "seed": 1}
+    warnings.simplefilter("ignore")
+    saved = bs.CACHE_BYTES, bs.REBUILD_CHUNK_BYTES
+    out = {}
+    for label, cache, reb in [("rebuilt per 128-draw chunk (before)", saved[0], 0),
+                              ("rebuilt per REBUILD_CHUNK_BYTES chunk", saved[0], saved[1]),
+                              ("cached (CACHE_BYTES raised)", 10**10, saved[1])]:
+        bs.CACHE_BYTES, bs.REBUILD_CHUNK_BYTES = cache, reb
+        t0 = time.perf_counter()
+        out[label] = fit_mediation(d, **kw).boot_draws.to_numpy()
+        print(f"{len(d):,} rows, {cities:,} cities, {draws} draws, {label}: "
+              f"{time.perf_counter() - t0:.1f} s", flush=True)
+    bs.CACHE_BYTES, bs.REBUILD_CHUNK_BYTES = saved
+    a, b, _ = out.values()
+    print(f"draws bit-identical before/after: {np.array_equal(a, b)}")
 
 
 def run(args, draws: int, covs: list[str]) -> None:

@@ -55,16 +55,21 @@ CROSS_BYTES = 16 * 2**20
 #: Per-group cross-products are kept in memory while they fit this budget (bytes);
 #: beyond, each pass over the replicates rebuilds them block by block.
 CACHE_BYTES = 256 * 2**20
+#: Counts-buffer budget (bytes) when the table is not cached: each chunk of replicates
+#: rebuilds it from the rows, so chunks are made as large as the memory the absent
+#: cache would have held (fewer rebuilds; the draws do not depend on the chunking).
+REBUILD_CHUNK_BYTES = 256 * 2**20
 #: A regressor whose 1 - R^2 on the previous regressors falls below this (in a
 #: replicate) makes that replicate's design singular.
 SINGULAR_TOL = 1e-10
 
 
-def default_chunk(n_groups: int, n_boot: int, p: int = 1) -> int:
+def default_chunk(n_groups: int, n_boot: int, p: int = 1, budget: int | None = None) -> int:
     """Replicates per chunk so that the (chunk × G) counts buffer and the unpacked
-    (chunk × p × p) normal matrices (and their copies) fit CHUNK_BYTES."""
+    (chunk × p × p) normal matrices (and their copies) fit ``budget`` (default
+    CHUNK_BYTES)."""
     per = 8 * max(n_groups, 8 * p * p, 1)
-    return int(max(1, min(n_boot, CHUNK_BYTES // per)))
+    return int(max(1, min(n_boot, (CHUNK_BYTES if budget is None else budget) // per)))
 
 
 def _round_chunk(chunk: int) -> int:
@@ -222,6 +227,11 @@ class CrossProducts:
             out[local[first]] += np.add.reduceat(_row_products(D), first, axis=0)
             s = e
         return out
+
+    @property
+    def cached(self) -> bool:
+        """Whether the table is held in memory (else each pass rebuilds it)."""
+        return self._cache is not None
 
     def blocks(self) -> Iterator[tuple[int, int, np.ndarray]]:
         """Yield ``(g0, g1, C)``: the varying columns C of groups g0..g1-1."""
@@ -391,7 +401,10 @@ def bootstrap_coefs(
     """
     cross = _as_cross(Cq, p)
     G = cross.n_groups
-    chunk = _round_chunk(chunk or default_chunk(G, n_boot, p))
+    if chunk is None:
+        budget = None if cross.cached else max(CHUNK_BYTES, REBUILD_CHUNK_BYTES)
+        chunk = default_chunk(G, n_boot, p, budget)
+    chunk = _round_chunk(chunk)
     chunk = min(chunk, _round_chunk(n_boot))
     counts = np.empty((chunk, G))
     blocks = iter_resample_blocks(rng, G, n_boot)

@@ -36,6 +36,9 @@ from dtistat.errors import ConvergenceError, DataError, EstimationError, Paramet
 
 __all__ = ["PSMDiDResult", "psm_did"]
 
+# bytes of treated x control score distances held at once when matching with replacement
+_MATCH_BYTES = 16 * 2**20
+
 
 @dataclass(frozen=True, eq=False, repr=False)
 class PSMDiDResult(CoefResult):
@@ -134,12 +137,70 @@ def _match_stratum(p_t, p_c, k, caliper, replacement, used):
             out[i, :len(pick)] = pick
             used[pick] = True
         return out
+    out, hard = _nearest_sorted(p_t, p_c, k, caliper)
+    rows = np.flatnonzero(hard)
+    step = max(1, _MATCH_BYTES // (8 * max(len(p_c), 1)))
+    for s in range(0, len(rows), step):  # ties at the window's edge: O(chunk x controls)
+        r = rows[s:s + step]
+        out[r] = _nearest(p_t[r], p_c, k, caliper)
+    return out
+
+
+def _nearest_sorted(p_t, p_c, k, caliper):
+    """The k nearest controls from the 2k neighbours in score order, and the rows where
+    that window cannot decide (a control outside it as near as the k-th: ties)."""
+    order = np.argsort(p_c, kind="stable")
+    sp = p_c[order]
+    nc = len(sp)
+    pos = np.searchsorted(sp, p_t)
+    win = pos[:, None] + np.arange(-k, k)[None, :]
+    valid = (win >= 0) & (win < nc)
+    wc = np.clip(win, 0, nc - 1)
+    D = np.where(valid, np.abs(p_t[:, None] - sp[wc]), np.inf)
+    C = np.where(valid, order[wc], nc)
+    # by distance, then control index (the stable argsort's order)
+    srt = _rowwise_lexsort(C, D)
+    D = np.take_along_axis(D, srt, axis=1)[:, :k]
+    C = np.take_along_axis(C, srt, axis=1)[:, :k]
+    left, right = pos - k - 1, pos + k
+    d_out = np.minimum(
+        np.where(left >= 0, np.abs(p_t - sp[np.clip(left, 0, nc - 1)]), np.inf),
+        np.where(right < nc, np.abs(p_t - sp[np.clip(right, 0, nc - 1)]), np.inf))
+    hard = ~(D[:, -1] < d_out)
+    ok = np.isfinite(D) if caliper is None else D <= caliper
+    return np.where(ok, C, -1), hard
+
+
+def _rowwise_lexsort(C, D):
+    """Per row: positions ordered by D, then C."""
+    n, w = D.shape
+    rows = np.repeat(np.arange(n), w)
+    flat = np.lexsort((C.ravel(), D.ravel(), rows))
+    return (flat - rows * w).reshape(n, w)
+
+
+def _nearest(p_t, p_c, k, caliper):
+    """The k nearest controls of each treated (ties: lowest control index), -1 if none.
+
+    Equals ``argsort(d, kind="stable")[:, :k]`` on the distances without sorting every
+    row: the k-th smallest distance by partition, then all closer controls and the
+    first equidistant ones in index order.
+    """
     d = np.abs(p_t[:, None] - p_c[None, :])
     if caliper is not None:
         d[d > caliper] = np.inf
-    pick = np.argsort(d, axis=1, kind="stable")[:, :k]
-    ok = np.isfinite(np.take_along_axis(d, pick, axis=1))
-    out[ok] = pick[ok]
+    kk = min(k, d.shape[1])
+    vk = np.partition(d, kk - 1, axis=1)[:, kk - 1:kk]
+    less = d < vk
+    eq = d == vk
+    sel = less | (eq & (np.cumsum(eq, axis=1) <= kk - less.sum(axis=1, keepdims=True)))
+    sel &= np.isfinite(d)
+    rows, cols = np.nonzero(sel)
+    order = np.lexsort((cols, d[rows, cols], rows))  # by distance, then index
+    rows, cols = rows[order], cols[order]
+    rank = np.arange(len(rows)) - np.searchsorted(rows, rows)
+    out = np.full((len(p_t), k), -1)
+    out[rows, rank] = cols
     return out
 
 

@@ -10,8 +10,9 @@ clustered covariance of the CATTs (R ``fixest::sunab`` / ``aggregate``). Without
 never-treated units the last cohort is the comparison and the periods from its
 treatment on are dropped (the paper's recommendation).
 
-The regression runs through :func:`dtistat.panel.fit_panel` (two-way fixed effects,
-clustered by entity).
+The regression is :func:`dtistat.panel.fit_panel`'s (two-way fixed effects, clustered by
+entity), run by :mod:`dtistat.did._cells` on an integer cell code per row: memory is
+O(rows x chunk), never a dense rows x cells design.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ import numpy as np
 import pandas as pd
 
 from dtistat.did.results import EventStudyResult
-from dtistat.did.twfe import _fit, _frame
+from dtistat.did.twfe import _fit_cells_frame, _frame
 from dtistat.errors import ParameterError
+from dtistat.inference import check_small_sample
 
 __all__ = ["fit_sun_abraham"]
 
@@ -44,6 +46,7 @@ def fit_sun_abraham(data: pd.DataFrame, *, y: str, treat_time: str, entity: str,
     >>> sa.event_study()["event_time"].tolist()
     [-3.0, -2.0, -1.0, 0.0, 1.0, 2.0]
     """
+    small_sample = check_small_sample(small_sample)
     panel, frame, covariates = _frame(data, y, treat_time, entity, time, covariates, cluster)
     g = frame["_g"].to_numpy()
     if not (panel.G == 0).any():
@@ -57,15 +60,12 @@ def fit_sun_abraham(data: pd.DataFrame, *, y: str, treat_time: str, entity: str,
     if reference not in observed:
         raise ParameterError(f"reference={reference} is not an observed relative period; "
                              f"choose one of {', '.join(f'{k:g}' for k in observed)}")
-    cells = sorted({(gg, tt - gg) for gg, tt in zip(g, t) if gg > 0 and tt - gg != reference})
-    terms = []
-    for j, (gg, e) in enumerate(cells):
-        terms.append(f"_sa{j}")
-        frame[terms[-1]] = ((g == gg) & (t - g == e)).astype(float)
-    res = _fit(frame, y, terms, covariates, entity, time, cluster, level, small_sample)
+    cells, cell = _cell_codes(g, t, reference)
     k = len(cells)
-    b = res.params.to_numpy()[:k]
-    V = res.cov.to_numpy()[:k, :k]
+    fit = _fit_cells_frame(frame, y, cell, k, covariates, entity, time, cluster, small_sample,
+                          lambda idx: [_name(cells, covariates, i) for i in idx])
+    b = fit.params[:k]
+    V = fit.cov[:k, :k]
     cg = np.array([c[0] for c in cells])
     ce = np.array([c[1] for c in cells])
     # cohort sizes in units (balanced panel: shares at each relative period)
@@ -83,5 +83,23 @@ def fit_sun_abraham(data: pd.DataFrame, *, y: str, treat_time: str, entity: str,
     return EventStudyResult(
         params=pd.Series(W @ b, index=labels, name="estimate"),
         cov=pd.DataFrame(W @ V @ W.T, index=labels, columns=labels),
-        df_inference=res.df_inference, level=level, nobs=res.nobs, event_times=events,
+        df_inference=fit.df_inference, level=level, nobs=fit.nobs, event_times=events,
         reference=(reference,), estimator="Sun-Abraham", cohort_effects=cohort)
+
+
+def _cell_codes(g: np.ndarray, t: np.ndarray, reference: int):
+    """Sorted (cohort, relative period) cells of treated rows and each row's cell (-1: none)."""
+    e = t - g
+    inc = (g > 0) & (e != reference)
+    pairs = np.unique(np.column_stack([g[inc], e[inc]]), axis=0)
+    cell = np.full(len(g), -1, dtype=np.int64)
+    if len(pairs):
+        key = pairs[:, 0] * 1e6 + pairs[:, 1]  # lexicographic: relative periods < 1e6/2
+        cell[inc] = np.searchsorted(key, g[inc] * 1e6 + e[inc])
+    return [(float(a), float(b)) for a, b in pairs], cell
+
+
+def _name(cells, covariates, i: int) -> str:
+    if i < len(cells):
+        return f"cohort {cells[i][0]:g} x relative period {cells[i][1]:g}"
+    return covariates[i - len(cells)]

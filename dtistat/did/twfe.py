@@ -17,12 +17,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from dtistat._validate import as_list, check_positive_int
+from dtistat._validate import as_list, check_positive_int, warn
+from dtistat.did._cells import fit_cells
 from dtistat.did._data import prepare_panel
 from dtistat.did.results import EventStudyResult, TWFEResult
 from dtistat.errors import ParameterError
+from dtistat.inference import check_small_sample
 
-__all__ = ["event_time_dummies", "fit_event_study", "fit_twfe"]
+__all__ = ["event_time_codes", "event_time_dummies", "fit_event_study", "fit_twfe"]
 
 
 def _frame(data, y, treat_time, entity, time, covariates, cluster):
@@ -76,6 +78,24 @@ def event_time_dummies(event_time: np.ndarray, treated: np.ndarray, *, leads: in
     Returns ``(D, kept)``: ``D[:, j]`` is 1 for treated rows at event time ``kept[j]``
     (or beyond it at a binned endpoint); the reference period has no column.
     """
+    code, kept = event_time_codes(event_time, treated, leads=leads, lags=lags,
+                                  reference=reference)
+    D = np.column_stack([(code == j).astype(float) for j in range(len(kept))])
+    return D, kept
+
+
+def event_time_codes(event_time: np.ndarray, treated: np.ndarray, *, leads: int | None,
+                     lags: int | None, reference: int):
+    """:func:`event_time_dummies` as one code per row: the column of its 1, or -1.
+
+    Examples
+    --------
+    >>> code, kept = event_time_codes(np.array([-2.0, -1.0, 0.0, 3.0, 0.0]),
+    ...                               np.array([True, True, True, True, False]),
+    ...                               leads=None, lags=2, reference=-1)
+    >>> code.tolist(), kept.tolist()
+    ([0, -1, 1, 2, -1], [-2.0, 0.0, 2.0])
+    """
     e = np.where(treated, event_time, np.nan)
     lo = np.nanmin(e) if leads is None else -leads
     hi = np.nanmax(e) if lags is None else lags
@@ -88,9 +108,27 @@ def event_time_dummies(event_time: np.ndarray, treated: np.ndarray, *, leads: in
         raise ParameterError(f"reference={reference} is not an observed event time; choose "
                              f"one of {', '.join(f'{k:g}' for k in observed)}")
     # observed event times only: with gaps (e.g. biennial data) some never occur
-    kept = [k for k in observed if k != reference]
-    D = np.column_stack([(eb == k).astype(float) for k in kept])
-    return D, np.array(kept, dtype=float)
+    kept = np.array([k for k in observed if k != reference], dtype=float)
+    code = np.full(len(eb), -1, dtype=np.int64)
+    ok = np.isfinite(eb) & (eb != reference)
+    code[ok] = np.searchsorted(kept, eb[ok])
+    return code, kept
+
+
+def _fit_cells_frame(frame, y, code, k, covariates, entity, time, cluster, small_sample,
+                    names_of):
+    """:func:`dtistat.did._cells.fit_cells` on the columns of ``frame`` (two-way FE,
+    clustered by ``cluster`` or the entity), warning as fit_panel on few clusters."""
+    fit = fit_cells(frame[y].to_numpy(dtype=float),
+                    frame[covariates].to_numpy(dtype=float).reshape(len(frame), -1),
+                    code, k, pd.factorize(frame[entity])[0], pd.factorize(frame[time])[0],
+                    pd.factorize(frame[cluster or entity])[0], small_sample=small_sample,
+                    names_of=names_of)
+    if fit.n_clusters < 30:
+        warn(f"only {fit.n_clusters} clusters in {cluster or entity!r}: clustered standard "
+             "errors are unreliable with fewer than about 30 clusters (consider a wild "
+             "bootstrap)", stacklevel=4)
+    return fit
 
 
 def fit_event_study(data: pd.DataFrame, *, y: str, treat_time: str, entity: str, time: str,
@@ -113,19 +151,19 @@ def fit_event_study(data: pd.DataFrame, *, y: str, treat_time: str, entity: str,
     for name, v in (("leads", leads), ("lags", lags)):
         if v is not None:
             check_positive_int(v, name, minimum=0)
+    small_sample = check_small_sample(small_sample)
     _, frame, covariates = _frame(data, y, treat_time, entity, time, covariates, cluster)
     treated = frame["_g"].to_numpy() > 0
     e = frame[time].to_numpy(dtype=float) - frame["_g"].to_numpy()
-    D, kept = event_time_dummies(e, treated, leads=leads, lags=lags, reference=reference)
-    terms = [f"_ev{j}" for j in range(len(kept))]
-    for j, t in enumerate(terms):
-        frame[t] = D[:, j]
-    res = _fit(frame, y, terms, covariates, entity, time, cluster, level, small_sample)
-    labels = [f"e={k:g}" for k in kept]
+    code, kept = event_time_codes(e, treated, leads=leads, lags=lags, reference=reference)
     k = len(kept)
+    fit = _fit_cells_frame(frame, y, code, k, covariates, entity, time, cluster, small_sample,
+                          lambda idx: [f"event time {kept[i]:g}" if i < k
+                                       else covariates[i - k] for i in idx])
+    labels = [f"e={k:g}" for k in kept]
     binned = () if leads is None and lags is None else (kept.min(), kept.max())
     return EventStudyResult(
-        params=pd.Series(res.params.to_numpy()[:k], index=labels, name="estimate"),
-        cov=pd.DataFrame(res.cov.to_numpy()[:k, :k], index=labels, columns=labels),
-        df_inference=res.df_inference, level=level, nobs=res.nobs, event_times=kept,
+        params=pd.Series(fit.params[:k], index=labels, name="estimate"),
+        cov=pd.DataFrame(fit.cov[:k, :k], index=labels, columns=labels),
+        df_inference=fit.df_inference, level=level, nobs=fit.nobs, event_times=kept,
         reference=(reference,), estimator="TWFE", binned=binned)
