@@ -35,26 +35,23 @@ _NAME = re.compile(r"^[A-Za-z_\u4e00-\u9fff][\w\u4e00-\u9fff.]*$")
 
 def _formula_frame(data, formula, entity, time):
     """Outcome and controls of a formula (:mod:`dtistat.formula`: transforms, dummies,
-    lags) as columns of a copy of the rows it keeps; returns (frame, y, x)."""
+    interactions, lags) as columns of a copy of the rows it keeps; returns (frame, y, x).
+
+    Rows without the lagged period of an ``L()``/``D()`` term are dropped, as by
+    fit_panel; the rows left must still form a balanced panel (checked by the caller:
+    lags drop the first period of every entity, a gap in the calendar unbalances it)."""
     if not isinstance(formula, str) or formula.count("~") != 1:
         raise SpecError(f"formula must look like 'y ~ x1 + x2', got {formula!r}")
     lhs, rhs = (part.strip() for part in formula.split("~"))
     if rhs in ("", "0", "1", "-1", "1 - 1", "0 + 1"):  # no controls: the outcome alone
         out = build_design(data, "~ " + lhs, entity=entity, time=time,
                            intercept_allowed=False)
-        if out.n_dropped_lags:
-            raise DataError(f"formula {formula!r} drops rows without the lagged period: "
-                            "the threshold model needs a balanced panel")
         work = data.iloc[out.rows].copy()
         work[out.names[0]] = out.X[:, 0]
         return work, out.names[0], []
     design = build_design(data, formula, entity=entity, time=time, intercept_allowed=False)
     if design.y is None:
         raise SpecError(f"formula {formula!r} has no outcome; write 'y ~ x1 + x2'")
-    if design.n_dropped_lags:
-        raise DataError(f"formula {formula!r} drops {design.n_dropped_lags} row(s) without "
-                        "the lagged period: the threshold model needs a balanced panel; "
-                        "drop the first period(s) before fitting")
     work = data.iloc[design.rows].copy()
     work[design.y_name] = design.y
     for j, name in enumerate(design.names):

@@ -196,6 +196,8 @@ def bootstrap_F(panel: Panel, grid: Grid, k: int, fixed: tuple, n_boot: int,
 
     def run(idx: np.ndarray) -> np.ndarray:
         E = R[idx].reshape(len(idx), -1).T          # N, nb
+        if panel.twoway:  # resampled entities no longer sum to zero within a period:
+            E = panel.tr(E)  # the period effects are estimated again on every draw
         return _boot_chain(panel, fit[:, None] + E, grid, k)
 
     out = []
