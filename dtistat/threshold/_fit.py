@@ -197,8 +197,9 @@ def fit_threshold(
     trim : float or sequence of float
         Share trimmed for each threshold (``xthreg``'s ``trim(0.01 0.01 0.05)``).
     grid : int or "hansen"
-        ``int``: that many quantiles of q, evenly spaced over the trimmed range (every
-        regime keeps at least ``trim`` of the observations); ``"hansen"``: Hansen's
+        ``int``: that many quantiles of q, evenly spaced over the trimmed range (the two
+        regimes a new threshold splits off each keep at least its ``trim`` share of the
+        observations); ``"hansen"``: Hansen's
         program's grid (400 quantiles of the distinct values of q; new thresholds kept
         ``400 trim`` grid positions away from fixed ones).
     n_boot : int or sequence of int
