@@ -108,6 +108,10 @@ def test_twoway_fit_equals_period_dummies_as_controls(df):
         names = a.params.index
         np.testing.assert_allclose(a.params, b.params[names], rtol=1e-9)
         np.testing.assert_allclose(a.std_errors, b.std_errors[names], rtol=1e-8)
+    again = fit_threshold(df, "y ~ x1 + x2", fe="twoway", cov=cov, small_sample=ss,
+                          n_jobs=2, **kw)  # same seed: same draws whatever n_jobs
+    for test in a.boot_F:
+        np.testing.assert_array_equal(a.boot_F[test], again.boot_F[test])
     text = a.summary().as_text()
     assert "Fixed effects" in text and "twoway" in text
 
