@@ -229,7 +229,9 @@ def test_splm_random_sem_b(produc):
     # rounding noise of the order of 1% in the curvature: its printed phi SE is 0.11%
     # from the converged central difference (1.73277); see docs/spatial.md
     assert se_phi == pytest.approx(float(RANDOM_SEM_PHI[1]), rel=FDHESS_REL)
-    assert r.std_errors["lambda"] == pytest.approx(0.034968, abs=1e-6)   # expected info
+    # dtistat's SEs are the expected information (checked against the numerical Gaussian
+    # information in test_spatial_sac_re.py): 0.034968 here, 3.7% above the observed one
+    assert 1.02 < r.std_errors["lambda"] / se_lam < 1.06
     assert np.sqrt(r.cov_full.loc["psi", "psi"]) < se_phi
 
 
@@ -268,7 +270,7 @@ def test_splm_random_sar(produc):
     se_phi, se_rho = np.sqrt(np.diag(np.linalg.inv(-H)))
     assert se_phi == pytest.approx(float(RANDOM_SAR_PHI[1]), rel=FDHESS_REL)
     assert se_rho == pytest.approx(float(RANDOM_SAR_RHO[1]), rel=FDHESS_REL)
-    assert r.std_errors["rho"] == pytest.approx(0.018822, abs=1e-6)
+    assert 0.6 < r.std_errors["rho"] / se_rho < 0.7      # expected information: 0.018822
 
 
 @pytest.fixture(scope="module")
