@@ -3,14 +3,16 @@
 
 Model: log(gsp) ~ log(pcap) + log(pc) + log(emp) + unemp.
 
-Published output used (printed digits, strings below): `summary()` of splm 1.4-x
-`spml()` fits as knitted on 2020-06-08 in T. Shimamura's R Markdown notes "04 Further
-Topics in Spatial Econometrics" (Examples 4.5 and 4.6, working through Arbia 2014,
-*A Primer for Spatial Econometrics*, ch. 4), with W = `nb2listw(spData::usa48.nb)`.
+Published output used (printed digits, strings below): `summary()` of `spml()` fits
+(splm as on CRAN in June 2020; version not printed) knitted on 2020-06-08 in
+T. Shimamura's R Markdown notes "04 Further Topics in Spatial Econometrics" (Examples 4.5
+and 4.6, working through Arbia 2014, *A Primer for Spatial Econometrics*, ch. 4), with
+W = `nb2listw(spData::usa48.nb)`.
 That W and `usaww` give the same fits: every within-model number below is reproduced
 with `usaww` to its last printed digit. No copy of the JSS paper (Millo & Piras 2012)
 or of the Mathematics review (Bivand, Millo & Piras 2021) could be read here; see
-docs/spatial.md ("Produc (R splm)") for what each printed number means.
+docs/spatial.md ("Produc (R splm)") for what each printed number means. The same notes
+(Exercise 4.7, 2020-06-09) print splm's fits of its `Insurance` panel with `itaww`.
 """
 
 from __future__ import annotations
