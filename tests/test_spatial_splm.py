@@ -222,8 +222,8 @@ def test_splm_random_sem_b(produc):
     psi = r.sigma2_mu / r.sigma2
     assert prints_as(psi, RANDOM_SEM_PHI[0])
     assert prints_as(r.rho, RANDOM_SEM_LAMBDA[0])
-    assert _ll_sem(_produc_panel(produc), psi, r.rho) == pytest.approx(r.loglik, abs=1e-8)
     panel = _produc_panel(produc)
+    assert _ll_sem(panel, psi, r.rho) == pytest.approx(r.loglik, abs=1e-8)
     H = _hessian(lambda p, lam: _ll_sem(panel, p, lam), [psi, r.rho], [1e-3 * psi, 5e-4])
     se_phi, se_lam = np.sqrt(np.diag(np.linalg.inv(-H)))
     assert prints_as(se_lam, RANDOM_SEM_LAMBDA[1])                 # 0.0337071
@@ -232,7 +232,8 @@ def test_splm_random_sem_b(produc):
     # from the converged central difference (1.73277); see docs/spatial.md
     assert se_phi == pytest.approx(float(RANDOM_SEM_PHI[1]), rel=FDHESS_REL)
     # dtistat's SEs are the expected information (checked against the numerical Gaussian
-    # information in test_spatial_sac_re.py): 0.034968 here, 3.7% above the observed one
+    # information in test_spatial_sac_re.py::test_random_effects_standard_errors_equal_
+    # gaussian_information): 0.034968 here, 3.7% above the observed one
     assert 1.02 < r.std_errors["lambda"] / se_lam < 1.06
     assert np.sqrt(r.cov_full.loc["psi", "psi"]) < se_phi
 
