@@ -49,6 +49,8 @@ class StaggeredPanel:
     covariates : list of str
     cluster : ndarray (n,) of int or None
         Cluster codes of the units.
+    W : ndarray (n,) or None
+        Sampling weights of the units (None: equal weights).
     """
 
     units: np.ndarray
@@ -62,6 +64,7 @@ class StaggeredPanel:
     entity: str
     time: str
     treat_time: str
+    W: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -100,7 +103,8 @@ def _unit_constant(frame: pd.DataFrame, col: str, entity: str, why: str) -> None
 
 def prepare_panel(data: pd.DataFrame, *, y: str, treat_time: str, entity: str, time: str,
                   covariates=None, cluster: str | None = None,
-                  fixed_covariates: bool = True) -> StaggeredPanel:
+                  fixed_covariates: bool = True, weights: str | None = None,
+                  anticipation: float = 0) -> StaggeredPanel:
     """Validate a staggered-adoption panel and return it as arrays.
 
     Parameters
@@ -115,6 +119,11 @@ def prepare_panel(data: pd.DataFrame, *, y: str, treat_time: str, entity: str, t
         within each unit.
     cluster : str, optional
         A cluster column constant within units (e.g. the province of a city).
+    weights : str, optional
+        Sampling weights, non-negative and constant within units.
+    anticipation : float
+        Periods of anticipation: units first treated by ``first period + anticipation``
+        have no unaffected base period and are refused.
 
     Returns
     -------
@@ -130,10 +139,11 @@ def prepare_panel(data: pd.DataFrame, *, y: str, treat_time: str, entity: str, t
     """
     data = check_frame(data)
     covariates = as_list(covariates, "covariates")
-    cols = [y, treat_time, entity, time, *covariates] + ([cluster] if cluster else [])
+    wcol = [weights] if weights else []
+    cols = [y, treat_time, entity, time, *covariates, *wcol] + ([cluster] if cluster else [])
     check_columns(data, cols)
-    check_numeric(data, [y, time, treat_time, *covariates])
-    check_no_nan(data, [y, time, *covariates], keys=[entity, time])
+    check_numeric(data, [y, time, treat_time, *covariates, *wcol])
+    check_no_nan(data, [y, time, *covariates, *wcol], keys=[entity, time])
     if data[entity].isna().any():
         raise DataError(f"column {entity!r} (entity) has missing ids, e.g. row "
                         f"{data.index[data[entity].isna().to_numpy()][0]!r}")
@@ -151,6 +161,8 @@ def prepare_panel(data: pd.DataFrame, *, y: str, treat_time: str, entity: str, t
                            "pre-treatment value, e.g. the first period's)")
     if cluster:
         _unit_constant(frame, cluster, entity, "clusters must contain whole units")
+    if weights:
+        _check_weights(frame, weights, entity)
     frame = frame.sort_values([entity, time], kind="mergesort")
     units = frame[entity].drop_duplicates().to_numpy()
     times = np.sort(frame[time].unique())
@@ -168,15 +180,32 @@ def prepare_panel(data: pd.DataFrame, *, y: str, treat_time: str, entity: str, t
     Y = frame[y].to_numpy(dtype=float).reshape(n, T)
     first = frame.groupby(entity, sort=False).head(1)
     G = first[treat_time].to_numpy(dtype=float)
-    _check_timing(G, times, units, entity, treat_time)
+    _check_timing(G, times, units, entity, treat_time, anticipation)
+    W = first[weights].to_numpy(dtype=float) if weights else None
     X = first[covariates].to_numpy(dtype=float) if covariates else np.empty((n, 0))
     cl = None
     if cluster:
         cl = pd.factorize(first[cluster])[0].astype(np.intp)
-    return StaggeredPanel(units, times, Y, G, X, covariates, cl, y, entity, time, treat_time)
+    return StaggeredPanel(units, times, Y, G, X, covariates, cl, y, entity, time, treat_time,
+                          W)
 
 
-def _check_timing(G, times, units, entity, treat_time) -> None:
+def _check_weights(frame: pd.DataFrame, weights: str, entity: str) -> None:
+    """Sampling weights: non-negative, not all zero, constant within units (R ``did``)."""
+    w = frame[weights].to_numpy(dtype=float)
+    if (w < 0).any():
+        i = int(np.argmax(w < 0))
+        raise DataError(f"weights column {weights!r} is negative ({w[i]:g}) at row "
+                        f"{frame.index[i]!r}; sampling weights must be >= 0")
+    if not (w > 0).any():
+        raise DataError(f"weights column {weights!r} is zero on every row; give the units "
+                        "positive sampling weights")
+    _unit_constant(frame, weights, entity,
+                   "sampling weights must be constant within units (e.g. the base-year "
+                   "population weight)")
+
+
+def _check_timing(G, times, units, entity, treat_time, anticipation=0) -> None:
     treated = G != 0
     if not treated.any():
         raise DataError(f"column {treat_time!r} has no treated unit (all 0 or missing)")
@@ -186,12 +215,14 @@ def _check_timing(G, times, units, entity, treat_time) -> None:
         raise DataError(f"{treat_time}={G[i]:g} of {entity}={_v(units[i])} is not a period of "
                         f"the panel ({times[0]:g}..{times[-1]:g}); code units first treated "
                         "after the panel ends as never treated (0)")
-    first = treated & (G == times[0])
+    first = treated & (G <= times[0] + anticipation)
     if first.any():
         i = int(np.argmax(first))
+        ant = (f" or anticipate treatment in it (anticipation={anticipation:g}: first treated "
+               f"by {times[0] + anticipation:g})" if anticipation else "")
         raise DataError(f"{entity}={_v(units[i])} and {int(first.sum()) - 1} other unit(s) are "
-                        f"treated from the first period ({times[0]:g}) on: no pre-treatment "
-                        "period identifies their effect; drop them")
+                        f"treated from the first period ({times[0]:g}) on{ant}: no "
+                        "pre-treatment period identifies their effect; drop them")
 
 
 def first_treated(data: pd.DataFrame, *, treat: str, entity: str, time: str) -> pd.Series:

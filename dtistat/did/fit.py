@@ -13,6 +13,7 @@ from dtistat._validate import (
     check_choice,
     check_level,
     check_positive_int,
+    check_real,
     check_seed,
 )
 from dtistat.did._data import prepare_panel
@@ -26,6 +27,7 @@ from dtistat.did.bootstrap import (
 )
 from dtistat.did.cs import group_time_effects
 from dtistat.did.results import AggregateResult, CSResult
+from dtistat.errors import ParameterError
 from dtistat.inference import critical_value
 
 __all__ = ["fit_did"]
@@ -52,6 +54,9 @@ def fit_did(
     lags: int | None = None,
     reference: int = -1,
     small_sample: str = "stata",
+    anticipation: float = 0,
+    base_period: str = "varying",
+    weights: str | None = None,
 ):
     """Difference in differences for staggered adoption.
 
@@ -95,6 +100,20 @@ def fit_did(
     small_sample : str
         Small-sample convention of the clustered covariance of the regression
         estimators (:func:`dtistat.panel.fit_panel`).
+    anticipation : float
+        ``"cs"``: periods (units of ``time``) before treatment in which outcomes may
+        already respond (R ``did``'s ``anticipation``). The base period of cohort g
+        becomes the last period before ``g - anticipation``, not-yet-treated comparison
+        units must be untreated by ``t + anticipation``, and units first treated by
+        the first period + ``anticipation`` are refused.
+    base_period : {"varying", "universal"}
+        ``"cs"``: pre-treatment cells compare t with t - 1 (``"varying"``) or with the
+        cohort's base period ``g - anticipation - 1`` (``"universal"``, whose event
+        study has a normalized zero there). Post-treatment cells are the same.
+    weights : str, optional
+        ``"cs"``: sampling weights, non-negative and constant within units (R ``did``'s
+        ``weightsname``), used in every ATT(g,t), the cohort shares of the
+        aggregations and so in the multiplier bootstrap.
 
     Returns
     -------
@@ -122,7 +141,14 @@ def fit_did(
     if estimator == "cs":
         return _fit_cs(data, y=y, treat_time=treat_time, entity=entity, time=time,
                        covariates=covariates, control=control, method=method,
-                       cluster=cluster, n_boot=n_boot, seed=seed, level=level)
+                       cluster=cluster, n_boot=n_boot, seed=seed, level=level,
+                       anticipation=anticipation, base_period=base_period, weights=weights)
+    for name, value, default in (("anticipation", anticipation, 0),
+                                 ("base_period", base_period, "varying"),
+                                 ("weights", weights, None)):
+        if not (value is default or value == default):
+            raise ParameterError(f"{name}={value!r} is an option of estimator='cs' only; "
+                                 f"estimator={estimator!r} does not take it")
     from dtistat.did import imputation, sa, twfe
     if estimator == "imputation":
         return imputation.fit_imputation(data, y=y, treat_time=treat_time, entity=entity,
@@ -142,16 +168,20 @@ def fit_did(
 
 
 def _fit_cs(data, *, y, treat_time, entity, time, covariates, control, method, cluster,
-            n_boot, seed, level) -> CSResult:
+            n_boot, seed, level, anticipation, base_period, weights) -> CSResult:
     check_choice(control, ("never", "notyet"), "control")
     check_choice(method, ("reg", "ipw", "dr"), "method")
+    check_choice(base_period, ("varying", "universal"), "base_period")
+    anticipation = check_real(anticipation, "anticipation", minimum=0)
     n_boot = check_positive_int(n_boot, "n_boot", minimum=0)
     rng = check_seed(seed)
     panel = prepare_panel(data, y=y, treat_time=treat_time, entity=entity, time=time,
                           covariates=as_list(covariates, "covariates"),
-                          cluster=cluster if cluster != entity else None)
-    gt = group_time_effects(panel, control=control, method=method)
-    aggs = aggregate_all(gt, panel.G)
+                          cluster=cluster if cluster != entity else None,
+                          weights=weights, anticipation=anticipation)
+    gt = group_time_effects(panel, control=control, method=method,
+                            anticipation=anticipation, base_period=base_period)
+    aggs = aggregate_all(gt, panel.G, panel.W)
     # every estimate's influence function side by side: one bootstrap serves them all
     blocks = [("cells", gt.inf)] + [(k, np.column_stack([a.inf, a.overall_inf]))
                                     for k, a in aggs.items()]
@@ -176,8 +206,12 @@ def _fit_cs(data, *, y, treat_time, entity, time, covariates, control, method, c
     n = panel.n
     labels = [f"ATT({g:g},{t:g})" for g, t in zip(gt.group, gt.time)]
     se_cells, crit = out["cells"]
+    # the universal base period is a normalization, not an estimate: a zero row in
+    # the event study at e = -1 - anticipation (R did's aggte reports it with att 0)
+    ref = (-1.0 - anticipation,) if base_period == "universal" else ()
     aggregates = {k: _aggregate_result(a, out[k][0], out[k][1], cluster_sums(
-        a.inf, panel.cluster), n, level) for k, a in aggs.items()}
+        a.inf, panel.cluster), n, level, ref if k == "dynamic" else ())
+        for k, a in aggs.items()}
     att_gt = _att_gt_frame(gt, labels, se_cells, crit, level)
     return CSResult(
         params=pd.Series(gt.att, index=labels, name="estimate"),
@@ -185,7 +219,8 @@ def _fit_cs(data, *, y, treat_time, entity, time, covariates, control, method, c
         se=pd.Series(se_cells, index=labels), att_gt=att_gt, aggregates=aggregates,
         crit=crit, control=control, method=method, n_boot=n_boot, n_units=n,
         n_periods=len(panel.times), nobs=int(panel.Y.size), level=level,
-        influence=gt.inf)
+        influence=gt.inf, anticipation=anticipation, base_period=base_period,
+        weights=weights)
 
 
 def _att_gt_frame(gt, labels, se, crit, level) -> pd.DataFrame:
@@ -199,14 +234,14 @@ def _att_gt_frame(gt, labels, se, crit, level) -> pd.DataFrame:
         "n_treated": gt.n_treated, "n_control": gt.n_control}, index=labels)
 
 
-def _aggregate_result(a, se, crit, S, n, level) -> AggregateResult:
+def _aggregate_result(a, se, crit, S, n, level, reference=()) -> AggregateResult:
     keys = a.keys
     labels = [str(k) if isinstance(k, str) else f"{k:g}" for k in keys]
     return AggregateResult(
         kind=a.kind, params=pd.Series(a.att, index=labels, name="estimate"),
         cov=pd.DataFrame(S.T @ S / n**2, index=labels, columns=labels),
         se=pd.Series(se[:-1], index=labels), keys=keys, overall=a.overall,
-        overall_se=float(se[-1]), crit=crit, level=level, nobs=n)
+        overall_se=float(se[-1]), crit=crit, level=level, nobs=n, reference=reference)
 
 
 def check_did_magnitude(data: Any, cols: list, what: str) -> None:
