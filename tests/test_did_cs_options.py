@@ -213,3 +213,86 @@ def test_weighted_bootstrap_tracks_weighted_influence(mpdta):
     np.testing.assert_allclose(b.std_errors, a.std_errors, rtol=0.12)
     c = fit_did(df, **KW, weights="w", n_boot=1999, seed=3)
     assert b.std_errors.equals(c.std_errors) and b.crit == c.crit
+
+
+def _anticipation_panel(n=900, seed=5):
+    """Simulated: cohorts 4, 6 and never treated over periods 1..8; outcomes move 0.5
+    one period before treatment (anticipation) and by 1 + 0.2 e at event time e >= 0;
+    unit and period effects, N(0, 0.3^2) noise."""
+    rng = np.random.default_rng(seed)
+    T = np.arange(1, 9)
+    g = rng.choice([4, 6, 0], size=n)
+    e = T[None, :] - g[:, None]
+    eff = np.where(g[:, None] == 0, 0.0, np.where(e >= 0, 1 + 0.2 * e,
+                                                   np.where(e == -1, 0.5, 0.0)))
+    y = (rng.normal(size=(n, 1)) + 0.3 * T[None, :] + eff
+         + 0.3 * rng.normal(size=(n, len(T))))
+    return pd.DataFrame({"id": np.repeat(np.arange(n), len(T)), "t": np.tile(T, n),
+                         "g": np.repeat(g, len(T)), "y": y.ravel()})
+
+
+SIM = {"y": "y", "treat_time": "g", "entity": "id", "time": "t"}
+
+
+def test_anticipation_recovers_the_simulated_effects():
+    df = _anticipation_panel()
+    before = df.copy()
+    res = fit_did(df, **SIM, anticipation=1, base_period="universal", n_boot=0)
+    es = res.event_study().set_index("event_time")
+    truth = {e: (1 + 0.2 * e if e >= 0 else 0.5 if e == -1 else 0.0) for e in es.index}
+    err = es["estimate"] - pd.Series(truth)
+    se = es["std_error"].replace(0, np.nan)
+    assert (err.drop(-2).abs() < 4 * se.drop(-2)).all()
+    assert es.loc[-2, "estimate"] == 0 and es.loc[-1, "estimate"] > 10 * es.loc[-1, "std_error"]
+    assert res.pretrend_test().p_value > 0.01  # e <= -3 only: no pre-trend
+    # ignoring the anticipation puts it in the base period: the ATT is 0.5 too low ...
+    naive = fit_did(df, **SIM, n_boot=0)
+    assert naive.att == pytest.approx(res.att - 0.5, abs=4 * naive.aggregate("simple").overall_se)
+    assert abs(res.att - 1.3) < 4 * res.aggregate("simple").overall_se  # mean of 1+0.2e
+    # ... and the pre-test sees it in the period before treatment
+    assert naive.pretrend_test().p_value < 1e-6
+    # varying base: the anticipation cell is the change from g - 2 to g - 1
+    var = fit_did(df, **SIM, anticipation=1, n_boot=0).event_study().set_index("event_time")
+    assert abs(var.loc[-1, "estimate"] - 0.5) < 4 * var.loc[-1, "std_error"]
+    assert -2 in var.index and abs(var.loc[-2, "estimate"]) < 4 * var.loc[-2, "std_error"]
+    pd.testing.assert_frame_equal(df, before)
+
+
+def test_bad_options_are_refused(mpdta):
+    with pytest.raises(ParameterError, match="anticipation"):
+        fit_did(mpdta, **KW, anticipation=-1)
+    with pytest.raises(ParameterError, match="base_period"):
+        fit_did(mpdta, **KW, base_period="fixed")
+    with pytest.raises(DataError, match=r"anticipation=1: first treated by 2004"):
+        fit_did(mpdta, **KW, anticipation=1)
+    with pytest.raises(ParameterError, match="estimator='cs' only"):
+        fit_did(mpdta, **KW, estimator="twfe", weights="lpop")
+    with pytest.raises(ParameterError, match="anticipation"):
+        fit_did(mpdta, **KW, estimator="sa", anticipation=1)
+
+
+def test_bad_weights_are_refused(mpdta):
+    with pytest.raises(DataError, match="'w'"):
+        fit_did(mpdta, **KW, weights="w")
+    df = mpdta.assign(w=1.0)
+    df.loc[df.index[3], "w"] = -1.0
+    with pytest.raises(DataError, match="negative .* at row 3"):
+        fit_did(df, **KW, weights="w")
+    df = mpdta.assign(w=mpdta["lemp"])
+    with pytest.raises(DataError, match="'w' varies within countyreal"):
+        fit_did(df, **KW, weights="w")
+    df = mpdta.assign(w=np.where(mpdta["first.treat"] == 2006, 0.0, 1.0))
+    with pytest.raises(DataError, match="cohort first.treat=2006 has zero sampling weight"):
+        fit_did(df, **KW, weights="w")
+    df = mpdta.assign(w=1.0)
+    df.loc[df.index[5], "w"] = np.nan
+    with pytest.raises(DataError, match="'w'"):
+        fit_did(df, **KW, weights="w")
+
+
+def test_unbalanced_panel_refused_naming_the_unit(mpdta):
+    df = mpdta.drop(index=mpdta.index[(mpdta["countyreal"] == 8019)
+                                      & (mpdta["year"] == 2005)])
+    with pytest.raises(DataError, match=r"countyreal=8019 has 4 of 5 periods .*"
+                                        r"allow_unbalanced_panel"):
+        fit_did(df, **KW, weights=None, anticipation=0)

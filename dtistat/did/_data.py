@@ -176,7 +176,8 @@ def prepare_panel(data: pd.DataFrame, *, y: str, treat_time: str, entity: str, t
         have = frame.loc[frame[entity] == short, time].tolist()
         raise DataError(f"the panel is unbalanced: {entity}={_v(short)} has "
                         f"{int(counts[short])} of {T} periods (has {have[:6]}); "
-                        "keep units observed in every period")
+                        "keep units observed in every period (unbalanced panels, R did's "
+                        "allow_unbalanced_panel=TRUE, are not supported)")
     Y = frame[y].to_numpy(dtype=float).reshape(n, T)
     first = frame.groupby(entity, sort=False).head(1)
     G = first[treat_time].to_numpy(dtype=float)
