@@ -9,8 +9,8 @@ period) or g - 1 throughout (the "universal" base period of event-study regressi
 With ``anticipation`` = d periods, g - 1 becomes the last period before g - d and
 not-yet-treated comparison units must be untreated by t + d (R ``did`` 2.5.1). Sampling
 weights enter each 2x2 as DRDID's ``i.weights`` (scaled to mean one in the cell) and
-the aggregations' cohort shares. Each 2x2 is estimated as in Sant'Anna and Zhao (2020, J. Econometrics 219(1))
-with covariates fixed at their unit values:
+the aggregations' cohort shares. Each 2x2 is estimated as in Sant'Anna and Zhao (2020,
+J. Econometrics 219(1)) with covariates fixed at their unit values:
 
 * ``"reg"`` outcome regression (R ``DRDID::reg_did_panel``),
 * ``"ipw"`` standardized inverse probability weighting (``DRDID::std_ipw_did_panel``),
@@ -58,9 +58,11 @@ class GroupTime:
     n_control: np.ndarray
 
 
-def _logit(D: np.ndarray, X: np.ndarray, w: np.ndarray, max_iter: int = 50) -> np.ndarray:
+def _logit(D: np.ndarray, X: np.ndarray, w: np.ndarray | None = None,
+           max_iter: int = 50) -> np.ndarray:
     """Fitted probabilities of a (weighted) logit of D on X by Newton-Raphson (R ``glm``
-    binomial with prior weights ``w``)."""
+    binomial with prior weights ``w``, default 1)."""
+    w = np.ones(len(D)) if w is None else w
     beta = np.zeros(X.shape[1])
     p0 = np.average(D, weights=w)
     beta[0] = np.log(p0 / (1 - p0))
