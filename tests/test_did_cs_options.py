@@ -294,5 +294,76 @@ def test_unbalanced_panel_refused_naming_the_unit(mpdta):
     df = mpdta.drop(index=mpdta.index[(mpdta["countyreal"] == 8019)
                                       & (mpdta["year"] == 2005)])
     with pytest.raises(DataError, match=r"countyreal=8019 has 4 of 5 periods .*"
-                                        r"allow_unbalanced_panel"):
-        fit_did(df, **KW, weights=None, anticipation=0)
+                                        r"allow_unbalanced=True"):
+        fit_did(df, **KW)
+    with pytest.raises(ParameterError, match="estimator='cs' only"):
+        fit_did(df, **KW, estimator="twfe", allow_unbalanced=True)
+
+
+@pytest.fixture(scope="module")
+def mp_unbalanced(mpdta):
+    # 10% of the county-years dropped at random: some counties lack some years
+    rng = np.random.default_rng(0)
+    return mpdta.drop(index=mpdta.index[rng.random(len(mpdta)) < 0.1]).reset_index(drop=True)
+
+
+def _csdid_unbalanced(df, method, control, agg=(), **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = ATTgt(yname="lemp", gname="first.treat", idname="countyreal", tname="year",
+                  data=df, xformla="lemp~lpop", control_group=[CONTROL[control]],
+                  allow_unbalanced_panel=True, **kw)
+        m = m.fit(est_method=method, bstrap=False)
+        aggs = {}
+        for a in agg:
+            m.aggte(typec=a, bstrap=False)
+            aggs[a] = dict(m.atte)
+    return m.results, aggs
+
+
+@pytest.mark.parametrize("control", ["never", "notyet"])
+@pytest.mark.parametrize("method", ["reg", "ipw", "dr"])
+def test_unbalanced_panel_matches_csdid(mp_unbalanced, method, control):
+    # R did allow_unbalanced_panel=TRUE: each cell from two cross sections (DRDID's
+    # *_rc estimators), influence functions summed within counties
+    kinds = ("simple", "dynamic", "group", "calendar") if method == "dr" else ()
+    ref, aggs = _csdid_unbalanced(mp_unbalanced, method, control, agg=kinds)
+    res = fit_did(mp_unbalanced, **KW, covariates="lpop", method=method, control=control,
+                  allow_unbalanced=True, n_boot=0)
+    np.testing.assert_allclose(res.params.to_numpy(), ref["att"], atol=1e-8)
+    np.testing.assert_allclose(res.std_errors.to_numpy(), ref["se"], rtol=1e-8)
+    _check_aggregates(res, aggs)
+    assert res.nobs == len(mp_unbalanced) and res.n_units == 500
+    # the cross-section estimator is not the panel one: dropping rows changes the cells
+    bal = fit_did(load_mpdta(), **KW, covariates="lpop", method=method, control=control,
+                  n_boot=0)
+    assert np.abs(bal.params.to_numpy() - res.params.to_numpy()).max() > 1e-3
+
+
+def test_unbalanced_with_weights_matches_csdid(mp_unbalanced):
+    w = 1.0 + (mp_unbalanced["countyreal"] % 5)
+    df = mp_unbalanced.assign(w=w)
+    ref, aggs = _csdid_unbalanced(df, "dr", "notyet", agg=("dynamic",), weights_name="w")
+    res = fit_did(df, **KW, covariates="lpop", method="dr", control="notyet",
+                  allow_unbalanced=True, weights="w", n_boot=0)
+    np.testing.assert_allclose(res.params.to_numpy(), ref["att"], atol=1e-8)
+    np.testing.assert_allclose(res.std_errors.to_numpy(), ref["se"], rtol=1e-8)
+    _check_aggregates(res, aggs)
+
+
+def test_allow_unbalanced_leaves_a_balanced_panel_alone(mpdta):
+    a = fit_did(mpdta, **KW, method="dr", n_boot=0)
+    b = fit_did(mpdta, **KW, method="dr", allow_unbalanced=True, n_boot=0)
+    assert a.params.equals(b.params) and a.std_errors.equals(b.std_errors)
+
+
+def test_unbalanced_recovers_the_simulated_effects():
+    df = _anticipation_panel(seed=8)
+    rng = np.random.default_rng(2)
+    ub = df.drop(index=df.index[rng.random(len(df)) < 0.2])
+    res = fit_did(ub, **SIM, anticipation=1, base_period="universal",
+                  allow_unbalanced=True, n_boot=0)
+    es = res.event_study().set_index("event_time").drop(-2)
+    truth = pd.Series({e: (1 + 0.2 * e if e >= 0 else 0.5 if e == -1 else 0.0)
+                       for e in es.index})
+    assert ((es["estimate"] - truth).abs() < 4 * es["std_error"]).all()

@@ -51,6 +51,8 @@ class StaggeredPanel:
         Cluster codes of the units.
     W : ndarray (n,) or None
         Sampling weights of the units (None: equal weights).
+    observed : ndarray (n, T) of bool or None
+        Which unit-periods are observed (None: a balanced panel).
     """
 
     units: np.ndarray
@@ -65,6 +67,7 @@ class StaggeredPanel:
     time: str
     treat_time: str
     W: np.ndarray | None = None
+    observed: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -84,6 +87,8 @@ class StaggeredPanel:
                             self.treat_time: np.repeat(self.G, T)})
         for j, c in enumerate(self.covariates):
             out[c] = np.repeat(self.X[:, j], T)
+        if self.observed is not None:
+            out = out[self.observed.ravel()].reset_index(drop=True)
         return out
 
 
@@ -104,7 +109,7 @@ def _unit_constant(frame: pd.DataFrame, col: str, entity: str, why: str) -> None
 def prepare_panel(data: pd.DataFrame, *, y: str, treat_time: str, entity: str, time: str,
                   covariates=None, cluster: str | None = None,
                   fixed_covariates: bool = True, weights: str | None = None,
-                  anticipation: float = 0) -> StaggeredPanel:
+                  anticipation: float = 0, allow_unbalanced: bool = False) -> StaggeredPanel:
     """Validate a staggered-adoption panel and return it as arrays.
 
     Parameters
@@ -124,6 +129,9 @@ def prepare_panel(data: pd.DataFrame, *, y: str, treat_time: str, entity: str, t
     anticipation : float
         Periods of anticipation: units first treated by ``first period + anticipation``
         have no unaffected base period and are refused.
+    allow_unbalanced : bool
+        Keep an unbalanced panel (``Y`` is NaN and ``observed`` False where a unit
+        lacks a period) instead of refusing it.
 
     Returns
     -------
@@ -170,15 +178,7 @@ def prepare_panel(data: pd.DataFrame, *, y: str, treat_time: str, entity: str, t
     if T < 2:
         raise DataError(f"column {time!r} has {T} period; difference-in-differences needs "
                         "at least two")
-    counts = frame.groupby(entity, sort=False).size()
-    if len(frame) != n * T:
-        short = counts.index[np.argmax(counts.to_numpy() < T)]
-        have = frame.loc[frame[entity] == short, time].tolist()
-        raise DataError(f"the panel is unbalanced: {entity}={_v(short)} has "
-                        f"{int(counts[short])} of {T} periods (has {have[:6]}); "
-                        "keep units observed in every period (unbalanced panels, R did's "
-                        "allow_unbalanced_panel=TRUE, are not supported)")
-    Y = frame[y].to_numpy(dtype=float).reshape(n, T)
+    Y, observed = _outcome_grid(frame, y, entity, time, units, times, allow_unbalanced)
     first = frame.groupby(entity, sort=False).head(1)
     G = first[treat_time].to_numpy(dtype=float)
     _check_timing(G, times, units, entity, treat_time, anticipation)
@@ -188,7 +188,31 @@ def prepare_panel(data: pd.DataFrame, *, y: str, treat_time: str, entity: str, t
     if cluster:
         cl = pd.factorize(first[cluster])[0].astype(np.intp)
     return StaggeredPanel(units, times, Y, G, X, covariates, cl, y, entity, time, treat_time,
-                          W)
+                          W, observed)
+
+
+def _outcome_grid(frame, y, entity, time, units, times, allow_unbalanced):
+    """Y as units x periods (frame sorted by entity, time) and the mask of observed
+    cells (None when balanced); an unbalanced panel is refused unless allowed."""
+    n, T = len(units), len(times)
+    if len(frame) == n * T:
+        return frame[y].to_numpy(dtype=float).reshape(n, T), None
+    if not allow_unbalanced:
+        counts = frame.groupby(entity, sort=False).size()
+        short = counts.index[np.argmax(counts.to_numpy() < T)]
+        have = frame.loc[frame[entity] == short, time].tolist()
+        raise DataError(f"the panel is unbalanced: {entity}={_v(short)} has "
+                        f"{int(counts[short])} of {T} periods (has {have[:6]}); "
+                        "keep units observed in every period, or (Callaway-Sant'Anna) "
+                        "pass allow_unbalanced=True to treat it as repeated cross "
+                        "sections as R did's allow_unbalanced_panel=TRUE")
+    i = pd.Index(units).get_indexer(frame[entity])
+    j = np.searchsorted(times, frame[time].to_numpy(dtype=float))
+    Y = np.full((n, T), np.nan)
+    Y[i, j] = frame[y].to_numpy(dtype=float)
+    observed = np.zeros((n, T), bool)
+    observed[i, j] = True
+    return Y, observed
 
 
 def _check_weights(frame: pd.DataFrame, weights: str, entity: str) -> None:

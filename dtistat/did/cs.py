@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dtistat.did._data import StaggeredPanel, _v
+from dtistat.did._rc import rc_cell
 from dtistat.errors import ConvergenceError, DataError, EstimationError
 
 __all__ = ["GroupTime", "group_time_effects"]
@@ -226,32 +227,34 @@ def group_time_effects(panel: StaggeredPanel, *, control: str = "never",
         never = G == 0
         keep_t = times < gmax - anticipation
         times, Y = times[keep_t], Y[:, keep_t]
+    else:
+        keep_t = slice(None)
     groups = np.unique(G[G != 0])
     _refuse_small_cohorts(panel, G, groups, W)
+    obs = None if panel.observed is None else panel.observed[:, keep_t]
     cells, atts, infs, n1s, n0s = [], [], [], [], []
     for g, s, base in cell_plan(groups, times, anticipation, base_period):
         treated = G == g
         later = max(times[s], times[base]) + anticipation
         ctrl = never if control == "never" else never | ((G > later) & ~treated)
-        if not ctrl.any():
-            continue
-        rows = treated | ctrl
-        dy = Y[rows, s] - Y[rows, base]
-        D = treated[rows].astype(float)
-        if not (W[rows] * (1 - D)).any():  # comparison units all of zero weight
+        if not (W * ctrl).any():  # no comparison unit (of positive weight)
             continue
         try:
-            att, inf = _cell(dy, D, X[rows], W[rows], method)
+            if obs is None:
+                out = _panel_cell(Y, X, W, treated, ctrl, s, base, method)
+            else:
+                out = _rc_cell(Y, X, W, obs, treated, ctrl, s, base, method)
         except EstimationError:
             if method == "reg":
                 raise
+            rows = treated | ctrl
             _refuse_separation(panel, X[rows, 1:], treated[rows], g, times[s])
             raise
-        full = np.zeros(n)
-        full[rows] = inf * (n / rows.sum())
+        if out is None:
+            continue
         cells.append((g, times[s], times[base]))
-        atts.append(att)
-        infs.append(full)
+        atts.append(out[0])
+        infs.append(out[1])
         n1s.append(int(treated.sum()))
         n0s.append(int(ctrl.sum()))
     if not cells:
@@ -259,6 +262,40 @@ def group_time_effects(panel: StaggeredPanel, *, control: str = "never",
     c = np.array(cells)
     return GroupTime(c[:, 0], c[:, 1], c[:, 2], np.array(atts), np.column_stack(infs),
                      np.array(n1s), np.array(n0s))
+
+
+def _panel_cell(Y, X, W, treated, ctrl, s, base, method):
+    """A balanced-panel cell: (att, influence function on all n units)."""
+    n = len(W)
+    rows = treated | ctrl
+    dy = Y[rows, s] - Y[rows, base]
+    att, inf = _cell(dy, treated[rows].astype(float), X[rows], W[rows], method)
+    full = np.zeros(n)
+    full[rows] = inf * (n / rows.sum())
+    return att, full
+
+
+def _rc_cell(Y, X, W, obs, treated, ctrl, s, base, method):
+    """An unbalanced-panel cell as two cross sections (R ``did`` with
+    ``allow_unbalanced_panel``): the cohort's and comparison units' rows observed in t
+    (post) and in the base period, DRDID's repeated-cross-section estimator, the row
+    influence function scaled by n / rows and summed within units. None when a group
+    has no row in one of the two periods (R: an NA cell)."""
+    n = len(W)
+    rows = treated | ctrl
+    u1 = np.flatnonzero(rows & obs[:, s])
+    u0 = np.flatnonzero(rows & obs[:, base])
+    unit = np.concatenate([u1, u0])
+    post = np.r_[np.ones(len(u1)), np.zeros(len(u0))]
+    D = treated[unit].astype(float)
+    if min(np.sum(D * post), np.sum(D * (1 - post)), np.sum((1 - D) * post),
+           np.sum((1 - D) * (1 - post))) == 0:
+        return None
+    y = np.concatenate([Y[u1, s], Y[u0, base]])
+    att, inf = rc_cell(y, post, D, X[unit], W[unit], method)
+    full = np.zeros(n)
+    np.add.at(full, unit, inf * (n / len(unit)))
+    return att, full
 
 
 def _refuse_small_cohorts(panel: StaggeredPanel, G: np.ndarray, groups: np.ndarray,

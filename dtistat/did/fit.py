@@ -57,6 +57,7 @@ def fit_did(
     anticipation: float = 0,
     base_period: str = "varying",
     weights: str | None = None,
+    allow_unbalanced: bool = False,
 ):
     """Difference in differences for staggered adoption.
 
@@ -114,6 +115,12 @@ def fit_did(
         ``"cs"``: sampling weights, non-negative and constant within units (R ``did``'s
         ``weightsname``), used in every ATT(g,t), the cohort shares of the
         aggregations and so in the multiplier bootstrap.
+    allow_unbalanced : bool
+        ``"cs"``: accept an unbalanced panel and estimate each ATT(g,t) from the rows
+        observed in its two periods as two cross sections (R ``did``'s
+        ``allow_unbalanced_panel=TRUE``; DRDID's repeated-cross-section estimators,
+        influence functions summed within units). A balanced panel is unaffected.
+        Default: an unbalanced panel is refused naming a unit with missing periods.
 
     Returns
     -------
@@ -142,10 +149,12 @@ def fit_did(
         return _fit_cs(data, y=y, treat_time=treat_time, entity=entity, time=time,
                        covariates=covariates, control=control, method=method,
                        cluster=cluster, n_boot=n_boot, seed=seed, level=level,
-                       anticipation=anticipation, base_period=base_period, weights=weights)
+                       anticipation=anticipation, base_period=base_period, weights=weights,
+                       allow_unbalanced=allow_unbalanced)
     for name, value, default in (("anticipation", anticipation, 0),
                                  ("base_period", base_period, "varying"),
-                                 ("weights", weights, None)):
+                                 ("weights", weights, None),
+                                 ("allow_unbalanced", allow_unbalanced, False)):
         if not (value is default or value == default):
             raise ParameterError(f"{name}={value!r} is an option of estimator='cs' only; "
                                  f"estimator={estimator!r} does not take it")
@@ -168,17 +177,20 @@ def fit_did(
 
 
 def _fit_cs(data, *, y, treat_time, entity, time, covariates, control, method, cluster,
-            n_boot, seed, level, anticipation, base_period, weights) -> CSResult:
+            n_boot, seed, level, anticipation, base_period, weights,
+            allow_unbalanced) -> CSResult:
     check_choice(control, ("never", "notyet"), "control")
     check_choice(method, ("reg", "ipw", "dr"), "method")
     check_choice(base_period, ("varying", "universal"), "base_period")
+    check_choice(allow_unbalanced, (True, False), "allow_unbalanced")
     anticipation = check_real(anticipation, "anticipation", minimum=0)
     n_boot = check_positive_int(n_boot, "n_boot", minimum=0)
     rng = check_seed(seed)
     panel = prepare_panel(data, y=y, treat_time=treat_time, entity=entity, time=time,
                           covariates=as_list(covariates, "covariates"),
                           cluster=cluster if cluster != entity else None,
-                          weights=weights, anticipation=anticipation)
+                          weights=weights, anticipation=anticipation,
+                          allow_unbalanced=allow_unbalanced)
     gt = group_time_effects(panel, control=control, method=method,
                             anticipation=anticipation, base_period=base_period)
     aggs = aggregate_all(gt, panel.G, panel.W)
@@ -218,7 +230,7 @@ def _fit_cs(data, *, y, treat_time, entity, time, covariates, control, method, c
         cov=pd.DataFrame(S.T @ S / n**2, index=labels, columns=labels),
         se=pd.Series(se_cells, index=labels), att_gt=att_gt, aggregates=aggregates,
         crit=crit, control=control, method=method, n_boot=n_boot, n_units=n,
-        n_periods=len(panel.times), nobs=int(panel.Y.size), level=level,
+        n_periods=len(panel.times), nobs=int(panel.Y.size if panel.observed is None else panel.observed.sum()), level=level,
         influence=gt.inf, anticipation=anticipation, base_period=base_period,
         weights=weights)
 
