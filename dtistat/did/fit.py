@@ -230,7 +230,8 @@ def _fit_cs(data, *, y, treat_time, entity, time, covariates, control, method, c
         cov=pd.DataFrame(S.T @ S / n**2, index=labels, columns=labels),
         se=pd.Series(se_cells, index=labels), att_gt=att_gt, aggregates=aggregates,
         crit=crit, control=control, method=method, n_boot=n_boot, n_units=n,
-        n_periods=len(panel.times), nobs=int(panel.Y.size if panel.observed is None else panel.observed.sum()), level=level,
+        n_periods=len(panel.times), level=level,
+        nobs=int(panel.Y.size if panel.observed is None else panel.observed.sum()),
         influence=gt.inf, anticipation=anticipation, base_period=base_period,
         weights=weights)
 
