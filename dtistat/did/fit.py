@@ -64,7 +64,8 @@ def fit_did(
     Parameters
     ----------
     data : DataFrame
-        Balanced long panel, one row per entity x period (never modified).
+        Long panel, one row per entity x period (never modified); balanced unless
+        ``allow_unbalanced``.
     y : str
         Outcome column.
     treat_time : str
@@ -233,7 +234,7 @@ def _fit_cs(data, *, y, treat_time, entity, time, covariates, control, method, c
         n_periods=len(panel.times), level=level,
         nobs=int(panel.Y.size if panel.observed is None else panel.observed.sum()),
         influence=gt.inf, anticipation=anticipation, base_period=base_period,
-        weights=weights)
+        weights=weights, unbalanced=panel.observed is not None)
 
 
 def _att_gt_frame(gt, labels, se, crit, level) -> pd.DataFrame:

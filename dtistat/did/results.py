@@ -129,6 +129,7 @@ class CSResult(_SEMixin, CoefResult):
     anticipation: float = 0.0
     base_period: str = "varying"
     weights: str | None = None
+    unbalanced: bool = False
 
     _kind = "Callaway-Sant'Anna DiD"
 
@@ -177,8 +178,10 @@ class CSResult(_SEMixin, CoefResult):
                                                "notyet": "not yet treated"}[self.control]),
                                ("Method", self.method),
                                ("Bootstrap draws", self.n_boot),
-                               ("Anticipation", self.anticipation),
-                               ("Weights", self.weights or "none")],
+                               ("Anticipation", f"{self.anticipation:g}"),
+                               ("Weights", self.weights or "none"),
+                               ("Panel", "unbalanced (cells as two cross sections)"
+                                if self.unbalanced else "balanced")],
                        notes=[self._base_note()])
 
     def _base_note(self) -> str:
