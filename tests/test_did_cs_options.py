@@ -269,6 +269,10 @@ def test_bad_options_are_refused(mpdta):
         fit_did(mpdta, **KW, estimator="twfe", weights="lpop")
     with pytest.raises(ParameterError, match="anticipation"):
         fit_did(mpdta, **KW, estimator="sa", anticipation=1)
+    with pytest.raises(ParameterError, match="entity=None: .* panel=False"):
+        fit_did(mpdta, **{**KW, "entity": None})
+    with pytest.raises(ParameterError, match="panel"):
+        fit_did(mpdta, **KW, estimator="twfe", panel=False)
 
 
 def test_bad_weights_are_refused(mpdta):
@@ -367,3 +371,25 @@ def test_unbalanced_recovers_the_simulated_effects():
     truth = pd.Series({e: (1 + 0.2 * e if e >= 0 else 0.5 if e == -1 else 0.0)
                        for e in es.index})
     assert ((es["estimate"] - truth).abs() < 4 * es["std_error"]).all()
+
+
+@pytest.mark.parametrize("method", ["reg", "ipw", "dr"])
+def test_repeated_cross_sections_match_csdid(mpdta, method):
+    # R did panel=FALSE: every row its own observation (mpdta's rows read as cross sections)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = ATTgt(yname="lemp", gname="first.treat", idname="rid", tname="year",
+                  data=mpdta.assign(rid=np.arange(len(mpdta))), xformla="lemp~lpop",
+                  control_group=["notyettreated"], panel=False)
+        m = m.fit(est_method=method, bstrap=False)
+        m.aggte(typec="dynamic", bstrap=False)
+        aggs = {"dynamic": dict(m.atte)}
+    res = fit_did(mpdta, **{**KW, "entity": None}, covariates="lpop", method=method,
+                  control="notyet", panel=False, n_boot=0)
+    np.testing.assert_allclose(res.params.to_numpy(), m.results["att"], atol=1e-8)
+    np.testing.assert_allclose(res.std_errors.to_numpy(), m.results["se"], rtol=1e-8)
+    _check_aggregates(res, aggs)
+    assert res.n_units == len(mpdta) and "_row" not in mpdta.columns
+    # ignoring the panel structure costs precision: the panel SEs are smaller
+    pan = fit_did(mpdta, **KW, covariates="lpop", method=method, control="notyet", n_boot=0)
+    assert (pan.std_errors < res.std_errors).mean() > 0.7

@@ -11,6 +11,7 @@ from dtistat._scale import check_magnitude
 from dtistat._validate import (
     as_list,
     check_choice,
+    check_frame,
     check_level,
     check_positive_int,
     check_real,
@@ -40,7 +41,7 @@ def fit_did(
     *,
     y: str,
     treat_time: str,
-    entity: str,
+    entity: str | None,
     time: str,
     covariates: str | list | None = None,
     estimator: str = "cs",
@@ -58,6 +59,7 @@ def fit_did(
     base_period: str = "varying",
     weights: str | None = None,
     allow_unbalanced: bool = False,
+    panel: bool = True,
 ):
     """Difference in differences for staggered adoption.
 
@@ -122,6 +124,10 @@ def fit_did(
         ``allow_unbalanced_panel=TRUE``; DRDID's repeated-cross-section estimators,
         influence functions summed within units). A balanced panel is unaffected.
         Default: an unbalanced panel is refused naming a unit with missing periods.
+    panel : bool
+        ``"cs"``: False for repeated cross sections (R ``did``'s ``panel=FALSE``): every
+        row is its own observation, ``entity`` is not used (may be None) and each cell
+        compares the rows of its two periods.
 
     Returns
     -------
@@ -151,11 +157,12 @@ def fit_did(
                        covariates=covariates, control=control, method=method,
                        cluster=cluster, n_boot=n_boot, seed=seed, level=level,
                        anticipation=anticipation, base_period=base_period, weights=weights,
-                       allow_unbalanced=allow_unbalanced)
+                       allow_unbalanced=allow_unbalanced, panel=panel)
     for name, value, default in (("anticipation", anticipation, 0),
                                  ("base_period", base_period, "varying"),
                                  ("weights", weights, None),
-                                 ("allow_unbalanced", allow_unbalanced, False)):
+                                 ("allow_unbalanced", allow_unbalanced, False),
+                                 ("panel", panel, True)):
         if not (value is default or value == default):
             raise ParameterError(f"{name}={value!r} is an option of estimator='cs' only; "
                                  f"estimator={estimator!r} does not take it")
@@ -179,29 +186,40 @@ def fit_did(
 
 def _fit_cs(data, *, y, treat_time, entity, time, covariates, control, method, cluster,
             n_boot, seed, level, anticipation, base_period, weights,
-            allow_unbalanced) -> CSResult:
+            allow_unbalanced, panel) -> CSResult:
     check_choice(control, ("never", "notyet"), "control")
     check_choice(method, ("reg", "ipw", "dr"), "method")
     check_choice(base_period, ("varying", "universal"), "base_period")
     check_choice(allow_unbalanced, (True, False), "allow_unbalanced")
+    check_choice(panel, (True, False), "panel")
+    if panel and entity is None:
+        raise ParameterError("entity=None: name the unit column, or pass panel=False for "
+                             "repeated cross sections")
+    if not panel:  # repeated cross sections: each row its own unit
+        data = check_frame(data)
+        entity = "_row"
+        while entity in data.columns:
+            entity += "_"
+        data = data.assign(**{entity: np.arange(len(data))})
+        allow_unbalanced = True
     anticipation = check_real(anticipation, "anticipation", minimum=0)
     n_boot = check_positive_int(n_boot, "n_boot", minimum=0)
     rng = check_seed(seed)
-    panel = prepare_panel(data, y=y, treat_time=treat_time, entity=entity, time=time,
-                          covariates=as_list(covariates, "covariates"),
-                          cluster=cluster if cluster != entity else None,
-                          weights=weights, anticipation=anticipation,
-                          allow_unbalanced=allow_unbalanced)
-    gt = group_time_effects(panel, control=control, method=method,
+    sp = prepare_panel(data, y=y, treat_time=treat_time, entity=entity, time=time,
+                       covariates=as_list(covariates, "covariates"),
+                       cluster=cluster if cluster != entity else None,
+                       weights=weights, anticipation=anticipation,
+                       allow_unbalanced=allow_unbalanced)
+    gt = group_time_effects(sp, control=control, method=method,
                             anticipation=anticipation, base_period=base_period)
-    aggs = aggregate_all(gt, panel.G, panel.W)
+    aggs = aggregate_all(gt, sp.G, sp.W)
     # every estimate's influence function side by side: one bootstrap serves them all
     blocks = [("cells", gt.inf)] + [(k, np.column_stack([a.inf, a.overall_inf]))
                                     for k, a in aggs.items()]
     inf = np.column_stack([b for _, b in blocks])
-    se_an = analytic_se(inf, panel.cluster)
+    se_an = analytic_se(inf, sp.cluster)
     if n_boot:
-        draws = multiplier_bootstrap(inf, n_boot, rng, panel.cluster)
+        draws = multiplier_bootstrap(inf, n_boot, rng, sp.cluster)
         se_all = bootstrap_se(draws)
     else:
         draws, se_all = None, se_an
@@ -215,15 +233,15 @@ def _fit_cs(data, *, y, treat_time, entity, time, covariates, control, method, c
                 if n_boot else None)
         out[name] = (se_all[sl], crit)
         pos += k
-    S = cluster_sums(gt.inf, panel.cluster)
-    n = panel.n
+    S = cluster_sums(gt.inf, sp.cluster)
+    n = sp.n
     labels = [f"ATT({g:g},{t:g})" for g, t in zip(gt.group, gt.time)]
     se_cells, crit = out["cells"]
     # the universal base period is a normalization, not an estimate: a zero row in
     # the event study at e = -1 - anticipation (R did's aggte reports it with att 0)
     ref = (-1.0 - anticipation,) if base_period == "universal" else ()
     aggregates = {k: _aggregate_result(a, out[k][0], out[k][1], cluster_sums(
-        a.inf, panel.cluster), n, level, ref if k == "dynamic" else ())
+        a.inf, sp.cluster), n, level, ref if k == "dynamic" else ())
         for k, a in aggs.items()}
     att_gt = _att_gt_frame(gt, labels, se_cells, crit, level)
     return CSResult(
@@ -231,10 +249,10 @@ def _fit_cs(data, *, y, treat_time, entity, time, covariates, control, method, c
         cov=pd.DataFrame(S.T @ S / n**2, index=labels, columns=labels),
         se=pd.Series(se_cells, index=labels), att_gt=att_gt, aggregates=aggregates,
         crit=crit, control=control, method=method, n_boot=n_boot, n_units=n,
-        n_periods=len(panel.times), level=level,
-        nobs=int(panel.Y.size if panel.observed is None else panel.observed.sum()),
+        n_periods=len(sp.times), level=level,
+        nobs=int(sp.Y.size if sp.observed is None else sp.observed.sum()),
         influence=gt.inf, anticipation=anticipation, base_period=base_period,
-        weights=weights, unbalanced=panel.observed is not None)
+        weights=weights, unbalanced=sp.observed is not None)
 
 
 def _att_gt_frame(gt, labels, se, crit, level) -> pd.DataFrame:
