@@ -75,7 +75,8 @@ def fit_did(
         never-treated units. Treatment is absorbing (see
         :func:`dtistat.did.first_treated` to build it from a 0/1 dummy).
     entity, time : str
-        Unit and period columns (periods are numbers, e.g. years).
+        Unit and period columns (periods are numbers, e.g. years); ``entity`` may be
+        None with ``panel=False``.
     covariates : str or list, optional
         ``"cs"``: covariates fixed within units (pre-treatment characteristics).
         ``"twfe"``/``"event"``: time-varying controls added to the regression.
