@@ -393,3 +393,19 @@ def test_repeated_cross_sections_match_csdid(mpdta, method):
     # ignoring the panel structure costs precision: the panel SEs are smaller
     pan = fit_did(mpdta, **KW, covariates="lpop", method=method, control="notyet", n_boot=0)
     assert (pan.std_errors < res.std_errors).mean() > 0.7
+
+
+@pytest.mark.parametrize(("anticipation", "base_period"),
+                         [(0, "universal"), (1, "universal"), (1, "varying")])
+def test_pretrend_wald_matches_csdid(mpdta, mp_late, anticipation, base_period):
+    # pre-test on the cells t < g - anticipation (csdid; R 2.5.1 adds the window cells)
+    d = mpdta if anticipation == 0 else mp_late
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = ATTgt(yname="lemp", gname="first.treat", idname="countyreal", tname="year",
+                  data=d, control_group=["nevertreated"], anticipation=anticipation)
+        m = m.fit(est_method="reg", base_period=base_period, bstrap=False)
+    w = fit_did(d, **KW, anticipation=anticipation, base_period=base_period,
+                n_boot=0).pretrend_test()
+    assert w.statistic == pytest.approx(m.MP["W"], rel=1e-8)
+    assert w.p_value == pytest.approx(m.MP["Wpval"], abs=1e-5)
