@@ -179,8 +179,8 @@ def _diagnostics(design, pt, resid, params, se, level,
         notes.append("Stock-Yogo critical values assume i.i.d. errors; compared here with the "
                      "Kleibergen-Paap rk Wald F, as ivreg2 reports them.")
     if estimator in ("liml", "fuller"):
-        table = "LIML size" if estimator == "liml" else "Fuller-k relative and maximal bias"
-        notes.append(f"Stock-Yogo values are the {table} tables (Stock and Yogo 2005); the "
+        which = "LIML size" if estimator == "liml" else "Fuller-k relative and maximal bias"
+        notes.append(f"Stock-Yogo values are the {which} tables (Stock and Yogo 2005); the "
                      "over-identification test uses the LIML residuals.")
     warnings = _weak_warnings(tests[weak_key], sy)
     return IVDiagnostics(table=table, tests=tests, stock_yogo=sy, ar_set=ar_set, level=level,

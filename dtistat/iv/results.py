@@ -154,6 +154,9 @@ class IVResult(CoefResult):
         effects are absorbed (may be negative for IV).
     warnings : tuple of str
         Weak-instrument and other cautions (also printed by ``summary()``).
+    resid : ndarray
+        Structural residuals of the estimation arrays: within the fixed effects when they
+        are absorbed, and times sqrt(w) (w scaled to mean one) with ``weights``.
     """
 
     params: pd.Series
