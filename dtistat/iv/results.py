@@ -72,7 +72,7 @@ class FirstStageResult(CoefResult):
         """One regression-table column (the first stage, named after the regressor)."""
         return [TableColumn(name=self.endog, coefs=self.tidy(), stats=self.fit_stats(),
                             fixed_effects=_fe_rows(self.fe), cluster=self.cluster,
-                            extra={"Stage": "First"})]
+                            extra={"Stage": "First"}, default_stats=("First-stage F",))]
 
     def summary(self) -> Summary:
         return Summary(
@@ -274,11 +274,17 @@ class IVResult(CoefResult):
     def table_columns(self) -> list[TableColumn]:
         """Regression-table columns: each first stage, then the second stage.
 
-        The second stage carries the diagnostics of :meth:`fit_stats` as model rows; pass
-        their labels in ``regression_table(..., stats=(...))`` to show them.
+        The second stage carries the diagnostics of :meth:`fit_stats` as model rows; a
+        table with the default ``stats`` shows the first-stage F, the KP rk LM and Wald F
+        (robust) or Cragg-Donald F, the over-identification p-value and the Stock-Yogo 10%
+        value; pass ``regression_table(..., stats=(...))`` to choose others.
         """
         cols = [c for f in self.first_stage.values() for c in f.table_columns()]
-        cols.append(TableColumn(name=self.y_name, coefs=self.tidy(), stats=self.fit_stats(),
+        stats = self.fit_stats()
+        rows = ["KP rk LM", "KP rk Wald F", "Cragg-Donald F"]
+        rows += [k for k in stats if k.endswith(" p-value")] + ["Stock-Yogo 10% size"]
+        cols.append(TableColumn(name=self.y_name, coefs=self.tidy(), stats=stats,
                                 fixed_effects=_fe_rows(self.fe), cluster=self.cluster,
-                                extra={"Stage": f"Second ({self.method})"}))
+                                extra={"Stage": f"Second ({self.method})"},
+                                default_stats=tuple(rows)))
         return cols
