@@ -238,6 +238,15 @@ def test_weights_against_linearmodels(card, est, cls, cov):
         assert r.diagnostics.tests["overid"].statistic == pytest.approx(m.j_stat.stat, rel=1e-8)
     if est == "liml":
         assert r.kappa == pytest.approx(float(m.kappa), rel=1e-12)
+    if est == "2sls" and cov == "unadjusted":  # weighted Durbin = C test, Sargan
+        t = r.diagnostics.tests
+        assert t["endogeneity"].statistic == pytest.approx(m.durbin().stat, rel=1e-9)
+        assert t["overid"].statistic == pytest.approx(m.sargan.stat, rel=1e-9)
+    if est == "2sls" and cov == "robust":  # weighted first stage: robust Wald chi2
+        fs, lmfs = r.first_stage["educ"], m.first_stage.diagnostics.loc["educ"]
+        assert fs.partial_r2 == pytest.approx(lmfs["partial.rsquared"], rel=1e-10)
+        assert fs.shea_r2 == pytest.approx(lmfs["shea.rsquared"], rel=1e-10)
+        assert fs.f_test.statistic * 2 * 3010 / 3003 == pytest.approx(lmfs["f.stat"], rel=1e-9)
 
 
 @pytest.mark.parametrize("preset,ssc", [
