@@ -104,9 +104,13 @@ def iv_formula_frame(data: pd.DataFrame, formula: str, *, entity=None, time=None
             raise SpecError(f"IV formula {formula!r}: the {key!r} part is empty")
         designs[key] = build_design(data, "~ " + text, entity=entity, time=time,
                                     missing=missing, intercept_allowed=False)
-    keep = None
+    # rows every part keeps: a boolean mask (np.intersect1d hashes, ~1 s per 1e6 rows)
+    mask = np.ones(len(data), dtype=bool)
     for d in designs.values():
-        keep = d.rows if keep is None else np.intersect1d(keep, d.rows)
+        part = np.zeros(len(data), dtype=bool)
+        part[d.rows] = True
+        mask &= part
+    keep = np.flatnonzero(mask)
     work = data.iloc[keep].copy()
     names = {}
     for key, d in designs.items():
