@@ -127,6 +127,16 @@ def test_fuller_against_linearmodels(card, alpha, cov):
     assert r.kappa == pytest.approx(float(m.kappa), rel=1e-12)
 
 
+def test_weighted_fuller_against_linearmodels(card):
+    m = IVLIML.from_formula(CARD_LM, card, weights=card["weight"], fuller=1).fit(
+        cov_type="robust", debiased=False)
+    r = _fit(card, CARD_F, estimator="liml", fuller=1, weights="weight", cov="robust",
+             small_sample="ivreg2")
+    np.testing.assert_allclose(r.params[TERMS].to_numpy(), _lm(m.params), rtol=1e-9)
+    np.testing.assert_allclose(r.std_errors[TERMS].to_numpy(), _lm(m.std_errors), rtol=1e-8)
+    assert r.kappa == pytest.approx(float(m.kappa), rel=1e-12)
+
+
 def test_fuller_with_absorbed_effects_equals_dummies(panel):
     # L counts the absorbed effects: k = kappa - alpha / (N - K_z - A) is what linearmodels
     # gives with the dummies as columns (ninstr = every column of Z); ivreg2 run on
@@ -254,14 +264,23 @@ def test_weights_against_linearmodels(card, est, cls, cov):
     ("reghdfe", {"k_adj": True, "k_fixef": "nonnested", "G_adj": True}),
 ])
 def test_weighted_twoway_fe_against_pyfixest(panel, preset, ssc):
-    for cov, vc in (("cluster", {"CRV1": "city"}), ("robust", "hetero")):
-        m = pf.feols("y ~ x | city + year | dti ~ z1 + z2", panel, vcov=vc, weights="w",
-                     ssc=pf.ssc(**ssc))
-        r = fit_iv(panel, "y ~ x + [dti ~ z1 + z2]", entity="city", time="year", fe="twoway",
-                   cov=cov, small_sample=preset, weights="w")
-        idx = list(r.params.index)
-        np.testing.assert_allclose(r.params.to_numpy(), m.coef()[idx].to_numpy(), rtol=1e-10)
-        np.testing.assert_allclose(r.std_errors.to_numpy(), m.se()[idx].to_numpy(), rtol=1e-8)
+    # unbalanced two-way (exact solve), a complete grid (weighted: no one-sweep formula)
+    # and one-way entity effects (weighted group means)
+    grid = panel.set_index(["city", "year"]).unstack().stack(future_stack=True)
+    grid = grid.fillna(1.0).reset_index()
+    for data, fe, fes in ((panel, "twoway", "city + year"), (grid, "twoway", "city + year"),
+                          (panel, "entity", "city")):
+        for cov, vc in (("cluster", {"CRV1": "city"}), ("robust", "hetero")):
+            m = pf.feols(f"y ~ x | {fes} | dti ~ z1 + z2", data, vcov=vc, weights="w",
+                         ssc=pf.ssc(**ssc))
+            r = fit_iv(data, "y ~ x + [dti ~ z1 + z2]", entity="city", time="year", fe=fe,
+                       cov=cov, small_sample=preset, weights="w")
+            idx = list(r.params.index)
+            np.testing.assert_allclose(r.params.to_numpy(), m.coef()[idx].to_numpy(),
+                                       rtol=1e-10)
+            np.testing.assert_allclose(r.std_errors.to_numpy(), m.se()[idx].to_numpy(),
+                                       rtol=1e-8)
+    assert len(grid) == 600
     # the iid variance of the reghdfe preset, sum w e^2 / (N - K - A), w scaled to mean 1
     m = pf.feols("y ~ x | city + year | dti ~ z1 + z2", panel, vcov="iid", weights="w")
     r = fit_iv(panel, "y ~ x + [dti ~ z1 + z2]", entity="city", time="year", fe="twoway",
