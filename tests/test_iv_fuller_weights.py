@@ -345,3 +345,12 @@ def test_bad_weights(panel):
     with pytest.raises(ParameterError, match="weights= must be the name of a column"):
         fit_iv(panel, f, weights=["w"])
     pd.testing.assert_frame_equal(panel, before)
+
+
+def test_two_clusters_two_instruments_is_refused_not_a_raw_error(card):
+    # ivreg2 ..., cluster(smsa66) prints a first-stage F of 1.9e14 here; the clustered
+    # covariance of 2 instrument coefficients from 2 clusters has rank 1
+    from dtistat.errors import EstimationError
+
+    with pytest.raises(EstimationError, match=r"singular \(2 clusters: its rank is at most 1"):
+        fit_iv(card, CARD_F, cov="cluster", cluster="smsa66")
