@@ -1,0 +1,267 @@
+"""Multi-group CFA with mean structures and measurement invariance.
+
+Reference: the lavaan tutorial "Multiple groups" (lavaan.ugent.be/tutorial/groups.html;
+its knitted source with lavaan 0.5-16 output is tutorial.src/groups.tex in the GitHub
+repository yrosseel/lavaan.org.old), fitting the Holzinger-Swineford 3-factor model by
+school, and the semTools ``measurementInvariance`` output printed on the same page.
+The numbers are in docs/references.md ("Multi-group CFA").
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from semopy.examples import holzinger39
+
+from dtistat import (
+    CFAResult,
+    InvarianceResult,
+    MultiGroupCFAResult,
+    fit_cfa,
+    invariance_test,
+)
+from dtistat.errors import ColumnError, DataError, DtiStatError, ParameterError, SpecError
+
+HS_MODEL = """visual =~ x1 + x2 + x3
+textual =~ x4 + x5 + x6
+speed =~ x7 + x8 + x9"""
+X9 = [f"x{i}" for i in range(1, 10)]
+
+
+@pytest.fixture(scope="module")
+def hs():
+    return holzinger39.get_data()
+
+
+@pytest.fixture(scope="module")
+def ladder(hs):
+    return invariance_test(hs, HS_MODEL, group="school",
+                           steps=("configural", "metric", "scalar", "means"))
+
+
+def _row(res, term, group):
+    return res.estimates.set_index("term").loc[f"{term} [{group}]"]
+
+
+# ---------------------------------------------------------------------------------
+# lavaan tutorial values
+# ---------------------------------------------------------------------------------
+
+def test_configural_fit(ladder):
+    res = ladder.fits["configural"]
+    assert isinstance(res, MultiGroupCFAResult)
+    f = res.fit
+    assert round(f["chi2"], 3) == 115.851  # lavaan tutorial: Minimum Function Test 115.851
+    assert f["df"] == 48  # lavaan tutorial: Degrees of freedom 48
+    assert res.groups == ("Pasteur", "Grant-White")
+    assert list(res.group_fit["nobs"]) == [156, 145]  # lavaan tutorial: 156, 145
+    # lavaan tutorial: Chi-square for each group: Pasteur 64.309, Grant-White 51.542
+    assert list(res.group_fit["chi2"].round(3)) == [64.309, 51.542]
+    assert res.group_fit["chi2"].sum() == pytest.approx(f["chi2"], rel=1e-12)
+    assert f["npar"] == 60
+
+
+@pytest.mark.parametrize("group, term, est, se", [
+    # lavaan tutorial, configural model, Group 1 [Pasteur]: estimate (Std.err)
+    ("Pasteur", "visual =~ x2", 0.394, 0.122),
+    ("Pasteur", "visual =~ x3", 0.570, 0.140),
+    ("Pasteur", "textual =~ x5", 1.183, 0.102),
+    ("Pasteur", "speed =~ x9", 0.922, 0.225),
+    ("Pasteur", "visual ~~ textual", 0.479, 0.106),
+    ("Pasteur", "textual ~~ speed", 0.182, 0.069),
+    ("Pasteur", "x1 ~1", 4.941, 0.095),
+    ("Pasteur", "x9 ~1", 5.418, 0.079),
+    ("Pasteur", "x1 ~~ x1", 0.298, 0.232),
+    ("Pasteur", "visual ~~ visual", 1.097, 0.276),
+    ("Pasteur", "speed ~~ speed", 0.350, 0.126),
+    ("Pasteur", "visual ~1", 0.000, None),
+    # Group 2 [Grant-White]
+    ("Grant-White", "visual =~ x2", 0.736, 0.155),
+    ("Grant-White", "speed =~ x8", 1.226, 0.187),
+    ("Grant-White", "visual ~~ speed", 0.276, 0.076),
+    ("Grant-White", "x5 ~1", 4.712, 0.096),
+    ("Grant-White", "x3 ~~ x3", 0.557, 0.103),
+    ("Grant-White", "textual ~~ textual", 0.942, 0.152),
+])
+def test_configural_estimates(ladder, group, term, est, se):
+    row = _row(ladder.fits["configural"], term, group)
+    assert round(row["estimate"], 3) == est
+    if se is None:
+        assert not row["free"] and np.isnan(row["std_error"])
+    else:
+        assert round(row["std_error"], 3) == se
+
+
+def test_metric_fit_and_equal_loadings(ladder):
+    res = ladder.fits["metric"]
+    assert round(res.fit["chi2"], 3) == 124.044  # lavaan tutorial: 124.044
+    assert res.fit["df"] == 54  # lavaan tutorial: 54
+    # lavaan tutorial: Chi-square for each group 68.825, 55.219
+    assert list(res.group_fit["chi2"].round(3)) == [68.825, 55.219]
+    assert res.group_equal == ("loadings",)
+    # lavaan tutorial (group.equal = "loadings"), both groups: x2 0.599 (0.100),
+    # x3 0.784 (0.108), x5 1.083 (0.067), x8 1.201 (0.155)
+    for term, est, se in [("visual =~ x2", 0.599, 0.100), ("visual =~ x3", 0.784, 0.108),
+                          ("textual =~ x5", 1.083, 0.067), ("speed =~ x8", 1.201, 0.155)]:
+        assert round(res.params[term], 3) == est
+        assert round(res.std_errors[term], 3) == se
+        for g in res.groups:
+            assert _row(res, term, g)["estimate"] == res.params[term]
+            assert _row(res, term, g)["param"] == term
+    # Group-specific parameters keep a group suffix: lavaan tutorial, Grant-White
+    # visual ~~ textual 0.437 (0.099), x1 ~1 4.930 (0.097); Pasteur x1 ~~ x1 0.551 (0.137)
+    assert round(res.params["visual ~~ textual [Grant-White]"], 3) == 0.437
+    assert round(res.std_errors["visual ~~ textual [Grant-White]"], 3) == 0.099
+    assert round(res.params["x1 ~1 [Grant-White]"], 3) == 4.930
+    assert round(res.std_errors["x1 ~1 [Grant-White]"], 3) == 0.097
+    assert round(res.params["x1 ~~ x1 [Pasteur]"], 3) == 0.551
+    assert round(res.std_errors["x1 ~~ x1 [Pasteur]"], 3) == 0.137
+
+
+def test_invariance_table_matches_semtools(ladder):
+    t = ladder.table
+    assert isinstance(ladder, InvarianceResult)
+    assert list(t.index) == ["configural", "metric", "scalar", "means"]
+    # semTools measurementInvariance on the lavaan tutorial page:
+    # chisq, df, cfi, rmsea, bic of Models 1-4
+    assert list(t["chi2"].round(3)) == [115.851, 124.044, 164.103, 204.605]
+    assert list(t["df"]) == [48, 54, 60, 63]
+    assert list(t["cfi"].round(3)) == [0.923, 0.921, 0.882, 0.840]
+    assert list(t["rmsea"].round(3)) == [0.097, 0.093, 0.107, 0.122]
+    assert list(t["bic"].round(3)) == [7706.822, 7680.771, 7686.588, 7709.969]
+    # [Model 1 versus 2] delta.chisq 8.192, df 6, p 0.224, delta.cfi 0.002;
+    # [Model 2 versus 3] 40.059, 6, 0.000, 0.038; [Model 3 versus 4] 40.502, 3, 0.000, 0.042
+    assert list(t["delta_chi2"].round(3)[1:]) == [8.192, 40.059, 40.502]
+    assert list(t["delta_df"][1:]) == [6, 6, 3]
+    assert round(t.loc["metric", "delta_p_value"], 3) == 0.224
+    assert t.loc["scalar", "delta_p_value"] < 5e-4
+    # semTools prints the fall of CFI as a positive number; here it is new - old
+    assert list((-t["delta_cfi"][1:]).round(3)) == [0.002, 0.038, 0.042]
+    assert np.isnan(t.loc["configural", "delta_chi2"])
+    # the LR p-value from its definition
+    from scipy import stats
+    assert t.loc["metric", "delta_p_value"] == pytest.approx(
+        stats.chi2.sf(t.loc["metric", "chi2"] - t.loc["configural", "chi2"], 6))
+    assert "metric" in repr(ladder) and "delta_chi2" in str(ladder.summary())
+
+
+def test_scalar_latent_means_free_in_second_group(ladder):
+    res = ladder.fits["scalar"]
+    # lavaan convention: latent means 0 in the first group, free in the others
+    assert not _row(res, "visual ~1", "Pasteur")["free"]
+    assert _row(res, "visual ~1", "Grant-White")["free"]
+    assert res.params["x1 ~1"] == _row(res, "x1 ~1", "Pasteur")["estimate"]
+    means = ladder.fits["means"]
+    assert not _row(means, "visual ~1", "Grant-White")["free"]
+    # With equal intercepts and loadings, the implied mean difference of x1 (marker)
+    # is the latent mean difference of visual.
+    d = res.implied_mean.loc["Grant-White", "x1"] - res.implied_mean.loc["Pasteur", "x1"]
+    assert d == pytest.approx(_row(res, "visual ~1", "Grant-White")["estimate"], abs=1e-10)
+
+
+# ---------------------------------------------------------------------------------
+# Internal consistency
+# ---------------------------------------------------------------------------------
+
+def test_configural_equals_separate_fits(hs, ladder):
+    # With no equality constraints the groups are independent: each group's chi2 and
+    # covariance estimates are the single-group fit on its rows (validated elsewhere
+    # against lavaan), and the intercepts are the sample means.
+    res = ladder.fits["configural"]
+    for g in res.groups:
+        sub = hs[hs["school"] == g]
+        one = fit_cfa(sub, HS_MODEL)
+        assert isinstance(one, CFAResult)
+        assert res.group_fit.loc[g, "chi2"] == pytest.approx(one.fit["chi2"], rel=1e-8)
+        est = one.estimates.set_index("term")["estimate"]
+        for term in est.index:
+            assert _row(res, term, g)["estimate"] == pytest.approx(est[term], abs=1e-7)
+        np.testing.assert_allclose(res.implied_mean.loc[g], sub[X9].mean(), atol=1e-9)
+
+
+def test_std_lv_metric_is_the_same_model(hs, ladder):
+    # std_lv with equal loadings: factor variances 1 in group 1, free elsewhere -- a
+    # reparametrization of the marker-identified metric model (same chi2).
+    res = fit_cfa(hs, HS_MODEL, group="school", group_equal="loadings", std_lv=True)
+    assert res.fit["chi2"] == pytest.approx(ladder.fits["metric"].fit["chi2"], rel=1e-8)
+    assert res.fit["df"] == 54
+    assert not _row(res, "visual ~~ visual", "Pasteur")["free"]
+    assert _row(res, "visual ~~ visual", "Grant-White")["free"]
+
+
+def test_units_do_not_matter(hs, ladder):
+    d = hs.copy()
+    d["x1"] = d["x1"] * 1e4 + 5e5
+    res = fit_cfa(d, HS_MODEL, group="school", group_equal=["loadings", "intercepts"])
+    ref = ladder.fits["scalar"]
+    assert res.fit["chi2"] == pytest.approx(ref.fit["chi2"], rel=1e-8)
+    assert res.params["visual =~ x2"] == pytest.approx(ref.params["visual =~ x2"] / 1e4,
+                                                       rel=1e-6)
+    assert res.params["x1 ~1"] == pytest.approx(ref.params["x1 ~1"] * 1e4 + 5e5, rel=1e-9)
+
+
+def test_lavaan_dotted_names_and_residuals(hs, ladder):
+    strict = fit_cfa(hs, HS_MODEL, group="school",
+                     group_equal=("loadings", "intercepts", "residuals"))
+    assert strict.fit["df"] == 69  # scalar 60 + 9 equal residual variances
+    assert strict.fit["chi2"] > ladder.fits["scalar"].fit["chi2"]
+    assert _row(strict, "x1 ~~ x1", "Pasteur")["estimate"] == \
+        _row(strict, "x1 ~~ x1", "Grant-White")["estimate"]
+    lv = fit_cfa(hs, HS_MODEL, group="school", group_equal=["lv.variances"])
+    assert lv.group_equal == ("lv_variances",) and lv.fit["df"] == 51
+
+
+def test_input_not_modified_and_deterministic(hs):
+    d = hs.copy()
+    before = d.copy()
+    a = fit_cfa(d, HS_MODEL, group="school", group_equal="loadings")
+    b = fit_cfa(d, HS_MODEL, group="school", group_equal="loadings")
+    pd.testing.assert_frame_equal(d, before)
+    assert a.params.equals(b.params)
+
+
+# ---------------------------------------------------------------------------------
+# Bad input
+# ---------------------------------------------------------------------------------
+
+def test_group_column_with_nan(hs):
+    d = hs.copy()
+    d["school"] = d["school"].astype(object)
+    d.loc[d.index[5], "school"] = None
+    with pytest.raises(DataError, match=r"group column 'school' has a missing value"):
+        fit_cfa(d, HS_MODEL, group="school")
+
+
+def test_small_group(hs):
+    d = pd.concat([hs, hs.head(5).assign(school="Tiny")])
+    with pytest.raises(DataError, match=r"5 rows for 9 variables.*group 'Tiny' of 'school'"):
+        fit_cfa(d, HS_MODEL, group="school")
+
+
+def test_constant_indicator_within_group(hs):
+    d = hs.copy()
+    d.loc[d["school"] == "Pasteur", "x4"] = 3.0
+    with pytest.raises(DataError, match=r"'x4' is constant.*group 'Pasteur'"):
+        fit_cfa(d, HS_MODEL, group="school")
+
+
+@pytest.mark.parametrize("kwargs, err, msg", [
+    (dict(group="nope"), ColumnError, "group column 'nope' not found"),
+    (dict(group="x1"), ColumnError, "also a variable of the model"),
+    (dict(group="school", group_equal="slopes"), ParameterError, "'slopes' is not one of"),
+    (dict(group_equal="loadings"), ParameterError, "needs group="),
+    (dict(group="school", group_equal=3), ParameterError, "group_equal must be"),
+])
+def test_bad_arguments(hs, kwargs, err, msg):
+    with pytest.raises(err, match=msg):
+        fit_cfa(hs, HS_MODEL, **kwargs)
+
+
+def test_single_group_and_labels_refused(hs):
+    with pytest.raises(DataError, match="single value"):
+        fit_cfa(hs.assign(one="a"), HS_MODEL, group="one")
+    with pytest.raises(SpecError, match="label 'a'.*group_equal"):
+        fit_cfa(hs, "visual =~ x1 + a*x2 + x3", group="school")
+    with pytest.raises(DtiStatError, match="steps must be"):
+        invariance_test(hs, HS_MODEL, group="school", steps=("configural", "weak"))
