@@ -284,3 +284,25 @@ def test_configural_against_semopy(hs, ladder):
             row = _row(res, f"{f} =~ {x}", g)
             assert row["estimate"] == pytest.approx(float(b), abs=2e-5)
             assert row["std_error"] == pytest.approx(float(s), abs=2e-5)
+
+
+def test_cli_invariance_table(hs, ladder, tmp_path, capsys):
+    from dtistat.cli import main
+
+    hs.to_csv(tmp_path / "hs.csv", index=False)
+    model = HS_MODEL.splitlines()
+    rc = main(["cfa", str(tmp_path / "hs.csv"), "--model", *model, "--group", "school",
+               "--invariance", "--out", str(tmp_path / "o")])
+    assert rc == 0
+    assert "| metric | 124.044 | 54 |" in capsys.readouterr().out
+    tab = pd.read_csv(tmp_path / "o" / "tables" / "invariance.csv")
+    np.testing.assert_allclose(tab["chi2"], ladder.table["chi2"][:3], rtol=1e-12)
+    rc = main(["cfa", str(tmp_path / "hs.csv"), "--model", *model, "--group", "school",
+               "--group-equal", "loadings", "--out", str(tmp_path / "o2")])
+    assert rc == 0
+    est = pd.read_csv(tmp_path / "o2" / "tables" / "estimates.csv")
+    np.testing.assert_allclose(est["estimate"], ladder.fits["metric"].estimates["estimate"],
+                               rtol=1e-12)
+    assert main(["cfa", str(tmp_path / "hs.csv"), "--model", *model, "--invariance",
+                 "--out", str(tmp_path / "o3")]) == 2
+    assert "need --group" in capsys.readouterr().err
