@@ -173,7 +173,7 @@ def _group_labels(data: pd.DataFrame, group: Any, observed: list) -> tuple[list,
         raise DataError(f"group column {group!r} has a single value "
                         f"({labels[0]!r}); a multi-group model needs at least 2 groups "
                         f"(or drop group=)")
-    return list(labels), codes
+    return labels.tolist(), codes
 
 
 def _group_moments(data, obs, labels, codes, group) -> tuple[list, list, list]:
