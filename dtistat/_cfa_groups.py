@@ -25,7 +25,7 @@ import numpy as np
 
 from dtistat import _cfa
 from dtistat._cfa import Model, ParamSpec
-from dtistat.errors import SpecError
+from dtistat.errors import ParameterError, SpecError
 
 __all__ = ["EQUAL_KINDS", "GroupModel", "build_groups", "fit_groups", "param_kind"]
 
@@ -78,9 +78,37 @@ def _group_params(params, g: int, eq: set, std_lv: bool, observed) -> list:
     return out
 
 
-def build_groups(stmts, columns, n_groups: int, *, group_equal=(),
+def _key(ps: ParamSpec) -> str:
+    return f"{ps.lhs}~1" if ps.op == "~1" else f"{ps.lhs}{ps.op}{ps.rhs}"
+
+
+def _partial(params, group_partial) -> set:
+    """``group_partial`` names ('visual =~ x2', 'x3 ~1') as parameter keys."""
+    keys = {_key(ps) for ps in params}
+    out = set()
+    for name in group_partial:
+        k = "".join(str(name).split())
+        if k not in keys:
+            lhs, op, rhs = (k.partition("=~") if "=~" in k else k.partition("~~")
+                            if "~~" in k else k.partition("~"))
+            alt = f"{rhs}{op}{lhs}" if op == "~~" else None
+            if alt not in keys:
+                raise ParameterError(
+                    f"group_partial: {name!r} is not a parameter of the model; write it "
+                    f"as 'visual =~ x2' (loading), 'x3 ~1' (intercept), 'x1 ~~ x1' "
+                    f"(variance) or 'f2 ~ f1' (regression)")
+            k = alt
+        out.add(k)
+    return out
+
+
+def build_groups(stmts, columns, n_groups: int, *, group_equal=(), group_partial=(),
                  std_lv: bool = False) -> GroupModel:
-    """The model of every group, with equality constraints across groups."""
+    """The model of every group, with equality constraints across groups.
+
+    ``group_partial`` names parameters exempt from ``group_equal`` (lavaan's
+    ``group.partial``): they are estimated in every group.
+    """
     base = _cfa.build_model(stmts, columns, std_lv=std_lv)
     lab = next((ps for ps in base.params if ps.label is not None), None)
     if lab is not None:
@@ -94,6 +122,7 @@ def build_groups(stmts, columns, n_groups: int, *, group_equal=(),
                        auto=True) for k, v in enumerate(var)]
     params = base.params + means
     eq = set(group_equal)
+    partial = _partial(params, group_partial)
     index: dict = {}
     models = []
     for g in range(n_groups):
@@ -103,7 +132,8 @@ def build_groups(stmts, columns, n_groups: int, *, group_equal=(),
             if not ps.free:
                 fidx.append(-1)
                 continue
-            key = ("eq", e) if param_kind(ps, base.observed) in eq else (g, e)
+            shared = param_kind(ps, base.observed) in eq and _key(ps) not in partial
+            key = ("eq", e) if shared else (g, e)
             fidx.append(index.setdefault(key, len(index)))
         models.append(Model(base.observed, base.latent, gp, fidx, 0, base.indicators))
     q = len(index)

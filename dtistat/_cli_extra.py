@@ -27,9 +27,9 @@ def _cfa_model(args: argparse.Namespace) -> str:
     if not model.strip():
         raise DataError("the model is empty: give --model 'F =~ x1 + x2 + x3' or "
                         "--model-file FILE")
-    if (args.group_equal or args.invariance) and args.group is None:
-        raise DataError("--group-equal and --invariance need --group COL, the column "
-                        "defining the groups")
+    if (args.group_equal or args.group_partial or args.invariance) and args.group is None:
+        raise DataError("--group-equal, --group-partial and --invariance need --group "
+                        "COL, the column defining the groups")
     return model
 
 
@@ -47,11 +47,12 @@ def _cfa(args: argparse.Namespace) -> int:
         from dtistat.invariance import invariance_test
 
         mi = invariance_test(data, model, group=args.group, std_lv=args.std_lv,
-                             level=args.level)
+                             group_partial=args.group_partial, level=args.level)
         res = mi.fits["configural"]
     else:
         res = fit_cfa(data, model, std_lv=args.std_lv, level=args.level,
-                      group=args.group, group_equal=args.group_equal)
+                      group=args.group, group_equal=args.group_equal,
+                      group_partial=args.group_partial)
     run.step("writing tables")
     run.dirs()
     run.csv("estimates", res.estimates)
@@ -108,6 +109,9 @@ def add_cfa(sub: Any, fmt: Any) -> None:
                    help="with --group: parameter classes held equal across groups: "
                         "loadings, intercepts, means, residuals, residual_covariances, "
                         "lv_variances, lv_covariances, regressions (default: none)")
+    c.add_argument("--group-partial", nargs="+", default=[], metavar="PARAM",
+                   help="with --group: parameters left free in every group (partial "
+                        "invariance), e.g. 'x3 ~1' 'visual =~ x2' (default: none)")
     c.add_argument("--invariance", action="store_true",
                    help="with --group: fit the configural, metric and scalar models and "
                         "write the invariance table (chi2 differences, CFI, RMSEA)")

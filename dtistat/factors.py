@@ -1102,7 +1102,8 @@ def _sample_cov(X: np.ndarray, scale: np.ndarray, cols: list) -> np.ndarray:
 
 def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
             level: float = 0.95, group: Any = None,
-            group_equal: Sequence[str] | str = ()) -> CFAResult | MultiGroupCFAResult:
+            group_equal: Sequence[str] | str = (),
+            group_partial: Sequence[str] | str = ()) -> CFAResult | MultiGroupCFAResult:
     """Confirmatory factor analysis / SEM by maximum likelihood, on lavaan's scale.
 
     Parameters
@@ -1129,6 +1130,9 @@ def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
         ``"residuals"``, ``"residual_covariances"``, ``"lv_variances"``,
         ``"lv_covariances"``, ``"regressions"``. :func:`dtistat.invariance_test`
         fits the usual configural / metric / scalar sequence.
+    group_partial : str or sequence of str
+        With ``group``: parameters exempt from ``group_equal`` (partial invariance,
+        lavaan's ``group.partial``), e.g. ``["x3 ~1", "visual =~ x2"]``.
 
     Returns
     -------
@@ -1193,12 +1197,13 @@ def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
         from dtistat.invariance import fit_cfa_groups
 
         return fit_cfa_groups(data, model, group=group, group_equal=group_equal,
-                              std_lv=std_lv, level=level)
+                              group_partial=group_partial, std_lv=std_lv, level=level)
     from dtistat.invariance import check_group_equal
 
-    if check_group_equal(() if group_equal is None else group_equal):
-        raise ParameterError(f"group_equal={group_equal!r} needs group=, the column "
-                             f"defining the groups")
+    if check_group_equal(() if group_equal is None else group_equal) or group_partial:
+        raise ParameterError(f"group_equal={group_equal!r} and group_partial="
+                             f"{group_partial!r} need group=, the column defining the "
+                             f"groups")
     check_frame(data)
     level = check_level(level)
     spec = _cfa.build_model(_cfa.parse_model(model), list(data.columns), std_lv=std_lv)

@@ -53,6 +53,7 @@ class MultiGroupCFAResult(CoefResult):
     group: str
     groups: tuple
     group_equal: tuple
+    group_partial: tuple
     nobs: int
     n_iter: int
     level: float = 0.95
@@ -74,6 +75,8 @@ class MultiGroupCFAResult(CoefResult):
         """Fit measures, the per-group chi2 and every parameter by group."""
         f = self.fit
         eq = ", ".join(self.group_equal) or "none (configural)"
+        if self.group_partial:
+            eq += f"; free in every group: {', '.join(self.group_partial)}"
         header = [
             ("Estimation", f"ML, N = {self.nobs} in {len(self.groups)} groups of "
                            f"{self.group!r}, {int(f['npar'])} free parameters"),
@@ -154,6 +157,18 @@ def check_group_equal(group_equal: Any) -> tuple:
         if name not in out:
             out.append(name)
     return tuple(out)
+
+
+def _check_partial(group_partial: Any) -> tuple:
+    items = [group_partial] if isinstance(group_partial, str) else group_partial
+    try:
+        items = tuple(items)
+    except TypeError:
+        items = (group_partial,)
+    if not all(isinstance(i, str) for i in items):
+        raise ParameterError(f"group_partial must be a parameter name or a list of them, "
+                             f"e.g. ['visual =~ x2', 'x3 ~1']; got {group_partial!r}")
+    return items
 
 
 def _group_labels(data: pd.DataFrame, group: Any, observed: list) -> tuple[list, np.ndarray]:
@@ -306,7 +321,8 @@ def _heywood(est: pd.DataFrame) -> list:
 
 
 def fit_cfa_groups(data: pd.DataFrame, model: str, *, group: Any,
-                   group_equal: Sequence[str] | str = (), std_lv: bool = False,
+                   group_equal: Sequence[str] | str = (),
+                   group_partial: Sequence[str] | str = (), std_lv: bool = False,
                    level: float = 0.95) -> MultiGroupCFAResult:
     """Multi-group CFA/SEM with a mean structure (what ``fit_cfa(group=...)`` calls).
 
@@ -318,13 +334,14 @@ def fit_cfa_groups(data: pd.DataFrame, model: str, *, group: Any,
     check_frame(data)
     level = check_level(level)
     eq = check_group_equal(group_equal)
+    partial = _check_partial(group_partial)
     stmts = _cfa.parse_model(model)
     gm = _cfa_groups.build_groups(stmts, list(data.columns), 1, std_lv=std_lv)
     labels, codes = _group_labels(data, group, gm.observed)
     obs = gm.observed
     Ss, ys, ns = _group_moments(data, obs, labels, codes, group)
     gm = _cfa_groups.build_groups(stmts, list(data.columns), len(labels), group_equal=eq,
-                                  std_lv=std_lv)
+                                  group_partial=partial, std_lv=std_lv)
     p, G, q = len(obs), len(labels), gm.n_free
     df = G * (p * (p + 1) // 2 + p) - q
     if df < 0:
@@ -352,7 +369,8 @@ def fit_cfa_groups(data: pd.DataFrame, model: str, *, group: Any,
         sample_cov={lab: pd.DataFrame(S, index=obs, columns=obs)
                     for lab, S in zip(labels, Ss, strict=True)},
         sample_mean=pd.DataFrame(ys, index=labels, columns=obs),
-        model=model, group=group, groups=tuple(labels), group_equal=eq, nobs=N,
+        model=model, group=group, groups=tuple(labels), group_equal=eq,
+        group_partial=partial, nobs=N,
         n_iter=out["n_iter"], level=level, heywood=tuple(_heywood(est)),
     )
 
@@ -369,7 +387,8 @@ def _steps(steps: Any) -> list:
 
 def invariance_test(data: pd.DataFrame, model: str, *, group: Any,
                     steps: Sequence[str] = ("configural", "metric", "scalar"),
-                    std_lv: bool = False, level: float = 0.95) -> InvarianceResult:
+                    group_partial: Sequence[str] | str = (), std_lv: bool = False,
+                    level: float = 0.95) -> InvarianceResult:
     """Measurement invariance across groups: the configural -> metric -> scalar ladder.
 
     Each step fits :func:`dtistat.fit_cfa` with ``group=`` and the equality
@@ -388,6 +407,9 @@ def invariance_test(data: pd.DataFrame, model: str, *, group: Any,
         Column defining the groups (any values; no missing values).
     steps : sequence of str
         The models to fit, in order (names above).
+    group_partial : str or sequence of str
+        Parameters left free in every group whatever the step (partial invariance,
+        lavaan's ``group.partial``), e.g. ``["x3 ~1", "visual =~ x2"]``.
     std_lv : bool
         Identify the factors by their variances instead of marker loadings.
     level : float
@@ -418,7 +440,7 @@ def invariance_test(data: pd.DataFrame, model: str, *, group: Any,
     for s in names:
         eq += STEPS[s]
         fits[s] = fit_cfa_groups(data, model, group=group, group_equal=tuple(eq),
-                                 std_lv=std_lv, level=level)
+                                 group_partial=group_partial, std_lv=std_lv, level=level)
     cols = ["chi2", "df", "p_value", "cfi", "tli", "rmsea", "srmr", "aic", "bic"]
     table = pd.DataFrame([fits[s].fit[cols] for s in names], index=names, columns=cols)
     table["df"] = table["df"].astype(int)

@@ -212,6 +212,31 @@ def test_lavaan_dotted_names_and_residuals(hs, ladder):
     assert lv.group_equal == ("lv_variances",) and lv.fit["df"] == 51
 
 
+def test_partial_invariance(hs, ladder):
+    # lavaan's group.partial: the named parameters are estimated in every group.
+    scalar = ladder.fits["scalar"]
+    part = fit_cfa(hs, HS_MODEL, group="school", group_equal=["loadings", "intercepts"],
+                   group_partial=["x3~1", "x7 ~1"])
+    assert part.fit["df"] == scalar.fit["df"] - 2
+    assert ladder.fits["metric"].fit["chi2"] < part.fit["chi2"] < scalar.fit["chi2"]
+    assert "x3 ~1 [Pasteur]" in part.params and "x3 ~1" not in part.params
+    assert "x4 ~1" in part.params  # still equal across groups
+    assert part.group_partial == ("x3~1", "x7 ~1")
+    # Exempting every free loading from "loadings" is the model without that class
+    # (same parameters): same chi2.
+    loads = ["visual =~ x2", "visual =~ x3", "textual =~ x5", "textual=~x6",
+             "speed =~ x8", "speed =~ x9"]
+    a = fit_cfa(hs, HS_MODEL, group="school", group_equal=["loadings", "intercepts"],
+                group_partial=loads)
+    b = fit_cfa(hs, HS_MODEL, group="school", group_equal=["intercepts"])
+    assert a.fit["chi2"] == pytest.approx(b.fit["chi2"], rel=1e-9)
+    assert a.fit["df"] == b.fit["df"] == 54
+    mi = invariance_test(hs, HS_MODEL, group="school", group_partial=["x3 ~1", "x7 ~1"])
+    assert mi.table.loc["scalar", "chi2"] == pytest.approx(part.fit["chi2"], rel=1e-9)
+    assert mi.table.loc["metric", "chi2"] == pytest.approx(
+        ladder.table.loc["metric", "chi2"], rel=1e-9)
+
+
 def test_input_not_modified_and_deterministic(hs):
     d = hs.copy()
     before = d.copy()
@@ -250,7 +275,11 @@ def test_constant_indicator_within_group(hs):
     (dict(group="nope"), ColumnError, "group column 'nope' not found"),
     (dict(group="x1"), ColumnError, "also a variable of the model"),
     (dict(group="school", group_equal="slopes"), ParameterError, "'slopes' is not one of"),
-    (dict(group_equal="loadings"), ParameterError, "needs group="),
+    (dict(group_equal="loadings"), ParameterError, "need group="),
+    (dict(group_partial="x3 ~1"), ParameterError, "need group="),
+    (dict(group="school", group_equal="intercepts", group_partial="x3 ~~ x4"),
+     ParameterError, "'x3 ~~ x4' is not a parameter"),
+    (dict(group="school", group_partial=[1]), ParameterError, "group_partial must be"),
     (dict(group="school", group_equal=3), ParameterError, "group_equal must be"),
 ])
 def test_bad_arguments(hs, kwargs, err, msg):
