@@ -197,10 +197,15 @@ def _group_moments(data, obs, labels, codes, group) -> tuple[list, list, list]:
     Ss, ys, ns = [], [], []
     for g, lab in enumerate(labels):
         sub = data.loc[codes == g, obs]
-        where = f"the CFA in group {lab!r} of {group!r}"
-        X, _, scale = _numeric_block(sub, obs, what=where)
-        _correlation(X, obs)
-        Ss.append(_sample_cov(X, scale, obs))
+        where = f"group {lab!r} of {group!r}"
+        try:
+            X, _, scale = _numeric_block(sub, obs, what=f"the CFA in {where}")
+            _correlation(X, obs)
+            Ss.append(_sample_cov(X, scale, obs))
+        except DataError as e:
+            if where in str(e):
+                raise
+            raise DataError(f"in {where}: {e}") from None
         ys.append(X.mean(axis=0) * scale)
         ns.append(len(X))
     return Ss, ys, ns
@@ -302,6 +307,23 @@ def _estimates(gm, rams, theta, se, names, labels, level) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def _check_identified(H: np.ndarray, gm, labels) -> None:
+    """Refuse a singular information matrix, naming a parameter and its group."""
+    ev, evec = np.linalg.eigh(H)
+    if ev[0] > 1e-10 * max(ev[-1], 1e-300):
+        return
+    k = int(np.argmax(np.abs(evec[:, 0])))
+    g, ps = next((g, ps) for g, m in enumerate(gm.models)
+                 for ps, kk in zip(m.params, m.free_index, strict=True) if kk == k)
+    term = f"{ps.lhs} ~1" if ps.op == "~1" else f"{ps.lhs} {ps.op} {ps.rhs}"
+    raise EstimationError(
+        f"the model is not identified (singular information matrix): the parameter "
+        f"{term!r} in group {labels[g]!r} cannot be estimated separately from others "
+        f"(a factor mean free in a group where all its indicators' intercepts are free, "
+        f"a factor without a fixed loading or variance, or too many free paths)"
+    )
+
+
 def _implied(rams, theta, obs, labels) -> tuple[dict, pd.DataFrame]:
     covs, means = {}, []
     for lab, r in zip(labels, rams, strict=True):
@@ -329,7 +351,6 @@ def fit_cfa_groups(data: pd.DataFrame, model: str, *, group: Any,
     See :func:`dtistat.fit_cfa` for the arguments and an example.
     """
     from dtistat import _cfa, _cfa_groups
-    from dtistat.factors import _check_information
 
     check_frame(data)
     level = check_level(level)
@@ -352,7 +373,7 @@ def fit_cfa_groups(data: pd.DataFrame, model: str, *, group: Any,
         )
     out = _cfa_groups.fit_groups(gm, Ss, ys, ns)
     theta, scale = out["theta"], out["theta_scale"]
-    _check_information(out["info_scaled"], out["model"])
+    _check_identified(out["info_scaled"], gm, labels)
     N = int(sum(ns))
     V = 2.0 / N * np.linalg.inv(out["info_scaled"]) * np.outer(scale, scale)
     se = np.sqrt(np.diag(V))

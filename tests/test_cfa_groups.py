@@ -21,7 +21,14 @@ from dtistat import (
     fit_cfa,
     invariance_test,
 )
-from dtistat.errors import ColumnError, DataError, DtiStatError, ParameterError, SpecError
+from dtistat.errors import (
+    ColumnError,
+    DataError,
+    DtiStatError,
+    EstimationError,
+    ParameterError,
+    SpecError,
+)
 
 HS_MODEL = """visual =~ x1 + x2 + x3
 textual =~ x4 + x5 + x6
@@ -285,6 +292,19 @@ def test_constant_indicator_within_group(hs):
 def test_bad_arguments(hs, kwargs, err, msg):
     with pytest.raises(err, match=msg):
         fit_cfa(hs, HS_MODEL, **kwargs)
+
+
+def test_collinear_within_a_group_and_unidentified(hs):
+    d = hs.copy()
+    m = d["school"] == "Pasteur"
+    d.loc[m, "x3"] = 2 * d.loc[m, "x1"] + d.loc[m, "x2"]
+    with pytest.raises(DataError, match=r"in group 'Pasteur' of 'school'.*'x3' is a "
+                                        r"linear combination"):
+        fit_cfa(d, HS_MODEL, group="school")
+    # All intercepts of visual's indicators free while its mean is free in group 2
+    with pytest.raises(EstimationError, match=r"not identified.*group 'Grant-White'"):
+        fit_cfa(hs, HS_MODEL, group="school", group_equal=["loadings", "intercepts"],
+                group_partial=["x1 ~1", "x2 ~1", "x3 ~1"])
 
 
 def test_single_group_and_labels_refused(hs):
