@@ -336,8 +336,12 @@ def _implied(rams, theta, obs, labels) -> tuple[dict, pd.DataFrame]:
 def _heywood(est: pd.DataFrame) -> list:
     neg = est[(est["op"] == "~~") & (est["lhs"] == est["rhs"]) & (est["estimate"] < 0)]
     bad = [f"{v} [{g}]" for v, g in zip(neg["lhs"], neg["group"], strict=True)]
+    big = est[(est["op"] == "=~") & (est["std_all"].abs() >= 1)]
+    bad += [f"{v} [{g}]" for v, g in zip(big["rhs"], big["group"], strict=True)
+            if f"{v} [{g}]" not in bad]
     if bad:
-        warn("Heywood case: negative (residual) variance for " + ", ".join(bad)
+        warn("Heywood case: negative (residual) variance or standardized loading >= 1 "
+             "for " + ", ".join(bad)
              + "; the solution is improper: check the model or the indicator", stacklevel=4)
     return bad
 

@@ -244,6 +244,27 @@ def test_partial_invariance(hs, ladder):
         ladder.table.loc["metric", "chi2"], rel=1e-9)
 
 
+def test_heywood_case_in_one_group():
+    # Group A's correlations imply a loading above 1 for v1 (as the single-group test
+    # in test_factors.py): the warning names the variable and the group.
+    from dtistat.errors import DtiStatWarning
+
+    rng = np.random.default_rng(3)
+    lam = np.array([1.1, 0.7, 0.7, 0.6, 0.5])
+    R = np.outer(lam, lam)
+    np.fill_diagonal(R, 1)
+    Z = rng.standard_normal((200, 5))
+    Z -= Z.mean(axis=0)
+    Z = Z @ np.linalg.inv(np.linalg.cholesky(np.cov(Z.T, ddof=0))).T
+    a = pd.DataFrame(Z @ np.linalg.cholesky(R).T, columns=[f"v{i}" for i in range(1, 6)])
+    b = pd.DataFrame(rng.standard_normal((150, 1)) * 0.7 + rng.standard_normal((150, 5)),
+                     columns=a.columns)
+    d = pd.concat([a.assign(g="A"), b.assign(g="B")], ignore_index=True)
+    with pytest.warns(DtiStatWarning, match=r"Heywood case.*'?v1 \[A\]"):
+        res = fit_cfa(d, "F =~ v1 + v2 + v3 + v4 + v5", group="g")
+    assert "v1 [A]" in res.heywood and not any(h.endswith("[B]") for h in res.heywood)
+
+
 def test_input_not_modified_and_deterministic(hs):
     d = hs.copy()
     before = d.copy()
