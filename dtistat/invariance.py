@@ -375,6 +375,9 @@ def fit_cfa_groups(data: pd.DataFrame, model: str, *, group: Any,
             f"{G * (p * (p + 1) // 2 + p)} means, variances and covariances in {G} groups "
             f"(degrees of freedom {df} < 0); fix, remove or equate parameters"
         )
+    if df == 0:
+        warn("the model has 0 degrees of freedom (just identified): it fits perfectly "
+             "and chi2, CFI, TLI and RMSEA carry no information")
     out = _cfa_groups.fit_groups(gm, Ss, ys, ns)
     theta, scale = out["theta"], out["theta_scale"]
     _check_identified(out["info_scaled"], gm, labels)
