@@ -154,15 +154,24 @@ def _split(model: Model) -> tuple[Model, list]:
 
 
 class _GroupRAM:
-    """Sigma, mu, F and its derivatives for one group (optionally rescaled)."""
+    """Sigma, mu, F and its derivatives for one group (optionally rescaled).
+
+    Methods take the global parameter vector; the work is done on the group's own free
+    parameters (``ks``), so the cost per group does not grow with the number of groups.
+    """
 
     def __init__(self, model: Model, S, ybar, fac=None, theta_scale=None):
-        cm, mean = _split(model)
+        self.ks = np.array(sorted({k for k in model.free_index if k >= 0}), dtype=int)
+        loc = {int(k): i for i, k in enumerate(self.ks)}
+        local = Model(model.observed, model.latent, model.params,
+                      [loc[k] if k >= 0 else -1 for k in model.free_index], len(self.ks),
+                      model.indicators)
+        cm, mean = _split(local)
         ncov = len(cm.params)
         fac = np.ones(len(model.params)) if fac is None else fac
-        self.cov = _cfa._RAM(cm, S, fac[:ncov], theta_scale)
         ts = np.ones(model.n_free) if theta_scale is None else theta_scale
-        self.p, self.m, self.q = len(model.observed), len(model.variables), model.n_free
+        self.cov = _cfa._RAM(cm, S, fac[:ncov], ts[self.ks])
+        self.p, self.m, self.q = len(model.observed), len(model.variables), len(self.ks)
         self.ybar = ybar
         self.m0 = np.zeros(self.m)
         self.m_free = []
@@ -171,34 +180,40 @@ class _GroupRAM:
             if k < 0:
                 self.m0[ps.i] = ps.value / f
             else:
-                self.m_free.append((k, ps.i, ts[k] / f))
+                self.m_free.append((k, ps.i, ts[self.ks[k]] / f))
 
     def means(self, theta):
+        u = theta[self.ks]
         mv = self.m0.copy()
         for k, i, r in self.m_free:
-            mv[i] = theta[k] * r
+            mv[i] = u[k] * r
         return mv
 
+    def matrices(self, theta):
+        return self.cov.matrices(theta[self.ks])
+
     def implied(self, theta):
-        Sig, B, total = self.cov.implied(theta)
+        """Sigma, mu, (I - A)^-1, the means of all variables and their covariance."""
+        Sig, B, total = self.cov.implied(theta[self.ks])
         full_mean = B @ self.means(theta)
-        return Sig, full_mean[: self.p], B, full_mean
+        return Sig, full_mean[: self.p], B, full_mean, total
 
     def fml(self, theta) -> float:
-        f = self.cov.fml(theta)
+        f = self.cov.fml(theta[self.ks])
         if not np.isfinite(f):
             return f
-        Sig, mu, _, _ = self.implied(theta)
+        Sig, mu = self.implied(theta)[:2]
         d = self.ybar - mu
         return f + float(d @ np.linalg.solve(Sig, d))
 
     def grad_info(self, theta):
-        Sig, mu, B, full_mean = self.implied(theta)
+        """Gradient and expected information over the group's own parameters ``ks``."""
+        Sig, mu, B, full_mean, _ = self.implied(theta)
         W = np.linalg.inv(Sig)
         d = self.ybar - mu
         Wd = W @ d
         G = W - W @ self.cov.S @ W - np.outer(Wd, Wd)
-        D = self.cov.derivatives(theta)
+        D = self.cov.derivatives(theta[self.ks])
         Dm = np.zeros((self.q, self.p))
         FB = B[: self.p, :]
         for k, i, j, r in self.cov.a_free:
@@ -230,8 +245,8 @@ class _MultiRAM:
         H = np.zeros((len(theta), len(theta)))
         for w, r in zip(self.w, self.rams, strict=True):
             gg, hh = r.grad_info(theta)
-            g += w * gg
-            H += w * hh
+            g[r.ks] += w * gg
+            H[np.ix_(r.ks, r.ks)] += w * hh
         return g, H
 
 

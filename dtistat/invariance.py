@@ -222,7 +222,7 @@ def _group_fit(Ss, ys, rams, theta, ns, q) -> tuple[dict, pd.DataFrame]:
     G, p, N = len(Ss), Ss[0].shape[0], int(sum(ns))
     chi_g, srmr_g, ll, ll1, base = [], [], 0.0, 0.0, 0.0
     for S, y, r, n in zip(Ss, ys, rams, ns, strict=True):
-        Sig, mu, _, _ = r.implied(theta)
+        Sig, mu = r.implied(theta)[:2]
         chi_g.append(n * r.fml(theta))
         sd = np.sqrt(np.diag(S))
         res = ((S - Sig) / np.outer(sd, sd))[np.tril_indices(p)]
@@ -280,9 +280,8 @@ def _estimates(gm, rams, theta, se, names, labels, level) -> pd.DataFrame:
     frames = []
     for g, (m, r) in enumerate(zip(gm.models, rams, strict=True)):
         cm, mean = _split(m)
-        A, Sm = r.cov.matrices(theta)
-        _, _, total = r.cov.implied(theta)
-        tvar = np.diag(total)
+        A, Sm = r.matrices(theta)
+        tvar = np.diag(r.implied(theta)[4])
         est = _parameter_table(cm, A, Sm, tvar, se, level)
         mv = r.means(theta)
         rows = []
@@ -327,7 +326,7 @@ def _check_identified(H: np.ndarray, gm, labels) -> None:
 def _implied(rams, theta, obs, labels) -> tuple[dict, pd.DataFrame]:
     covs, means = {}, []
     for lab, r in zip(labels, rams, strict=True):
-        Sig, mu, _, _ = r.implied(theta)
+        Sig, mu = r.implied(theta)[:2]
         covs[lab] = pd.DataFrame(Sig, index=obs, columns=obs)
         means.append(mu)
     return covs, pd.DataFrame(means, index=labels, columns=obs)
