@@ -37,7 +37,8 @@ class MultiGroupCFAResult(CoefResult):
     is named ``"visual =~ x2"``, a group-specific one ``"visual =~ x2 [Pasteur]"``.
     ``estimates`` has every parameter of every group (``group`` column; ``param`` names
     the free parameter the row shows). ``fit`` has the totals (chi2 = sum of the groups'
-    chi2), ``group_fit`` the per-group chi2 and SRMR.
+    chi2), ``group_fit`` the per-group chi2 and SRMR. ``tidy()`` lists the distinct free
+    parameters (what ``params`` holds); ``estimates`` every row of every group.
     """
 
     params: pd.Series
