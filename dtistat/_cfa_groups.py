@@ -27,7 +27,8 @@ from dtistat import _cfa
 from dtistat._cfa import Model, ParamSpec
 from dtistat.errors import ParameterError, SpecError
 
-__all__ = ["EQUAL_KINDS", "GroupModel", "build_groups", "fit_groups", "param_kind"]
+__all__ = ["EQUAL_KINDS", "GroupModel", "build_groups", "fit_groups", "param_kind",
+           "release_scores"]
 
 #: Parameter classes that ``group_equal`` can hold equal across groups (lavaan's
 #: ``group.equal`` keywords, with ``_`` for ``.``).
@@ -308,3 +309,38 @@ def fit_groups(gm: GroupModel, Ss: list, ybars: list, ns: list, *,
     raw = [_GroupRAM(m, S, y) for m, S, y in zip(gm.models, Ss, ybars, strict=True)]
     return {"theta": u * scale, "fmin": f, "info_scaled": H, "theta_scale": scale,
             "n_iter": it, "rams": raw, "model": multi.model}
+
+
+def release_scores(gm: GroupModel, Ss: list, ybars: list, ns: list,
+                   theta: np.ndarray) -> list:
+    """Univariate score (Lagrange multiplier) tests for releasing each cross-group equality.
+
+    For a parameter shared by several groups, group g's copy gets its own parameter
+    (the others stay equal); at the constrained estimates the statistic is
+    ``N/2 g' H^-1 g`` with g the gradient of F and H its expected information in the
+    augmented model (lavaan's ``lavTestScore`` with expected information). Returns
+    (parameter index, group index, statistic) triples.
+    """
+    N = float(sum(ns))
+    w = np.array(ns, dtype=float) / N
+    raw = [_GroupRAM(m, S, y) for m, S, y in zip(gm.models, Ss, ybars, strict=True)]
+    owners: dict = {}
+    for g, m in enumerate(gm.models):
+        for k in set(m.free_index) - {-1}:
+            owners.setdefault(k, []).append(g)
+    out = []
+    q = gm.n_free
+    aug = np.append(theta, 0.0)
+    for k in sorted(owners):
+        for g in owners[k][1:]:
+            m = gm.models[g]
+            mg = Model(m.observed, m.latent, m.params,
+                       [q if kk == k else kk for kk in m.free_index], q + 1, m.indicators)
+            rams = [r if h != g else _GroupRAM(mg, Ss[g], ybars[g])
+                    for h, r in enumerate(raw)]
+            aug[q] = theta[k]
+            grad, H = _MultiRAM(gm, rams, w).grad_info(aug)
+            d = 1.0 / np.sqrt(np.diag(H))
+            y = np.linalg.solve(H * np.outer(d, d), grad * d)
+            out.append((k, g, float(N / 2 * (grad * d) @ y)))
+    return out

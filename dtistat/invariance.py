@@ -60,6 +60,43 @@ class MultiGroupCFAResult(CoefResult):
     level: float = 0.95
     df_inference: None = None
     heywood: tuple = field(default_factory=tuple)
+    _state: Any = field(default=None, repr=False)
+
+    def score_tests(self) -> pd.DataFrame:
+        """Score (Lagrange multiplier) tests for releasing each equality across groups.
+
+        One row per parameter held equal by ``group_equal`` and per group after the
+        first: the 1-df statistic for letting that group's copy differ (the others
+        stay equal), computed at this fit's estimates with the expected information,
+        as lavaan's ``lavTestScore(fit)`` univariate tests. Large values point to the
+        non-invariant parameters to name in ``group_partial``. Sorted by the
+        statistic, largest first.
+
+        Examples
+        --------
+        >>> from semopy.examples import holzinger39
+        >>> hs = holzinger39.get_data()
+        >>> scalar = fit_cfa_groups(hs, '''visual =~ x1 + x2 + x3
+        ...                            textual =~ x4 + x5 + x6
+        ...                            speed =~ x7 + x8 + x9''', group="school",
+        ...                         group_equal=["loadings", "intercepts"])
+        >>> list(scalar.score_tests()["param"][:2])
+        ['x3 ~1', 'x7 ~1']
+        """
+        from dtistat._cfa_groups import param_kind, release_scores
+
+        gm, Ss, ys, ns, theta = self._state
+        rows = []
+        for k, g, stat in release_scores(gm, Ss, ys, ns, theta):
+            ps = next(ps for ps, kk in zip(gm.models[g].params, gm.models[g].free_index,
+                                           strict=True) if kk == k)
+            rows.append({"param": self.params.index[k], "group": self.groups[g],
+                         "kind": param_kind(ps, gm.observed), "statistic": stat, "df": 1,
+                         "p_value": float(stats.chi2.sf(stat, 1))})
+        out = pd.DataFrame(rows, columns=["param", "group", "kind", "statistic", "df",
+                                          "p_value"])
+        return out.sort_values("statistic", ascending=False, kind="stable") \
+            .reset_index(drop=True)
 
     @property
     def loadings(self) -> pd.DataFrame:
@@ -400,6 +437,7 @@ def fit_cfa_groups(data: pd.DataFrame, model: str, *, group: Any,
         model=model, group=group, groups=tuple(labels), group_equal=eq,
         group_partial=partial, nobs=N,
         n_iter=out["n_iter"], level=level, heywood=tuple(_heywood(est)),
+        _state=(gm, Ss, ys, ns, theta),
     )
 
 
