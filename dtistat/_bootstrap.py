@@ -35,7 +35,6 @@ __all__ = [
     "bc_ci",
     "bca_ci",
     "bootstrap_coefs",
-    "cluster_crossproducts",
     "default_chunk",
     "iter_resample_blocks",
     "jackknife_coefs",
@@ -290,14 +289,6 @@ def _row_products(D: np.ndarray) -> np.ndarray:
     return out
 
 
-def cluster_crossproducts(D: np.ndarray, codes: np.ndarray | None, n_groups: int) -> np.ndarray:
-    """Per-group cross-products ``D_g' D_g`` as (G × p(p+1)/2) upper-triangle rows.
-
-    ``codes=None`` means every row is its own group (the ordinary bootstrap).
-    """
-    return CrossProducts.from_design(D, codes, n_groups).table()
-
-
 def unpack(Sq: np.ndarray, p: int) -> np.ndarray:
     """(R × p(p+1)/2) upper triangles -> (R × p × p) symmetric matrices."""
     iu, ju = sym_pairs(p)
@@ -389,7 +380,7 @@ def bootstrap_coefs(
     Parameters
     ----------
     Cq : :class:`CrossProducts`, or a (G × p(p+1)/2) table from
-        :func:`cluster_crossproducts`.
+        :meth:`CrossProducts.table`.
     p : number of columns of the design the cross-products came from.
     equations : the regressions to solve in each replicate.
     rng, n_boot, chunk : the generator, number of replicates and replicates per chunk.

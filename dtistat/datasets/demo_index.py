@@ -272,12 +272,6 @@ def _city_paths(cities, A, g, rng):
 
 
 # ----------------------------------------------------------------------------- step 2
-def _softmax(z):
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
-
-
 _INDUSTRY_BASE = {  # national log-mix: 行业工具, 金融, 文体娱 most frequent in the top 3
     "finance": 0.55, "manufacturing": 0.05, "communications": -0.35, "energy": -0.40,
     "transport": -0.30, "ecommerce": 0.10, "life_services": 0.15,
