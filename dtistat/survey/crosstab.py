@@ -20,14 +20,12 @@ from dtistat._validate import (
 from dtistat.errors import (
     DataError,
     EstimationError,
-    ParameterError,
 )
 from dtistat.survey._common import (
     TESTS,
     _categories,
+    _complete_answers,
     _fmt_table,
-    _multi_indicators,
-    _present,
     _psu,
     _psu_sums,
     _scores,
@@ -360,7 +358,7 @@ def crosstab(
     check_frame(data)
     check_choice(test, TESTS, "test")
     is_multi = isinstance(col, (list, tuple)) or isinstance(multi, str)
-    keep, w_all, ind_all, qname = _complete_rows(data, row, col, multi, cluster, weights,
+    w_all, keep, ind_all, qname = _complete_rows(data, row, col, multi, cluster, weights,
                                                  is_multi)
     d = data.loc[keep]
     n = int(keep.sum())
@@ -410,21 +408,14 @@ class _Design:
 
 def _complete_rows(data: pd.DataFrame, row: str, col: Any, multi: Any,
                    cluster: str | None, weights: str | None, is_multi: bool):
-    """Check the columns; return the complete-row mask, all weights, the option
+    """Check the columns; return all weights, the complete-row mask, the option
     indicators (multi-select, else None) and the question name (multi-select)."""
     check_columns(data, [row], what="row column")
     if cluster is not None:
         check_columns(data, [cluster], what="cluster column")
     w_all = _weights(data, weights)
-    extra = [cluster] if cluster is not None else []
-    if not is_multi:
-        if multi is True:
-            raise ParameterError("multi=True needs col to be a list of 0/1 option columns")
-        check_columns(data, [col], what="column")
-        return _present(data, [row, col] + extra), w_all, None, None
-    ind_all, qname = _multi_indicators(data, col, multi)
-    keep = _present(data, [row] + extra) & ind_all.notna().all(axis=1).to_numpy()
-    return keep, w_all, ind_all, qname
+    others = [row] + ([cluster] if cluster is not None else [])
+    return (w_all,) + _complete_answers(data, col, multi, is_multi, others, "col")
 
 
 def _single_choice(d: pd.DataFrame, row: str, col: str, g: _Design) -> tuple:
