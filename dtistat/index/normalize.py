@@ -74,6 +74,15 @@ def base_share(
     return X / denom[by_codes]
 
 
+def _refuse_first(flagged: np.ndarray, columns: Sequence, keys: pd.DataFrame,
+                  message: str) -> None:
+    """Raise DataError at the first flagged cell (row i, column j): ``message`` with
+    ``{column}`` (the column's repr) and ``{at}`` (row i's keys) filled in."""
+    if flagged.any():
+        i, j = np.argwhere(flagged)[0]
+        raise DataError(message.format(column=repr(columns[j]), at=_describe(keys, i)))
+
+
 def _scoped(X: pd.DataFrame, scope_codes: np.ndarray):
     return X.groupby(scope_codes, sort=False)
 
@@ -156,12 +165,8 @@ def _minmax(Xs: np.ndarray, g, columns: Sequence[str], keys: pd.DataFrame) -> np
     lo, hi = g.transform("min").to_numpy(), g.transform("max").to_numpy()
     rng = hi - lo
     flat = is_constant(rng, np.maximum(np.abs(lo), np.abs(hi))) & ~np.isnan(rng)
-    if flat.any():
-        i, j = np.argwhere(flat)[0]
-        raise DataError(
-            f"column {columns[j]!r} is constant within the normalization group of "
-            f"{_describe(keys, i)}; min-max scaling divides by max - min"
-        )
+    _refuse_first(flat, columns, keys, "column {column} is constant within the "
+                  "normalization group of {at}; min-max scaling divides by max - min")
     return (Xs - lo) / rng
 
 
@@ -171,13 +176,9 @@ def _zscore(Xs: np.ndarray, g, scope_codes: np.ndarray, columns: Sequence[str],
     mu = g.transform("mean").to_numpy()
     sd = g.transform("std").to_numpy()  # ddof=1, as COINr's n_zscore
     top = pd.DataFrame(np.abs(Xs)).groupby(scope_codes, sort=False).transform("max")
-    flat = is_constant(sd, top.to_numpy())
-    if flat.any():
-        i, j = np.argwhere(flat)[0]
-        raise DataError(
-            f"column {columns[j]!r} has no variation within the normalization group "
-            f"of {_describe(keys, i)}; z-scores divide by the standard deviation"
-        )
+    _refuse_first(is_constant(sd, top.to_numpy()), columns, keys,
+                  "column {column} has no variation within the normalization group of "
+                  "{at}; z-scores divide by the standard deviation")
     return (Xs - mu) / sd
 
 
@@ -186,25 +187,14 @@ def _frontier(X: np.ndarray, directions: np.ndarray, scope_codes: np.ndarray,
     """Distance to the frontier: ``x / max`` for "more is better", ``min / x`` for
     "less is better", per scope group."""
     pos = directions > 0
-    if np.any(X[:, pos] < 0):
-        i, j = np.argwhere(X[:, pos] < 0)[0]
-        raise DataError(
-            f"column {np.asarray(columns)[pos][j]!r} has a negative value at "
-            f"{_describe(keys, i)}; distance_to_frontier needs non-negative values"
-        )
-    if np.any(X[:, ~pos] <= 0):
-        i, j = np.argwhere(X[:, ~pos] <= 0)[0]
-        raise DataError(
-            f"column {np.asarray(columns)[~pos][j]!r} has a non-positive value at "
-            f"{_describe(keys, i)}; a 'less is better' distance to frontier needs x > 0"
-        )
+    more, less = np.asarray(columns)[pos], np.asarray(columns)[~pos]
+    _refuse_first(X[:, pos] < 0, more, keys, "column {column} has a negative value at "
+                  "{at}; distance_to_frontier needs non-negative values")
+    _refuse_first(X[:, ~pos] <= 0, less, keys, "column {column} has a non-positive value "
+                  "at {at}; a 'less is better' distance to frontier needs x > 0")
     raw = pd.DataFrame(X).groupby(scope_codes, sort=False)
     hi, lo = raw.transform("max").to_numpy(), raw.transform("min").to_numpy()
-    if np.any(hi[:, pos] == 0):
-        i, j = np.argwhere(hi[:, pos] == 0)[0]
-        raise DataError(
-            f"column {np.asarray(columns)[pos][j]!r} is zero for every unit in the "
-            f"normalization group of {_describe(keys, i)}; the frontier is zero"
-        )
+    _refuse_first(hi[:, pos] == 0, more, keys, "column {column} is zero for every unit in "
+                  "the normalization group of {at}; the frontier is zero")
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(pos, X / np.where(hi == 0, 1.0, hi), lo / np.where(X == 0, 1.0, X))
