@@ -329,45 +329,16 @@ def _industry_mix(cities, T, rng, max_iter: int = 4000):
         nat_t = Tci.sum(axis=0)
         nat_g = (nat_t[:, 4:9] / nat_t[:, 0:5]).mean(axis=1) - 1.0
         moved = False
-
-        def order(metric, param, ids, col, margin, relative):
-            nonlocal moved
-            vals = metric[:, col]
-            for a, b in zip(ids[:-1], ids[1:]):
-                lhs, rhs = vals[a], (vals[b] * (1 + margin) if relative else vals[b] + margin)
-                if lhs < rhs:
-                    param[a, col] += eta
-                    param[b, col] -= eta
-                    moved = True
-            rest = np.setdiff1d(np.arange(len(vals)), ids)
-            if len(rest):
-                worst = rest[np.argmax(vals[rest])]
-                last = ids[-1]
-                rhs = vals[worst] * (1 + margin) if relative else vals[worst] + margin
-                if vals[last] < rhs:
-                    param[last, col] += eta
-                    param[worst, col] -= eta
-                    moved = True
-
         for ind, tabs in PROVINCE_INDUSTRY_TABLES.items():
             col = kidx[ind]
-            order(share, mu, [P.index(p) for p in tabs["share_2022"]], col, 0.03, True)
-            order(growth, beta, [P.index(p) for p in tabs["growth"]], col, 0.006, False)
+            moved |= _push_order(share[:, col], mu[:, col],
+                                 [P.index(p) for p in tabs["share_2022"]], 0.03, True, eta)
+            moved |= _push_order(growth[:, col], beta[:, col],
+                                 [P.index(p) for p in tabs["growth"]], 0.006, False, eta)
         for k, top in CLUSTER_TOP3.items():
             ki = K.index(k)
-            vals = clus_ind[ki]
-            ids = [kidx[x] for x in top]
-            for a, b in zip(ids[:-1], ids[1:]):
-                if vals[a] < vals[b] * 1.03:
-                    nu[ki, a] += eta
-                    nu[ki, b] -= eta
-                    moved = True
-            rest = np.setdiff1d(np.arange(I), ids)
-            worst = rest[np.argmax(vals[rest])]
-            if vals[ids[-1]] < vals[worst] * 1.03:
-                nu[ki, ids[-1]] += eta
-                nu[ki, worst] -= eta
-                moved = True
+            moved |= _push_order(clus_ind[ki], nu[ki], [kidx[x] for x in top], 0.03, True,
+                                 eta)
         # National: finance largest, manufacturing 5th and communications 9th by size;
         # growth order communications > manufacturing > finance > the rest.
         rank = np.argsort(np.argsort(-nat))
@@ -380,23 +351,37 @@ def _industry_mix(cities, T, rng, max_iter: int = 4000):
                 base[kidx[ind]] += eta if r > want else -eta
                 moved = True
         gids = [kidx["communications"], kidx["manufacturing"], kidx["finance"]]
-        for a, b in zip(gids[:-1], gids[1:]):
-            if nat_g[a] < nat_g[b] + 0.01:
-                beta0[a] += eta
-                beta0[b] -= eta
-                moved = True
-        rest = np.setdiff1d(np.arange(I), gids)
-        worst = rest[np.argmax(nat_g[rest])]
-        if nat_g[gids[-1]] < nat_g[worst] + 0.01:
-            beta0[gids[-1]] += eta
-            beta0[worst] -= eta
-            moved = True
+        moved |= _push_order(nat_g, beta0, gids, 0.01, False, eta)
         if not moved:
             return pi, it
     raise ConvergenceError(
         f"the industry calibration of the demo world did not converge in {max_iter} "
         "iterations for this seed; try another seed= (the default loads the shipped "
         "world)")
+
+
+def _push_order(vals: np.ndarray, param: np.ndarray, ids: list, margin: float,
+                relative: bool, eta: float) -> bool:
+    """One repair step towards ``vals[ids]`` in that order, the last of them above all
+    others, each by ``margin`` (relative or absolute): every pair out of order moves
+    its parameters (``param``, a view, in place) by ``eta`` apart. True if any moved."""
+    def short(a, b) -> bool:  # vals[a] is not above vals[b] by the margin
+        return vals[a] < (vals[b] * (1 + margin) if relative else vals[b] + margin)
+
+    moved = False
+    for a, b in zip(ids[:-1], ids[1:]):
+        if short(a, b):
+            param[a] += eta
+            param[b] -= eta
+            moved = True
+    rest = np.setdiff1d(np.arange(len(vals)), ids)
+    if len(rest):
+        worst = rest[np.argmax(vals[rest])]
+        if short(ids[-1], worst):
+            param[ids[-1]] += eta
+            param[worst] -= eta
+            moved = True
+    return moved
 
 
 # ----------------------------------------------------------------------------- steps 3–4
