@@ -522,6 +522,7 @@ def _rngs(seed: Any, table: str) -> tuple[np.random.Generator, np.random.Generat
 
 
 def _check_cities(cities: pd.DataFrame | None) -> pd.DataFrame:
+    """The city table (default the bundled one), checked: keys, tiers and regions."""
     if cities is None:
         from dtistat.datasets.cities import load_cities
 
@@ -529,20 +530,14 @@ def _check_cities(cities: pd.DataFrame | None) -> pd.DataFrame:
     cities = check_frame(cities, "cities")
     check_columns(cities, ["city_id", "tier", "region"], what="cities column")
     check_unique_keys(cities, ["city_id"])
-    bad_tier = ~cities["tier"].astype(str).isin(_TIERS)
-    if bad_tier.any():
-        i = int(np.flatnonzero(bad_tier.to_numpy())[0])
-        raise DataError(
-            f"cities column 'tier' has {cities['tier'].iloc[i]!r} for city_id="
-            f"{cities['city_id'].iloc[i]!r}; use one of {', '.join(_TIERS)}"
-        )
-    bad_region = ~cities["region"].astype(str).isin(_REGIONS)
-    if bad_region.any():
-        i = int(np.flatnonzero(bad_region.to_numpy())[0])
-        raise DataError(
-            f"cities column 'region' has {cities['region'].iloc[i]!r} for city_id="
-            f"{cities['city_id'].iloc[i]!r}; use one of {', '.join(_REGIONS)}"
-        )
+    for col, valid in (("tier", _TIERS), ("region", _REGIONS)):
+        bad = ~cities[col].astype(str).isin(valid)
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(
+                f"cities column {col!r} has {cities[col].iloc[i]!r} for city_id="
+                f"{cities['city_id'].iloc[i]!r}; use one of {', '.join(valid)}"
+            )
     return cities
 
 
