@@ -254,3 +254,15 @@ def test_getis_ord_refuses_a_zero_sum():
     with pytest.raises(DataError, match="other than 0 is zero"):
         getis_ord(g, w, star=False, permutations=0)
     assert np.isfinite(getis_ord(g, w, star=True, permutations=0).table["z"]).all()
+
+
+def test_global_statistics_refuse_weights_summing_to_zero():
+    # I = n / S0 * z'Wz / z'z and C divide by S0: an all-zero W gave a raw
+    # ZeroDivisionError (Moran) or a silent NaN (Geary)
+    y = [1.0, 2, 3, 4, 6]
+    for f, name in ((moran, "moran"), (geary, "geary")):
+        with pytest.raises(DataError, match=f"{name}: the weights of W sum to zero"):
+            f(y, np.zeros((5, 5)), permutations=0)
+    W = np.zeros((5, 5))
+    W[0, 1] = W[1, 0] = 1.0
+    assert np.isfinite(moran(y, W, permutations=0).table["z_norm"]).all()

@@ -272,6 +272,10 @@ def _global(kind: str, y, w, data, entity, time, permutations, alternative, seed
         raise DataError(f"{kind}: y is constant{where} (equal up to rounding): spatial "
                         "autocorrelation is undefined")
     s0, s1, s2 = _w_moments(W)
+    if is_constant(abs(s0), float(abs(W).sum())):
+        raise DataError(f"{kind}: the weights of W sum to zero (S0 = 0: no neighbour links); "
+                        "the statistic divides by S0, so W needs at least one pair of "
+                        "neighbours with positive weight")
     n2 = n * n
     k = ((Z ** 4).sum(0) / n) / (ss / n) ** 2
     if kind == "moran":
