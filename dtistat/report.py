@@ -329,8 +329,7 @@ def _factors(ctx: _Context) -> Section:
         if how == "log":
             env[col] = np.log(env[col])
     cols = list(t_env["transform"])
-    # factor-eigenvalue parallel analysis fits one factor per draw: 100 draws (psych: 20)
-    efa = fit_efa(env, cols, n_factors="parallel", n_iter=100, rotation="promax", seed=1)
+    efa = fit_efa(env, cols, n_factors="parallel", rotation="promax", seed=1)
     load = efa.loadings.copy()
     load.insert(0, "true_factor", [t_env["primary_factor"][c] for c in load.index])
     load = load.reset_index(names="indicator")

@@ -13,7 +13,7 @@ from dtistat import fit_cfa, fit_drivers, fit_efa
 hs = holzinger39.get_data()
 items = [f"x{i}" for i in range(1, 10)]
 
-efa = fit_efa(hs, items, n_factors="parallel", n_iter=100, rotation="promax", seed=1)
+efa = fit_efa(hs, items, n_factors="parallel", rotation="promax", seed=1)
 print(efa, end="\n\n")
 
 cfa = fit_cfa(hs, """

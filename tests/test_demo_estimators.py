@@ -44,8 +44,7 @@ def test_environment_efa_recovers_factor_structure(world):
     for col, how in t["transform"].items():
         if how == "log":
             env[col] = np.log(env[col])
-    efa = fit_efa(env, list(t["transform"]), n_factors="parallel", n_iter=100,
-                  rotation="promax", seed=3)
+    efa = fit_efa(env, list(t["transform"]), n_factors="parallel", rotation="promax", seed=3)
     assert efa.n_factors == 3
     assigned = efa.loadings.abs().idxmax(axis=1)
     truth = pd.Series(t["primary_factor"])
