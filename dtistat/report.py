@@ -710,8 +710,9 @@ def _section_html(num: int, sec: Section) -> list[str]:
                      f"<figcaption>{html.escape(cap)}</figcaption></figure>")
     for tname, frame, cap in sec.tables:
         body = _fmt_table(frame).to_html(index=False, border=0, escape=True)
-        parts.append(body.replace("<table", f"<table><caption>{html.escape(cap)} "
-                                  f"(<a href='tables/{tname}.csv'>CSV</a>)</caption", 1))
+        end = body.index(">", body.index("<table")) + 1  # the caption follows <table ...>
+        parts.append(f"{body[:end]}<caption>{html.escape(cap)} "
+                     f"(<a href='tables/{tname}.csv'>CSV</a>)</caption>{body[end:]}")
     return parts
 
 
