@@ -717,7 +717,7 @@ def fit_efa(data: pd.DataFrame, columns: Sequence | None = None, *,
         promax (R's ``varimax``/``promax``), False otherwise (GPArotation).
     n_iter, seed
         Parallel-analysis draws and seed (only for the ``"parallel"`` rules). The
-        factor criterion fits a one-factor model per draw: about 1 s for the default
+        factor criterion fits a one-factor model per draw: some 1-2 s for the default
         1,000 draws at 9-25 variables, against some 0.05 s for components.
 
     Returns
