@@ -21,6 +21,7 @@ NORMALIZATIONS = ("base_share", "minmax", "zscore", "rank", "distance_to_frontie
 
 
 def _describe(keys: pd.DataFrame, i: int) -> str:
+    """Row ``i`` as its keys, e.g. ``city='A', quarter='2021Q1'`` (for messages)."""
     return ", ".join(f"{k}={keys[k].iloc[i]!r}" for k in keys.columns)
 
 
@@ -84,6 +85,7 @@ def _refuse_first(flagged: np.ndarray, columns: Sequence, keys: pd.DataFrame,
 
 
 def _scoped(X: pd.DataFrame, scope_codes: np.ndarray):
+    """``X`` grouped by the rows normalized together."""
     return X.groupby(scope_codes, sort=False)
 
 
