@@ -35,7 +35,6 @@ __all__ = [
     "bc_ci",
     "bca_ci",
     "bootstrap_coefs",
-    "cluster_crossproducts",
     "default_chunk",
     "iter_resample_blocks",
     "jackknife_coefs",
@@ -193,23 +192,6 @@ class CrossProducts:
         self._var = np.flatnonzero(~const)
         self._cval = ref[self._const].copy()
 
-    @classmethod
-    def from_design(cls, D: np.ndarray, codes: np.ndarray | None,
-                    n_groups: int | None) -> CrossProducts:
-        """Cross-products of an (n × p) design held in memory."""
-        return cls(lambda rows: D[rows], D.shape[1], codes, n_groups, len(D))
-
-    @classmethod
-    def from_table(cls, Cq: np.ndarray, p: int) -> CrossProducts:
-        """Wrap a ready (G × p(p+1)/2) table (one block, every column kept)."""
-        self = cls.__new__(cls)
-        Cq = np.asarray(Cq, dtype=float)
-        self.p, self.q, self.n_groups = int(p), Cq.shape[1], Cq.shape[0]
-        self._set_columns(np.zeros(self.q, dtype=bool), Cq[0] if len(Cq) else
-                          np.zeros(self.q))
-        self._cache = [(0, Cq.shape[0], Cq)]
-        return self
-
     def _build(self, g0: int, g1: int) -> np.ndarray:
         r0, r1 = int(self._starts[g0]), int(self._starts[g1])
         if self._order is None:  # one row per group: a block is at most _max_rows rows
@@ -260,10 +242,6 @@ class CrossProducts:
                 acc[i:i + BLOCK] += M[i:i + BLOCK, g0:g1] @ C
         return self._expand(acc, M.sum(axis=1))
 
-    def table(self) -> np.ndarray:
-        """The whole (G × p(p+1)/2) table (for small designs and checks)."""
-        return self._expand(np.concatenate([c for _, _, c in self.blocks()]), 1.0)
-
     def total(self) -> np.ndarray:
         """Cross-products of the whole sample, p(p+1)/2."""
         var = sum(c.sum(axis=0) for _, _, c in self.blocks())
@@ -288,14 +266,6 @@ def _row_products(D: np.ndarray) -> np.ndarray:
         np.multiply(D[:, i:i + 1], D[:, i:], out=out[:, off:off + p - i])
         off += p - i
     return out
-
-
-def cluster_crossproducts(D: np.ndarray, codes: np.ndarray | None, n_groups: int) -> np.ndarray:
-    """Per-group cross-products ``D_g' D_g`` as (G × p(p+1)/2) upper-triangle rows.
-
-    ``codes=None`` means every row is its own group (the ordinary bootstrap).
-    """
-    return CrossProducts.from_design(D, codes, n_groups).table()
 
 
 def unpack(Sq: np.ndarray, p: int) -> np.ndarray:
@@ -370,12 +340,8 @@ def batched_coefs(S: np.ndarray, equations: Sequence[Equation]) -> tuple[np.ndar
     return coefs, singular
 
 
-def _as_cross(Cq: CrossProducts | np.ndarray, p: int) -> CrossProducts:
-    return Cq if isinstance(Cq, CrossProducts) else CrossProducts.from_table(Cq, p)
-
-
 def bootstrap_coefs(
-    Cq: CrossProducts | np.ndarray,
+    cross: CrossProducts,
     p: int,
     equations: Sequence[Equation],
     *,
@@ -384,12 +350,11 @@ def bootstrap_coefs(
     chunk: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Bootstrap replicates of the kept coefficients from group cross-products ``Cq``.
+    """Bootstrap replicates of the kept coefficients from group cross-products.
 
     Parameters
     ----------
-    Cq : :class:`CrossProducts`, or a (G × p(p+1)/2) table from
-        :func:`cluster_crossproducts`.
+    cross : :class:`CrossProducts` of the design's groups.
     p : number of columns of the design the cross-products came from.
     equations : the regressions to solve in each replicate.
     rng, n_boot, chunk : the generator, number of replicates and replicates per chunk.
@@ -399,7 +364,6 @@ def bootstrap_coefs(
     -------
     (n_boot × K) coefficients and the (n_boot,) singular-replicate mask.
     """
-    cross = _as_cross(Cq, p)
     G = cross.n_groups
     if chunk is None:
         budget = None if cross.cached else max(CHUNK_BYTES, REBUILD_CHUNK_BYTES)
@@ -440,11 +404,10 @@ def _fill_counts(cnt: np.ndarray, blocks: Iterator[np.ndarray], G: int) -> None:
 
 
 def jackknife_coefs(
-    Cq: CrossProducts | np.ndarray, p: int, equations: Sequence[Equation], *,
+    cross: CrossProducts, p: int, equations: Sequence[Equation], *,
     chunk: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Leave-one-group-out coefficients: ``S_(-g) = S - C_g``, batched."""
-    cross = _as_cross(Cq, p)
     chunk = chunk or max(1, CHUNK_BYTES // (8 * 8 * p * p))
     res, sing = [], []
     for Sq in cross.leave_one_out(chunk):

@@ -1,4 +1,4 @@
-"""Shared linear-algebra core: OLS, fixed-effect demeaning, dummy columns.
+"""Shared linear-algebra core: OLS, fixed-effect demeaning, column stacking.
 
 One estimator core for every module (panel, mediation, drivers): options are arguments,
 never copy-pasted variants; covariances live in :mod:`dtistat.inference`. All
@@ -19,7 +19,6 @@ __all__ = [
     "demean1",
     "ols",
     "OLSFit",
-    "dummies",
     "fcols",
 ]
 
@@ -193,14 +192,6 @@ def _check_rank(X: np.ndarray, names, rtol: float) -> None:
         + ", ".join(map(repr, label))
         + " is (near) perfectly collinear with the other regressors; drop it"
     )
-
-
-def dummies(codes: np.ndarray, n_levels: int) -> np.ndarray:
-    """Indicator columns for levels 1..L-1 of integer codes (level 0 is the reference)."""
-    D = np.zeros((len(codes), n_levels - 1))
-    rows = np.flatnonzero(codes > 0)
-    D[rows, codes[rows] - 1] = 1.0
-    return D
 
 
 def fcols(*blocks) -> np.ndarray:

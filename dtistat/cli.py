@@ -366,7 +366,8 @@ def _factors(args: argparse.Namespace) -> int:
     nf: Any = args.n_factors
     if isinstance(nf, str) and nf.isdigit():
         nf = int(nf)
-    what = f"parallel analysis ({args.n_iter:,} random draws) and " if nf == "parallel" else ""
+    what = (f"parallel analysis ({args.n_iter:,} random draws) and "
+            if str(nf).startswith("parallel") else "")
     run.step(f"{what}exploratory factor analysis of {len(args.columns)} columns ...")
     rotation = None if args.rotation == "none" else args.rotation
     efa = fit_efa(data, args.columns, n_factors=nf, method=args.method, rotation=rotation,
@@ -586,7 +587,8 @@ def _add_factors(sub, fmt) -> None:
     _common(f, "dtistat-factors")
     f.add_argument("--columns", required=True, nargs="+", metavar="COL")
     f.add_argument("--n-factors", default="parallel",
-                   help="a number, 'parallel' or 'kaiser' (default: %(default)s)")
+                   help="a number, 'parallel' (factor eigenvalues), 'parallel-pca' "
+                   "(component eigenvalues) or 'kaiser' (default: %(default)s)")
     f.add_argument("--method", default="minres", choices=("minres", "ml", "principal"),
                    help="(default: %(default)s)")
     f.add_argument("--rotation", default="varimax",

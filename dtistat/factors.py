@@ -364,7 +364,7 @@ def _one_factor_communalities(C: np.ndarray) -> np.ndarray:
     uniquenesses bounded in [0.005, 1], L-BFGS-B from the squared multiple
     correlations. One fit per matrix (the objective has local optima, a cheaper
     coordinate-descent fit lands in another one on some random matrices), about
-    50 ms at 25 variables.
+    1.3 ms at 25 variables on an idle core.
     """
     out = np.empty(C.shape[:2])
     for k in range(len(C)):
@@ -486,8 +486,9 @@ def parallel_analysis(data: pd.DataFrame, columns: Sequence | None = None, *,
         samples. The default stays ``"pca"`` so that existing analyses keep their
         numbers; for a common-factor model (:func:`fit_efa`) ``"fa"`` is the
         matching criterion. The random matrices get the same treatment as the data;
-        ``"fa"`` fits one minres factor per draw (about 50 ms at 25 variables, so
-        ``n_iter=200`` takes some 10 s; psych draws 20).
+        ``"fa"`` fits one minres factor per draw (about 1.3 ms at 25 variables on
+        an idle core: ``n_iter=200`` on bfi takes 0.25 s against 0.01 s for
+        ``"pca"``; psych draws 20).
 
     Returns
     -------
@@ -604,14 +605,21 @@ class EFAResult(Result):
         return "\n".join(lines)
 
 
-def _choose_k(n_factors, eig, n, p, n_iter, seed, method):
+#: ``n_factors`` rules of :func:`fit_efa`: factor-eigenvalue parallel analysis (psych's
+#: ``fa.parallel`` default), component-eigenvalue parallel analysis, Kaiser's rule
+_K_RULES = ("parallel", "parallel-pca", "kaiser")
+
+
+def _choose_k(n_factors, R, eig, n, p, n_iter, seed, method):
     """The number of factors (fixed, Kaiser or parallel analysis) and its df."""
     pa = None
     if isinstance(n_factors, str):
-        check_choice(n_factors, ("parallel", "kaiser"), "n_factors")
-        if n_factors == "parallel":
-            pa = _parallel(eig, n, check_positive_int(n_iter, "n_iter"), seed, 0.95,
-                           "wishart")
+        check_choice(n_factors, _K_RULES, "n_factors")
+        if n_factors.startswith("parallel"):
+            kind = "pca" if n_factors == "parallel-pca" else "fa"
+            pa = _parallel(eig if kind == "pca" else _kind_eigenvalues(R[None], kind)[0],
+                           n, check_positive_int(n_iter, "n_iter"), seed, 0.95, "wishart",
+                           kind)
             k = pa.n_factors
         else:
             k = int((eig > 1.0).sum())
@@ -690,9 +698,15 @@ def fit_efa(data: pd.DataFrame, columns: Sequence | None = None, *,
         Numeric indicators, one row per observation (not modified).
     columns : sequence of str, optional
         Indicators to analyse (default: all columns).
-    n_factors : int, "parallel" or "kaiser"
-        Number of factors, or the rule that chooses it: parallel analysis (95th
-        percentile, ``n_iter`` draws, ``seed``) or Kaiser's eigenvalue > 1.
+    n_factors : int, "parallel", "parallel-pca" or "kaiser"
+        Number of factors, or the rule that chooses it. ``"parallel"``: parallel
+        analysis of *factor* eigenvalues (95th percentile, ``n_iter`` draws, ``seed``;
+        :func:`parallel_analysis` with ``kind="fa"``, as psych's ``fa.parallel``
+        counts factors), the criterion that matches a common-factor model.
+        ``"parallel-pca"``: parallel analysis of *component* eigenvalues
+        (``kind="pca"``, what ``"parallel"`` chose in earlier releases; it often keeps
+        fewer: 5 components against 6 factors on psych's bfi). ``"kaiser"``:
+        eigenvalues of the correlation matrix above 1.
     method : {"minres", "ml", "principal"}
         Minimum residual (unweighted least squares, psych's default), maximum
         likelihood (as R's ``factanal``), or principal components.
@@ -705,7 +719,9 @@ def fit_efa(data: pd.DataFrame, columns: Sequence | None = None, *,
         Kaiser row normalization before rotating. Default: True for varimax and
         promax (R's ``varimax``/``promax``), False otherwise (GPArotation).
     n_iter, seed
-        Parallel-analysis draws and seed (only for ``n_factors="parallel"``).
+        Parallel-analysis draws and seed (only for the ``"parallel"`` rules). The
+        factor criterion fits a one-factor model per draw: some 1-2 s for the default
+        1,000 draws at 9-25 variables, against some 0.05 s for components.
 
     Returns
     -------
@@ -746,7 +762,7 @@ def fit_efa(data: pd.DataFrame, columns: Sequence | None = None, *,
     n, p = X.shape
     R = _correlation(X, cols)
     eig = np.linalg.eigvalsh(R)[::-1]
-    k, pa, df = _choose_k(n_factors, eig, n, p, n_iter, seed, method)
+    k, pa, df = _choose_k(n_factors, R, eig, n, p, n_iter, seed, method)
     L0, psi, _ = _efa.extract(R, k, method)
     if normalize is None:
         normalize = rotation in ("varimax", "promax")

@@ -633,83 +633,106 @@ def indirect_effect_plot(
     >>> len(fig.axes[0].get_lines())     # CI low, CI high, estimate, zero
     4
     """
-    import pandas as pd
-
     level = v.check_level(level)
     bins = v.check_positive_int(bins, "bins")
     if hasattr(source, "boot_draws") and hasattr(source, "indirect"):
-        bd = source.boot_draws
-        if bd is None or not len(bd):
-            raise ParameterError("the mediation result has no bootstrap draws; fit it with "
-                                 "n_boot > 0")
-        ind = source.indirect.set_index("term")
-        terms = v.as_list(terms, "terms") or [t for t in ind.index if str(t).startswith(
-            "indirect[")]
-        miss = [t for t in terms if t not in bd.columns or t not in ind.index]
-        if miss:
-            raise ParameterError(f"terms {miss} are not indirect effects of the result; "
-                                 f"they are {list(ind.index)}")
-        draws = [bd[t].to_numpy(dtype=float) for t in terms]
-        ests = [float(ind.loc[t, "estimate"]) for t in terms]
-        cis = [(float(ind.loc[t, "ci_low"]), float(ind.loc[t, "ci_high"])) for t in terms]
-        titles = [str(ind.loc[t, "path"]) if "path" in ind.columns else t for t in terms]
+        draws, ests, cis, titles = _mediation_draws(source, terms)
         level = float(getattr(source, "level", level))
     else:
-        if isinstance(source, pd.DataFrame):
-            terms = v.as_list(terms, "terms") or list(source.columns)
-            miss = [t for t in terms if t not in source.columns]
-            if miss:
-                raise ParameterError(f"terms {miss} are not columns of the draws; they are "
-                                     f"{list(source.columns)}")
-            arr = _floats(source[terms], "source")
-            titles = [str(t) for t in terms]
-        else:
-            arr = _floats(source, "source")
-            if arr.ndim == 1:
-                arr = arr[:, None]
-            if arr.ndim != 2 or arr.shape[0] < 2:
-                raise ParameterError("draws must be a 1-D or 2-D array with at least 2 draws")
-            titles = ["indirect effect"] if arr.shape[1] == 1 else [
-                f"indirect effect {j + 1}" for j in range(arr.shape[1])]
-        k = arr.shape[1]
-        draws = [arr[:, j] for j in range(k)]
-        ests = list(np.atleast_1d(_floats(estimate, "estimate"))) if estimate is not None \
-            else [None] * k
-        if ci is None:
-            a = (1 - level) / 2
-            cis = [tuple(np.nanquantile(d, [a, 1 - a])) for d in draws]
-        else:
-            c = _floats(ci, "ci")
-            if c.size % 2:
-                raise ParameterError(f"ci must be (low, high) pairs, one per column ({k}); "
-                                     f"got {c.size} number(s)")
-            cis = [tuple(p) for p in c.reshape(-1, 2)]
-        if len(ests) != k or len(cis) != k:
-            raise ParameterError(f"estimate and ci must have one entry per column ({k})")
+        draws, titles = _draw_columns(source, terms)
+        ests, cis = _marks(draws, estimate, ci, level)
     k = len(draws)
     ncol = min(k, 3)
     nrow = -(-k // ncol)
     fig = _fig9((4.2 * ncol, 3.2 * nrow))
-    pct = f"{100 * level:g}%"
     for j in range(k):
-        ax = fig.add_subplot(nrow, ncol, j + 1)
-        d = draws[j][np.isfinite(draws[j])]
-        ax.hist(d, bins=bins, color="0.75", edgecolor="white")
-        lo, hi = cis[j]
-        ax.axvline(lo, color="tab:blue", ls="--", lw=1.2, label=f"{pct} CI")
-        ax.axvline(hi, color="tab:blue", ls="--", lw=1.2)
-        if ests[j] is not None:
-            ax.axvline(ests[j], color="tab:red", lw=1.5, label=_lab("估计值", "estimate"))
-        ax.axvline(0, color="0.2", ls=":", lw=1)
-        ax.set_title(titles[j].replace(" -> ", " → "), fontsize="medium")
-        ax.set_xlabel(_lab("间接效应", "indirect effect"))
-        if j == 0:
-            ax.set_ylabel(_lab("Bootstrap 抽样次数", "bootstrap draws"))
-            ax.legend(fontsize="small")
+        _indirect_panel(fig.add_subplot(nrow, ncol, j + 1), draws[j], cis[j], ests[j],
+                        titles[j], f"{100 * level:g}%", bins, legend=j == 0)
     fig.suptitle(_lab("间接效应的 Bootstrap 分布", "Bootstrap distribution of the indirect "
                       "effect"), fontsize="medium")
     fig.tight_layout()
     return fig
+
+
+def _mediation_draws(source: Any, terms: Sequence[str] | None) -> tuple:
+    """Draws, estimates, intervals and titles of a mediation result's indirect terms."""
+    bd = source.boot_draws
+    if bd is None or not len(bd):
+        raise ParameterError("the mediation result has no bootstrap draws; fit it with "
+                             "n_boot > 0")
+    ind = source.indirect.set_index("term")
+    terms = v.as_list(terms, "terms") or [t for t in ind.index if str(t).startswith(
+        "indirect[")]
+    miss = [t for t in terms if t not in bd.columns or t not in ind.index]
+    if miss:
+        raise ParameterError(f"terms {miss} are not indirect effects of the result; "
+                             f"they are {list(ind.index)}")
+    draws = [bd[t].to_numpy(dtype=float) for t in terms]
+    ests = [float(ind.loc[t, "estimate"]) for t in terms]
+    cis = [(float(ind.loc[t, "ci_low"]), float(ind.loc[t, "ci_high"])) for t in terms]
+    titles = [str(ind.loc[t, "path"]) if "path" in ind.columns else t for t in terms]
+    return draws, ests, cis, titles
+
+
+def _draw_columns(source: Any, terms: Sequence[str] | None) -> tuple[list, list[str]]:
+    """The columns of draws given as a DataFrame (``terms``) or a 1-D/2-D array, and
+    their titles."""
+    import pandas as pd
+
+    if isinstance(source, pd.DataFrame):
+        terms = v.as_list(terms, "terms") or list(source.columns)
+        miss = [t for t in terms if t not in source.columns]
+        if miss:
+            raise ParameterError(f"terms {miss} are not columns of the draws; they are "
+                                 f"{list(source.columns)}")
+        arr = _floats(source[terms], "source")
+        titles = [str(t) for t in terms]
+    else:
+        arr = _floats(source, "source")
+        if arr.ndim == 1:
+            arr = arr[:, None]
+        if arr.ndim != 2 or arr.shape[0] < 2:
+            raise ParameterError("draws must be a 1-D or 2-D array with at least 2 draws")
+        titles = ["indirect effect"] if arr.shape[1] == 1 else [
+            f"indirect effect {j + 1}" for j in range(arr.shape[1])]
+    return [arr[:, j] for j in range(arr.shape[1])], titles
+
+
+def _marks(draws: list, estimate: Any, ci: Any, level: float) -> tuple[list, list]:
+    """Estimates (None where not given) and intervals (default the percentile interval
+    at ``level``) of draws given as arrays, one per column."""
+    k = len(draws)
+    ests = list(np.atleast_1d(_floats(estimate, "estimate"))) if estimate is not None \
+        else [None] * k
+    if ci is None:
+        a = (1 - level) / 2
+        cis = [tuple(np.nanquantile(d, [a, 1 - a])) for d in draws]
+    else:
+        c = _floats(ci, "ci")
+        if c.size % 2:
+            raise ParameterError(f"ci must be (low, high) pairs, one per column ({k}); "
+                                 f"got {c.size} number(s)")
+        cis = [tuple(p) for p in c.reshape(-1, 2)]
+    if len(ests) != k or len(cis) != k:
+        raise ParameterError(f"estimate and ci must have one entry per column ({k})")
+    return ests, cis
+
+
+def _indirect_panel(ax: Any, draws: np.ndarray, ci: tuple, est: float | None, title: str,
+                    pct: str, bins: int, *, legend: bool) -> None:
+    """One term's histogram of finite draws with its interval, estimate and zero."""
+    ax.hist(draws[np.isfinite(draws)], bins=bins, color="0.75", edgecolor="white")
+    lo, hi = ci
+    ax.axvline(lo, color="tab:blue", ls="--", lw=1.2, label=f"{pct} CI")
+    ax.axvline(hi, color="tab:blue", ls="--", lw=1.2)
+    if est is not None:
+        ax.axvline(est, color="tab:red", lw=1.5, label=_lab("估计值", "estimate"))
+    ax.axvline(0, color="0.2", ls=":", lw=1)
+    ax.set_title(title.replace(" -> ", " → "), fontsize="medium")
+    ax.set_xlabel(_lab("间接效应", "indirect effect"))
+    if legend:
+        ax.set_ylabel(_lab("Bootstrap 抽样次数", "bootstrap draws"))
+        ax.legend(fontsize="small")
 
 
 def _floats(x: Any, param: str) -> np.ndarray:

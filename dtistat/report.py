@@ -609,36 +609,76 @@ def run_demo(
     plt = pyplot()
     glyphs: list[str] = []
     for i, fn in enumerate(secs, 1):
-        name = fn.__name__.lstrip("_")
-        if name == "section":  # a topic module's section: named by its module
-            name = fn.__module__.rsplit(".", 1)[-1]
+        name = _section_name(fn)
         t = time.perf_counter()
         say(f"[{i}/{len(secs)}] {name} ...")
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                sec = fn(ctx)
-            notes = sorted({str(wm.message) for wm in caught})
-            glyphs += [n for n in notes if _is_glyph(n)]  # about drawing: one note at the top
-            notes = [n for n in notes if not _is_glyph(n)]
-            if notes:  # shown in the report, not lost on the terminal
-                sec.text += "".join(f"<br><span class='note'>Note: {html.escape(n)}</span>"
-                                    for n in notes)
-        except Exception as exc:  # a broken module must not hide the others
+        sec, sec_glyphs, ok = _run_section(fn, ctx, name)
+        if not ok:
             failed.append(name)
-            sec = Section(name, f"{name} (failed)", text=html.escape(
-                "".join(traceback.format_exception_only(type(exc), exc)).strip()))
-        for tname, frame, _cap in sec.tables:
-            p = out_dir / "tables" / f"{tname}.csv"
-            frame.to_csv(p, index=False, encoding="utf-8-sig")
-            tables[tname] = p
-        for fname, fig, _cap in sec.figures:
-            p = out_dir / "figures" / f"{fname}.png"
-            glyphs += _save(fig, p)
-            plt.close(fig)
-            figures[fname] = p
+        glyphs += sec_glyphs
+        glyphs += _write_outputs(sec, out_dir, tables, figures, plt)
         done.append(sec)
         say(f"[{i}/{len(secs)}] {name} done in {time.perf_counter() - t:.1f} s")
+    html_path = out_dir / "report.html"
+    html_path.write_text(_report_html(done, glyphs, chinese), encoding="utf-8")
+    summary = tuple(line for sec in done for line in sec.summary)
+    return DemoReport(out_dir=out_dir, html_path=html_path, tables=tables, figures=figures,
+                      summary=summary, seconds=time.perf_counter() - t0,
+                      failed=tuple(failed))
+
+
+def _section_name(fn: Callable) -> str:
+    """A section function's name; a topic module's ``section`` is named by its module."""
+    name = fn.__name__.lstrip("_")
+    if name == "section":
+        name = fn.__module__.rsplit(".", 1)[-1]
+    return name
+
+
+def _run_section(fn: Callable[[_Context], Section], ctx: _Context, name: str
+                 ) -> tuple[Section, list[str], bool]:
+    """Run one section; its warnings become notes in its text (those about drawing
+    glyphs are returned, for one note at the top) and whether it ran. A failure becomes
+    a section titled ``"<name> (failed)"`` with the error: a broken module must not hide
+    the others."""
+    glyphs: list[str] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            sec = fn(ctx)
+        notes = sorted({str(wm.message) for wm in caught})
+        glyphs += [n for n in notes if _is_glyph(n)]
+        notes = [n for n in notes if not _is_glyph(n)]
+        if notes:  # shown in the report, not lost on the terminal
+            sec.text += "".join(f"<br><span class='note'>Note: {html.escape(n)}</span>"
+                                for n in notes)
+    except Exception as exc:
+        sec = Section(name, f"{name} (failed)", text=html.escape(
+            "".join(traceback.format_exception_only(type(exc), exc)).strip()))
+        return sec, glyphs, False
+    return sec, glyphs, True
+
+
+def _write_outputs(sec: Section, out_dir: Path, tables: dict[str, Path],
+                   figures: dict[str, Path], plt: Any) -> list[str]:
+    """Write a section's tables (CSV) and figures (PNG, then closed), recording their
+    paths; returns the notes about glyphs the figures could not draw."""
+    glyphs: list[str] = []
+    for tname, frame, _cap in sec.tables:
+        p = out_dir / "tables" / f"{tname}.csv"
+        frame.to_csv(p, index=False, encoding="utf-8-sig")
+        tables[tname] = p
+    for fname, fig, _cap in sec.figures:
+        p = out_dir / "figures" / f"{fname}.png"
+        glyphs += _save(fig, p)
+        plt.close(fig)
+        figures[fname] = p
+    return glyphs
+
+
+def _report_html(done: list[Section], glyphs: list[str], chinese: bool) -> str:
+    """The report page: a heading that says the data are simulated, then the sections
+    numbered in report order."""
     parts = [f"<!doctype html><html lang='zh'><head><meta charset='utf-8'>"
              f"<title>dtistat demo report</title><style>{_CSS}</style></head><body>",
              "<h1>dtistat demo report — 数字化转型指数 (simulated data)</h1>",
@@ -652,28 +692,28 @@ def run_demo(
     if glyph_note(glyphs):
         parts.append(f"<p class='note'>Figures: {html.escape(glyph_note(glyphs))}.</p>")
     for num, sec in enumerate(done, start=1):
-        cls = " class='fail'" if sec.title.endswith("(failed)") else ""
-        # sections are numbered in report order, whatever number a title was written with
-        title = f"{num} " + re.sub(r"^\d+\s+", "", sec.title)
-        parts.append(f"<h2{cls}>{html.escape(title)}</h2>")
-        if sec.text:
-            parts.append(f"<p{cls}>{sec.text}</p>")
-        for fname, _fig, cap in sec.figures:
-            parts.append(f"<figure><img src='figures/{fname}.png' alt='{html.escape(cap)}'>"
-                         f"<figcaption>{html.escape(cap)}</figcaption></figure>")
-        for tname, frame, cap in sec.tables:
-            body = _fmt_table(frame).to_html(index=False, border=0, escape=True)
-            body = body.replace("<table", f"<table><caption>{html.escape(cap)} "
-                                f"(<a href='tables/{tname}.csv'>CSV</a>)</caption", 1)
-            body = body.replace("<table><caption", "<table><caption", 1)
-            parts.append(body.replace("<table><caption>", "<table><caption>", 1))
+        parts += _section_html(num, sec)
     parts.append("</body></html>")
-    html_path = out_dir / "report.html"
-    html_path.write_text("\n".join(parts), encoding="utf-8")
-    summary = tuple(line for sec in done for line in sec.summary)
-    return DemoReport(out_dir=out_dir, html_path=html_path, tables=tables, figures=figures,
-                      summary=summary, seconds=time.perf_counter() - t0,
-                      failed=tuple(failed))
+    return "\n".join(parts)
+
+
+def _section_html(num: int, sec: Section) -> list[str]:
+    """One section's heading, text, figures and tables (each with a link to its CSV)."""
+    cls = " class='fail'" if sec.title.endswith("(failed)") else ""
+    # sections are numbered in report order, whatever number a title was written with
+    title = f"{num} " + re.sub(r"^\d+\s+", "", sec.title)
+    parts = [f"<h2{cls}>{html.escape(title)}</h2>"]
+    if sec.text:
+        parts.append(f"<p{cls}>{sec.text}</p>")
+    for fname, _fig, cap in sec.figures:
+        parts.append(f"<figure><img src='figures/{fname}.png' alt='{html.escape(cap)}'>"
+                     f"<figcaption>{html.escape(cap)}</figcaption></figure>")
+    for tname, frame, cap in sec.tables:
+        body = _fmt_table(frame).to_html(index=False, border=0, escape=True)
+        end = body.index(">", body.index("<table")) + 1  # the caption follows <table ...>
+        parts.append(f"{body[:end]}<caption>{html.escape(cap)} "
+                     f"(<a href='tables/{tname}.csv'>CSV</a>)</caption>{body[end:]}")
+    return parts
 
 
 def all_sections() -> list[Callable[[_Context], Section]]:

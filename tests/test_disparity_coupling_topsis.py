@@ -98,3 +98,15 @@ def test_obstacle_degree(mcdm):
     assert "Obstacle" in str(r.summary())
     with pytest.raises(DataError, match="constant"):
         obstacle_degree(mcdm.assign(a=1.0), list("abcd"), weights=w)
+
+
+def test_topsis_refuses_rows_that_never_differ():
+    # every row equal in every column: d_plus = d_minus = 0 gave a NaN score (and a raw
+    # pandas IntCastingNaNError on the rank); a zero-weight column that varies adds nothing
+    df = pd.DataFrame({"a": [1.0, 1, 1], "b": [2.0, 2, 2], "c": [1.0, 2, 3]})
+    with pytest.raises(DataError, match="do not differ in any weighted column"):
+        topsis(df, ["a", "b"], weights=[0.5, 0.5])
+    with pytest.raises(DataError, match="0/0"):
+        topsis(df, ["a", "b", "c"], weights=[0.5, 0.5, 0.0])
+    ok = topsis(df, ["a", "c"], weights=[0.5, 0.5]).table["score"]
+    assert np.isfinite(ok).all() and ok.iloc[-1] == 1.0

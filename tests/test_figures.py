@@ -166,8 +166,11 @@ def test_scree_with_parallel_analysis(tmp_path, english):
     ax = fig.axes[0]
     assert len(ax.get_lines()) == 4                      # observed, 95th pct, mean, Kaiser
     np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), efa.parallel.observed)
-    # fit_efa's parallel analysis compares component eigenvalues: it says so (#21)
-    assert "2 component(s)" in ax.get_title()
+    # fit_efa's parallel analysis compares factor eigenvalues ("parallel-pca":
+    # component eigenvalues); the title says which (#21)
+    assert "2 factor(s)" in ax.get_title()
+    pca = fit_efa(df, n_factors="parallel-pca", n_iter=100, seed=1)
+    assert "2 component(s)" in plots.scree_plot(pca).axes[0].get_title()
     fixed = plots.scree_plot(fit_efa(df, n_factors=2))
     assert len(fixed.axes[0].get_lines()) == 2           # no parallel analysis run
     assert len(plots.scree_plot(efa.parallel, kaiser=False).axes[0].get_lines()) == 3

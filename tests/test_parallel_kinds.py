@@ -115,3 +115,20 @@ def test_scree_plot_says_components_or_factors(bfi):
     titles = [f.axes[0].get_title() for f in (pc, fa)]
     assert ("component" in titles[0]) != ("component" in titles[1])
     assert any("factor" in t for t in titles)
+
+
+def test_fit_efa_parallel_counts_factors(bfi):
+    # n_factors="parallel" fits factors, so it counts factors (psych fa.parallel on bfi:
+    # 6); before, it counted components (5). "parallel-pca" keeps the component count.
+    from dtistat import fit_efa
+
+    efa = fit_efa(bfi, n_factors="parallel", n_iter=20, seed=1)
+    ref = parallel_analysis(bfi, n_iter=20, seed=1, kind="fa")
+    assert efa.n_factors == 6 and efa.parallel.kind == "fa"
+    pd.testing.assert_frame_equal(efa.parallel.table, ref.table)
+    pca = fit_efa(bfi, n_factors="parallel-pca", n_iter=100, seed=1)
+    assert pca.n_factors == 5 and pca.parallel.what == "components"
+    pd.testing.assert_frame_equal(pca.parallel.table,
+                                  parallel_analysis(bfi, n_iter=100, seed=1).table)
+    with pytest.raises(ParameterError, match="n_factors"):
+        fit_efa(bfi, n_factors="parallel-fa")

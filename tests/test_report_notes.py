@@ -53,3 +53,13 @@ def test_truth_notes_wording():
     assert notes[0].startswith("off: 7.68 (SE 4.5)") and "1.6 standard errors" in notes[0]
     assert "contains the truth" in notes[0] and notes[0].endswith("it barely varies.")
     assert notes[1].startswith("biased: 3") and "misses the truth" in notes[1]
+
+
+def test_table_caption_sits_inside_the_table_tag():
+    # the caption was spliced into "<table ...>" itself: "<table><caption>..</caption
+    # class="dataframe">": attributes on an end tag, the table's own lost
+    sec = report.Section("t", "1 T", tables=[("t1", pd.DataFrame({"a": [1.5]}), "cap <x>")])
+    html = "".join(report._section_html(1, sec))
+    assert ('<table class="dataframe"><caption>cap &lt;x&gt; '
+            "(<a href='tables/t1.csv'>CSV</a>)</caption>") in html
+    assert "</caption>\n  <thead>" in html and html.count("<table") == 1

@@ -239,3 +239,30 @@ def test_permutations_are_uniform_and_seeded():
     counts = np.stack([(a == v).sum(0) for v in range(5)])
     chi2 = ((counts - 4000) ** 2 / 4000).sum()
     assert chi2 < 50  # 16 df: P(chi2 > 50) < 1e-4
+
+
+def test_getis_ord_refuses_a_zero_sum():
+    # Gi* divides by sum(y) (Gi by the sum over the other units): a zero sum gave inf/NaN
+    w = libpysal.weights.lat2W(3, 3)
+    y = np.array([1.0, -2, 3, -2, 3, -4, 3, -4, 2])  # sums to 0, not constant
+    with pytest.raises(DataError, match="sum of y is zero.*non-negative"):
+        getis_ord(y, w, permutations=0)
+    with pytest.raises(DataError, match="sum of y is zero"):
+        getis_ord(y + 1e-17, w, permutations=99, seed=1)  # zero up to rounding
+    # Gi: only the sum over the units other than i matters (here i = entity 0)
+    g = np.array([7.0, 1, 2, -3, 1, 2, -3, 1, -1])
+    with pytest.raises(DataError, match="other than 0 is zero"):
+        getis_ord(g, w, star=False, permutations=0)
+    assert np.isfinite(getis_ord(g, w, star=True, permutations=0).table["z"]).all()
+
+
+def test_global_statistics_refuse_weights_summing_to_zero():
+    # I = n / S0 * z'Wz / z'z and C divide by S0: an all-zero W gave a raw
+    # ZeroDivisionError (Moran) or a silent NaN (Geary)
+    y = [1.0, 2, 3, 4, 6]
+    for f, name in ((moran, "moran"), (geary, "geary")):
+        with pytest.raises(DataError, match=f"{name}: the weights of W sum to zero"):
+            f(y, np.zeros((5, 5)), permutations=0)
+    W = np.zeros((5, 5))
+    W[0, 1] = W[1, 0] = 1.0
+    assert np.isfinite(moran(y, W, permutations=0).table["z_norm"]).all()

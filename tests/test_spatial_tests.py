@@ -98,3 +98,25 @@ def test_fixed_effects_lm_equals_lsdv_with_dummies(stl):
     ref = _lm_stats(e, y, Z, lag(Z @ coef), lag(y), lag(e), T, trw, float(e @ e) / (T * N))
     for k, v in ref.items():
         assert lm.loc[k, "statistic"] == pytest.approx(v, rel=1e-8), k
+
+
+def test_lm_tests_refuse_an_exact_fit():
+    # s2 = e'e / NT is the denominator of every LM statistic: an exact fit (or a constant
+    # outcome) gave a raw ZeroDivisionError or statistics of rounding noise
+    import pandas as pd
+    from libpysal.weights import lat2W
+
+    from dtistat.errors import DataError
+
+    w = lat2W(5, 5)
+    w.transform = "r"
+    X = np.random.default_rng(0).normal(size=(6, 25))
+    df = pd.DataFrame({"i": np.tile(w.id_order, 6), "t": np.repeat(range(6), 25),
+                       "y": 2 * X.ravel(), "x": X.ravel()})
+    with pytest.raises(DataError, match="'y' is fitted exactly by.*residual variance"):
+        lm_tests(df, "y", "x", entity="i", time="t", w=w)
+    with pytest.raises(DataError, match="fitted exactly"):
+        lm_tests(df.assign(y=1.0), "y", "x", entity="i", time="t", w=w)
+    ok = lm_tests(df.assign(y=df["y"] + np.sin(np.arange(150))), "y", "x", entity="i",
+                  time="t", w=w)
+    assert np.isfinite(ok["statistic"]).all()

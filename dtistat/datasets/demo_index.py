@@ -272,12 +272,6 @@ def _city_paths(cities, A, g, rng):
 
 
 # ----------------------------------------------------------------------------- step 2
-def _softmax(z):
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
-
-
 _INDUSTRY_BASE = {  # national log-mix: 行业工具, 金融, 文体娱 most frequent in the top 3
     "finance": 0.55, "manufacturing": 0.05, "communications": -0.35, "energy": -0.40,
     "transport": -0.30, "ecommerce": 0.10, "life_services": 0.15,
@@ -335,45 +329,16 @@ def _industry_mix(cities, T, rng, max_iter: int = 4000):
         nat_t = Tci.sum(axis=0)
         nat_g = (nat_t[:, 4:9] / nat_t[:, 0:5]).mean(axis=1) - 1.0
         moved = False
-
-        def order(metric, param, ids, col, margin, relative):
-            nonlocal moved
-            vals = metric[:, col]
-            for a, b in zip(ids[:-1], ids[1:]):
-                lhs, rhs = vals[a], (vals[b] * (1 + margin) if relative else vals[b] + margin)
-                if lhs < rhs:
-                    param[a, col] += eta
-                    param[b, col] -= eta
-                    moved = True
-            rest = np.setdiff1d(np.arange(len(vals)), ids)
-            if len(rest):
-                worst = rest[np.argmax(vals[rest])]
-                last = ids[-1]
-                rhs = vals[worst] * (1 + margin) if relative else vals[worst] + margin
-                if vals[last] < rhs:
-                    param[last, col] += eta
-                    param[worst, col] -= eta
-                    moved = True
-
         for ind, tabs in PROVINCE_INDUSTRY_TABLES.items():
             col = kidx[ind]
-            order(share, mu, [P.index(p) for p in tabs["share_2022"]], col, 0.03, True)
-            order(growth, beta, [P.index(p) for p in tabs["growth"]], col, 0.006, False)
+            moved |= _push_order(share[:, col], mu[:, col],
+                                 [P.index(p) for p in tabs["share_2022"]], 0.03, True, eta)
+            moved |= _push_order(growth[:, col], beta[:, col],
+                                 [P.index(p) for p in tabs["growth"]], 0.006, False, eta)
         for k, top in CLUSTER_TOP3.items():
             ki = K.index(k)
-            vals = clus_ind[ki]
-            ids = [kidx[x] for x in top]
-            for a, b in zip(ids[:-1], ids[1:]):
-                if vals[a] < vals[b] * 1.03:
-                    nu[ki, a] += eta
-                    nu[ki, b] -= eta
-                    moved = True
-            rest = np.setdiff1d(np.arange(I), ids)
-            worst = rest[np.argmax(vals[rest])]
-            if vals[ids[-1]] < vals[worst] * 1.03:
-                nu[ki, ids[-1]] += eta
-                nu[ki, worst] -= eta
-                moved = True
+            moved |= _push_order(clus_ind[ki], nu[ki], [kidx[x] for x in top], 0.03, True,
+                                 eta)
         # National: finance largest, manufacturing 5th and communications 9th by size;
         # growth order communications > manufacturing > finance > the rest.
         rank = np.argsort(np.argsort(-nat))
@@ -386,23 +351,37 @@ def _industry_mix(cities, T, rng, max_iter: int = 4000):
                 base[kidx[ind]] += eta if r > want else -eta
                 moved = True
         gids = [kidx["communications"], kidx["manufacturing"], kidx["finance"]]
-        for a, b in zip(gids[:-1], gids[1:]):
-            if nat_g[a] < nat_g[b] + 0.01:
-                beta0[a] += eta
-                beta0[b] -= eta
-                moved = True
-        rest = np.setdiff1d(np.arange(I), gids)
-        worst = rest[np.argmax(nat_g[rest])]
-        if nat_g[gids[-1]] < nat_g[worst] + 0.01:
-            beta0[gids[-1]] += eta
-            beta0[worst] -= eta
-            moved = True
+        moved |= _push_order(nat_g, beta0, gids, 0.01, False, eta)
         if not moved:
             return pi, it
     raise ConvergenceError(
         f"the industry calibration of the demo world did not converge in {max_iter} "
         "iterations for this seed; try another seed= (the default loads the shipped "
         "world)")
+
+
+def _push_order(vals: np.ndarray, param: np.ndarray, ids: list, margin: float,
+                relative: bool, eta: float) -> bool:
+    """One repair step towards ``vals[ids]`` in that order, the last of them above all
+    others, each by ``margin`` (relative or absolute): every pair out of order moves
+    its parameters (``param``, a view, in place) by ``eta`` apart. True if any moved."""
+    def short(a, b) -> bool:  # vals[a] is not above vals[b] by the margin
+        return vals[a] < (vals[b] * (1 + margin) if relative else vals[b] + margin)
+
+    moved = False
+    for a, b in zip(ids[:-1], ids[1:]):
+        if short(a, b):
+            param[a] += eta
+            param[b] -= eta
+            moved = True
+    rest = np.setdiff1d(np.arange(len(vals)), ids)
+    if len(rest):
+        worst = rest[np.argmax(vals[rest])]
+        if short(ids[-1], worst):
+            param[ids[-1]] += eta
+            param[worst] -= eta
+            moved = True
+    return moved
 
 
 # ----------------------------------------------------------------------------- steps 3–4
@@ -437,38 +416,61 @@ def simulate_index_cube(cities: pd.DataFrame | None = None, seed: int = 2023) ->
 
         cities = load_cities()
     rng = np.random.default_rng(seed)
+    # the draws are taken in the order of the steps: same seed, same cube
     spec = demo_spec(rng)
     A, g, _ = _city_levels(cities, rng)
     T = _city_paths(cities, A, g, rng)
     pi, _ = _industry_mix(cities, T, rng)
-    n, I, nT = pi.shape
     Tci = T[:, None, :] * pi                                   # (n, I, 9)
     lw = spec.local_weights()
-    layers = list(LAYERS)
-    W = np.array([lw[l] for l in layers])
-
-    # Step 3: layer profiles θ[c, i, l] and national layer paths.
+    W = np.array([lw[l] for l in LAYERS])
+    theta = _base_scaled(_layer_profiles(cities, rng, pi.shape[1]), Tci, W)
+    Y = _layer_values(theta, Tci, W, _national_layer_targets(Tci.sum(axis=(0, 1)), W))
+    x, cols = _indicators(Y, lw, rng)
+    n, nT = len(cities), pi.shape[2]
     name = cities["name_zh"].to_numpy()
-    theta = np.exp(rng.normal(0.0, 0.18, (n, I, 3)))
-    ind_profile = {"finance": [1.25, 1.0, 0.9], "ecommerce": [0.8, 0.95, 1.35],
-                   "industry_tools": [1.1, 1.25, 0.8], "manufacturing": [1.2, 1.05, 0.8],
-                   "life_services": [0.75, 0.95, 1.35], "games": [1.15, 0.9, 1.0]}
-    for k, prof in ind_profile.items():
+    totals = pd.DataFrame({"city": np.repeat(name, nT), "quarter": np.tile(QUARTERS, n),
+                           "total": T.reshape(-1)})
+    inds = pd.DataFrame(INDUSTRIES, columns=["industry", "label"])
+    return DemoIndex(cube=_cube_frame(cities, x, cols), spec=spec, city_total=totals,
+                     industries=inds)
+
+
+_INDUSTRY_PROFILE = {  # industry x (infrastructure, platform, application) multipliers
+    "finance": [1.25, 1.0, 0.9], "ecommerce": [0.8, 0.95, 1.35],
+    "industry_tools": [1.1, 1.25, 0.8], "manufacturing": [1.2, 1.05, 0.8],
+    "life_services": [0.75, 0.95, 1.35], "games": [1.15, 0.9, 1.0]}
+
+
+def _layer_profiles(cities: pd.DataFrame, rng: np.random.Generator, I: int) -> np.ndarray:
+    """Step 3a: layer profiles θ[c, i, l]: log-normal noise times the industries'
+    profiles; 上海 leads in infrastructure, 北京 in platform and application."""
+    name = cities["name_zh"].to_numpy()
+    theta = np.exp(rng.normal(0.0, 0.18, (len(cities), I, 3)))
+    for k, prof in _INDUSTRY_PROFILE.items():
         theta[:, [kk for kk, _ in INDUSTRIES].index(k), :] *= prof
     theta[name == "上海市"] *= [1.9, 0.8, 0.8]   # 上海 first in infrastructure
     theta[name == "北京市"] *= [0.7, 1.35, 1.35]  # 北京 first in platform and application
-    # National layer paths relative to the national total: platform smooth with YoY
-    # 18% (2022Q1) -> 10% (2023Q1); application YoY negative in 2023Q1.
-    nat = Tci.sum(axis=(0, 1))
+    return theta
+
+
+def _national_layer_targets(nat: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """Step 3b: national layer paths (3, 9), base = 1, from the national total ``nat``:
+    platform smooth with YoY 18% (2022Q1) -> 10% (2023Q1); application YoY negative
+    in 2023Q1; infrastructure whatever makes the weighted layers add up to the total."""
     plat = np.array([1.0, 1.04, 1.075, 1.105, 1.18, 1.215, 1.245, 1.27, 1.298])
     app_yoy_23 = -0.05
     app = np.empty(9)
     app[:8] = nat[:8] / nat[0] * np.array([1.0, 1.0, 1.0, 1.0, 1.01, 1.02, 0.99, 0.985])
     app[8] = app[4] * (1 + app_yoy_23)
     infra = (nat / nat[0] - W[1] * plat - W[2] * app) / W[0]
-    target = np.vstack([infra, plat, app])                      # (3, 9), base = 1
-    h = target / (nat / nat[0])[None, :]
-    # Base-period scaling: Σ_ci T_ci0 φ_cil0 = 1 for each layer, Σ_l W_l φ = 1 per row.
+    return np.vstack([infra, plat, app])
+
+
+def _base_scaled(theta: np.ndarray, Tci: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """Step 3c: rescale θ so that Σ_ci T_ci0 φ_cil0 = 1 for each layer, Σ_l W_l φ = 1
+    per row (base-period scaling)."""
+    n, I, _ = theta.shape
     rows = Tci[:, :, 0].reshape(-1)
     th = theta.reshape(-1, 3)
     for _ in range(2000):
@@ -477,8 +479,15 @@ def simulate_index_cube(cities: pd.DataFrame | None = None, seed: int = 2023) ->
         if np.abs(col - 1).max() < 1e-14:
             break
         th = th / col
-    theta = th.reshape(n, I, 3)
-    # National layer paths: iterate h so that Σ_ci T φ = target (h_0 = 1 keeps the base).
+    return th.reshape(n, I, 3)
+
+
+def _layer_values(theta: np.ndarray, Tci: np.ndarray, W: np.ndarray,
+                  target: np.ndarray) -> np.ndarray:
+    """Step 3d: layer values Y[c, i, l, t]: iterate the national paths h so that
+    Σ_ci T φ = target (h_0 = 1 keeps the base)."""
+    nat = Tci.sum(axis=(0, 1))
+    h = target / (nat / nat[0])[None, :]
     for _ in range(200):
         num = theta[:, :, :, None] * h[None, None, :, :]
         phi = num / (num * W[None, None, :, None]).sum(axis=2, keepdims=True)
@@ -487,13 +496,17 @@ def simulate_index_cube(cities: pd.DataFrame | None = None, seed: int = 2023) ->
             break
         h = h * target / got
         h[:, 0] = 1.0
-    Y = Tci[:, :, None, :] * phi                                # (n, I, 3, 9)
+    return Tci[:, :, None, :] * phi                                # (n, I, 3, 9)
 
-    # Step 4: indicators.
-    leaves = [(l, k, lab, K) for l in layers for k, lab, K in LAYERS[l][1]]
-    cols = [k for _, k, _, _ in leaves]
+
+def _indicators(Y: np.ndarray, lw: dict, rng: np.random.Generator
+                ) -> tuple[np.ndarray, list[str]]:
+    """Step 4: the indicators x[c, i, t, j] (6 significant digits) and their names:
+    each layer's value split over its indicators by IPF-calibrated noise."""
+    n, I, _, nT = Y.shape
+    leaves = [(l, k, lab, K) for l in LAYERS for k, lab, K in LAYERS[l][1]]
     x = np.empty((n, I, nT, len(leaves)))
-    for li, l in enumerate(layers):
+    for li, l in enumerate(LAYERS):
         members = [j for j, (ll, *_r) in enumerate(leaves) if ll == l]
         wj = np.array([lw[leaves[j][1]] for j in members])
         eps = np.exp(rng.normal(0.0, 0.30, (n * I, len(members))))
@@ -505,21 +518,22 @@ def simulate_index_cube(cities: pd.DataFrame | None = None, seed: int = 2023) ->
             val = Y[:, :, li, t].reshape(-1)[:, None] * e_t
             for m, j in enumerate(members):
                 x[:, :, t, j] = (val[:, m] * leaves[j][3]).reshape(n, I)
-    x = _round_sig(x, 6)
+    return _round_sig(x, 6), [k for _, k, _, _ in leaves]
+
+
+def _cube_frame(cities: pd.DataFrame, x: np.ndarray, cols: list[str]) -> pd.DataFrame:
+    """The long cube: city_id, city, industry, quarter and the indicator columns."""
+    n, I, nT, _ = x.shape
     idx = pd.MultiIndex.from_product(
         [np.arange(n), np.arange(I), np.arange(nT)], names=["c", "i", "t"])
     c, i, t = (idx.get_level_values(k).to_numpy() for k in ("c", "i", "t"))
     cube = pd.DataFrame({
         "city_id": cities["city_id"].to_numpy()[c],
-        "city": name[c],
+        "city": cities["name_zh"].to_numpy()[c],
         "industry": np.array([k for k, _ in INDUSTRIES])[i],
         "quarter": np.array(QUARTERS)[t],
     })
-    cube = pd.concat([cube, pd.DataFrame(x.reshape(-1, len(leaves)), columns=cols)], axis=1)
-    totals = pd.DataFrame({"city": np.repeat(name, nT), "quarter": np.tile(QUARTERS, n),
-                           "total": T.reshape(-1)})
-    inds = pd.DataFrame(INDUSTRIES, columns=["industry", "label"])
-    return DemoIndex(cube=cube, spec=spec, city_total=totals, industries=inds)
+    return pd.concat([cube, pd.DataFrame(x.reshape(-1, len(cols)), columns=cols)], axis=1)
 
 
 def _round_sig(x: np.ndarray, digits: int) -> np.ndarray:

@@ -522,6 +522,7 @@ def _rngs(seed: Any, table: str) -> tuple[np.random.Generator, np.random.Generat
 
 
 def _check_cities(cities: pd.DataFrame | None) -> pd.DataFrame:
+    """The city table (default the bundled one), checked: keys, tiers and regions."""
     if cities is None:
         from dtistat.datasets.cities import load_cities
 
@@ -529,20 +530,14 @@ def _check_cities(cities: pd.DataFrame | None) -> pd.DataFrame:
     cities = check_frame(cities, "cities")
     check_columns(cities, ["city_id", "tier", "region"], what="cities column")
     check_unique_keys(cities, ["city_id"])
-    bad_tier = ~cities["tier"].astype(str).isin(_TIERS)
-    if bad_tier.any():
-        i = int(np.flatnonzero(bad_tier.to_numpy())[0])
-        raise DataError(
-            f"cities column 'tier' has {cities['tier'].iloc[i]!r} for city_id="
-            f"{cities['city_id'].iloc[i]!r}; use one of {', '.join(_TIERS)}"
-        )
-    bad_region = ~cities["region"].astype(str).isin(_REGIONS)
-    if bad_region.any():
-        i = int(np.flatnonzero(bad_region.to_numpy())[0])
-        raise DataError(
-            f"cities column 'region' has {cities['region'].iloc[i]!r} for city_id="
-            f"{cities['city_id'].iloc[i]!r}; use one of {', '.join(_REGIONS)}"
-        )
+    for col, valid in (("tier", _TIERS), ("region", _REGIONS)):
+        bad = ~cities[col].astype(str).isin(valid)
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(
+                f"cities column {col!r} has {cities[col].iloc[i]!r} for city_id="
+                f"{cities['city_id'].iloc[i]!r}; use one of {', '.join(valid)}"
+            )
     return cities
 
 
@@ -677,10 +672,33 @@ def simulate_firms(
     cities = _check_cities(cities)
     wrng, rng = _rngs(seed, "firms")
     w = _world(cities, wrng)
-    t = _FIRMS
-    n_c, n_d = len(cities), len(DOMAINS)
+    # the draws are taken in the order of the steps: same seed, same table
+    cell = _firm_cells(w, rng, n_firms)
+    day, city, dom = _founding_days(w, rng, cell)
+    capital = _registered_capital(w, rng, city, dom)
+    incubator = _incubated(w, rng, city, dom)
+    rounds, amount = _funding(w, rng, city, dom, day, incubator)
+    founded = (_FIRST_DAY + day.astype("timedelta64[D]")).astype("datetime64[ns]")
+    return pd.DataFrame({
+        "firm_id": np.arange(1, n_firms + 1, dtype=np.int64),
+        "city_id": pd.Categorical.from_codes(city, categories=pd.Index(w.city_id)),
+        "domain": pd.Categorical.from_codes(dom, categories=list(DOMAINS)),
+        "founded": founded,
+        "registered_capital": capital,
+        "funding_rounds": rounds,
+        "funding_amount": amount,
+        "incubator": incubator,
+    }, copy=False)
 
-    # 1. city x domain cells: city intensity x within-city domain mix (softmax)
+
+def _firm_cells(w: _World, rng: np.random.Generator, n_firms: int) -> np.ndarray:
+    """Step 1: each firm's city x domain cell (``city * n_domains + domain``), shuffled.
+
+    Cell probabilities are the city intensity times the within-city domain mix (a
+    softmax); counts ~ Multinomial(n_firms, p).
+    """
+    t = _FIRMS
+    n_c, n_d = len(w.city_id), len(DOMAINS)
     ci = t.city_intensity_coef
     log_city = (ci["log_pop"] * w.log_pop + ci["log_gdppc"] * w.log_gdppc
                 + np.array([LEADER_BONUS.get(c, 0.0) for c in w.city_id])
@@ -698,15 +716,22 @@ def simulate_firms(
     counts = rng.multinomial(n_firms, p)
     cell = np.repeat(np.arange(n_c * n_d, dtype=np.int16), counts)
     rng.shuffle(cell)
+    return cell
 
-    # 2. founding days: inverse CDF of a truncated exponential per cell
+
+def _founding_days(w: _World, rng: np.random.Generator, cell: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Step 2: founding day per firm (inverse CDF of a truncated exponential per cell);
+    returns day, city and domain codes sorted by day (stable)."""
+    t = _FIRMS
+    n_c, n_d = len(w.city_id), len(DOMAINS)
     region_g = np.array([t.growth_region[r] for r in w.region])
     dom_g = np.array([t.growth_domain[d] for d in DOMAINS])
     gamma = (t.growth_base + region_g[:, None] + dom_g[None, :]
              + t.growth_noise_sd * rng.standard_normal((n_c, n_d))).ravel()
     span = _N_DAYS / 365.25
     g = gamma[cell]
-    u = rng.random(n_firms)
+    u = rng.random(cell.size)
     gs = np.where(np.abs(g) < 1e-9, 1e-9, g)
     years = np.log1p(u * np.expm1(gs * span)) / gs
     day = np.minimum((years * 365.25).astype(np.int16), _N_DAYS - 1)
@@ -715,23 +740,32 @@ def simulate_firms(
     day = day[order]
     cell = cell[order]
     del order
-    city = (cell // n_d).astype(np.int16)
-    dom = (cell % n_d).astype(np.int8)
-    del cell
+    return day, (cell // n_d).astype(np.int16), (cell % n_d).astype(np.int8)
 
-    # 3. registered capital
+
+def _registered_capital(w: _World, rng: np.random.Generator, city: np.ndarray,
+                        dom: np.ndarray) -> np.ndarray:
+    """Step 3: registered capital (10k CNY), log-normal, rounded to 0.1."""
+    t = _FIRMS
     cap_dom = np.array([t.capital_domain[d] for d in DOMAINS])
     mu = t.capital_mu0 + cap_dom[dom] + t.capital_size * w.size[city]
-    capital = np.round(np.exp(mu + t.capital_sd * rng.standard_normal(n_firms)), 1)
-    del mu
+    return np.round(np.exp(mu + t.capital_sd * rng.standard_normal(city.size)), 1)
 
-    # 4. incubator
-    il = t.incubator_logit
+
+def _incubated(w: _World, rng: np.random.Generator, city: np.ndarray,
+               dom: np.ndarray) -> np.ndarray:
+    """Step 4: incubated or not (logit in the city's F3 and the domain)."""
+    il = _FIRMS.incubator_logit
     inc_dom = np.array([il.get(d, 0.0) for d in DOMAINS])
-    incubator = rng.random(n_firms) < _logistic(il["const"] + il["F3"] * w.F[city, 2]
-                                                + inc_dom[dom])
+    return rng.random(city.size) < _logistic(il["const"] + il["F3"] * w.F[city, 2]
+                                             + inc_dom[dom])
 
-    # 5. funding
+
+def _funding(w: _World, rng: np.random.Generator, city: np.ndarray, dom: np.ndarray,
+             day: np.ndarray, incubator: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Step 5: funding rounds (0, or 1 + Poisson) and cumulative amount (0 unfunded)."""
+    t = _FIRMS
+    n_firms = city.size
     fl = t.funding_logit
     age = (_N_DAYS - 1 - day) / 365.25
     fund_dom = np.array([t.funding_domain[d] for d in DOMAINS])
@@ -747,20 +781,7 @@ def simulate_firms(
     al = t.amount_lognormal
     mu_a = al["mu0"] + al["per_round"] * (rounds - 1) + al["F1"] * w.F[city, 0]
     amount = np.exp(mu_a + al["sd"] * rng.standard_normal(n_firms))
-    amount = np.where(funded, np.round(amount, 1), 0.0)
-    del mu_a
-
-    founded = (_FIRST_DAY + day.astype("timedelta64[D]")).astype("datetime64[ns]")
-    return pd.DataFrame({
-        "firm_id": np.arange(1, n_firms + 1, dtype=np.int64),
-        "city_id": pd.Categorical.from_codes(city, categories=pd.Index(w.city_id)),
-        "domain": pd.Categorical.from_codes(dom, categories=list(DOMAINS)),
-        "founded": founded,
-        "registered_capital": capital,
-        "funding_rounds": rounds,
-        "funding_amount": amount,
-        "incubator": incubator,
-    }, copy=False)
+    return rounds, np.where(funded, np.round(amount, 1), 0.0)
 
 
 # ---------------------------------------------------------------------------------------

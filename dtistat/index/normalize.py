@@ -21,6 +21,7 @@ NORMALIZATIONS = ("base_share", "minmax", "zscore", "rank", "distance_to_frontie
 
 
 def _describe(keys: pd.DataFrame, i: int) -> str:
+    """Row ``i`` as its keys, e.g. ``city='A', quarter='2021Q1'`` (for messages)."""
     return ", ".join(f"{k}={keys[k].iloc[i]!r}" for k in keys.columns)
 
 
@@ -74,7 +75,17 @@ def base_share(
     return X / denom[by_codes]
 
 
+def _refuse_first(flagged: np.ndarray, columns: Sequence, keys: pd.DataFrame,
+                  message: str) -> None:
+    """Raise DataError at the first flagged cell (row i, column j): ``message`` with
+    ``{column}`` (the column's repr) and ``{at}`` (row i's keys) filled in."""
+    if flagged.any():
+        i, j = np.argwhere(flagged)[0]
+        raise DataError(message.format(column=repr(columns[j]), at=_describe(keys, i)))
+
+
 def _scoped(X: pd.DataFrame, scope_codes: np.ndarray):
+    """``X`` grouped by the rows normalized together."""
     return X.groupby(scope_codes, sort=False)
 
 
@@ -111,75 +122,81 @@ def normalize(
     if method not in NORMALIZATIONS:
         raise SpecError(f"normalization={method!r}; choose one of {', '.join(NORMALIZATIONS)}")
     if method == "base_share":
-        if np.any(directions < 0):
-            j = int(np.flatnonzero(directions < 0)[0])
-            raise SpecError(
-                f"leaf reading {columns[j]!r} has direction -1, which base_share cannot "
-                f"express (a share of a national total has no 'less is better' form); "
-                f"use normalization='minmax', 'zscore', 'rank' or 'distance_to_frontier', "
-                f"or transform the column before building the index"
-            )
+        _refuse_less_is_better(directions, columns)
         assert is_base is not None
         return base_share(X, by_codes, is_base, columns, keys, by_labels)
-    if scope not in ("period", "global"):
-        raise SpecError(f"scope={scope!r}; choose 'period' or 'global'")
-    if scope == "period":
-        n_t = int(time_codes.max()) + 1
-        scope_codes = by_codes.astype(np.int64) * n_t + time_codes
-    else:
-        scope_codes = by_codes
+    scope_codes = _scope_codes(by_codes, time_codes, scope)
+    if method == "distance_to_frontier":
+        return _frontier(X, directions, scope_codes, columns, keys)
     # min-max and z-scores are free of the column's unit: a power-of-two rescaling
     # (exact) keeps max - min and the sums of squares finite for values near 1e308 and
     # non-zero near 1e-300; constancy is then judged relative to the values' size.
     Xs = X * (directions / column_scale(X))  # "less is better" flipped: max is best
-    frame = pd.DataFrame(Xs)
-    g = _scoped(frame, scope_codes)
+    g = _scoped(pd.DataFrame(Xs), scope_codes)
     if method == "minmax":
-        lo, hi = g.transform("min").to_numpy(), g.transform("max").to_numpy()
-        rng = hi - lo
-        flat = is_constant(rng, np.maximum(np.abs(lo), np.abs(hi))) & ~np.isnan(rng)
-        if flat.any():
-            i, j = np.argwhere(flat)[0]
-            raise DataError(
-                f"column {columns[j]!r} is constant within the normalization group of "
-                f"{_describe(keys, i)}; min-max scaling divides by max - min"
-            )
-        return (Xs - lo) / rng
+        return _minmax(Xs, g, columns, keys)
     if method == "zscore":
-        mu = g.transform("mean").to_numpy()
-        sd = g.transform("std").to_numpy()  # ddof=1, as COINr's n_zscore
-        top = pd.DataFrame(np.abs(Xs)).groupby(scope_codes, sort=False).transform("max")
-        flat = is_constant(sd, top.to_numpy())
-        if flat.any():
-            i, j = np.argwhere(flat)[0]
-            raise DataError(
-                f"column {columns[j]!r} has no variation within the normalization group "
-                f"of {_describe(keys, i)}; z-scores divide by the standard deviation"
-            )
-        return (Xs - mu) / sd
-    if method == "rank":
-        return g.rank(method="average").to_numpy()
-    # distance_to_frontier: x / max for "more is better"; min / x for "less is better".
+        return _zscore(Xs, g, scope_codes, columns, keys)
+    return g.rank(method="average").to_numpy()
+
+
+def _refuse_less_is_better(directions: np.ndarray, columns: Sequence[str]) -> None:
+    """base_share has no "less is better" form: refuse a direction of -1."""
+    if np.any(directions < 0):
+        j = int(np.flatnonzero(directions < 0)[0])
+        raise SpecError(
+            f"leaf reading {columns[j]!r} has direction -1, which base_share cannot "
+            f"express (a share of a national total has no 'less is better' form); "
+            f"use normalization='minmax', 'zscore', 'rank' or 'distance_to_frontier', "
+            f"or transform the column before building the index"
+        )
+
+
+def _scope_codes(by_codes: np.ndarray, time_codes: np.ndarray, scope: str) -> np.ndarray:
+    """Codes of the rows normalized together: ``by`` group x period, or ``by`` only."""
+    if scope not in ("period", "global"):
+        raise SpecError(f"scope={scope!r}; choose 'period' or 'global'")
+    if scope == "global":
+        return by_codes
+    n_t = int(time_codes.max()) + 1
+    return by_codes.astype(np.int64) * n_t + time_codes
+
+
+def _minmax(Xs: np.ndarray, g, columns: Sequence[str], keys: pd.DataFrame) -> np.ndarray:
+    """``(x - min) / (max - min)`` per scope group; a constant column is refused."""
+    lo, hi = g.transform("min").to_numpy(), g.transform("max").to_numpy()
+    rng = hi - lo
+    flat = is_constant(rng, np.maximum(np.abs(lo), np.abs(hi))) & ~np.isnan(rng)
+    _refuse_first(flat, columns, keys, "column {column} is constant within the "
+                  "normalization group of {at}; min-max scaling divides by max - min")
+    return (Xs - lo) / rng
+
+
+def _zscore(Xs: np.ndarray, g, scope_codes: np.ndarray, columns: Sequence[str],
+            keys: pd.DataFrame) -> np.ndarray:
+    """``(x - mean) / sd`` per scope group (``ddof=1``); no variation is refused."""
+    mu = g.transform("mean").to_numpy()
+    sd = g.transform("std").to_numpy()  # ddof=1, as COINr's n_zscore
+    top = pd.DataFrame(np.abs(Xs)).groupby(scope_codes, sort=False).transform("max")
+    _refuse_first(is_constant(sd, top.to_numpy()), columns, keys,
+                  "column {column} has no variation within the normalization group of "
+                  "{at}; z-scores divide by the standard deviation")
+    return (Xs - mu) / sd
+
+
+def _frontier(X: np.ndarray, directions: np.ndarray, scope_codes: np.ndarray,
+              columns: Sequence[str], keys: pd.DataFrame) -> np.ndarray:
+    """Distance to the frontier: ``x / max`` for "more is better", ``min / x`` for
+    "less is better", per scope group."""
     pos = directions > 0
-    if np.any(X[:, pos] < 0):
-        i, j = np.argwhere(X[:, pos] < 0)[0]
-        raise DataError(
-            f"column {np.asarray(columns)[pos][j]!r} has a negative value at "
-            f"{_describe(keys, i)}; distance_to_frontier needs non-negative values"
-        )
-    if np.any(X[:, ~pos] <= 0):
-        i, j = np.argwhere(X[:, ~pos] <= 0)[0]
-        raise DataError(
-            f"column {np.asarray(columns)[~pos][j]!r} has a non-positive value at "
-            f"{_describe(keys, i)}; a 'less is better' distance to frontier needs x > 0"
-        )
+    more, less = np.asarray(columns)[pos], np.asarray(columns)[~pos]
+    _refuse_first(X[:, pos] < 0, more, keys, "column {column} has a negative value at "
+                  "{at}; distance_to_frontier needs non-negative values")
+    _refuse_first(X[:, ~pos] <= 0, less, keys, "column {column} has a non-positive value "
+                  "at {at}; a 'less is better' distance to frontier needs x > 0")
     raw = pd.DataFrame(X).groupby(scope_codes, sort=False)
     hi, lo = raw.transform("max").to_numpy(), raw.transform("min").to_numpy()
-    if np.any(hi[:, pos] == 0):
-        i, j = np.argwhere(hi[:, pos] == 0)[0]
-        raise DataError(
-            f"column {np.asarray(columns)[pos][j]!r} is zero for every unit in the "
-            f"normalization group of {_describe(keys, i)}; the frontier is zero"
-        )
+    _refuse_first(hi[:, pos] == 0, more, keys, "column {column} is zero for every unit in "
+                  "the normalization group of {at}; the frontier is zero")
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(pos, X / np.where(hi == 0, 1.0, hi), lo / np.where(X == 0, 1.0, X))

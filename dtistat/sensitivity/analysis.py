@@ -166,13 +166,7 @@ def weight_sensitivity(
     """
     v.check_frame(data)
     v.check_choice(method, dr.METHODS, "method")
-    allowed = dr.OPTIONS[method]
-    unknown = set(method_options) - allowed
-    if unknown:
-        raise ParameterError(
-            f"unknown option(s) {sorted(unknown)} for method={method!r}; it takes "
-            f"{sorted(allowed) or 'no options'}"
-        )
+    _check_options(method, method_options)
     n_draws = v.check_positive_int(n_draws, "n_draws")
     top_k = v.check_positive_int(top_k, "top_k")
     jobs = v.check_n_jobs(n_jobs)
@@ -197,17 +191,7 @@ def weight_sensitivity(
     ev = evaluate(ctx, W, alt, chunk=chunk, kendall=kendall, compare=comp_idx,
                   progress=progress, n_jobs=jobs, max_memory=budget)
     ranks = frames.rank_table(ctx, ev, D, top_k)
-    cols: dict[str, Any] = {"draw": np.arange(D), **labels}
-    if len(alts) > 1:
-        cols["normalization"] = [alts[a][0] for a in alt]
-        cols["aggregation"] = [alts[a][1] for a in alt]
-    for j, nm in enumerate(ctx.nodes):
-        cols[f"w:{nm}"] = Lw[:, j]
-    cols["rank_shift"] = ev.rank_shift
-    cols["spearman"] = ev.spearman
-    if ev.kendall is not None:
-        cols["kendall"] = ev.kendall
-    draws = pd.DataFrame(cols, copy=False)   # fresh arrays: no copy needed
+    draws = _draws_frame(ctx, Lw, alt, alts, labels, ev)
     dominance = None
     if ev.dominance is not None:
         dominance = frames.dominance_frame(ctx, ev.dominance, comp, comp_idx, D)
@@ -222,6 +206,34 @@ def weight_sensitivity(
                  "missing": missing, "chunk_size": chunk, "n_jobs": jobs, **method_options},
         _ctx=ctx, _weights=W, _alt=alt,
     )
+
+
+def _check_options(method: str, method_options: Mapping) -> None:
+    """Refuse options the weighting ``method`` does not take."""
+    allowed = dr.OPTIONS[method]
+    unknown = set(method_options) - allowed
+    if unknown:
+        raise ParameterError(
+            f"unknown option(s) {sorted(unknown)} for method={method!r}; it takes "
+            f"{sorted(allowed) or 'no options'}"
+        )
+
+
+def _draws_frame(ctx, Lw: np.ndarray, alt: np.ndarray, alts: list, labels: dict,
+                 ev) -> pd.DataFrame:
+    """One row per draw: its label(s), the alternative it used, its local weights and
+    its rank shift and rank correlation(s) with the nominal ranking."""
+    cols: dict[str, Any] = {"draw": np.arange(Lw.shape[0]), **labels}
+    if len(alts) > 1:
+        cols["normalization"] = [alts[a][0] for a in alt]
+        cols["aggregation"] = [alts[a][1] for a in alt]
+    for j, nm in enumerate(ctx.nodes):
+        cols[f"w:{nm}"] = Lw[:, j]
+    cols["rank_shift"] = ev.rank_shift
+    cols["spearman"] = ev.spearman
+    if ev.kendall is not None:
+        cols["kendall"] = ev.kendall
+    return pd.DataFrame(cols, copy=False)   # fresh arrays: no copy needed
 
 
 def _compare(ctx, compare: Sequence | None, entity: str) -> tuple[list | None,

@@ -272,6 +272,10 @@ def _global(kind: str, y, w, data, entity, time, permutations, alternative, seed
         raise DataError(f"{kind}: y is constant{where} (equal up to rounding): spatial "
                         "autocorrelation is undefined")
     s0, s1, s2 = _w_moments(W)
+    if is_constant(abs(s0), float(abs(W).sum())):
+        raise DataError(f"{kind}: the weights of W sum to zero (S0 = 0: no neighbour links); "
+                        "the statistic divides by S0, so W needs at least one pair of "
+                        "neighbours with positive weight")
     n2 = n * n
     k = ((Z ** 4).sum(0) / n) / (ss / n) ** 2
     if kind == "moran":
@@ -443,6 +447,19 @@ def _check_varies(y: np.ndarray, func: str) -> None:
                         "rounding): the local statistics and their z-scores are undefined")
 
 
+def _check_gi_sums(y: np.ndarray, star: bool, ids: pd.Index) -> None:
+    """Refuse a zero denominator of G: Gi* divides by sum(y), Gi by the sum over j != i
+    (its mean and variance follow from the same sum)."""
+    den = y.sum() - (0.0 if star else y)
+    zero = is_constant(np.abs(np.atleast_1d(den)), np.abs(y).sum())
+    if zero.any():
+        what = ("the sum of y" if star else
+                f"the sum of y over the entities other than {ids[np.flatnonzero(zero)[0]]!r}")
+        raise DataError(f"getis_ord: {what} is zero (up to rounding); G divides by it, so "
+                        "it is undefined: G is meant for non-negative y (counts, amounts) "
+                        "with a positive sum")
+
+
 def local_moran(y: Any, w: Any, *, permutations: int = 999, alternative: str = "directed",
                 level: float = 0.05, seed: Any = None, _ids: np.ndarray | None = None
                 ) -> LocalResult:
@@ -520,6 +537,7 @@ def getis_ord(y: Any, w: Any, *, star: bool = True, transform: str = "row",
         raise DataError(f"y must have one finite value per entity ({Wt.n})")
     y = y / column_scale(y)[0]  # G and its z are free of units: no overflow of y²
     _check_varies(y, "getis_ord")
+    _check_gi_sums(y, star, Wt.ids)
     n = Wt.n
     B = (Wt.sparse != 0).astype(float)
     if star:

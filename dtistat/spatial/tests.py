@@ -25,9 +25,9 @@ import pandas as pd
 from scipy import stats
 
 from dtistat._results import Result, Summary, TestResult
-from dtistat._scale import column_scale
+from dtistat._scale import column_scale, is_constant
 from dtistat._validate import check_choice
-from dtistat.errors import EstimationError, ParameterError
+from dtistat.errors import DataError, EstimationError, ParameterError
 from dtistat.spatial.models import (
     _FIXED,
     SpatialPanelResult,
@@ -101,6 +101,11 @@ def lm_tests(data: pd.DataFrame, y: str, x: Any, *, entity: str, time: str, w: A
             f"tests need a full-rank design")
     e = yd - X @ b
     s2 = float(e @ e) / (T * N)
+    if is_constant(np.sqrt(s2), np.abs(yd).max()):
+        raise DataError(
+            f"lm_tests: {y!r} is fitted exactly by {pdata.names} once the {fe or 'no'} fixed "
+            "effects are removed (residual variance zero up to rounding); the LM statistics "
+            "divide by it: they need an outcome with residual variation")
     Wy = _demean(_lag(W, pdata.y), fe).ravel()
     We = _lag(W, e.reshape(T, N)).ravel()
     # W X b projected off the fixed effects as the LSDV regression would (dummies in M)

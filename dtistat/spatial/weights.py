@@ -200,10 +200,6 @@ def _unit_sphere(lonlat: np.ndarray) -> np.ndarray:
     return np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
 
 
-def _chord_to_km(chord: np.ndarray) -> np.ndarray:
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.clip(chord / 2, 0, 1))
-
-
 def _km_to_chord(km: float) -> float:
     return 2 * np.sin(min(km / EARTH_RADIUS_KM, np.pi) / 2)
 

@@ -104,6 +104,23 @@ def _present(data: pd.DataFrame, cols: list) -> np.ndarray:
     return data[cols].notna().all(axis=1).to_numpy()
 
 
+def _complete_answers(data: pd.DataFrame, var: Any, multi: Any, is_multi: bool,
+                      others: list, name: str) -> tuple[np.ndarray, Any, Any]:
+    """Rows with the question ``var`` and the ``others`` columns all present.
+
+    Returns the mask and, for a multi-select question, its 0/1 option indicators (all
+    rows) and its name (else None, None). ``name`` is the argument holding ``var``.
+    """
+    if is_multi:
+        ind_all, qname = _multi_indicators(data, var, multi)
+        return (_present(data, others) & ind_all.notna().all(axis=1).to_numpy(), ind_all,
+                qname)
+    if multi is True:
+        raise ParameterError(f"multi=True needs {name} to be a list of 0/1 option columns")
+    check_columns(data, [var], what="column")
+    return _present(data, others + [var]), None, None
+
+
 def _categories(s: pd.Series) -> tuple[np.ndarray, list, bool]:
     """Codes 0..k-1, category labels, and whether the variable is ordered.
 

@@ -20,14 +20,12 @@ from dtistat._validate import (
 from dtistat.errors import (
     DataError,
     EstimationError,
-    ParameterError,
 )
 from dtistat.survey._common import (
     TESTS,
     _categories,
+    _complete_answers,
     _fmt_table,
-    _multi_indicators,
-    _present,
     _psu,
     _psu_sums,
     _scores,
@@ -280,13 +278,14 @@ def _tests_for(r, c, R, C, w, psu, m, weighted, row_scores, col_scores, option) 
 
 
 def _warn_empty(ntab: pd.DataFrame, what: str) -> None:
+    """Warn about the empty cells of ``ntab`` by name (called from a step of crosstab)."""
     zero = [(i, j) for i in ntab.index for j in ntab.columns if ntab.loc[i, j] == 0]
     if zero:
         cells = ", ".join(f"({a!r}, {b!r})" for a, b in zero[:10])
         warn(
             f"{what}: {len(zero)} empty cell(s) {cells}{' ...' if len(zero) > 10 else ''}; "
             f"χ² tests are unreliable with empty cells — consider merging categories",
-            stacklevel=4,
+            stacklevel=5,
         )
 
 
@@ -358,84 +357,28 @@ def crosstab(
     weights = deprecated_weight(weights, weight, "crosstab")
     check_frame(data)
     check_choice(test, TESTS, "test")
-    check_columns(data, [row], what="row column")
-    if cluster is not None:
-        check_columns(data, [cluster], what="cluster column")
     is_multi = isinstance(col, (list, tuple)) or isinstance(multi, str)
-    w_all = _weights(data, weights)
-    extra = [cluster] if cluster is not None else []
-
-    if not is_multi:
-        if multi is True:
-            raise ParameterError("multi=True needs col to be a list of 0/1 option columns")
-        check_columns(data, [col], what="column")
-        keep = _present(data, [row, col] + extra)
-    else:
-        ind_all, qname = _multi_indicators(data, col, multi)
-        keep = _present(data, [row] + extra) & ind_all.notna().all(axis=1).to_numpy()
+    w_all, keep, ind_all, qname = _complete_rows(data, row, col, multi, cluster, weights,
+                                                 is_multi)
     d = data.loc[keep]
     n = int(keep.sum())
     if n < 2:
         raise DataError(f"crosstab of {row!r} x {col!r} has {n} complete row(s); need >= 2")
     w = w_all[keep]
     r, rlab, rord = _categories(d[row])
-    R = len(rlab)
     psu, m = _psu(d, cluster, n)
     if m < 2:
         raise DataError(f"cluster column {cluster!r} has one cluster; need >= 2")
-    row_scores = _scores(rlab) if (rord or R == 2) else None
-    rindex = pd.Index(rlab, name=row)
-
+    design = _Design(r, pd.Index(rlab, name=row), w, psu, m, weights is not None,
+                     _scores(rlab) if (rord or len(rlab) == 2) else None)
     if not is_multi:
-        c, clab, cord = _categories(d[col])
-        C = len(clab)
-        if R < 2 or C < 2:
-            raise DataError(
-                f"crosstab needs at least two categories in each variable; {row!r} has "
-                f"{R} and {col!r} has {C} among the complete rows"
-            )
-        col_scores = _scores(clab) if (cord or C == 2) else None
-        cindex = pd.Index(clab, name=col)
-        cnt = np.bincount(r * C + c, weights=w, minlength=R * C).reshape(R, C)
-        ncnt = np.bincount(r * C + c, minlength=R * C).reshape(R, C)
-        counts = pd.DataFrame(cnt, index=rindex, columns=cindex)
-        n_table = pd.DataFrame(ncnt, index=rindex, columns=cindex)
-        _warn_empty(n_table, f"crosstab {row!r} x {col!r}")
-        tests = _tests_for(r, c, R, C, w, psu, m, weights is not None, row_scores,
-                           col_scores, None)
-        row_pct = counts.div(counts.sum(axis=1), axis=0) * 100
-        col_pct = counts.div(counts.sum(axis=0), axis=1) * 100
+        tables = _single_choice(d, row, col, design)
         options: tuple = ()
         qname = str(col)
     else:
-        if R < 2:
-            raise DataError(f"row variable {row!r} has one category among complete rows")
-        ind = ind_all.loc[keep]
-        options = tuple(ind.columns)
-        yes = ind.to_numpy(dtype=float)
-        base = np.bincount(r, weights=w, minlength=R)
-        cnt = np.column_stack([np.bincount(r, weights=w * yes[:, j], minlength=R)
-                               for j in range(yes.shape[1])])
-        ncnt = np.column_stack([np.bincount(r, weights=yes[:, j], minlength=R)
-                                for j in range(yes.shape[1])]).astype(np.int64)
-        oindex = pd.Index(options, name="option")
-        counts = pd.DataFrame(cnt, index=rindex, columns=oindex)
-        n_table = pd.DataFrame(ncnt, index=rindex, columns=oindex)
-        row_pct = counts.div(base, axis=0) * 100
-        col_pct = counts.div(counts.sum(axis=0).where(lambda s: s > 0), axis=1) * 100
-        tests = []
-        nbase = np.bincount(r, minlength=R)
-        for j, o in enumerate(options):
-            cj = yes[:, j].astype(np.int64)
-            if cj.min() == cj.max():
-                warn(f"option {o!r} of {qname!r} is chosen by "
-                     f"{'everyone' if cj[0] else 'no one'}; it has no test", stacklevel=3)
-                continue
-            tab = pd.DataFrame(np.column_stack([nbase - ncnt[:, j], ncnt[:, j]]),
-                               index=rindex, columns=pd.Index(["no", "yes"], name=str(o)))
-            _warn_empty(tab, f"crosstab {row!r} x option {o!r}")
-            tests += _tests_for(r, cj, R, 2, w, psu, m, weights is not None, row_scores,
-                                np.array([0.0, 1.0]), o)
+        options = tuple(ind_all.columns)
+        tables = _multi_select(ind_all.loc[keep], row, qname, design)
+    counts, n_table, row_pct, col_pct, tests = tables
     tdf = pd.DataFrame(tests, columns=["option", "test", "statistic", "df1", "df2", "p_value"])
     return CrosstabResult(
         row=str(row), col=qname, multi=is_multi, options=options,
@@ -443,3 +386,88 @@ def crosstab(
         counts=counts, n_table=n_table, row_pct=row_pct, col_pct=col_pct,
         tests=tdf, test=test,
     )
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class _Design:
+    """The complete rows' row codes and labels, weights and sampling units."""
+
+    r: np.ndarray
+    rindex: pd.Index
+    w: np.ndarray
+    psu: np.ndarray
+    m: int
+    weighted: bool
+    row_scores: np.ndarray | None
+
+    def tests(self, c: np.ndarray, C: int, col_scores, option) -> list[dict]:
+        """The tests of the row variable against column codes ``c`` (C categories)."""
+        return _tests_for(self.r, c, len(self.rindex), C, self.w, self.psu, self.m,
+                          self.weighted, self.row_scores, col_scores, option)
+
+
+def _complete_rows(data: pd.DataFrame, row: str, col: Any, multi: Any,
+                   cluster: str | None, weights: str | None, is_multi: bool):
+    """Check the columns; return all weights, the complete-row mask, the option
+    indicators (multi-select, else None) and the question name (multi-select)."""
+    check_columns(data, [row], what="row column")
+    if cluster is not None:
+        check_columns(data, [cluster], what="cluster column")
+    w_all = _weights(data, weights)
+    others = [row] + ([cluster] if cluster is not None else [])
+    return (w_all,) + _complete_answers(data, col, multi, is_multi, others, "col")
+
+
+def _single_choice(d: pd.DataFrame, row: str, col: str, g: _Design) -> tuple:
+    """Counts, n table, row and column percentages and tests of a single-choice
+    question."""
+    c, clab, cord = _categories(d[col])
+    R, C = len(g.rindex), len(clab)
+    if R < 2 or C < 2:
+        raise DataError(
+            f"crosstab needs at least two categories in each variable; {row!r} has "
+            f"{R} and {col!r} has {C} among the complete rows"
+        )
+    col_scores = _scores(clab) if (cord or C == 2) else None
+    cindex = pd.Index(clab, name=col)
+    cnt = np.bincount(g.r * C + c, weights=g.w, minlength=R * C).reshape(R, C)
+    ncnt = np.bincount(g.r * C + c, minlength=R * C).reshape(R, C)
+    counts = pd.DataFrame(cnt, index=g.rindex, columns=cindex)
+    n_table = pd.DataFrame(ncnt, index=g.rindex, columns=cindex)
+    _warn_empty(n_table, f"crosstab {row!r} x {col!r}")
+    tests = g.tests(c, C, col_scores, None)
+    row_pct = counts.div(counts.sum(axis=1), axis=0) * 100
+    col_pct = counts.div(counts.sum(axis=0), axis=1) * 100
+    return counts, n_table, row_pct, col_pct, tests
+
+
+def _multi_select(ind: pd.DataFrame, row: str, qname: str, g: _Design) -> tuple:
+    """Counts, n table, row and column percentages and per-option tests of a
+    multi-select question (each option a yes/no variable)."""
+    R = len(g.rindex)
+    if R < 2:
+        raise DataError(f"row variable {row!r} has one category among complete rows")
+    yes = ind.to_numpy(dtype=float)
+    base = np.bincount(g.r, weights=g.w, minlength=R)
+    cnt = np.column_stack([np.bincount(g.r, weights=g.w * yes[:, j], minlength=R)
+                           for j in range(yes.shape[1])])
+    ncnt = np.column_stack([np.bincount(g.r, weights=yes[:, j], minlength=R)
+                            for j in range(yes.shape[1])]).astype(np.int64)
+    oindex = pd.Index(tuple(ind.columns), name="option")
+    counts = pd.DataFrame(cnt, index=g.rindex, columns=oindex)
+    n_table = pd.DataFrame(ncnt, index=g.rindex, columns=oindex)
+    row_pct = counts.div(base, axis=0) * 100
+    col_pct = counts.div(counts.sum(axis=0).where(lambda s: s > 0), axis=1) * 100
+    tests = []
+    nbase = np.bincount(g.r, minlength=R)
+    for j, o in enumerate(ind.columns):
+        cj = yes[:, j].astype(np.int64)
+        if cj.min() == cj.max():
+            warn(f"option {o!r} of {qname!r} is chosen by "
+                 f"{'everyone' if cj[0] else 'no one'}; it has no test", stacklevel=4)
+            continue
+        tab = pd.DataFrame(np.column_stack([nbase - ncnt[:, j], ncnt[:, j]]),
+                           index=g.rindex, columns=pd.Index(["no", "yes"], name=str(o)))
+        _warn_empty(tab, f"crosstab {row!r} x option {o!r}")
+        tests += g.tests(cj, 2, np.array([0.0, 1.0]), o)
+    return counts, n_table, row_pct, col_pct, tests

@@ -16,13 +16,11 @@ from dtistat._validate import (
 )
 from dtistat.errors import (
     DataError,
-    ParameterError,
 )
 from dtistat.survey._common import (
     CI_METHODS,
     _categories,
-    _multi_indicators,
-    _present,
+    _complete_answers,
     _weights,
     deprecated_weight,
 )
@@ -123,34 +121,45 @@ def proportions(
     by_cols = check_columns(data, as_list(by, "by"), what="by column")
     w_all = _weights(data, weights)
     is_multi = isinstance(var, (list, tuple)) or isinstance(multi, str)
+    keep, ind_all, _ = _complete_answers(data, var, multi, is_multi, by_cols, "var")
     if is_multi:
-        ind_all, _ = _multi_indicators(data, var, multi)
-        keep = _present(data, by_cols) & ind_all.notna().all(axis=1).to_numpy()
         ind = ind_all.loc[keep]
     else:
-        if multi is True:
-            raise ParameterError("multi=True needs var to be a list of 0/1 option columns")
-        check_columns(data, [var], what="column")
-        keep = _present(data, by_cols + [var])
         codes, labels, _ = _categories(data.loc[keep, var])
         ind = pd.DataFrame(np.eye(len(labels))[codes], index=data.index[keep],
                            columns=pd.Index(labels))
     if keep.sum() == 0:
         raise DataError(f"no complete rows for {var!r}" + (f" by {by_cols}" if by_cols else ""))
-    w = w_all[keep]
     d = data.loc[keep]
-    if by_cols:
-        # groupby orders groups as a reader expects (Categorical levels in their order)
-        grp = d.groupby(by_cols, sort=True, observed=True)
-        gcodes = grp.ngroup().to_numpy()
-        groups = list(grp.size().index)
-    else:
-        gcodes, groups = np.zeros(len(d), dtype=np.int64), [()]
-    G = len(groups)
-    Y = ind.to_numpy(dtype=float)
+    gcodes, groups = _group_codes(d, by_cols)
+    shares = _shares(ind.to_numpy(dtype=float), w_all[keep], gcodes, len(groups), ci,
+                     level)
+    out = _long_table(shares, groups, by_cols, list(ind.columns))
+    for c in by_cols:
+        if isinstance(d[c].dtype, pd.CategoricalDtype):
+            out[c] = pd.Categorical(out[c], dtype=d[c].dtype)
+    if ci == "logit" and out["ci_low"].isna().any():
+        _warn_logit_undefined(out, by_cols)
+    out.attrs["ci"] = ci
+    out.attrs["level"] = level
+    return out
+
+
+def _group_codes(d: pd.DataFrame, by_cols: list) -> tuple[np.ndarray, list]:
+    """Group code of every row and the groups (one empty group without ``by``)."""
+    if not by_cols:
+        return np.zeros(len(d), dtype=np.int64), [()]
+    # groupby orders groups as a reader expects (Categorical levels in their order)
+    grp = d.groupby(by_cols, sort=True, observed=True)
+    return grp.ngroup().to_numpy(), list(grp.size().index)
+
+
+def _shares(Y: np.ndarray, w: np.ndarray, gcodes: np.ndarray, G: int, ci: str,
+            level: float) -> dict:
+    """Per group (rows) and answer (columns): counts, weighted yes, shares, standard
+    errors and intervals on the Kish effective sample size."""
     sw = np.bincount(gcodes, weights=w, minlength=G)
     sw2 = np.bincount(gcodes, weights=w**2, minlength=G)
-    ng = np.bincount(gcodes, minlength=G)
     neff_g = sw**2 / sw2
     J = Y.shape[1]
     yes_w = np.column_stack([np.bincount(gcodes, weights=w * Y[:, j], minlength=G)
@@ -160,30 +169,34 @@ def proportions(
     p = yes_w / sw[:, None]
     lo, hi = _ci(p, neff_g[:, None], ci, level)
     se = np.sqrt(p * (1 - p) / neff_g[:, None])
+    return {"n": np.bincount(gcodes, minlength=G), "neff": neff_g, "yes_w": yes_w,
+            "yes_n": yes_n, "p": p, "se": se, "lo": lo, "hi": hi}
+
+
+def _long_table(sh: dict, groups: list, by_cols: list, categories: list) -> pd.DataFrame:
+    """One row per group and answer: groups in sorted (category) order, answers in
+    their order."""
     rows = []
-    for g in range(G):  # groups in sorted (category) order, answers in their order
+    for g in range(len(groups)):
         key = groups[g] if isinstance(groups[g], tuple) else (groups[g],)
-        for j, cat in enumerate(ind.columns):
+        for j, cat in enumerate(categories):
             rec = dict(zip(by_cols, key))
-            rec.update(category=cat, n=int(ng[g]), n_yes=round(yes_n[g, j]),
-                       weighted=float(yes_w[g, j]), proportion=float(p[g, j]),
-                       std_error=float(se[g, j]), n_eff=float(neff_g[g]),
-                       ci_low=float(lo[g, j]), ci_high=float(hi[g, j]))
+            rec.update(category=cat, n=int(sh["n"][g]), n_yes=round(sh["yes_n"][g, j]),
+                       weighted=float(sh["yes_w"][g, j]), proportion=float(sh["p"][g, j]),
+                       std_error=float(sh["se"][g, j]), n_eff=float(sh["neff"][g]),
+                       ci_low=float(sh["lo"][g, j]), ci_high=float(sh["hi"][g, j]))
             rows.append(rec)
-    out = pd.DataFrame(rows)
-    for c in by_cols:
-        if isinstance(d[c].dtype, pd.CategoricalDtype):
-            out[c] = pd.Categorical(out[c], dtype=d[c].dtype)
-    if ci == "logit" and out["ci_low"].isna().any():
-        bad = out[out["ci_low"].isna()].iloc[0]
-        warn(
-            f"logit interval undefined where the share is 0 or 1 (e.g. category "
-            f"{bad['category']!r}"
-            + (f" in group {tuple(bad[c] for c in by_cols)!r}" if by_cols else "")
-            + f"; {int(out['ci_low'].isna().sum())} row(s)); its bounds are NaN — use "
-            f"ci='wilson' or 'korn-graubard' there",
-            stacklevel=3,
-        )
-    out.attrs["ci"] = ci
-    out.attrs["level"] = level
-    return out
+    return pd.DataFrame(rows)
+
+
+def _warn_logit_undefined(out: pd.DataFrame, by_cols: list) -> None:
+    """Warn (at the caller of proportions) that logit bounds are NaN at shares 0 or 1."""
+    bad = out[out["ci_low"].isna()].iloc[0]
+    warn(
+        f"logit interval undefined where the share is 0 or 1 (e.g. category "
+        f"{bad['category']!r}"
+        + (f" in group {tuple(bad[c] for c in by_cols)!r}" if by_cols else "")
+        + f"; {int(out['ci_low'].isna().sum())} row(s)); its bounds are NaN — use "
+        f"ci='wilson' or 'korn-graubard' there",
+        stacklevel=4,
+    )

@@ -268,8 +268,31 @@ def rake(
         raise ParameterError(f"tol must be a number in (0, 1), e.g. 1e-8; got {tol!r}")
     base = _weights(data, weights)
     parsed = _parse_margins(data, margins)
-    n = len(data)
+    total = _population_total(parsed, base, total)
+    # Raking is equivariant in the targets' unit: rake on targets divided by a power of
+    # two near the total (exact) and multiply back, so that totals near 1e308 do not
+    # overflow and totals near 1e-300 do not underflow.
+    unit = float(column_scale(np.array([total]))[0])
+    for m in parsed:
+        m["target"] = m["target"] / unit
+    total_u = float(total) / unit
+    bounds = _trim_bounds(trim, total_u / len(data))
+    base = base / column_scale(base)
+    w, it = _ipf(parsed, base * (total_u / base.sum()), bounds, max_iter, tol)
+    report = _rake_report(parsed, w, it, tol, bounds, unit)
+    out = pd.Series(w * unit, index=data.index, name="weight")
+    out.attrs["rake"] = report
+    if not report.converged:
+        raise _not_converged(out, report, it, tol, bounds)
+    return out
 
+
+def _population_total(parsed: list[dict], base: np.ndarray, total: Any) -> float:
+    """The population total; margins given as shares are scaled to it in place.
+
+    Shares (every margin summing to 1) are scaled to ``total`` (default the sum of the
+    base weights); totals must agree across margins and leave ``total`` unset.
+    """
     with np.errstate(over="ignore"):
         sums = np.array([m["target"].sum() for m in parsed])
     if not np.all(np.isfinite(sums)):
@@ -286,66 +309,63 @@ def rake(
             raise ParameterError(f"total must be a positive finite number, got {total!r}")
         for m in parsed:
             m["target"] = m["target"] / m["target"].sum() * float(total)
-    else:
-        if np.max(np.abs(sums - sums[0])) > 1e-6 * abs(sums[0]):
-            listing = ", ".join(f"{m['key']!r}: {s:.10g}" for m, s in zip(parsed, sums))
-            raise DataError(
-                f"margin totals disagree ({listing}); every margin must describe the "
-                f"same population (or give shares that sum to 1 in every margin)"
-            )
-        if total is not None:
-            raise ParameterError("total= is only used when the margins are shares summing "
-                                 "to 1; these margins are totals")
-        total = float(sums[0])
-    # Raking is equivariant in the targets' unit: rake on targets divided by a power of
-    # two near the total (exact) and multiply back, so that totals near 1e308 do not
-    # overflow and totals near 1e-300 do not underflow.
-    unit = float(column_scale(np.array([total]))[0])
-    for m in parsed:
-        m["target"] = m["target"] / unit
-    total_u = float(total) / unit
-    bounds = _trim_bounds(trim, total_u / n)
-    base = base / column_scale(base)
+        return total
+    if np.max(np.abs(sums - sums[0])) > 1e-6 * abs(sums[0]):
+        listing = ", ".join(f"{m['key']!r}: {s:.10g}" for m, s in zip(parsed, sums))
+        raise DataError(
+            f"margin totals disagree ({listing}); every margin must describe the "
+            f"same population (or give shares that sum to 1 in every margin)"
+        )
+    if total is not None:
+        raise ParameterError("total= is only used when the margins are shares summing "
+                             "to 1; these margins are totals")
+    return float(sums[0])
 
-    w = base * (total_u / base.sum())
-    rel = np.inf
+
+def _achieved(m: dict, w: np.ndarray) -> np.ndarray:
+    """Weighted count of every category of margin ``m``."""
+    return np.bincount(m["codes"], weights=w, minlength=len(m["target"]))
+
+
+def _ipf(parsed: list[dict], w: np.ndarray, bounds, max_iter: int, tol: float
+         ) -> tuple[np.ndarray, int]:
+    """Raking sweeps (clipped to ``bounds`` after each) until the largest relative
+    margin error is <= ``tol`` or ``max_iter`` sweeps; returns the weights and sweeps."""
     it = 0
     for it in range(1, max_iter + 1):
         for m in parsed:
-            cur = np.bincount(m["codes"], weights=w, minlength=len(m["target"]))
+            cur = _achieved(m, w)
             ratio = np.divide(m["target"], cur, out=np.ones_like(cur), where=cur > 0)
             w = w * ratio[m["codes"]]
         if bounds is not None:
             w = np.clip(w, bounds[0], bounds[1])
-        rel = _margin_error(parsed, w)[1]
-        if rel <= tol:
+        if _margin_error(parsed, w)[1] <= tol:
             break
+    return w, it
 
-    report = _rake_report(parsed, w, it, tol, bounds, unit)
-    out = pd.Series(w * unit, index=data.index, name="weight")
-    out.attrs["rake"] = report
-    if not report.converged:
-        err = ConvergenceError(
-            f"raking did not converge in {it} sweep(s): the largest relative margin "
-            f"error is {report.max_rel_error:.3g} (tol {tol:g}, absolute "
-            f"{report.max_abs_error:.4g})"
-            + ("; the trimming bounds may be incompatible with the margins — widen trim"
-               if bounds is not None else "; raise max_iter or merge sparse categories")
-            + ". The last weights and the report are attached to this error as "
-            ".weights and .report"
-        )
-        err.weights = out  # type: ignore[attr-defined]
-        err.report = report  # type: ignore[attr-defined]
-        raise err
-    return out
+
+def _not_converged(out: pd.Series, report: RakeReport, it: int, tol: float,
+                   bounds) -> ConvergenceError:
+    """The error for margins not reached, carrying the last weights and the report."""
+    err = ConvergenceError(
+        f"raking did not converge in {it} sweep(s): the largest relative margin "
+        f"error is {report.max_rel_error:.3g} (tol {tol:g}, absolute "
+        f"{report.max_abs_error:.4g})"
+        + ("; the trimming bounds may be incompatible with the margins — widen trim"
+           if bounds is not None else "; raise max_iter or merge sparse categories")
+        + ". The last weights and the report are attached to this error as "
+        ".weights and .report"
+    )
+    err.weights = out  # type: ignore[attr-defined]
+    err.report = report  # type: ignore[attr-defined]
+    return err
 
 
 def _margin_error(parsed: list[dict], w: np.ndarray) -> tuple[float, float]:
     """Largest absolute and relative margin error; NaN weights give inf, not 0."""
     ab, rel = 0.0, 0.0
     for m in parsed:
-        cur = np.bincount(m["codes"], weights=w, minlength=len(m["target"]))
-        d = np.abs(cur - m["target"])
+        d = np.abs(_achieved(m, w) - m["target"])
         d = np.where(np.isnan(d), np.inf, d)
         ab = max(ab, float(d.max()))
         pos = m["target"] > 0
@@ -358,7 +378,7 @@ def _rake_report(parsed, w, iterations, tol, bounds, unit: float = 1.0) -> RakeR
     """The report of weights ``w * unit`` computed from ``w`` and targets in ``unit``."""
     rows = []
     for m in parsed:
-        cur = np.bincount(m["codes"], weights=w, minlength=len(m["target"]))
+        cur = _achieved(m, w)
         for lab, t, a, c in zip(m["labels"], m["target"], cur, m["count"]):
             rows.append({
                 "variable": m["key"] if not isinstance(m["key"], tuple) else " x ".join(m["key"]),

@@ -181,6 +181,11 @@ def topsis(data: Any, columns: Any = None, *, weights: Any = "entropy",
         best, worst = V.max(axis=0), V.min(axis=0)
     dp = np.sqrt(((V - best) ** 2).sum(axis=1))
     dm = np.sqrt(((V - worst) ** 2).sum(axis=1))
+    if not (dp + dm > 0).any():
+        raise DataError("topsis: the rows do not differ in any weighted column, so every "
+                        "row is both the ideal and the anti-ideal and the closeness "
+                        "d_minus / (d_plus + d_minus) is 0/0; need a column with positive "
+                        "weight whose values vary")
     out = frame[keys].copy()
     out["d_plus"], out["d_minus"] = dp, dm
     out["score"] = dm / (dp + dm)
