@@ -331,15 +331,13 @@ def root_near(score, x: float, bounds: tuple[float, float], rel: float = 1e-6) -
     return x
 
 
-def _fit_error(yd, wyd, Xd, WXd, jac, n_star, T_star, c):
-    """SEM on demeaned arrays: returns beta, lambda, sigma2, loglik, X(l)'X(l)."""
-    A = np.column_stack([Xd, yd])
-    B = np.column_stack([WXd, wyd])
-    AA, AB, BB = A.T @ A, A.T @ B, B.T @ B
-    k = Xd.shape[1]
+def _fit_error(cross, k, jac, n_star, T_star, c):
+    """SEM on the cross-products ``cross(lambda)`` of the filtered ``[X, y]`` (a
+    :class:`~dtistat.spatial.dummies.Cross`): returns beta, lambda, sigma2, loglik,
+    X(l)'X(l)."""
 
     def parts(lam):
-        M = AA - lam * (AB + AB.T) + lam * lam * BB
+        M = cross(lam)
         xx, xy, yy = M[:k, :k], M[:k, k], M[k, k]
         b = np.linalg.solve(xx, xy)
         return b, yy - xy @ b, xx
@@ -350,7 +348,7 @@ def _fit_error(yd, wyd, Xd, WXd, jac, n_star, T_star, c):
                 + T_star * (jac.logdet(lam) - (c * np.log(1 - lam) if c else 0.0)))
 
     try:
-        np.linalg.cholesky(AA[:k, :k])
+        np.linalg.cholesky(cross(0.0)[:k, :k])
     except np.linalg.LinAlgError:
         raise EstimationError("the demeaned regressors are collinear") from None
     ss_ref = max(float(parts(0.0)[1]), np.finfo(float).tiny)
@@ -361,7 +359,7 @@ def _fit_error(yd, wyd, Xd, WXd, jac, n_star, T_star, c):
         def score(x):
             b, ss, _ = parts(x)
             g = np.r_[-b, 1.0]
-            dss = g @ (2 * x * BB - AB - AB.T) @ g
+            dss = g @ cross.deriv(x) @ g
             return (-n_star / 2 * dss / ss - T_star * float(np.real(np.sum(om / (1 - x * om))))
                     + (c * T_star / (1 - x) if c else 0.0))
 
@@ -389,11 +387,17 @@ def _traces_and_apply(jac, rho, c):
     return np.trace(A), float((A * A.T).sum()), float((A * A).sum()), lambda V: A @ V
 
 
-def _info_lag(Xd, beta, rho, s2, jac, T, n_star, T_star, c):
+def _info_lag(Xd, beta, rho, s2, jac, T, n_star, T_star, c, mean=None, proj=None):
+    """Information of (beta, rho, sigma2). ``mean``: the fitted mean of ``(I - rho W) y``
+    including the fitted dummies (T x N; default ``Xd beta``), ``proj``: the projection
+    off the dummies applied to its spatial derivative (the direct approach with time
+    effects or an intercept: the dummies partialled out exactly)."""
     t1, t2, t3, apply = _traces_and_apply(jac, rho, c)
     N = jac.n
-    xb = (Xd @ beta).reshape(T, N)
+    xb = (Xd @ beta).reshape(T, N) if mean is None else mean
     axb = apply(xb.T).T                            # A applied within each period
+    if proj is not None:
+        axb = proj(axb)
     k = Xd.shape[1]
     info = np.zeros((k + 2, k + 2))
     info[:k, :k] = Xd.T @ Xd / s2
@@ -554,29 +558,76 @@ def _durbin_design(pdata: PanelData, model: str, durbin: Any):
 
 
 def _estimate_fixed(pdata, Xraw, model, fe, lee_yu, jac):
-    """Demeaned-data ML: beta, {name: value}, s2, loglik, information, [], None."""
+    """Demeaned-data ML: beta, {name: value}, s2, loglik, information, [], None.
+
+    The direct approach with time effects or an intercept (``lee_yu=False``, ``fe`` not
+    "entity") concentrates the dummies out exactly: by demeaning for SAR / SDM (and for
+    the error models when W's row sums are equal), else by projecting the filtered data
+    off ``(I - lambda W) 1`` (:mod:`dtistat.spatial.dummies`); the information matrix has
+    the dummies partialled out."""
+    T, N, k = Xraw.shape
+    Ws = pdata.w.sparse
+    n_star, T_star, c = _counts(fe, lee_yu, N, T)
+    wy = _lag(Ws, pdata.y)
+    exact = not lee_yu and fe != "entity"
+    if model in ("sar", "sdm"):
+        Xd = _demean(Xraw, fe).reshape(T * N, k)
+        yd, wyd = _demean(pdata.y, fe).ravel(), _demean(wy, fe).ravel()
+        beta, rho, s2, ll, _ = _fit_lag(yd, wyd, Xd, jac, n_star, T_star, c)
+        mean = proj = None
+        if exact:   # LSDV: (I - rho W) y_E - e = X_E beta + the fitted dummies
+            e = (yd - rho * wyd - Xd @ beta).reshape(T, N)
+            mean = _entity_part(pdata.y - rho * wy, fe) - e
+            proj = lambda a: _demean(a, None if fe is None else "time")  # noqa: E731
+        info = _info_lag(Xd, beta, rho, s2, jac, T, n_star, T_star, c, mean, proj)
+        return beta, {"rho": rho}, s2, ll, info, [], None
+    return _estimate_error(pdata, Xraw, model, fe, jac, (n_star, T_star, c), exact, wy)
+
+
+def _entity_part(a: np.ndarray, fe: str | None) -> np.ndarray:
+    """The data with the entity effects removed (demeaned over time) when ``fe`` has
+    them; the time effects / intercept are left in."""
+    return _demean(a, "entity") if fe in ("entity", "twoway") else a
+
+
+def _estimate_error(pdata, Xraw, model, fe, jac, counts, exact, wy):
+    """SEM / SDEM / SAC with fixed effects (see :func:`_estimate_fixed`)."""
+    from dtistat.spatial.dummies import (
+        Cross,
+        DummyCross,
+        dummy_coef,
+        project_dummies,
+        row_sums_vary,
+    )
     from dtistat.spatial.sac import fit_sac, info_sac
 
     T, N, k = Xraw.shape
     Ws = pdata.w.sparse
-    Xd = _demean(Xraw, fe).reshape(T * N, k)
-    yd = _demean(pdata.y, fe).ravel()
-    wy = _lag(Ws, pdata.y)
-    wyd = _demean(wy, fe).ravel()
-    n_star, T_star, c = _counts(fe, lee_yu, N, T)
-    if model in ("sar", "sdm"):
-        beta, rho, s2, ll, _ = _fit_lag(yd, wyd, Xd, jac, n_star, T_star, c)
-        info = _info_lag(Xd, beta, rho, s2, jac, T, n_star, T_star, c)
-        return beta, {"rho": rho}, s2, ll, info, [], None
-    WXd = _demean(_lag(Ws, Xraw), fe).reshape(T * N, k)
-    if model == "sac":
-        wwyd = _demean(_lag(Ws, wy), fe).ravel()
-        beta, rho, lam, s2, ll = fit_sac(yd, wyd, wwyd, Xd, WXd, jac, n_star, T_star, c)
-        info = info_sac(Xd, beta, rho, lam, s2, Ws, T, n_star, T_star, c)
-        return beta, {"rho": rho, "lambda": lam}, s2, ll, info, [], None
-    beta, lam, s2, ll, xx = _fit_error(yd, wyd, Xd, WXd, jac, n_star, T_star, c)
-    info = _info_error(xx, lam, s2, jac, n_star, T_star, c)
-    return beta, {"lambda": lam}, s2, ll, info, [], None
+    cols = [Xraw, pdata.y[..., None]] + ([wy[..., None]] if model == "sac" else [])
+    Z = np.concatenate(cols, axis=-1)
+    WZ = _lag(Ws, Z)
+    fe_t = None if fe is None else "time"
+    r = np.asarray(Ws.sum(axis=1)).ravel()
+    if exact and row_sums_vary(Ws):
+        cross = DummyCross(_entity_part(Z, fe), _entity_part(WZ, fe), r, fe_t)
+    else:
+        m = Z.shape[-1]
+        cross = Cross(_demean(Z, fe).reshape(-1, m), _demean(WZ, fe).reshape(-1, m))
+    if model != "sac":
+        beta, lam, s2, ll, xx = _fit_error(cross, k, jac, *counts)
+        info = _info_error(xx, lam, s2, jac, *counts)
+        return beta, {"lambda": lam}, s2, ll, info, [], None
+    beta, rho, lam, s2, ll = fit_sac(cross, k, jac, *counts)
+    X3, mean, proj = _demean(Xraw, fe), None, None
+    if exact:   # fitted dummies: B (A y_E - X_E b) regressed on (I - lambda W) 1
+        X3 = _entity_part(Xraw, fe)
+        b1 = 1.0 - lam * r
+        u = _entity_part(pdata.y - rho * wy, fe) - X3 @ beta
+        a = dummy_coef(u - lam * _lag(Ws, u), b1, fe_t)
+        mean = X3 @ beta + (a if fe is None else a[:, None])
+        proj = lambda v: project_dummies(v, b1, fe_t)  # noqa: E731
+    info = info_sac(X3.reshape(T * N, k), beta, rho, lam, s2, Ws, T, *counts, mean, proj)
+    return beta, {"rho": rho, "lambda": lam}, s2, ll, info, [], None
 
 
 def _estimate_random(pdata, Xraw, model, jac, time_effects=False):
