@@ -211,11 +211,16 @@ def _re_bruteforce(W, Y, X, model, time=False, const=True):
     return res.x[:k], res.x[k], np.exp(res.x[k + 1]), np.exp(res.x[k + 2]), -res.fun
 
 
-@pytest.mark.parametrize("model", ["sar", "sem", "sdm"])
-def test_random_effects_equal_bruteforce_likelihood(model):
+@pytest.mark.parametrize("model,binary", [("sar", False), ("sem", False), ("sdm", False),
+                                          ("sem", True), ("sdm", True)])
+def test_random_effects_equal_bruteforce_likelihood(model, binary):
+    # binary W: row sums differ, the intercept is a GLS regressor like any other
     w, W, long, Y, X = _panel(seed=5, side=3, T=4, rho=0.0 if model == "sem" else 0.3,
                               lam=0.4 if model == "sem" else 0.0,
                               theta=0.6 if model == "sdm" else 0.0, sig_mu=1.0, fe_shift=0.0)
+    if binary:
+        w.transform = "b"
+        W = w.sparse.toarray()
     r = fit_spatial(long, "y", ["x1", "x2"], entity="i", time="t", w=w, model=model,
                     fe="random", durbin=["x1"] if model == "sdm" else None)
     beta, sp, s2, s2mu, ll = _re_bruteforce(W, Y, X, model)
@@ -228,7 +233,7 @@ def test_random_effects_equal_bruteforce_likelihood(model):
 
 
 @pytest.mark.parametrize("model,binary", [("sar", False), ("sem", False), ("sdm", False),
-                                          ("sar", True), ("sem", True)])
+                                          ("sar", True), ("sem", True), ("sdm", True)])
 def test_random_effects_with_time_effects_equal_bruteforce_likelihood(model, binary):
     # fe="random-time": random individual effects and T free period intercepts, against
     # the full Gaussian likelihood with explicit period dummies (dense NT x NT covariance);
