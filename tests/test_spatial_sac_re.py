@@ -409,6 +409,35 @@ def test_spatial_hausman():
         spatial_hausman(fit_spatial(long, "y", ["x1", "x2"], fe="entity", **kw), re)
 
 
+def test_spatial_hausman_indefinite_contrast_uses_positive_part():
+    # V_fe - V_re indefinite (here: the random-effects fit's rho variance inflated past
+    # the fixed-effects one): d' pinv(V) d could be negative; the statistic uses the
+    # positive eigenvalues only, df = their number, with a warning
+    import dataclasses
+
+    from dtistat.errors import DtiStatWarning
+
+    w, W, long, Y, X = _panel(seed=7, side=6, T=6, theta=0.0, lam=0.0, sig_mu=1.0,
+                              fe_shift=0.0)
+    kw = {"entity": "i", "time": "t", "w": w, "model": "sar"}
+    fe = fit_spatial(long, "y", ["x1", "x2"], fe="entity", lee_yu=True, **kw)
+    re = fit_spatial(long, "y", ["x1", "x2"], fe="random", **kw)
+    cov = re.cov.copy()
+    cov.loc["rho", "rho"] = 3 * fe.cov.loc["rho", "rho"]
+    re2 = dataclasses.replace(re, cov=cov)
+    t = ["x1", "x2", "rho"]
+    V = (fe.cov.loc[t, t] - cov.loc[t, t]).to_numpy()
+    d = (fe.params[t] - re.params[t]).to_numpy()
+    vals, vecs = np.linalg.eigh(V)
+    assert (vals < 0).sum() == 1
+    z = vecs[:, vals > 0].T @ d
+    with pytest.warns(DtiStatWarning, match="2 degree"):
+        h = spatial_hausman(fe, re2, spatial=True)
+    assert h.df == (2,) and h.statistic >= 0
+    assert h.statistic == pytest.approx(float((z * z / vals[vals > 0]).sum()), rel=1e-10)
+    assert float(d @ np.linalg.pinv(V) @ d) < h.statistic   # the old form
+
+
 def test_bad_input_sac_re(stl):
     w, long, _ = stl
     kw = {"entity": "i", "time": "t", "w": w}
