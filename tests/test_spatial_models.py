@@ -9,6 +9,7 @@ from scipy.linalg import helmert
 from scipy.optimize import brentq, minimize, minimize_scalar
 
 from dtistat.errors import DataError, EstimationError, ParameterError
+from dtistat.spatial import from_libpysal
 from dtistat.spatial.models import _maximize, fit_spatial
 
 
@@ -351,8 +352,24 @@ def test_result_protocol(stl):
 def test_bad_input(stl):
     w, long, _ = stl
     kw = {"entity": "i", "time": "t", "w": w}
-    with pytest.raises(DataError, match="unbalanced panel: entity"):
+    with pytest.raises(DataError, match="unbalanced panel: i="):
         fit_spatial(long.iloc[1:], "hr", ["rd"], **kw)
+    # the message names the missing cell and both balanced subsets, which then fit
+    ids = w.id_order
+    holes = long[~(((long["i"] == ids[3]) & (long["t"] == 1988))
+                   | ((long["i"] == ids[7]) & (long["t"] == 1993)))]
+    with pytest.raises(DataError) as err:
+        fit_spatial(holes, "hr", ["rd"], **kw)
+    msg = str(err.value)
+    assert f"i={ids[3]!r} has no row for t=1988" in msg
+    assert "2 of the 78 x 3 i x t cells are missing, for 2 value(s) of i" in msg
+    assert "balanced panels only" in msg
+    assert f"drop the i value(s) with missing periods ({ids[3]!r}, {ids[7]!r}): 76 x 3" in msg
+    assert "keep the 1 t value(s) every i has (1984): 78 x 1" in msg
+    kept = [e for e in ids if e not in (ids[3], ids[7])]
+    sub = from_libpysal(w).subset(kept).row_standardize()
+    r = fit_spatial(holes[holes["i"].isin(kept)], "hr", ["rd"], entity="i", time="t", w=sub)
+    assert r.n_entities == 76 and r.n_periods == 3
     bad = long.copy()
     bad.loc[5, "rd"] = np.nan
     with pytest.raises(DataError, match="'rd' is missing at i="):

@@ -129,10 +129,8 @@ def prepare_panel(data: pd.DataFrame, y: str, x: Any, *, entity: str, time: str,
                         f"({int((counts[counts > 1] - 1).sum())} duplicate row(s) in all); "
                         "each combination must be unique")
     if len(data) != T * N:
-        c = int(np.argmax(counts == 0))
-        raise DataError(f"unbalanced panel: entity {W.ids[c % N]!r} lacks period "
-                        f"{periods[c // N]!r}; the spatial panel ML needs every entity in "
-                        "every period (fill or drop the entity, and subset W with it)")
+        raise DataError(_unbalanced_message(counts.reshape(T, N) > 0, W.ids, periods,
+                                            entity, time))
     cols = [y] + x
     vals = data[cols].to_numpy(dtype=float, na_value=np.nan)
     bad = ~np.isfinite(vals)
@@ -144,6 +142,33 @@ def prepare_panel(data: pd.DataFrame, y: str, x: Any, *, entity: str, time: str,
     arr = np.empty((T, N, len(cols)))
     arr[ti, ei] = vals
     return PanelData(arr[..., 0], arr[..., 1:], x, W, W.ids, periods)
+
+
+def _unbalanced_message(present: np.ndarray, ids: pd.Index, periods: pd.Index,
+                        entity: str, time: str) -> str:
+    """Name a missing entity x period cell and the two balanced subsets (T x N mask)."""
+    t, i = np.argwhere(~present)[0]
+    bad_e = ids[~present.all(axis=0)]
+    full_t = periods[present.all(axis=1)]
+    T, N = present.shape
+    msg = (f"unbalanced panel: {entity}={ids[i]!r} has no row for {time}={periods[t]!r} "
+           f"({int((~present).sum())} of the {N} x {T} {entity} x {time} cells are missing, "
+           f"for {len(bad_e)} value(s) of {entity}); spatial panel ML is implemented for "
+           f"balanced panels only (every {entity} in every {time}, W matching the {entity} "
+           "values)")
+    subsets = []
+    if len(bad_e) < N:
+        shown = ", ".join(repr(e) for e in bad_e[:5]) + (", ..." if len(bad_e) > 5 else "")
+        subsets.append(f"drop the {entity} value(s) with missing periods ({shown}): "
+                       f"{N - len(bad_e)} x {T}, with W = w.subset(<the kept {entity} "
+                       "values>) (row-standardize it again if it was)")
+    if len(full_t):
+        subsets.append(f"keep the {len(full_t)} {time} value(s) every {entity} has "
+                       f"({', '.join(repr(x) for x in full_t[:5])}"
+                       f"{', ...' if len(full_t) > 5 else ''}): {N} x {len(full_t)}")
+    if subsets:
+        msg += "; a balanced subset: " + ", or ".join(subsets)
+    return msg
 
 
 _JACOBIANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
