@@ -390,19 +390,45 @@ def test_spatial_hausman():
     kw = {"entity": "i", "time": "t", "w": w, "model": "sar"}
     fe = fit_spatial(long, "y", ["x1", "x2"], fe="entity", lee_yu=True, **kw)
     re = fit_spatial(long, "y", ["x1", "x2"], fe="random", **kw)
-    h = spatial_hausman(fe, re)
+    h = spatial_hausman(fe, re, method="separate")
     t = ["x1", "x2"]
     d = fe.params[t] - re.params[t]
     Vd = fe.cov.loc[t, t] - re.cov.loc[t, t]
     assert h.statistic == pytest.approx(float(d @ np.linalg.solve(Vd, d)), rel=1e-10)
     assert h.df == (2,) and h.terms == ("x1", "x2")
+    # default "sigmamore": V_fe from the Lee-Yu (Helmert-transformed) SAR information
+    # written out at the fixed-effects b, rho and the random-effects sigma2
+    T, N = Y.shape
+    FT = helmert(T).T
+    Xs = np.einsum("ts,tnk->snk", FT, X).reshape(-1, 2)
+    A = W @ np.linalg.inv(np.eye(N) - fe.rho * W)
+    axb = (Xs @ fe.params[t].to_numpy()).reshape(T - 1, N) @ A.T
+    s2, n = re.sigma2, N * (T - 1)
+    info = np.zeros((4, 4))
+    info[:2, :2] = Xs.T @ Xs / s2
+    info[:2, 2] = info[2, :2] = Xs.T @ axb.ravel() / s2
+    info[2, 2] = (T - 1) * np.trace(A @ A + A.T @ A) + (axb ** 2).sum() / s2
+    info[2, 3] = info[3, 2] = (T - 1) * np.trace(A) / s2
+    info[3, 3] = n / (2 * s2 ** 2)
+    V_fe = np.linalg.inv(info)
+    for sp, idx in ((False, t), (True, [*t, "rho"])):
+        Vd = V_fe[:len(idx), :len(idx)] - re.cov.loc[idx, idx].to_numpy()
+        dd = (fe.params[idx] - re.params[idx]).to_numpy()
+        hs = spatial_hausman(fe, re, spatial=sp)
+        assert hs.statistic == pytest.approx(float(dd @ np.linalg.solve(Vd, dd)), rel=1e-8)
+    assert "sigma2 of RE in both" in hs.test
+    with pytest.raises(DtiStatError, match="method"):
+        spatial_hausman(fe, re, method="stata")
     assert spatial_hausman(fe, re, spatial=True).df == (3,)
     # individual effects correlated with x1: FE stays consistent, RE does not
     c = np.tile(np.random.default_rng(7).normal(size=36), 6)
     bad = long.assign(x1=long["x1"] + c, y=long["y"] + 2 * c)
     fe2 = fit_spatial(bad, "y", ["x1", "x2"], fe="entity", lee_yu=True, **kw)
     re2 = fit_spatial(bad, "y", ["x1", "x2"], fe="random", **kw)
-    assert spatial_hausman(fe2, re2).p_value < 0.01
+    assert spatial_hausman(fe2, re2, method="separate").p_value < 0.01
+    # "sigmamore" takes the random-effects sigma2, inflated when RE is inconsistent: a
+    # little less power (p = 0.011 here)
+    assert spatial_hausman(fe2, re2).p_value < 0.05
     with pytest.raises(ParameterError, match="fe='random'"):
         spatial_hausman(fe, fe)
     with pytest.raises(ParameterError, match="lee_yu=True"):
@@ -432,7 +458,7 @@ def test_spatial_hausman_indefinite_contrast_uses_positive_part():
     assert (vals < 0).sum() == 1
     z = vecs[:, vals > 0].T @ d
     with pytest.warns(DtiStatWarning, match="2 degree"):
-        h = spatial_hausman(fe, re2, spatial=True)
+        h = spatial_hausman(fe, re2, spatial=True, method="separate")
     assert h.df == (2,) and h.statistic >= 0
     assert h.statistic == pytest.approx(float((z * z / vals[vals > 0]).sum()), rel=1e-10)
     assert float(d @ np.linalg.pinv(V) @ d) < h.statistic   # the old form

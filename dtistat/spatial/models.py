@@ -241,6 +241,9 @@ class SpatialPanelResult(CoefResult):
     df_inference: float | None = None
     sigma2_mu: float | None = None
     _jacobian: Any = field(default=None, repr=False)
+    # fixed effects: the sigma2-free part C of the information of (terms) with sigma2
+    # partialled out, S(s2) = G / s2 + C (spatial_hausman's common-sigma2 form)
+    _info_sigma2_free: Any = field(default=None, repr=False)
 
     @property
     def rho(self) -> float:
@@ -412,11 +415,14 @@ def _traces_and_apply(jac, rho, c):
     return np.trace(A), float((A * A.T).sum()), float((A * A).sum()), lambda V: A @ V
 
 
-def _info_lag(Xd, beta, rho, s2, jac, T, n_star, T_star, c, mean=None, proj=None):
+def _info_lag(Xd, beta, rho, s2, jac, T, n_star, T_star, c, mean=None, proj=None,
+              out=None):
     """Information of (beta, rho, sigma2). ``mean``: the fitted mean of ``(I - rho W) y``
     including the fitted dummies (T x N; default ``Xd beta``), ``proj``: the projection
     off the dummies applied to its spatial derivative (the direct approach with time
-    effects or an intercept: the dummies partialled out exactly)."""
+    effects or an intercept: the dummies partialled out exactly). ``out``: a dict that
+    receives ``mm``, the squared norm of that derivative (the ``1/s2`` part of the rho
+    entry)."""
     t1, t2, t3, apply = _traces_and_apply(jac, rho, c)
     N = jac.n
     xb = (Xd @ beta).reshape(T, N) if mean is None else mean
@@ -427,10 +433,24 @@ def _info_lag(Xd, beta, rho, s2, jac, T, n_star, T_star, c, mean=None, proj=None
     info = np.zeros((k + 2, k + 2))
     info[:k, :k] = Xd.T @ Xd / s2
     info[:k, k] = info[k, :k] = Xd.T @ axb.ravel() / s2
-    info[k, k] = T_star * (t2 + t3) + float((axb * axb).sum()) / s2
+    mm = float((axb * axb).sum())
+    if out is not None:
+        out["mm"] = mm
+    info[k, k] = T_star * (t2 + t3) + mm / s2
     info[k, k + 1] = info[k + 1, k] = T_star * t1 / s2
     info[k + 1, k + 1] = n_star / (2 * s2 ** 2)
     return info
+
+
+def _sigma2_free(info: np.ndarray, k: int, mm: float, s2: float) -> np.ndarray:
+    """C of ``S(s2) = G / s2 + C``: the information of (beta, spatial) with sigma2 (last)
+    partialled out is the ``1/s2`` cross-products G plus C, the spatial block's traces
+    (less their sigma2 part, which is free of s2); ``mm / s2`` is the first spatial
+    parameter's ``1/s2`` term (SAR / SDM / SAC; 0 for SEM)."""
+    C = np.zeros((info.shape[0] - 1,) * 2)
+    C[k:, k:] = info[k:-1, k:-1] - np.outer(info[k:-1, -1], info[k:-1, -1]) / info[-1, -1]
+    C[k, k] -= mm / s2
+    return C
 
 
 def _info_error(xx, lam, s2, jac, n_star, T_star, c):
@@ -524,7 +544,7 @@ def fit_spatial(data: pd.DataFrame, y: str, x: Any, *, entity: str, time: str, w
         names = ["const"] + names if fe == "random" else names
     else:
         est = _estimate_fixed(pdata, Xraw, model, fe, lee_yu, jac)
-    beta, sp_vals, s2, ll, info, extra, sigma2_mu = est
+    beta, sp_vals, s2, ll, info, extra, sigma2_mu, info_c = est
     try:
         V = np.linalg.inv(info)
     except np.linalg.LinAlgError:
@@ -538,7 +558,8 @@ def fit_spatial(data: pd.DataFrame, y: str, x: Any, *, entity: str, time: str, w
         params=params, cov=cov_full.iloc[:len(terms), :len(terms)].copy(), model=model,
         fe=fe, lee_yu=bool(lee_yu), sigma2=s2, loglik=ll, nobs=N * T, n_entities=N,
         n_periods=T, cov_full=cov_full, x_names=tuple(n for n in names if n != "const"),
-        durbin_names=tuple(dnames), level=level, sigma2_mu=sigma2_mu, _jacobian=jac)
+        durbin_names=tuple(dnames), level=level, sigma2_mu=sigma2_mu, _jacobian=jac,
+        _info_sigma2_free=info_c)
 
 
 def _check_spec(pdata: PanelData, model: str, fe: str | None, lee_yu: bool) -> None:
@@ -604,8 +625,10 @@ def _estimate_fixed(pdata, Xraw, model, fe, lee_yu, jac):
             e = (yd - rho * wyd - Xd @ beta).reshape(T, N)
             mean = _entity_part(pdata.y - rho * wy, fe) - e
             proj = lambda a: _demean(a, None if fe is None else "time")  # noqa: E731
-        info = _info_lag(Xd, beta, rho, s2, jac, T, n_star, T_star, c, mean, proj)
-        return beta, {"rho": rho}, s2, ll, info, [], None
+        parts: dict = {}
+        info = _info_lag(Xd, beta, rho, s2, jac, T, n_star, T_star, c, mean, proj, parts)
+        C = _sigma2_free(info, Xd.shape[1], parts["mm"], s2)
+        return beta, {"rho": rho}, s2, ll, info, [], None, C
     return _estimate_error(pdata, Xraw, model, fe, jac, (n_star, T_star, c), exact, wy)
 
 
@@ -641,7 +664,8 @@ def _estimate_error(pdata, Xraw, model, fe, jac, counts, exact, wy):
     if model != "sac":
         beta, lam, s2, ll, xx = _fit_error(cross, k, jac, *counts)
         info = _info_error(xx, lam, s2, jac, *counts)
-        return beta, {"lambda": lam}, s2, ll, info, [], None
+        C = _sigma2_free(info, len(beta), 0.0, s2)
+        return beta, {"lambda": lam}, s2, ll, info, [], None, C
     beta, rho, lam, s2, ll = fit_sac(cross, k, jac, *counts)
     X3, mean, proj = _demean(Xraw, fe), None, None
     if exact:   # fitted dummies: B (A y_E - X_E b) regressed on (I - lambda W) 1
@@ -651,8 +675,11 @@ def _estimate_error(pdata, Xraw, model, fe, jac, counts, exact, wy):
         a = dummy_coef(u - lam * _lag(Ws, u), b1, fe_t)
         mean = X3 @ beta + (a if fe is None else a[:, None])
         proj = lambda v: project_dummies(v, b1, fe_t)  # noqa: E731
-    info = info_sac(X3.reshape(T * N, k), beta, rho, lam, s2, Ws, T, *counts, mean, proj)
-    return beta, {"rho": rho, "lambda": lam}, s2, ll, info, [], None
+    parts: dict = {}
+    info = info_sac(X3.reshape(T * N, k), beta, rho, lam, s2, Ws, T, *counts, mean, proj,
+                    parts)
+    C = _sigma2_free(info, k, parts["mm"], s2)
+    return beta, {"rho": rho, "lambda": lam}, s2, ll, info, [], None, C
 
 
 def _estimate_random(pdata, Xraw, model, jac, time_effects=False):
@@ -683,7 +710,7 @@ def _estimate_random(pdata, Xraw, model, jac, time_effects=False):
         sp_vals = {"lambda": lam}
     if time_effects:
         beta, info = beta[T:], drop_nuisance(info, T)
-    return beta, sp_vals, s2, ll, info, ["psi"], psi * s2
+    return beta, sp_vals, s2, ll, info, ["psi"], psi * s2, None
 
 
 def _estimate_random_leeyu(pdata, Xraw, model, jac):
@@ -705,9 +732,9 @@ def _estimate_random_leeyu(pdata, Xraw, model, jac):
         wy = _demean(_lag(pdata.w.sparse, pdata.y), "time")
         beta, sp, s2, ll, psi, info = fit_lag_random(_demean(pdata.y, "time"), wy, Xd, jac,
                                                      _fit_lag, _info_lag, lee_yu=True)
-        return beta, {"rho": sp}, s2, ll, info, ["psi"], psi * s2
+        return beta, {"rho": sp}, s2, ll, info, ["psi"], psi * s2, None
     F = helmert(N)                                                # (N - 1) x N
     Ws = F @ (pdata.w.sparse @ F.T)
     beta, sp, s2, ll, psi, info = fit_error_random(
         pdata.y @ F.T, np.einsum("mn,tnk->tmk", F, Xraw), Ws, jac.bounds)
-    return beta, {"lambda": sp}, s2, ll, info, ["psi"], psi * s2
+    return beta, {"lambda": sp}, s2, ll, info, ["psi"], psi * s2, None

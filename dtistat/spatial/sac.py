@@ -83,13 +83,14 @@ def fit_sac(cross, k, jac, n_star, T_star, c):
     return beta, rho, lam, s2, float(ll)
 
 
-def info_sac(Xd, beta, rho, lam, s2, W, T, n_star, T_star, c, mean=None, proj=None):
+def info_sac(Xd, beta, rho, lam, s2, W, T, n_star, T_star, c, mean=None, proj=None,
+             out=None):
     """The information matrix of (b, rho, lambda, sigma2) (module docstring); dense.
 
     ``mean``: the fitted mean of ``A y`` with the fitted dummies (T x N, default
     ``Xd b``); ``proj``: the projection off the filtered dummies ``B D``, applied to
     ``B X`` and ``B W A^-1 mean`` (the direct approach with time effects or an
-    intercept: the dummies partialled out)."""
+    intercept: the dummies partialled out); ``out``: a dict that receives ``mm = m'm``."""
     N = W.shape[0]
     Wd = W.toarray() if hasattr(W, "toarray") else np.asarray(W)
     I = np.eye(N)
@@ -119,6 +120,8 @@ def info_sac(Xd, beta, rho, lam, s2, W, T, n_star, T_star, c, mean=None, proj=No
     info = np.zeros((k + 3, k + 3))
     info[:k, :k] = BX.T @ BX / s2
     info[:k, k] = info[k, :k] = BX.T @ m / s2
+    if out is not None:
+        out["mm"] = float(m @ m)
     info[k, k] = T_star * tr2(Prho, Prho) + float(m @ m) / s2
     info[k, k + 1] = info[k + 1, k] = T_star * tr2(Prho, Plam)
     info[k + 1, k + 1] = T_star * tr2(Plam, Plam)
