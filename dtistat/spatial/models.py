@@ -6,7 +6,10 @@ SDEM is SEM with the ``W*x`` columns of SDM. This module prepares the panel and 
 the SAR/SDM and SEM likelihoods.
 
 The fixed effects are removed by demeaning (Elhorst 2014, *Spatial Econometrics*, ch. 3)
-and the spatial parameter is found by maximizing the concentrated log-likelihood on its
+-- except the time effects / intercept of SEM, SDEM and SAC under a W whose row sums
+differ, where the filter turns them into ``alpha_t (I - lambda W) 1`` and they are
+concentrated out exactly per lambda (:mod:`dtistat.spatial.dummies`) -- and the spatial
+parameter is found by maximizing the concentrated log-likelihood on its
 stable interval ``(1/omega_min, 1/omega_max)``; coefficients follow in closed form and
 standard errors from the analytical information matrix (Lee 2004; Elhorst 2014).
 
