@@ -49,7 +49,19 @@ class Cross:
 class DummyCross(Cross):
     """``M(lambda)`` with the filtered time dummies (``fe`` "time" or "twoway") or the
     filtered intercept (``fe`` None) projected out (module docstring). ``Z, WZ``: T x N x m,
-    demeaned over time first when there are entity effects; ``r``: W's row sums."""
+    demeaned over time first when there are entity effects; ``r``: W's row sums.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> W = (rng.random((5, 5)) < 0.5) * (1 - np.eye(5))      # binary: unequal row sums
+    >>> Z = rng.normal(size=(3, 5, 2)); WZ = np.einsum("ij,tjm->tim", W, Z)
+    >>> lam = 0.2; b = 1 - lam * W.sum(1)                    # (I - lam W) 1
+    >>> R = project_dummies(Z - lam * WZ, b, "time").reshape(-1, 2)
+    >>> bool(np.allclose(DummyCross(Z, WZ, W.sum(1), "time")(lam), R.T @ R))
+    True
+    """
 
     def __init__(self, Z: np.ndarray, WZ: np.ndarray, r: np.ndarray, fe: str | None):
         T, N, m = Z.shape
