@@ -182,11 +182,11 @@ def test_direct_approach_equals_lsdv_with_unequal_row_sums(model, fe, kind):
     assert r.loglik == pytest.approx(ll, rel=1e-10)
 
 
-def _partialled_gaussian_info(W, Y, X, fe, model, r):
+def _partialled_gaussian_info(W, Y, X, fe, model, r, s2=None):
     """Covariance of (beta, rho / lambda, sigma2) from the Gaussian information of the
     LSDV model with explicit dummies, ``mu_i' S^-1 mu_j + tr(S^-1 S_i S^-1 S_j) / 2`` by
     central differences at dtistat's estimates and the dummies' LSDV values, the dummies
-    partialled out (Schur complement)."""
+    partialled out (Schur complement); ``s2``: evaluated at this sigma2 instead."""
     T, N = Y.shape
     lag, err = model in ("sar", "sac"), model in ("sem", "sac")
     Xl = X.reshape(-1, X.shape[-1])
@@ -199,7 +199,7 @@ def _partialled_gaussian_info(W, Y, X, fe, model, r):
     B = np.eye(N * T) - lam * IW
     alpha = np.linalg.lstsq(B @ D, B @ (Y.ravel() - rho * IW @ Y.ravel() - Xl @ est[:k]),
                             rcond=None)[0]
-    theta = np.r_[alpha, est, r.sigma2]
+    theta = np.r_[alpha, est, r.sigma2 if s2 is None else s2]
 
     def split(th):
         a, b, rest = th[:p], th[p:p + k], list(th[p + k:])
@@ -245,6 +245,13 @@ def test_direct_approach_covariance_partials_out_the_dummies(model, fe, kind):
     r = fit_spatial(long, "y", ["x1", "x2"], entity="i", time="t", w=W, model=model, fe=fe)
     V = _partialled_gaussian_info(W, Y, X, fe, model, r)
     np.testing.assert_allclose(r.cov_full.to_numpy(), V, rtol=1e-6)
+    # spatial_hausman's common-sigma2 form: the same information at another sigma2
+    from dtistat.spatial.random import _fixed_cov
+
+    V2 = _partialled_gaussian_info(W, Y, X, fe, model, r, s2=1.3 * r.sigma2)
+    k = len(r.params)
+    np.testing.assert_allclose(_fixed_cov(r, 1.3 * r.sigma2).to_numpy(), V2[:k, :k],
+                               rtol=1e-6)
 
 
 def _transformed_ml(W, Y, X, fe):

@@ -134,6 +134,12 @@ def test_sac_standard_errors_equal_gaussian_information(fe):
     theta = np.r_[r.params.to_numpy(), r.sigma2]
     V = np.linalg.inv(_gaussian_info(mu, Sigma, theta))
     np.testing.assert_allclose(r.cov_full.to_numpy(), V, rtol=1e-5, atol=1e-10)
+    # spatial_hausman's common-sigma2 covariance: the same information at 1.3 sigma2
+    from dtistat.spatial.random import _fixed_cov
+
+    V13 = np.linalg.inv(_gaussian_info(mu, Sigma, np.r_[theta[:4], 1.3 * r.sigma2]))
+    np.testing.assert_allclose(_fixed_cov(r, 1.3 * r.sigma2).to_numpy(), V13[:4, :4],
+                               rtol=1e-5, atol=1e-10)
     # and the estimates maximize the same dense likelihood (BFGS from a perturbed start)
     y = np.einsum("ts,tn,nm->sm", FT, Y, FN).ravel()
 
