@@ -6,7 +6,9 @@ pyfixest ``feols("y ~ x | city + year | dti ~ z1 + z2", vcov={"CRV1": "city"})``
 same data in one process; checks that coefficients and standard errors agree, prints the
 timings and the ratio.
 
-Run: ``python benchmarks/bench_iv.py [n_cities] [n_years] [repeats]``.
+Run: ``python benchmarks/bench_iv.py [n_cities] [n_years] [repeats] [weights]``; a fourth
+argument ``weights`` fits both with analytic weights (``weights="w"``, uniform on
+[0.5, 2]).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ def make_data(n_cities: int, n_years: int, seed: int = 0) -> pd.DataFrame:
     dti = 0.6 * z1 + 0.4 * z2 + 0.8 * v + a + g + rng.normal(size=n)
     y = 0.5 * dti + 0.3 * x + a + g + v + rng.normal(size=n)
     df = pd.DataFrame({"city": city, "year": year, "y": y, "x": x, "dti": dti, "z1": z1,
-                       "z2": z2})
+                       "z2": z2, "w": rng.uniform(0.5, 2.0, n)})
     keep = rng.random(n) > 0.02  # unbalanced: 2% of the rows missing
     return df.loc[keep].reset_index(drop=True)
 
@@ -55,18 +57,19 @@ def main() -> None:
     n_cities = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     n_years = int(sys.argv[2]) if len(sys.argv) > 2 else 102
     repeats = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+    w = "w" if len(sys.argv) > 4 and sys.argv[4] == "weights" else None
     df = make_data(n_cities, n_years)
-    print(f"rows: {len(df):,}  cities: {n_cities:,}  years: {n_years}")
+    print(f"rows: {len(df):,}  cities: {n_cities:,}  years: {n_years}  weights: {w}")
 
     def ours():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return fit_iv(df, "y ~ x + [dti ~ z1 + z2]", entity="city", time="year",
-                          fe="twoway", cov="cluster", small_sample="reghdfe")
+                          fe="twoway", cov="cluster", small_sample="reghdfe", weights=w)
 
     def peer():
         return pf.feols("y ~ x | city + year | dti ~ z1 + z2", df, vcov={"CRV1": "city"},
-                        ssc=pf.ssc(k_adj=True, k_fixef="nonnested", G_adj=True))
+                        ssc=pf.ssc(k_adj=True, k_fixef="nonnested", G_adj=True), weights=w)
 
     peer()  # numba compilation outside the timing
     ours()

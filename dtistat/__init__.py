@@ -62,6 +62,7 @@ from dtistat.index.sensitivity import (
     sobol_weights,
     weight_sensitivity,
 )
+from dtistat.invariance import InvarianceResult, MultiGroupCFAResult, invariance_test
 from dtistat.io import read_data
 
 # iv
@@ -198,6 +199,9 @@ __all__ = [
     "ParallelAnalysisResult",
     "bartlett_sphericity",
     "fit_cfa",
+    "InvarianceResult",
+    "MultiGroupCFAResult",
+    "invariance_test",
     "fit_drivers",
     "fit_efa",
     "kmo",

@@ -18,13 +18,7 @@ __all__ = ["add_cfa", "add_survey", "add_hausman"]
 
 
 # --------------------------------------------------------------------------- cfa
-def _cfa(args: argparse.Namespace) -> int:
-    from dtistat.factors import fit_cfa
-    from dtistat.tables import frame_table
-
-    run = _Run("cfa", 3, args.out)
-    run.step(f"reading {args.data}")
-    data = _read(args)
+def _cfa_model(args: argparse.Namespace) -> str:
     model = "\n".join(args.model)
     if args.model_file:
         from pathlib import Path
@@ -33,20 +27,54 @@ def _cfa(args: argparse.Namespace) -> int:
     if not model.strip():
         raise DataError("the model is empty: give --model 'F =~ x1 + x2 + x3' or "
                         "--model-file FILE")
+    if (args.group_equal or args.group_partial or args.invariance) and args.group is None:
+        raise DataError("--group-equal, --group-partial and --invariance need --group "
+                        "COL, the column defining the groups")
+    return model
+
+
+def _cfa(args: argparse.Namespace) -> int:
+    from dtistat.factors import fit_cfa
+    from dtistat.tables import frame_table
+
+    run = _Run("cfa", 3, args.out)
+    run.step(f"reading {args.data}")
+    data = _read(args)
+    model = _cfa_model(args)
     run.step("fitting the confirmatory factor model (maximum likelihood)")
-    res = fit_cfa(data, model, std_lv=args.std_lv, level=args.level)
+    mi = None
+    if args.invariance:
+        from dtistat.invariance import invariance_test
+
+        mi = invariance_test(data, model, group=args.group, std_lv=args.std_lv,
+                             group_partial=args.group_partial, level=args.level)
+        res = mi.fits["configural"]
+    else:
+        res = fit_cfa(data, model, std_lv=args.std_lv, level=args.level,
+                      group=args.group, group_equal=args.group_equal,
+                      group_partial=args.group_partial)
     run.step("writing tables")
     run.dirs()
     run.csv("estimates", res.estimates)
     run.csv("fit", res.fit.rename("value").rename_axis("index").reset_index())
-    run.csv("reliability", res.reliability.rename_axis("factor").reset_index())
+    if args.group is None:
+        run.csv("reliability", res.reliability.rename_axis("factor").reset_index())
+    else:
+        run.csv("group_fit", res.group_fit.reset_index())
     f = res.fit
     fit_line = (f"chi2({f['df']:.0f}) = {f['chi2']:.3f}, p = {f['p_value']:.3g}; "
                 f"CFI = {f['cfi']:.3f}, TLI = {f['tli']:.3f}, RMSEA = {f['rmsea']:.3f}, "
                 f"SRMR = {f['srmr']:.3f}; N = {res.nobs}")
+    if mi is not None:
+        tab = mi.table.rename_axis("model").reset_index()
+        run.csv("invariance", tab)
+        run.table("invariance", lambda **k: frame_table(
+            tab, digits=3, title="Measurement invariance", **k), args.format)
+        return run.done(f"configural {fit_line}",
+                        show=frame_table(tab, digits=3, format="markdown"))
     load = res.estimates[res.estimates["op"] == "=~"]
-    cols = [c for c in ("lhs", "rhs", "estimate", "std_error", "p_value", "std_all")
-            if c in load.columns]
+    cols = [c for c in ("group", "lhs", "rhs", "estimate", "std_error", "p_value",
+                        "std_all") if c in load.columns]
     run.table("loadings", lambda **k: frame_table(
         load[cols], digits=3, title="Factor loadings (CFA, maximum likelihood)",
         notes=fit_line + ".", **k), args.format)
@@ -74,6 +102,19 @@ def add_cfa(sub: Any, fmt: Any) -> None:
                    help="fix factor variances to 1 instead of the first loadings")
     c.add_argument("--level", type=float, default=0.95,
                    help="confidence level (default: %(default)s)")
+    c.add_argument("--group", default=None, metavar="COL",
+                   help="column defining groups: multi-group CFA with a mean structure, "
+                        "as lavaan's group= (default: none)")
+    c.add_argument("--group-equal", nargs="+", default=[], metavar="CLASS",
+                   help="with --group: parameter classes held equal across groups: "
+                        "loadings, intercepts, means, residuals, residual_covariances, "
+                        "lv_variances, lv_covariances, regressions (default: none)")
+    c.add_argument("--group-partial", nargs="+", default=[], metavar="PARAM",
+                   help="with --group: parameters left free in every group (partial "
+                        "invariance), e.g. 'x3 ~1' 'visual =~ x2' (default: none)")
+    c.add_argument("--invariance", action="store_true",
+                   help="with --group: fit the configural, metric and scalar models and "
+                        "write the invariance table (chi2 differences, CFI, RMSEA)")
     c.set_defaults(func=_cfa)
 
 

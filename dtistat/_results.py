@@ -206,6 +206,9 @@ class TableColumn:
         Cluster variable(s) of the standard errors ("" if not clustered).
     extra : dict
         Further indicator rows, label -> cell (e.g. ``{"Controls": "Yes"}``).
+    default_stats : tuple of str
+        Keys of ``stats`` shown when the table keeps its default ``stats`` (e.g. an IV
+        column's first-stage F and weak-identification rows).
     """
 
     name: str
@@ -214,6 +217,7 @@ class TableColumn:
     fixed_effects: dict | None = None
     cluster: str = ""
     extra: dict = field(default_factory=dict)
+    default_stats: tuple = ()
 
     def tidy(self) -> pd.DataFrame:
         """The tidy coefficient frame (a copy)."""

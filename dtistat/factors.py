@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -32,6 +32,9 @@ from dtistat._validate import (
     warn,
 )
 from dtistat.errors import DataError, EstimationError, ParameterError
+
+if TYPE_CHECKING:
+    from dtistat.invariance import MultiGroupCFAResult
 
 __all__ = [
     "kmo",
@@ -1098,7 +1101,9 @@ def _sample_cov(X: np.ndarray, scale: np.ndarray, cols: list) -> np.ndarray:
 
 
 def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
-            level: float = 0.95) -> CFAResult:
+            level: float = 0.95, group: Any = None,
+            group_equal: Sequence[str] | str = (),
+            group_partial: Sequence[str] | str = ()) -> CFAResult | MultiGroupCFAResult:
     """Confirmatory factor analysis / SEM by maximum likelihood, on lavaan's scale.
 
     Parameters
@@ -1115,10 +1120,23 @@ def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
         the first loading to 1 (lavaan's ``std.lv``).
     level : float
         Confidence level of the Wald intervals.
+    group : str, optional
+        Column defining groups: fit the model in every group with a mean structure
+        (lavaan's ``group=``) and return a
+        :class:`~dtistat.invariance.MultiGroupCFAResult`.
+    group_equal : str or sequence of str
+        With ``group``: parameter classes held equal across groups (lavaan's
+        ``group.equal``): ``"loadings"``, ``"intercepts"``, ``"means"``,
+        ``"residuals"``, ``"residual_covariances"``, ``"lv_variances"``,
+        ``"lv_covariances"``, ``"regressions"``. :func:`dtistat.invariance_test`
+        fits the usual configural / metric / scalar sequence.
+    group_partial : str or sequence of str
+        With ``group``: parameters exempt from ``group_equal`` (partial invariance,
+        lavaan's ``group.partial``), e.g. ``["x3 ~1", "visual =~ x2"]``.
 
     Returns
     -------
-    CFAResult
+    CFAResult, or MultiGroupCFAResult with ``group``
 
     Notes
     -----
@@ -1127,7 +1145,7 @@ def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
     RMSEA with N, SRMR as Bentler's, log-likelihood of the normal model (so AIC/BIC
     match lavaan). Observed exogenous covariates in ``~`` are treated as random
     (lavaan ``fixed.x = FALSE``): their (co)variances count as parameters. No mean
-    structure. Composite reliability and AVE use the standardized loadings of each
+    structure without ``group``. Composite reliability and AVE use the standardized loadings of each
     factor's observed indicators (ignoring residual covariances); Cronbach's alpha
     uses the sample covariances of those indicators.
 
@@ -1136,6 +1154,14 @@ def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
     transformed back exactly: raw data whose variances differ by orders of magnitude
     fit like standardized data (same chi2 and fit indices), so no warning about
     variance ratios is needed. Variances outside 1e-150 .. 1e150 are refused.
+
+    With ``group`` the conventions are lavaan's for multiple groups: every group has
+    its own intercepts; the first loading of each factor is 1 in every group; factor
+    means are 0, except in the groups after the first when the intercepts are equal
+    (and the means are not); chi2 is the sum of the groups' ``n_g F_g`` (covariances
+    with divisor ``n_g``); RMSEA carries lavaan's factor sqrt(number of groups); the
+    baseline model is the independence model in every group. Labels in the model are
+    refused with ``group`` (use ``group_equal``).
 
     Raises
     ------
@@ -1158,9 +1184,26 @@ def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
     >>> f = res.fit
     >>> round(float(f["chi2"]), 3), int(f["df"]), round(float(f["cfi"]), 3)
     (85.306, 24, 0.931)
+    >>> mg = fit_cfa(hs, '''visual =~ x1 + x2 + x3
+    ...                     textual =~ x4 + x5 + x6
+    ...                     speed =~ x7 + x8 + x9''', group="school",
+    ...              group_equal=["loadings"])
+    >>> round(float(mg.fit["chi2"]), 3), int(mg.fit["df"])
+    (124.044, 54)
     """
     from dtistat import _cfa
 
+    if group is not None:
+        from dtistat.invariance import fit_cfa_groups
+
+        return fit_cfa_groups(data, model, group=group, group_equal=group_equal,
+                              group_partial=group_partial, std_lv=std_lv, level=level)
+    from dtistat.invariance import check_group_equal
+
+    if check_group_equal(() if group_equal is None else group_equal) or group_partial:
+        raise ParameterError(f"group_equal={group_equal!r} and group_partial="
+                             f"{group_partial!r} need group=, the column defining the "
+                             f"groups")
     check_frame(data)
     level = check_level(level)
     spec = _cfa.build_model(_cfa.parse_model(model), list(data.columns), std_lv=std_lv)

@@ -350,7 +350,10 @@ def regression_table(
     stats : sequence of str
         Model rows, from ``nobs``, ``r2``, ``adj_r2``, ``r2_within``, ``r2_between``,
         ``r2_overall``, ``n_entities``, ``n_periods``, ``n_clusters`` (or any key of a
-        result's ``fit_stats()``); a row that no column has is left out.
+        result's ``fit_stats()``); a row that no column has is left out. With the
+        default, each column adds the rows it asks for (``TableColumn.default_stats``:
+        an IV fit's first-stage F, weak-identification F, over-identification p-value
+        and Stock-Yogo 10% value).
     fe_rows : bool
         Add "Entity FE" / "Time FE" indicator rows (Yes / No).
     title : str, optional
@@ -413,8 +416,11 @@ def regression_table(
     if any(names):
         header.append(["", *names])
     blocks = [_coef_block(cols, terms, digits=digits, th=th, se=se, labels=labels)]
-    blocks += _model_blocks(cols, stats=v.as_list(stats, "stats"), fe_rows=fe_rows,
-                            digits=digits, labels=labels)
+    stats = v.as_list(stats, "stats")
+    if stats == ["nobs", "r2", "r2_within"]:  # the default: add the columns' own rows
+        stats += [k for c in cols for k in c.default_stats if k in c.stats]
+        stats = list(dict.fromkeys(stats))
+    blocks += _model_blocks(cols, stats=stats, fe_rows=fe_rows, digits=digits, labels=labels)
     blocks = [b for b in blocks if b]
     notes = [" ".join(s for s in (_SE_NOTES[se], _stars_note(th)) if s)]
     numeric = pd.concat(

@@ -143,10 +143,10 @@ def test_chunked_matching_equals_stable_argsort_with_ties(monkeypatch):
         p_t = rng.integers(0, lv, nt) / lv if trial % 2 else rng.random(nt)
         p_c = rng.integers(0, lv, nc) / lv if trial % 3 else rng.random(nc)
         cal = (None, 0.1, 0.3)[trial % 3]
-        got = psm._match_stratum(p_t, p_c, k, cal, True, None)
+        got = psm._match_stratum(p_t, p_c, k, cal, True)
         np.testing.assert_array_equal(got, _argsort_match(p_t, p_c, k, cal))
     # more neighbours than controls: the rest unmatched (-1), not an IndexError
-    got = psm._match_stratum(np.array([0.1, 0.5]), np.array([0.2, 0.4]), 3, None, True, None)
+    got = psm._match_stratum(np.array([0.1, 0.5]), np.array([0.2, 0.4]), 3, None, True)
     np.testing.assert_array_equal(got, [[0, 1, -1], [1, 0, -1]])
 
 
@@ -172,3 +172,63 @@ def test_matching_with_replacement_memory_is_not_treated_times_controls():
         tracemalloc.stop()
     assert res.n_treated_unmatched == 0 and res.nobs > 18_000
     assert peak < 80 * 2**20, f"peak {peak / 2**20:.0f} MiB"
+
+
+def greedy_loop(p_t, p_c, k, caliper):
+    """Reference path of matching without replacement (the loop psm_did used before the
+    kernel of :mod:`dtistat.did._greedy`): highest score first (stable), each takes the
+    k nearest unused controls by a stable argsort of its distances, within the caliper."""
+    out = np.full((len(p_t), k), -1)
+    used = np.zeros(len(p_c), bool)
+    for i in np.argsort(-p_t, kind="stable"):
+        d = np.abs(p_c - p_t[i])
+        d[used] = np.inf
+        if caliper is not None:
+            d[d > caliper] = np.inf
+        pick = np.argsort(d, kind="stable")[:k]
+        pick = pick[np.isfinite(d[pick])]
+        out[i, :len(pick)] = pick
+        used[pick] = True
+    return out
+
+
+def test_greedy_kernel_equals_the_loop_with_ties_and_rounding():
+    from dtistat.did import psm
+    rng = np.random.default_rng(4)
+    for trial in range(600):
+        nt, nc, k = rng.integers(1, 30), rng.integers(1, 60), int(rng.integers(1, 4))
+        if trial % 3 == 0:
+            p_t, p_c = rng.random(nt), rng.random(nc)
+        else:  # few distinct scores: equidistant controls on one or both sides
+            lv = rng.integers(0, 6, size=nt + nc) / 8 + 0.01
+            p_t, p_c = lv[:nt] + (trial % 3 == 2) * rng.choice([0, 1 / 16], nt), lv[nt:]
+        cal = (None, 0.05, 1 / 16, 0.2)[trial % 4]
+        np.testing.assert_array_equal(psm._match_stratum(p_t, p_c, k, cal, False),
+                                      greedy_loop(p_t, p_c, k, cal))
+    # scores one ulp apart: distances that round to the same float are ties in the loop
+    collided = 0
+    for trial in range(300):
+        base = rng.random(3)
+        p_c = np.concatenate([b + np.spacing(b) * np.array([0, 1, 1, 2, 3]) for b in base])
+        rng.shuffle(p_c)
+        p_t = np.clip(rng.choice(np.r_[base + 0.25, base - 0.1, base], 6), 1e-3, 1 - 1e-3)
+        d = np.abs(p_t[:, None] - p_c[None, :])
+        collided += sum(len(np.unique(r)) < len(np.unique(p_c)) for r in d)
+        np.testing.assert_array_equal(psm._match_stratum(p_t, p_c, 2, None, False),
+                                      greedy_loop(p_t, p_c, 2, None))
+    assert collided > 100  # the rounding case was exercised
+
+
+def test_without_replacement_end_to_end_equals_the_loop(panel):
+    r = psm_did(panel, **KW, covariates=["x1", "x2"], replacement=False, n_neighbors=2,
+                caliper=0.1)
+    m = r.matched
+    treat = m["treated_group"].to_numpy()
+    p = m["pscore"].to_numpy()
+    t_rows, c_rows = np.flatnonzero(treat), np.flatnonzero(~treat)
+    picks = greedy_loop(p[t_rows], p[c_rows], 2, 0.1)
+    w = np.zeros(len(p))
+    w[t_rows[(picks >= 0).any(1)]] = 1.0
+    np.add.at(w, c_rows[picks[picks >= 0]], 0.5)
+    np.testing.assert_array_equal(m["weight"].to_numpy(), w)
+    assert set(np.unique(w[~treat])) <= {0.0, 0.5}

@@ -134,6 +134,9 @@ ADAPTERS = {
     "parallel_analysis": lambda d: ds.parallel_analysis(d, ["x", "z", "m"], n_iter=5, seed=0),
     "fit_efa": lambda d: ds.fit_efa(d, ["x", "z", "m"], n_factors=1),
     "fit_cfa": lambda d: ds.fit_cfa(d, "f =~ x + z + m"),
+    "fit_cfa_groups": lambda d: ds.fit_cfa(d, "f =~ x + z + y", group="g",
+                                           group_equal="loadings"),
+    "invariance_test": lambda d: ds.invariance_test(d, "f =~ x + z + y", group="g"),
     # survey
     "crosstab": lambda d: ds.crosstab(d, "g", "k", weights="w"),
     "fit_ordered": lambda d: ds.fit_ordered(d, "k ~ x"),

@@ -411,3 +411,27 @@ def test_formula_transforms_and_lags_through_the_formula_engine():
     np.testing.assert_allclose(a.std_errors.to_numpy(), b.std_errors.to_numpy(), rtol=1e-10)
     assert list(a.params.index) == ["log(g)", "x"] and a.n_dropped_lags == n
     assert a.nobs == n * (T - 1)
+
+
+def test_regression_table_default_shows_iv_diagnostic_rows(panel):
+    from dtistat.tables import regression_table
+
+    r = _fit(panel, "y ~ x + [dti ~ z1 + z2]", entity="city", time="year", fe="twoway",
+             cov="cluster")
+    cells = regression_table(r, format="frame")
+    rows = list(cells.index)
+    for label in ("First-stage F", "KP rk LM", "KP rk Wald F", "Cragg-Donald F",
+                  "Hansen J p-value", "Stock-Yogo 10% size"):
+        assert label in rows, label
+    fs = cells.loc["First-stage F"]
+    assert fs.iloc[0] == f"{r.first_stage['dti'].f_test.statistic:.3f}" and fs.iloc[1] == ""
+    hj = cells.loc["Hansen J p-value"]
+    assert hj.iloc[0] == "" and hj.iloc[1] == f"{r.diagnostics.tests['overid'].p_value:.3f}"
+    # an explicit stats= is taken as given
+    only = regression_table(r, format="frame", stats=("nobs",))
+    assert "KP rk LM" not in list(only.index)
+    # homoskedastic: no KP rows, Sargan instead of Hansen
+    u = regression_table(_fit(panel, "y ~ x + [dti ~ z1 + z2]", entity="city", time="year",
+                              fe="twoway", cov="unadjusted"), format="frame")
+    rows = list(u.index)
+    assert "Sargan p-value" in rows and "KP rk LM" not in rows

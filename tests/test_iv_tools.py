@@ -6,7 +6,13 @@ import pytest
 
 from dtistat.errors import DataError, ParameterError
 from dtistat.iv import shift_share, stock_yogo
-from dtistat.iv.stock_yogo import BIAS_TABLE, SIZE_TABLE
+from dtistat.iv.stock_yogo import (
+    BIAS_TABLE,
+    FULLER_BIAS_TABLE,
+    FULLER_MAX_BIAS_TABLE,
+    LIML_SIZE_TABLE,
+    SIZE_TABLE,
+)
 
 
 def test_stock_yogo_size_entries():
@@ -37,6 +43,39 @@ def test_stock_yogo_table_shape_and_monotone():
     assert np.all(np.diff(s, axis=0)[np.isfinite(np.diff(s, axis=0))] < 0)
     b = np.stack([BIAS_TABLE[lv] for lv in sorted(BIAS_TABLE)])
     assert np.all(np.diff(b, axis=0)[np.isfinite(np.diff(b, axis=0))] < 0)
+
+
+def test_stock_yogo_liml_and_fuller_entries():
+    # LIML size, n = 1, K2 = 3: the row Stata's estat firststage prints (6.46 / 4.36 /
+    # 3.69 / 3.32; e.g. Health Economics Review 12:404 (2022), Table 9)
+    assert stock_yogo(1, 3, "liml") == {"size": {0.10: 6.46, 0.15: 4.36, 0.20: 3.69,
+                                                 0.25: 3.32}, "bias": {}}
+    f = stock_yogo(1, 2, "fuller")
+    assert f["size"] == {}
+    assert f["bias"] == {0.05: 13.46, 0.10: 10.89, 0.20: 9.00, 0.30: 7.49}
+    assert f["max_bias"] == {0.05: 12.38, 0.10: 10.14, 0.20: 8.16, 0.30: 6.97}
+    assert stock_yogo(3, 6, "liml") == {"size": {}, "bias": {}}  # n <= 2 only
+    assert stock_yogo(1, 3, "gmm") == stock_yogo(1, 3)  # GMM: the TSLS tables, as ivreg2
+    with pytest.raises(ParameterError, match="estimator"):
+        stock_yogo(1, 3, "ols")
+
+
+def test_stock_yogo_k_class_tables_structure():
+    # exactly identified, LIML is TSLS: the LIML size row K2 = n equals the TSLS one
+    for lv in LIML_SIZE_TABLE:
+        assert LIML_SIZE_TABLE[lv][0, 0] == SIZE_TABLE[lv][0, 0]
+        assert LIML_SIZE_TABLE[lv][1, 1] == SIZE_TABLE[lv][1, 1]
+    for table in (LIML_SIZE_TABLE, FULLER_BIAS_TABLE, FULLER_MAX_BIAS_TABLE):
+        arrs = [table[lv] for lv in sorted(table)]
+        assert all(a.shape == (30, 2) and np.isnan(a[0, 1]) for a in arrs)
+        assert np.isfinite(np.stack(arrs)[:, :, 0]).all()
+        # a larger tolerated distortion needs a smaller F, cell by cell
+        d = np.diff(np.stack(arrs), axis=0)
+        assert np.all(d[np.isfinite(d)] < 0)
+    # Fuller-k bias criteria fall with K2 for one endogenous regressor
+    for table in (FULLER_BIAS_TABLE, FULLER_MAX_BIAS_TABLE):
+        for a in table.values():
+            assert np.all(np.diff(a[:, 0]) < 0)
 
 
 def test_stock_yogo_bad_input():

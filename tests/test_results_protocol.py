@@ -42,6 +42,8 @@ def results():
     efa = dtistat.fit_efa(hs, x9, n_factors="parallel", n_iter=50, seed=1)
     cfa = dtistat.fit_cfa(hs, "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\n"
                               "speed =~ x7 + x8 + x9")
+    mi = dtistat.invariance_test(hs, "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\n"
+                                     "speed =~ x7 + x8 + x9", group="school")
     drv = dtistat.fit_drivers(d, "y", ["x", "m"])
     world = load_demo()
     sv = world.survey.head(1500)
@@ -70,6 +72,7 @@ def results():
         "FTest": fe.f_effects, "MediationResult": med,
         "MediationProcedure": med.procedure, "MediationSensitivity": med.sensitivity(),
         "EFAResult": efa, "CFAResult": cfa, "DriversResult": drv, "KMOResult": efa.kmo,
+        "MultiGroupCFAResult": mi.fits["metric"], "InvarianceResult": mi,
         "BartlettResult": efa.bartlett, "ParallelAnalysisResult": efa.parallel,
         "RakeReport": w.attrs["rake"], "CrosstabResult": ct, "OrderedResult": ordr,
         "IndexResult": idx, "SensitivityResult": sens, "SobolResult": sob,
@@ -131,7 +134,7 @@ NAMES = [
     "OrderedResult", "IndexResult", "SensitivityResult", "SobolResult", "FutureIndexResult",
     "ThresholdResult", "CSResult", "EventStudyResult", "TWFEResult", "BaconResult",
     "PlaceboResult", "IVResult", "FirstStageResult", "IVDiagnostics",
-    "CompareGroupsResult", "MarginalEffectsResult",
+    "CompareGroupsResult", "MarginalEffectsResult", "MultiGroupCFAResult", "InvarianceResult",
     # spatial
     "SpatialWeights", "SpatialPanelResult", "EffectsResult", "MoranResult", "LocalResult",
     "ModelSelection",

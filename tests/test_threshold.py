@@ -317,6 +317,43 @@ def test_hansen_1999_thresholds(hansen):
     np.testing.assert_allclose(curve["ssr"], ref, rtol=1e-10)
 
 
+def test_wang_2015_triple_command_on_hansen_data(hansen):
+    """Wang's (2015) xthreg example, thnum(3) grid(400) trim(0.01 0.01 0.05) bs(300 300
+    300), runs through: bootstrap draws whose first two thresholds leave a regime below
+    5% (trim 0.01 allows it) still place a third threshold inside a larger regime."""
+    res = fit_threshold(hansen, "i ~ q1 + q2 + q3 + d1 + qd1", threshold_var="d1",
+                        regime_vars="c1", entity="firm", time="year", n_thresholds=3,
+                        trim=(0.01, 0.01, 0.05), grid=400, n_boot=(300, 300, 300), seed=1)
+    for test, draws in res.boot_F.items():
+        assert len(draws) == 300 and np.isfinite(draws).all() and (draws >= 0).all(), test
+    # Th-1 on the quantile grid is a neighbour of Hansen's 0.0157 (his grid: 0.0157)
+    assert abs(res.thresholds.loc["Th-1", "estimate"] - 0.0157) < 0.001
+
+
+def test_trim_rule_only_guards_the_regime_being_split():
+    """The quantile grid's rule, counted directly: a candidate is open iff both regimes
+    it splits off hold at least ceil(trim N) rows, even when a regime it leaves alone
+    is smaller than that."""
+    rng = np.random.default_rng(4)
+    n, T = 50, 4
+    q = rng.uniform(size=n * T)
+    panel = Panel(rng.normal(size=n * T), np.empty((n * T, 0)), rng.normal(size=(n * T, 1)),
+                  q, n, T)
+    g = make_grid(q, 100, (0.01, 0.01, 0.1), "q")
+    fixed = tuple(np.sort(q)[[100, 195]])   # regimes of 101, 95 and 4 rows (< 10% of 200)
+    need = math.ceil(0.1 * n * T)
+    edges = [-np.inf, *fixed, np.inf]
+    expect = []
+    for gam in g.values:
+        j = np.searchsorted(edges, gam, side="left")   # gam in (edges[j-1], edges[j]]
+        lo, hi = edges[j - 1], edges[j]
+        expect.append(((q > lo) & (q <= gam)).sum() >= need
+                      and ((q > gam) & (q <= hi)).sum() >= need)
+    got = g.allowed(panel, fixed, 3)
+    np.testing.assert_array_equal(got, expect)
+    assert got.any()
+
+
 def test_hansen_1999_against_pdR_ptm(hansen):
     """R pdR 1.9.3 (Hansen's program ported to R), run once on the same data:
 

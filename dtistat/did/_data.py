@@ -49,6 +49,10 @@ class StaggeredPanel:
     covariates : list of str
     cluster : ndarray (n,) of int or None
         Cluster codes of the units.
+    W : ndarray (n,) or None
+        Sampling weights of the units (None: equal weights).
+    observed : ndarray (n, T) of bool or None
+        Which unit-periods are observed (None: a balanced panel).
     """
 
     units: np.ndarray
@@ -62,6 +66,8 @@ class StaggeredPanel:
     entity: str
     time: str
     treat_time: str
+    W: np.ndarray | None = None
+    observed: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -81,6 +87,8 @@ class StaggeredPanel:
                             self.treat_time: np.repeat(self.G, T)})
         for j, c in enumerate(self.covariates):
             out[c] = np.repeat(self.X[:, j], T)
+        if self.observed is not None:
+            out = out[self.observed.ravel()].reset_index(drop=True)
         return out
 
 
@@ -100,7 +108,8 @@ def _unit_constant(frame: pd.DataFrame, col: str, entity: str, why: str) -> None
 
 def prepare_panel(data: pd.DataFrame, *, y: str, treat_time: str, entity: str, time: str,
                   covariates=None, cluster: str | None = None,
-                  fixed_covariates: bool = True) -> StaggeredPanel:
+                  fixed_covariates: bool = True, weights: str | None = None,
+                  anticipation: float = 0, allow_unbalanced: bool = False) -> StaggeredPanel:
     """Validate a staggered-adoption panel and return it as arrays.
 
     Parameters
@@ -115,6 +124,14 @@ def prepare_panel(data: pd.DataFrame, *, y: str, treat_time: str, entity: str, t
         within each unit.
     cluster : str, optional
         A cluster column constant within units (e.g. the province of a city).
+    weights : str, optional
+        Sampling weights, non-negative and constant within units.
+    anticipation : float
+        Periods of anticipation: units first treated by ``first period + anticipation``
+        have no unaffected base period and are refused.
+    allow_unbalanced : bool
+        Keep an unbalanced panel (``Y`` is NaN and ``observed`` False where a unit
+        lacks a period) instead of refusing it.
 
     Returns
     -------
@@ -130,10 +147,11 @@ def prepare_panel(data: pd.DataFrame, *, y: str, treat_time: str, entity: str, t
     """
     data = check_frame(data)
     covariates = as_list(covariates, "covariates")
-    cols = [y, treat_time, entity, time, *covariates] + ([cluster] if cluster else [])
+    wcol = [weights] if weights else []
+    cols = [y, treat_time, entity, time, *covariates, *wcol] + ([cluster] if cluster else [])
     check_columns(data, cols)
-    check_numeric(data, [y, time, treat_time, *covariates])
-    check_no_nan(data, [y, time, *covariates], keys=[entity, time])
+    check_numeric(data, [y, time, treat_time, *covariates, *wcol])
+    check_no_nan(data, [y, time, *covariates, *wcol], keys=[entity, time])
     if data[entity].isna().any():
         raise DataError(f"column {entity!r} (entity) has missing ids, e.g. row "
                         f"{data.index[data[entity].isna().to_numpy()][0]!r}")
@@ -151,6 +169,8 @@ def prepare_panel(data: pd.DataFrame, *, y: str, treat_time: str, entity: str, t
                            "pre-treatment value, e.g. the first period's)")
     if cluster:
         _unit_constant(frame, cluster, entity, "clusters must contain whole units")
+    if weights:
+        _check_weights(frame, weights, entity)
     frame = frame.sort_values([entity, time], kind="mergesort")
     units = frame[entity].drop_duplicates().to_numpy()
     times = np.sort(frame[time].unique())
@@ -158,25 +178,59 @@ def prepare_panel(data: pd.DataFrame, *, y: str, treat_time: str, entity: str, t
     if T < 2:
         raise DataError(f"column {time!r} has {T} period; difference-in-differences needs "
                         "at least two")
-    counts = frame.groupby(entity, sort=False).size()
-    if len(frame) != n * T:
-        short = counts.index[np.argmax(counts.to_numpy() < T)]
-        have = frame.loc[frame[entity] == short, time].tolist()
-        raise DataError(f"the panel is unbalanced: {entity}={_v(short)} has "
-                        f"{int(counts[short])} of {T} periods (has {have[:6]}); "
-                        "keep units observed in every period")
-    Y = frame[y].to_numpy(dtype=float).reshape(n, T)
+    Y, observed = _outcome_grid(frame, y, entity, time, units, times, allow_unbalanced)
     first = frame.groupby(entity, sort=False).head(1)
     G = first[treat_time].to_numpy(dtype=float)
-    _check_timing(G, times, units, entity, treat_time)
+    _check_timing(G, times, units, entity, treat_time, anticipation)
+    W = first[weights].to_numpy(dtype=float) if weights else None
     X = first[covariates].to_numpy(dtype=float) if covariates else np.empty((n, 0))
     cl = None
     if cluster:
         cl = pd.factorize(first[cluster])[0].astype(np.intp)
-    return StaggeredPanel(units, times, Y, G, X, covariates, cl, y, entity, time, treat_time)
+    return StaggeredPanel(units, times, Y, G, X, covariates, cl, y, entity, time, treat_time,
+                          W, observed)
 
 
-def _check_timing(G, times, units, entity, treat_time) -> None:
+def _outcome_grid(frame, y, entity, time, units, times, allow_unbalanced):
+    """Y as units x periods (frame sorted by entity, time) and the mask of observed
+    cells (None when balanced); an unbalanced panel is refused unless allowed."""
+    n, T = len(units), len(times)
+    if len(frame) == n * T:
+        return frame[y].to_numpy(dtype=float).reshape(n, T), None
+    if not allow_unbalanced:
+        counts = frame.groupby(entity, sort=False).size()
+        short = counts.index[np.argmax(counts.to_numpy() < T)]
+        have = frame.loc[frame[entity] == short, time].tolist()
+        raise DataError(f"the panel is unbalanced: {entity}={_v(short)} has "
+                        f"{int(counts[short])} of {T} periods (has {have[:6]}); "
+                        "keep units observed in every period, or (Callaway-Sant'Anna) "
+                        "pass allow_unbalanced=True to treat it as repeated cross "
+                        "sections as R did's allow_unbalanced_panel=TRUE")
+    i = pd.Index(units).get_indexer(frame[entity])
+    j = np.searchsorted(times, frame[time].to_numpy(dtype=float))
+    Y = np.full((n, T), np.nan)
+    Y[i, j] = frame[y].to_numpy(dtype=float)
+    observed = np.zeros((n, T), bool)
+    observed[i, j] = True
+    return Y, observed
+
+
+def _check_weights(frame: pd.DataFrame, weights: str, entity: str) -> None:
+    """Sampling weights: non-negative, not all zero, constant within units (R ``did``)."""
+    w = frame[weights].to_numpy(dtype=float)
+    if (w < 0).any():
+        i = int(np.argmax(w < 0))
+        raise DataError(f"weights column {weights!r} is negative ({w[i]:g}) at row "
+                        f"{frame.index[i]!r}; sampling weights must be >= 0")
+    if not (w > 0).any():
+        raise DataError(f"weights column {weights!r} is zero on every row; give the units "
+                        "positive sampling weights")
+    _unit_constant(frame, weights, entity,
+                   "sampling weights must be constant within units (e.g. the base-year "
+                   "population weight)")
+
+
+def _check_timing(G, times, units, entity, treat_time, anticipation=0) -> None:
     treated = G != 0
     if not treated.any():
         raise DataError(f"column {treat_time!r} has no treated unit (all 0 or missing)")
@@ -186,12 +240,14 @@ def _check_timing(G, times, units, entity, treat_time) -> None:
         raise DataError(f"{treat_time}={G[i]:g} of {entity}={_v(units[i])} is not a period of "
                         f"the panel ({times[0]:g}..{times[-1]:g}); code units first treated "
                         "after the panel ends as never treated (0)")
-    first = treated & (G == times[0])
+    first = treated & (G <= times[0] + anticipation)
     if first.any():
         i = int(np.argmax(first))
+        ant = (f" or anticipate treatment in it (anticipation={anticipation:g}: first treated "
+               f"by {times[0] + anticipation:g})" if anticipation else "")
         raise DataError(f"{entity}={_v(units[i])} and {int(first.sum()) - 1} other unit(s) are "
-                        f"treated from the first period ({times[0]:g}) on: no pre-treatment "
-                        "period identifies their effect; drop them")
+                        f"treated from the first period ({times[0]:g}) on{ant}: no "
+                        "pre-treatment period identifies their effect; drop them")
 
 
 def first_treated(data: pd.DataFrame, *, treat: str, entity: str, time: str) -> pd.Series:

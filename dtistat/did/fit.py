@@ -11,8 +11,10 @@ from dtistat._scale import check_magnitude
 from dtistat._validate import (
     as_list,
     check_choice,
+    check_frame,
     check_level,
     check_positive_int,
+    check_real,
     check_seed,
 )
 from dtistat.did._data import prepare_panel
@@ -26,6 +28,7 @@ from dtistat.did.bootstrap import (
 )
 from dtistat.did.cs import group_time_effects
 from dtistat.did.results import AggregateResult, CSResult
+from dtistat.errors import ParameterError
 from dtistat.inference import critical_value
 
 __all__ = ["fit_did"]
@@ -38,7 +41,7 @@ def fit_did(
     *,
     y: str,
     treat_time: str,
-    entity: str,
+    entity: str | None,
     time: str,
     covariates: str | list | None = None,
     estimator: str = "cs",
@@ -52,13 +55,19 @@ def fit_did(
     lags: int | None = None,
     reference: int = -1,
     small_sample: str = "stata",
+    anticipation: float = 0,
+    base_period: str = "varying",
+    weights: str | None = None,
+    allow_unbalanced: bool = False,
+    panel: bool = True,
 ):
     """Difference in differences for staggered adoption.
 
     Parameters
     ----------
     data : DataFrame
-        Balanced long panel, one row per entity x period (never modified).
+        Long panel, one row per entity x period (never modified); balanced unless
+        ``allow_unbalanced``.
     y : str
         Outcome column.
     treat_time : str
@@ -66,7 +75,8 @@ def fit_did(
         never-treated units. Treatment is absorbing (see
         :func:`dtistat.did.first_treated` to build it from a 0/1 dummy).
     entity, time : str
-        Unit and period columns (periods are numbers, e.g. years).
+        Unit and period columns (periods are numbers, e.g. years); ``entity`` may be
+        None with ``panel=False``.
     covariates : str or list, optional
         ``"cs"``: covariates fixed within units (pre-treatment characteristics).
         ``"twfe"``/``"event"``: time-varying controls added to the regression.
@@ -95,6 +105,30 @@ def fit_did(
     small_sample : str
         Small-sample convention of the clustered covariance of the regression
         estimators (:func:`dtistat.panel.fit_panel`).
+    anticipation : float
+        ``"cs"``: periods (units of ``time``) before treatment in which outcomes may
+        already respond (R ``did``'s ``anticipation``). The base period of cohort g
+        becomes the last period before ``g - anticipation``, not-yet-treated comparison
+        units must be untreated by ``t + anticipation``, and units first treated by
+        the first period + ``anticipation`` are refused.
+    base_period : {"varying", "universal"}
+        ``"cs"``: pre-treatment cells compare t with t - 1 (``"varying"``) or with the
+        cohort's base period ``g - anticipation - 1`` (``"universal"``, whose event
+        study has a normalized zero there). Post-treatment cells are the same.
+    weights : str, optional
+        ``"cs"``: sampling weights, non-negative and constant within units (R ``did``'s
+        ``weightsname``), used in every ATT(g,t), the cohort shares of the
+        aggregations and so in the multiplier bootstrap.
+    allow_unbalanced : bool
+        ``"cs"``: accept an unbalanced panel and estimate each ATT(g,t) from the rows
+        observed in its two periods as two cross sections (R ``did``'s
+        ``allow_unbalanced_panel=TRUE``; DRDID's repeated-cross-section estimators,
+        influence functions summed within units). A balanced panel is unaffected.
+        Default: an unbalanced panel is refused naming a unit with missing periods.
+    panel : bool
+        ``"cs"``: False for repeated cross sections (R ``did``'s ``panel=FALSE``): every
+        row is its own observation, ``entity`` is not used (may be None) and each cell
+        compares the rows of its two periods.
 
     Returns
     -------
@@ -122,7 +156,17 @@ def fit_did(
     if estimator == "cs":
         return _fit_cs(data, y=y, treat_time=treat_time, entity=entity, time=time,
                        covariates=covariates, control=control, method=method,
-                       cluster=cluster, n_boot=n_boot, seed=seed, level=level)
+                       cluster=cluster, n_boot=n_boot, seed=seed, level=level,
+                       anticipation=anticipation, base_period=base_period, weights=weights,
+                       allow_unbalanced=allow_unbalanced, panel=panel)
+    for name, value, default in (("anticipation", anticipation, 0),
+                                 ("base_period", base_period, "varying"),
+                                 ("weights", weights, None),
+                                 ("allow_unbalanced", allow_unbalanced, False),
+                                 ("panel", panel, True)):
+        if not (value is default or value == default):
+            raise ParameterError(f"{name}={value!r} is an option of estimator='cs' only; "
+                                 f"estimator={estimator!r} does not take it")
     from dtistat.did import imputation, sa, twfe
     if estimator == "imputation":
         return imputation.fit_imputation(data, y=y, treat_time=treat_time, entity=entity,
@@ -142,23 +186,41 @@ def fit_did(
 
 
 def _fit_cs(data, *, y, treat_time, entity, time, covariates, control, method, cluster,
-            n_boot, seed, level) -> CSResult:
+            n_boot, seed, level, anticipation, base_period, weights,
+            allow_unbalanced, panel) -> CSResult:
     check_choice(control, ("never", "notyet"), "control")
     check_choice(method, ("reg", "ipw", "dr"), "method")
+    check_choice(base_period, ("varying", "universal"), "base_period")
+    check_choice(allow_unbalanced, (True, False), "allow_unbalanced")
+    check_choice(panel, (True, False), "panel")
+    if panel and entity is None:
+        raise ParameterError("entity=None: name the unit column, or pass panel=False for "
+                             "repeated cross sections")
+    if not panel:  # repeated cross sections: each row its own unit
+        data = check_frame(data)
+        entity = "_row"
+        while entity in data.columns:
+            entity += "_"
+        data = data.assign(**{entity: np.arange(len(data))})
+        allow_unbalanced = True
+    anticipation = check_real(anticipation, "anticipation", minimum=0)
     n_boot = check_positive_int(n_boot, "n_boot", minimum=0)
     rng = check_seed(seed)
-    panel = prepare_panel(data, y=y, treat_time=treat_time, entity=entity, time=time,
-                          covariates=as_list(covariates, "covariates"),
-                          cluster=cluster if cluster != entity else None)
-    gt = group_time_effects(panel, control=control, method=method)
-    aggs = aggregate_all(gt, panel.G)
+    sp = prepare_panel(data, y=y, treat_time=treat_time, entity=entity, time=time,
+                       covariates=as_list(covariates, "covariates"),
+                       cluster=cluster if cluster != entity else None,
+                       weights=weights, anticipation=anticipation,
+                       allow_unbalanced=allow_unbalanced)
+    gt = group_time_effects(sp, control=control, method=method,
+                            anticipation=anticipation, base_period=base_period)
+    aggs = aggregate_all(gt, sp.G, sp.W)
     # every estimate's influence function side by side: one bootstrap serves them all
     blocks = [("cells", gt.inf)] + [(k, np.column_stack([a.inf, a.overall_inf]))
                                     for k, a in aggs.items()]
     inf = np.column_stack([b for _, b in blocks])
-    se_an = analytic_se(inf, panel.cluster)
+    se_an = analytic_se(inf, sp.cluster)
     if n_boot:
-        draws = multiplier_bootstrap(inf, n_boot, rng, panel.cluster)
+        draws = multiplier_bootstrap(inf, n_boot, rng, sp.cluster)
         se_all = bootstrap_se(draws)
     else:
         draws, se_all = None, se_an
@@ -172,20 +234,26 @@ def _fit_cs(data, *, y, treat_time, entity, time, covariates, control, method, c
                 if n_boot else None)
         out[name] = (se_all[sl], crit)
         pos += k
-    S = cluster_sums(gt.inf, panel.cluster)
-    n = panel.n
+    S = cluster_sums(gt.inf, sp.cluster)
+    n = sp.n
     labels = [f"ATT({g:g},{t:g})" for g, t in zip(gt.group, gt.time)]
     se_cells, crit = out["cells"]
+    # the universal base period is a normalization, not an estimate: a zero row in
+    # the event study at e = -1 - anticipation (R did's aggte reports it with att 0)
+    ref = (-1.0 - anticipation,) if base_period == "universal" else ()
     aggregates = {k: _aggregate_result(a, out[k][0], out[k][1], cluster_sums(
-        a.inf, panel.cluster), n, level) for k, a in aggs.items()}
+        a.inf, sp.cluster), n, level, ref if k == "dynamic" else ())
+        for k, a in aggs.items()}
     att_gt = _att_gt_frame(gt, labels, se_cells, crit, level)
     return CSResult(
         params=pd.Series(gt.att, index=labels, name="estimate"),
         cov=pd.DataFrame(S.T @ S / n**2, index=labels, columns=labels),
         se=pd.Series(se_cells, index=labels), att_gt=att_gt, aggregates=aggregates,
         crit=crit, control=control, method=method, n_boot=n_boot, n_units=n,
-        n_periods=len(panel.times), nobs=int(panel.Y.size), level=level,
-        influence=gt.inf)
+        n_periods=len(sp.times), level=level,
+        nobs=int(sp.Y.size if sp.observed is None else sp.observed.sum()),
+        influence=gt.inf, anticipation=anticipation, base_period=base_period,
+        weights=weights, unbalanced=sp.observed is not None)
 
 
 def _att_gt_frame(gt, labels, se, crit, level) -> pd.DataFrame:
@@ -199,14 +267,14 @@ def _att_gt_frame(gt, labels, se, crit, level) -> pd.DataFrame:
         "n_treated": gt.n_treated, "n_control": gt.n_control}, index=labels)
 
 
-def _aggregate_result(a, se, crit, S, n, level) -> AggregateResult:
+def _aggregate_result(a, se, crit, S, n, level, reference=()) -> AggregateResult:
     keys = a.keys
     labels = [str(k) if isinstance(k, str) else f"{k:g}" for k in keys]
     return AggregateResult(
         kind=a.kind, params=pd.Series(a.att, index=labels, name="estimate"),
         cov=pd.DataFrame(S.T @ S / n**2, index=labels, columns=labels),
         se=pd.Series(se[:-1], index=labels), keys=keys, overall=a.overall,
-        overall_se=float(se[-1]), crit=crit, level=level, nobs=n)
+        overall_se=float(se[-1]), crit=crit, level=level, nobs=n, reference=reference)
 
 
 def check_did_magnitude(data: Any, cols: list, what: str) -> None:

@@ -31,6 +31,7 @@ from dtistat._scale import check_magnitude
 from dtistat._separation import find_separation
 from dtistat._validate import as_list, check_choice, check_positive_int
 from dtistat.did._data import prepare_panel
+from dtistat.did._greedy import greedy_match
 from dtistat.did.cs import _logit
 from dtistat.errors import ConvergenceError, DataError, EstimationError, ParameterError
 
@@ -121,22 +122,11 @@ def _pscore(X: np.ndarray, tr: np.ndarray, names: list, where: str) -> np.ndarra
     return p
 
 
-def _match_stratum(p_t, p_c, k, caliper, replacement, used):
+def _match_stratum(p_t, p_c, k, caliper, replacement):
     """Indices into the controls for each treated (rows), -1 when unmatched."""
-    out = np.full((len(p_t), k), -1)
     if not replacement:
         # hardest first: highest score first, stable for ties (row order)
-        order = np.argsort(-p_t, kind="stable")
-        for i in order:
-            d = np.abs(p_c - p_t[i])
-            d[used] = np.inf
-            if caliper is not None:
-                d[d > caliper] = np.inf
-            pick = np.argsort(d, kind="stable")[:k]
-            pick = pick[np.isfinite(d[pick])]
-            out[i, :len(pick)] = pick
-            used[pick] = True
-        return out
+        return greedy_match(p_t, p_c, k, caliper, np.argsort(-p_t, kind="stable"))
     out, hard = _nearest_sorted(p_t, p_c, k, caliper)
     rows = np.flatnonzero(hard)
     step = max(1, _MATCH_BYTES // (8 * max(len(p_c), 1)))
@@ -300,8 +290,7 @@ def psm_did(data: pd.DataFrame, *, y: str, treat_time: str, entity: str, time: s
         if not replacement and len(c_rows) < k * len(t_rows) and caliper is None:
             raise DataError(f"matching without replacement needs {k * len(t_rows)} controls; "
                             f"only {len(c_rows)} (use replacement=True)")
-        m = _match_stratum(pscore[t_rows], pscore[c_rows], k, caliper, replacement,
-                           np.zeros(len(c_rows), bool))
+        m = _match_stratum(pscore[t_rows], pscore[c_rows], k, caliper, replacement)
         has = (m >= 0).any(1)
         weight[t_rows[has]] = 1.0
         for j in range(k):

@@ -51,6 +51,7 @@ class AggregateResult(_SEMixin, CoefResult):
     level: float = 0.95
     nobs: int = 0
     df_inference: float | None = None
+    reference: tuple = ()
 
     _kind = "CS aggregate"
 
@@ -64,14 +65,24 @@ class AggregateResult(_SEMixin, CoefResult):
         return pd.DataFrame({"band_low": self.params - self.crit * self.se,
                              "band_high": self.params + self.crit * self.se})
 
-    def event_study(self) -> pd.DataFrame:
-        """Event time, estimate, std_error, ci_low, ci_high, band_low, band_high."""
+    def event_study(self, include_reference: bool = True) -> pd.DataFrame:
+        """Event time, estimate, std_error, ci_low, ci_high, band_low, band_high.
+
+        With a universal base period, ``include_reference`` adds the normalized base
+        event time (``reference``) as a row of zeros.
+        """
         ci, b = self.conf_int(), self.bands()
-        return pd.DataFrame({"event_time": self.keys, "estimate": self.params.to_numpy(),
-                             "std_error": self.se.to_numpy(),
-                             "ci_low": ci["lower"].to_numpy(), "ci_high": ci["upper"].to_numpy(),
-                             "band_low": b["band_low"].to_numpy(),
-                             "band_high": b["band_high"].to_numpy()})
+        out = pd.DataFrame({"event_time": self.keys, "estimate": self.params.to_numpy(),
+                            "std_error": self.se.to_numpy(),
+                            "ci_low": ci["lower"].to_numpy(), "ci_high": ci["upper"].to_numpy(),
+                            "band_low": b["band_low"].to_numpy(),
+                            "band_high": b["band_high"].to_numpy()})
+        if include_reference and self.reference:
+            ref = pd.DataFrame({"event_time": list(self.reference),
+                                **{c: 0.0 for c in out.columns[1:]}})
+            out = pd.concat([out, ref], ignore_index=True).sort_values(
+                "event_time", ignore_index=True)
+        return out
 
     def summary(self) -> Summary:
         t = self.coef_table().join(self.bands())
@@ -115,6 +126,10 @@ class CSResult(_SEMixin, CoefResult):
     level: float = 0.95
     df_inference: float | None = None
     influence: np.ndarray = field(default=None)
+    anticipation: float = 0.0
+    base_period: str = "varying"
+    weights: str | None = None
+    unbalanced: bool = False
 
     _kind = "Callaway-Sant'Anna DiD"
 
@@ -135,10 +150,16 @@ class CSResult(_SEMixin, CoefResult):
         return self.aggregates["dynamic"].event_study()
 
     def pretrend_test(self) -> TestResult:
-        """Wald test that all pre-treatment ATT(g,t) are zero (R ``att_gt``'s pre-test)."""
-        pre = self.att_gt.index[~self.att_gt["post"].to_numpy()]
+        """Wald test that all pre-treatment ATT(g,t) are zero (R ``att_gt``'s pre-test).
+
+        With anticipation, cells with ``t >= g - anticipation`` may hold anticipation
+        effects and are left out (R ``did`` 2.5.1 keeps them; the Python ``csdid``
+        port and this test do not).
+        """
+        a = self.att_gt
+        pre = a.index[(a["time"] < a["group"] - self.anticipation).to_numpy()]
         if len(pre) == 0:
-            raise ParameterError("no pre-treatment cell to test")
+            raise ParameterError("no pre-treatment cell to test (before g - anticipation)")
         return self.wald_test(list(pre))
 
     def _headline(self) -> list[str]:
@@ -156,8 +177,19 @@ class CSResult(_SEMixin, CoefResult):
                                ("Comparison", {"never": "never treated",
                                                "notyet": "not yet treated"}[self.control]),
                                ("Method", self.method),
-                               ("Bootstrap draws", self.n_boot)],
-                       notes=["Base period: varying (t - 1 before treatment, g - 1 after)."])
+                               ("Bootstrap draws", self.n_boot),
+                               ("Anticipation", f"{self.anticipation:g}"),
+                               ("Weights", self.weights or "none"),
+                               ("Panel", "unbalanced (cells as two cross sections)"
+                                if self.unbalanced else "balanced")],
+                       notes=[self._base_note()])
+
+    def _base_note(self) -> str:
+        d = self.anticipation
+        base = "g - 1" if not d else f"g - {d:g} - 1"
+        if self.base_period == "universal":
+            return f"Base period: universal ({base} throughout, its cell normalized to 0)."
+        return f"Base period: varying (t - 1 before treatment, {base} after)."
 
     def to_frame(self) -> pd.DataFrame:
         return self.att_gt.copy()

@@ -45,6 +45,7 @@ from scipy import optimize, stats
 from scipy.linalg import sqrtm
 
 from dtistat._scale import column_scale
+from dtistat.errors import EstimationError
 from dtistat.inference import sandwich
 from dtistat.iv.estimation import moment_cov, projection, tall_mul
 from dtistat.iv.stock_yogo import stock_yogo
@@ -110,7 +111,15 @@ class Partialled:
         bread = np.linalg.inv(X.T @ X)
         V = sandwich(X, e, bread, cov=self.cov, small_sample="ivreg2", clusters=self.clusters,
                      time_codes=self.time_codes, lags=self.lags).cov
-        return float(coef @ np.linalg.solve(V, coef)), coef, e
+        try:
+            return float(coef @ np.linalg.solve(V, coef)), coef, e
+        except np.linalg.LinAlgError:
+            g = self.n_groups()
+            raise EstimationError(
+                f"the {self.cov} covariance of the {X.shape[1]} instrument coefficients is "
+                "singular" + (f" ({g} clusters: its rank is at most {g - 1})" if g else "")
+                + "; the first-stage F and the weak-instrument statistics are not defined. "
+                "Use more clusters or another cov=") from None
 
     def meat(self, X: np.ndarray, e: np.ndarray) -> np.ndarray:
         return moment_cov(X, e, cov=self.cov, clusters=self.clusters,

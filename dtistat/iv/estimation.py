@@ -7,7 +7,10 @@ Z = [X1, Z2] (included exogenous and excluded instruments):
 * 2SLS: b = (X'P_Z X)^-1 X'P_Z y;
 * LIML (k-class, Anderson and Rubin 1949): b = (X'(I - k M_Z) X)^-1 X'(I - k M_Z) y with
   k the smallest eigenvalue of (W'M_Z W)^-1 W'M_X1 W, W = [y, Y2] (as linearmodels'
-  ``IVLIML``);
+  ``IVLIML``); Fuller's (1977) modification uses k = kappa_LIML - alpha / (N - L), L the
+  number of instruments (included and excluded, the intercept and the absorbed fixed
+  effects counted: what ``IVLIML(..., fuller=alpha)`` and ``ivreg2, fuller(alpha)`` give
+  when every instrument is a column);
 * GMM (Hansen 1982, two steps): the weight matrix is the inverse of the moment
   covariance of the 2SLS residuals, computed with the same covariance type
   (homoskedastic, robust, cluster, two-way cluster, Driscoll-Kraay) and no small-sample
@@ -67,13 +70,20 @@ def liml_kappa(y: np.ndarray, Y2: np.ndarray, X1: np.ndarray, Z: np.ndarray) -> 
     return float(np.min(np.real(vals)))
 
 
-def kclass_fit(y, X1, Y2, Z2, *, estimator: str = "2sls"):
-    """k-class estimate; returns (b, resid, effective regressors, bread, kappa)."""
+def kclass_fit(y, X1, Y2, Z2, *, estimator: str = "2sls", fuller: float = 0.0,
+               fuller_dof: float | None = None):
+    """k-class estimate; returns (b, resid, effective regressors, bread, kappa).
+
+    ``estimator="liml"`` with ``fuller=alpha`` subtracts ``alpha / fuller_dof`` (N - L)
+    from LIML's kappa.
+    """
     X = np.column_stack([X1, Y2])
     Z = np.column_stack([X1, Z2])
     _, Xhat = projection(Z, X)
     if estimator == "liml":
         kappa = liml_kappa(y, Y2, X1, Z)
+        if fuller:
+            kappa -= fuller / fuller_dof
         Xk = X - kappa * (X - Xhat)
     else:
         kappa = 1.0

@@ -35,7 +35,7 @@ import pandas as pd
 
 from dtistat._results import TestResult
 from dtistat._scale import check_magnitude, check_outcome_varies
-from dtistat._validate import as_list, check_choice, check_frame, check_level, warn
+from dtistat._validate import as_list, check_choice, check_frame, check_level, check_real, warn
 from dtistat.errors import EstimationError, ParameterError
 from dtistat.inference import check_cov, check_small_sample, sandwich
 from dtistat.iv import diagnostics as dg
@@ -144,13 +144,8 @@ def _diagnostics(design, pt, resid, params, se, level,
     tests["cragg_donald_f"] = TestResult("Cragg-Donald Wald F", wk["cragg_donald_f"], np.nan,
                                          (), "F", "the instruments are weak")
     rows.append(("Cragg-Donald Wald F", wk["cragg_donald_f"], "", np.nan, ""))
-    sy = dg.stock_yogo(p, L) if L <= 30 else {"size": {}, "bias": {}}
-    for lv, cv in sy["size"].items():
-        rows.append((f"Stock-Yogo {lv:.0%} maximal IV size", cv, "", np.nan,
-                     f"critical value, {p} endogenous / {L} instruments"))
-    for lv, cv in sy["bias"].items():
-        rows.append((f"Stock-Yogo {lv:.0%} maximal IV relative bias", cv, "", np.nan,
-                     f"critical value, {p} endogenous / {L} instruments"))
+    sy = dg.stock_yogo(p, L, estimator) if L <= 30 else {"size": {}, "bias": {}}
+    rows += _stock_yogo_rows(sy, estimator, p, L)
     ov = dg.overid(pt, resid)
     if ov is not None:
         tests["overid"] = TestResult(ov["test"], ov["statistic"], ov["p_value"], (ov["df"],),
@@ -183,9 +178,10 @@ def _diagnostics(design, pt, resid, params, se, level,
     if robust:
         notes.append("Stock-Yogo critical values assume i.i.d. errors; compared here with the "
                      "Kleibergen-Paap rk Wald F, as ivreg2 reports them.")
-    if estimator == "liml":
-        notes.append("Stock-Yogo values are the TSLS tables (Stock and Yogo 2005, Tables 5.1-"
-                     "5.2); the over-identification test uses the LIML residuals.")
+    if estimator in ("liml", "fuller"):
+        which = "LIML size" if estimator == "liml" else "Fuller-k relative and maximal bias"
+        notes.append(f"Stock-Yogo values are the {which} tables (Stock and Yogo 2005); the "
+                     "over-identification test uses the LIML residuals.")
     warnings = _weak_warnings(tests[weak_key], sy)
     return IVDiagnostics(table=table, tests=tests, stock_yogo=sy, ar_set=ar_set, level=level,
                          weak_statistic=tests[weak_key].test, notes=tuple(notes)), warnings
@@ -197,11 +193,27 @@ def _fmt_set(s: list) -> str:
     return " U ".join(f"[{lo:.4g}, {hi:.4g}]" for lo, hi in s)
 
 
+#: how ivreg2 names the Stock-Yogo rows of each estimator's tables
+_SY_NAMES = {"2sls": "IV", "gmm": "IV", "liml": "LIML", "fuller": "Fuller"}
+_SY_KINDS = {"size": "maximal {} size", "bias": "maximal {} relative bias",
+             "max_bias": "{} maximal bias"}
+
+
+def _stock_yogo_rows(sy: dict, estimator: str, p: int, L: int) -> list[tuple]:
+    name = _SY_NAMES[estimator]
+    return [(f"Stock-Yogo {lv:.0%} {_SY_KINDS[kind].format(name)}", cv, "", np.nan,
+             f"critical value, {p} endogenous / {L} instruments")
+            for kind in ("size", "bias", "max_bias") for lv, cv in sy.get(kind, {}).items()]
+
+
 def _weak_warnings(t: TestResult, sy: dict) -> list[str]:
-    cv = sy["size"].get(0.10)
+    # the 10% size value (TSLS, LIML); Fuller-k has bias tables only: its 10% relative bias
+    kind = "bias" if "max_bias" in sy else "size"
+    cv = sy[kind].get(0.10)
+    what = "relative bias" if kind == "bias" else "size"
     if cv is not None and t.statistic < cv:
         return [(f"weak instruments: {t.test} = {t.statistic:.2f} is below the Stock-Yogo 10% "
-                f"maximal IV size critical value {cv:.2f}; see the Anderson-Rubin test and "
+                f"maximal {what} critical value {cv:.2f}; see the Anderson-Rubin test and "
                 "confidence set")]
     if t.statistic < 10:
         return [(f"weak instruments: {t.test} = {t.statistic:.2f} is below 10 (Staiger and "
@@ -215,8 +227,9 @@ def fit_iv(data: pd.DataFrame, formula: str | None = None, *, y: str | None = No
            time: str | None = None, fe: str | None = None, estimator: str = "2sls",
            cov: str = "robust", cluster: str | list | None = None,
            small_sample: str = "reghdfe", lags: int | None = None, missing: str = "raise",
-           level: float = 0.95) -> IVResult:
-    """Linear IV regression (2SLS, LIML, two-step GMM) with absorbed fixed effects.
+           level: float = 0.95, weights: str | None = None,
+           fuller: float = 0.0) -> IVResult:
+    """Linear IV regression (2SLS, LIML, Fuller, two-step GMM) with absorbed fixed effects.
 
     Parameters
     ----------
@@ -239,8 +252,17 @@ def fit_iv(data: pd.DataFrame, formula: str | None = None, *, y: str | None = No
     lags : int, optional
         Driscoll-Kraay bandwidth.
     missing : {"raise", "drop"}
+        A missing value (also of ``weights``) raises, or its row is dropped and counted.
     level : float
         Confidence level of intervals and of the Anderson-Rubin set.
+    weights : str, optional
+        Column of analytic observation weights (Stata's ``[aw=]``, linearmodels' and
+        pyfixest's ``weights=``): scaled to mean one, so only relative sizes matter; every
+        estimate, covariance and diagnostic is weighted. Weights must be positive.
+    fuller : float
+        Fuller's (1977) alpha with ``estimator="liml"``: k = kappa_LIML - alpha / (N - L),
+        L = all instruments (included exogenous with the intercept, excluded, and the
+        absorbed fixed effects). ``fuller=1`` is the usual choice; 0 is LIML.
 
     Returns
     -------
@@ -257,23 +279,66 @@ def fit_iv(data: pd.DataFrame, formula: str | None = None, *, y: str | None = No
     >>> res = fit_iv(df, "y ~ [d ~ z1 + z2]")
     >>> round(float(res.params["d"]), 1)
     2.0
+    >>> f = fit_iv(df, "y ~ [d ~ z1 + z2]", estimator="liml", fuller=1)
+    >>> bool(np.isclose(f.kappa, f.liml_kappa - 1 / (n - 3)))  # N - L, L = const, z1, z2
+    True
     """
     data = check_frame(data)
-    if formula is not None:
-        if any(v is not None for v in (y, exog, endog, instruments)):
-            raise ParameterError("give either formula= or y=/exog=/endog=/instruments=, not "
-                                 "both")
-        n_rows = len(data)
-        data, y, exog_l, endog_l, inst_l, n_lags = iv_formula_frame(
-            data, formula, entity=entity, time=time, missing=missing)
-        n_formula_missing = n_rows - len(data) - n_lags
-    else:
+    data, spec, n_lags, n_formula_missing = _read_spec(data, formula, y, exog, endog,
+                                                       instruments, entity, time, missing)
+    cov, small_sample, level, fuller = _check_options(estimator, cov, small_sample, fe,
+                                                      missing, level, fuller)
+    design = build_iv_design(data, *spec, entity=entity, time=time, fe=fe, cov=cov,
+                             cluster=cluster, missing=missing, weights=weights)
+    _check_design(design, data, fe)
+    Kz = design.X1.shape[1] + design.Z2.shape[1] + (0 if design.has_const else 1)
+    fuller_dof = design.nobs - Kz - design.n_absorbed
+    if fuller and fuller >= fuller_dof:
+        raise ParameterError(f"fuller={fuller:g} must be below N - L = {fuller_dof} (the "
+                             "observations less the instruments); Fuller's usual choice is 1")
+    b, e, V, est, kappa = _estimate(design, estimator, cov, small_sample, lags, fuller,
+                                    fuller_dof)
+    pt = dg.partial_out(design, cov, lags)
+    first = _first_stages(design, pt, cov, small_sample, lags, level)
+    diag, warnings = _diagnostics(design, pt, _overid_resid(design, estimator, cov, e), b,
+                                  np.sqrt(np.diag(V)), level,
+                                  "fuller" if fuller else estimator)
+    for w in warnings:
+        warn(w)
+    names = design.exog + design.endog
+    return IVResult(
+        params=pd.Series(b, index=names, name="estimate"),
+        cov=pd.DataFrame(V, index=names, columns=names), df_inference=est.df_inference,
+        level=level, nobs=design.nobs, y_name=design.y_name, exog=tuple(design.exog),
+        endog=tuple(design.endog), instruments=tuple(design.instruments), estimator=estimator,
+        cov_type=cov, small_sample=small_sample, fe=fe, first_stage=first, diagnostics=diag,
+        kappa=kappa, r2=_r2(design, e), n_absorbed=design.n_absorbed,
+        n_singletons=design.n_singletons,
+        n_dropped_missing=design.n_dropped_missing + n_formula_missing,
+        n_clusters=est.n_clusters, resid=e, warnings=tuple(warnings),
+        cluster=", ".join(map(str, design.cluster_names)), n_dropped_lags=n_lags,
+        fuller=fuller, liml_kappa=kappa + fuller / fuller_dof if estimator == "liml"
+        else float("nan"), weights=weights)
+
+
+def _read_spec(data, formula, y, exog, endog, instruments, entity, time, missing):
+    """(frame, (y, exog, endog, instruments), rows lost to lags, rows the formula dropped)."""
+    if formula is None:
         if y is None or not isinstance(y, str):
             raise ParameterError("y= (the dependent variable's column) is required without a "
                                  "formula")
-        exog_l, endog_l = as_list(exog, "exog"), as_list(endog, "endog")
-        inst_l = as_list(instruments, "instruments")
-        n_lags = n_formula_missing = 0
+        spec = (y, as_list(exog, "exog"), as_list(endog, "endog"),
+                as_list(instruments, "instruments"))
+        return data, spec, 0, 0
+    if any(v is not None for v in (y, exog, endog, instruments)):
+        raise ParameterError("give either formula= or y=/exog=/endog=/instruments=, not both")
+    n_rows = len(data)
+    work, y, exog_l, endog_l, inst_l, n_lags = iv_formula_frame(
+        data, formula, entity=entity, time=time, missing=missing)
+    return work, (y, exog_l, endog_l, inst_l), n_lags, n_rows - len(work) - n_lags
+
+
+def _check_options(estimator, cov, small_sample, fe, missing, level, fuller):
     check_choice(estimator, ESTIMATORS, "estimator")
     cov = check_cov(cov)
     if cov not in _IV_COV:
@@ -282,9 +347,15 @@ def fit_iv(data: pd.DataFrame, formula: str | None = None, *, y: str | None = No
     small_sample = check_small_sample(small_sample)
     check_choice(fe, (None, "entity", "time", "twoway"), "fe")
     check_choice(missing, ("raise", "drop"), "missing")
-    level = check_level(level)
-    design = build_iv_design(data, y, exog_l, endog_l, inst_l, entity=entity, time=time, fe=fe,
-                             cov=cov, cluster=cluster, missing=missing)
+    fuller = check_real(fuller, "fuller", minimum=0.0)
+    if fuller and estimator != "liml":
+        raise ParameterError(f"fuller={fuller:g} modifies LIML; pass estimator='liml' (got "
+                             f"estimator={estimator!r})")
+    return cov, small_sample, check_level(level), fuller
+
+
+def _check_design(design: IVDesign, data: pd.DataFrame, fe) -> None:
+    """Magnitudes, a varying outcome, full rank and residual degrees of freedom."""
     check_magnitude(np.column_stack([design.y, design.X1, design.Y2, design.Z2]),
                     [design.y_name, *design.exog, *design.endog, *design.instruments],
                     "fit_iv")
@@ -294,42 +365,41 @@ def fit_iv(data: pd.DataFrame, formula: str | None = None, *, y: str | None = No
     check_outcome_varies(design.y, design.y_name,
                          "fit_iv" + (f" (within the {fe} fixed effects)" if fe else ""), top)
     _check_rank(design)
-    k = design.X1.shape[1] + design.Y2.shape[1]
-    K = k + (0 if design.has_const else 1)
+    K = design.X1.shape[1] + design.Y2.shape[1] + (0 if design.has_const else 1)
     if design.nobs - K - design.n_absorbed <= 0:
         raise EstimationError(f"{design.nobs} observations for {K + design.n_absorbed} "
                               "parameters: no residual degrees of freedom")
-    kw = {"cov": cov, "clusters": design.clusters, "time_codes": design.time_codes, "lags": lags}
+
+
+def _estimate(design, estimator, cov, small_sample, lags, fuller, fuller_dof):
+    """(b, resid, symmetric covariance, CovEstimate, kappa) of the second stage."""
     if estimator == "gmm":
-        b, e, Xc, bread, _ = gmm_fit(design.y, design.X1, design.Y2, design.Z2, **kw)
+        b, e, Xc, bread, _ = gmm_fit(design.y, design.X1, design.Y2, design.Z2, cov=cov,
+                                     clusters=design.clusters, time_codes=design.time_codes,
+                                     lags=lags)
         kappa = float("nan")
     else:
         b, e, Xc, bread, kappa = kclass_fit(design.y, design.X1, design.Y2, design.Z2,
-                                            estimator=estimator)
+                                            estimator=estimator, fuller=fuller,
+                                            fuller_dof=fuller_dof)
+    K = design.X1.shape[1] + design.Y2.shape[1] + (0 if design.has_const else 1)
     est = _sandwich(design, Xc, e, bread, K, cov, small_sample, lags,
                     design.exog + design.endog)
+    return b, e, (est.cov + est.cov.T) / 2, est, kappa
+
+
+def _overid_resid(design, estimator, cov, e):
     # Hansen's J of 2SLS and two-step GMM uses the moment covariance of the 2SLS
     # residuals (ivreg2; linearmodels' IVGMM j_stat); LIML and Sargan use their own
-    e_overid = e
     if estimator == "gmm" or (estimator == "2sls" and cov != "unadjusted"):
-        e_overid = kclass_fit(design.y, design.X1, design.Y2, design.Z2)[1]
-    names = design.exog + design.endog
-    V = (est.cov + est.cov.T) / 2
-    pt = dg.partial_out(design, cov, lags)
-    first = _first_stages(design, pt, cov, small_sample, lags, level)
-    diag, warnings = _diagnostics(design, pt, e_overid, b, np.sqrt(np.diag(V)), level,
-                                  estimator)
-    for w in warnings:
-        warn(w)
-    yc = design.y - design.y.mean() if design.has_const else design.y
-    r2 = 1.0 - float(e @ e) / float(yc @ yc)
-    return IVResult(
-        params=pd.Series(b, index=names, name="estimate"),
-        cov=pd.DataFrame(V, index=names, columns=names), df_inference=est.df_inference,
-        level=level, nobs=design.nobs, y_name=design.y_name, exog=tuple(design.exog),
-        endog=tuple(design.endog), instruments=tuple(design.instruments), estimator=estimator,
-        cov_type=cov, small_sample=small_sample, fe=fe, first_stage=first, diagnostics=diag,
-        kappa=kappa, r2=r2, n_absorbed=design.n_absorbed, n_singletons=design.n_singletons,
-        n_dropped_missing=design.n_dropped_missing + n_formula_missing,
-        n_clusters=est.n_clusters, resid=e, warnings=tuple(warnings),
-        cluster=", ".join(map(str, design.cluster_names)), n_dropped_lags=n_lags)
+        return kclass_fit(design.y, design.X1, design.Y2, design.Z2)[1]
+    return e
+
+
+def _r2(design, e) -> float:
+    """1 - SSR/TSS, TSS about the (weighted) mean when the model has an intercept."""
+    y = design.y
+    if design.has_const:
+        c = design.X1[:, 0]  # ones, or sqrt(w) when weighted
+        y = y - c * (c @ y) / (c @ c)
+    return 1.0 - float(e @ e) / float(y @ y)

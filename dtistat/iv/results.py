@@ -72,7 +72,7 @@ class FirstStageResult(CoefResult):
         """One regression-table column (the first stage, named after the regressor)."""
         return [TableColumn(name=self.endog, coefs=self.tidy(), stats=self.fit_stats(),
                             fixed_effects=_fe_rows(self.fe), cluster=self.cluster,
-                            extra={"Stage": "First"})]
+                            extra={"Stage": "First"}, default_stats=("First-stage F",))]
 
     def summary(self) -> Summary:
         return Summary(
@@ -137,7 +137,14 @@ class IVResult(CoefResult):
     diagnostics : IVDiagnostics
     estimator, cov_type, small_sample : str
     kappa : float
-        k of the k-class estimator (1 for 2SLS, LIML's k for LIML, NaN for GMM).
+        k of the k-class estimator (1 for 2SLS, LIML's k for LIML, LIML's k less
+        ``fuller / (N - L)`` for Fuller, NaN for GMM).
+    liml_kappa : float
+        LIML's k (ivreg2's lambda) when ``estimator="liml"``, NaN otherwise.
+    fuller : float
+        Fuller's alpha (0 = none).
+    weights : str or None
+        The column of analytic weights, if any.
     nobs, n_singletons, n_dropped_missing : int
     n_absorbed : int
         Absorbed fixed-effect degrees of freedom (beyond the intercept).
@@ -147,6 +154,9 @@ class IVResult(CoefResult):
         effects are absorbed (may be negative for IV).
     warnings : tuple of str
         Weak-instrument and other cautions (also printed by ``summary()``).
+    resid : ndarray
+        Structural residuals of the estimation arrays: within the fixed effects when they
+        are absorbed, and times sqrt(w) (w scaled to mean one) with ``weights``.
     """
 
     params: pd.Series
@@ -174,16 +184,26 @@ class IVResult(CoefResult):
     n_dropped_lags: int = 0
     warnings: tuple = ()
     cluster: str = ""
+    fuller: float = 0.0
+    liml_kappa: float = float("nan")
+    weights: str | None = None
 
     _kind = "IVResult"
 
+    @property
+    def method(self) -> str:
+        """The estimator's name as printed: 2SLS, LIML, Fuller(alpha) or GMM."""
+        if self.fuller:
+            return f"Fuller({self.fuller:g})"
+        return self.estimator.upper()
+
     def _headline(self) -> list[str]:
         e = self.endog[0]
-        return [self.estimator.upper(), f"{e} = {self.params[e]:.4g} ({self.std_errors[e]:.3g})",
+        return [self.method, f"{e} = {self.params[e]:.4g} ({self.std_errors[e]:.3g})",
                 f"N = {self.nobs}"]
 
     def _header(self) -> list[tuple]:
-        h = [("Dependent variable", self.y_name), ("Estimator", self.estimator.upper()),
+        h = [("Dependent variable", self.y_name), ("Estimator", self.method),
              ("Observations", self.nobs), ("Fixed effects", self.fe or "none"),
              ("Covariance", self.cov_type), ("Small-sample preset", self.small_sample)]
         if self.n_clusters:
@@ -194,8 +214,12 @@ class IVResult(CoefResult):
             h.append(("Rows with missing values dropped", self.n_dropped_missing))
         if self.n_dropped_lags:
             h.append(("Rows without the lagged period dropped", self.n_dropped_lags))
+        if self.weights is not None:
+            h.append(("Analytic weights", self.weights))
         if self.estimator == "liml":
-            h.append(("LIML kappa", self.kappa))
+            h.append(("LIML kappa", self.liml_kappa))
+        if self.fuller:
+            h.append(("Fuller k", self.kappa))
         return h
 
     def side_by_side(self) -> pd.DataFrame:
@@ -226,7 +250,7 @@ class IVResult(CoefResult):
                  f"({self.distribution}).")]
         notes += [f"Warning: {w}" for w in self.warnings]
         notes += list(self.diagnostics.notes)
-        return Summary(f"IV estimation ({self.estimator.upper()})",
+        return Summary(f"IV estimation ({self.method})",
                        {"": self.side_by_side(),
                         "Diagnostics": self.diagnostics.table,
                         "Second stage": self.coef_table()},
@@ -250,11 +274,17 @@ class IVResult(CoefResult):
     def table_columns(self) -> list[TableColumn]:
         """Regression-table columns: each first stage, then the second stage.
 
-        The second stage carries the diagnostics of :meth:`fit_stats` as model rows; pass
-        their labels in ``regression_table(..., stats=(...))`` to show them.
+        The second stage carries the diagnostics of :meth:`fit_stats` as model rows; a
+        table with the default ``stats`` shows the first-stage F, the KP rk LM and Wald F
+        (robust) or Cragg-Donald F, the over-identification p-value and the Stock-Yogo 10%
+        value; pass ``regression_table(..., stats=(...))`` to choose others.
         """
         cols = [c for f in self.first_stage.values() for c in f.table_columns()]
-        cols.append(TableColumn(name=self.y_name, coefs=self.tidy(), stats=self.fit_stats(),
+        stats = self.fit_stats()
+        rows = ["KP rk LM", "KP rk Wald F", "Cragg-Donald F"]
+        rows += [k for k in stats if k.endswith(" p-value")] + ["Stock-Yogo 10% size"]
+        cols.append(TableColumn(name=self.y_name, coefs=self.tidy(), stats=stats,
                                 fixed_effects=_fe_rows(self.fe), cluster=self.cluster,
-                                extra={"Stage": f"Second ({self.estimator.upper()})"}))
+                                extra={"Stage": f"Second ({self.method})"},
+                                default_stats=tuple(rows)))
         return cols

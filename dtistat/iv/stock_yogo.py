@@ -11,23 +11,39 @@ Press, pp. 80-108:
 * Table 5.2 -- critical values based on TSLS *size* (a nominal 5% Wald test whose
   actual size is at most 10%, 15%, 20%, 25%; n = 1, 2; K2 = n to 30).
 
+and, for the k-class estimators ``ivreg2`` also reports (n = 1, 2; K2 = 1 to 30):
+
+* LIML *size* (10%, 15%, 20%, 25% maximal size of a nominal 5% Wald test);
+* Fuller-k *relative bias* and Fuller-k *maximal bias* (5%, 10%, 20%, 30%).
+
 The tests are at the 5% level. These are the numbers ``ivreg2`` prints (Baum, Schaffer
 and Stillman 2007) and ``estat firststage`` uses. Rows are indexed by K2 = 1..30; NaN
 marks a cell the paper does not tabulate.
+
+Provenance of the k-class tables: transcribed from the Stock-Yogo matrices of ivreg2's
+``livreg2.do`` (``s_cdsy``) as the R package ivreg2r reproduces them
+(``data-raw/stock-yogo-tables.R``); the same transcription's TSLS rows K2 = 1..30 equal
+Tables 5.1 and 5.2 above cell for cell (checked when they were entered), and its LIML
+row for n = 1, K2 = 3 (6.46 / 4.36 / 3.69 / 3.32) is the one Stata's ``estat
+firststage`` prints (e.g. Health Economics Review 12:404, 2022, Table 9).
 
 Examples
 --------
 >>> stock_yogo(1, 1)["size"]
 {0.1: 16.38, 0.15: 8.96, 0.2: 6.66, 0.25: 5.53}
+>>> stock_yogo(1, 3, estimator="liml")["size"]
+{0.1: 6.46, 0.15: 4.36, 0.2: 3.69, 0.25: 3.32}
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from dtistat._validate import check_choice
 from dtistat.errors import ParameterError
 
-__all__ = ["BIAS_LEVELS", "BIAS_TABLE", "SIZE_LEVELS", "SIZE_TABLE", "stock_yogo"]
+__all__ = ["BIAS_LEVELS", "BIAS_TABLE", "FULLER_BIAS_TABLE", "FULLER_MAX_BIAS_TABLE",
+           "LIML_SIZE_TABLE", "SIZE_LEVELS", "SIZE_TABLE", "stock_yogo"]
 
 _ = np.nan
 SIZE_LEVELS = (0.10, 0.15, 0.20, 0.25)
@@ -97,32 +113,130 @@ _B30 = [(_, _, _), (_, _, _), (5.39, _, _), (5.34, 4.73, _), (5.25, 4.79, 4.30),
         (4.35, 4.29, 4.21), (4.34, 4.27, 4.20), (4.32, 4.26, 4.19), (4.31, 4.24, 4.18),
         (4.29, 4.23, 4.17)]
 
+# LIML size (rows K2 = 1..30, columns n = 1, 2)
+_LS10 = [(16.38, _), (8.68, 7.03), (6.46, 5.44), (5.44, 4.72), (4.84, 4.32), (4.45, 4.06),
+         (4.18, 3.90), (3.97, 3.78), (3.81, 3.70), (3.68, 3.64), (3.58, 3.60),
+         (3.50, 3.58), (3.42, 3.56), (3.36, 3.55), (3.31, 3.54), (3.27, 3.55),
+         (3.24, 3.55), (3.20, 3.56), (3.18, 3.57), (3.21, 3.58), (3.39, 3.59),
+         (3.57, 3.60), (3.68, 3.62), (3.75, 3.64), (3.79, 3.65), (3.82, 3.67),
+         (3.85, 3.74), (3.86, 3.87), (3.87, 4.02), (3.88, 4.12)]
+_LS15 = [(8.96, _), (5.33, 4.58), (4.36, 3.81), (3.87, 3.39), (3.56, 3.13), (3.34, 2.95),
+         (3.18, 2.83), (3.04, 2.73), (2.93, 2.66), (2.84, 2.60), (2.76, 2.55),
+         (2.69, 2.52), (2.63, 2.48), (2.57, 2.46), (2.52, 2.44), (2.48, 2.42),
+         (2.44, 2.41), (2.41, 2.40), (2.37, 2.39), (2.34, 2.38), (2.32, 2.38),
+         (2.29, 2.37), (2.27, 2.37), (2.25, 2.37), (2.24, 2.37), (2.22, 2.38),
+         (2.21, 2.38), (2.20, 2.38), (2.19, 2.39), (2.18, 2.39)]
+_LS20 = [(6.66, _), (4.42, 3.95), (3.69, 3.32), (3.30, 2.99), (3.05, 2.78), (2.87, 2.63),
+         (2.73, 2.52), (2.63, 2.43), (2.54, 2.36), (2.46, 2.30), (2.40, 2.25),
+         (2.34, 2.21), (2.29, 2.17), (2.25, 2.14), (2.21, 2.11), (2.18, 2.09),
+         (2.14, 2.07), (2.11, 2.05), (2.09, 2.03), (2.06, 2.02), (2.04, 2.01),
+         (2.02, 1.99), (2.00, 1.98), (1.98, 1.98), (1.96, 1.97), (1.95, 1.96),
+         (1.93, 1.96), (1.92, 1.95), (1.90, 1.95), (1.89, 1.95)]
+_LS25 = [(5.53, _), (3.92, 3.63), (3.32, 3.09), (2.98, 2.79), (2.77, 2.60), (2.61, 2.46),
+         (2.49, 2.35), (2.39, 2.27), (2.32, 2.20), (2.25, 2.14), (2.19, 2.09),
+         (2.14, 2.05), (2.10, 2.02), (2.06, 1.99), (2.03, 1.96), (2.00, 1.93),
+         (1.97, 1.91), (1.94, 1.89), (1.92, 1.87), (1.90, 1.86), (1.88, 1.84),
+         (1.86, 1.83), (1.84, 1.81), (1.83, 1.80), (1.81, 1.79), (1.80, 1.78),
+         (1.78, 1.77), (1.77, 1.77), (1.76, 1.76), (1.75, 1.75)]
+# Fuller-k relative bias
+_FR5 = [(24.09, _), (13.46, 15.50), (9.61, 10.83), (7.63, 8.53), (6.42, 7.16),
+        (5.61, 6.24), (5.02, 5.59), (4.58, 5.10), (4.23, 4.71), (3.96, 4.41), (3.73, 4.15),
+        (3.54, 3.94), (3.38, 3.76), (3.24, 3.60), (3.12, 3.47), (3.01, 3.35), (2.92, 3.24),
+        (2.84, 3.15), (2.76, 3.06), (2.69, 2.98), (2.63, 2.91), (2.58, 2.85), (2.52, 2.79),
+        (2.48, 2.73), (2.43, 2.68), (2.39, 2.63), (2.36, 2.59), (2.32, 2.55), (2.29, 2.51),
+        (2.26, 2.47)]
+_FR10 = [(19.36, _), (10.89, 12.55), (7.90, 8.96), (6.37, 7.15), (5.44, 6.07),
+         (4.81, 5.34), (4.35, 4.82), (4.01, 4.43), (3.74, 4.12), (3.52, 3.87),
+         (3.34, 3.67), (3.19, 3.49), (3.06, 3.35), (2.95, 3.22), (2.85, 3.11),
+         (2.76, 3.01), (2.69, 2.92), (2.62, 2.84), (2.56, 2.77), (2.50, 2.71),
+         (2.45, 2.65), (2.40, 2.60), (2.36, 2.55), (2.32, 2.50), (2.28, 2.46),
+         (2.24, 2.42), (2.21, 2.38), (2.18, 2.35), (2.15, 2.31), (2.12, 2.28)]
+_FR20 = [(15.64, _), (9.00, 9.72), (6.61, 7.18), (5.38, 5.85), (4.62, 5.04), (4.11, 4.48),
+         (3.75, 4.08), (3.47, 3.77), (3.25, 3.53), (3.07, 3.33), (2.92, 3.17),
+         (2.80, 3.04), (2.70, 2.92), (2.61, 2.82), (2.53, 2.73), (2.46, 2.65),
+         (2.39, 2.58), (2.34, 2.52), (2.29, 2.46), (2.24, 2.41), (2.20, 2.36),
+         (2.16, 2.32), (2.13, 2.28), (2.10, 2.24), (2.06, 2.21), (2.04, 2.18),
+         (2.01, 2.15), (1.99, 2.12), (1.96, 2.09), (1.94, 2.07)]
+_FR30 = [(12.71, _), (7.49, 8.03), (5.60, 6.15), (4.63, 5.10), (4.03, 4.44), (3.63, 3.98),
+         (3.33, 3.65), (3.11, 3.39), (2.93, 3.19), (2.79, 3.02), (2.67, 2.88),
+         (2.57, 2.77), (2.48, 2.67), (2.41, 2.58), (2.34, 2.51), (2.28, 2.44),
+         (2.23, 2.38), (2.18, 2.33), (2.14, 2.28), (2.10, 2.23), (2.07, 2.19),
+         (2.04, 2.16), (2.01, 2.12), (1.98, 2.09), (1.95, 2.06), (1.93, 2.03),
+         (1.90, 2.01), (1.88, 1.98), (1.86, 1.96), (1.84, 1.94)]
+# Fuller-k maximal bias
+_FM5 = [(23.81, _), (12.38, 14.19), (8.66, 10.00), (6.81, 7.88), (5.71, 6.60),
+        (4.98, 5.74), (4.45, 5.13), (4.06, 4.66), (3.76, 4.30), (3.51, 4.01), (3.31, 3.77),
+        (3.15, 3.57), (3.00, 3.41), (2.88, 3.26), (2.78, 3.13), (2.69, 3.02), (2.61, 2.92),
+        (2.53, 2.84), (2.47, 2.76), (2.41, 2.69), (2.36, 2.62), (2.31, 2.56), (2.27, 2.51),
+        (2.23, 2.46), (2.19, 2.42), (2.15, 2.37), (2.12, 2.33), (2.09, 2.30), (2.07, 2.26),
+        (2.04, 2.23)]
+_FM10 = [(19.40, _), (10.14, 11.92), (7.18, 8.39), (5.72, 6.64), (4.85, 5.60),
+         (4.27, 4.90), (3.86, 4.40), (3.55, 4.03), (3.31, 3.73), (3.12, 3.50),
+         (2.96, 3.31), (2.83, 3.15), (2.71, 3.01), (2.62, 2.89), (2.53, 2.79),
+         (2.46, 2.70), (2.39, 2.62), (2.33, 2.55), (2.28, 2.49), (2.23, 2.43),
+         (2.19, 2.38), (2.15, 2.33), (2.11, 2.29), (2.08, 2.25), (2.05, 2.21),
+         (2.02, 2.18), (1.99, 2.14), (1.97, 2.11), (1.94, 2.08), (1.92, 2.06)]
+_FM20 = [(15.39, _), (8.16, 9.41), (5.87, 6.79), (4.75, 5.47), (4.08, 4.66), (3.64, 4.13),
+         (3.32, 3.74), (3.08, 3.45), (2.89, 3.22), (2.74, 3.03), (2.62, 2.88),
+         (2.51, 2.76), (2.42, 2.65), (2.35, 2.56), (2.28, 2.48), (2.22, 2.40),
+         (2.17, 2.34), (2.12, 2.28), (2.08, 2.23), (2.04, 2.19), (2.01, 2.15),
+         (1.98, 2.11), (1.95, 2.07), (1.92, 2.04), (1.89, 2.01), (1.87, 1.98),
+         (1.85, 1.96), (1.83, 1.93), (1.81, 1.91), (1.79, 1.89)]
+_FM30 = [(12.76, _), (6.97, 8.01), (5.11, 5.88), (4.19, 4.78), (3.64, 4.12), (3.27, 3.67),
+         (3.00, 3.35), (2.80, 3.10), (2.64, 2.91), (2.52, 2.76), (2.41, 2.63),
+         (2.33, 2.52), (2.25, 2.43), (2.19, 2.35), (2.13, 2.29), (2.08, 2.22),
+         (2.04, 2.17), (2.00, 2.12), (1.96, 2.08), (1.93, 2.04), (1.90, 2.01),
+         (1.87, 1.97), (1.84, 1.94), (1.82, 1.92), (1.80, 1.89), (1.78, 1.87),
+         (1.76, 1.84), (1.74, 1.82), (1.73, 1.80), (1.71, 1.79)]
+
 #: level -> array (30, 2): row K2 - 1, column n - 1 (Table 5.2).
 SIZE_TABLE = {lv: np.array(t) for lv, t in zip(SIZE_LEVELS, (_SIZE_10, _SIZE_15, _SIZE_20,
                                                                _SIZE_25))}
 #: level -> array (30, 3): row K2 - 1, column n - 1 (Table 5.1).
 BIAS_TABLE = {lv: np.array(t) for lv, t in zip(BIAS_LEVELS, (_B5, _B10, _B20, _B30))}
+#: level -> array (30, 2): LIML size.
+LIML_SIZE_TABLE = {lv: np.array(t) for lv, t in zip(SIZE_LEVELS, (_LS10, _LS15, _LS20, _LS25))}
+#: level -> array (30, 2): Fuller-k relative bias.
+FULLER_BIAS_TABLE = {lv: np.array(t) for lv, t in zip(BIAS_LEVELS, (_FR5, _FR10, _FR20,
+                                                                   _FR30))}
+#: level -> array (30, 2): Fuller-k maximal bias.
+FULLER_MAX_BIAS_TABLE = {lv: np.array(t) for lv, t in zip(BIAS_LEVELS, (_FM5, _FM10, _FM20,
+                                                                       _FM30))}
+
+#: estimator -> {kind: table}; GMM is compared with the TSLS tables, as ivreg2 does
+_TABLES = {"2sls": {"size": SIZE_TABLE, "bias": BIAS_TABLE},
+           "liml": {"size": LIML_SIZE_TABLE, "bias": {}},
+           "fuller": {"size": {}, "bias": FULLER_BIAS_TABLE, "max_bias": FULLER_MAX_BIAS_TABLE}}
+_TABLES["gmm"] = _TABLES["2sls"]
 
 
-def stock_yogo(n_endog: int, n_instruments: int) -> dict:
+def stock_yogo(n_endog: int, n_instruments: int, estimator: str = "2sls") -> dict:
     """Critical values for ``n_endog`` endogenous regressors and ``n_instruments`` excluded ones.
+
+    Parameters
+    ----------
+    n_endog, n_instruments : int
+    estimator : {"2sls", "gmm", "liml", "fuller"}
+        Which tables: TSLS size and relative bias (2SLS and GMM, as ivreg2), LIML size,
+        or Fuller-k relative and maximal bias.
 
     Returns
     -------
     dict
-        ``{"size": {0.10: cv, ...}, "bias": {0.05: cv, ...}}``; a kind is empty where
-        Stock and Yogo do not tabulate it (size: n > 2 or K2 > 30; bias: K2 < n + 2,
-        n > 3 or K2 > 30).
+        ``{"size": {0.10: cv, ...}, "bias": {0.05: cv, ...}}`` (Fuller-k: also
+        ``"max_bias"``); a kind is empty where Stock and Yogo do not tabulate it (TSLS
+        size, LIML and Fuller-k: n > 2; TSLS bias: K2 < n + 2 or n > 3; all: K2 > 30).
     """
+    check_choice(estimator, tuple(_TABLES), "estimator")
     for v, name in ((n_endog, "n_endog"), (n_instruments, "n_instruments")):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
             raise ParameterError(f"{name} must be a positive integer, got {v!r}")
     if n_instruments < n_endog:
         raise ParameterError(f"n_instruments={n_instruments} is below n_endog={n_endog}: the "
                              "model is under-identified")
-    out: dict = {"size": {}, "bias": {}}
+    out: dict = {kind: {} for kind in _TABLES[estimator]}
     if n_instruments <= 30:
-        for kind, table in (("size", SIZE_TABLE), ("bias", BIAS_TABLE)):
+        for kind, table in _TABLES[estimator].items():
             for lv, arr in table.items():
                 if n_endog <= arr.shape[1]:
                     v = arr[n_instruments - 1, n_endog - 1]

@@ -41,11 +41,15 @@ DESIGN_CACHE_BYTES = 128 * 2**20
 __all__ = ["Panel", "base_design", "search", "ssr_path", "within"]
 
 
-def within(a: np.ndarray, n: int, T: int) -> np.ndarray:
-    """Entity-demeaned copy of ``a`` (rows ordered entity-major, T rows per entity)."""
+def within(a: np.ndarray, n: int, T: int, twoway: bool = False) -> np.ndarray:
+    """Entity-demeaned copy of ``a`` (rows ordered entity-major, T rows per entity);
+    ``twoway``: also period-demeaned, ``a_it - a_i. - a_.t + a_..`` (balanced panel)."""
     shp = a.shape
     r = a.reshape(n, T, -1)
-    return (r - r.mean(axis=1, keepdims=True)).reshape(shp)
+    out = r - r.mean(axis=1, keepdims=True)
+    if twoway:
+        out = out - out.mean(axis=0, keepdims=True)
+    return out.reshape(shp)
 
 
 @dataclass
@@ -73,8 +77,11 @@ class Panel:
     n: int
     T: int
     delete_last: bool = False
+    twoway: bool = False
 
     def __post_init__(self) -> None:
+        if self.twoway and self.delete_last:
+            raise ValueError("time effects and Hansen's deleted period do not combine")
         # Hansen (1999) deletes one period per entity after demeaning (the demeaned errors
         # of an entity sum to zero); deleted rows are kept as zero rows so that every
         # array stays entity-major with T rows per entity
@@ -82,15 +89,19 @@ class Panel:
         if self.delete_last:
             self.keep.reshape(self.n, self.T)[:, -1] = 0.0
         self.m = self.T - int(self.delete_last)
-        self.yw = within(self.y, self.n, self.T) * self.keep
-        self.Xw = within(self.X, self.n, self.T) * self.keep[:, None]
-        self.Zw = within(self.Z, self.n, self.T) * self.keep[:, None]
+        self.yw = self.tr(self.y) * self.keep
+        self.Xw = self.tr(self.X) * self.keep[:, None]
+        self.Zw = self.tr(self.Z) * self.keep[:, None]
         self.order = np.argsort(self.q, kind="stable")
         self.qs = self.q[self.order]
         self.entity = np.repeat(np.arange(self.n), self.T)
         self._design_cache: dict = {}
         self._design_bytes = 0
         self._ww_cum = None
+
+    def tr(self, a: np.ndarray) -> np.ndarray:
+        """The fixed-effects transform: entity demeaning (and period demeaning if twoway)."""
+        return within(a, self.n, self.T, self.twoway)
 
     def entity_adjust(self, a: np.ndarray) -> np.ndarray:
         """``a`` minus its entity sums over T (zero change unless a period is deleted)."""
@@ -143,7 +154,7 @@ def base_design(panel: Panel, fixed: tuple) -> np.ndarray:
     """Within-transformed base design: controls, regime variables, fixed indicator blocks."""
     cols = [panel.Xw, panel.Zw]
     for g in sorted(fixed):
-        cols.append(within(panel.indicator_block(g), panel.n, panel.T) * panel.keep[:, None])
+        cols.append(panel.tr(panel.indicator_block(g)) * panel.keep[:, None])
     return np.concatenate(cols, axis=1)
 
 
@@ -202,8 +213,21 @@ def _ww_increments(panel: Panel) -> np.ndarray:
         + ks[:, :, None] * zz
     d_ss = s_prev[:, :, None] * Zs[:, None, :]
     d_ss = d_ss + np.swapaxes(d_ss, 1, 2) + zz
-    return ks[:, :, None] * zz - (d_su + np.swapaxes(d_su, 1, 2)) / panel.T \
+    out = ks[:, :, None] * zz - (d_su + np.swapaxes(d_su, 1, 2)) / panel.T \
         + panel.m / panel.T ** 2 * d_ss
+    if panel.twoway:  # M = I - P_entity - P_period + P_mean (balanced): subtract the
+        # period sums' and add the grand sum's outer-product increments
+        per = np.arange(panel.N)[o] % panel.T
+        out -= _outer_increment(_entity_prefix(Zs, per, panel.T), Zs) / panel.n
+        grand = np.cumsum(Zs, axis=0) - Zs
+        out += _outer_increment(grand, Zs) / panel.N
+    return out
+
+
+def _outer_increment(prev: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Change of ``s s'`` when ``z`` is added to a running sum ``s`` that was ``prev``."""
+    d = prev[:, :, None] * z[:, None, :]
+    return d + np.swapaxes(d, 1, 2) + z[:, :, None] * z[:, None, :]
 
 
 def _design_terms(panel: Panel, B: np.ndarray, cuts: np.ndarray):

@@ -16,7 +16,7 @@ from dtistat._scale import check_magnitude
 from dtistat.errors import DataError, EstimationError, ParameterError, SpecError
 from dtistat.formula import build_design
 from dtistat.inference import check_cov, check_small_sample, sandwich
-from dtistat.threshold._core import Panel, within
+from dtistat.threshold._core import Panel
 from dtistat.threshold._search import (
     boot_summary,
     bootstrap_F,
@@ -29,31 +29,29 @@ from dtistat.threshold.results import ThresholdResult
 __all__ = ["fit_threshold"]
 
 _TESTS = ("Single", "Double", "Triple")
+_FE = ("entity", "twoway")
 _NAME = re.compile(r"^[A-Za-z_\u4e00-\u9fff][\w\u4e00-\u9fff.]*$")
 
 
 def _formula_frame(data, formula, entity, time):
     """Outcome and controls of a formula (:mod:`dtistat.formula`: transforms, dummies,
-    lags) as columns of a copy of the rows it keeps; returns (frame, y, x)."""
+    interactions, lags) as columns of a copy of the rows it keeps; returns (frame, y, x).
+
+    Rows without the lagged period of an ``L()``/``D()`` term are dropped, as by
+    fit_panel; the rows left must still form a balanced panel (checked by the caller:
+    lags drop the first period of every entity, a gap in the calendar unbalances it)."""
     if not isinstance(formula, str) or formula.count("~") != 1:
         raise SpecError(f"formula must look like 'y ~ x1 + x2', got {formula!r}")
     lhs, rhs = (part.strip() for part in formula.split("~"))
     if rhs in ("", "0", "1", "-1", "1 - 1", "0 + 1"):  # no controls: the outcome alone
         out = build_design(data, "~ " + lhs, entity=entity, time=time,
                            intercept_allowed=False)
-        if out.n_dropped_lags:
-            raise DataError(f"formula {formula!r} drops rows without the lagged period: "
-                            "the threshold model needs a balanced panel")
         work = data.iloc[out.rows].copy()
         work[out.names[0]] = out.X[:, 0]
         return work, out.names[0], []
     design = build_design(data, formula, entity=entity, time=time, intercept_allowed=False)
     if design.y is None:
         raise SpecError(f"formula {formula!r} has no outcome; write 'y ~ x1 + x2'")
-    if design.n_dropped_lags:
-        raise DataError(f"formula {formula!r} drops {design.n_dropped_lags} row(s) without "
-                        "the lagged period: the threshold model needs a balanced panel; "
-                        "drop the first period(s) before fitting")
     work = data.iloc[design.rows].copy()
     work[design.y_name] = design.y
     for j, name in enumerate(design.names):
@@ -95,12 +93,14 @@ def _balanced(data: pd.DataFrame, entity: str, time: str) -> tuple:
     return len(counts), len(periods)
 
 
-def _absorbed(A: np.ndarray, Aw: np.ndarray, names: Sequence, what: str) -> None:
+def _absorbed(A: np.ndarray, Aw: np.ndarray, names: Sequence, what: str,
+              effects: str) -> None:
     for j, name in enumerate(names):
         scale = np.abs(A[:, j]).max()  # relative to the column: no floor of 1
         if np.abs(Aw[:, j]).max() <= 1e-10 * scale:
-            raise EstimationError(f"{what} {name!r} has no variation within entities: it "
-                                  "is absorbed by the entity fixed effects; drop it")
+            raise EstimationError(f"{what} {name!r} has no variation left once the "
+                                  f"{effects} means are removed: it is absorbed by the "
+                                  f"{effects} fixed effects; drop it")
 
 
 def _regime_names(z: Sequence, q: str, th: tuple) -> list:
@@ -125,8 +125,7 @@ def _coefficients(panel: Panel, th: tuple, names: list, cov: str, small_sample: 
     blocks = [panel.Xw]
     for r in range(len(th) + 1):
         inside = (panel.q > edges[r]) & (panel.q <= edges[r + 1])
-        blocks.append(within(panel.Z * inside[:, None], panel.n, panel.T)
-                      * panel.keep[:, None])
+        blocks.append(panel.tr(panel.Z * inside[:, None]) * panel.keep[:, None])
     D = np.concatenate(blocks, axis=1)
     keep = panel.keep > 0
     D, yw = D[keep], panel.yw[keep]
@@ -136,8 +135,10 @@ def _coefficients(panel: Panel, th: tuple, names: list, cov: str, small_sample: 
     bread = np.linalg.inv(D.T @ D)
     beta = bread @ (D.T @ yw)
     e = yw - D @ beta
+    # as fit_panel: absorbed time effects count in A (not in K), entity effects nest
+    n_time = panel.T - 1 if panel.twoway else 0
     est = sandwich(D, e, bread, cov=cov, small_sample=small_sample,
-                   n_params=D.shape[1] + 1, n_absorbed=panel.n - 1,
+                   n_params=D.shape[1] + 1, n_absorbed=panel.n - 1 + n_time,
                    n_absorbed_nested=panel.n - 1,
                    clusters=[clusters[keep]] if cov == "cluster" else (), names=names)
     r2 = 1.0 - float(e @ e) / float(yw @ yw)
@@ -165,6 +166,7 @@ def fit_threshold(
     small_sample: str = "stata",
     level: float = 0.95,
     transform: str = "within",
+    fe: str = "entity",
     n_jobs: int = 1,
 ) -> ThresholdResult:
     """Hansen (1999) fixed-effects panel threshold regression with bootstrap F tests.
@@ -195,8 +197,9 @@ def fit_threshold(
     trim : float or sequence of float
         Share trimmed for each threshold (``xthreg``'s ``trim(0.01 0.01 0.05)``).
     grid : int or "hansen"
-        ``int``: that many quantiles of q, evenly spaced over the trimmed range (every
-        regime keeps at least ``trim`` of the observations); ``"hansen"``: Hansen's
+        ``int``: that many quantiles of q, evenly spaced over the trimmed range (the two
+        regimes a new threshold splits off each keep at least its ``trim`` share of the
+        observations); ``"hansen"``: Hansen's
         program's grid (400 quantiles of the distinct values of q; new thresholds kept
         ``400 trim`` grid positions away from fixed ones).
     n_boot : int or sequence of int
@@ -214,6 +217,11 @@ def fit_threshold(
     transform : {"within", "hansen"}
         ``"within"``: demeaning (``xtreg, fe``); ``"hansen"``: demeaning then deleting
         one period per entity, as Hansen's (1999) own program (his published estimates).
+    fe : {"entity", "twoway"}
+        Fixed effects, as :func:`dtistat.fit_panel`'s ``fe=``: ``"twoway"`` adds period
+        effects by two-way demeaning (balanced panel), which gives the same thresholds,
+        SSRs, tests and slopes as period dummies among the controls; σ² keeps Hansen's
+        divisor n (T - 1) and absorbed period effects are counted as fit_panel counts them.
     n_jobs : int
         Threads for the bootstrap (results do not depend on it). Draws go in chunks
         of bounded working memory (``_search.BOOT_BYTES``), whatever ``n_boot``.
@@ -242,32 +250,9 @@ def fit_threshold(
         data, y, x = _formula_frame(data, formula, entity, time)
     if y is None:
         raise ParameterError("fit_threshold needs the outcome: formula='y ~ ...' or y=")
-    x = V.as_list(x, "x")
-    z = V.as_list(regime_vars, "regime_vars")
-    if not z:
-        raise ParameterError("regime_vars must name at least one column")
-    if isinstance(threshold_var, (list, tuple)):
-        raise ParameterError("threshold_var takes one column name")
-    both = [c for c in z if c in x]
-    if both:
-        raise ParameterError(f"{both[0]!r} is both a regime variable and a control; "
-                             "a regime variable already has one coefficient per regime")
-    if isinstance(n_thresholds, bool) or n_thresholds not in (1, 2, 3):
-        raise ParameterError(f"n_thresholds must be 1, 2 or 3, got {n_thresholds!r}")
-    trims = _check_trim(trim, n_thresholds)
-    boots = _check_n_boot(n_boot, n_thresholds)
-    if not (grid == "hansen" or (isinstance(grid, numbers.Integral)
-                                 and not isinstance(grid, bool) and grid >= 10)):
-        raise ParameterError(f"grid must be an integer >= 10 or 'hansen', got {grid!r}")
-    V.check_choice(transform, ("within", "hansen"), "transform")
-    cov = check_cov(cov)
-    if cov not in ("cluster", "robust", "unadjusted"):
-        raise ParameterError(f"cov={cov!r}: fit_threshold offers 'cluster', 'robust' "
-                             "and 'unadjusted'")
-    small_sample = check_small_sample(small_sample)
-    level = V.check_level(level)
-    rng = V.check_seed(seed)
-    n_jobs = V.check_n_jobs(n_jobs)
+    x, z = V.as_list(x, "x"), V.as_list(regime_vars, "regime_vars")
+    opts = _check_options(x, z, threshold_var, n_thresholds, trim, n_boot, grid, transform,
+                          fe, cov, small_sample, level, seed, n_jobs)
     cluster = entity if cluster is None else cluster
     value_cols = list(dict.fromkeys([y, *x, *z, threshold_var]))
     V.check_columns(data, [*value_cols, entity, time, cluster])
@@ -282,29 +267,66 @@ def fit_threshold(
     d = data.sort_values([entity, time], kind="stable")
     arr = lambda cols: d[cols].to_numpy(dtype=float).reshape(len(d), len(cols))
     panel = Panel(arr([y])[:, 0], arr(x), arr(z), arr([threshold_var])[:, 0], n, T,
-                  delete_last=transform == "hansen")
-    _absorbed(panel.X, within(panel.X, n, T), x, "control")
-    _absorbed(panel.Z, within(panel.Z, n, T), z, "regime variable")
-    base = np.concatenate([panel.Xw, panel.Zw], axis=1)
-    if np.linalg.matrix_rank(base) < base.shape[1]:
-        raise EstimationError(f"the controls and regime variables {[*x, *z]} are collinear "
-                              "after the within transformation")
-    k = len(x) + len(z) * (n_thresholds + 1)
-    if panel.sigma_df <= k:
-        raise DataError(f"{n} entities x {T} periods leave {panel.sigma_df} within "
-                        f"observations for the {k} slopes of a {n_thresholds}-threshold "
-                        "model: no residual variance is left to compare thresholds")
-    g = make_grid(panel.q, grid, trims, threshold_var)
+                  delete_last=transform == "hansen", twoway=opts["fe"] == "twoway")
+    _check_design(panel, x, z, n_thresholds)
+    g = make_grid(panel.q, grid, opts["trims"], threshold_var)
     # the work is thousands of small products: BLAS threads only contend for the cores
     # (a tall QR took 100x longer on a busy 2-core machine); n_jobs threads split draws
     with threadpool_limits(limits=1, user_api="blas"):
         stages = sequential(panel, g, n_thresholds)
         return _assemble(panel, g, stages, {
-            "y": y, "x": x, "z": z, "q": threshold_var, "n_thresholds": n_thresholds,
-            "boots": boots, "rng": rng, "n_jobs": n_jobs, "cov": cov,
-            "small_sample": small_sample, "level": level, "trims": trims, "grid": grid,
-            "transform": transform,
+            **opts, "y": y, "x": x, "z": z, "q": threshold_var,
+            "n_thresholds": n_thresholds, "grid": grid, "transform": transform,
             "clusters": pd.factorize(d[cluster])[0].astype(np.int64)})
+
+
+def _check_options(x: list, z: list, threshold_var, n_thresholds, trim, n_boot, grid,
+                   transform, fe, cov, small_sample, level, seed, n_jobs) -> dict:
+    """Validate the arguments that do not need the data; the checked values by name."""
+    if not z:
+        raise ParameterError("regime_vars must name at least one column")
+    if isinstance(threshold_var, (list, tuple)):
+        raise ParameterError("threshold_var takes one column name")
+    both = [c for c in z if c in x]
+    if both:
+        raise ParameterError(f"{both[0]!r} is both a regime variable and a control; "
+                             "a regime variable already has one coefficient per regime")
+    if isinstance(n_thresholds, bool) or n_thresholds not in (1, 2, 3):
+        raise ParameterError(f"n_thresholds must be 1, 2 or 3, got {n_thresholds!r}")
+    if not (grid == "hansen" or (isinstance(grid, numbers.Integral)
+                                 and not isinstance(grid, bool) and grid >= 10)):
+        raise ParameterError(f"grid must be an integer >= 10 or 'hansen', got {grid!r}")
+    V.check_choice(transform, ("within", "hansen"), "transform")
+    V.check_choice(fe, _FE, "fe")
+    if fe == "twoway" and transform == "hansen":
+        raise ParameterError("fe='twoway' needs transform='within': Hansen's deleted "
+                             "period is defined for entity demeaning only")
+    cov = check_cov(cov)
+    if cov not in ("cluster", "robust", "unadjusted"):
+        raise ParameterError(f"cov={cov!r}: fit_threshold offers 'cluster', 'robust' "
+                             "and 'unadjusted'")
+    return {"trims": _check_trim(trim, n_thresholds),
+            "boots": _check_n_boot(n_boot, n_thresholds), "fe": fe, "cov": cov,
+            "small_sample": check_small_sample(small_sample),
+            "level": V.check_level(level), "rng": V.check_seed(seed),
+            "n_jobs": V.check_n_jobs(n_jobs)}
+
+
+def _check_design(panel: Panel, x: list, z: list, n_thresholds: int) -> None:
+    """Refuse absorbed or collinear regressors and panels with no residual variance."""
+    effects = "entity and time" if panel.twoway else "entity"
+    _absorbed(panel.X, panel.tr(panel.X), x, "control", effects)
+    _absorbed(panel.Z, panel.tr(panel.Z), z, "regime variable", effects)
+    base = np.concatenate([panel.Xw, panel.Zw], axis=1)
+    if np.linalg.matrix_rank(base) < base.shape[1]:
+        raise EstimationError(f"the controls and regime variables {[*x, *z]} are collinear "
+                              f"after the {effects} fixed-effects transformation")
+    k = len(x) + len(z) * (n_thresholds + 1)
+    if panel.sigma_df <= k:
+        raise DataError(f"{panel.n} entities x {panel.T} periods leave {panel.sigma_df} "
+                        f"within observations for the {k} slopes of a {n_thresholds}-"
+                        "threshold model: no residual variance is left to compare "
+                        "thresholds")
 
 
 def _assemble(panel: Panel, g, stages: dict, a: dict) -> ThresholdResult:
@@ -358,4 +380,5 @@ def _assemble(panel: Panel, g, stages: dict, a: dict) -> ThresholdResult:
         thresholds=thresholds, tests=tests, estimates=th, lr_curves=curves, boot_F=boot_F,
         lr_critical=c, threshold_var=a["q"], regime_vars=tuple(a["z"]),
         controls=tuple(a["x"]), cov_type=a["cov"], small_sample=a["small_sample"],
-        grid=grid_label, trim=a["trims"], transform=a["transform"], r2_within=r2)
+        grid=grid_label, trim=a["trims"], transform=a["transform"], r2_within=r2,
+        fe=a["fe"])

@@ -46,8 +46,9 @@ class Grid:
     """Candidate thresholds and the trimming rule used at each stage.
 
     ``kind`` is ``"quantile"`` (``points`` evenly spaced quantiles of the threshold
-    variable over the trimmed range; every regime keeps at least ``trim`` of the
-    observations) or ``"hansen"`` (Hansen's 400 quantiles of the distinct values;
+    variable over the trimmed range; the two regimes a new threshold splits off each keep
+    at least its ``trim`` share of the observations, whatever the size of the regimes
+    it leaves alone) or ``"hansen"`` (Hansen's 400 quantiles of the distinct values;
     a new threshold may not lie within ``400 trim`` grid positions of one already fixed).
     """
 
@@ -70,9 +71,9 @@ class Grid:
         need = max(1, math.ceil(trim * panel.N))
         edges = np.concatenate([[0], np.sort(panel.cuts(np.asarray(fixed, dtype=float))),
                                 [panel.N]])
-        if np.diff(edges).min() < need:
-            ok[:] = False
-            return ok
+        # a regime left by earlier, smaller trims may be below this trim: it is not split,
+        # so it does not forbid splitting another one (a bootstrap draw of xthreg's
+        # trim(0.01 0.01 0.05) on Hansen's data otherwise had no third threshold)
         c = panel.cuts(g)
         j = np.searchsorted(edges, c, side="left")      # c lies in (edges[j-1], edges[j]]
         j = np.clip(j, 1, len(edges) - 1)
@@ -196,6 +197,8 @@ def bootstrap_F(panel: Panel, grid: Grid, k: int, fixed: tuple, n_boot: int,
 
     def run(idx: np.ndarray) -> np.ndarray:
         E = R[idx].reshape(len(idx), -1).T          # N, nb
+        if panel.twoway:  # resampled entities no longer sum to zero within a period:
+            E = panel.tr(E)  # the period effects are estimated again on every draw
         return _boot_chain(panel, fit[:, None] + E, grid, k)
 
     out = []

@@ -65,6 +65,7 @@ class ThresholdResult(CoefResult):
     trim: tuple = ()
     transform: str = "within"
     r2_within: float = float("nan")
+    fe: str = "entity"
 
     _kind = "ThresholdResult"
 
@@ -127,7 +128,8 @@ class ThresholdResult(CoefResult):
         header = [("Observations", self.nobs), ("Entities", self.n_entities),
                   ("Periods", self.n_periods), ("Threshold variable", self.threshold_var),
                   ("Regime-dependent", ", ".join(self.regime_vars)),
-                  ("Grid", self.grid), ("Trim", ", ".join(f"{t:g}" for t in self.trim)),
+                  ("Fixed effects", self.fe), ("Grid", self.grid),
+                  ("Trim", ", ".join(f"{t:g}" for t in self.trim)),
                   ("Covariance", f"{self.cov_type} ({self.small_sample})"),
                   ("R2 (within)", self.r2_within)]
         notes = [(f"Regime rule: q <= γ lies in the lower regime. LR(γ) <= "
