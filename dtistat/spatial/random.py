@@ -269,9 +269,9 @@ def spatial_hausman(fixed, random, *, spatial: bool = False, method: str = "sigm
     freedom under H0 (random effects consistent and efficient). This is the test of R
     ``splm::sphtest`` on ML fits and of Stata ``xsmle, hausman`` (Mutl & Pfaffermayr 2011,
     *Econometrics J.* 14, use the same contrast; ``sphtest`` compares the slopes
-    with each fit's own covariance, ``method="separate"`` here). When ``V_fe - V_re`` is not positive definite (a
-    finite-sample accident, more frequent with ``spatial=True`` and small N), the
-    statistic uses its positive eigenvalues only and ``df`` is their number (with a
+    with each fit's own covariance, ``method="separate"`` here). When ``V_fe - V_re`` is
+    not positive definite (a finite-sample accident, more frequent with ``spatial=True``
+    and small N), the statistic uses its positive eigenvalues only and ``df`` is their number (with a
     warning), as :func:`dtistat.hausman`'s default ``method="pinv"``.
 
     ``method="sigmamore"`` (default) evaluates both covariances at one disturbance
