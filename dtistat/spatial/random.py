@@ -271,8 +271,8 @@ def spatial_hausman(fixed, random, *, spatial: bool = False, method: str = "sigm
     *Econometrics J.* 14, use the same contrast; ``sphtest`` compares the slopes
     with each fit's own covariance, ``method="separate"`` here). When ``V_fe - V_re`` is
     not positive definite (a finite-sample accident, more frequent with ``spatial=True``
-    and small N), the statistic uses its positive eigenvalues only and ``df`` is their number (with a
-    warning), as :func:`dtistat.hausman`'s default ``method="pinv"``.
+    and small N), the statistic uses its positive eigenvalues only and ``df`` is their
+    number (with a warning), as :func:`dtistat.hausman`'s default ``method="pinv"``.
 
     ``method="sigmamore"`` (default) evaluates both covariances at one disturbance
     variance, the efficient (random-effects) ``sigma2``, as Stata's ``hausman,
