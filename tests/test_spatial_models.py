@@ -9,6 +9,7 @@ from scipy.linalg import helmert
 from scipy.optimize import brentq, minimize, minimize_scalar
 
 from dtistat.errors import DataError, EstimationError, ParameterError
+from dtistat.spatial import from_libpysal
 from dtistat.spatial.models import _maximize, fit_spatial
 
 
@@ -89,6 +90,168 @@ def test_direct_approach_equals_bruteforce_lsdv(model, fe):
     np.testing.assert_allclose(r.params.to_numpy()[:-1], beta, atol=1e-5)
     assert r.sigma2 == pytest.approx(s2, rel=1e-5)
     assert r.loglik == pytest.approx(ll, rel=1e-8)
+
+
+def _unequal_rows_panel(kind, seed=0, side=3, T=4, rho=0.3, lam=0.4, theta=0.5):
+    """A panel on a W whose row sums differ: binary rook contiguity of a side x side
+    lattice, or inverse distance (1/d, no cutoff) between its cells, neither
+    standardized; spatial parameters are fractions of 1/omega_max. Strong period
+    effects, so that ``alpha_t (I - lambda W) 1`` is far from constant."""
+    if kind == "rook":
+        w = lat2W(side, side, rook=True)
+        w.transform = "b"
+        W = w.sparse.toarray()
+    else:
+        xy = np.array([(i // side, i % side) for i in range(side * side)], float)
+        d = np.hypot(*(xy[:, None] - xy[None]).transpose(2, 0, 1))
+        W = np.where(d > 0, 1 / np.where(d > 0, d, 1), 0.0)
+    N = len(W)
+    om = np.max(np.real(np.linalg.eigvals(W)))
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(T, N, 2))
+    a, dt = rng.normal(size=N), 2.0 * rng.normal(size=T)
+    Y = np.empty((T, N))
+    for t in range(T):
+        u = np.linalg.solve(np.eye(N) - lam / om * W, rng.normal(0, 0.7, N))
+        mu = X[t] @ [1.0, -0.5] + theta * W @ X[t, :, 0] + a + dt[t]
+        Y[t] = np.linalg.solve(np.eye(N) - rho / om * W, mu + u)
+    long = pd.DataFrame({"i": np.tile(np.arange(N), T), "t": np.repeat(np.arange(T), N),
+                         "y": Y.ravel(), "x1": X[..., 0].ravel(), "x2": X[..., 1].ravel()})
+    return W, long, Y, X
+
+
+def _dummy_columns(N, T, fe):
+    """Explicit entity / time dummies (twoway: one period dropped), or a constant."""
+    if fe is None:
+        return [np.ones((N * T, 1))]
+    D = []
+    if fe in ("entity", "twoway"):
+        D.append(np.tile(np.eye(N), (T, 1)))
+    if fe in ("time", "twoway"):
+        D.append(np.kron(np.eye(T), np.ones((N, 1)))[:, 1 if fe == "twoway" else 0:])
+    return D
+
+
+def _lsdv_concentrated(W, Y, X, fe, model):
+    """LSDV likelihood with explicit dummies, maximized over (rho, lambda) by bounded
+    Nelder-Mead: for each value, regress B (A y) on B [X, D] (the dummies filtered like
+    the data) and plug in sigma2 = e'e / NT."""
+    T, N = Y.shape
+    lag, err = model in ("sar", "sdm", "sac"), model in ("sem", "sdem", "sac")
+    Xl = np.vstack([np.column_stack([X[t], W @ X[t, :, 0]]) if model in ("sdm", "sdem")
+                    else X[t] for t in range(T)])
+    Z = np.column_stack([Xl] + _dummy_columns(N, T, fe))
+    IW = np.kron(np.eye(T), W)
+    y = Y.ravel()
+
+    def fit(p):
+        rho, lam = (p[0] if lag else 0.0), (p[-1] if err else 0.0)
+        B = np.eye(N * T) - lam * IW
+        ys, Zs = B @ (y - rho * IW @ y), B @ Z
+        b = np.linalg.lstsq(Zs, ys, rcond=None)[0]
+        e = ys - Zs @ b
+        s2 = e @ e / len(y)
+        ld = sum(np.linalg.slogdet(np.eye(N) - v * W)[1] for v in (rho, lam))
+        return -len(y) / 2 * (np.log(2 * np.pi * s2) + 1) + T * ld, b, s2
+
+    ev = np.real(np.linalg.eigvals(W))
+    bounds = [(1 / ev.min() + 1e-6, 1 / ev.max() - 1e-6)] * (lag + err)
+    res = minimize(lambda p: -fit(p)[0], [0.1 / ev.max()] * (lag + err), method="Nelder-Mead",
+                   bounds=bounds, options={"xatol": 1e-11, "fatol": 1e-14, "maxiter": 5000})
+    ll, b, s2 = fit(res.x)
+    return res.x, b, s2, ll
+
+
+@pytest.mark.parametrize("kind", ["rook", "invdist"])
+@pytest.mark.parametrize("fe", ["time", "twoway", None, "entity"])
+@pytest.mark.parametrize("model", ["sar", "sdm", "sem", "sdem", "sac"])
+def test_direct_approach_equals_lsdv_with_unequal_row_sums(model, fe, kind):
+    # W not row-standardized: in SEM / SDEM / SAC the filter (I - lambda W) turns the
+    # period dummies and the intercept into alpha_t (I - lambda W) 1, not constant across
+    # units, so demeaning by period is not the ML estimator (it was off by 0.01-0.3 in
+    # lambda here); SAR / SDM are exact by FWL, entity effects for every model
+    W, long, Y, X = _unequal_rows_panel(kind)
+    dur = ["x1"] if model in ("sdm", "sdem") else None
+    r = fit_spatial(long, "y", ["x1", "x2"], entity="i", time="t", w=W, model=model, fe=fe,
+                    durbin=dur)
+    sp, b, s2, ll = _lsdv_concentrated(W, Y, X, fe, model)
+    ns = len(sp)
+    np.testing.assert_allclose(r.params.to_numpy()[-ns:], sp, atol=1e-6)
+    np.testing.assert_allclose(r.params.to_numpy()[:-ns], b[:len(r.params) - ns], atol=1e-6)
+    assert r.sigma2 == pytest.approx(s2, rel=1e-7)
+    assert r.loglik == pytest.approx(ll, rel=1e-10)
+
+
+def _partialled_gaussian_info(W, Y, X, fe, model, r, s2=None):
+    """Covariance of (beta, rho / lambda, sigma2) from the Gaussian information of the
+    LSDV model with explicit dummies, ``mu_i' S^-1 mu_j + tr(S^-1 S_i S^-1 S_j) / 2`` by
+    central differences at dtistat's estimates and the dummies' LSDV values, the dummies
+    partialled out (Schur complement); ``s2``: evaluated at this sigma2 instead."""
+    T, N = Y.shape
+    lag, err = model in ("sar", "sac"), model in ("sem", "sac")
+    Xl = X.reshape(-1, X.shape[-1])
+    D = np.column_stack(_dummy_columns(N, T, fe))
+    k, p = Xl.shape[1], D.shape[1]
+    est = r.params.to_numpy()
+    rho = r.params["rho"] if lag else 0.0
+    lam = r.params["lambda"] if err else 0.0
+    IW = np.kron(np.eye(T), W)
+    B = np.eye(N * T) - lam * IW
+    alpha = np.linalg.lstsq(B @ D, B @ (Y.ravel() - rho * IW @ Y.ravel() - Xl @ est[:k]),
+                            rcond=None)[0]
+    theta = np.r_[alpha, est, r.sigma2 if s2 is None else s2]
+
+    def split(th):
+        a, b, rest = th[:p], th[p:p + k], list(th[p + k:])
+        rh = rest.pop(0) if lag else 0.0
+        la = rest.pop(0) if err else 0.0
+        return a, b, rh, la, rest[0]
+
+    def mu(th):
+        a, b, rh, _, _ = split(th)
+        return np.linalg.solve(np.eye(N * T) - rh * IW, Xl @ b + D @ a)
+
+    def Sigma(th):
+        _, _, rh, la, s2 = split(th)
+        BA = (np.eye(N) - la * W) @ (np.eye(N) - rh * W)
+        return s2 * np.kron(np.eye(T), np.linalg.inv(BA.T @ BA))
+
+    Si = np.linalg.inv(Sigma(theta))
+    dmu, dS = [], []
+    for i in range(len(theta)):
+        e = np.zeros(len(theta))
+        e[i] = 1e-6 * max(1.0, abs(theta[i]))
+        dmu.append((mu(theta + e) - mu(theta - e)) / (2 * e[i]))
+        dS.append((Sigma(theta + e) - Sigma(theta - e)) / (2 * e[i]))
+    info = np.array([[dmu[i] @ Si @ dmu[j] + np.trace(Si @ dS[i] @ Si @ dS[j]) / 2
+                      for j in range(len(theta))] for i in range(len(theta))])
+    a, b, c = info[:p, :p], info[:p, p:], info[p:, p:]
+    return np.linalg.inv(c - b.T @ np.linalg.solve(a, b))
+
+
+@pytest.mark.parametrize("model,fe,kind", [
+    ("sem", "twoway", "rook"), ("sem", None, "invdist"), ("sac", "time", "invdist"),
+    ("sac", "twoway", "rook"), ("sar", "time", "invdist"), ("sar", "twoway", "rook"),
+    ("sar", "twoway", "row"), ("sac", "time", "row"), ("sar", None, "row")])
+def test_direct_approach_covariance_partials_out_the_dummies(model, fe, kind):
+    # the information matrix of the direct approach is that of the LSDV likelihood with
+    # the period dummies (or the intercept) partialled out; with a W whose row sums
+    # differ, the spatial parameter's mean derivative W A^-1 (X b + D alpha) depends on
+    # the fitted period effects
+    if kind == "row":
+        w, W, long, Y, X = _small_panel(seed=2, N_side=3, T=4)
+    else:
+        W, long, Y, X = _unequal_rows_panel(kind, seed=2)
+    r = fit_spatial(long, "y", ["x1", "x2"], entity="i", time="t", w=W, model=model, fe=fe)
+    V = _partialled_gaussian_info(W, Y, X, fe, model, r)
+    np.testing.assert_allclose(r.cov_full.to_numpy(), V, rtol=1e-6)
+    # spatial_hausman's common-sigma2 form: the same information at another sigma2
+    from dtistat.spatial.random import _fixed_cov
+
+    V2 = _partialled_gaussian_info(W, Y, X, fe, model, r, s2=1.3 * r.sigma2)
+    k = len(r.params)
+    np.testing.assert_allclose(_fixed_cov(r, 1.3 * r.sigma2).to_numpy(), V2[:k, :k],
+                               rtol=1e-6)
 
 
 def _transformed_ml(W, Y, X, fe):
@@ -196,8 +359,24 @@ def test_result_protocol(stl):
 def test_bad_input(stl):
     w, long, _ = stl
     kw = {"entity": "i", "time": "t", "w": w}
-    with pytest.raises(DataError, match="unbalanced panel: entity"):
+    with pytest.raises(DataError, match="unbalanced panel: i="):
         fit_spatial(long.iloc[1:], "hr", ["rd"], **kw)
+    # the message names the missing cell and both balanced subsets, which then fit
+    ids = w.id_order
+    holes = long[~(((long["i"] == ids[3]) & (long["t"] == 1988))
+                   | ((long["i"] == ids[7]) & (long["t"] == 1993)))]
+    with pytest.raises(DataError) as err:
+        fit_spatial(holes, "hr", ["rd"], **kw)
+    msg = str(err.value)
+    assert f"i={ids[3]!r} has no row for t=1988" in msg
+    assert "2 of the 78 x 3 i x t cells are missing, for 2 value(s) of i" in msg
+    assert "balanced panels only" in msg
+    assert f"drop the i value(s) with missing periods ({ids[3]!r}, {ids[7]!r}): 76 x 3" in msg
+    assert "keep the 1 t value(s) every i has (1984): 78 x 1" in msg
+    kept = [e for e in ids if e not in (ids[3], ids[7])]
+    sub = from_libpysal(w).subset(kept).row_standardize()
+    r = fit_spatial(holes[holes["i"].isin(kept)], "hr", ["rd"], entity="i", time="t", w=sub)
+    assert r.n_entities == 76 and r.n_periods == 3
     bad = long.copy()
     bad.loc[5, "rd"] = np.nan
     with pytest.raises(DataError, match="'rd' is missing at i="):

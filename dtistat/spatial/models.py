@@ -6,7 +6,10 @@ SDEM is SEM with the ``W*x`` columns of SDM. This module prepares the panel and 
 the SAR/SDM and SEM likelihoods.
 
 The fixed effects are removed by demeaning (Elhorst 2014, *Spatial Econometrics*, ch. 3)
-and the spatial parameter is found by maximizing the concentrated log-likelihood on its
+-- except the time effects / intercept of SEM, SDEM and SAC under a W whose row sums
+differ, where the filter turns them into ``alpha_t (I - lambda W) 1`` and they are
+concentrated out exactly per lambda (:mod:`dtistat.spatial.dummies`) -- and the spatial
+parameter is found by maximizing the concentrated log-likelihood on its
 stable interval ``(1/omega_min, 1/omega_max)``; coefficients follow in closed form and
 standard errors from the analytical information matrix (Lee 2004; Elhorst 2014).
 
@@ -129,10 +132,8 @@ def prepare_panel(data: pd.DataFrame, y: str, x: Any, *, entity: str, time: str,
                         f"({int((counts[counts > 1] - 1).sum())} duplicate row(s) in all); "
                         "each combination must be unique")
     if len(data) != T * N:
-        c = int(np.argmax(counts == 0))
-        raise DataError(f"unbalanced panel: entity {W.ids[c % N]!r} lacks period "
-                        f"{periods[c // N]!r}; the spatial panel ML needs every entity in "
-                        "every period (fill or drop the entity, and subset W with it)")
+        raise DataError(_unbalanced_message(counts.reshape(T, N) > 0, W.ids, periods,
+                                            entity, time))
     cols = [y] + x
     vals = data[cols].to_numpy(dtype=float, na_value=np.nan)
     bad = ~np.isfinite(vals)
@@ -144,6 +145,33 @@ def prepare_panel(data: pd.DataFrame, y: str, x: Any, *, entity: str, time: str,
     arr = np.empty((T, N, len(cols)))
     arr[ti, ei] = vals
     return PanelData(arr[..., 0], arr[..., 1:], x, W, W.ids, periods)
+
+
+def _unbalanced_message(present: np.ndarray, ids: pd.Index, periods: pd.Index,
+                        entity: str, time: str) -> str:
+    """Name a missing entity x period cell and the two balanced subsets (T x N mask)."""
+    t, i = np.argwhere(~present)[0]
+    bad_e = ids[~present.all(axis=0)]
+    full_t = periods[present.all(axis=1)]
+    T, N = present.shape
+    msg = (f"unbalanced panel: {entity}={ids[i]!r} has no row for {time}={periods[t]!r} "
+           f"({int((~present).sum())} of the {N} x {T} {entity} x {time} cells are missing, "
+           f"for {len(bad_e)} value(s) of {entity}); spatial panel ML is implemented for "
+           f"balanced panels only (every {entity} in every {time}, W matching the {entity} "
+           "values)")
+    subsets = []
+    if len(bad_e) < N:
+        shown = ", ".join(repr(e) for e in bad_e[:5]) + (", ..." if len(bad_e) > 5 else "")
+        subsets.append(f"drop the {entity} value(s) with missing periods ({shown}): "
+                       f"{N - len(bad_e)} x {T}, with W = w.subset(<the kept {entity} "
+                       "values>) (row-standardize it again if it was)")
+    if len(full_t):
+        subsets.append(f"keep the {len(full_t)} {time} value(s) every {entity} has "
+                       f"({', '.join(repr(x) for x in full_t[:5])}"
+                       f"{', ...' if len(full_t) > 5 else ''}): {N} x {len(full_t)}")
+    if subsets:
+        msg += "; a balanced subset: " + ", or ".join(subsets)
+    return msg
 
 
 _JACOBIANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -216,6 +244,9 @@ class SpatialPanelResult(CoefResult):
     df_inference: float | None = None
     sigma2_mu: float | None = None
     _jacobian: Any = field(default=None, repr=False)
+    # fixed effects: the sigma2-free part C of the information of (terms) with sigma2
+    # partialled out, S(s2) = G / s2 + C (spatial_hausman's common-sigma2 form)
+    _info_sigma2_free: Any = field(default=None, repr=False)
 
     @property
     def rho(self) -> float:
@@ -331,15 +362,13 @@ def root_near(score, x: float, bounds: tuple[float, float], rel: float = 1e-6) -
     return x
 
 
-def _fit_error(yd, wyd, Xd, WXd, jac, n_star, T_star, c):
-    """SEM on demeaned arrays: returns beta, lambda, sigma2, loglik, X(l)'X(l)."""
-    A = np.column_stack([Xd, yd])
-    B = np.column_stack([WXd, wyd])
-    AA, AB, BB = A.T @ A, A.T @ B, B.T @ B
-    k = Xd.shape[1]
+def _fit_error(cross, k, jac, n_star, T_star, c):
+    """SEM on the cross-products ``cross(lambda)`` of the filtered ``[X, y]`` (a
+    :class:`~dtistat.spatial.dummies.Cross`): returns beta, lambda, sigma2, loglik,
+    X(l)'X(l)."""
 
     def parts(lam):
-        M = AA - lam * (AB + AB.T) + lam * lam * BB
+        M = cross(lam)
         xx, xy, yy = M[:k, :k], M[:k, k], M[k, k]
         b = np.linalg.solve(xx, xy)
         return b, yy - xy @ b, xx
@@ -350,7 +379,7 @@ def _fit_error(yd, wyd, Xd, WXd, jac, n_star, T_star, c):
                 + T_star * (jac.logdet(lam) - (c * np.log(1 - lam) if c else 0.0)))
 
     try:
-        np.linalg.cholesky(AA[:k, :k])
+        np.linalg.cholesky(cross(0.0)[:k, :k])
     except np.linalg.LinAlgError:
         raise EstimationError("the demeaned regressors are collinear") from None
     ss_ref = max(float(parts(0.0)[1]), np.finfo(float).tiny)
@@ -361,7 +390,7 @@ def _fit_error(yd, wyd, Xd, WXd, jac, n_star, T_star, c):
         def score(x):
             b, ss, _ = parts(x)
             g = np.r_[-b, 1.0]
-            dss = g @ (2 * x * BB - AB - AB.T) @ g
+            dss = g @ cross.deriv(x) @ g
             return (-n_star / 2 * dss / ss - T_star * float(np.real(np.sum(om / (1 - x * om))))
                     + (c * T_star / (1 - x) if c else 0.0))
 
@@ -389,19 +418,42 @@ def _traces_and_apply(jac, rho, c):
     return np.trace(A), float((A * A.T).sum()), float((A * A).sum()), lambda V: A @ V
 
 
-def _info_lag(Xd, beta, rho, s2, jac, T, n_star, T_star, c):
+def _info_lag(Xd, beta, rho, s2, jac, T, n_star, T_star, c, mean=None, proj=None,
+              out=None):
+    """Information of (beta, rho, sigma2). ``mean``: the fitted mean of ``(I - rho W) y``
+    including the fitted dummies (T x N; default ``Xd beta``), ``proj``: the projection
+    off the dummies applied to its spatial derivative (the direct approach with time
+    effects or an intercept: the dummies partialled out exactly). ``out``: a dict that
+    receives ``mm``, the squared norm of that derivative (the ``1/s2`` part of the rho
+    entry)."""
     t1, t2, t3, apply = _traces_and_apply(jac, rho, c)
     N = jac.n
-    xb = (Xd @ beta).reshape(T, N)
+    xb = (Xd @ beta).reshape(T, N) if mean is None else mean
     axb = apply(xb.T).T                            # A applied within each period
+    if proj is not None:
+        axb = proj(axb)
     k = Xd.shape[1]
     info = np.zeros((k + 2, k + 2))
     info[:k, :k] = Xd.T @ Xd / s2
     info[:k, k] = info[k, :k] = Xd.T @ axb.ravel() / s2
-    info[k, k] = T_star * (t2 + t3) + float((axb * axb).sum()) / s2
+    mm = float((axb * axb).sum())
+    if out is not None:
+        out["mm"] = mm
+    info[k, k] = T_star * (t2 + t3) + mm / s2
     info[k, k + 1] = info[k + 1, k] = T_star * t1 / s2
     info[k + 1, k + 1] = n_star / (2 * s2 ** 2)
     return info
+
+
+def _sigma2_free(info: np.ndarray, k: int, mm: float, s2: float) -> np.ndarray:
+    """C of ``S(s2) = G / s2 + C``: the information of (beta, spatial) with sigma2 (last)
+    partialled out is the ``1/s2`` cross-products G plus C, the spatial block's traces
+    (less their sigma2 part, which is free of s2); ``mm / s2`` is the first spatial
+    parameter's ``1/s2`` term (SAR / SDM / SAC; 0 for SEM)."""
+    C = np.zeros((info.shape[0] - 1,) * 2)
+    C[k:, k:] = info[k:-1, k:-1] - np.outer(info[k:-1, -1], info[k:-1, -1]) / info[-1, -1]
+    C[k, k] -= mm / s2
+    return C
 
 
 def _info_error(xx, lam, s2, jac, n_star, T_star, c):
@@ -495,7 +547,7 @@ def fit_spatial(data: pd.DataFrame, y: str, x: Any, *, entity: str, time: str, w
         names = ["const"] + names if fe == "random" else names
     else:
         est = _estimate_fixed(pdata, Xraw, model, fe, lee_yu, jac)
-    beta, sp_vals, s2, ll, info, extra, sigma2_mu = est
+    beta, sp_vals, s2, ll, info, extra, sigma2_mu, info_c = est
     try:
         V = np.linalg.inv(info)
     except np.linalg.LinAlgError:
@@ -509,7 +561,8 @@ def fit_spatial(data: pd.DataFrame, y: str, x: Any, *, entity: str, time: str, w
         params=params, cov=cov_full.iloc[:len(terms), :len(terms)].copy(), model=model,
         fe=fe, lee_yu=bool(lee_yu), sigma2=s2, loglik=ll, nobs=N * T, n_entities=N,
         n_periods=T, cov_full=cov_full, x_names=tuple(n for n in names if n != "const"),
-        durbin_names=tuple(dnames), level=level, sigma2_mu=sigma2_mu, _jacobian=jac)
+        durbin_names=tuple(dnames), level=level, sigma2_mu=sigma2_mu, _jacobian=jac,
+        _info_sigma2_free=info_c)
 
 
 def _check_spec(pdata: PanelData, model: str, fe: str | None, lee_yu: bool) -> None:
@@ -554,29 +607,82 @@ def _durbin_design(pdata: PanelData, model: str, durbin: Any):
 
 
 def _estimate_fixed(pdata, Xraw, model, fe, lee_yu, jac):
-    """Demeaned-data ML: beta, {name: value}, s2, loglik, information, [], None."""
+    """Demeaned-data ML: beta, {name: value}, s2, loglik, information, [], None.
+
+    The direct approach with time effects or an intercept (``lee_yu=False``, ``fe`` not
+    "entity") concentrates the dummies out exactly: by demeaning for SAR / SDM (and for
+    the error models when W's row sums are equal), else by projecting the filtered data
+    off ``(I - lambda W) 1`` (:mod:`dtistat.spatial.dummies`); the information matrix has
+    the dummies partialled out."""
+    T, N, k = Xraw.shape
+    Ws = pdata.w.sparse
+    n_star, T_star, c = _counts(fe, lee_yu, N, T)
+    wy = _lag(Ws, pdata.y)
+    exact = not lee_yu and fe != "entity"
+    if model in ("sar", "sdm"):
+        Xd = _demean(Xraw, fe).reshape(T * N, k)
+        yd, wyd = _demean(pdata.y, fe).ravel(), _demean(wy, fe).ravel()
+        beta, rho, s2, ll, _ = _fit_lag(yd, wyd, Xd, jac, n_star, T_star, c)
+        mean = proj = None
+        if exact:   # LSDV: (I - rho W) y_E - e = X_E beta + the fitted dummies
+            e = (yd - rho * wyd - Xd @ beta).reshape(T, N)
+            mean = _entity_part(pdata.y - rho * wy, fe) - e
+            proj = lambda a: _demean(a, None if fe is None else "time")  # noqa: E731
+        parts: dict = {}
+        info = _info_lag(Xd, beta, rho, s2, jac, T, n_star, T_star, c, mean, proj, parts)
+        C = _sigma2_free(info, Xd.shape[1], parts["mm"], s2)
+        return beta, {"rho": rho}, s2, ll, info, [], None, C
+    return _estimate_error(pdata, Xraw, model, fe, jac, (n_star, T_star, c), exact, wy)
+
+
+def _entity_part(a: np.ndarray, fe: str | None) -> np.ndarray:
+    """The data with the entity effects removed (demeaned over time) when ``fe`` has
+    them; the time effects / intercept are left in."""
+    return _demean(a, "entity") if fe in ("entity", "twoway") else a
+
+
+def _estimate_error(pdata, Xraw, model, fe, jac, counts, exact, wy):
+    """SEM / SDEM / SAC with fixed effects (see :func:`_estimate_fixed`)."""
+    from dtistat.spatial.dummies import (
+        Cross,
+        DummyCross,
+        dummy_coef,
+        project_dummies,
+        row_sums_vary,
+    )
     from dtistat.spatial.sac import fit_sac, info_sac
 
     T, N, k = Xraw.shape
     Ws = pdata.w.sparse
-    Xd = _demean(Xraw, fe).reshape(T * N, k)
-    yd = _demean(pdata.y, fe).ravel()
-    wy = _lag(Ws, pdata.y)
-    wyd = _demean(wy, fe).ravel()
-    n_star, T_star, c = _counts(fe, lee_yu, N, T)
-    if model in ("sar", "sdm"):
-        beta, rho, s2, ll, _ = _fit_lag(yd, wyd, Xd, jac, n_star, T_star, c)
-        info = _info_lag(Xd, beta, rho, s2, jac, T, n_star, T_star, c)
-        return beta, {"rho": rho}, s2, ll, info, [], None
-    WXd = _demean(_lag(Ws, Xraw), fe).reshape(T * N, k)
-    if model == "sac":
-        wwyd = _demean(_lag(Ws, wy), fe).ravel()
-        beta, rho, lam, s2, ll = fit_sac(yd, wyd, wwyd, Xd, WXd, jac, n_star, T_star, c)
-        info = info_sac(Xd, beta, rho, lam, s2, Ws, T, n_star, T_star, c)
-        return beta, {"rho": rho, "lambda": lam}, s2, ll, info, [], None
-    beta, lam, s2, ll, xx = _fit_error(yd, wyd, Xd, WXd, jac, n_star, T_star, c)
-    info = _info_error(xx, lam, s2, jac, n_star, T_star, c)
-    return beta, {"lambda": lam}, s2, ll, info, [], None
+    cols = [Xraw, pdata.y[..., None]] + ([wy[..., None]] if model == "sac" else [])
+    Z = np.concatenate(cols, axis=-1)
+    WZ = _lag(Ws, Z)
+    fe_t = None if fe is None else "time"
+    r = np.asarray(Ws.sum(axis=1)).ravel()
+    if exact and row_sums_vary(Ws):
+        cross = DummyCross(_entity_part(Z, fe), _entity_part(WZ, fe), r, fe_t)
+    else:
+        m = Z.shape[-1]
+        cross = Cross(_demean(Z, fe).reshape(-1, m), _demean(WZ, fe).reshape(-1, m))
+    if model != "sac":
+        beta, lam, s2, ll, xx = _fit_error(cross, k, jac, *counts)
+        info = _info_error(xx, lam, s2, jac, *counts)
+        C = _sigma2_free(info, len(beta), 0.0, s2)
+        return beta, {"lambda": lam}, s2, ll, info, [], None, C
+    beta, rho, lam, s2, ll = fit_sac(cross, k, jac, *counts)
+    X3, mean, proj = _demean(Xraw, fe), None, None
+    if exact:   # fitted dummies: B (A y_E - X_E b) regressed on (I - lambda W) 1
+        X3 = _entity_part(Xraw, fe)
+        b1 = 1.0 - lam * r
+        u = _entity_part(pdata.y - rho * wy, fe) - X3 @ beta
+        a = dummy_coef(u - lam * _lag(Ws, u), b1, fe_t)
+        mean = X3 @ beta + (a if fe is None else a[:, None])
+        proj = lambda v: project_dummies(v, b1, fe_t)  # noqa: E731
+    parts: dict = {}
+    info = info_sac(X3.reshape(T * N, k), beta, rho, lam, s2, Ws, T, *counts, mean, proj,
+                    parts)
+    C = _sigma2_free(info, k, parts["mm"], s2)
+    return beta, {"rho": rho, "lambda": lam}, s2, ll, info, [], None, C
 
 
 def _estimate_random(pdata, Xraw, model, jac, time_effects=False):
@@ -607,7 +713,7 @@ def _estimate_random(pdata, Xraw, model, jac, time_effects=False):
         sp_vals = {"lambda": lam}
     if time_effects:
         beta, info = beta[T:], drop_nuisance(info, T)
-    return beta, sp_vals, s2, ll, info, ["psi"], psi * s2
+    return beta, sp_vals, s2, ll, info, ["psi"], psi * s2, None
 
 
 def _estimate_random_leeyu(pdata, Xraw, model, jac):
@@ -629,9 +735,9 @@ def _estimate_random_leeyu(pdata, Xraw, model, jac):
         wy = _demean(_lag(pdata.w.sparse, pdata.y), "time")
         beta, sp, s2, ll, psi, info = fit_lag_random(_demean(pdata.y, "time"), wy, Xd, jac,
                                                      _fit_lag, _info_lag, lee_yu=True)
-        return beta, {"rho": sp}, s2, ll, info, ["psi"], psi * s2
+        return beta, {"rho": sp}, s2, ll, info, ["psi"], psi * s2, None
     F = helmert(N)                                                # (N - 1) x N
     Ws = F @ (pdata.w.sparse @ F.T)
     beta, sp, s2, ll, psi, info = fit_error_random(
         pdata.y @ F.T, np.einsum("mn,tnk->tmk", F, Xraw), Ws, jac.bounds)
-    return beta, {"lambda": sp}, s2, ll, info, ["psi"], psi * s2
+    return beta, {"lambda": sp}, s2, ll, info, ["psi"], psi * s2, None

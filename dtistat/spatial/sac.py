@@ -35,16 +35,11 @@ def _center(M: np.ndarray) -> np.ndarray:
     return M - M.mean(1, keepdims=True)
 
 
-def _cross(Z: np.ndarray, WZ: np.ndarray):
-    return Z.T @ Z, Z.T @ WZ, WZ.T @ WZ
-
-
-def fit_sac(yd, wyd, wwyd, Xd, WXd, jac, n_star, T_star, c):
-    """SAC on demeaned arrays: returns beta, rho, lambda, sigma2, loglik."""
-    k = Xd.shape[1]
-    Z = np.column_stack([Xd, yd, wyd])
-    WZ = np.column_stack([WXd, wyd, wwyd])
-    ZZ, ZW, WW = _cross(Z, WZ)
+def fit_sac(cross, k, jac, n_star, T_star, c):
+    """SAC from the cross-products ``cross(lambda)`` of the filtered ``[X, y, Wy]`` (a
+    :class:`~dtistat.spatial.dummies.Cross`, k regressors): returns beta, rho, lambda,
+    sigma2, loglik."""
+    ZZ = cross(0.0)
     dz = np.sqrt(np.diag(ZZ[:k, :k]))  # equilibrated: the rank must not depend on units
     dz[dz == 0] = 1.0
     if np.linalg.matrix_rank(ZZ[:k, :k] / np.outer(dz, dz)) < k:
@@ -56,7 +51,7 @@ def fit_sac(yd, wyd, wwyd, Xd, WXd, jac, n_star, T_star, c):
         return T_star * (jac.logdet(r) - (c * np.log(1 - r) if c else 0.0))
 
     def ss(rho, lam):
-        M = ZZ - lam * (ZW + ZW.T) + lam * lam * WW
+        M = cross(lam)
         g = np.array([1.0, -rho])
         xy = M[:k, k:] @ g
         b = np.linalg.solve(M[:k, :k], xy)
@@ -88,8 +83,14 @@ def fit_sac(yd, wyd, wwyd, Xd, WXd, jac, n_star, T_star, c):
     return beta, rho, lam, s2, float(ll)
 
 
-def info_sac(Xd, beta, rho, lam, s2, W, T, n_star, T_star, c):
-    """The information matrix of (b, rho, lambda, sigma2) (module docstring); dense."""
+def info_sac(Xd, beta, rho, lam, s2, W, T, n_star, T_star, c, mean=None, proj=None,
+             out=None):
+    """The information matrix of (b, rho, lambda, sigma2) (module docstring); dense.
+
+    ``mean``: the fitted mean of ``A y`` with the fitted dummies (T x N, default
+    ``Xd b``); ``proj``: the projection off the filtered dummies ``B D``, applied to
+    ``B X`` and ``B W A^-1 mean`` (the direct approach with time effects or an
+    intercept: the dummies partialled out); ``out``: a dict that receives ``mm = m'm``."""
     N = W.shape[0]
     Wd = W.toarray() if hasattr(W, "toarray") else np.asarray(W)
     I = np.eye(N)
@@ -104,10 +105,12 @@ def info_sac(Xd, beta, rho, lam, s2, W, T, n_star, T_star, c):
     k = Xd.shape[1]
     X3 = Xd.reshape(T, N, k)
     BX = np.einsum("ij,tjk->tik", B, X3)
-    m = np.einsum("ij,tj->ti", B @ WA, X3 @ beta)
+    m = np.einsum("ij,tj->ti", B @ WA, X3 @ beta if mean is None else mean)
     if c:
         BX = BX - BX.mean(1, keepdims=True)
         m = m - m.mean(1, keepdims=True)
+    if proj is not None:
+        BX, m = proj(BX), proj(m)
     BX = BX.reshape(-1, k)
     m = m.ravel()
 
@@ -117,6 +120,8 @@ def info_sac(Xd, beta, rho, lam, s2, W, T, n_star, T_star, c):
     info = np.zeros((k + 3, k + 3))
     info[:k, :k] = BX.T @ BX / s2
     info[:k, k] = info[k, :k] = BX.T @ m / s2
+    if out is not None:
+        out["mm"] = float(m @ m)
     info[k, k] = T_star * tr2(Prho, Prho) + float(m @ m) / s2
     info[k, k + 1] = info[k + 1, k] = T_star * tr2(Prho, Plam)
     info[k + 1, k + 1] = T_star * tr2(Plam, Plam)
