@@ -813,6 +813,14 @@ class CFAResult(Result):
     nobs: int
     n_iter: int
     heywood: tuple = field(default_factory=tuple)
+    estimator: str = "ML"
+    implied_mean: pd.Series | None = None   # with a mean structure
+    sample_mean: pd.Series | None = None
+
+    @property
+    def meanstructure(self) -> bool:
+        """Whether the model has a mean structure (intercepts and factor means)."""
+        return self.implied_mean is not None
 
     @property
     def loadings(self) -> pd.DataFrame:
@@ -884,20 +892,38 @@ class CFAResult(Result):
         return [f"N={self.nobs}", f"chi2({int(f['df'])})={f['chi2']:.3f}",
                 f"CFI={f['cfi']:.3f}", f"RMSEA={f['rmsea']:.3f}", f"SRMR={f['srmr']:.3f}"]
 
-    def summary(self) -> Summary:
-        """Fit measures, every parameter with SE and std.all, reliability."""
+    def _header(self) -> list[tuple[str, str]]:
         f = self.fit
-        header = [
-            ("Estimation", f"ML, N = {self.nobs}, {int(f['npar'])} free parameters, "
-                           f"{self.n_iter} iterations"),
+        est = ("ML" if self.estimator == "ML" else
+               "MLR (ML estimates; Huber-White SEs from the observed information; "
+               "Yuan-Bentler scaled test, Mplus variant)")
+        means = ", mean structure" if self.meanstructure else ""
+        rows = [
+            ("Estimation", f"{est}, N = {self.nobs}, {int(f['npar'])} free parameters"
+                           f"{means}, {self.n_iter} iterations"),
             ("Model test", f"chi2({int(f['df'])}) = {f['chi2']:.3f}, p = {f['p_value']:.4f}"),
             ("Baseline", f"chi2({int(f['baseline_df'])}) = {f['baseline_chi2']:.3f}"),
             ("Fit", f"CFI = {f['cfi']:.3f}, TLI = {f['tli']:.3f}, RMSEA = {f['rmsea']:.3f} "
                     f"[90% CI {f['rmsea_ci_low']:.3f}, {f['rmsea_ci_high']:.3f}], "
                     f"SRMR = {f['srmr']:.3f}"),
-            ("Information criteria", f"log-likelihood = {f['loglik']:.3f}, AIC = "
-                                     f"{f['aic']:.3f}, BIC = {f['bic']:.3f}"),
         ]
+        if self.estimator == "MLR":
+            rows[2:2] = [("Scaled test", f"chi2({int(f['df'])}) = {f['chi2_scaled']:.3f}, "
+                          f"p = {f['p_value_scaled']:.4f}, scaling factor "
+                          f"{f['scaling_factor']:.3f}")]
+            rows += [("Scaled fit", f"CFI = {f['cfi_scaled']:.3f}, TLI = "
+                                    f"{f['tli_scaled']:.3f}, RMSEA = {f['rmsea_scaled']:.3f}"),
+                     ("Robust fit", f"CFI = {f['cfi_robust']:.3f}, TLI = "
+                                    f"{f['tli_robust']:.3f}, RMSEA = {f['rmsea_robust']:.3f} "
+                                    f"[90% CI {f['rmsea_ci_low_robust']:.3f}, "
+                                    f"{f['rmsea_ci_high_robust']:.3f}]")]
+        rows.append(("Information criteria", f"log-likelihood = {f['loglik']:.3f}, AIC = "
+                                             f"{f['aic']:.3f}, BIC = {f['bic']:.3f}"))
+        return rows
+
+    def summary(self) -> Summary:
+        """Fit measures, every parameter with SE and std.all, reliability."""
+        header = self._header()
         tabs = {"Parameters": self.estimates[["term", "estimate", "std_error", "statistic",
                                               "p_value", "std_all"]].set_index("term")}
         if len(self.reliability):
@@ -912,19 +938,22 @@ class CFAResult(Result):
         return self.fit.to_frame("value")
 
     def __str__(self) -> str:
-        f = self.fit
-        head = [
-            f"ML estimation (N = {self.nobs}, {int(f['npar'])} free parameters, "
-            f"{self.n_iter} iterations)",
-            f"  chi2({int(f['df'])}) = {f['chi2']:.3f}, p = {f['p_value']:.4f}; "
-            f"baseline chi2({int(f['baseline_df'])}) = {f['baseline_chi2']:.3f}",
-            f"  CFI = {f['cfi']:.3f}, TLI = {f['tli']:.3f}, RMSEA = {f['rmsea']:.3f} "
-            f"[90% CI {f['rmsea_ci_low']:.3f}, {f['rmsea_ci_high']:.3f}], "
-            f"SRMR = {f['srmr']:.3f}",
-            f"  log-likelihood = {f['loglik']:.3f}, AIC = {f['aic']:.3f}, "
-            f"BIC = {f['bic']:.3f}",
-            "",
-        ]
+        if self.estimator == "ML" and not self.meanstructure:
+            f = self.fit
+            head = [
+                f"ML estimation (N = {self.nobs}, {int(f['npar'])} free parameters, "
+                f"{self.n_iter} iterations)",
+                f"  chi2({int(f['df'])}) = {f['chi2']:.3f}, p = {f['p_value']:.4f}; "
+                f"baseline chi2({int(f['baseline_df'])}) = {f['baseline_chi2']:.3f}",
+                f"  CFI = {f['cfi']:.3f}, TLI = {f['tli']:.3f}, RMSEA = {f['rmsea']:.3f} "
+                f"[90% CI {f['rmsea_ci_low']:.3f}, {f['rmsea_ci_high']:.3f}], "
+                f"SRMR = {f['srmr']:.3f}",
+                f"  log-likelihood = {f['loglik']:.3f}, AIC = {f['aic']:.3f}, "
+                f"BIC = {f['bic']:.3f}",
+                "",
+            ]
+        else:
+            head = [f"{k}: {v}" for k, v in self._header()] + [""]
         est = self.estimates[["term", "estimate", "std_error", "statistic", "p_value",
                               "std_all"]]
         body = est.to_string(index=False, float_format=lambda v: f"{v:.3f}",
@@ -953,9 +982,14 @@ def _ncx2_lambda(chi2: float, df: int, prob: float) -> float:
 
 
 def _fit_measures(S: np.ndarray, Sig: np.ndarray, fmin: float, n: int, q: int,
-                  level: float = 0.90) -> dict:
+                  level: float = 0.90, means: tuple | None = None) -> dict:
+    """lavaan's fit measures; ``means=(sample means, implied means)`` for a mean structure.
+
+    With means the p means count as moments, the mean residuals enter SRMR (lavaan's
+    ``srmr_bentler`` with a mean structure) and the log-likelihood.
+    """
     p = S.shape[0]
-    moments = p * (p + 1) // 2
+    moments = p * (p + 1) // 2 + (p if means is not None else 0)
     df = moments - q
     chi2 = n * fmin
     _, ld_s = np.linalg.slogdet(S)
@@ -978,12 +1012,16 @@ def _fit_measures(S: np.ndarray, Sig: np.ndarray, fmin: float, n: int, q: int,
     # SRMR as lavaan's default (Bentler): residuals scaled by the sample SDs, over
     # the p(p+1)/2 non-duplicated elements.
     sd = np.sqrt(np.diag(S))
-    res = (S - Sig) / np.outer(sd, sd)
-    tri = np.tril_indices(p)
-    srmr = float(np.sqrt(np.mean(res[tri] ** 2)))
+    res = ((S - Sig) / np.outer(sd, sd))[np.tril_indices(p)]
+    dev = 0.0
+    if means is not None:
+        d = means[0] - means[1]
+        res = np.r_[res, d / sd]
+        dev = float(d @ np.linalg.solve(Sig, d))
+    srmr = float(np.sqrt(np.mean(res ** 2)))
     _, ld_sig = np.linalg.slogdet(Sig)
     loglik = -0.5 * n * (p * math.log(2 * math.pi) + ld_sig
-                         + float(np.trace(np.linalg.solve(Sig, S))))
+                         + float(np.trace(np.linalg.solve(Sig, S))) + dev)
     loglik_h1 = -0.5 * n * (p * math.log(2 * math.pi) + ld_s + p)
     return {
         "npar": q, "nobs": n, "chi2": chi2, "df": df, "p_value": p_value,
@@ -1100,10 +1138,21 @@ def _sample_cov(X: np.ndarray, scale: np.ndarray, cols: list) -> np.ndarray:
     return S
 
 
+def _check_estimator(estimator: Any) -> str:
+    """'ML' or 'MLR' (lavaan's names, any case)."""
+    name = estimator.upper() if isinstance(estimator, str) else None
+    if name not in ("ML", "MLR"):
+        raise ParameterError(f"estimator must be 'ML' (normal-theory standard errors and "
+                             f"test) or 'MLR' (robust: sandwich standard errors, "
+                             f"Yuan-Bentler scaled test); got {estimator!r}")
+    return name
+
+
 def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
             level: float = 0.95, group: Any = None,
             group_equal: Sequence[str] | str = (),
-            group_partial: Sequence[str] | str = ()) -> CFAResult | MultiGroupCFAResult:
+            group_partial: Sequence[str] | str = (), meanstructure: bool = False,
+            estimator: str = "ML") -> CFAResult | MultiGroupCFAResult:
     """Confirmatory factor analysis / SEM by maximum likelihood, on lavaan's scale.
 
     Parameters
@@ -1133,6 +1182,17 @@ def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
     group_partial : str or sequence of str
         With ``group``: parameters exempt from ``group_equal`` (partial invariance,
         lavaan's ``group.partial``), e.g. ``["x3 ~1", "visual =~ x2"]``.
+    meanstructure : bool
+        Add the means (lavaan's ``meanstructure``): free intercepts of the observed
+        variables, factor means fixed at 0, unless the model's ``~ 1`` statements say
+        otherwise (``x1 ~ 1``, ``x1 + x2 ~ 0.5*1``, ``visual ~ NA*1``, labels). A
+        ``~ 1`` statement in the model implies it, as in lavaan.
+    estimator : {"ML", "MLR"}
+        ``"MLR"`` (lavaan's name): the ML estimates with Huber-White sandwich standard
+        errors from the observed information, the Yuan-Bentler scaled chi2 (Mplus
+        variant) with its scaling factor, and scaled and robust CFI, TLI and RMSEA in
+        ``fit`` (``*_scaled``, ``*_robust``). Implies ``meanstructure``; single group
+        only. See docs/robust-cfa.md.
 
     Returns
     -------
@@ -1193,7 +1253,13 @@ def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
     """
     from dtistat import _cfa
 
+    if not isinstance(meanstructure, bool | np.bool_):
+        raise ParameterError(f"meanstructure must be True or False; got {meanstructure!r}")
     if group is not None:
+        if _check_estimator(estimator) != "ML":
+            raise ParameterError(f"estimator={estimator!r} is not available with group= "
+                                 f"(multi-group fits use ML); drop group= or use "
+                                 f"estimator='ML'")
         from dtistat.invariance import fit_cfa_groups
 
         return fit_cfa_groups(data, model, group=group, group_equal=group_equal,
@@ -1206,7 +1272,14 @@ def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
                              f"groups")
     check_frame(data)
     level = check_level(level)
-    spec = _cfa.build_model(_cfa.parse_model(model), list(data.columns), std_lv=std_lv)
+    estimator = _check_estimator(estimator)
+    stmts = _cfa.parse_model(model)
+    if meanstructure or estimator == "MLR" or any(s.op == "~1" for s in stmts):
+        from dtistat._cfa_means import fit_cfa_means
+
+        return fit_cfa_means(data, model, stmts, std_lv=std_lv, level=level,
+                             estimator=estimator)
+    spec = _cfa.build_model(stmts, list(data.columns), std_lv=std_lv)
     obs = spec.observed
     X, _, scale = _numeric_block(data, obs, what="the CFA")
     n, p = X.shape

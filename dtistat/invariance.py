@@ -309,34 +309,41 @@ def _param_names(gm, labels) -> list:
     return names
 
 
-def _estimates(gm, rams, theta, se, names, labels, level) -> pd.DataFrame:
-    """Every parameter of every group (lavaan's parameterEstimates with a group column)."""
+def group_table(m, r, theta, se, level) -> tuple[pd.DataFrame, list]:
+    """One group's parameters with their means rows, and each row's free index."""
     from dtistat._cfa_groups import _split
     from dtistat.factors import _parameter_table
 
     z = stats.norm.ppf(0.5 + level / 2)
+    cm, mean = _split(m)
+    A, Sm = r.matrices(theta)
+    tvar = np.diag(r.implied(theta)[4])
+    est = _parameter_table(cm, A, Sm, tvar, se, level)
+    mv = r.means(theta)
+    rows = []
+    for ps, k in mean:
+        e, s = mv[ps.i], se[k] if k >= 0 else math.nan
+        stat = e / s if k >= 0 and s > 0 else math.nan
+        rows.append({"term": f"{ps.lhs} ~1", "estimate": e, "std_error": s,
+                     "statistic": stat, "p_value": 2 * stats.norm.sf(abs(stat))
+                     if np.isfinite(stat) else math.nan,
+                     "ci_low": e - z * s, "ci_high": e + z * s,
+                     "std_all": e / math.sqrt(tvar[ps.i]) if tvar[ps.i] > 0 else math.nan,
+                     "lhs": ps.lhs, "op": "~1", "rhs": "", "label": ps.label or "",
+                     "free": k >= 0})
+    est = pd.concat([est, pd.DataFrame(rows)], ignore_index=True)
+    kof = {(ps.lhs, ps.op, ps.rhs): k for ps, k in zip(cm.params, cm.free_index,
+                                                       strict=True)}
+    kof.update({(ps.lhs, "~1", ""): k for ps, k in mean})
+    ks = [kof[key] for key in zip(est["lhs"], est["op"], est["rhs"], strict=True)]
+    return est, ks
+
+
+def _estimates(gm, rams, theta, se, names, labels, level) -> pd.DataFrame:
+    """Every parameter of every group (lavaan's parameterEstimates with a group column)."""
     frames = []
     for g, (m, r) in enumerate(zip(gm.models, rams, strict=True)):
-        cm, mean = _split(m)
-        A, Sm = r.matrices(theta)
-        tvar = np.diag(r.implied(theta)[4])
-        est = _parameter_table(cm, A, Sm, tvar, se, level)
-        mv = r.means(theta)
-        rows = []
-        for ps, k in mean:
-            e, s = mv[ps.i], se[k] if k >= 0 else math.nan
-            stat = e / s if k >= 0 and s > 0 else math.nan
-            rows.append({"term": f"{ps.lhs} ~1", "estimate": e, "std_error": s,
-                         "statistic": stat, "p_value": 2 * stats.norm.sf(abs(stat))
-                         if np.isfinite(stat) else math.nan,
-                         "ci_low": e - z * s, "ci_high": e + z * s,
-                         "std_all": e / math.sqrt(tvar[ps.i]) if tvar[ps.i] > 0 else math.nan,
-                         "lhs": ps.lhs, "op": "~1", "rhs": "", "label": "", "free": k >= 0})
-        est = pd.concat([est, pd.DataFrame(rows)], ignore_index=True)
-        kof = {(ps.lhs, ps.op, ps.rhs): k for ps, k in zip(cm.params, cm.free_index,
-                                                           strict=True)}
-        kof.update({(ps.lhs, "~1", ""): k for ps, k in mean})
-        ks = [kof[key] for key in zip(est["lhs"], est["op"], est["rhs"], strict=True)]
+        est, ks = group_table(m, r, theta, se, level)
         est["param"] = [names[k] if k >= 0 else "" for k in ks]
         est["term"] = [f"{t} [{labels[g]}]" for t in est["term"]]
         est.insert(1, "group", labels[g])

@@ -1,0 +1,159 @@
+"""Robust ML (lavaan's ``estimator="MLR"``) for a single-group CFA/SEM with means.
+
+Internal module behind ``fit_cfa(..., estimator="MLR")``. With ``l_i(theta)`` the normal
+log-likelihood of case i (mean structure included, as MLR implies):
+
+* ``A0 = -(1/N) d^2 sum_i l_i / dtheta^2``, the observed information per case (lavaan's
+  ``information="observed"``, ``observed.information="hessian"``): here the central
+  finite difference of the analytic gradient, as lavaan does;
+* ``B0 = (1/N) sum_i s_i s_i'`` with ``s_i = dl_i/dtheta`` the casewise scores (the
+  first-order information);
+* the sandwich ``V = A0^-1 B0 A0^-1 / N`` (lavaan's ``se="robust.huber.white"``);
+* the Yuan-Bentler scaling factor, Mplus variant (lavaan's ``test="yuan.bentler.mplus"``,
+  ``lav_test_yb_mplus_trace``): ``c = (tr(A1^-1 B1) - tr(A0^-1 B0)) / df`` with A1, B1
+  the information and first-order information of the unrestricted model (means and
+  covariances free) at the sample moments. At that point both have closed forms:
+  ``tr(A1^-1 B1) = p + (b2p - p) / 2`` with ``b2p`` Mardia's multivariate kurtosis
+  (mean squared Mahalanobis distance), which is ``p + p(p+1)/2`` under normality.
+
+Everything is computed on the correlation-like scale of the fit (``u = theta / scale``,
+data divided by the observed SDs); traces are invariant to that reparametrization and
+the covariance is scaled back by the caller.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["casewise_scores", "observed_information", "unrestricted_trace",
+           "independence_trace", "robust_ml", "robust_fit"]
+
+
+def casewise_scores(ram, u: np.ndarray, Z: np.ndarray) -> np.ndarray:
+    """``dl_i/du`` for every case (rows of ``Z``): an (n, q) array.
+
+    ``l_i = -1/2 [log|Sigma| + r_i' W r_i] + const`` with ``r_i = z_i - mu`` and
+    ``W = Sigma^-1``, so ``dl_i/du_k = -1/2 tr(W dSigma_k) + 1/2 r_i' W dSigma_k W r_i
+    + dmu_k' W r_i``.
+    """
+    W, mu, D, Dm = ram.jacobians(u)
+    Y = (Z - mu) @ W
+    first = -0.5 * np.einsum("ij,kji->k", W, D)
+    quad = 0.5 * np.einsum("ni,kij,nj->nk", Y, D, Y, optimize=True)
+    return first + quad + Y @ Dm.T
+
+
+def observed_information(ram, u: np.ndarray, h: float = 1e-5) -> np.ndarray:
+    """Observed information per case: half the Hessian of F (= -2/N loglik + const).
+
+    Central differences of the analytic gradient of F in every coordinate (u is of
+    order 1 on the correlation scale), symmetrized.
+    """
+    q = len(u)
+    H = np.empty((q, q))
+    for k in range(q):
+        e = np.zeros(q)
+        e[k] = h
+        H[:, k] = (ram.grad_info(u + e)[0] - ram.grad_info(u - e)[0]) / (2 * h)
+    return 0.25 * (H + H.T)
+
+
+def unrestricted_trace(Z: np.ndarray) -> float:
+    """``tr(A1^-1 B1)`` of the unrestricted model at the sample moments.
+
+    The mean block gives ``mean(r_i' W r_i) = p``; the covariance block, with ``d_i``
+    the squared Mahalanobis distance of case i, ``1/2 mean(tr((W r_i r_i' - I)^2))
+    = 1/2 (mean(d_i^2) - 2 p + p)`` (the blocks of A1 do not interact at the sample
+    moments).
+    """
+    n, p = Z.shape
+    r = Z - Z.mean(axis=0)
+    S = r.T @ r / n
+    d = np.einsum("ni,ni->n", r @ np.linalg.inv(S), r)
+    return float(p + 0.5 * (np.mean(d ** 2) - p))
+
+
+def independence_trace(Z: np.ndarray) -> float:
+    """``tr(A0^-1 B0)`` of the independence (baseline) model: means and variances free.
+
+    Per variable ``1 + (kurtosis - 1) / 2`` (``m4 / m2^2``); the observed information
+    equals the expected one at this model's estimates.
+    """
+    r = Z - Z.mean(axis=0)
+    m2 = np.mean(r ** 2, axis=0)
+    kurt = np.mean(r ** 4, axis=0) / m2 ** 2
+    return float(np.sum(1.0 + 0.5 * (kurt - 1.0)))
+
+
+def robust_ml(ram, u: np.ndarray, Z: np.ndarray, df: int, base_df: int) -> dict:
+    """Sandwich covariance of ``u`` and the Yuan-Bentler (Mplus) scaling factors.
+
+    Returns ``vcov`` (of u), ``scaling`` (model, NaN when df is 0 or the trace is not
+    positive), ``baseline_scaling``, and lavaan's "scaling correction factor for the
+    MLR correction" of the H0 and H1 log-likelihoods (``tr/npar``, ``tr/ndat``).
+    """
+    n, p = Z.shape
+    A0 = observed_information(ram, u)
+    s = casewise_scores(ram, u, Z)
+    B0 = s.T @ s / n
+    A0_inv = np.linalg.inv(A0)
+    V = A0_inv @ B0 @ A0_inv / n
+    tr_h0 = float(np.sum(A0_inv * B0.T))
+    tr_h1 = unrestricted_trace(Z)
+    c = (tr_h1 - tr_h0) / df if df > 0 else np.nan
+    c_b = (tr_h1 - independence_trace(Z)) / base_df if base_df > 0 else np.nan
+    return {"vcov": 0.5 * (V + V.T), "scaling": c if c > 0 else np.nan,
+            "baseline_scaling": c_b if c_b > 0 else np.nan,
+            "loglik_scaling": tr_h0 / len(u),
+            "unrestricted_loglik_scaling": tr_h1 / (p + p * (p + 1) // 2)}
+
+
+def robust_fit(chi2: float, df: int, base_chi2: float, base_df: int, n: int, c: float,
+               c_b: float) -> dict:
+    """lavaan's scaled and robust fit measures from the two scaling factors.
+
+    Scaled: the indices of the scaled statistics ``chi2 / c`` and ``base_chi2 / c_b``.
+    Robust (Brosseau-Liard & Savalei 2014; Brosseau-Liard, Savalei & Li 2012, as
+    lavaan's ``lav_fit_cfi``/``lav_fit_rmsea``): noncentralities ``chi2 - c df`` and
+    ``base_chi2 - c_b base_df``; robust RMSEA ``sqrt(max(chi2 - c df, 0) / (N df))``
+    with the interval of the scaled statistic times ``sqrt(c)``.
+    """
+    from scipy import stats
+
+    from dtistat.factors import _ncx2_lambda
+
+    nan = float("nan")
+    xs, bs = chi2 / c, base_chi2 / c_b
+    out = {"chi2_scaled": xs, "scaling_factor": c,
+           "p_value_scaled": float(stats.chi2.sf(xs, df)) if df > 0 else nan,
+           "baseline_chi2_scaled": bs, "baseline_scaling_factor": c_b,
+           "cfi_scaled": _cfi(xs, df, bs, base_df, 1.0, 1.0),
+           "tli_scaled": _tli(xs, df, bs, base_df, 1.0, 1.0),
+           "cfi_robust": _cfi(chi2, df, base_chi2, base_df, c, c_b),
+           "tli_robust": _tli(chi2, df, base_chi2, base_df, c, c_b)}
+    for kind, x, mult in (("scaled", xs, 1.0), ("robust", xs, c)):
+        if df > 0 and np.isfinite(x) and np.isfinite(mult):
+            point = max(x - df, 0.0) * mult / (n * df)
+            lo = _ncx2_lambda(x, df, 0.95) * mult / (n * df)
+            hi = _ncx2_lambda(x, df, 0.05) * mult / (n * df)
+            vals = [float(np.sqrt(v)) for v in (point, lo, hi)]
+        else:
+            vals = [nan] * 3
+        for name, v in zip(("rmsea", "rmsea_ci_low", "rmsea_ci_high"), vals, strict=True):
+            out[f"{name}_{kind}"] = v
+    return out
+
+
+def _cfi(x2, df, b2, bdf, c, cb) -> float:
+    t1 = max(x2 - c * df, 0.0)
+    t2 = max(x2 - c * df, b2 - cb * bdf, 0.0)
+    if not np.all(np.isfinite([t1, t2])):
+        return float("nan")
+    return 1.0 if t2 == 0 else 1.0 - t1 / t2
+
+
+def _tli(x2, df, b2, bdf, c, cb) -> float:
+    t1, t2 = (x2 - c * df) * bdf, (b2 - cb * bdf) * df
+    if not np.all(np.isfinite([t1, t2])):
+        return float("nan")
+    return 1.0 - t1 / t2 if df > 0 and t2 != 0 else 1.0
