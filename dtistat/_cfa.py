@@ -500,7 +500,7 @@ def fit_ml(model: Model, S: np.ndarray, *, max_iter: int = 1000,
     ram = _RAM(model, R, fac, scale)
     u, f, H, it = _fisher_scoring(ram, _start_values(scaled, R), max_iter, tol)
     return {"theta": u * scale, "fmin": f, "info_scaled": H, "theta_scale": scale, "n_iter": it,
-            "ram": _RAM(model, S)}
+            "ram": _RAM(model, S), "scaled_ram": ram, "sd": d}
 
 
 def _fisher_scoring(ram: _RAM, theta: np.ndarray, max_iter: int,

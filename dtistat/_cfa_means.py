@@ -69,7 +69,7 @@ def fit_cfa_means(data: pd.DataFrame, model: str, stmts, *, std_lv: bool, level:
     Y, S, ybar = _moments(data, obs)
     n, p = Y.shape
     q = gm.n_free
-    df = _check_df(q, p)
+    _check_df(q, p)
     out = _cfa_groups.fit_groups(gm, [S], [ybar], [n])
     theta, scale = out["theta"], out["theta_scale"]
     _check_information(out["info_scaled"], m)
@@ -77,13 +77,8 @@ def fit_cfa_means(data: pd.DataFrame, model: str, stmts, *, std_lv: bool, level:
     Sig, mu = r.implied(theta)[:2]
     fit = _fit_measures(S, Sig, out["fmin"], n, q, means=(ybar, mu))
     if estimator == "MLR":
-        rob = _cfa_robust.robust_ml(out["scaled_rams"][0], theta / scale, Y / out["sd"],
-                                    df, fit["baseline_df"])
-        V = rob.pop("vcov") * np.outer(scale, scale)
-        fit.update(_cfa_robust.robust_fit(fit["chi2"], df, fit["baseline_chi2"],
-                                          fit["baseline_df"], n, rob["scaling"],
-                                          rob["baseline_scaling"]))
-        fit.update(rob)
+        V = _cfa_robust.mlr(out["scaled_rams"][0], theta / scale, Y / out["sd"], fit,
+                            means=True) * np.outer(scale, scale)
     else:
         V = 2.0 / n * np.linalg.inv(out["info_scaled"]) * np.outer(scale, scale)
     est, _ = group_table(m, r, theta, np.sqrt(np.diag(V)), level)

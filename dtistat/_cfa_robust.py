@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["casewise_scores", "observed_information", "unrestricted_trace",
-           "independence_trace", "robust_ml", "robust_fit"]
+           "independence_trace", "robust_ml", "robust_fit", "mlr", "CovOnly"]
 
 
 def casewise_scores(ram, u: np.ndarray, Z: np.ndarray) -> np.ndarray:
@@ -58,7 +58,26 @@ def observed_information(ram, u: np.ndarray, h: float = 1e-5) -> np.ndarray:
     return 0.25 * (H + H.T)
 
 
-def unrestricted_trace(Z: np.ndarray) -> float:
+class CovOnly:
+    """A covariance-only model (``_cfa._RAM``) seen as a mean-structure one.
+
+    Without a mean structure the means are the sample means (lavaan's casewise scores
+    use them), so the mean Jacobian is zero and the data are centered by the caller.
+    """
+
+    def __init__(self, ram):
+        self.ram = ram
+
+    def jacobians(self, u):
+        Sig = self.ram.implied(u)[0]
+        D = self.ram.derivatives(u)
+        return np.linalg.inv(Sig), np.zeros(len(Sig)), D, np.zeros(D.shape[:2])
+
+    def grad_info(self, u):
+        return self.ram.grad_info(u)
+
+
+def unrestricted_trace(Z: np.ndarray, means: bool = True) -> float:
     """``tr(A1^-1 B1)`` of the unrestricted model at the sample moments.
 
     The mean block gives ``mean(r_i' W r_i) = p``; the covariance block, with ``d_i``
@@ -70,10 +89,10 @@ def unrestricted_trace(Z: np.ndarray) -> float:
     r = Z - Z.mean(axis=0)
     S = r.T @ r / n
     d = np.einsum("ni,ni->n", r @ np.linalg.inv(S), r)
-    return float(p + 0.5 * (np.mean(d ** 2) - p))
+    return float(p * means + 0.5 * (np.mean(d ** 2) - p))
 
 
-def independence_trace(Z: np.ndarray) -> float:
+def independence_trace(Z: np.ndarray, means: bool = True) -> float:
     """``tr(A0^-1 B0)`` of the independence (baseline) model: means and variances free.
 
     Per variable ``1 + (kurtosis - 1) / 2`` (``m4 / m2^2``); the observed information
@@ -82,30 +101,46 @@ def independence_trace(Z: np.ndarray) -> float:
     r = Z - Z.mean(axis=0)
     m2 = np.mean(r ** 2, axis=0)
     kurt = np.mean(r ** 4, axis=0) / m2 ** 2
-    return float(np.sum(1.0 + 0.5 * (kurt - 1.0)))
+    return float(np.sum(1.0 * means + 0.5 * (kurt - 1.0)))
 
 
-def robust_ml(ram, u: np.ndarray, Z: np.ndarray, df: int, base_df: int) -> dict:
+def robust_ml(ram, u: np.ndarray, Z: np.ndarray, df: int, base_df: int,
+              means: bool = True) -> dict:
     """Sandwich covariance of ``u`` and the Yuan-Bentler (Mplus) scaling factors.
 
-    Returns ``vcov`` (of u), ``scaling`` (model, NaN when df is 0 or the trace is not
-    positive), ``baseline_scaling``, and lavaan's "scaling correction factor for the
-    MLR correction" of the H0 and H1 log-likelihoods (``tr/npar``, ``tr/ndat``).
+    ``ram`` has ``jacobians`` and ``grad_info`` (a ``_cfa_groups._GroupRAM``, or
+    :class:`CovOnly` with ``means=False``). Returns ``vcov`` (of u), ``scaling``
+    (model; NaN when df is 0 or the trace is not positive), ``baseline_scaling``, and
+    lavaan's "scaling correction factor for the MLR correction" of the H0 and H1
+    log-likelihoods (``tr/npar``, ``tr/ndat``).
     """
     n, p = Z.shape
+    if not means:
+        Z = Z - Z.mean(axis=0)
     A0 = observed_information(ram, u)
     s = casewise_scores(ram, u, Z)
     B0 = s.T @ s / n
     A0_inv = np.linalg.inv(A0)
     V = A0_inv @ B0 @ A0_inv / n
     tr_h0 = float(np.sum(A0_inv * B0.T))
-    tr_h1 = unrestricted_trace(Z)
+    tr_h1 = unrestricted_trace(Z, means)
     c = (tr_h1 - tr_h0) / df if df > 0 else np.nan
-    c_b = (tr_h1 - independence_trace(Z)) / base_df if base_df > 0 else np.nan
+    c_b = (tr_h1 - independence_trace(Z, means)) / base_df if base_df > 0 else np.nan
     return {"vcov": 0.5 * (V + V.T), "scaling": c if c > 0 else np.nan,
             "baseline_scaling": c_b if c_b > 0 else np.nan,
             "loglik_scaling": tr_h0 / len(u),
-            "unrestricted_loglik_scaling": tr_h1 / (p + p * (p + 1) // 2)}
+            "unrestricted_loglik_scaling": tr_h1 / (p * means + p * (p + 1) // 2)}
+
+
+def mlr(ram, u: np.ndarray, Z: np.ndarray, fit: dict, means: bool) -> np.ndarray:
+    """Add the scaled and robust measures to ``fit``; return the sandwich vcov of u."""
+    rob = robust_ml(ram, u, Z, int(fit["df"]), int(fit["baseline_df"]), means)
+    V = rob.pop("vcov")
+    fit.update(robust_fit(fit["chi2"], int(fit["df"]), fit["baseline_chi2"],
+                          int(fit["baseline_df"]), len(Z), rob.pop("scaling"),
+                          rob.pop("baseline_scaling")))
+    fit.update(rob)
+    return V
 
 
 def robust_fit(chi2: float, df: int, base_chi2: float, base_df: int, n: int, c: float,

@@ -1274,7 +1274,7 @@ def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
     level = check_level(level)
     estimator = _check_estimator(estimator)
     stmts = _cfa.parse_model(model)
-    if meanstructure or estimator == "MLR" or any(s.op == "~1" for s in stmts):
+    if meanstructure or any(s.op == "~1" for s in stmts):
         from dtistat._cfa_means import fit_cfa_means
 
         return fit_cfa_means(data, model, stmts, std_lv=std_lv, level=level,
@@ -1297,15 +1297,22 @@ def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
         warn("the model has 0 degrees of freedom (just identified): it fits perfectly "
              "and chi2, CFI, TLI and RMSEA carry no information")
     out = _cfa.fit_ml(spec, S)  # optimized on the correlation scale, returned on S's
-    theta, scale = out["theta"], out["theta_scale"]
+    theta, tscale = out["theta"], out["theta_scale"]
     _check_information(out["info_scaled"], spec)
-    V = 2.0 / n * np.linalg.inv(out["info_scaled"]) * np.outer(scale, scale)
-    se = np.sqrt(np.diag(V))
     Sig, _, total = out["ram"].implied(theta)
+    fit = _fit_measures(S, Sig, out["fmin"], n, q)
+    if estimator == "MLR":
+        from dtistat import _cfa_robust
+
+        V = _cfa_robust.mlr(_cfa_robust.CovOnly(out["scaled_ram"]), theta / tscale,
+                            X * scale / out["sd"], fit, means=False)
+    else:
+        V = 2.0 / n * np.linalg.inv(out["info_scaled"])
+    V = V * np.outer(tscale, tscale)
+    se = np.sqrt(np.diag(V))
     A, Sm = out["ram"].matrices(theta)
     est_df = _parameter_table(spec, A, Sm, np.diag(total), se, level)
     heywood = _cfa_heywood(spec, Sm, est_df)
-    fit = _fit_measures(S, Sig, out["fmin"], n, q)
     reliability = _reliability(spec, obs, S, est_df)
     free_names = {}
     for ps, k in zip(spec.params, spec.free_index, strict=True):
@@ -1323,4 +1330,5 @@ def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
         nobs=n,
         n_iter=out["n_iter"],
         heywood=tuple(heywood),
+        estimator=estimator,
     )
