@@ -1,7 +1,7 @@
 """Single-group CFA/SEM with a mean structure, by ML or robust ML (MLR).
 
-Internal module behind ``fit_cfa(..., meanstructure=True)``, ``~ 1`` in the model, or
-``estimator="MLR"``. The model is the multi-group engine's (:mod:`dtistat._cfa_groups`)
+Internal module behind ``fit_cfa(..., meanstructure=True)`` or ``~ 1`` in the model
+(with ``estimator="ML"`` or ``"MLR"``). The model is the multi-group engine's (:mod:`dtistat._cfa_groups`)
 with one group, so the estimates, the discrepancy (with its mean term) and the
 expected information are those of ``fit_cfa(group=...)``; MLR adds the sandwich
 covariance and the scaled test of :mod:`dtistat._cfa_robust`.
@@ -12,13 +12,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from dtistat.errors import EstimationError
 from dtistat.factors import (
     CFAResult,
     _cfa_heywood,
+    _check_df,
     _check_information,
     _correlation,
     _fit_measures,
+    _free_names,
     _numeric_block,
     _reliability,
     _sample_cov,
@@ -30,32 +31,7 @@ __all__ = ["fit_cfa_means"]
 def _moments(data: pd.DataFrame, obs: list) -> tuple:
     X, _, scale = _numeric_block(data, obs, what="the CFA")
     _correlation(X, obs)  # names collinear indicators if the sample matrix is singular
-    return X * scale, _sample_cov(X, scale, obs), X.mean(axis=0) * scale
-
-
-def _check_df(q: int, p: int) -> int:
-    from dtistat._validate import warn
-
-    moments = p * (p + 1) // 2 + p
-    df = moments - q
-    if df < 0:
-        raise EstimationError(
-            f"the model is not identified: {q} free parameters but only {moments} "
-            f"means, variances and covariances of {p} observed variables (degrees of "
-            f"freedom {df} < 0); fix or remove parameters")
-    if df == 0:
-        warn("the model has 0 degrees of freedom (just identified): it fits perfectly "
-             "and chi2, CFI, TLI and RMSEA carry no information")
-    return df
-
-
-def _names(m) -> list:
-    names: dict = {}
-    for ps, k in zip(m.params, m.free_index, strict=True):
-        if k >= 0 and k not in names:
-            term = f"{ps.lhs} ~1" if ps.op == "~1" else f"{ps.lhs} {ps.op} {ps.rhs}"
-            names[k] = ps.label or term
-    return [names[k] for k in range(len(names))]
+    return X, scale, _sample_cov(X, scale, obs), X.mean(axis=0) * scale
 
 
 def fit_cfa_means(data: pd.DataFrame, model: str, stmts, *, std_lv: bool, level: float,
@@ -66,10 +42,10 @@ def fit_cfa_means(data: pd.DataFrame, model: str, stmts, *, std_lv: bool, level:
 
     gm = _cfa_groups.build_groups(stmts, list(data.columns), 1, std_lv=std_lv)
     m, obs = gm.models[0], gm.observed
-    Y, S, ybar = _moments(data, obs)
-    n, p = Y.shape
+    X, xscale, S, ybar = _moments(data, obs)
+    n, p = X.shape
     q = gm.n_free
-    _check_df(q, p)
+    _check_df(q, p, means=True)
     out = _cfa_groups.fit_groups(gm, [S], [ybar], [n])
     theta, scale = out["theta"], out["theta_scale"]
     _check_information(out["info_scaled"], m)
@@ -77,14 +53,14 @@ def fit_cfa_means(data: pd.DataFrame, model: str, stmts, *, std_lv: bool, level:
     Sig, mu = r.implied(theta)[:2]
     fit = _fit_measures(S, Sig, out["fmin"], n, q, means=(ybar, mu))
     if estimator == "MLR":
-        V = _cfa_robust.mlr(out["scaled_rams"][0], theta / scale, Y / out["sd"], fit,
+        V = _cfa_robust.mlr(out["scaled_rams"][0], theta / scale, X * (xscale / out["sd"]), fit,
                             means=True) * np.outer(scale, scale)
     else:
         V = 2.0 / n * np.linalg.inv(out["info_scaled"]) * np.outer(scale, scale)
     est, _ = group_table(m, r, theta, np.sqrt(np.diag(V)), level)
     cm, _ = _cfa_groups._split(m)
     heywood = _cfa_heywood(cm, r.matrices(theta)[1], est)
-    names = _names(m)
+    names = _free_names(m)
     return CFAResult(
         estimates=est, fit=pd.Series(fit, name="fit"),
         reliability=_reliability(cm, obs, S, est),

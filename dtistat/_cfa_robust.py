@@ -1,7 +1,8 @@
 """Robust ML (lavaan's ``estimator="MLR"``) for a single-group CFA/SEM with means.
 
 Internal module behind ``fit_cfa(..., estimator="MLR")``. With ``l_i(theta)`` the normal
-log-likelihood of case i (mean structure included, as MLR implies):
+log-likelihood of case i (with the model's means, or the sample means when the model
+has no mean structure; lavaan's MLR adds none by default):
 
 * ``A0 = -(1/N) d^2 sum_i l_i / dtheta^2``, the observed information per case (lavaan's
   ``information="observed"``, ``observed.information="hessian"``): here the central

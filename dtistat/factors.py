@@ -1138,6 +1138,33 @@ def _sample_cov(X: np.ndarray, scale: np.ndarray, cols: list) -> np.ndarray:
     return S
 
 
+def _check_df(q: int, p: int, means: bool = False) -> int:
+    """Degrees of freedom; refuse negative ones, warn about 0."""
+    moments = p * (p + 1) // 2 + (p if means else 0)
+    df = moments - q
+    what = "means, variances and covariances" if means else \
+        "distinct variances/covariances"
+    if df < 0:
+        raise EstimationError(
+            f"the model is not identified: {q} free parameters but only {moments} "
+            f"{what} of {p} observed variables (degrees of freedom {df} < 0); fix or "
+            f"remove parameters")
+    if df == 0:
+        warn("the model has 0 degrees of freedom (just identified): it fits perfectly "
+             "and chi2, CFI, TLI and RMSEA carry no information")
+    return df
+
+
+def _free_names(spec) -> list:
+    """One name per free parameter: its label, else its term ('x1 ~1' for a mean)."""
+    names: dict = {}
+    for ps, k in zip(spec.params, spec.free_index, strict=True):
+        if k >= 0 and k not in names:
+            term = f"{ps.lhs} ~1" if ps.op == "~1" else f"{ps.lhs} {ps.op} {ps.rhs}"
+            names[k] = ps.label or term
+    return [names[k] for k in range(len(names))]
+
+
 def _check_estimator(estimator: Any) -> str:
     """'ML' or 'MLR' (lavaan's names, any case)."""
     name = estimator.upper() if isinstance(estimator, str) else None
@@ -1286,16 +1313,7 @@ def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
     _correlation(X, obs)  # names collinear indicators if the sample matrix is singular
     S = _sample_cov(X, scale, obs)
     q = spec.n_free
-    df = p * (p + 1) // 2 - q
-    if df < 0:
-        raise EstimationError(
-            f"the model is not identified: {q} free parameters but only "
-            f"{p * (p + 1) // 2} distinct variances/covariances of {p} observed "
-            f"variables (degrees of freedom {df} < 0); fix or remove parameters"
-        )
-    if df == 0:
-        warn("the model has 0 degrees of freedom (just identified): it fits perfectly "
-             "and chi2, CFI, TLI and RMSEA carry no information")
+    _check_df(q, p)
     out = _cfa.fit_ml(spec, S)  # optimized on the correlation scale, returned on S's
     theta, tscale = out["theta"], out["theta_scale"]
     _check_information(out["info_scaled"], spec)
@@ -1305,7 +1323,7 @@ def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
         from dtistat import _cfa_robust
 
         V = _cfa_robust.mlr(_cfa_robust.CovOnly(out["scaled_ram"]), theta / tscale,
-                            X * scale / out["sd"], fit, means=False)
+                            X * (scale / out["sd"]), fit, means=False)
     else:
         V = 2.0 / n * np.linalg.inv(out["info_scaled"])
     V = V * np.outer(tscale, tscale)
@@ -1314,11 +1332,7 @@ def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
     est_df = _parameter_table(spec, A, Sm, np.diag(total), se, level)
     heywood = _cfa_heywood(spec, Sm, est_df)
     reliability = _reliability(spec, obs, S, est_df)
-    free_names = {}
-    for ps, k in zip(spec.params, spec.free_index, strict=True):
-        if k >= 0 and k not in free_names:
-            free_names[k] = ps.label or f"{ps.lhs} {ps.op} {ps.rhs}"
-    names = [free_names[k] for k in range(q)]
+    names = _free_names(spec)
     return CFAResult(
         estimates=est_df,
         fit=pd.Series(fit, name="fit"),
