@@ -1,10 +1,10 @@
 """Single-group CFA/SEM with a mean structure, by ML or robust ML (MLR).
 
 Internal module behind ``fit_cfa(..., meanstructure=True)`` or ``~ 1`` in the model
-(with ``estimator="ML"`` or ``"MLR"``). The model is the multi-group engine's (:mod:`dtistat._cfa_groups`)
-with one group, so the estimates, the discrepancy (with its mean term) and the
-expected information are those of ``fit_cfa(group=...)``; MLR adds the sandwich
-covariance and the scaled test of :mod:`dtistat._cfa_robust`.
+(with ``estimator="ML"`` or ``"MLR"``). The model is the multi-group engine's
+(:mod:`dtistat._cfa_groups`) with one group, so the estimates, the discrepancy (with
+its mean term) and the expected information are those of ``fit_cfa(group=...)``; MLR
+adds the sandwich covariance and the scaled test of :mod:`dtistat._cfa_robust`.
 """
 
 from __future__ import annotations
@@ -53,8 +53,9 @@ def fit_cfa_means(data: pd.DataFrame, model: str, stmts, *, std_lv: bool, level:
     Sig, mu = r.implied(theta)[:2]
     fit = _fit_measures(S, Sig, out["fmin"], n, q, means=(ybar, mu))
     if estimator == "MLR":
-        V = _cfa_robust.mlr(out["scaled_rams"][0], theta / scale, X * (xscale / out["sd"]), fit,
-                            means=True) * np.outer(scale, scale)
+        Z = X * (xscale / out["sd"])
+        V = _cfa_robust.mlr(out["scaled_rams"][0], theta / scale, Z, fit, means=True)
+        V = V * np.outer(scale, scale)
     else:
         V = 2.0 / n * np.linalg.inv(out["info_scaled"]) * np.outer(scale, scale)
     est, _ = group_table(m, r, theta, np.sqrt(np.diag(V)), level)
