@@ -852,7 +852,8 @@ class CFAResult(Result):
 
     @property
     def std_errors(self) -> pd.Series:
-        """Standard errors of the free parameters (expected information, as lavaan)."""
+        """Standard errors of the free parameters (expected information, as lavaan's ML;
+        the sandwich with ``estimator="MLR"``)."""
         f = self._free()
         return pd.Series(f["std_error"].to_numpy(), index=f["term"].to_numpy(),
                          name="std_error")
@@ -1231,10 +1232,11 @@ def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
     among exogenous factors, expected-information standard errors, chi2 = N F_ML,
     RMSEA with N, SRMR as Bentler's, log-likelihood of the normal model (so AIC/BIC
     match lavaan). Observed exogenous covariates in ``~`` are treated as random
-    (lavaan ``fixed.x = FALSE``): their (co)variances count as parameters. No mean
-    structure without ``group``. Composite reliability and AVE use the standardized loadings of each
-    factor's observed indicators (ignoring residual covariances); Cronbach's alpha
-    uses the sample covariances of those indicators.
+    (lavaan ``fixed.x = FALSE``): their (co)variances count as parameters. With a mean
+    structure the means count as moments and enter SRMR (lavaan's ``srmr_bentler``).
+    Composite reliability and AVE use the standardized loadings of each factor's
+    observed indicators (ignoring residual covariances); Cronbach's alpha uses the sample
+    covariances of those indicators.
 
     The optimization runs on the correlation scale (the covariance divided by the
     observed SDs, factors on their marker indicator's scale) and the estimates are
@@ -1277,6 +1279,11 @@ def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
     ...              group_equal=["loadings"])
     >>> round(float(mg.fit["chi2"]), 3), int(mg.fit["df"])
     (124.044, 54)
+    >>> rob = fit_cfa(hs, '''visual =~ x1 + x2 + x3
+    ...                      textual =~ x4 + x5 + x6
+    ...                      speed =~ x7 + x8 + x9''', estimator="MLR")
+    >>> round(float(rob.fit["chi2_scaled"]), 3), round(float(rob.fit["scaling_factor"]), 3)
+    (87.132, 0.979)
     """
     from dtistat import _cfa
 
