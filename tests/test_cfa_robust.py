@@ -354,3 +354,15 @@ def test_input_not_mutated(hs):
     fit_cfa(hs, HS_MODEL, estimator="MLR", meanstructure=True)
     fit_cfa(hs, HS_MODEL + "\nx1 ~ 0.5*1")
     assert hs.equals(before)
+
+
+def test_cli_estimator_mlr(hs, mlr, tmp_path, capsys):
+    from dtistat.cli import main
+
+    hs[X9].to_csv(tmp_path / "hs.csv", index=False)
+    rc = main(["cfa", str(tmp_path / "hs.csv"), "--model", *HS_MODEL.splitlines(),
+               "--estimator", "MLR", "--out", str(tmp_path / "o")])
+    assert rc == 0
+    assert "scaled chi2 = 87.132 (scaling factor 0.979)" in capsys.readouterr().out
+    est = pd.read_csv(tmp_path / "o" / "tables" / "estimates.csv")
+    np.testing.assert_allclose(est["std_error"], mlr.estimates["std_error"], rtol=1e-9)
