@@ -148,9 +148,11 @@ def robust_fit(chi2: float, df: int, base_chi2: float, base_df: int, n: int, c: 
                c_b: float) -> dict:
     """lavaan's scaled and robust fit measures from the two scaling factors.
 
-    Scaled: the indices of the scaled statistics ``chi2 / c`` and ``base_chi2 / c_b``.
-    Robust (Brosseau-Liard & Savalei 2014; Brosseau-Liard, Savalei & Li 2012, as
-    lavaan's ``lav_fit_cfi``/``lav_fit_rmsea``): noncentralities ``chi2 - c df`` and
+    Scaled: CFI and TLI of the scaled statistics ``chi2 / c`` and ``base_chi2 / c_b``;
+    RMSEA, its interval and p-values from chi2 on ``c df`` degrees of freedom (lavaan's
+    default, not Mplus' scaled chi2 on df: same point, other interval). Robust
+    (Brosseau-Liard & Savalei 2014; Brosseau-Liard, Savalei & Li 2012, as lavaan's
+    ``lav_fit_cfi``/``lav_fit_rmsea``): noncentralities ``chi2 - c df`` and
     ``base_chi2 - c_b base_df``; robust RMSEA ``sqrt(max(chi2 - c df, 0) / (N df))``
     with the interval of the scaled statistic times ``sqrt(c)``.
     """
@@ -167,15 +169,21 @@ def robust_fit(chi2: float, df: int, base_chi2: float, base_df: int, n: int, c: 
            "tli_scaled": _tli(xs, df, bs, base_df, 1.0, 1.0),
            "cfi_robust": _cfi(chi2, df, base_chi2, base_df, c, c_b),
            "tli_robust": _tli(chi2, df, base_chi2, base_df, c, c_b)}
-    for kind, x, mult in (("scaled", xs, 1.0), ("robust", xs, c)):
-        if df > 0 and np.isfinite(x) and np.isfinite(mult):
-            point = max(x - df, 0.0) * mult / (n * df)
-            lo = _ncx2_lambda(x, df, 0.95) * mult / (n * df)
-            hi = _ncx2_lambda(x, df, 0.05) * mult / (n * df)
+    # lavaan's defaults: the scaled RMSEA refers the unscaled chi2 to tr(U Gamma) = c df
+    # degrees of freedom; the robust one the scaled chi2 to df, times c.
+    for kind, x, dfk, mult in (("scaled", chi2, c * df, 1.0), ("robust", xs, df, c)):
+        if df > 0 and np.isfinite(x) and np.isfinite(mult * dfk):
+            point = max(x - dfk, 0.0) * mult / (n * dfk)
+            lo = _ncx2_lambda(x, dfk, 0.95) * mult / (n * dfk)
+            hi = _ncx2_lambda(x, dfk, 0.05) * mult / (n * dfk)
             vals = [float(np.sqrt(v)) for v in (point, lo, hi)]
+            # H0: RMSEA <= 0.05 and H0: RMSEA >= 0.08 (lavaan's close / not-close fit)
+            vals += [float(stats.ncx2.sf(x, dfk, n * dfk * 0.05 ** 2 / mult)),
+                     float(stats.ncx2.cdf(x, dfk, n * dfk * 0.08 ** 2 / mult))]
         else:
-            vals = [nan] * 3
-        for name, v in zip(("rmsea", "rmsea_ci_low", "rmsea_ci_high"), vals, strict=True):
+            vals = [nan] * 5
+        for name, v in zip(("rmsea", "rmsea_ci_low", "rmsea_ci_high", "rmsea_pvalue",
+                            "rmsea_notclose_pvalue"), vals, strict=True):
             out[f"{name}_{kind}"] = v
     return out
 

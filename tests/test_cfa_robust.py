@@ -171,6 +171,12 @@ def test_mlr_fit_indices_lavaan(mlr):
                                      "rmsea_ci_high_scaled")] == [0.093, 0.073, 0.115]
     assert [round(f[k], 3) for k in ("rmsea_robust", "rmsea_ci_low_robust",
                                      "rmsea_ci_high_robust")] == [0.092, 0.072, 0.114]
+    # P-value H_0: RMSEA <= 0.050: scaled 0.001, robust 0.001; H_0: RMSEA >= 0.080:
+    # scaled 0.862, robust 0.849
+    assert [round(f[k], 3) for k in ("rmsea_pvalue_scaled", "rmsea_pvalue_robust",
+                                     "rmsea_notclose_pvalue_scaled",
+                                     "rmsea_notclose_pvalue_robust")] == \
+        [0.001, 0.001, 0.862, 0.849]
     assert round(f["srmr"], 3) == 0.065
     assert f["p_value_scaled"] == pytest.approx(stats.chi2.sf(f["chi2_scaled"], 24))
 
