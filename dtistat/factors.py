@@ -890,6 +890,10 @@ class CFAResult(Result):
 
     def _headline(self) -> list[str]:
         f = self.fit
+        if self.estimator == "MLR":
+            return [f"N={self.nobs}", f"MLR scaled chi2({int(f['df'])})="
+                    f"{f['chi2_scaled']:.3f}", f"robust CFI={f['cfi_robust']:.3f}",
+                    f"robust RMSEA={f['rmsea_robust']:.3f}", f"SRMR={f['srmr']:.3f}"]
         return [f"N={self.nobs}", f"chi2({int(f['df'])})={f['chi2']:.3f}",
                 f"CFI={f['cfi']:.3f}", f"RMSEA={f['rmsea']:.3f}", f"SRMR={f['srmr']:.3f}"]
 

@@ -333,6 +333,7 @@ def test_mlr_summary_and_str(mlr, means):
     assert "Robust fit" in text and "CFI = 0.930" in text and "0.979" in text
     assert "mean structure" in str(means) and "x1 ~1" in str(means)
     assert "Robust fit" not in means.summary().as_text()
+    assert "MLR scaled chi2(24)=87.132" in repr(mlr)
 
 
 @pytest.mark.parametrize("kwargs, err, match", [
