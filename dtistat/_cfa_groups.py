@@ -348,7 +348,7 @@ def fit_groups(gm: GroupModel, Ss: list, ybars: list, ns: list, *,
     raw = [_GroupRAM(m, S, y) for m, S, y in zip(gm.models, Ss, ybars, strict=True)]
     return {"theta": u * scale, "fmin": f, "info_scaled": H, "theta_scale": scale,
             "n_iter": it, "rams": raw, "model": multi.model, "scaled_rams": rams,
-            "sd": d}
+            "sd": d, "multi": multi}
 
 
 def release_scores(gm: GroupModel, Ss: list, ybars: list, ns: list,

@@ -27,7 +27,8 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["casewise_scores", "observed_information", "unrestricted_trace",
-           "independence_trace", "robust_ml", "robust_fit", "mlr", "CovOnly"]
+           "independence_trace", "robust_ml", "robust_ml_groups", "robust_fit", "mlr",
+           "CovOnly"]
 
 
 def casewise_scores(ram, u: np.ndarray, Z: np.ndarray) -> np.ndarray:
@@ -133,19 +134,56 @@ def robust_ml(ram, u: np.ndarray, Z: np.ndarray, df: int, base_df: int,
             "unrestricted_loglik_scaling": tr_h1 / (p * means + p * (p + 1) // 2)}
 
 
-def mlr(ram, u: np.ndarray, Z: np.ndarray, fit: dict, means: bool) -> np.ndarray:
-    """Add the scaled and robust measures to ``fit``; return the sandwich vcov of u."""
-    rob = robust_ml(ram, u, Z, int(fit["df"]), int(fit["baseline_df"]), means)
+def robust_ml_groups(multi, u: np.ndarray, Zs: list, df: int, base_df: int) -> dict:
+    """:func:`robust_ml` for several groups (``multi`` a ``_cfa_groups._MultiRAM``).
+
+    As lavaan's ``lav_test_yb_mplus_trace``: ``A0`` is the information of the whole
+    fit (per case of all groups), ``B0 = (1/N) sum_g sum_i s_i s_i'``, the unrestricted
+    and baseline traces are sums over the groups.
+    """
+    N, q = sum(len(Z) for Z in Zs), len(u)
+    A0 = observed_information(multi, u)
+    B0 = np.zeros((q, q))
+    for ram, Z in zip(multi.rams, Zs, strict=True):
+        s = np.zeros((len(Z), q))
+        s[:, ram.ks] = casewise_scores(ram, u, Z)
+        B0 += s.T @ s / N
+    A0_inv = np.linalg.inv(A0)
+    V = A0_inv @ B0 @ A0_inv / N
+    tr_h0 = float(np.sum(A0_inv * B0.T))
+    tr_h1 = sum(unrestricted_trace(Z) for Z in Zs)
+    tr_b = sum(independence_trace(Z) for Z in Zs)
+    c = (tr_h1 - tr_h0) / df if df > 0 else np.nan
+    c_b = (tr_h1 - tr_b) / base_df if base_df > 0 else np.nan
+    p = Zs[0].shape[1]
+    return {"vcov": 0.5 * (V + V.T), "scaling": c if c > 0 else np.nan,
+            "baseline_scaling": c_b if c_b > 0 else np.nan,
+            "loglik_scaling": tr_h0 / q,
+            "unrestricted_loglik_scaling": tr_h1 / (len(Zs) * (p + p * (p + 1) // 2))}
+
+
+def mlr(ram, u: np.ndarray, Z, fit: dict, means: bool) -> np.ndarray:
+    """Add the scaled and robust measures to ``fit``; return the sandwich vcov of u.
+
+    ``Z`` is the data (one array), or a list of the groups' arrays with ``ram`` the
+    multi-group ``_MultiRAM``.
+    """
+    if isinstance(Z, list):
+        rob = robust_ml_groups(ram, u, Z, int(fit["df"]), int(fit["baseline_df"]))
+        n, g = sum(len(z) for z in Z), len(Z)
+    else:
+        rob = robust_ml(ram, u, Z, int(fit["df"]), int(fit["baseline_df"]), means)
+        n, g = len(Z), 1
     V = rob.pop("vcov")
     fit.update(robust_fit(fit["chi2"], int(fit["df"]), fit["baseline_chi2"],
-                          int(fit["baseline_df"]), len(Z), rob.pop("scaling"),
-                          rob.pop("baseline_scaling")))
+                          int(fit["baseline_df"]), n, rob.pop("scaling"),
+                          rob.pop("baseline_scaling"), g))
     fit.update(rob)
     return V
 
 
 def robust_fit(chi2: float, df: int, base_chi2: float, base_df: int, n: int, c: float,
-               c_b: float) -> dict:
+               c_b: float, g: int = 1) -> dict:
     """lavaan's scaled and robust fit measures from the two scaling factors.
 
     Scaled: CFI and TLI of the scaled statistics ``chi2 / c`` and ``base_chi2 / c_b``;
@@ -154,7 +192,8 @@ def robust_fit(chi2: float, df: int, base_chi2: float, base_df: int, n: int, c: 
     (Brosseau-Liard & Savalei 2014; Brosseau-Liard, Savalei & Li 2012, as lavaan's
     ``lav_fit_cfi``/``lav_fit_rmsea``): noncentralities ``chi2 - c df`` and
     ``base_chi2 - c_b base_df``; robust RMSEA ``sqrt(max(chi2 - c df, 0) / (N df))``
-    with the interval of the scaled statistic times ``sqrt(c)``.
+    with the interval of the scaled statistic times ``sqrt(c)``. With ``g`` groups the
+    RMSEA carries lavaan's factor ``sqrt(g)``.
     """
     from scipy import stats
 
@@ -176,10 +215,10 @@ def robust_fit(chi2: float, df: int, base_chi2: float, base_df: int, n: int, c: 
             point = max(x - dfk, 0.0) * mult / (n * dfk)
             lo = _ncx2_lambda(x, dfk, 0.95) * mult / (n * dfk)
             hi = _ncx2_lambda(x, dfk, 0.05) * mult / (n * dfk)
-            vals = [float(np.sqrt(v)) for v in (point, lo, hi)]
+            vals = [float(np.sqrt(v * g)) for v in (point, lo, hi)]
             # H0: RMSEA <= 0.05 and H0: RMSEA >= 0.08 (lavaan's close / not-close fit)
-            vals += [float(stats.ncx2.sf(x, dfk, n * dfk * 0.05 ** 2 / mult)),
-                     float(stats.ncx2.cdf(x, dfk, n * dfk * 0.08 ** 2 / mult))]
+            vals += [float(stats.ncx2.sf(x, dfk, n * dfk * 0.05 ** 2 / mult / g)),
+                     float(stats.ncx2.cdf(x, dfk, n * dfk * 0.08 ** 2 / mult / g))]
         else:
             vals = [nan] * 5
         for name, v in zip(("rmsea", "rmsea_ci_low", "rmsea_ci_high", "rmsea_pvalue",

@@ -46,14 +46,9 @@ def _cfa(args: argparse.Namespace) -> int:
     if args.invariance:
         from dtistat.invariance import invariance_test
 
-        if args.estimator != "ML":
-            from dtistat.errors import ParameterError
-
-            raise ParameterError("--estimator MLR is not available with --invariance "
-                                 "(multi-group fits use ML)")
-
         mi = invariance_test(data, model, group=args.group, std_lv=args.std_lv,
-                             group_partial=args.group_partial, level=args.level)
+                             group_partial=args.group_partial, level=args.level,
+                             estimator=args.estimator)
         res = mi.fits["configural"]
     else:
         res = fit_cfa(data, model, std_lv=args.std_lv, level=args.level,
@@ -125,8 +120,8 @@ def add_cfa(sub: Any, fmt: Any) -> None:
                         "invariance), e.g. 'x3 ~1' 'visual =~ x2' (default: none)")
     c.add_argument("--estimator", default="ML", choices=["ML", "MLR"],
                    help="ML, or MLR (lavaan's robust ML: sandwich standard errors, "
-                        "Yuan-Bentler scaled chi2, robust CFI/TLI/RMSEA; one group "
-                        "only) (default: %(default)s)")
+                        "Yuan-Bentler scaled chi2, robust CFI/TLI/RMSEA; with "
+                        "--invariance, scaled chi2 differences) (default: %(default)s)")
     c.add_argument("--meanstructure", action="store_true",
                    help="add intercepts and factor means (lavaan's meanstructure; "
                         "implied by '~ 1' lines in the model)")

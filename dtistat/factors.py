@@ -1223,8 +1223,9 @@ def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
         ``"MLR"`` (lavaan's name): the ML estimates with Huber-White sandwich standard
         errors from the observed information, the Yuan-Bentler scaled chi2 (Mplus
         variant) with its scaling factor, and scaled and robust CFI, TLI and RMSEA in
-        ``fit`` (``*_scaled``, ``*_robust``). Implies ``meanstructure``; single group
-        only. See docs/robust-cfa.md.
+        ``fit`` (``*_scaled``, ``*_robust``). As lavaan, no mean structure is added
+        unless asked. With ``group`` the sandwich and the traces run over all groups.
+        See docs/robust-cfa.md.
 
     Returns
     -------
@@ -1294,14 +1295,11 @@ def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
     if not isinstance(meanstructure, bool | np.bool_):
         raise ParameterError(f"meanstructure must be True or False; got {meanstructure!r}")
     if group is not None:
-        if _check_estimator(estimator) != "ML":
-            raise ParameterError(f"estimator={estimator!r} is not available with group= "
-                                 f"(multi-group fits use ML); drop group= or use "
-                                 f"estimator='ML'")
         from dtistat.invariance import fit_cfa_groups
 
         return fit_cfa_groups(data, model, group=group, group_equal=group_equal,
-                              group_partial=group_partial, std_lv=std_lv, level=level)
+                              group_partial=group_partial, std_lv=std_lv, level=level,
+                              estimator=_check_estimator(estimator))
     from dtistat.invariance import check_group_equal
 
     if check_group_equal(() if group_equal is None else group_equal) or group_partial:

@@ -339,8 +339,6 @@ def test_mlr_summary_and_str(mlr, means):
 @pytest.mark.parametrize("kwargs, err, match", [
     (dict(estimator="WLSMV"), ParameterError, "estimator must be 'ML'.*'MLR'"),
     (dict(estimator=1), ParameterError, "estimator must be"),
-    (dict(estimator="MLR", group="school"), ParameterError,
-     "estimator='MLR' is not available with group="),
     (dict(meanstructure="yes"), ParameterError, "meanstructure must be True or False"),
 ])
 def test_bad_options(hs, kwargs, err, match):
@@ -435,3 +433,86 @@ def test_mlr_mean_structure_from_finite_differences(hs):
     V = np.linalg.inv(A) @ B @ np.linalg.inv(A) / len(Y)
     np.testing.assert_allclose(np.sqrt(np.diag(res.vcov)), np.sqrt(np.diag(V)), rtol=1e-4)
     assert res.fit["df"] == 25 and res.fit["npar"] == 29
+
+
+def test_unrestricted_trace_closed_form_from_finite_differences(hs):
+    # tr(A1^-1 B1) of the unrestricted model with means (p means + p(p+1)/2
+    # covariances) against finite differences of scipy's normal log-density
+    from dtistat._cfa_robust import independence_trace, unrestricted_trace
+
+    Y = hs[["x1", "x4", "x7", "x9"]].to_numpy(float)
+    p = Y.shape[1]
+    tri = np.tril_indices(p)
+
+    def ll(v):
+        Sig = np.zeros((p, p))
+        Sig[tri] = v[p:]
+        Sig = Sig + np.tril(Sig, -1).T
+        return stats.multivariate_normal.logpdf(Y, v[:p], Sig)
+
+    v0 = np.r_[Y.mean(axis=0), np.cov(Y.T, bias=True)[tri]]
+    A1, B1 = _sandwich_parts(ll, v0)
+    assert unrestricted_trace(Y) == pytest.approx(np.trace(np.linalg.solve(A1, B1)),
+                                                  rel=1e-6)
+    Ab, Bb = _sandwich_parts(
+        lambda v: stats.norm.logpdf(Y, v[:p], np.sqrt(v[p:])).sum(axis=1),
+        np.r_[Y.mean(axis=0), Y.var(axis=0)])
+    assert independence_trace(Y) == pytest.approx(np.trace(np.linalg.solve(Ab, Bb)),
+                                                  rel=1e-6)
+
+
+def test_mlr_multigroup_from_finite_differences(hs):
+    # Two schools, equal loadings: the sandwich of the whole fit and the scaling factor
+    # (lavaan's lav_test_yb_mplus_trace: unrestricted traces summed over the groups)
+    from dtistat import _cfa_groups
+    from dtistat._cfa_robust import unrestricted_trace
+
+    model = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6"  # 6 variables: fast
+    res = fit_cfa(hs, model, group="school", group_equal="loadings", estimator="MLR")
+    gm = _cfa_groups.build_groups(parse_model(model), X9, 2, group_equal=("loadings",))
+    Ys = [hs.loc[hs["school"] == g, X9[:6]].to_numpy(float) for g in res.groups]
+    out = _cfa_groups.fit_groups(gm, [np.cov(Y.T, bias=True) for Y in Ys],
+                                 [Y.mean(axis=0) for Y in Ys], [len(Y) for Y in Ys])
+    theta = out["theta"]
+    np.testing.assert_allclose(res.params.to_numpy(), theta, rtol=1e-6)
+
+    def ll(t):
+        return np.concatenate([stats.multivariate_normal.logpdf(Y, *r.implied(t)[1::-1])
+                               for Y, r in zip(Ys, out["rams"], strict=True)])
+
+    A, B = _sandwich_parts(ll, theta)
+    N = sum(len(Y) for Y in Ys)
+    V = np.linalg.inv(A) @ B @ np.linalg.inv(A) / N
+    np.testing.assert_allclose(np.sqrt(np.diag(res.cov)), np.sqrt(np.diag(V)), rtol=1e-4)
+    tr_h0 = np.trace(np.linalg.solve(A, B))
+    c = (sum(unrestricted_trace(Y) for Y in Ys) - tr_h0) / res.fit["df"]
+    assert res.fit["scaling_factor"] == pytest.approx(c, rel=1e-5)
+    assert res.fit["chi2_scaled"] == pytest.approx(res.fit["chi2"] / c, rel=1e-5)
+    assert "MLR scaled test" in res.summary().as_text()
+
+
+def test_invariance_mlr_scaled_differences(hs):
+    from dtistat import invariance_test
+
+    model = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6"
+    mi = invariance_test(hs, model, group="school", estimator="MLR")
+    ml = invariance_test(hs, model, group="school")
+    t = mi.table
+    # the ML columns are the ML ladder's
+    np.testing.assert_allclose(t["chi2"], ml.table["chi2"], rtol=1e-8)
+    assert "delta_chi2_scaled" not in ml.table
+    # Satorra-Bentler (2001): cd = (d0 c0 - d1 c1) / (d0 - d1), (T0 - T1) / cd
+    for a, b in (("configural", "metric"), ("metric", "scalar")):
+        f1, f0 = mi.fits[a].fit, mi.fits[b].fit
+        cd = (f0["df"] * f0["scaling_factor"] - f1["df"] * f1["scaling_factor"]) / (
+            f0["df"] - f1["df"])
+        assert t.loc[b, "delta_chi2_scaled"] == pytest.approx(
+            (f0["chi2"] - f1["chi2"]) / cd, rel=1e-12)
+        assert t.loc[b, "delta_p_value_scaled"] == pytest.approx(
+            stats.chi2.sf(t.loc[b, "delta_chi2_scaled"], f0["df"] - f1["df"]))
+    assert np.isnan(t.loc["configural", "delta_chi2_scaled"])
+    # the group SEs are sandwich SEs (not the ML ones), the estimates the ML ones
+    fit = mi.fits["metric"]
+    np.testing.assert_allclose(fit.params, ml.fits["metric"].params, rtol=1e-12)
+    assert not np.allclose(np.diag(fit.cov), np.diag(ml.fits["metric"].cov), rtol=1e-3)
+    assert fit.estimator == "MLR" and t["scaling_factor"].between(0.5, 2).all()
