@@ -1,4 +1,4 @@
-"""Robust ML (lavaan's ``estimator="MLR"``) for a single-group CFA/SEM with means.
+"""Robust ML (lavaan's ``estimator="MLR"``) for CFA/SEM, one group or several.
 
 Internal module behind ``fit_cfa(..., estimator="MLR")``. With ``l_i(theta)`` the normal
 log-likelihood of case i (with the model's means, or the sample means when the model
@@ -25,6 +25,8 @@ the covariance is scaled back by the caller.
 from __future__ import annotations
 
 import numpy as np
+
+from dtistat.errors import EstimationError
 
 __all__ = ["casewise_scores", "observed_information", "unrestricted_trace",
            "independence_trace", "robust_ml", "robust_ml_groups", "robust_fit", "mlr",
@@ -58,6 +60,18 @@ def observed_information(ram, u: np.ndarray, h: float = 1e-5) -> np.ndarray:
         e[k] = h
         H[:, k] = (ram.grad_info(u + e)[0] - ram.grad_info(u - e)[0]) / (2 * h)
     return 0.25 * (H + H.T)
+
+
+def _inverse(A0: np.ndarray) -> np.ndarray:
+    """Inverse of the observed information; refuse a singular or indefinite one."""
+    ev = np.linalg.eigvalsh(0.5 * (A0 + A0.T))
+    if not ev[0] > 1e-12 * max(ev[-1], 1e-300):
+        raise EstimationError(
+            "MLR: the observed information matrix is not positive definite at the "
+            f"estimates (smallest eigenvalue {ev[0]:.3g}), so no sandwich standard "
+            "errors or scaled test; check the solution for Heywood cases or an "
+            "unidentified parameter, or use estimator='ML'")
+    return np.linalg.inv(A0)
 
 
 class CovOnly:
@@ -122,7 +136,7 @@ def robust_ml(ram, u: np.ndarray, Z: np.ndarray, df: int, base_df: int,
     A0 = observed_information(ram, u)
     s = casewise_scores(ram, u, Z)
     B0 = s.T @ s / n
-    A0_inv = np.linalg.inv(A0)
+    A0_inv = _inverse(A0)
     V = A0_inv @ B0 @ A0_inv / n
     tr_h0 = float(np.sum(A0_inv * B0.T))
     tr_h1 = unrestricted_trace(Z, means)
@@ -148,7 +162,7 @@ def robust_ml_groups(multi, u: np.ndarray, Zs: list, df: int, base_df: int) -> d
         s = np.zeros((len(Z), q))
         s[:, ram.ks] = casewise_scores(ram, u, Z)
         B0 += s.T @ s / N
-    A0_inv = np.linalg.inv(A0)
+    A0_inv = _inverse(A0)
     V = A0_inv @ B0 @ A0_inv / N
     tr_h0 = float(np.sum(A0_inv * B0.T))
     tr_h1 = sum(unrestricted_trace(Z) for Z in Zs)

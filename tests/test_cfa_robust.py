@@ -516,3 +516,12 @@ def test_invariance_mlr_scaled_differences(hs):
     np.testing.assert_allclose(fit.params, ml.fits["metric"].params, rtol=1e-12)
     assert not np.allclose(np.diag(fit.cov), np.diag(ml.fits["metric"].cov), rtol=1e-3)
     assert fit.estimator == "MLR" and t["scaling_factor"].between(0.5, 2).all()
+
+
+def test_mlr_singular_observed_information_is_an_estimation_error():
+    from dtistat._cfa_robust import _inverse
+
+    with pytest.raises(EstimationError, match="observed information matrix is not "
+                                              "positive definite.*estimator='ML'"):
+        _inverse(np.array([[1.0, 0.0], [0.0, -0.5]]))
+    np.testing.assert_allclose(_inverse(np.diag([2.0, 4.0])), np.diag([0.5, 0.25]))
