@@ -72,44 +72,71 @@ def parse_model(model: str) -> list[_Stmt]:
             if "~" in rhs or "=" in rhs:
                 raise _bad(lineno, text, "more than one operator in one statement; put "
                            "each relation on its own line")
-            if not lhs:
-                raise _bad(lineno, text, f"nothing on the left of {op!r}")
-            if not _IDENT.match(lhs):
-                raise _bad(lineno, text, f"{lhs!r} is not a valid variable name on the "
-                           f"left of {op!r}")
             if not rhs:
                 raise _bad(lineno, text, f"nothing on the right of {op!r}")
-            terms = []
-            for part in rhs.split("+"):
-                part = part.strip()
-                if not part:
-                    raise _bad(lineno, text, "empty term (a '+' with nothing beside it)")
-                mod = None
-                if "*" in part:
-                    mod, part = (s.strip() for s in part.split("*", 1))
-                    if "*" in part:
-                        raise _bad(lineno, text, "more than one modifier on a term")
-                if part == "1" or _NUMBER.match(part):
-                    raise _bad(lineno, text, "intercepts and mean structures ('~ 1') are "
-                               "not supported")
-                if not _IDENT.match(part):
-                    raise _bad(lineno, text, f"{part!r} is not a valid variable name")
-                t = _Term(part)
-                if mod is not None:
-                    if mod.upper() == "NA":
-                        t.free = True
-                    elif _NUMBER.match(mod):
-                        t.fixed = float(mod)
-                    elif _IDENT.match(mod):
-                        t.label = mod
-                    else:
-                        raise _bad(lineno, text, f"modifier {mod!r} is not a number, NA "
-                                   "or a label")
-                terms.append(t)
-            out.append(_Stmt(lineno, text, lhs, op, terms))
+            out += _statements(lineno, text, lhs, op, rhs)
     if not any(s.op == "=~" for s in out) and not any(s.op == "~" for s in out):
         raise SpecError("the model has no '=~' (measurement) or '~' (regression) "
                         "statement")
+    return out
+
+
+def _lhs_names(lineno: int, text: str, lhs: str, op: str) -> list[str]:
+    """The left-hand side: one name, or ``a + b`` (lavaan's shorthand) before ``~``."""
+    names = [n.strip() for n in lhs.split("+")] if op == "~" else [lhs]
+    if not all(names):
+        raise _bad(lineno, text, f"nothing on the left of {op!r}")
+    for nm in names:
+        if not _IDENT.match(nm):
+            raise _bad(lineno, text, f"{nm!r} is not a valid variable name on the left "
+                       f"of {op!r}")
+    return names
+
+
+def _term(lineno: int, text: str, part: str) -> _Term:
+    """One right-hand term with its modifier (``0.5*x``, ``NA*x``, ``lbl*x``)."""
+    mod = None
+    if "*" in part:
+        mod, part = (s.strip() for s in part.split("*", 1))
+        if "*" in part:
+            raise _bad(lineno, text, "more than one modifier on a term")
+    if part != "1" and not _IDENT.match(part):
+        raise _bad(lineno, text, f"{part!r} is not a valid variable name"
+                   + (" (an intercept is written '~ 1')" if _NUMBER.match(part) else ""))
+    t = _Term(part)
+    if mod is not None:
+        if mod.upper() == "NA":
+            t.free = True
+        elif _NUMBER.match(mod):
+            t.fixed = float(mod)
+        elif _IDENT.match(mod):
+            t.label = mod
+        else:
+            raise _bad(lineno, text, f"modifier {mod!r} is not a number, NA or a label")
+    return t
+
+
+def _statements(lineno: int, text: str, lhs: str, op: str, rhs: str) -> list[_Stmt]:
+    """Statements of one relation; an intercept ``y ~ 1`` becomes op ``'~1'``."""
+    terms = []
+    for part in rhs.split("+"):
+        part = part.strip()
+        if not part:
+            raise _bad(lineno, text, "empty term (a '+' with nothing beside it)")
+        terms.append(_term(lineno, text, part))
+    ones = [t for t in terms if t.name == "1"]
+    if ones and op != "~":
+        raise _bad(lineno, text, f"'1' (an intercept) only goes on the right of '~', "
+                   f"not of {op!r}")
+    if len(ones) > 1:
+        raise _bad(lineno, text, "more than one intercept ('1') in one statement")
+    out = []
+    for name in _lhs_names(lineno, text, lhs, op):
+        rest = [replace(t) for t in terms if t.name != "1"]
+        if rest:
+            out.append(_Stmt(lineno, text, name, op, rest))
+        if ones:
+            out.append(_Stmt(lineno, text, name, "~1", [replace(ones[0])]))
     return out
 
 
@@ -143,7 +170,11 @@ class Model:
 
 
 def build_model(stmts: list[_Stmt], columns, *, std_lv: bool = False) -> Model:
-    """Turn parsed statements into RAM parameter specs (with lavaan's defaults)."""
+    """Turn parsed statements into RAM parameter specs (with lavaan's defaults).
+
+    Intercept statements (op ``'~1'``) are left to :func:`dtistat._cfa_groups.mean_params`.
+    """
+    stmts = [s for s in stmts if s.op != "~1"]
     latent: list[str] = []
     for s in stmts:
         if s.op == "=~" and s.lhs not in latent:
@@ -469,7 +500,7 @@ def fit_ml(model: Model, S: np.ndarray, *, max_iter: int = 1000,
     ram = _RAM(model, R, fac, scale)
     u, f, H, it = _fisher_scoring(ram, _start_values(scaled, R), max_iter, tol)
     return {"theta": u * scale, "fmin": f, "info_scaled": H, "theta_scale": scale, "n_iter": it,
-            "ram": _RAM(model, S)}
+            "ram": _RAM(model, S), "scaled_ram": ram, "sd": d}
 
 
 def _fisher_scoring(ram: _RAM, theta: np.ndarray, max_iter: int,

@@ -112,16 +112,17 @@ def build_groups(stmts, columns, n_groups: int, *, group_equal=(), group_partial
     """
     base = _cfa.build_model(stmts, columns, std_lv=std_lv)
     lab = next((ps for ps in base.params if ps.label is not None), None)
-    if lab is not None:
+    if lab is None:
+        lab = next((s for s in stmts if s.op == "~1" and s.terms[0].label), None)
+        lab = lab and ParamSpec(lab.lhs, "~", "1", "M", 0, 0, True, 0.0,
+                                lab.terms[0].label, lab.line)
+    if lab is not None and n_groups > 1:
         raise SpecError(
             f"model line {lab.line}: the label {lab.label!r} on '{lab.lhs} {lab.op} "
             f"{lab.rhs}' is not supported with group=; hold whole classes of "
             f"parameters equal across groups with group_equal={EQUAL_KINDS}"
         )
-    var = base.variables
-    means = [ParamSpec(v, "~1", "", "M", k, k, v in base.observed, 0.0, None, 0,
-                       auto=True) for k, v in enumerate(var)]
-    params = base.params + means
+    params = base.params + mean_params(base, stmts)
     eq = set(group_equal)
     partial = _partial(params, group_partial)
     index: dict = {}
@@ -135,12 +136,45 @@ def build_groups(stmts, columns, n_groups: int, *, group_equal=(), group_partial
                 continue
             shared = param_kind(ps, base.observed) in eq and _key(ps) not in partial
             key = ("eq", e) if shared else (g, e)
+            if ps.label is not None:  # one group only: labels make entries equal
+                key = ("label", ps.label)
             fidx.append(index.setdefault(key, len(index)))
         models.append(Model(base.observed, base.latent, gp, fidx, 0, base.indicators))
     q = len(index)
     for m in models:
         m.n_free = q
     return GroupModel(base.observed, base.latent, models, q, base.indicators)
+
+
+def mean_params(base: Model, stmts) -> list:
+    """The mean entries (lavaan's defaults, then the model's ``~ 1`` statements).
+
+    By default the intercepts of the observed variables are free and the means of the
+    factors fixed at 0; ``x ~ 1`` frees, ``x ~ 0.5*1`` fixes, ``f ~ NA*1`` frees a
+    factor mean and ``x ~ a*1`` labels.
+    """
+    var = base.variables
+    means = [ParamSpec(v, "~1", "", "M", k, k, v in base.observed, 0.0, None, 0,
+                       auto=True) for k, v in enumerate(var)]
+    done: dict = {}
+    for s in stmts:
+        if s.op != "~1":
+            continue
+        if s.lhs not in var:
+            raise SpecError(f"model syntax error on line {s.line} ({s.text.strip()!r}): "
+                            f"{s.lhs!r} is neither a factor nor an observed variable of "
+                            f"the model (an intercept needs a variable measured or "
+                            f"regressed elsewhere in the model)")
+        if s.lhs in done:
+            raise SpecError(f"model syntax error on line {s.line} ({s.text.strip()!r}): "
+                            f"the intercept of {s.lhs!r} is already specified on line "
+                            f"{done[s.lhs]}")
+        done[s.lhs] = s.line
+        t, k = s.terms[0], var.index(s.lhs)
+        fixed = t.fixed is not None
+        means[k] = ParamSpec(s.lhs, "~1", "", "M", k, k, not fixed,
+                             t.fixed if fixed else 0.0, t.label, s.line)
+    return means
 
 
 def _split(model: Model) -> tuple[Model, list]:
@@ -207,13 +241,10 @@ class _GroupRAM:
         d = self.ybar - mu
         return f + float(d @ np.linalg.solve(Sig, d))
 
-    def grad_info(self, theta):
-        """Gradient and expected information over the group's own parameters ``ks``."""
+    def jacobians(self, theta):
+        """Sigma^-1, mu, dSigma/dtheta (q, p, p) and dmu/dtheta (q, p) on ``ks``."""
         Sig, mu, B, full_mean, _ = self.implied(theta)
         W = np.linalg.inv(Sig)
-        d = self.ybar - mu
-        Wd = W @ d
-        G = W - W @ self.cov.S @ W - np.outer(Wd, Wd)
         D = self.cov.derivatives(theta[self.ks])
         Dm = np.zeros((self.q, self.p))
         FB = B[: self.p, :]
@@ -221,6 +252,14 @@ class _GroupRAM:
             Dm[k] += r * FB[:, i] * full_mean[j]
         for k, i, r in self.m_free:
             Dm[k] += r * FB[:, i]
+        return W, mu, D, Dm
+
+    def grad_info(self, theta):
+        """Gradient and expected information over the group's own parameters ``ks``."""
+        W, mu, D, Dm = self.jacobians(theta)
+        d = self.ybar - mu
+        Wd = W @ d
+        G = W - W @ self.cov.S @ W - np.outer(Wd, Wd)
         g = np.einsum("kij,ij->k", D, G) - 2.0 * Dm @ Wd
         M = np.einsum("ij,kjl->kil", W, D)
         H = np.einsum("kij,lji->kl", M, M) + 2.0 * Dm @ W @ Dm.T
@@ -308,7 +347,8 @@ def fit_groups(gm: GroupModel, Ss: list, ybars: list, ns: list, *,
     u, f, H, it = _cfa._fisher_scoring(multi, _starts(gm, Rs, ms, facs), max_iter, tol)
     raw = [_GroupRAM(m, S, y) for m, S, y in zip(gm.models, Ss, ybars, strict=True)]
     return {"theta": u * scale, "fmin": f, "info_scaled": H, "theta_scale": scale,
-            "n_iter": it, "rams": raw, "model": multi.model}
+            "n_iter": it, "rams": raw, "model": multi.model, "scaled_rams": rams,
+            "sd": d, "multi": multi}
 
 
 def release_scores(gm: GroupModel, Ss: list, ybars: list, ns: list,

@@ -47,12 +47,14 @@ def _cfa(args: argparse.Namespace) -> int:
         from dtistat.invariance import invariance_test
 
         mi = invariance_test(data, model, group=args.group, std_lv=args.std_lv,
-                             group_partial=args.group_partial, level=args.level)
+                             group_partial=args.group_partial, level=args.level,
+                             estimator=args.estimator)
         res = mi.fits["configural"]
     else:
         res = fit_cfa(data, model, std_lv=args.std_lv, level=args.level,
                       group=args.group, group_equal=args.group_equal,
-                      group_partial=args.group_partial)
+                      group_partial=args.group_partial, estimator=args.estimator,
+                      meanstructure=args.meanstructure)
     run.step("writing tables")
     run.dirs()
     run.csv("estimates", res.estimates)
@@ -65,6 +67,10 @@ def _cfa(args: argparse.Namespace) -> int:
     fit_line = (f"chi2({f['df']:.0f}) = {f['chi2']:.3f}, p = {f['p_value']:.3g}; "
                 f"CFI = {f['cfi']:.3f}, TLI = {f['tli']:.3f}, RMSEA = {f['rmsea']:.3f}, "
                 f"SRMR = {f['srmr']:.3f}; N = {res.nobs}")
+    if "chi2_scaled" in f:
+        fit_line += (f"; MLR: scaled chi2 = {f['chi2_scaled']:.3f} (scaling factor "
+                     f"{f['scaling_factor']:.3f}), robust CFI = {f['cfi_robust']:.3f}, "
+                     f"robust RMSEA = {f['rmsea_robust']:.3f}")
     if mi is not None:
         tab = mi.table.rename_axis("model").reset_index()
         run.csv("invariance", tab)
@@ -112,6 +118,13 @@ def add_cfa(sub: Any, fmt: Any) -> None:
     c.add_argument("--group-partial", nargs="+", default=[], metavar="PARAM",
                    help="with --group: parameters left free in every group (partial "
                         "invariance), e.g. 'x3 ~1' 'visual =~ x2' (default: none)")
+    c.add_argument("--estimator", default="ML", choices=["ML", "MLR"],
+                   help="ML, or MLR (lavaan's robust ML: sandwich standard errors, "
+                        "Yuan-Bentler scaled chi2, robust CFI/TLI/RMSEA; with "
+                        "--invariance, scaled chi2 differences) (default: %(default)s)")
+    c.add_argument("--meanstructure", action="store_true",
+                   help="add intercepts and factor means (lavaan's meanstructure; "
+                        "implied by '~ 1' lines in the model)")
     c.add_argument("--invariance", action="store_true",
                    help="with --group: fit the configural, metric and scalar models and "
                         "write the invariance table (chi2 differences, CFI, RMSEA)")

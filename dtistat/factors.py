@@ -829,6 +829,14 @@ class CFAResult(Result):
     nobs: int
     n_iter: int
     heywood: tuple = field(default_factory=tuple)
+    estimator: str = "ML"
+    implied_mean: pd.Series | None = None   # with a mean structure
+    sample_mean: pd.Series | None = None
+
+    @property
+    def meanstructure(self) -> bool:
+        """Whether the model has a mean structure (intercepts and factor means)."""
+        return self.implied_mean is not None
 
     @property
     def loadings(self) -> pd.DataFrame:
@@ -860,7 +868,8 @@ class CFAResult(Result):
 
     @property
     def std_errors(self) -> pd.Series:
-        """Standard errors of the free parameters (expected information, as lavaan)."""
+        """Standard errors of the free parameters (expected information, as lavaan's ML;
+        the sandwich with ``estimator="MLR"``)."""
         f = self._free()
         return pd.Series(f["std_error"].to_numpy(), index=f["term"].to_numpy(),
                          name="std_error")
@@ -897,23 +906,45 @@ class CFAResult(Result):
 
     def _headline(self) -> list[str]:
         f = self.fit
+        if self.estimator == "MLR":
+            return [f"N={self.nobs}", f"MLR scaled chi2({int(f['df'])})="
+                    f"{f['chi2_scaled']:.3f}", f"robust CFI={f['cfi_robust']:.3f}",
+                    f"robust RMSEA={f['rmsea_robust']:.3f}", f"SRMR={f['srmr']:.3f}"]
         return [f"N={self.nobs}", f"chi2({int(f['df'])})={f['chi2']:.3f}",
                 f"CFI={f['cfi']:.3f}", f"RMSEA={f['rmsea']:.3f}", f"SRMR={f['srmr']:.3f}"]
 
-    def summary(self) -> Summary:
-        """Fit measures, every parameter with SE and std.all, reliability."""
+    def _header(self) -> list[tuple[str, str]]:
         f = self.fit
-        header = [
-            ("Estimation", f"ML, N = {self.nobs}, {int(f['npar'])} free parameters, "
-                           f"{self.n_iter} iterations"),
+        est = ("ML" if self.estimator == "ML" else
+               "MLR (ML estimates; Huber-White SEs from the observed information; "
+               "Yuan-Bentler scaled test, Mplus variant)")
+        means = ", mean structure" if self.meanstructure else ""
+        rows = [
+            ("Estimation", f"{est}, N = {self.nobs}, {int(f['npar'])} free parameters"
+                           f"{means}, {self.n_iter} iterations"),
             ("Model test", f"chi2({int(f['df'])}) = {f['chi2']:.3f}, p = {f['p_value']:.4f}"),
             ("Baseline", f"chi2({int(f['baseline_df'])}) = {f['baseline_chi2']:.3f}"),
             ("Fit", f"CFI = {f['cfi']:.3f}, TLI = {f['tli']:.3f}, RMSEA = {f['rmsea']:.3f} "
                     f"[90% CI {f['rmsea_ci_low']:.3f}, {f['rmsea_ci_high']:.3f}], "
                     f"SRMR = {f['srmr']:.3f}"),
-            ("Information criteria", f"log-likelihood = {f['loglik']:.3f}, AIC = "
-                                     f"{f['aic']:.3f}, BIC = {f['bic']:.3f}"),
         ]
+        if self.estimator == "MLR":
+            rows[2:2] = [("Scaled test", f"chi2({int(f['df'])}) = {f['chi2_scaled']:.3f}, "
+                          f"p = {f['p_value_scaled']:.4f}, scaling factor "
+                          f"{f['scaling_factor']:.3f}")]
+            rows += [("Scaled fit", f"CFI = {f['cfi_scaled']:.3f}, TLI = "
+                                    f"{f['tli_scaled']:.3f}, RMSEA = {f['rmsea_scaled']:.3f}"),
+                     ("Robust fit", f"CFI = {f['cfi_robust']:.3f}, TLI = "
+                                    f"{f['tli_robust']:.3f}, RMSEA = {f['rmsea_robust']:.3f} "
+                                    f"[90% CI {f['rmsea_ci_low_robust']:.3f}, "
+                                    f"{f['rmsea_ci_high_robust']:.3f}]")]
+        rows.append(("Information criteria", f"log-likelihood = {f['loglik']:.3f}, AIC = "
+                                             f"{f['aic']:.3f}, BIC = {f['bic']:.3f}"))
+        return rows
+
+    def summary(self) -> Summary:
+        """Fit measures, every parameter with SE and std.all, reliability."""
+        header = self._header()
         tabs = {"Parameters": self.estimates[["term", "estimate", "std_error", "statistic",
                                               "p_value", "std_all"]].set_index("term")}
         if len(self.reliability):
@@ -928,19 +959,22 @@ class CFAResult(Result):
         return self.fit.to_frame("value")
 
     def __str__(self) -> str:
-        f = self.fit
-        head = [
-            f"ML estimation (N = {self.nobs}, {int(f['npar'])} free parameters, "
-            f"{self.n_iter} iterations)",
-            f"  chi2({int(f['df'])}) = {f['chi2']:.3f}, p = {f['p_value']:.4f}; "
-            f"baseline chi2({int(f['baseline_df'])}) = {f['baseline_chi2']:.3f}",
-            f"  CFI = {f['cfi']:.3f}, TLI = {f['tli']:.3f}, RMSEA = {f['rmsea']:.3f} "
-            f"[90% CI {f['rmsea_ci_low']:.3f}, {f['rmsea_ci_high']:.3f}], "
-            f"SRMR = {f['srmr']:.3f}",
-            f"  log-likelihood = {f['loglik']:.3f}, AIC = {f['aic']:.3f}, "
-            f"BIC = {f['bic']:.3f}",
-            "",
-        ]
+        if self.estimator == "ML" and not self.meanstructure:
+            f = self.fit
+            head = [
+                f"ML estimation (N = {self.nobs}, {int(f['npar'])} free parameters, "
+                f"{self.n_iter} iterations)",
+                f"  chi2({int(f['df'])}) = {f['chi2']:.3f}, p = {f['p_value']:.4f}; "
+                f"baseline chi2({int(f['baseline_df'])}) = {f['baseline_chi2']:.3f}",
+                f"  CFI = {f['cfi']:.3f}, TLI = {f['tli']:.3f}, RMSEA = {f['rmsea']:.3f} "
+                f"[90% CI {f['rmsea_ci_low']:.3f}, {f['rmsea_ci_high']:.3f}], "
+                f"SRMR = {f['srmr']:.3f}",
+                f"  log-likelihood = {f['loglik']:.3f}, AIC = {f['aic']:.3f}, "
+                f"BIC = {f['bic']:.3f}",
+                "",
+            ]
+        else:
+            head = [f"{k}: {v}" for k, v in self._header()] + [""]
         est = self.estimates[["term", "estimate", "std_error", "statistic", "p_value",
                               "std_all"]]
         body = est.to_string(index=False, float_format=lambda v: f"{v:.3f}",
@@ -969,9 +1003,14 @@ def _ncx2_lambda(chi2: float, df: int, prob: float) -> float:
 
 
 def _fit_measures(S: np.ndarray, Sig: np.ndarray, fmin: float, n: int, q: int,
-                  level: float = 0.90) -> dict:
+                  level: float = 0.90, means: tuple | None = None) -> dict:
+    """lavaan's fit measures; ``means=(sample means, implied means)`` for a mean structure.
+
+    With means the p means count as moments, the mean residuals enter SRMR (lavaan's
+    ``srmr_bentler`` with a mean structure) and the log-likelihood.
+    """
     p = S.shape[0]
-    moments = p * (p + 1) // 2
+    moments = p * (p + 1) // 2 + (p if means is not None else 0)
     df = moments - q
     chi2 = n * fmin
     _, ld_s = np.linalg.slogdet(S)
@@ -994,12 +1033,16 @@ def _fit_measures(S: np.ndarray, Sig: np.ndarray, fmin: float, n: int, q: int,
     # SRMR as lavaan's default (Bentler): residuals scaled by the sample SDs, over
     # the p(p+1)/2 non-duplicated elements.
     sd = np.sqrt(np.diag(S))
-    res = (S - Sig) / np.outer(sd, sd)
-    tri = np.tril_indices(p)
-    srmr = float(np.sqrt(np.mean(res[tri] ** 2)))
+    res = ((S - Sig) / np.outer(sd, sd))[np.tril_indices(p)]
+    dev = 0.0
+    if means is not None:
+        d = means[0] - means[1]
+        res = np.r_[res, d / sd]
+        dev = float(d @ np.linalg.solve(Sig, d))
+    srmr = float(np.sqrt(np.mean(res ** 2)))
     _, ld_sig = np.linalg.slogdet(Sig)
     loglik = -0.5 * n * (p * math.log(2 * math.pi) + ld_sig
-                         + float(np.trace(np.linalg.solve(Sig, S))))
+                         + float(np.trace(np.linalg.solve(Sig, S))) + dev)
     loglik_h1 = -0.5 * n * (p * math.log(2 * math.pi) + ld_s + p)
     return {
         "npar": q, "nobs": n, "chi2": chi2, "df": df, "p_value": p_value,
@@ -1116,10 +1159,48 @@ def _sample_cov(X: np.ndarray, scale: np.ndarray, cols: list) -> np.ndarray:
     return S
 
 
+def _check_df(q: int, p: int, means: bool = False) -> int:
+    """Degrees of freedom; refuse negative ones, warn about 0."""
+    moments = p * (p + 1) // 2 + (p if means else 0)
+    df = moments - q
+    what = "means, variances and covariances" if means else \
+        "distinct variances/covariances"
+    if df < 0:
+        raise EstimationError(
+            f"the model is not identified: {q} free parameters but only {moments} "
+            f"{what} of {p} observed variables (degrees of freedom {df} < 0); fix or "
+            f"remove parameters")
+    if df == 0:
+        warn("the model has 0 degrees of freedom (just identified): it fits perfectly "
+             "and chi2, CFI, TLI and RMSEA carry no information")
+    return df
+
+
+def _free_names(spec) -> list:
+    """One name per free parameter: its label, else its term ('x1 ~1' for a mean)."""
+    names: dict = {}
+    for ps, k in zip(spec.params, spec.free_index, strict=True):
+        if k >= 0 and k not in names:
+            term = f"{ps.lhs} ~1" if ps.op == "~1" else f"{ps.lhs} {ps.op} {ps.rhs}"
+            names[k] = ps.label or term
+    return [names[k] for k in range(len(names))]
+
+
+def _check_estimator(estimator: Any) -> str:
+    """'ML' or 'MLR' (lavaan's names, any case)."""
+    name = estimator.upper() if isinstance(estimator, str) else None
+    if name not in ("ML", "MLR"):
+        raise ParameterError(f"estimator must be 'ML' (normal-theory standard errors and "
+                             f"test) or 'MLR' (robust: sandwich standard errors, "
+                             f"Yuan-Bentler scaled test); got {estimator!r}")
+    return name
+
+
 def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
             level: float = 0.95, group: Any = None,
             group_equal: Sequence[str] | str = (),
-            group_partial: Sequence[str] | str = ()) -> CFAResult | MultiGroupCFAResult:
+            group_partial: Sequence[str] | str = (), meanstructure: bool = False,
+            estimator: str = "ML") -> CFAResult | MultiGroupCFAResult:
     """Confirmatory factor analysis / SEM by maximum likelihood, on lavaan's scale.
 
     Parameters
@@ -1149,6 +1230,18 @@ def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
     group_partial : str or sequence of str
         With ``group``: parameters exempt from ``group_equal`` (partial invariance,
         lavaan's ``group.partial``), e.g. ``["x3 ~1", "visual =~ x2"]``.
+    meanstructure : bool
+        Add the means (lavaan's ``meanstructure``): free intercepts of the observed
+        variables, factor means fixed at 0, unless the model's ``~ 1`` statements say
+        otherwise (``x1 ~ 1``, ``x1 + x2 ~ 0.5*1``, ``visual ~ NA*1``, labels). A
+        ``~ 1`` statement in the model implies it, as in lavaan.
+    estimator : {"ML", "MLR"}
+        ``"MLR"`` (lavaan's name): the ML estimates with Huber-White sandwich standard
+        errors from the observed information, the Yuan-Bentler scaled chi2 (Mplus
+        variant) with its scaling factor, and scaled and robust CFI, TLI and RMSEA in
+        ``fit`` (``*_scaled``, ``*_robust``). As lavaan, no mean structure is added
+        unless asked. With ``group`` the sandwich and the traces run over all groups.
+        See docs/robust-cfa.md.
 
     Returns
     -------
@@ -1160,10 +1253,11 @@ def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
     among exogenous factors, expected-information standard errors, chi2 = N F_ML,
     RMSEA with N, SRMR as Bentler's, log-likelihood of the normal model (so AIC/BIC
     match lavaan). Observed exogenous covariates in ``~`` are treated as random
-    (lavaan ``fixed.x = FALSE``): their (co)variances count as parameters. No mean
-    structure without ``group``. Composite reliability and AVE use the standardized loadings of each
-    factor's observed indicators (ignoring residual covariances); Cronbach's alpha
-    uses the sample covariances of those indicators.
+    (lavaan ``fixed.x = FALSE``): their (co)variances count as parameters. With a mean
+    structure the means count as moments and enter SRMR (lavaan's ``srmr_bentler``).
+    Composite reliability and AVE use the standardized loadings of each factor's
+    observed indicators (ignoring residual covariances); Cronbach's alpha uses the sample
+    covariances of those indicators.
 
     The optimization runs on the correlation scale (the covariance divided by the
     observed SDs, factors on their marker indicator's scale) and the estimates are
@@ -1206,14 +1300,22 @@ def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
     ...              group_equal=["loadings"])
     >>> round(float(mg.fit["chi2"]), 3), int(mg.fit["df"])
     (124.044, 54)
+    >>> rob = fit_cfa(hs, '''visual =~ x1 + x2 + x3
+    ...                      textual =~ x4 + x5 + x6
+    ...                      speed =~ x7 + x8 + x9''', estimator="MLR")
+    >>> round(float(rob.fit["chi2_scaled"]), 3), round(float(rob.fit["scaling_factor"]), 3)
+    (87.132, 0.979)
     """
     from dtistat import _cfa
 
+    if not isinstance(meanstructure, bool | np.bool_):
+        raise ParameterError(f"meanstructure must be True or False; got {meanstructure!r}")
     if group is not None:
         from dtistat.invariance import fit_cfa_groups
 
         return fit_cfa_groups(data, model, group=group, group_equal=group_equal,
-                              group_partial=group_partial, std_lv=std_lv, level=level)
+                              group_partial=group_partial, std_lv=std_lv, level=level,
+                              estimator=_check_estimator(estimator))
     from dtistat.invariance import check_group_equal
 
     if check_group_equal(() if group_equal is None else group_equal) or group_partial:
@@ -1222,39 +1324,40 @@ def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
                              f"groups")
     check_frame(data)
     level = check_level(level)
-    spec = _cfa.build_model(_cfa.parse_model(model), list(data.columns), std_lv=std_lv)
+    estimator = _check_estimator(estimator)
+    stmts = _cfa.parse_model(model)
+    if meanstructure or any(s.op == "~1" for s in stmts):
+        from dtistat._cfa_means import fit_cfa_means
+
+        return fit_cfa_means(data, model, stmts, std_lv=std_lv, level=level,
+                             estimator=estimator)
+    spec = _cfa.build_model(stmts, list(data.columns), std_lv=std_lv)
     obs = spec.observed
     X, _, scale = _numeric_block(data, obs, what="the CFA")
     n, p = X.shape
     _correlation(X, obs)  # names collinear indicators if the sample matrix is singular
     S = _sample_cov(X, scale, obs)
     q = spec.n_free
-    df = p * (p + 1) // 2 - q
-    if df < 0:
-        raise EstimationError(
-            f"the model is not identified: {q} free parameters but only "
-            f"{p * (p + 1) // 2} distinct variances/covariances of {p} observed "
-            f"variables (degrees of freedom {df} < 0); fix or remove parameters"
-        )
-    if df == 0:
-        warn("the model has 0 degrees of freedom (just identified): it fits perfectly "
-             "and chi2, CFI, TLI and RMSEA carry no information")
+    _check_df(q, p)
     out = _cfa.fit_ml(spec, S)  # optimized on the correlation scale, returned on S's
-    theta, scale = out["theta"], out["theta_scale"]
+    theta, tscale = out["theta"], out["theta_scale"]
     _check_information(out["info_scaled"], spec)
-    V = 2.0 / n * np.linalg.inv(out["info_scaled"]) * np.outer(scale, scale)
-    se = np.sqrt(np.diag(V))
     Sig, _, total = out["ram"].implied(theta)
+    fit = _fit_measures(S, Sig, out["fmin"], n, q)
+    if estimator == "MLR":
+        from dtistat import _cfa_robust
+
+        V = _cfa_robust.mlr(_cfa_robust.CovOnly(out["scaled_ram"]), theta / tscale,
+                            X * (scale / out["sd"]), fit, means=False)
+    else:
+        V = 2.0 / n * np.linalg.inv(out["info_scaled"])
+    V = V * np.outer(tscale, tscale)
+    se = np.sqrt(np.diag(V))
     A, Sm = out["ram"].matrices(theta)
     est_df = _parameter_table(spec, A, Sm, np.diag(total), se, level)
     heywood = _cfa_heywood(spec, Sm, est_df)
-    fit = _fit_measures(S, Sig, out["fmin"], n, q)
     reliability = _reliability(spec, obs, S, est_df)
-    free_names = {}
-    for ps, k in zip(spec.params, spec.free_index, strict=True):
-        if k >= 0 and k not in free_names:
-            free_names[k] = ps.label or f"{ps.lhs} {ps.op} {ps.rhs}"
-    names = [free_names[k] for k in range(q)]
+    names = _free_names(spec)
     return CFAResult(
         estimates=est_df,
         fit=pd.Series(fit, name="fit"),
@@ -1266,4 +1369,5 @@ def fit_cfa(data: pd.DataFrame, model: str, *, std_lv: bool = False,
         nobs=n,
         n_iter=out["n_iter"],
         heywood=tuple(heywood),
+        estimator=estimator,
     )

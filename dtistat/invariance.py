@@ -60,6 +60,7 @@ class MultiGroupCFAResult(CoefResult):
     level: float = 0.95
     df_inference: None = None
     heywood: tuple = field(default_factory=tuple)
+    estimator: str = "ML"
     _state: Any = field(default=None, repr=False)
 
     def score_tests(self) -> pd.DataFrame:
@@ -123,6 +124,7 @@ class MultiGroupCFAResult(CoefResult):
             ("Fit", f"CFI = {f['cfi']:.3f}, TLI = {f['tli']:.3f}, RMSEA = {f['rmsea']:.3f} "
                     f"[90% CI {f['rmsea_ci_low']:.3f}, {f['rmsea_ci_high']:.3f}], "
                     f"SRMR = {f['srmr']:.3f}"),
+            *_mlr_rows(f, self.estimator),
             ("Information criteria", f"log-likelihood = {f['loglik']:.3f}, AIC = "
                                      f"{f['aic']:.3f}, BIC = {f['bic']:.3f}"),
         ]
@@ -139,6 +141,16 @@ class MultiGroupCFAResult(CoefResult):
     def to_frame(self) -> pd.DataFrame:
         """The fit measures as a one-column frame."""
         return self.fit.to_frame("value")
+
+
+def _mlr_rows(f, estimator: str) -> list:
+    if estimator != "MLR":
+        return []
+    return [("MLR scaled test", f"chi2({int(f['df'])}) = {f['chi2_scaled']:.3f}, p = "
+                                f"{f['p_value_scaled']:.4f}, scaling factor "
+                                f"{f['scaling_factor']:.3f} (Yuan-Bentler, Mplus variant)"),
+            ("Robust fit", f"CFI = {f['cfi_robust']:.3f}, TLI = {f['tli_robust']:.3f}, "
+                           f"RMSEA = {f['rmsea_robust']:.3f}")]
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -229,10 +241,11 @@ def _group_labels(data: pd.DataFrame, group: Any, observed: list) -> tuple[list,
     return labels.tolist(), codes
 
 
-def _group_moments(data, obs, labels, codes, group) -> tuple[list, list, list]:
+def _group_moments(data, obs, labels, codes, group) -> tuple[list, list, list, list]:
+    """Per group: covariance (divisor n_g), means, size, and the data (for MLR)."""
     from dtistat.factors import _correlation, _numeric_block, _sample_cov
 
-    Ss, ys, ns = [], [], []
+    Ss, ys, ns, Xs = [], [], [], []
     for g, lab in enumerate(labels):
         sub = data.loc[codes == g, obs]
         where = f"group {lab!r} of {group!r}"
@@ -246,7 +259,8 @@ def _group_moments(data, obs, labels, codes, group) -> tuple[list, list, list]:
             raise DataError(f"in {where}: {e}") from None
         ys.append(X.mean(axis=0) * scale)
         ns.append(len(X))
-    return Ss, ys, ns
+        Xs.append((X, scale))
+    return Ss, ys, ns, Xs
 
 
 # ---------------------------------------------------------------------------------
@@ -309,34 +323,41 @@ def _param_names(gm, labels) -> list:
     return names
 
 
-def _estimates(gm, rams, theta, se, names, labels, level) -> pd.DataFrame:
-    """Every parameter of every group (lavaan's parameterEstimates with a group column)."""
+def group_table(m, r, theta, se, level) -> tuple[pd.DataFrame, list]:
+    """One group's parameters with their means rows, and each row's free index."""
     from dtistat._cfa_groups import _split
     from dtistat.factors import _parameter_table
 
     z = stats.norm.ppf(0.5 + level / 2)
+    cm, mean = _split(m)
+    A, Sm = r.matrices(theta)
+    tvar = np.diag(r.implied(theta)[4])
+    est = _parameter_table(cm, A, Sm, tvar, se, level)
+    mv = r.means(theta)
+    rows = []
+    for ps, k in mean:
+        e, s = mv[ps.i], se[k] if k >= 0 else math.nan
+        stat = e / s if k >= 0 and s > 0 else math.nan
+        rows.append({"term": f"{ps.lhs} ~1", "estimate": e, "std_error": s,
+                     "statistic": stat, "p_value": 2 * stats.norm.sf(abs(stat))
+                     if np.isfinite(stat) else math.nan,
+                     "ci_low": e - z * s, "ci_high": e + z * s,
+                     "std_all": e / math.sqrt(tvar[ps.i]) if tvar[ps.i] > 0 else math.nan,
+                     "lhs": ps.lhs, "op": "~1", "rhs": "", "label": ps.label or "",
+                     "free": k >= 0})
+    est = pd.concat([est, pd.DataFrame(rows)], ignore_index=True)
+    kof = {(ps.lhs, ps.op, ps.rhs): k for ps, k in zip(cm.params, cm.free_index,
+                                                       strict=True)}
+    kof.update({(ps.lhs, "~1", ""): k for ps, k in mean})
+    ks = [kof[key] for key in zip(est["lhs"], est["op"], est["rhs"], strict=True)]
+    return est, ks
+
+
+def _estimates(gm, rams, theta, se, names, labels, level) -> pd.DataFrame:
+    """Every parameter of every group (lavaan's parameterEstimates with a group column)."""
     frames = []
     for g, (m, r) in enumerate(zip(gm.models, rams, strict=True)):
-        cm, mean = _split(m)
-        A, Sm = r.matrices(theta)
-        tvar = np.diag(r.implied(theta)[4])
-        est = _parameter_table(cm, A, Sm, tvar, se, level)
-        mv = r.means(theta)
-        rows = []
-        for ps, k in mean:
-            e, s = mv[ps.i], se[k] if k >= 0 else math.nan
-            stat = e / s if k >= 0 and s > 0 else math.nan
-            rows.append({"term": f"{ps.lhs} ~1", "estimate": e, "std_error": s,
-                         "statistic": stat, "p_value": 2 * stats.norm.sf(abs(stat))
-                         if np.isfinite(stat) else math.nan,
-                         "ci_low": e - z * s, "ci_high": e + z * s,
-                         "std_all": e / math.sqrt(tvar[ps.i]) if tvar[ps.i] > 0 else math.nan,
-                         "lhs": ps.lhs, "op": "~1", "rhs": "", "label": "", "free": k >= 0})
-        est = pd.concat([est, pd.DataFrame(rows)], ignore_index=True)
-        kof = {(ps.lhs, ps.op, ps.rhs): k for ps, k in zip(cm.params, cm.free_index,
-                                                           strict=True)}
-        kof.update({(ps.lhs, "~1", ""): k for ps, k in mean})
-        ks = [kof[key] for key in zip(est["lhs"], est["op"], est["rhs"], strict=True)]
+        est, ks = group_table(m, r, theta, se, level)
         est["param"] = [names[k] if k >= 0 else "" for k in ks]
         est["term"] = [f"{t} [{labels[g]}]" for t in est["term"]]
         est.insert(1, "group", labels[g])
@@ -386,7 +407,7 @@ def _heywood(est: pd.DataFrame) -> list:
 def fit_cfa_groups(data: pd.DataFrame, model: str, *, group: Any,
                    group_equal: Sequence[str] | str = (),
                    group_partial: Sequence[str] | str = (), std_lv: bool = False,
-                   level: float = 0.95) -> MultiGroupCFAResult:
+                   level: float = 0.95, estimator: str = "ML") -> MultiGroupCFAResult:
     """Multi-group CFA/SEM with a mean structure (what ``fit_cfa(group=...)`` calls).
 
     See :func:`dtistat.fit_cfa` for the arguments and an example.
@@ -401,7 +422,7 @@ def fit_cfa_groups(data: pd.DataFrame, model: str, *, group: Any,
     gm = _cfa_groups.build_groups(stmts, list(data.columns), 1, std_lv=std_lv)
     labels, codes = _group_labels(data, group, gm.observed)
     obs = gm.observed
-    Ss, ys, ns = _group_moments(data, obs, labels, codes, group)
+    Ss, ys, ns, Xs = _group_moments(data, obs, labels, codes, group)
     gm = _cfa_groups.build_groups(stmts, list(data.columns), len(labels), group_equal=eq,
                                   group_partial=partial, std_lv=std_lv)
     p, G, q = len(obs), len(labels), gm.n_free
@@ -419,11 +440,18 @@ def fit_cfa_groups(data: pd.DataFrame, model: str, *, group: Any,
     theta, scale = out["theta"], out["theta_scale"]
     _check_identified(out["info_scaled"], gm, labels)
     N = int(sum(ns))
-    V = 2.0 / N * np.linalg.inv(out["info_scaled"]) * np.outer(scale, scale)
+    fit, per = _group_fit(Ss, ys, out["rams"], theta, ns, q)
+    if estimator == "MLR":
+        from dtistat._cfa_robust import mlr
+
+        Zs = [X * (sc / out["sd"]) for X, sc in Xs]
+        V = mlr(out["multi"], theta / scale, Zs, fit, means=True)
+    else:
+        V = 2.0 / N * np.linalg.inv(out["info_scaled"])
+    V = V * np.outer(scale, scale)
     se = np.sqrt(np.diag(V))
     names = _param_names(gm, labels)
     est = _estimates(gm, out["rams"], theta, se, names, labels, level)
-    fit, per = _group_fit(Ss, ys, out["rams"], theta, ns, q)
     per.index = pd.Index(labels, name=group)
     covs, means = _implied(out["rams"], theta, obs, labels)
     return MultiGroupCFAResult(
@@ -437,7 +465,7 @@ def fit_cfa_groups(data: pd.DataFrame, model: str, *, group: Any,
         model=model, group=group, groups=tuple(labels), group_equal=eq,
         group_partial=partial, nobs=N,
         n_iter=out["n_iter"], level=level, heywood=tuple(_heywood(est)),
-        _state=(gm, Ss, ys, ns, theta),
+        estimator=estimator, _state=(gm, Ss, ys, ns, theta),
     )
 
 
@@ -451,10 +479,34 @@ def _steps(steps: Any) -> list:
     return items
 
 
+def _scaled_differences(table: pd.DataFrame, fits: dict, names: list) -> pd.DataFrame:
+    """MLR columns and the Satorra-Bentler (2001) scaled chi2 difference test.
+
+    With T the ML statistics, c the scaling factors and d the df of the restricted
+    (0) and the less restricted (1) model: ``cd = (d0 c0 - d1 c1) / (d0 - d1)`` and
+    ``(T0 - T1) / cd`` on ``d0 - d1`` df (lavaan's ``lav_test_diff_sb2001``; NaN when
+    cd is not positive).
+    """
+    for col in ("chi2_scaled", "scaling_factor", "cfi_robust", "rmsea_robust"):
+        table[col] = [fits[s].fit[col] for s in names]
+    d_scaled, d_p = [math.nan], [math.nan]
+    for a, b in zip(names[:-1], names[1:], strict=True):
+        f1, f0 = fits[a].fit, fits[b].fit
+        m = f0["df"] - f1["df"]
+        cd = (f0["df"] * f0["scaling_factor"] - f1["df"] * f1["scaling_factor"]) / m \
+            if m > 0 else math.nan
+        t = (f0["chi2"] - f1["chi2"]) / cd if cd > 0 else math.nan
+        d_scaled.append(t)
+        d_p.append(float(stats.chi2.sf(t, m)) if np.isfinite(t) else math.nan)
+    table["delta_chi2_scaled"] = d_scaled
+    table["delta_p_value_scaled"] = d_p
+    return table
+
+
 def invariance_test(data: pd.DataFrame, model: str, *, group: Any,
                     steps: Sequence[str] = ("configural", "metric", "scalar"),
                     group_partial: Sequence[str] | str = (), std_lv: bool = False,
-                    level: float = 0.95) -> InvarianceResult:
+                    level: float = 0.95, estimator: str = "ML") -> InvarianceResult:
     """Measurement invariance across groups: the configural -> metric -> scalar ladder.
 
     Each step fits :func:`dtistat.fit_cfa` with ``group=`` and the equality
@@ -480,6 +532,11 @@ def invariance_test(data: pd.DataFrame, model: str, *, group: Any,
         Identify the factors by their variances instead of marker loadings.
     level : float
         Confidence level of the Wald intervals of the fitted models.
+    estimator : {"ML", "MLR"}
+        ``"MLR"``: robust ML in every step (see :func:`dtistat.fit_cfa`); the table
+        adds chi2_scaled, scaling_factor, cfi_robust, rmsea_robust and the
+        Satorra-Bentler (2001) scaled difference test ``delta_chi2_scaled`` with its
+        p-value (lavaan's ``lavTestLRT`` default for MLR).
 
     Returns
     -------
@@ -506,7 +563,8 @@ def invariance_test(data: pd.DataFrame, model: str, *, group: Any,
     for s in names:
         eq += STEPS[s]
         fits[s] = fit_cfa_groups(data, model, group=group, group_equal=tuple(eq),
-                                 group_partial=group_partial, std_lv=std_lv, level=level)
+                                 group_partial=group_partial, std_lv=std_lv, level=level,
+                                 estimator=estimator)
     cols = ["chi2", "df", "p_value", "cfi", "tli", "rmsea", "srmr", "aic", "bic"]
     table = pd.DataFrame([fits[s].fit[cols] for s in names], index=names, columns=cols)
     table["df"] = table["df"].astype(int)
@@ -518,5 +576,7 @@ def invariance_test(data: pd.DataFrame, model: str, *, group: Any,
                                               strict=True)]
     table["delta_cfi"] = table["cfi"] - prev["cfi"]
     table["delta_rmsea"] = table["rmsea"] - prev["rmsea"]
+    if estimator == "MLR":
+        table = _scaled_differences(table, fits, names)
     first = next(iter(fits.values()))
     return InvarianceResult(table=table, fits=fits, group=group, nobs=first.nobs)
