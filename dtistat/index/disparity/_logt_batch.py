@@ -1,0 +1,77 @@
+"""Many Phillips-Sul log t regressions at once: the kernel behind club clustering.
+
+Club clustering (:mod:`dtistat.index.disparity.clubs`) runs a log t regression for every
+prefix of the sorted units (core group), for the core plus each remaining unit (sieve) and
+for every club plus each divergent unit (merging). All these groups are nested or differ
+by one unit, so their cross-sectional variations ``H_t = var_i(x_it) / mean_i(x_it)^2``
+come from per-period running sums of deviations ``d_it = x_it - c_t`` (shifted by a value
+``c_t`` inside the group, so that the variance of a tight club keeps its digits), and the
+regressions of all groups share one design: one product gives every slope, one pass over
+the lags every long-run variance. The long-run variance is the FQSB one of
+:func:`dtistat.index.disparity.logt.log_t_test` (R ``ConvergenceClubs``), row by row.
+Hand-written: no library batches this regression.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+__all__ = ["cross_variation", "group_H", "log_t_rows", "trimmed_start"]
+
+
+def trimmed_start(n_periods: int, time_trim: float) -> int:
+    """Periods left out of the regression, ``[rT]`` rounded half to even (as R)."""
+    return round(n_periods * time_trim)
+
+
+def cross_variation(X: np.ndarray) -> np.ndarray:
+    """``H_t`` of the units in the rows of ``X`` (the direct formula)."""
+    m = X.mean(axis=0)
+    return ((X / m - 1.0) ** 2).mean(axis=0)
+
+
+def group_H(sum_d: np.ndarray, sum_d2: np.ndarray, k: np.ndarray | int,
+            shift: np.ndarray) -> np.ndarray:
+    """``H_t`` of groups from their sums of ``d = x - shift`` and ``d^2`` (groups in rows)."""
+    k = np.asarray(k, dtype=float).reshape(-1, 1) if np.ndim(k) else float(k)
+    mean_d = sum_d / k
+    var = np.maximum(sum_d2 / k - mean_d**2, 0.0)
+    return var / (shift + mean_d) ** 2
+
+
+def _fqsb(e: np.ndarray) -> np.ndarray:
+    """Long-run variance of each row of residuals (FQSB, as ``logt._fqsb_long_run_variance``)."""
+    n = e.shape[1]
+    rho = np.einsum("ij,ij->i", e[:, :-1], e[:, 1:]) / np.einsum("ij,ij->i", e[:, :-1],
+                                                                  e[:, :-1])
+    bw = 1.3221 * (4 * rho**2 / (1 - rho) ** 4 * n) ** 0.2
+    z = 1.2 * np.pi * np.arange(1, n - 1)[None, :] / bw[:, None]
+    kern = 3.0 / z**2 * (np.sin(z) / z - np.cos(z))
+    m = n - 1
+    acc = np.zeros(e.shape[0])
+    for j in range(1, m):  # lags 1..n-2 over the first n-1 residuals (the GAUSS original)
+        acc += kern[:, j - 1] * np.einsum("ij,ij->i", e[:, : m - j], e[:, j:m])
+    return (np.einsum("ij,ij->i", e, e) + 2 * acc) / m
+
+
+def log_t_rows(H: np.ndarray, time_trim: float) -> dict[str, np.ndarray]:
+    """Log t regression of every row of ``H`` (groups x periods).
+
+    Returns arrays ``beta``, ``std_error``, ``t_value``, ``p_value``, ``intercept``; a
+    group whose ``H`` is zero or undefined in a period gets NaN, which fails every test.
+    """
+    H = np.atleast_2d(H)
+    T = H.shape[1]
+    t = np.arange(trimmed_start(T, time_trim) + 1, T + 1)
+    lt = np.log(t)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        y = np.log(H[:, :1] / H[:, t - 1]) - 2 * np.log(lt)
+        Xd = np.column_stack([np.ones(t.size), lt])
+        XtX_inv = np.linalg.inv(Xd.T @ Xd)
+        coef = y @ Xd @ XtX_inv
+        e = y - coef @ Xd.T
+        se = np.sqrt(XtX_inv[1, 1] * _fqsb(e))
+        tv = coef[:, 1] / se
+    return {"beta": coef[:, 1], "std_error": se, "t_value": tv,
+            "p_value": stats.norm.cdf(tv), "intercept": coef[:, 0]}

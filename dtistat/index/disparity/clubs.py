@@ -1,0 +1,479 @@
+"""Phillips-Sul club convergence clustering: core group, sieve, club and divergent merging.
+
+Phillips & Sul (2007, Econometrica 75:1771-1855; 2009, J. Applied Econometrics
+24:1153-1185): sort the units by their last value; if the whole panel fails the log t test
+(:func:`dtistat.index.disparity.log_t_test`), find the first adjacent pair that passes it
+(t > -1.65), grow it while the test keeps passing and take as the core group the size with
+the largest t (``core_rule``); add every other unit whose t with the core exceeds the
+sieve value ``c*``; repeat on the units left over; a single unit, or units with no
+converging pair, diverge. The clubs can then be merged: adjacent clubs join while the
+merged group passes the test (Phillips & Sul 2009, ``merge="ps"``), optionally only when
+that t beats the t of merging the next pair (von Lyncker & Thoennissen 2017, Empirical
+Economics 52:525-553, ``merge="vlt"``); divergent units join the club with which they
+have the largest t above ``e*`` (von Lyncker & Thoennissen 2017, ``merge_divergent``).
+
+The steps follow R ``ConvergenceClubs`` 2.2.5 (Sichera & Pizzuto 2019, R Journal
+11(2):142-151: ``findClubs``, ``mergeClubs``, ``mergeDivergent``) and its Python port
+``convergence-clubs``, with which clubs and statistics agree in the tests; one departure,
+shared with the Python port: when an incremental ``c*`` passes ``cstar_cap``, the club is
+the core group and its reported statistics are the core's (R reports the last sieved
+group's). Every log t regression of a step runs in one batch
+(:mod:`dtistat.index.disparity._logt_batch`).
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dtistat import _validate as v
+from dtistat._results import Result, Summary
+from dtistat.errors import DataError, ParameterError
+from dtistat.index.disparity._data import as_panel, wide
+from dtistat.index.disparity._logt_batch import (
+    cross_variation,
+    group_H,
+    log_t_rows,
+    trimmed_start,
+)
+
+__all__ = ["ClubsResult", "convergence_clubs"]
+
+CORE_RULES = ("max_abs_t", "max_t", "max_length")
+MERGES = (None, "ps", "vlt")
+_STATS = ("beta", "std_error", "t_value", "p_value")
+
+
+# --------------------------------------------------------------------------- kernel
+class _Tester:
+    """Log t statistics of groups of rows of ``X`` (units x periods), batched."""
+
+    def __init__(self, X: np.ndarray, time_trim: float, crit: float) -> None:
+        self.X, self.time_trim, self.crit = X, time_trim, crit
+
+    def stats(self, rows) -> dict[str, float]:
+        """Reported statistics of one group, from the direct ``H_t`` formula."""
+        r = log_t_rows(cross_variation(self.X[np.asarray(rows)])[None, :], self.time_trim)
+        return {k: float(r[k][0]) for k in _STATS}
+
+    def t_groups(self, groups: list) -> np.ndarray:
+        """t of a few arbitrary groups (lists of rows)."""
+        H = np.vstack([cross_variation(self.X[np.asarray(g)]) for g in groups])
+        return log_t_rows(H, self.time_trim)["t_value"]
+
+    def t_prefixes(self, rows: np.ndarray) -> np.ndarray:
+        """t of ``rows[:k]`` for k = 2..len(rows)."""
+        c = self.X[rows[0]]
+        D = self.X[rows] - c
+        S1, S2 = np.cumsum(D, axis=0), np.cumsum(D * D, axis=0)
+        k = np.arange(2, rows.size + 1)
+        return log_t_rows(group_H(S1[1:], S2[1:], k, c), self.time_trim)["t_value"]
+
+    def t_pairs(self, rows: np.ndarray) -> np.ndarray:
+        """t of each adjacent pair ``(rows[i], rows[i + 1])``."""
+        a, b = self.X[rows[:-1]], self.X[rows[1:]]
+        H = ((a - b) / (a + b)) ** 2  # var / mean^2 of two values
+        return log_t_rows(H, self.time_trim)["t_value"]
+
+    def t_plus_one(self, group, extra: np.ndarray) -> np.ndarray:
+        """t of ``group + [r]`` for every row ``r`` in ``extra``."""
+        G = self.X[np.asarray(group)]
+        c = G[0]
+        D = G - c
+        d = self.X[extra] - c
+        S1 = D.sum(axis=0) + d
+        S2 = (D * D).sum(axis=0) + d * d
+        return log_t_rows(group_H(S1, S2, len(group) + 1, c), self.time_trim)["t_value"]
+
+
+def _core_group(tt: _Tester, rows: np.ndarray, rule: str) -> list[int] | None:
+    """Positions (into ``rows``) of the core group, or None when no adjacent pair converges."""
+    ok = np.flatnonzero(tt.t_pairs(rows) > tt.crit)
+    if ok.size == 0:
+        return None
+    s = int(ok[0])
+    tk = tt.t_prefixes(rows[s:])  # t of rows[s:s+k], k = 2..
+    fail = np.flatnonzero(~(tk > tt.crit))
+    tk = tk[: fail[0]] if fail.size else tk
+    if rule == "max_t":  # Phillips & Sul (2007); ties to the larger group (Stata psecta)
+        best = int(tk.size - 1 - np.argmax(tk[::-1]))
+    elif rule == "max_abs_t":  # R ConvergenceClubs::coreG(type = "max")
+        best = int(np.argmax(np.abs(tk)))
+    else:  # the longest converging prefix: coreG(type = "all")
+        best = tk.size - 1
+    return list(range(s, s + best + 2))
+
+
+def _sieve(tt: _Tester, rows: np.ndarray, core: list[int], o: dict) -> tuple[list[int], float]:
+    """Core plus the units whose t with the core exceeds c* (raised if asked)."""
+    rest = np.setdiff1d(np.arange(rows.size), core)
+    t = tt.t_plus_one(rows[core], rows[rest]) if rest.size else np.empty(0)
+    cstar = o["cstar"]
+    while True:
+        members = core + rest[t > cstar].tolist()
+        if o["cstar_method"] == "fixed" or tt.t_groups([rows[members]])[0] > tt.crit:
+            return members, cstar
+        if cstar <= o["cstar_cap"]:
+            cstar += o["cstar_increment"]  # repeated addition, as R
+        else:
+            return list(core), cstar
+
+
+def _cluster(tt: _Tester, order: np.ndarray, o: dict) -> tuple[list, list, list]:
+    """Initial clubs (lists of rows), their c*, and the divergent rows."""
+    clubs, cstars, remaining = [], [], order
+    while remaining.size:
+        if remaining.size == 1:
+            return clubs, cstars, remaining.tolist()
+        if tt.t_groups([remaining])[0] > tt.crit:
+            return clubs + [remaining.tolist()], cstars + [o["cstar"]], []
+        core = _core_group(tt, remaining, o["core_rule"])
+        if core is None:
+            return clubs, cstars, remaining.tolist()
+        members, cstar = _sieve(tt, remaining, core, o)
+        clubs.append(remaining[members].tolist())
+        cstars.append(cstar)
+        remaining = np.delete(remaining, members)
+    return clubs, cstars, []
+
+
+# --------------------------------------------------------------------------- merging
+def _merge_clubs(tt: _Tester, clubs: list, names: list, method: str,
+                 steps: list) -> tuple[list, list]:
+    """One pass of Phillips-Sul (2009) / von Lyncker-Thoennissen (2017) merging."""
+    n, out, origin, i = len(clubs), [], [], 0
+    while i < n - 1:
+        ids, src, append_last = list(clubs[i]), [names[i]], False
+        for k in range(i + 1, n):
+            t = tt.t_groups([ids + clubs[k]])[0]
+            step = {"rule": method, "clubs": "+".join(src + [names[k]]), "t_value": t,
+                    "against": "", "t_against": np.nan}
+            if t > tt.crit and method == "vlt" and k < n - 1:
+                t2 = tt.t_groups([clubs[k] + clubs[k + 1]])[0]
+                step.update(against=f"{names[k]}+{names[k + 1]}", t_against=t2)
+                if not t > t2:
+                    steps.append({**step, "merged": False})
+                    break
+            steps.append({**step, "merged": bool(t > tt.crit)})
+            if not t > tt.crit:
+                append_last = k == n - 1
+                break
+            ids += clubs[k]
+            src.append(names[k])
+        i = k
+        out.append(ids)
+        origin.append(src)
+        if append_last:
+            out.append(list(clubs[-1]))
+            origin.append([names[-1]])
+    return out, origin
+
+
+def _merge_divergent(tt: _Tester, clubs: list, divergent: list, estar: float,
+                     labels: list, entities: pd.Index, steps: list) -> list:
+    """Add divergent units one at a time to the club where their t is largest (> e*)."""
+    divergent = list(divergent)
+    while divergent and clubs:
+        t = np.vstack([tt.t_plus_one(c, np.asarray(divergent)) for c in clubs])
+        flat = int(np.nanargmax(np.where(np.isnan(t), -np.inf, t).ravel(order="F")))
+        ci, di = np.unravel_index(flat, t.shape, order="F")
+        if not t[ci, di] > estar:
+            break
+        unit = divergent.pop(di)
+        steps.append({"rule": "divergent", "clubs": f"{labels[ci]}+{entities[unit]}",
+                      "t_value": float(t[ci, di]), "against": "", "t_against": np.nan,
+                      "merged": True})
+        clubs[ci] = clubs[ci] + [unit]
+    return divergent
+
+
+# --------------------------------------------------------------------------- result
+@dataclass(frozen=True, eq=False, repr=False)
+class ClubsResult(Result):
+    """Convergence clubs: per-club log t tests, memberships, divergent units, merge tests.
+
+    Attributes
+    ----------
+    clubs : DataFrame
+        One row per club (``club1`` ... in order of the sorted units): ``n_units``,
+        ``beta``, ``std_error``, ``t_value``, ``p_value``, ``converges``, ``cstar`` (the
+        sieve value the club was formed with; NaN for merged clubs) and ``merged_from``.
+    memberships : Series
+        Club label of every unit (``"divergent"`` for divergent ones), in data order.
+    divergent : list
+        The divergent units.
+    overall : dict
+        The log t test of the whole panel (``beta``, ``std_error``, ``t_value``,
+        ``p_value``).
+    initial_clubs, initial_memberships : DataFrame, Series or None
+        The clubs before merging (``None`` without merging).
+    merge_steps : DataFrame
+        Every merge test: ``rule`` (``ps``, ``vlt``, ``divergent``), the ``clubs`` tested
+        together, their ``t_value``, for ``vlt`` the next pair (``against``,
+        ``t_against``) and whether they ``merged``.
+    """
+
+    clubs: pd.DataFrame
+    memberships: pd.Series
+    divergent: list
+    overall: dict
+    initial_clubs: pd.DataFrame | None
+    initial_memberships: pd.Series | None
+    merge_steps: pd.DataFrame
+    time_trim: float
+    n_periods: int
+    nobs: int
+    settings: dict
+    _kind = "ConvergenceClubs"
+
+    @property
+    def n_clubs(self) -> int:
+        """Number of clubs."""
+        return int(self.clubs.shape[0])
+
+    def members(self, club: str) -> list:
+        """Units of ``club`` (a label such as ``"club1"`` or ``"divergent"``)."""
+        labels = set(self.memberships) | {"divergent"}
+        if club not in labels:
+            raise ParameterError(f"club={club!r} is not a club; choose one of "
+                                 f"{sorted(labels)}")
+        return self.memberships.index[self.memberships == club].tolist()
+
+    def _headline(self) -> list[str]:
+        return [f"clubs={self.n_clubs}", f"divergent={len(self.divergent)}",
+                f"units={self.memberships.size}"]
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.clubs.copy()
+
+    def tidy(self) -> pd.DataFrame:
+        """One row per club: ``term`` (club), ``estimate`` (b), ``std_error``,
+        ``statistic`` (t), ``p_value`` and ``n_units``."""
+        c = self.clubs
+        return pd.DataFrame({"term": c.index, "estimate": c["beta"].to_numpy(),
+                             "std_error": c["std_error"].to_numpy(),
+                             "statistic": c["t_value"].to_numpy(),
+                             "p_value": c["p_value"].to_numpy(),
+                             "n_units": c["n_units"].to_numpy()})
+
+    def summary(self) -> Summary:
+        tables = {"Clubs (log t test of each club)": self.clubs}
+        if self.initial_clubs is not None:
+            tables["Clubs before merging"] = self.initial_clubs
+        if len(self.merge_steps):
+            tables["Merge tests"] = self.merge_steps
+        s = self.settings
+        o = self.overall
+        return Summary(
+            "Phillips-Sul club convergence", tables,
+            header=[("Units", self.memberships.size), ("Periods", self.n_periods),
+                    ("Periods in each log t regression", self.nobs),
+                    ("time_trim", self.time_trim),
+                    ("Whole panel: b", o["beta"]), ("Whole panel: t", o["t_value"]),
+                    ("c*", f"{s['cstar']} ({s['cstar_method']})"),
+                    ("Core group rule", s["core_rule"]),
+                    ("Merging", s["merge"] or "none"),
+                    ("Divergent units", len(self.divergent))],
+            notes=["A club converges when t > -1.65 (H0: convergence, left-tail normal "
+                   "p-value); b = 2 alpha, the speed of convergence."])
+
+
+# --------------------------------------------------------------------------- public
+def _number(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+            or not np.isfinite(value):
+        raise ParameterError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _options(time_trim, cstar, cstar_method, cstar_increment, cstar_cap, core_rule, merge,
+             estar, hp_lambda) -> dict:
+    if isinstance(time_trim, bool) or not isinstance(time_trim, numbers.Real) \
+            or not 0 < time_trim < 1:
+        raise ParameterError(f"time_trim must be in (0, 1), e.g. 1/3; got {time_trim!r}")
+    v.check_choice(cstar_method, ("fixed", "incremental"), "cstar_method")
+    v.check_choice(core_rule, CORE_RULES, "core_rule")
+    v.check_choice(merge, MERGES, "merge")
+    o = {"time_trim": float(time_trim), "cstar": _number(cstar, "cstar"),
+         "cstar_method": cstar_method, "cstar_increment": _number(cstar_increment,
+                                                                   "cstar_increment"),
+         "cstar_cap": _number(cstar_cap, "cstar_cap"), "core_rule": core_rule,
+         "merge": merge, "estar": _number(estar, "estar"), "hp_lambda": hp_lambda}
+    if cstar_method == "incremental" and o["cstar_increment"] <= 0:
+        raise ParameterError("cstar_increment must be > 0 with cstar_method='incremental'; "
+                             f"got {cstar_increment!r}")
+    if hp_lambda is not None and _number(hp_lambda, "hp_lambda") <= 0:
+        raise ParameterError(f"hp_lambda must be > 0 (e.g. 400 for annual data) or None; "
+                             f"got {hp_lambda!r}")
+    return o
+
+
+def hp_trend(X: np.ndarray, lamb: float) -> np.ndarray:
+    """Hodrick-Prescott trend of every row of ``X``: solves ``(I + lamb D'D) tau = x``.
+
+    One dense solve for all units (``T`` is small); equal to ``statsmodels``'
+    ``hpfilter`` and R ``mFilter::hpfilter(type = "lambda")``.
+    """
+    T = X.shape[1]
+    D = np.diff(np.eye(T), n=2, axis=0)
+    return np.linalg.solve(np.eye(T) + lamb * (D.T @ D), X.T).T
+
+
+def _prepare(data, value, entity, time, log, hp_lambda, time_trim) -> pd.DataFrame:
+    p = as_panel(data, value=value, entity=entity, time=time, need_time=True)
+    W = wide(p)
+    X = W.to_numpy()
+    T = X.shape[1]
+    left = T - trimmed_start(T, time_trim)
+    if left < 5:
+        raise DataError(f"{T} periods with time_trim={time_trim:.4g} leave {left} for the "
+                        "log t regression; need 5 (use more periods or a smaller time_trim)")
+    if log:
+        if (X <= 0).any():
+            r, c = np.argwhere(X <= 0)[0]
+            raise DataError(f"log=True needs strictly positive values of {p.value!r}; "
+                            f"{p.entity}={W.index[r]!r}, period {W.columns[c]!r} holds "
+                            f"{X[r, c]!r}")
+        X = np.log(X)
+    if hp_lambda is not None:
+        if T < 3:
+            raise DataError(f"the HP filter needs at least 3 periods; got {T}")
+        X = hp_trend(X, float(hp_lambda))
+    if W.shape[0] < 2:
+        raise DataError(f"club clustering needs at least 2 units ({p.entity}); got "
+                        f"{W.shape[0]}")
+    return pd.DataFrame(X, index=W.index, columns=W.columns)
+
+
+def _table(tt: _Tester, clubs: list, extra: dict) -> pd.DataFrame:
+    rows = [{"n_units": len(c), **tt.stats(c)} for c in clubs]
+    t = pd.DataFrame(rows, columns=["n_units", *_STATS],
+                     index=pd.Index([f"club{i + 1}" for i in range(len(clubs))], name="club"))
+    t["converges"] = t["t_value"] > tt.crit
+    for k, vals in extra.items():
+        t[k] = vals
+    return t
+
+
+def _labels(clubs: list, n: int, index: pd.Index) -> pd.Series:
+    lab = np.full(n, "divergent", dtype=object)
+    for i, c in enumerate(clubs):
+        lab[c] = f"club{i + 1}"
+    return pd.Series(lab, index=index, name="club")
+
+
+def _merge(tt: _Tester, clubs: list, divergent: list, table: pd.DataFrame, o: dict,
+           merge_divergent: bool, index: pd.Index, steps: list) -> tuple:
+    """Club merging then divergent merging; returns clubs, divergent rows, the new table."""
+    names = list(table.index)
+    origin = [[nm] for nm in names]
+    clubs = [list(c) for c in clubs]
+    if o["merge"] is not None and len(clubs) > 1:
+        clubs, origin = _merge_clubs(tt, clubs, names, o["merge"], steps)
+    if merge_divergent:
+        labels = [f"club{i + 1}" for i in range(len(clubs))]
+        divergent = _merge_divergent(tt, clubs, divergent, o["estar"], labels, index, steps)
+    table = _table(tt, clubs, {"cstar": np.nan, "merged_from": ["+".join(s) for s in origin]})
+    return clubs, divergent, table
+
+
+def convergence_clubs(data: Any, *, value: str | None = None, entity: str | None = None,
+                      time: str | None = None, time_trim: float = 1 / 3,
+                      log: bool = False, hp_lambda: float | None = None,
+                      cstar: float = 0.0, cstar_method: str = "fixed",
+                      cstar_increment: float = 0.1, cstar_cap: float = 3.0,
+                      core_rule: str = "max_t", merge: str | None = None,
+                      merge_divergent: bool = False, estar: float = -1.65,
+                      sort_period: Any = None) -> ClubsResult:
+    """Phillips-Sul (2007, 2009) club convergence clustering, with club merging.
+
+    Parameters
+    ----------
+    data : IndexResult or DataFrame
+        A balanced long panel (``value=``, ``entity=``, ``time=``): usually the log of
+        per-capita income (or an index), HP-filtered; ``log=`` and ``hp_lambda=`` do
+        both here.
+    time_trim : float
+        Share ``r`` of initial periods left out of every log t regression (0 < r < 1).
+    log : bool
+        Take logs first (values must be strictly positive).
+    hp_lambda : float, optional
+        Replace each unit's series by its Hodrick-Prescott trend with this smoothing
+        parameter (400 for annual data in Phillips & Sul 2009); None = no filter.
+    cstar : float
+        Sieve value c*: a unit joins the core group when its t with the core exceeds c*.
+    cstar_method : {"fixed", "incremental"}
+        ``"incremental"`` raises c* by ``cstar_increment`` until the club passes the
+        log t test; beyond ``cstar_cap`` the club is its core group.
+    core_rule : {"max_abs_t", "max_t", "max_length"}
+        Core-group size among the converging prefixes: largest ``|t|`` (R
+        ``ConvergenceClubs``), largest ``t`` (Phillips & Sul 2007, Stata ``psecta``) or
+        the longest one.
+    merge : {None, "ps", "vlt"}
+        Merge adjacent clubs: Phillips & Sul (2009) or von Lyncker & Thoennissen (2017).
+    merge_divergent : bool
+        Then let divergent units join clubs (von Lyncker & Thoennissen 2017) when their
+        t with the club exceeds ``estar``.
+    sort_period : optional
+        Period whose values order the units (descending); default the last.
+
+    Returns
+    -------
+    ClubsResult
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> t = np.arange(1, 31)
+    >>> level = np.repeat([9.0, 8.0], 10)[:, None]          # two clubs of 10 units
+    >>> x = level + rng.normal(0, 0.5, (20, 1)) / t + rng.normal(0, 0.002, (20, 30))
+    >>> df = pd.DataFrame({"e": np.repeat(range(20), 30), "t": np.tile(t, 20),
+    ...                    "x": x.ravel()})
+    >>> r = convergence_clubs(df, value="x", entity="e", time="t")
+    >>> r.clubs["n_units"].tolist()
+    [10, 10]
+    """
+    o = _options(time_trim, cstar, cstar_method, cstar_increment, cstar_cap, core_rule,
+                 merge, estar, hp_lambda)
+    if not isinstance(log, bool) or not isinstance(merge_divergent, bool):
+        raise ParameterError("log= and merge_divergent= must be True or False")
+    W = _prepare(data, value, entity, time, log, hp_lambda, o["time_trim"])
+    if sort_period is None:
+        key = W.iloc[:, -1].to_numpy()
+    elif sort_period in W.columns:
+        key = W[sort_period].to_numpy()
+    else:
+        raise ParameterError(f"sort_period={sort_period!r} is not a period of the panel "
+                             f"({W.columns[0]!r} ... {W.columns[-1]!r})")
+    X = W.to_numpy()
+    tt = _Tester(X, o["time_trim"], -1.65)
+    H = cross_variation(X)
+    if not np.all(np.isfinite(H)) or np.any(H <= 0):
+        raise DataError("the cross-sectional variation H_t is zero or undefined in some "
+                        "period (all units equal, or a zero mean): the log t test is "
+                        "undefined")
+    clubs, cstars, divergent = _cluster(tt, np.argsort(-key, kind="stable"), o)
+    table = _table(tt, clubs, {"cstar": cstars, "merged_from": ""})
+    n = X.shape[0]
+    initial, initial_labels, steps = None, None, []
+    if merge is not None or merge_divergent:
+        initial, initial_labels = table, _labels(clubs, n, W.index)
+        clubs, divergent, table = _merge(tt, clubs, divergent, table, o, merge_divergent,
+                                         W.index, steps)
+    return ClubsResult(
+        clubs=table, memberships=_labels(clubs, n, W.index),
+        divergent=W.index[divergent].tolist(),
+        overall=tt.stats(np.arange(n)),
+        initial_clubs=initial, initial_memberships=initial_labels,
+        merge_steps=pd.DataFrame(steps, columns=["rule", "clubs", "t_value", "against",
+                                                 "t_against", "merged"]),
+        time_trim=o["time_trim"], n_periods=X.shape[1],
+        nobs=X.shape[1] - trimmed_start(X.shape[1], o["time_trim"]),
+        settings={k: o[k] for k in ("cstar", "cstar_method", "cstar_increment", "cstar_cap",
+                                    "core_rule", "merge", "estar", "hp_lambda")}
+        | {"log": log, "merge_divergent": merge_divergent})
