@@ -1,4 +1,5 @@
-"""Regional disparity and dynamics of an index: Dagum Gini, Theil, Markov chains, convergence."""
+"""Regional disparity and dynamics of an index: Dagum Gini, Theil, Markov chains, convergence
+(sigma, beta, log t and Phillips-Sul clubs)."""
 
 from dtistat.index.disparity.convergence import (
     BetaResult,
@@ -6,6 +7,7 @@ from dtistat.index.disparity.convergence import (
     beta_convergence,
     sigma_convergence,
 )
+from dtistat.index.disparity.clubs import ClubsResult, convergence_clubs
 from dtistat.index.disparity.coupling import CouplingResult, coupling_coordination
 from dtistat.index.disparity.density import DensityResult, kernel_density
 from dtistat.index.disparity.gini import DagumResult, dagum_gini
@@ -28,6 +30,7 @@ from dtistat.index.disparity.topsis import (
 
 __all__ = [
     "BetaResult",
+    "ClubsResult",
     "CouplingResult",
     "DagumResult",
     "DensityResult",
@@ -40,6 +43,7 @@ __all__ = [
     "TheilResult",
     "TopsisResult",
     "beta_convergence",
+    "convergence_clubs",
     "coupling_coordination",
     "dagum_gini",
     "homogeneity",

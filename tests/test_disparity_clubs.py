@@ -1,0 +1,227 @@
+"""Phillips-Sul club convergence clustering against R ConvergenceClubs' Python port.
+
+References: ``convergence-clubs`` 0.1.2 (a port of R ``ConvergenceClubs`` 2.2.5, Sichera &
+Pizzuto 2019, R Journal 11(2):142-151, tested by its authors against R to 1e-8), run here
+on the same data; its README's printed clubs of R's ``filteredGDP`` (152 countries,
+1970-2003); R's ``filteredGDP`` itself for the HP filter.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dtistat.errors import DataError, DtiStatError, ParameterError
+from dtistat.index.disparity import convergence_clubs, log_t_test
+from dtistat.index.disparity._logt_batch import cross_variation, group_H, log_t_rows
+
+cc = pytest.importorskip("convergence_clubs")
+KW = dict(value="x", entity="Countries", time="year")
+
+
+@pytest.fixture(scope="module")
+def gdp():
+    return cc.load_filtered_gdp()  # R ConvergenceClubs' filteredGDP
+
+
+def _long(wide: pd.DataFrame) -> pd.DataFrame:
+    return wide.stack().rename("x").reset_index()
+
+
+def _same(r, ref) -> None:
+    """Identical memberships and club statistics to 1e-10 (relative)."""
+    pd.testing.assert_series_equal(r.memberships, ref.memberships(), check_names=False)
+    s = ref.summary()
+    assert list(r.clubs.index) == list(s.index)
+    assert r.clubs["n_units"].tolist() == s["n_units"].tolist()
+    for ours, theirs in (("beta", "beta"), ("std_error", "std_err"), ("t_value", "t_value"),
+                         ("p_value", "p_value")):
+        np.testing.assert_allclose(r.clubs[ours], s[theirs], rtol=1e-10, atol=1e-13)
+    assert r.divergent == list(ref.divergent)
+
+
+def test_gdp_clubs_equal_r_convergence_clubs(gdp):
+    long = _long(gdp)
+    for rule in ("max_abs_t", "max_t"):  # R's rule and Phillips-Sul's agree on this panel
+        r = convergence_clubs(long, **KW, core_rule=rule)
+        _same(r, cc.find_clubs(gdp, core_rule=rule))
+    # convergence-clubs 0.1.2 README, clubs of filteredGDP with R's defaults (time_trim=1/3,
+    # c*=0, FQSB): sizes and t as printed (3 decimals)
+    assert r.clubs["n_units"].tolist() == [50, 30, 21, 24, 14, 11, 2]
+    np.testing.assert_allclose(r.clubs["t_value"].round(3),
+                               [9.282, 6.904, 3.402, 2.055, 1.701, 6.024, -0.559])
+    np.testing.assert_allclose(r.clubs["beta"].round(3),
+                               [0.382, 0.240, 0.110, 0.131, 0.190, 1.003, -0.470])
+    assert r.clubs["converges"].all() and r.divergent == []
+    # the whole panel: the log t test (b = -0.8748, t = -159.55)
+    assert r.overall["t_value"] == pytest.approx(
+        log_t_test(long, **KW).t_value, rel=1e-10)
+
+
+@pytest.mark.parametrize("merge", ["ps", "vlt"])
+@pytest.mark.parametrize("div", [False, True])
+def test_merging_equals_r(gdp, merge, div):
+    r = convergence_clubs(_long(gdp), **KW, merge=merge, merge_divergent=div)
+    _same(r, cc.find_clubs(gdp).merge(merge.upper() if merge == "ps" else "vLT",
+                                       merge_divergent=div))
+    # README: "club4 + club5 converge together: 6 clubs"
+    assert r.clubs["n_units"].tolist() == [50, 30, 21, 38, 11, 2]
+    assert r.clubs.loc["club4", "merged_from"] == "club4+club5"
+    assert r.initial_clubs["n_units"].tolist() == [50, 30, 21, 24, 14, 11, 2]
+    st = r.merge_steps.set_index("clubs")
+    assert bool(st.loc["club4+club5", "merged"]) and not st.loc["club1+club2", "merged"]
+    assert st.loc["club4+club5", "t_value"] == pytest.approx(
+        r.clubs.loc["club4", "t_value"], rel=1e-10)
+
+
+@pytest.mark.parametrize("time_trim,cstar,method,cap,inc", [
+    (1 / 3, -3.0, "fixed", 3.0, 0.1), (1 / 3, -3.0, "incremental", 3.0, 0.1),
+    (1 / 3, -2.0, "incremental", 3.0, 0.5), (0.5, 0.0, "incremental", 0.0, 1.0),
+    (0.3, -1.0, "fixed", 3.0, 0.1), (0.25, 0.5, "incremental", 3.0, 0.1)])
+def test_sieve_options_equal_r(gdp, time_trim, cstar, method, cap, inc):
+    # c* = -3 / -2 leave failing clubs with a fixed c*; incremental raises c* (past the
+    # cap the club is its core group: time_trim=0.5, cap 0, increment 1)
+    kw = dict(time_trim=time_trim, cstar=cstar, cstar_method=method, cstar_cap=cap,
+              cstar_increment=inc)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = cc.find_clubs(gdp, **kw)
+        refm = ref.merge("vLT", merge_divergent=True)
+    _same(convergence_clubs(_long(gdp), **KW, **kw), ref)
+    r = convergence_clubs(_long(gdp), **KW, **kw, merge="vlt", merge_divergent=True)
+    _same(r, refm)
+    if cap == 0.0:  # the cap was passed: that club is its core group, c* = 1
+        assert (r.initial_clubs["cstar"] == 1.0).sum() == 1
+
+
+def test_productivity_panel_with_failing_club_and_levels():
+    # Mendez (2020) labour productivity, 108 countries x 1990-2014, given in levels:
+    # log and HP filter inside (c* = -2 leaves a failing club with a fixed c*)
+    lp = cc.load_productivity("lp")
+    long = lp.stack().rename("x").reset_index()
+    kw = dict(value="x", entity="country", time="year", log=True, hp_lambda=400)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        data = cc.hp_filter(np.log(lp))
+        for method in ("fixed", "incremental"):
+            r = convergence_clubs(long, **kw, cstar=-2.0, cstar_method=method)
+            _same(r, cc.find_clubs(data, cstar=-2.0, cstar_method=method))
+            assert r.clubs["converges"].all() == (method == "incremental")
+
+
+def test_hp_filter_equals_r_filtered_gdp(gdp):
+    # R: filteredGDP = mFilter::hpfilter(log(GDP), freq = 400, type = "lambda")
+    from dtistat.index.disparity.clubs import hp_trend
+
+    levels = cc.load_gdp()
+    assert np.abs(hp_trend(np.log(levels.to_numpy()), 400) - gdp.to_numpy()).max() < 1e-10
+    r = convergence_clubs(_long(levels), **KW, log=True, hp_lambda=400)
+    assert r.clubs["n_units"].tolist() == [50, 30, 21, 24, 14, 11, 2]
+
+
+def _reference_core(X, rows, rule, time_trim):
+    """Straightforward core group: one log_t_test per prefix (the definition)."""
+    def t(ids):
+        d = pd.DataFrame({"e": np.repeat(ids, X.shape[1]), "t": np.tile(np.arange(
+            X.shape[1]), len(ids)), "x": X[ids].ravel()})
+        return log_t_test(d, value="x", entity="e", time="t", time_trim=time_trim).t_value
+    s = next(i for i in range(len(rows) - 1) if t(rows[i:i + 2]) > -1.65)
+    ts = []
+    for k in range(2, len(rows) - s + 1):
+        tk = t(rows[s:s + k])
+        if not tk > -1.65:
+            break
+        ts.append(tk)
+    best = {"max_t": int(np.argmax(ts)), "max_length": len(ts) - 1}[rule]
+    return rows[s:s + best + 2]
+
+
+@pytest.mark.parametrize("rule", ["max_t", "max_length"])
+def test_core_group_equals_definition(gdp, rule):
+    from dtistat.index.disparity.clubs import _core_group, _Tester
+
+    X = gdp.to_numpy()
+    rows = np.argsort(-X[:, -1], kind="stable")[30:90]
+    core = _core_group(_Tester(X, 1 / 3, -1.65), rows, rule)
+    assert rows[core].tolist() == _reference_core(X, rows, rule, 1 / 3).tolist()
+
+
+def test_batched_regressions_equal_log_t_test(gdp):
+    X = gdp.to_numpy()[::3]
+    rng = np.random.default_rng(0)
+    groups = [rng.choice(X.shape[0], size=k, replace=False) for k in (2, 3, 7, 20, 40)]
+    c = X[groups[0][0]]
+    S1 = np.vstack([(X[g] - c).sum(0) for g in groups])
+    S2 = np.vstack([((X[g] - c) ** 2).sum(0) for g in groups])
+    k = np.array([len(g) for g in groups])
+    direct = np.vstack([cross_variation(X[g]) for g in groups])
+    np.testing.assert_allclose(group_H(S1, S2, k, c), direct, rtol=1e-9)
+    got = log_t_rows(direct, 0.3)
+    for i, g in enumerate(groups):
+        ref = cc.log_t_test(cc.cross_sectional_variation(X[g]), time_trim=0.3)
+        assert got["t_value"][i] == pytest.approx(ref.t_value, rel=1e-10)
+        assert got["beta"][i] == pytest.approx(ref.beta, rel=1e-10)
+
+
+def test_result_surface(gdp):
+    r = convergence_clubs(_long(gdp), **KW, merge="ps", merge_divergent=True)
+    assert r.n_clubs == 6 and len(r.members("club4")) == 38
+    ref = cc.find_clubs(gdp).merge("PS", merge_divergent=True)
+    assert r.members("club6") == list(ref.units("club6")) and r.members("divergent") == []
+    assert r.memberships.value_counts().sum() == 152
+    td = r.tidy()
+    assert list(td.columns[:5]) == ["term", "estimate", "std_error", "statistic", "p_value"]
+    text = str(r.summary())
+    assert "Merge tests" in text and "Clubs before merging" in text
+    assert "ConvergenceClubs" in repr(r) and r._repr_html_().startswith("<")
+    with pytest.raises(ParameterError, match="club='club9'"):
+        r.members("club9")
+
+
+def _small():
+    rng = np.random.default_rng(1)
+    t = np.arange(1, 21)
+    x = 5 + rng.normal(0, 1, (8, 1)) / t + rng.normal(0, 0.01, (8, 20))
+    return pd.DataFrame({"e": np.repeat(range(8), 20), "t": np.tile(t, 8), "x": x.ravel()})
+
+
+@pytest.mark.parametrize("kw,err,match", [
+    (dict(time_trim=0.8), DataError, "time_trim=0.8 leave 4"),
+    (dict(time_trim=1.2), ParameterError, "time_trim"),
+    (dict(core_rule="max"), ParameterError, "core_rule"),
+    (dict(merge="PS2"), ParameterError, "merge"),
+    (dict(cstar_method="incremental", cstar_increment=0), ParameterError, "cstar_increment"),
+    (dict(cstar=np.nan), ParameterError, "cstar"),
+    (dict(hp_lambda=-1), ParameterError, "hp_lambda"),
+    (dict(sort_period=99), ParameterError, "sort_period=99"),
+    (dict(log="yes"), ParameterError, "log="),
+])
+def test_bad_parameters(kw, err, match):
+    with pytest.raises(err, match=match):
+        convergence_clubs(_small(), value="x", entity="e", time="t", **kw)
+
+
+def test_bad_data():
+    df = _small()
+    before = df.copy()
+    bad = df.copy()
+    bad.loc[5, "x"] = np.nan
+    with pytest.raises(DataError, match="'x'"):
+        convergence_clubs(bad, value="x", entity="e", time="t")
+    neg = df.copy()
+    neg.loc[21, "x"] = -1.0
+    with pytest.raises(DataError, match=r"log=True.*e=1, period 2 holds -1\.0"):
+        convergence_clubs(neg, value="x", entity="e", time="t", log=True)
+    with pytest.raises(DataError, match="unbalanced"):
+        convergence_clubs(df.iloc[1:], value="x", entity="e", time="t")
+    with pytest.raises(DtiStatError, match="entity="):
+        convergence_clubs(df, value="x", time="t")
+    flat = df.assign(x=1.0)
+    with pytest.raises(DataError, match="H_t is zero"):
+        convergence_clubs(flat, value="x", entity="e", time="t")
+    r = convergence_clubs(df, value="x", entity="e", time="t", sort_period=10)
+    assert r.memberships.size == 8
+    pd.testing.assert_frame_equal(df, before)  # input untouched
