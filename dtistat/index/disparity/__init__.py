@@ -1,13 +1,13 @@
 """Regional disparity and dynamics of an index: Dagum Gini, Theil, Markov chains, convergence
 (sigma, beta, log t and Phillips-Sul clubs)."""
 
+from dtistat.index.disparity.clubs import ClubsResult, convergence_clubs
 from dtistat.index.disparity.convergence import (
     BetaResult,
     SigmaResult,
     beta_convergence,
     sigma_convergence,
 )
-from dtistat.index.disparity.clubs import ClubsResult, convergence_clubs
 from dtistat.index.disparity.coupling import CouplingResult, coupling_coordination
 from dtistat.index.disparity.density import DensityResult, kernel_density
 from dtistat.index.disparity.gini import DagumResult, dagum_gini
