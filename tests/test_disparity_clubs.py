@@ -225,3 +225,38 @@ def test_bad_data():
     r = convergence_clubs(df, value="x", entity="e", time="t", sort_period=10)
     assert r.memberships.size == 8
     pd.testing.assert_frame_equal(df, before)  # input untouched
+
+
+@pytest.mark.parametrize("variable,sample", [("lp", "other"), ("lp", "high_income"),
+                                             ("tfp", "all"), ("gdppc", "all")])
+def test_stata_convention_equals_psecta_port(variable, sample):
+    # Stata psecta (Du 2017) as in Mendez (2020): kq(0.333), incremental c* (0.05, cap
+    # 50), max-t core group, [rT] rounded half up; convergence-clubs' convention="Stata"
+    # (which its authors check against Mendez's published classifications) run here
+    levels = cc.load_productivity(variable, sample=sample)
+    long = levels.stack().rename("x").reset_index()
+    data = cc.hp_filter(np.log(levels))
+    kw = dict(value="x", entity="country", time="year", log=True, hp_lambda=400,
+              convention="stata", time_trim=0.333)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = cc.find_clubs(data, convention="Stata", time_trim=0.333)
+        _same(convergence_clubs(long, **kw), ref)
+        _same(convergence_clubs(long, **kw, merge="ps"), ref.merge("PS"))
+    r = convergence_clubs(long, **kw)
+    assert r.settings["core_rule"] == "max_t" and r.settings["cstar_cap"] == 50.0
+
+
+def test_stata_rounds_the_trimmed_periods_half_up(gdp):
+    # 34 periods x 0.25 = 8.5: R drops 8 periods (half to even), Stata 9
+    sub = gdp.iloc[:40]
+    r = convergence_clubs(_long(sub), **KW, time_trim=0.25)
+    s = convergence_clubs(_long(sub), **KW, time_trim=0.25, convention="stata",
+                          cstar_method="fixed", core_rule="max_abs_t")
+    assert (r.nobs, s.nobs) == (26, 25)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _same(s, cc.find_clubs(sub, time_trim=0.25, convention="Stata",
+                               cstar_method="fixed", core_rule="max_abs_t"))
+    with pytest.raises(ParameterError, match="convention"):
+        convergence_clubs(_long(sub), **KW, convention="spss")

@@ -20,9 +20,11 @@ from scipy import stats
 __all__ = ["cross_variation", "group_H", "log_t_rows", "trimmed_start"]
 
 
-def trimmed_start(n_periods: int, time_trim: float) -> int:
-    """Periods left out of the regression, ``[rT]`` rounded half to even (as R)."""
-    return round(n_periods * time_trim)
+def trimmed_start(n_periods: int, time_trim: float, rounding: str = "half_even") -> int:
+    """Periods left out of the regression, ``[rT]``: rounded half to even (R) or half up
+    (Stata ``logtreg``)."""
+    x = n_periods * time_trim
+    return int(np.floor(x + 0.5)) if rounding == "half_up" else round(x)
 
 
 def cross_variation(X: np.ndarray) -> np.ndarray:
@@ -57,7 +59,8 @@ def _fqsb(e: np.ndarray) -> np.ndarray:
     return (np.einsum("ij,ij->i", e, e) + 2 * acc) / m
 
 
-def log_t_rows(H: np.ndarray, time_trim: float) -> dict[str, np.ndarray]:
+def log_t_rows(H: np.ndarray, time_trim: float,
+               rounding: str = "half_even") -> dict[str, np.ndarray]:
     """Log t regression of every row of ``H`` (groups x periods).
 
     Returns arrays ``beta``, ``std_error``, ``t_value``, ``p_value``, ``intercept``; a
@@ -65,7 +68,7 @@ def log_t_rows(H: np.ndarray, time_trim: float) -> dict[str, np.ndarray]:
     """
     H = np.atleast_2d(H)
     T = H.shape[1]
-    t = np.arange(trimmed_start(T, time_trim) + 1, T + 1)
+    t = np.arange(trimmed_start(T, time_trim, rounding) + 1, T + 1)
     lt = np.log(t)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         y = np.log(H[:, :1] / H[:, t - 1]) - 2 * np.log(lt)

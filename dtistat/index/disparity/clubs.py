@@ -44,6 +44,14 @@ from dtistat.index.disparity._logt_batch import (
 __all__ = ["ClubsResult", "convergence_clubs"]
 
 CORE_RULES = ("max_abs_t", "max_t", "max_length")
+#: defaults of R ConvergenceClubs 2.2.5 and of Stata psecta (Du 2017: kq(0.3), incr(0.05),
+#: maxcr(50)); the conventions also differ in rounding [rT] and in whether c* may reach the cap
+CONVENTIONS = {
+    "r": {"time_trim": 1 / 3, "cstar_method": "fixed", "cstar_increment": 0.1,
+          "cstar_cap": 3.0, "core_rule": "max_abs_t", "rounding": "half_even"},
+    "stata": {"time_trim": 0.3, "cstar_method": "incremental", "cstar_increment": 0.05,
+              "cstar_cap": 50.0, "core_rule": "max_t", "rounding": "half_up"},
+}
 MERGES = (None, "ps", "vlt")
 _STATS = ("beta", "std_error", "t_value", "p_value")
 
@@ -52,18 +60,23 @@ _STATS = ("beta", "std_error", "t_value", "p_value")
 class _Tester:
     """Log t statistics of groups of rows of ``X`` (units x periods), batched."""
 
-    def __init__(self, X: np.ndarray, time_trim: float, crit: float) -> None:
-        self.X, self.time_trim, self.crit = X, time_trim, crit
+    def __init__(self, X: np.ndarray, time_trim: float, crit: float,
+                 rounding: str = "half_even") -> None:
+        self.X, self.time_trim, self.crit, self.rounding = X, time_trim, crit, rounding
+
+    def _t(self, H: np.ndarray) -> np.ndarray:
+        return log_t_rows(H, self.time_trim, self.rounding)["t_value"]
 
     def stats(self, rows) -> dict[str, float]:
         """Reported statistics of one group, from the direct ``H_t`` formula."""
-        r = log_t_rows(cross_variation(self.X[np.asarray(rows)])[None, :], self.time_trim)
+        r = log_t_rows(cross_variation(self.X[np.asarray(rows)])[None, :], self.time_trim,
+                       self.rounding)
         return {k: float(r[k][0]) for k in _STATS}
 
     def t_groups(self, groups: list) -> np.ndarray:
         """t of a few arbitrary groups (lists of rows)."""
         H = np.vstack([cross_variation(self.X[np.asarray(g)]) for g in groups])
-        return log_t_rows(H, self.time_trim)["t_value"]
+        return self._t(H)
 
     def t_prefixes(self, rows: np.ndarray) -> np.ndarray:
         """t of ``rows[:k]`` for k = 2..len(rows)."""
@@ -71,13 +84,13 @@ class _Tester:
         D = self.X[rows] - c
         S1, S2 = np.cumsum(D, axis=0), np.cumsum(D * D, axis=0)
         k = np.arange(2, rows.size + 1)
-        return log_t_rows(group_H(S1[1:], S2[1:], k, c), self.time_trim)["t_value"]
+        return self._t(group_H(S1[1:], S2[1:], k, c))
 
     def t_pairs(self, rows: np.ndarray) -> np.ndarray:
         """t of each adjacent pair ``(rows[i], rows[i + 1])``."""
         a, b = self.X[rows[:-1]], self.X[rows[1:]]
         H = ((a - b) / (a + b)) ** 2  # var / mean^2 of two values
-        return log_t_rows(H, self.time_trim)["t_value"]
+        return self._t(H)
 
     def t_plus_one(self, group, extra: np.ndarray) -> np.ndarray:
         """t of ``group + [r]`` for every row ``r`` in ``extra``."""
@@ -87,7 +100,7 @@ class _Tester:
         d = self.X[extra] - c
         S1 = D.sum(axis=0) + d
         S2 = (D * D).sum(axis=0) + d * d
-        return log_t_rows(group_H(S1, S2, len(group) + 1, c), self.time_trim)["t_value"]
+        return self._t(group_H(S1, S2, len(group) + 1, c))
 
 
 def _core_group(tt: _Tester, rows: np.ndarray, rule: str) -> list[int] | None:
@@ -117,7 +130,8 @@ def _sieve(tt: _Tester, rows: np.ndarray, core: list[int], o: dict) -> tuple[lis
         members = core + rest[t > cstar].tolist()
         if o["cstar_method"] == "fixed" or tt.t_groups([rows[members]])[0] > tt.crit:
             return members, cstar
-        if cstar <= o["cstar_cap"]:
+        cap = o["cstar_cap"]
+        if cstar <= cap if o["convention"] == "r" else cstar < cap:  # R <=, Stata <
             cstar += o["cstar_increment"]  # repeated addition, as R
         else:
             return list(core), cstar
@@ -290,8 +304,15 @@ def _number(value: Any, name: str) -> float:
     return float(value)
 
 
-def _options(time_trim, cstar, cstar_method, cstar_increment, cstar_cap, core_rule, merge,
-             estar, hp_lambda) -> dict:
+def _options(convention, time_trim, cstar, cstar_method, cstar_increment, cstar_cap,
+             core_rule, merge, estar, hp_lambda) -> dict:
+    v.check_choice(convention, tuple(CONVENTIONS), "convention")
+    d = CONVENTIONS[convention]
+    time_trim = d["time_trim"] if time_trim is None else time_trim
+    cstar_method = d["cstar_method"] if cstar_method is None else cstar_method
+    cstar_increment = d["cstar_increment"] if cstar_increment is None else cstar_increment
+    cstar_cap = d["cstar_cap"] if cstar_cap is None else cstar_cap
+    core_rule = d["core_rule"] if core_rule is None else core_rule
     if isinstance(time_trim, bool) or not isinstance(time_trim, numbers.Real) \
             or not 0 < time_trim < 1:
         raise ParameterError(f"time_trim must be in (0, 1), e.g. 1/3; got {time_trim!r}")
@@ -302,7 +323,8 @@ def _options(time_trim, cstar, cstar_method, cstar_increment, cstar_cap, core_ru
          "cstar_method": cstar_method, "cstar_increment": _number(cstar_increment,
                                                                    "cstar_increment"),
          "cstar_cap": _number(cstar_cap, "cstar_cap"), "core_rule": core_rule,
-         "merge": merge, "estar": _number(estar, "estar"), "hp_lambda": hp_lambda}
+         "merge": merge, "estar": _number(estar, "estar"), "hp_lambda": hp_lambda,
+         "convention": convention, "rounding": d["rounding"]}
     if cstar_method == "incremental" and o["cstar_increment"] <= 0:
         raise ParameterError("cstar_increment must be > 0 with cstar_method='incremental'; "
                              f"got {cstar_increment!r}")
@@ -323,12 +345,13 @@ def hp_trend(X: np.ndarray, lamb: float) -> np.ndarray:
     return np.linalg.solve(np.eye(T) + lamb * (D.T @ D), X.T).T
 
 
-def _prepare(data, value, entity, time, log, hp_lambda, time_trim) -> pd.DataFrame:
+def _prepare(data, value, entity, time, log, hp_lambda, o) -> pd.DataFrame:
+    time_trim = o["time_trim"]
     p = as_panel(data, value=value, entity=entity, time=time, need_time=True)
     W = wide(p)
     X = W.to_numpy()
     T = X.shape[1]
-    left = T - trimmed_start(T, time_trim)
+    left = T - trimmed_start(T, time_trim, o["rounding"])
     if left < 5:
         raise DataError(f"{T} periods with time_trim={time_trim:.4g} leave {left} for the "
                         "log t regression; need 5 (use more periods or a smaller time_trim)")
@@ -382,13 +405,13 @@ def _merge(tt: _Tester, clubs: list, divergent: list, table: pd.DataFrame, o: di
 
 
 def convergence_clubs(data: Any, *, value: str | None = None, entity: str | None = None,
-                      time: str | None = None, time_trim: float = 1 / 3,
+                      time: str | None = None, time_trim: float | None = None,
                       log: bool = False, hp_lambda: float | None = None,
-                      cstar: float = 0.0, cstar_method: str = "fixed",
-                      cstar_increment: float = 0.1, cstar_cap: float = 3.0,
-                      core_rule: str = "max_t", merge: str | None = None,
+                      cstar: float = 0.0, cstar_method: str | None = None,
+                      cstar_increment: float | None = None, cstar_cap: float | None = None,
+                      core_rule: str | None = None, merge: str | None = None,
                       merge_divergent: bool = False, estar: float = -1.65,
-                      sort_period: Any = None) -> ClubsResult:
+                      sort_period: Any = None, convention: str = "r") -> ClubsResult:
     """Phillips-Sul (2007, 2009) club convergence clustering, with club merging.
 
     Parameters
@@ -397,8 +420,9 @@ def convergence_clubs(data: Any, *, value: str | None = None, entity: str | None
         A balanced long panel (``value=``, ``entity=``, ``time=``): usually the log of
         per-capita income (or an index), HP-filtered; ``log=`` and ``hp_lambda=`` do
         both here.
-    time_trim : float
-        Share ``r`` of initial periods left out of every log t regression (0 < r < 1).
+    time_trim : float, optional
+        Share ``r`` of initial periods left out of every log t regression (0 < r < 1);
+        default 1/3 (R) or 0.3 (Stata).
     log : bool
         Take logs first (values must be strictly positive).
     hp_lambda : float, optional
@@ -406,13 +430,14 @@ def convergence_clubs(data: Any, *, value: str | None = None, entity: str | None
         parameter (400 for annual data in Phillips & Sul 2009); None = no filter.
     cstar : float
         Sieve value c*: a unit joins the core group when its t with the core exceeds c*.
-    cstar_method : {"fixed", "incremental"}
+    cstar_method : {"fixed", "incremental"}, optional
         ``"incremental"`` raises c* by ``cstar_increment`` until the club passes the
-        log t test; beyond ``cstar_cap`` the club is its core group.
-    core_rule : {"max_abs_t", "max_t", "max_length"}
+        log t test; beyond ``cstar_cap`` the club is its core group. Defaults: fixed,
+        0.1, 3 (R); incremental, 0.05, 50 (Stata, Phillips & Sul 2007's procedure).
+    core_rule : {"max_abs_t", "max_t", "max_length"}, optional
         Core-group size among the converging prefixes: largest ``|t|`` (R
-        ``ConvergenceClubs``), largest ``t`` (Phillips & Sul 2007, Stata ``psecta``) or
-        the longest one.
+        ``ConvergenceClubs``, the R default), largest ``t`` (Phillips & Sul 2007, Stata
+        ``psecta``, the Stata default) or the longest one.
     merge : {None, "ps", "vlt"}
         Merge adjacent clubs: Phillips & Sul (2009) or von Lyncker & Thoennissen (2017).
     merge_divergent : bool
@@ -420,6 +445,11 @@ def convergence_clubs(data: Any, *, value: str | None = None, entity: str | None
         t with the club exceeds ``estar``.
     sort_period : optional
         Period whose values order the units (descending); default the last.
+    convention : {"r", "stata"}
+        Reproduce R ``ConvergenceClubs`` (Sichera & Pizzuto 2019) or Stata ``psecta``
+        (Du 2017): the defaults above, ``[rT]`` rounded half to even (R) or half up
+        (Stata), and whether c* may still be raised at ``cstar_cap`` (R) or not (Stata).
+        Explicit arguments override the defaults.
 
     Returns
     -------
@@ -438,11 +468,11 @@ def convergence_clubs(data: Any, *, value: str | None = None, entity: str | None
     >>> r.clubs["n_units"].tolist()
     [10, 10]
     """
-    o = _options(time_trim, cstar, cstar_method, cstar_increment, cstar_cap, core_rule,
-                 merge, estar, hp_lambda)
+    o = _options(convention, time_trim, cstar, cstar_method, cstar_increment, cstar_cap,
+                 core_rule, merge, estar, hp_lambda)
     if not isinstance(log, bool) or not isinstance(merge_divergent, bool):
         raise ParameterError("log= and merge_divergent= must be True or False")
-    W = _prepare(data, value, entity, time, log, hp_lambda, o["time_trim"])
+    W = _prepare(data, value, entity, time, log, hp_lambda, o)
     if sort_period is None:
         key = W.iloc[:, -1].to_numpy()
     elif sort_period in W.columns:
@@ -451,7 +481,7 @@ def convergence_clubs(data: Any, *, value: str | None = None, entity: str | None
         raise ParameterError(f"sort_period={sort_period!r} is not a period of the panel "
                              f"({W.columns[0]!r} ... {W.columns[-1]!r})")
     X = W.to_numpy()
-    tt = _Tester(X, o["time_trim"], -1.65)
+    tt = _Tester(X, o["time_trim"], -1.65, o["rounding"])
     H = cross_variation(X)
     if not np.all(np.isfinite(H)) or np.any(H <= 0):
         raise DataError("the cross-sectional variation H_t is zero or undefined in some "
@@ -473,7 +503,8 @@ def convergence_clubs(data: Any, *, value: str | None = None, entity: str | None
         merge_steps=pd.DataFrame(steps, columns=["rule", "clubs", "t_value", "against",
                                                  "t_against", "merged"]),
         time_trim=o["time_trim"], n_periods=X.shape[1],
-        nobs=X.shape[1] - trimmed_start(X.shape[1], o["time_trim"]),
+        nobs=X.shape[1] - trimmed_start(X.shape[1], o["time_trim"], o["rounding"]),
         settings={k: o[k] for k in ("cstar", "cstar_method", "cstar_increment", "cstar_cap",
-                                    "core_rule", "merge", "estar", "hp_lambda")}
+                                    "core_rule", "merge", "estar", "hp_lambda",
+                                    "convention")}
         | {"log": log, "merge_divergent": merge_divergent})
