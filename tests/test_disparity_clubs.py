@@ -260,3 +260,39 @@ def test_stata_rounds_the_trimmed_periods_half_up(gdp):
                                cstar_method="fixed", core_rule="max_abs_t"))
     with pytest.raises(ParameterError, match="convention"):
         convergence_clubs(_long(sub), **KW, convention="spss")
+
+
+@pytest.mark.parametrize("variable,fraction,rule", [("gdppc", None, "last_club"),
+                                                    ("tfp", 0.1, "last_club"),
+                                                    ("tfp", 0.1, "pairwise")])
+def test_stata_merging_options_equal_port(variable, fraction, rule):
+    # imergeclub's imore (merge_iterate) and mdiv (merge_divergent="last_club"), psecta's
+    # fr() (sort_fraction); von Lyncker-Thoennissen merging, where iterating matters
+    levels = cc.load_productivity(variable)
+    long = levels.stack().rename("x").reset_index()
+    kw = dict(value="x", entity="country", time="year", log=True, hp_lambda=400,
+              convention="stata", time_trim=0.333, merge="vlt", merge_divergent=rule,
+              sort_fraction=fraction)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = cc.find_clubs(cc.hp_filter(np.log(levels)), convention="Stata",
+                            time_trim=0.333, sort_fraction=fraction or 0.0)
+        sizes = []
+        for it in (False, True):
+            r = convergence_clubs(long, **kw, merge_iterate=it)
+            _same(r, ref.merge("vLT", iterate=it, merge_divergent=True,
+                               divergent_method=rule))
+            sizes.append(r.clubs["n_units"].tolist())
+    assert sizes[0] != sizes[1]  # a second pass merged more clubs
+    if rule == "last_club":
+        assert (r.merge_steps["rule"] == "divergent").any()
+
+
+def test_sort_options_refused_when_ambiguous():
+    with pytest.raises(ParameterError, match="not both"):
+        convergence_clubs(_small(), value="x", entity="e", time="t", sort_period=3,
+                          sort_fraction=0.2)
+    with pytest.raises(ParameterError, match="sort_fraction must be in"):
+        convergence_clubs(_small(), value="x", entity="e", time="t", sort_fraction=1.5)
+    with pytest.raises(ParameterError, match="merge_divergent"):
+        convergence_clubs(_small(), value="x", entity="e", time="t", merge_divergent=1)

@@ -158,14 +158,17 @@ def _cluster(tt: _Tester, order: np.ndarray, o: dict) -> tuple[list, list, list]
 # --------------------------------------------------------------------------- merging
 def _merge_clubs(tt: _Tester, clubs: list, names: list, method: str,
                  steps: list) -> tuple[list, list]:
-    """One pass of Phillips-Sul (2009) / von Lyncker-Thoennissen (2017) merging."""
-    n, out, origin, i = len(clubs), [], [], 0
+    """One pass of Phillips-Sul (2009) / von Lyncker-Thoennissen (2017) merging.
+
+    Returns the new clubs and, for each, the positions of the clubs it is made of.
+    """
+    n, out, groups, i = len(clubs), [], [], 0
     while i < n - 1:
-        ids, src, append_last = list(clubs[i]), [names[i]], False
+        ids, src, append_last = list(clubs[i]), [i], False
         for k in range(i + 1, n):
             t = tt.t_groups([ids + clubs[k]])[0]
-            step = {"rule": method, "clubs": "+".join(src + [names[k]]), "t_value": t,
-                    "against": "", "t_against": np.nan}
+            step = {"rule": method, "clubs": "+".join(names[j] for j in src + [k]),
+                    "t_value": t, "against": "", "t_against": np.nan}
             if t > tt.crit and method == "vlt" and k < n - 1:
                 t2 = tt.t_groups([clubs[k] + clubs[k + 1]])[0]
                 step.update(against=f"{names[k]}+{names[k + 1]}", t_against=t2)
@@ -177,14 +180,14 @@ def _merge_clubs(tt: _Tester, clubs: list, names: list, method: str,
                 append_last = k == n - 1
                 break
             ids += clubs[k]
-            src.append(names[k])
+            src.append(k)
         i = k
         out.append(ids)
-        origin.append(src)
+        groups.append(src)
         if append_last:
             out.append(list(clubs[-1]))
-            origin.append([names[-1]])
-    return out, origin
+            groups.append([n - 1])
+    return out, groups
 
 
 def _merge_divergent(tt: _Tester, clubs: list, divergent: list, estar: float,
@@ -372,6 +375,24 @@ def _prepare(data, value, entity, time, log, hp_lambda, o) -> pd.DataFrame:
     return pd.DataFrame(X, index=W.index, columns=W.columns)
 
 
+def _sort_key(W: pd.DataFrame, sort_period: Any, sort_fraction: Any) -> np.ndarray:
+    """Values ordering the units: a period (default the last) or a mean of the last ones."""
+    if sort_fraction is not None:
+        if sort_period is not None:
+            raise ParameterError("give sort_period= or sort_fraction=, not both")
+        f = _number(sort_fraction, "sort_fraction")
+        if not 0 < f <= 1:
+            raise ParameterError(f"sort_fraction must be in (0, 1], e.g. 0.1; got {f!r}")
+        T = W.shape[1]
+        return W.to_numpy()[:, -max(1, T - int((1 - f) * T)):].mean(axis=1)
+    if sort_period is None:
+        return W.iloc[:, -1].to_numpy()
+    if sort_period in W.columns:
+        return W[sort_period].to_numpy()
+    raise ParameterError(f"sort_period={sort_period!r} is not a period of the panel "
+                         f"({W.columns[0]!r} ... {W.columns[-1]!r})")
+
+
 def _table(tt: _Tester, clubs: list, extra: dict) -> pd.DataFrame:
     rows = [{"n_units": len(c), **tt.stats(c)} for c in clubs]
     t = pd.DataFrame(rows, columns=["n_units", *_STATS],
@@ -389,15 +410,38 @@ def _labels(clubs: list, n: int, index: pd.Index) -> pd.Series:
     return pd.Series(lab, index=index, name="club")
 
 
+def _join_last(tt: _Tester, clubs: list, divergent: list, origin: list, estar: float,
+               steps: list) -> list:
+    """All divergent units join the last club if they converge with it (Stata ``mdiv``)."""
+    t = tt.t_groups([clubs[-1] + divergent])[0]
+    steps.append({"rule": "divergent", "clubs": "+".join(origin[-1]) + "+divergent",
+                  "t_value": t, "against": "", "t_against": np.nan, "merged": bool(t > estar)})
+    if not t > estar:
+        return divergent
+    clubs[-1] = clubs[-1] + divergent
+    origin[-1] = origin[-1] + ["divergent"]
+    return []
+
+
 def _merge(tt: _Tester, clubs: list, divergent: list, table: pd.DataFrame, o: dict,
-           merge_divergent: bool, index: pd.Index, steps: list) -> tuple:
+           index: pd.Index, steps: list) -> tuple:
     """Club merging then divergent merging; returns clubs, divergent rows, the new table."""
-    names = list(table.index)
-    origin = [[nm] for nm in names]
-    clubs = [list(c) for c in clubs]
-    if o["merge"] is not None and len(clubs) > 1:
-        clubs, origin = _merge_clubs(tt, clubs, names, o["merge"], steps)
-    if merge_divergent:
+    origin = [[nm] for nm in table.index]
+    clubs, divergent, rule = [list(c) for c in clubs], list(divergent), o["merge_divergent"]
+    while True:
+        if o["merge"] is not None and len(clubs) > 1:
+            new, groups = _merge_clubs(tt, clubs, ["+".join(s) for s in origin], o["merge"],
+                                       steps)
+        else:
+            new, groups = clubs, [[i] for i in range(len(clubs))]
+        origin = [[nm for j in g for nm in origin[j]] for g in groups]
+        if rule == "last_club" and divergent and new:
+            divergent = _join_last(tt, new, divergent, origin, o["estar"], steps)
+        done = not o["merge_iterate"] or len(new) == len(clubs)
+        clubs = new
+        if done:
+            break
+    if rule == "pairwise":
         labels = [f"club{i + 1}" for i in range(len(clubs))]
         divergent = _merge_divergent(tt, clubs, divergent, o["estar"], labels, index, steps)
     table = _table(tt, clubs, {"cstar": np.nan, "merged_from": ["+".join(s) for s in origin]})
@@ -410,8 +454,10 @@ def convergence_clubs(data: Any, *, value: str | None = None, entity: str | None
                       cstar: float = 0.0, cstar_method: str | None = None,
                       cstar_increment: float | None = None, cstar_cap: float | None = None,
                       core_rule: str | None = None, merge: str | None = None,
-                      merge_divergent: bool = False, estar: float = -1.65,
-                      sort_period: Any = None, convention: str = "r") -> ClubsResult:
+                      merge_iterate: bool = False, merge_divergent: bool | str = False,
+                      estar: float = -1.65, sort_period: Any = None,
+                      sort_fraction: float | None = None,
+                      convention: str = "r") -> ClubsResult:
     """Phillips-Sul (2007, 2009) club convergence clustering, with club merging.
 
     Parameters
@@ -440,11 +486,19 @@ def convergence_clubs(data: Any, *, value: str | None = None, entity: str | None
         ``psecta``, the Stata default) or the longest one.
     merge : {None, "ps", "vlt"}
         Merge adjacent clubs: Phillips & Sul (2009) or von Lyncker & Thoennissen (2017).
-    merge_divergent : bool
-        Then let divergent units join clubs (von Lyncker & Thoennissen 2017) when their
-        t with the club exceeds ``estar``.
+    merge_iterate : bool
+        Repeat the merging pass until no clubs merge (Stata ``imergeclub``'s ``imore``);
+        one pass by default (R).
+    merge_divergent : bool or {"pairwise", "last_club"}
+        Then let divergent units join clubs: ``True``/``"pairwise"`` adds them one at a
+        time to the club with the largest t above ``estar`` (von Lyncker & Thoennissen
+        2017, R); ``"last_club"`` adds all of them to the last club, after each merging
+        pass, when they converge with it (Stata ``imergeclub``'s ``mdiv``).
     sort_period : optional
         Period whose values order the units (descending); default the last.
+    sort_fraction : float, optional
+        Order the units by their mean over the last ``T - int((1 - f) T)`` periods
+        instead (Stata ``psecta``'s ``fr(f)``), 0 < f <= 1.
     convention : {"r", "stata"}
         Reproduce R ``ConvergenceClubs`` (Sichera & Pizzuto 2019) or Stata ``psecta``
         (Du 2017): the defaults above, ``[rT]`` rounded half to even (R) or half up
@@ -470,16 +524,17 @@ def convergence_clubs(data: Any, *, value: str | None = None, entity: str | None
     """
     o = _options(convention, time_trim, cstar, cstar_method, cstar_increment, cstar_cap,
                  core_rule, merge, estar, hp_lambda)
-    if not isinstance(log, bool) or not isinstance(merge_divergent, bool):
-        raise ParameterError("log= and merge_divergent= must be True or False")
+    if not isinstance(log, bool) or not isinstance(merge_iterate, bool):
+        raise ParameterError("log= and merge_iterate= must be True or False")
+    o["merge_iterate"] = merge_iterate
+    if not isinstance(merge_divergent, bool | str):
+        raise ParameterError("merge_divergent= must be True, False, 'pairwise' or "
+                             f"'last_club'; got {merge_divergent!r}")
+    v.check_choice(merge_divergent, (False, True, "pairwise", "last_club"), "merge_divergent")
+    o["merge_divergent"] = {False: None, True: "pairwise"}.get(merge_divergent,
+                                                               merge_divergent)
     W = _prepare(data, value, entity, time, log, hp_lambda, o)
-    if sort_period is None:
-        key = W.iloc[:, -1].to_numpy()
-    elif sort_period in W.columns:
-        key = W[sort_period].to_numpy()
-    else:
-        raise ParameterError(f"sort_period={sort_period!r} is not a period of the panel "
-                             f"({W.columns[0]!r} ... {W.columns[-1]!r})")
+    key = _sort_key(W, sort_period, sort_fraction)
     X = W.to_numpy()
     tt = _Tester(X, o["time_trim"], -1.65, o["rounding"])
     H = cross_variation(X)
@@ -491,10 +546,9 @@ def convergence_clubs(data: Any, *, value: str | None = None, entity: str | None
     table = _table(tt, clubs, {"cstar": cstars, "merged_from": ""})
     n = X.shape[0]
     initial, initial_labels, steps = None, None, []
-    if merge is not None or merge_divergent:
+    if merge is not None or o["merge_divergent"]:
         initial, initial_labels = table, _labels(clubs, n, W.index)
-        clubs, divergent, table = _merge(tt, clubs, divergent, table, o, merge_divergent,
-                                         W.index, steps)
+        clubs, divergent, table = _merge(tt, clubs, divergent, table, o, W.index, steps)
     return ClubsResult(
         clubs=table, memberships=_labels(clubs, n, W.index),
         divergent=W.index[divergent].tolist(),
@@ -506,5 +560,5 @@ def convergence_clubs(data: Any, *, value: str | None = None, entity: str | None
         nobs=X.shape[1] - trimmed_start(X.shape[1], o["time_trim"], o["rounding"]),
         settings={k: o[k] for k in ("cstar", "cstar_method", "cstar_increment", "cstar_cap",
                                     "core_rule", "merge", "estar", "hp_lambda",
-                                    "convention")}
-        | {"log": log, "merge_divergent": merge_divergent})
+                                    "convention", "merge_iterate", "merge_divergent")}
+        | {"log": log, "sort_period": sort_period, "sort_fraction": sort_fraction})
