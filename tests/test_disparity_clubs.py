@@ -141,11 +141,11 @@ def _reference_core(X, rows, rule, time_trim):
 
 @pytest.mark.parametrize("rule", ["max_t", "max_length"])
 def test_core_group_equals_definition(gdp, rule):
-    from dtistat.index.disparity.clubs import _core_group, _Tester
+    from dtistat.index.disparity._clubs_steps import Tester, _core_group
 
     X = gdp.to_numpy()
     rows = np.argsort(-X[:, -1], kind="stable")[30:90]
-    core = _core_group(_Tester(X, 1 / 3, -1.65), rows, rule)
+    core = _core_group(Tester(X, 1 / 3, -1.65), rows, rule)
     assert rows[core].tolist() == _reference_core(X, rows, rule, 1 / 3).tolist()
 
 
