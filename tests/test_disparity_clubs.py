@@ -296,3 +296,24 @@ def test_sort_options_refused_when_ambiguous():
         convergence_clubs(_small(), value="x", entity="e", time="t", sort_fraction=1.5)
     with pytest.raises(ParameterError, match="merge_divergent"):
         convergence_clubs(_small(), value="x", entity="e", time="t", merge_divergent=1)
+
+
+def test_transition_paths_equal_port_and_plot(gdp):
+    from dtistat.index.disparity import plots as dplots
+
+    r = convergence_clubs(_long(gdp), **KW, merge="ps")
+    ref = cc.find_clubs(gdp).merge("PS").transition_paths()  # R transition_paths()
+    ours = r.transition_paths(average=False)
+    assert ours.shape == ref.shape
+    pd.testing.assert_frame_equal(ours.sort_index(), ref.sort_index(), check_names=False,
+                                  check_column_type=False, rtol=1e-14)
+    avg = r.transition_paths()
+    assert list(avg.columns) == list(r.clubs.index)
+    np.testing.assert_allclose(avg.to_numpy(), ref.groupby(level=0).mean().T[avg.columns],
+                               rtol=1e-14)
+    # the richest club ends above the panel mean, the last below it
+    assert avg.iloc[-1, 0] > 1 > avg.iloc[-1, -1]
+    fig = dplots.club_paths_plot(r)
+    assert len(fig.axes[0].lines) == r.n_clubs + 1
+    with pytest.raises(ParameterError, match="ClubsResult"):
+        dplots.club_paths_plot({"not": "a result"})

@@ -85,6 +85,8 @@ def _convergence(ctx: _Context, s: Section) -> None:
     s.tables.append(("convergence_clubs", cl.clubs.reset_index(), (
         "Phillips-Sul convergence clubs of the log city index (log t regressions on the "
         "last two thirds of the quarters, c* = 0, Phillips-Sul 2009 merging)")))
+    s.figures.append(("convergence_clubs", dplots.club_paths_plot(cl),
+                      "Mean relative transition path of each Phillips-Sul club"))
     s.summary.append(f"Phillips-Sul log t of all cities t = {cl.overall['t_value']:.2f}: "
                      f"{cl.n_clubs} clubs after merging, {len(cl.divergent)} divergent")
 

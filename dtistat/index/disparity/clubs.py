@@ -70,6 +70,9 @@ class ClubsResult(Result):
         ``p_value``).
     initial_clubs, initial_memberships : DataFrame, Series or None
         The clubs before merging (``None`` without merging).
+    data : DataFrame
+        The panel the clubs were found on (units x periods; after ``log`` and the HP
+        filter when asked).
     merge_steps : DataFrame
         Every merge test: ``rule`` (``ps``, ``vlt``, ``divergent``), the ``clubs`` tested
         together, their ``t_value``, for ``vlt`` the next pair (``against``,
@@ -83,6 +86,7 @@ class ClubsResult(Result):
     initial_clubs: pd.DataFrame | None
     initial_memberships: pd.Series | None
     merge_steps: pd.DataFrame
+    data: pd.DataFrame
     time_trim: float
     n_periods: int
     nobs: int
@@ -101,6 +105,24 @@ class ClubsResult(Result):
             raise ParameterError(f"club={club!r} is not a club; choose one of "
                                  f"{sorted(labels)}")
         return self.memberships.index[self.memberships == club].tolist()
+
+    def transition_paths(self, *, average: bool = True) -> pd.DataFrame:
+        """Relative transition paths ``h_it = x_it / mean_i x_it`` (mean over all units).
+
+        ``average=True``: periods x clubs, the mean path of each club's members (what
+        club-convergence papers plot); ``average=False``: one row per club member
+        (index ``club, unit``), periods in columns. Divergent units are left out.
+        """
+        h = self.data / self.data.mean(axis=0)
+        lab = self.memberships
+        keep = lab[lab != "divergent"]
+        if not average:
+            out = h.loc[keep.index]
+            out.index = pd.MultiIndex.from_arrays([keep.to_numpy(), keep.index],
+                                                  names=["club", h.index.name])
+            return out.sort_index(level="club", sort_remaining=False, key=_club_order)
+        means = h.loc[keep.index].groupby(keep.to_numpy(), sort=False).mean()
+        return means.loc[list(self.clubs.index)].T.rename_axis(columns="club")
 
     def _headline(self) -> list[str]:
         return [f"clubs={self.n_clubs}", f"divergent={len(self.divergent)}",
@@ -139,6 +161,11 @@ class ClubsResult(Result):
                     ("Divergent units", len(self.divergent))],
             notes=["A club converges when t > -1.65 (H0: convergence, left-tail normal "
                    "p-value); b = 2 alpha, the speed of convergence."])
+
+def _club_order(index: pd.Index) -> pd.Index:
+    """Sort key of club labels: club2 before club10."""
+    return pd.Index([int(str(c).removeprefix("club")) for c in index])
+
 
 # --------------------------------------------------------------------------- public
 def _number(value: Any, name: str) -> float:
@@ -345,6 +372,7 @@ def convergence_clubs(data: Any, *, value: str | None = None, entity: str | None
         divergent=W.index[divergent].tolist(),
         overall=tt.stats(np.arange(n)),
         initial_clubs=initial, initial_memberships=initial_labels,
+        data=W,
         merge_steps=pd.DataFrame(steps, columns=["rule", "clubs", "t_value", "against",
                                                  "t_against", "merged"]),
         time_trim=o["time_trim"], n_periods=X.shape[1],
