@@ -157,7 +157,11 @@ class ClubsResult(Result):
                     ("Whole panel: b", o["beta"]), ("Whole panel: t", o["t_value"]),
                     ("c*", f"{s['cstar']} ({s['cstar_method']})"),
                     ("Core group rule", s["core_rule"]),
-                    ("Merging", s["merge"] or "none"),
+                    ("Convention", s["convention"]),
+                    ("Merging", (s["merge"] or "none")
+                     + (" (iterated)" if s["merge_iterate"] else "")
+                     + (f", divergent units: {s['merge_divergent']}"
+                        if s["merge_divergent"] else "")),
                     ("Divergent units", len(self.divergent))],
             notes=["A club converges when t > -1.65 (H0: convergence, left-tail normal "
                    "p-value); b = 2 alpha, the speed of convergence."])
