@@ -317,3 +317,32 @@ def test_transition_paths_equal_port_and_plot(gdp):
     assert len(fig.axes[0].lines) == r.n_clubs + 1
     with pytest.raises(ParameterError, match="ClubsResult"):
         dplots.club_paths_plot({"not": "a result"})
+
+
+def test_random_panels_equal_port():
+    # 16 simulated panels (8-120 units, 12-44 periods, 1-5 clubs), both conventions,
+    # c* fixed / incremental, PS / vLT merging, pairwise / last-club divergent merging
+    for seed in range(16):
+        rng = np.random.default_rng(seed)
+        n, T, k = int(rng.integers(8, 120)), int(rng.integers(12, 45)), int(rng.integers(1, 6))
+        t = np.arange(1, T + 1)
+        X = (5 + 0.2 * rng.integers(0, k, n)[:, None]
+             + rng.normal(0, rng.uniform(0.05, 1), (n, 1)) / t ** rng.uniform(0.2, 1.2)
+             + rng.normal(0, rng.uniform(0.001, 0.05), (n, T))
+             + rng.normal(0, 0.02, (n, 1)) * np.log(t))
+        W = pd.DataFrame(X, index=pd.Index([f"u{i}" for i in range(n)], name="unit"),
+                         columns=pd.Index(t, name="year"))
+        conv, cstar = ("r", "stata")[seed % 2], float(rng.choice([0.0, -1.0, 0.5]))
+        method, merge = ("fixed", "incremental")[seed // 2 % 2], ("ps", "vlt")[seed // 4 % 2]
+        div = (True, "last_club")[seed // 8 % 2]
+        r = convergence_clubs(W.stack().rename("x").reset_index(), value="x", entity="unit",
+                              time="year", convention=conv, cstar=cstar, cstar_method=method,
+                              merge=merge, merge_divergent=div)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            base = cc.find_clubs(W, convention={"r": "R", "stata": "Stata"}[conv],
+                                 cstar=cstar, cstar_method=method)
+            ref = base.merge({"ps": "PS", "vlt": "vLT"}[merge], merge_divergent=True,
+                             divergent_method="pairwise" if div is True else "last_club")
+        assert r.initial_memberships.equals(base.memberships().rename("club")), seed
+        _same(r, ref)
