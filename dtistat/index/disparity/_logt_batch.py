@@ -7,8 +7,8 @@ by one unit, so their cross-sectional variations ``H_t = var_i(x_it) / mean_i(x_
 come from per-period running sums of deviations ``d_it = x_it - c_t`` (shifted by a value
 ``c_t`` inside the group, so that the variance of a tight club keeps its digits), and the
 regressions of all groups share one design: one product gives every slope, one pass over
-the lags every long-run variance. The long-run variance is the FQSB one of
-:func:`dtistat.index.disparity.logt.log_t_test` (R ``ConvergenceClubs``), row by row.
+the lags every long-run variance (FQSB, as R ``ConvergenceClubs``). It is also the kernel of
+:func:`dtistat.index.disparity.logt.log_t_test` (one row).
 Hand-written: no library batches this regression.
 """
 
@@ -45,7 +45,9 @@ def group_H(sum_d: np.ndarray, sum_d2: np.ndarray, k: np.ndarray | int,
 
 
 def _fqsb(e: np.ndarray) -> np.ndarray:
-    """Long-run variance of each row of residuals (FQSB, as ``logt._fqsb_long_run_variance``)."""
+    """Long-run variance of each row of residuals: Phillips & Sul's GAUSS code as ported to R
+    ``ConvergenceClubs::ps_andrews_hac`` (QS kernel, Andrews' AR(1) plug-in bandwidth,
+    autocovariances of lags 1..n-2 over the first n-1 residuals, all scaled by 1/(n-1))."""
     n = e.shape[1]
     rho = np.einsum("ij,ij->i", e[:, :-1], e[:, 1:]) / np.einsum("ij,ij->i", e[:, :-1],
                                                                   e[:, :-1])
