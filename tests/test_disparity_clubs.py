@@ -346,3 +346,25 @@ def test_random_panels_equal_port():
                              divergent_method="pairwise" if div is True else "last_club")
         assert r.initial_memberships.equals(base.memberships().rename("club")), seed
         _same(r, ref)
+
+
+def test_aqsb_variance_equals_r_sandwich_port(gdp):
+    # R estimateMod(HACmethod = "AQSB") = lmtest::coeftest(lm, sandwich::vcovHAC(lm)),
+    # as ported by convergence-clubs (its authors check it against R)
+    long = _long(gdp)
+    H = cc.cross_sectional_variation(gdp.to_numpy())
+    r = log_t_test(long, **KW, hac="aqsb")
+    ref = cc.log_t_test(H, 1 / 3, hac_method="AQSB")
+    assert r.std_error == pytest.approx(ref.std_err, rel=1e-10)
+    assert r.std_error != pytest.approx(log_t_test(long, **KW).std_error, rel=1e-3)
+    for kw in (dict(), dict(time_trim=0.3, cstar=-1.0)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            base = cc.find_clubs(gdp, hac_method="AQSB", **kw)
+        res = convergence_clubs(long, **KW, hac="aqsb", merge="ps", merge_divergent=True,
+                                **kw)
+        assert res.initial_memberships.equals(base.memberships().rename("club"))
+        _same(res, base.merge("PS", merge_divergent=True))
+    assert res.clubs["n_units"].tolist() != convergence_clubs(
+        long, **KW, time_trim=0.3, cstar=-1.0, merge="ps",
+        merge_divergent=True).clubs["n_units"].tolist()

@@ -22,16 +22,17 @@ class Tester:
     """Log t statistics of groups of rows of ``X`` (units x periods), batched."""
 
     def __init__(self, X: np.ndarray, time_trim: float, crit: float,
-                 rounding: str = "half_even") -> None:
-        self.X, self.time_trim, self.crit, self.rounding = X, time_trim, crit, rounding
+                 rounding: str = "half_even", hac: str = "fqsb") -> None:
+        self.X, self.time_trim, self.crit = X, time_trim, crit
+        self.rounding, self.hac = rounding, hac
 
     def _t(self, H: np.ndarray) -> np.ndarray:
-        return log_t_rows(H, self.time_trim, self.rounding)["t_value"]
+        return log_t_rows(H, self.time_trim, self.rounding, self.hac)["t_value"]
 
     def stats(self, rows) -> dict[str, float]:
         """Reported statistics of one group, from the direct ``H_t`` formula."""
         r = log_t_rows(cross_variation(self.X[np.asarray(rows)])[None, :], self.time_trim,
-                       self.rounding)
+                       self.rounding, self.hac)
         return {k: float(r[k][0]) for k in STATS}
 
     def t_groups(self, groups: list) -> np.ndarray:

@@ -61,12 +61,56 @@ def _fqsb(e: np.ndarray) -> np.ndarray:
     return (np.einsum("ij,ij->i", e, e) + 2 * acc) / m
 
 
-def log_t_rows(H: np.ndarray, time_trim: float,
-               rounding: str = "half_even") -> dict[str, np.ndarray]:
+def _qs_kernel(x: np.ndarray) -> np.ndarray:
+    """Quadratic Spectral weights as R ``sandwich::kweights`` (its series near 0)."""
+    def qs(v):
+        y = 6 * np.pi * v / 5
+        return 3 * (1 / y) ** 2 * (np.sin(y) / y - np.cos(y))
+    small = np.abs(x) < 1e-3
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = qs(x)
+    return np.where(small, np.exp(1e6 * np.log(qs(1e-3)) * x**2), w)
+
+
+def _aqsb_var(Xd: np.ndarray, XtX_inv: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """Var of the slope by R ``sandwich::vcovHAC`` defaults, row by row: QS kernel,
+    Andrews' AR(1) bandwidth from the slope's score (intercept weight 0), weights cut
+    after the last one above 1e-7, factor n/(n-2); no bandwidth -> White's (as the port).
+    """
+    G, n = e.shape
+    U = e[:, :, None] * Xd[None, :, :]  # scores, G x n x 2
+    v = U[:, :, 1] - U[:, :, 1].mean(axis=1, keepdims=True)
+    a, b = v[:, :-1], v[:, 1:]  # AR(1) with intercept by OLS, as stats::ar.ols
+    am, bm = a.mean(axis=1, keepdims=True), b.mean(axis=1, keepdims=True)
+    rho = ((a - am) * (b - bm)).sum(axis=1) / ((a - am) ** 2).sum(axis=1)
+    sig2 = (((b - bm) - rho[:, None] * (a - am)) ** 2).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        bw = 1.3221 * (n * 4 * rho**2 / (1 - rho) ** 4) ** 0.2
+        w = _qs_kernel(np.arange(n)[None, :] / bw[:, None])
+    ok = (bw > 0) & np.isfinite(bw) & (sig2 > 0)
+    big = np.abs(w) > 1e-7
+    last = np.where(big.any(axis=1), n - 1 - np.argmax(big[:, ::-1], axis=1), 0)
+    w = np.where(np.arange(n)[None, :] <= last[:, None], w, 0.0)
+    w[~ok] = 0.0
+    w[:, 0] = np.where(ok & big.any(axis=1), w[:, 0], 1.0)
+    S = 0.5 * w[:, :1, None] * np.einsum("gti,gtj->gij", U, U)
+    for lag in range(1, n):
+        if np.any(w[:, lag]):
+            S += w[:, lag, None, None] * np.einsum("gti,gtj->gij", U[:, : n - lag],
+                                                   U[:, lag:])
+    S = S + np.transpose(S, (0, 2, 1))
+    a1 = XtX_inv[1]
+    return n / (n - 2) * np.einsum("i,gij,j->g", a1, S, a1)
+
+
+def log_t_rows(H: np.ndarray, time_trim: float, rounding: str = "half_even",
+               hac: str = "fqsb") -> dict[str, np.ndarray]:
     """Log t regression of every row of ``H`` (groups x periods).
 
-    Returns arrays ``beta``, ``std_error``, ``t_value``, ``p_value``, ``intercept``; a
-    group whose ``H`` is zero or undefined in a period gets NaN, which fails every test.
+    ``hac="fqsb"`` is Phillips & Sul's fixed-bandwidth long-run variance (R
+    ``HACmethod="FQSB"``), ``"aqsb"`` R's ``sandwich::vcovHAC`` (``"AQSB"``). Returns
+    arrays ``beta``, ``std_error``, ``t_value``, ``p_value``, ``intercept``; a group whose
+    ``H`` is zero or undefined in a period gets NaN, which fails every test.
     """
     H = np.atleast_2d(H)
     T = H.shape[1]
@@ -78,7 +122,10 @@ def log_t_rows(H: np.ndarray, time_trim: float,
         XtX_inv = np.linalg.inv(Xd.T @ Xd)
         coef = y @ Xd @ XtX_inv
         e = y - coef @ Xd.T
-        se = np.sqrt(XtX_inv[1, 1] * _fqsb(e))
+        if hac == "aqsb":
+            se = np.sqrt(_aqsb_var(Xd, XtX_inv, e))
+        else:
+            se = np.sqrt(XtX_inv[1, 1] * _fqsb(e))
         tv = coef[:, 1] / se
     return {"beta": coef[:, 1], "std_error": se, "t_value": tv,
             "p_value": stats.norm.cdf(tv), "intercept": coef[:, 0]}

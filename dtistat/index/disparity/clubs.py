@@ -278,7 +278,7 @@ def convergence_clubs(data: Any, *, value: str | None = None, entity: str | None
                       core_rule: str | None = None, merge: str | None = None,
                       merge_iterate: bool = False, merge_divergent: bool | str = False,
                       estar: float = -1.65, sort_period: Any = None,
-                      sort_fraction: float | None = None,
+                      sort_fraction: float | None = None, hac: str = "fqsb",
                       convention: str = "r") -> ClubsResult:
     """Phillips-Sul (2007, 2009) club convergence clustering, with club merging.
 
@@ -321,6 +321,10 @@ def convergence_clubs(data: Any, *, value: str | None = None, entity: str | None
     sort_fraction : float, optional
         Order the units by their mean over the last ``T - int((1 - f) T)`` periods
         instead (Stata ``psecta``'s ``fr(f)``), 0 < f <= 1.
+    hac : {"fqsb", "aqsb"}
+        Long-run variance of the log t regressions: Phillips & Sul's fixed-bandwidth QS
+        (R ``HACmethod="FQSB"``, Stata) or R's adaptive one, ``sandwich::vcovHAC``
+        (``"AQSB"``).
     convention : {"r", "stata"}
         Reproduce R ``ConvergenceClubs`` (Sichera & Pizzuto 2019) or Stata ``psecta``
         (Du 2017): the defaults above, ``[rT]`` rounded half to even (R) or half up
@@ -358,7 +362,9 @@ def convergence_clubs(data: Any, *, value: str | None = None, entity: str | None
     W = _prepare(data, value, entity, time, log, hp_lambda, o)
     key = _sort_key(W, sort_period, sort_fraction)
     X = W.to_numpy()
-    tt = cs.Tester(X, o["time_trim"], -1.65, o["rounding"])
+    v.check_choice(hac, ("fqsb", "aqsb"), "hac")
+    o["hac"] = hac
+    tt = cs.Tester(X, o["time_trim"], -1.65, o["rounding"], hac)
     H = cross_variation(X)
     if not np.all(np.isfinite(H)) or np.any(H <= 0):
         raise DataError("the cross-sectional variation H_t is zero or undefined in some "
@@ -383,5 +389,6 @@ def convergence_clubs(data: Any, *, value: str | None = None, entity: str | None
         nobs=X.shape[1] - trimmed_start(X.shape[1], o["time_trim"], o["rounding"]),
         settings={k: o[k] for k in ("cstar", "cstar_method", "cstar_increment", "cstar_cap",
                                     "core_rule", "merge", "estar", "hp_lambda",
-                                    "convention", "merge_iterate", "merge_divergent")}
+                                    "convention", "merge_iterate", "merge_divergent",
+                                    "hac")}
         | {"log": log, "sort_period": sort_period, "sort_fraction": sort_fraction})

@@ -68,7 +68,8 @@ class LogTResult(Result):
 
 
 def log_t_test(data: Any, *, value: str | None = None, entity: str | None = None,
-               time: str | None = None, time_trim: float = 1 / 3) -> LogTResult:
+               time: str | None = None, time_trim: float = 1 / 3,
+               hac: str = "fqsb") -> LogTResult:
     """Phillips-Sul log t test of convergence of all units.
 
     Parameters
@@ -78,6 +79,9 @@ def log_t_test(data: Any, *, value: str | None = None, entity: str | None = None
         as given.
     time_trim : float
         Share ``r`` of initial periods left out of the regression (0 < r < 1).
+    hac : {"fqsb", "aqsb"}
+        Long-run variance: Phillips & Sul's fixed-bandwidth QS (R ``HACmethod="FQSB"``)
+        or R's ``sandwich::vcovHAC`` (``"AQSB"``).
 
     Examples
     --------
@@ -93,6 +97,7 @@ def log_t_test(data: Any, *, value: str | None = None, entity: str | None = None
     if isinstance(time_trim, bool) or not isinstance(time_trim, int | float) \
             or not 0 < time_trim < 1:
         raise ParameterError(f"time_trim must be in (0, 1); got {time_trim!r}")
+    v.check_choice(hac, ("fqsb", "aqsb"), "hac")
     p = as_panel(data, value=value, entity=entity, time=time, need_time=True)
     Wd = wide(p)
     X = Wd.to_numpy()
@@ -108,7 +113,7 @@ def log_t_test(data: Any, *, value: str | None = None, entity: str | None = None
     if np.any(H <= 0):
         raise DataError("the cross-sectional variation H_t is zero in some period (all units "
                         "equal): the log t regression is undefined")
-    r = log_t_rows(H[None, :], time_trim)  # the one log t kernel (also used by the clubs)
+    r = log_t_rows(H[None, :], time_trim, hac=hac)  # the one kernel (also of the clubs)
     return LogTResult(beta=float(r["beta"][0]), std_error=float(r["std_error"][0]),
                       t_value=float(r["t_value"][0]), p_value=float(r["p_value"][0]),
                       intercept=float(r["intercept"][0]),
