@@ -309,8 +309,9 @@ def convergence_clubs(data: Any, *, value: str | None = None, entity: str | None
     merge : {None, "ps", "vlt"}
         Merge adjacent clubs: Phillips & Sul (2009) or von Lyncker & Thoennissen (2017).
     merge_iterate : bool
-        Repeat the merging pass until no clubs merge (Stata ``imergeclub``'s ``imore``);
-        one pass by default (R).
+        Repeat the merging pass until no clubs merge, leaving the fewest clubs (Stata
+        ``imergeclub``'s ``imore``; the iterated merging the psecta documentation ties to
+        Schnurbus, Haupt & Meier 2017); one pass by default (R).
     merge_divergent : bool or {"pairwise", "last_club"}
         Then let divergent units join clubs: ``True``/``"pairwise"`` adds them one at a
         time to the club with the largest t above ``estar`` (von Lyncker & Thoennissen
