@@ -7,6 +7,10 @@
 * Spatial Markov chain, 3,000 units x 40 periods, k = m = 5 pooled quintiles, a sparse
   6-nearest-neighbour weights matrix: ``spatial_markov`` against PySAL giddy
   ``Spatial_Markov(fixed=True)`` -- target < 1 s.
+* Phillips-Sul club clustering with Phillips-Sul merging and divergent merging, 1,000
+  units x 40 periods in 6 simulated clubs: ``convergence_clubs`` (every log t regression
+  of a step in one batch) against ``convergence-clubs`` 0.1.2 ``find_clubs(...).merge``
+  (one regression at a time, as R ``ConvergenceClubs``).
 
 Both sides run in this process on the same data and must agree before times are
 printed. Run: ``python benchmarks/bench_disparity.py``.
@@ -22,7 +26,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.spatial import cKDTree
 
-from dtistat.index.disparity import dagum_gini, spatial_markov
+from dtistat.index.disparity import convergence_clubs, dagum_gini, spatial_markov
 
 
 def _best(fn, repeat=3):
@@ -106,6 +110,40 @@ def bench_spatial_markov(n=3000, T=40, knn=6):
           "(giddy's LR/Q computed lazily, included)")
 
 
+def club_panel(n=1000, T=40, k=6, seed=0) -> pd.DataFrame:
+    """Simulated log incomes: k clubs whose members converge to the club's path."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(1, T + 1)
+    club = rng.integers(0, k, n)
+    level = 8 + 0.3 * club[:, None] + 0.01 * club[:, None] * t  # diverging club paths
+    X = level + rng.normal(0, 0.4, (n, 1)) / t ** 0.7 + rng.normal(0, 0.003, (n, T))
+    return pd.DataFrame(X, index=pd.Index([f"u{i}" for i in range(n)], name="unit"),
+                        columns=pd.Index(t, name="year"))
+
+
+def bench_clubs(n=1000, T=40):
+    import convergence_clubs as cc
+
+    wide = club_panel(n, T)
+    df = wide.stack().rename("x").reset_index()
+    t_fast, r = _best(lambda: convergence_clubs(df, value="x", entity="unit", time="year",
+                                                core_rule="max_abs_t", merge="ps",
+                                                merge_divergent=True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t_ref, ref = _best(lambda: cc.find_clubs(wide).merge("PS", merge_divergent=True),
+                           repeat=1)
+    assert r.memberships.equals(ref.memberships().rename(r.memberships.name))
+    err = np.max(np.abs(r.clubs["t_value"].to_numpy() - ref.summary()["t_value"].to_numpy()))
+    assert err < 1e-8, err
+    print(f"Club clustering + PS and divergent merging, {n:,} units x {T} periods "
+          f"({r.initial_clubs.shape[0]} clubs before merging, {r.n_clubs} after):")
+    print(f"  dtistat.convergence_clubs      {t_fast:8.3f} s")
+    print(f"  convergence_clubs.find_clubs   {t_ref:8.3f} s  -> {t_ref / t_fast:,.1f}x; "
+          f"same memberships, max |t difference| {err:.1e}")
+
+
 if __name__ == "__main__":
     bench_dagum()
     bench_spatial_markov()
+    bench_clubs()

@@ -43,7 +43,9 @@ from dtistat.future import FutureIndexResult, future_industry_index, future_spec
 from dtistat.index import weights
 from dtistat.index.compute import IndexResult, compute_index
 from dtistat.index.disparity import (  # disparity
+    ClubsResult,
     beta_convergence,
+    convergence_clubs,
     coupling_coordination,
     dagum_gini,
     kernel_density,
@@ -135,6 +137,8 @@ __all__ = [
     "dagum_gini",
     "kernel_density",
     "log_t_test",
+    "convergence_clubs",
+    "ClubsResult",
     "markov",
     "obstacle_degree",
     "sigma_convergence",

@@ -69,6 +69,8 @@ DID = {"y": "y", "treat_time": "tt", "entity": "id", "time": "tnum"}
 ADAPTERS = {
     # disparity
     "beta_convergence": lambda d: ds.beta_convergence(d, value="v", **PANEL),
+    "convergence_clubs": lambda d: ds.convergence_clubs(d, value="v", merge="ps",
+                                                        merge_divergent=True, **PANEL),
     "coupling_coordination": lambda d: ds.coupling_coordination(d, ["u", "s"], **PANEL),
     "dagum_gini": lambda d: ds.dagum_gini(d, value="v", group="g", **PANEL),
     "kernel_density": lambda d: ds.kernel_density(d, value="y", n_grid=16, **PANEL),

@@ -89,6 +89,8 @@ def results():
         "IVDiagnostics": ivr.diagnostics,
         # spatial
         **_spatial_results(),
+        "ClubsResult": dtistat.convergence_clubs(
+            idx.collapse_by(), time_trim=0.25, merge="ps", merge_divergent=True),
     }
 
 
@@ -138,6 +140,8 @@ NAMES = [
     # spatial
     "SpatialWeights", "SpatialPanelResult", "EffectsResult", "MoranResult", "LocalResult",
     "ModelSelection",
+    # disparity
+    "ClubsResult",
 ]
 
 

@@ -7,6 +7,7 @@ import pandas as pd
 
 from dtistat.index.disparity import (
     beta_convergence,
+    convergence_clubs,
     coupling_coordination,
     dagum_gini,
     kernel_density,
@@ -80,6 +81,14 @@ def _convergence(ctx: _Context, s: Section) -> None:
                      "quarter, half-life in quarters)")))
     s.summary.append(f"sigma: sd(ln) {st['sd_log'].iloc[0]:.3f} -> {st['sd_log'].iloc[-1]:.3f}; "
                      f"panel beta {rows[1]['beta']:.3f}")
+    cl = convergence_clubs(ctx.city, log=True, merge="ps")
+    s.tables.append(("convergence_clubs", cl.clubs.reset_index(), (
+        "Phillips-Sul convergence clubs of the log city index (log t regressions on the "
+        "last two thirds of the quarters, c* = 0, Phillips-Sul 2009 merging)")))
+    s.figures.append(("convergence_clubs", dplots.club_paths_plot(cl),
+                      "Mean relative transition path of each Phillips-Sul club"))
+    s.summary.append(f"Phillips-Sul log t of all cities t = {cl.overall['t_value']:.2f}: "
+                     f"{cl.n_clubs} clubs after merging, {len(cl.divergent)} divergent")
 
 
 def _coupling(ctx: _Context, s: Section) -> None:
@@ -114,7 +123,8 @@ def section(ctx: _Context) -> Section:
     """区域差异与动态演进: the regional disparity and dynamics of the city index."""
     s = Section("disparity", "区域差异与动态演进 — regional disparity and dynamics",
                 text=("Dagum (1997) Gini decomposition by the four regions, kernel-density "
-                      "evolution, quartile Markov chain, sigma/beta convergence and the "
+                      "evolution, quartile Markov chain, sigma/beta convergence, Phillips-Sul "
+                      "convergence clubs and the "
                       "coupling coordination of the infrastructure and application layers, "
                       "on the simulated city index (dtistat.index.disparity)."))
     _dagum(ctx, s)

@@ -1,5 +1,7 @@
-"""Regional disparity and dynamics of an index: Dagum Gini, Theil, Markov chains, convergence."""
+"""Regional disparity and dynamics of an index: Dagum Gini, Theil, Markov chains, convergence
+(sigma, beta, log t and Phillips-Sul clubs)."""
 
+from dtistat.index.disparity.clubs import ClubsResult, convergence_clubs
 from dtistat.index.disparity.convergence import (
     BetaResult,
     SigmaResult,
@@ -28,6 +30,7 @@ from dtistat.index.disparity.topsis import (
 
 __all__ = [
     "BetaResult",
+    "ClubsResult",
     "CouplingResult",
     "DagumResult",
     "DensityResult",
@@ -40,6 +43,7 @@ __all__ = [
     "TheilResult",
     "TopsisResult",
     "beta_convergence",
+    "convergence_clubs",
     "coupling_coordination",
     "dagum_gini",
     "homogeneity",

@@ -11,7 +11,7 @@ code as ported to R ``ConvergenceClubs::estimateMod(HACmethod = "FQSB")`` (Siche
 Pizzuto 2019): a Quadratic Spectral kernel with Andrews' AR(1) plug-in bandwidth and the
 original's conventions (autocovariances over the first ``T - 1`` residuals, each scaled
 by ``1 / (T - 1)``), kept so that t-statistics match published ones. The clustering of
-units into clubs is not implemented.
+units into clubs is :func:`dtistat.index.disparity.convergence_clubs`.
 """
 
 from __future__ import annotations
@@ -21,25 +21,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from dtistat import _validate as v
 from dtistat._results import Result, Summary
 from dtistat.errors import DataError, ParameterError
 from dtistat.index.disparity._data import as_panel, wide
+from dtistat.index.disparity._logt_batch import log_t_rows, trimmed_start
 
 __all__ = ["LogTResult", "log_t_test"]
-
-
-def _fqsb_long_run_variance(e: np.ndarray) -> float:
-    T = e.size
-    rho = (e[:-1] @ e[1:]) / (e[:-1] @ e[:-1])
-    bw = 1.3221 * (4 * rho**2 / (1 - rho) ** 4 * T) ** 0.2
-    z = 1.2 * np.pi * np.arange(1, T - 1) / bw
-    kern = 3.0 / z**2 * (np.sin(z) / z - np.cos(z))
-    m = T - 1
-    gam = np.array([e[: m - j] @ e[j:m] for j in range(1, m)])  # lags 1..T-2
-    return float((e @ e + 2 * (kern * gam).sum()) / m)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -79,7 +68,8 @@ class LogTResult(Result):
 
 
 def log_t_test(data: Any, *, value: str | None = None, entity: str | None = None,
-               time: str | None = None, time_trim: float = 1 / 3) -> LogTResult:
+               time: str | None = None, time_trim: float = 1 / 3,
+               hac: str = "fqsb") -> LogTResult:
     """Phillips-Sul log t test of convergence of all units.
 
     Parameters
@@ -89,6 +79,9 @@ def log_t_test(data: Any, *, value: str | None = None, entity: str | None = None
         as given.
     time_trim : float
         Share ``r`` of initial periods left out of the regression (0 < r < 1).
+    hac : {"fqsb", "aqsb"}
+        Long-run variance: Phillips & Sul's fixed-bandwidth QS (R ``HACmethod="FQSB"``)
+        or R's ``sandwich::vcovHAC`` (``"AQSB"``).
 
     Examples
     --------
@@ -104,6 +97,7 @@ def log_t_test(data: Any, *, value: str | None = None, entity: str | None = None
     if isinstance(time_trim, bool) or not isinstance(time_trim, int | float) \
             or not 0 < time_trim < 1:
         raise ParameterError(f"time_trim must be in (0, 1); got {time_trim!r}")
+    v.check_choice(hac, ("fqsb", "aqsb"), "hac")
     p = as_panel(data, value=value, entity=entity, time=time, need_time=True)
     Wd = wide(p)
     X = Wd.to_numpy()
@@ -113,22 +107,16 @@ def log_t_test(data: Any, *, value: str | None = None, entity: str | None = None
                         "relative transition paths are undefined")
     H = ((X / mean - 1.0) ** 2).mean(axis=0)
     T = H.size
-    start = round(T * time_trim)
+    start = trimmed_start(T, time_trim)
     if T - start < 5:
         raise DataError(f"{T} periods leave {T - start} for the log t regression; need 5")
     if np.any(H <= 0):
         raise DataError("the cross-sectional variation H_t is zero in some period (all units "
                         "equal): the log t regression is undefined")
-    t = np.arange(start + 1, T + 1)
-    y = np.log(H[0] / H[t - 1]) - 2 * np.log(np.log(t))
-    Xd = np.column_stack([np.ones(t.size), np.log(t)])
-    XtX_inv = np.linalg.inv(Xd.T @ Xd)
-    coef = XtX_inv @ Xd.T @ y
-    e = y - Xd @ coef
-    se = float(np.sqrt(XtX_inv[1, 1] * _fqsb_long_run_variance(e)))
-    tval = float(coef[1] / se)
-    return LogTResult(beta=float(coef[1]), std_error=se, t_value=tval,
-                      p_value=float(stats.norm.cdf(tval)), intercept=float(coef[0]),
+    r = log_t_rows(H[None, :], time_trim, hac=hac)  # the one kernel (also of the clubs)
+    return LogTResult(beta=float(r["beta"][0]), std_error=float(r["std_error"][0]),
+                      t_value=float(r["t_value"][0]), p_value=float(r["p_value"][0]),
+                      intercept=float(r["intercept"][0]),
                       H=pd.Series(H, index=Wd.columns, name="H"),
                       time_trim=float(v.check_level(time_trim, "time_trim")),
-                      nobs=int(t.size))
+                      nobs=T - start)

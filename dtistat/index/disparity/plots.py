@@ -1,4 +1,5 @@
-"""Figures of the disparity results: Dagum shares, density surface/overlay, Markov heat map.
+"""Figures of the disparity results: Dagum shares, density surface/overlay, Markov heat map,
+club transition paths.
 
 Each function takes a result of :mod:`dtistat.index.disparity` and returns a
 ``matplotlib.figure.Figure`` (not attached to pyplot); labels are Chinese when a CJK font
@@ -18,10 +19,10 @@ from dtistat.errors import ParameterError
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from dtistat.index.disparity import DagumResult, DensityResult, MarkovResult
+    from dtistat.index.disparity import ClubsResult, DagumResult, DensityResult, MarkovResult
 
-__all__ = ["dagum_share_plot", "density_overlay_plot", "density_surface_plot",
-           "markov_heatmap"]
+__all__ = ["club_paths_plot", "dagum_share_plot", "density_overlay_plot",
+           "density_surface_plot", "markov_heatmap"]
 
 
 def _figure(size):
@@ -178,5 +179,41 @@ def markov_heatmap(result: MarkovResult) -> Figure:
     ax.set_xlabel(pick_label("t+1 期类型", "class at t+1"))
     ax.set_ylabel(pick_label("t 期类型", "class at t"))
     fig.colorbar(im, ax=ax, shrink=0.8)
+    fig.tight_layout()
+    return fig
+
+
+def club_paths_plot(result: ClubsResult) -> Figure:
+    """Mean relative transition path of each convergence club over time (1 = panel mean).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from dtistat.index.disparity import convergence_clubs
+    >>> rng = np.random.default_rng(0)
+    >>> t = np.arange(1, 31)
+    >>> x = np.repeat([9.0, 8.0], 10)[:, None] + rng.normal(0, 0.5, (20, 1)) / t
+    >>> df = pd.DataFrame({"e": np.repeat(range(20), 30), "t": np.tile(t, 20),
+    ...                    "x": (x + rng.normal(0, 0.002, (20, 30))).ravel()})
+    >>> fig = club_paths_plot(convergence_clubs(df, value="x", entity="e", time="t"))
+    >>> len(fig.axes[0].lines)
+    3
+    """
+    paths = check_result(result, "club_paths_plot", "a ClubsResult (convergence_clubs)",
+                         ("transition_paths", "clubs")).transition_paths()
+    fig = _figure((7.0, 4.2))
+    ax = fig.add_subplot()
+    x = np.arange(paths.shape[0])
+    n = result.clubs["n_units"]
+    for club in paths.columns:
+        ax.plot(x, paths[club].to_numpy(), lw=1.6,
+                label=f"{club} (n={int(n[club])})")
+    ax.axhline(1.0, color="grey", lw=0.8, ls="--")
+    step = max(1, len(x) // 8)
+    ax.set_xticks(x[::step], [str(p) for p in paths.index[::step]])
+    ax.set_ylabel(pick_label("相对转移路径（全样本均值 = 1）",
+                             "relative transition path (panel mean = 1)"))
+    ax.set_title(pick_label("俱乐部平均相对转移路径", "Mean transition path of each club"))
+    ax.legend(fontsize=7, ncol=2 if paths.shape[1] > 6 else 1, frameon=False)
     fig.tight_layout()
     return fig
