@@ -326,7 +326,7 @@ def test_sdpdmod_mod5_standard_errors(cigar):
     th = D.corrected(D.sdpd_rho(), nearpd=True)
     k = D.k
     ses = []
-    for s in range(60):
+    for s in range(30):
         D.F = ortho_group.rvs(45, random_state=s) @ helmert(46)
         D.Wn = D.F @ D.W @ D.F.T
         ses.append(D.sandwich_se(th[:k], th[k], th[k + 1])[:-1])
@@ -337,3 +337,93 @@ def test_sdpdmod_mod5_standard_errors(cigar):
     # without the kurtosis term (information SEs) SE(rho) is outside that range
     V = np.linalg.inv(D.info(th[:k], th[k], th[k + 1]))
     assert not ses.min(0)[-1] <= np.sqrt(V[k, k]) <= ses.max(0)[-1]
+
+
+def simulate(seed, side=8, T=12, tau=0.4, eta=0.15, rho=0.3, beta=1.0, theta=0.5,
+             time_effects=False, burn=30):
+    """A dynamic SDM panel on a rook lattice, entity (and time) effects."""
+    rng = np.random.default_rng(seed)
+    w = lat2W(side, side)
+    w.transform = "r"
+    W = w.sparse.toarray()
+    N = W.shape[0]
+    Si = np.linalg.inv(np.eye(N) - rho * W)
+    mu = rng.normal(size=N)
+    y = np.zeros(N)
+    rows = []
+    for t in range(burn + T):
+        x = rng.normal(size=N) + 0.5 * mu
+        a = rng.normal() if time_effects else 0.0
+        y = Si @ (tau * y + eta * W @ y + beta * x + theta * W @ x + mu + a
+                  + rng.normal(0, 0.5, N))
+        if t >= burn:
+            rows.append(pd.DataFrame({"i": w.id_order, "t": t, "y": y, "x": x}))
+    return pd.concat(rows, ignore_index=True), w
+
+
+@pytest.mark.parametrize("fe", ["entity", "twoway"])
+def test_recovers_simulated_parameters(fe):
+    df, w = simulate(1, side=10, T=20, time_effects=fe == "twoway")
+    r = fit_spatial(df, "y", "x", entity="i", time="t", w=w, model="sdm", fe=fe,
+                    dynamic="both", lee_yu=True)
+    true = {"y(t-1)": 0.4, "W*y(t-1)": 0.15, "x": 1.0, "W*x": 0.5, "rho": 0.3}
+    z = (r.params[list(true)] - pd.Series(true)) / r.std_errors[list(true)]
+    assert np.all(np.abs(z) < 3.5), z
+
+
+def test_lee_yu_removes_the_nickell_bias():
+    """T = 8: the within estimate of tau is biased down by O(1/T); the correction
+    removes most of it (12 panels, N = 49; measured: -0.045 and +0.004, each with a
+    Monte Carlo SE of 0.007)."""
+    est = {False: [], True: []}
+    for seed in range(12):
+        df, w = simulate(seed, side=7, T=8)
+        for ly in (False, True):
+            r = fit_spatial(df, "y", "x", entity="i", time="t", w=w, model="sdm",
+                            fe="entity", dynamic="both", lee_yu=ly)
+            est[ly].append(r.params[["y(t-1)", "rho"]].to_numpy())
+    bias = {ly: np.mean(v, axis=0) - [0.4, 0.3] for ly, v in est.items()}
+    assert bias[False][0] < -0.025                     # Nickell: O(1/T)
+    assert abs(bias[True][0]) < abs(bias[False][0]) / 3
+
+
+def test_sandwich_equals_information_without_excess_kurtosis():
+    """The sandwich adds only the excess-kurtosis term: it vanishes when the fourth
+    moment is 3 sigma2^2, and the SEs of the information matrix are returned with
+    cov='information'."""
+    df, w = simulate(3)
+    kw = dict(entity="i", time="t", w=w, model="sar", fe="entity", dynamic="time")
+    ri = fit_spatial(df, "y", "x", **kw)
+    rs = fit_spatial(df, "y", "x", cov="sandwich", **kw)
+    assert ri.params.equals(rs.params)
+    assert ri.cov_type == "information" and rs.cov_type == "sandwich"
+    W = w.sparse.toarray()
+    e = np.random.default_rng(0).normal(size=(10, 64))
+    s2 = float(np.mean(e ** 4) / 3) ** 0.5
+    assert np.abs(omega(e, s2, W, 0.3, 2)).max() < 1e-12
+    assert "sandwich" in str(rs.summary()) and "Dynamic: time" in str(rs.summary())
+
+
+def test_dynamic_bad_input():
+    df, w = simulate(0, side=4, T=4)
+    kw = dict(entity="i", time="t", w=w)
+    with pytest.raises(ParameterError, match="dynamic must be one of"):
+        fit_spatial(df, "y", "x", dynamic="lag", **kw)
+    with pytest.raises(ParameterError, match="model='sar' or 'sdm'"):
+        fit_spatial(df, "y", "x", model="sem", dynamic="time", **kw)
+    with pytest.raises(ParameterError, match="fe='entity' or 'twoway'"):
+        fit_spatial(df, "y", "x", fe="random", dynamic="time", **kw)
+    with pytest.raises(ParameterError, match="cov='sandwich' is implemented for dynamic"):
+        fit_spatial(df, "y", "x", cov="sandwich", **kw)
+    with pytest.raises(ParameterError, match="cov"):
+        fit_spatial(df, "y", "x", cov="hc1", dynamic="time", **kw)
+    short = df[df["t"] < df["t"].min() + 2]
+    with pytest.raises(DataError, match="at least 3 periods"):
+        fit_spatial(short, "y", "x", dynamic="both", **kw)
+    binary = pd.DataFrame(w.full()[0] > 0, index=w.id_order, columns=w.id_order) * 1.0
+    with pytest.raises(ParameterError, match="row-standardized"):
+        fit_spatial(df, "y", "x", entity="i", time="t", w=binary, dynamic="both",
+                    lee_yu=True)
+    before = df.copy()
+    fit_spatial(df, "y", "x", dynamic="both", lee_yu=True, **kw)
+    pd.testing.assert_frame_equal(df, before)

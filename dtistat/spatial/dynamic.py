@@ -87,11 +87,6 @@ def estimate_dynamic(pdata, Xraw, fe: str, lee_yu: bool, jac, dynamic: str, y_na
 
     y, Z, lag_names = _design(pdata, Xraw, dynamic, y_name)
     t, N, kz = Z.shape
-    if lee_yu and fe == "twoway":
-        rs = np.asarray(pdata.w.sparse.sum(axis=1)).ravel()
-        if not np.allclose(rs, 1.0):
-            raise ParameterError("lee_yu=True with fe='twoway' needs a row-standardized W "
-                                 "(transform='row')")
     c = int(lee_yu and fe == "twoway")
     n_star, T_star = (N - c) * t, t
     Zd = _demean(Z, fe).reshape(t * N, kz)
