@@ -257,12 +257,13 @@ class SpatialPanelResult(CoefResult):
         return float(p["rho"] if "rho" in p.index else p["lambda"])
 
     def effects(self, *, method: str = "simulation", n_sim: int = 1000, seed: Any = None,
-                level: float | None = None):
-        """LeSage-Pace direct, indirect and total effects (SAR and SDM); see
-        :func:`dtistat.spatial.effects.spatial_effects`."""
+                level: float | None = None, horizon: str = "short"):
+        """LeSage-Pace direct, indirect and total effects (SAR and SDM; short- or long-run
+        for dynamic models); see :func:`dtistat.spatial.effects.spatial_effects`."""
         from dtistat.spatial.effects import spatial_effects
 
-        return spatial_effects(self, method=method, n_sim=n_sim, seed=seed, level=level)
+        return spatial_effects(self, method=method, n_sim=n_sim, seed=seed, level=level,
+                               horizon=horizon)
 
     def summary(self) -> Summary:
         fe = {"entity": "entity", "time": "time", "twoway": "entity + time", None: "none",
