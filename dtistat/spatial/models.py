@@ -545,6 +545,10 @@ def fit_spatial(data: pd.DataFrame, y: str, x: Any, *, entity: str, time: str, w
     >>> r = fit_spatial(df, "y", "x", entity="i", time="t", w=w, model="sar", fe="entity")
     >>> round(r.rho, 3), round(float(r.params["x"]), 3)
     (0.448, 1.103)
+    >>> rd = fit_spatial(df, "y", "x", entity="i", time="t", w=w, model="sar",
+    ...                  fe="entity", dynamic="time", lee_yu=True)
+    >>> list(rd.params.index), rd.nobs
+    (['y(t-1)', 'x', 'rho'], 80)
     """
     check_choice(model, _MODELS, "model")
     check_choice(fe, _FE, "fe")
