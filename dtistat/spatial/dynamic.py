@@ -46,7 +46,7 @@ DYNAMIC = ("time", "spacetime", "both")
 _COV = ("information", "sandwich")
 
 
-def check_dynamic(dynamic, model: str, fe, lee_yu: bool, T: int, cov: str) -> None:
+def check_dynamic(dynamic, model: str, fe, T: int, cov: str) -> None:
     """Refuse what the dynamic estimator does not cover, naming the parameter."""
     if dynamic not in DYNAMIC:
         raise ParameterError(f"dynamic must be one of {DYNAMIC} or None, not {dynamic!r}: "
