@@ -505,3 +505,19 @@ def test_sdpdmod_mod5_impacts(cigar):
         if horizon == "short":
             se = w[["direct_std_error", "indirect_std_error", "total_std_error"]].to_numpy()
             assert np.all(np.abs(se / np.array(sd) - 1) < 0.15), se
+
+
+@pytest.mark.slow
+def test_coverage_lee_yu():
+    """95% intervals of tau, eta, rho after the correction (100 panels, N = 49, T = 10;
+    measured coverage is in docs/spatial.md): each within [0.88, 0.99]."""
+    true = np.array([0.4, 0.15, 0.3])
+    hits = []
+    for seed in range(100):
+        df, w = simulate(100 + seed, side=7, T=10)
+        r = fit_spatial(df, "y", "x", entity="i", time="t", w=w, model="sdm", fe="entity",
+                        dynamic="both", lee_yu=True, cov="sandwich")
+        ci = r.conf_int().loc[["y(t-1)", "W*y(t-1)", "rho"]].to_numpy()
+        hits.append((ci[:, 0] <= true) & (true <= ci[:, 1]))
+    cover = np.mean(hits, axis=0)
+    assert np.all((cover >= 0.88) & (cover <= 0.99)), cover
