@@ -521,3 +521,15 @@ def test_coverage_lee_yu():
         hits.append((ci[:, 0] <= true) & (true <= ci[:, 1]))
     cover = np.mean(hits, axis=0)
     assert np.all((cover >= 0.88) & (cover <= 0.99)), cover
+
+
+def test_dynamic_refuses_an_array_and_large_dense_work():
+    df, w = simulate(0, side=4, T=4)
+    kw = dict(entity="i", time="t", w=w)
+    with pytest.raises(ParameterError, match="dynamic must be one of"):
+        fit_spatial(df, "y", "x", dynamic=np.array(["time", "both"]), **kw)
+    from dtistat.spatial.dynamic import check_dynamic
+
+    with pytest.raises(ParameterError, match="N = 4000 is above 3000"):
+        check_dynamic("both", "sar", "entity", 10, "information", True, 4000)
+    check_dynamic("both", "sar", "entity", 10, "information", False, 4000)

@@ -46,9 +46,12 @@ DYNAMIC = ("time", "spacetime", "both")
 _COV = ("information", "sandwich")
 
 
-def check_dynamic(dynamic, model: str, fe, T: int, cov: str) -> None:
+_DENSE_MAX_N = 3000    # the correction and the sandwich invert N x N matrices
+
+
+def check_dynamic(dynamic, model: str, fe, T: int, cov: str, lee_yu: bool, N: int) -> None:
     """Refuse what the dynamic estimator does not cover, naming the parameter."""
-    if dynamic not in DYNAMIC:
+    if not (isinstance(dynamic, str) and dynamic in DYNAMIC):
         raise ParameterError(f"dynamic must be one of {DYNAMIC} or None, not {dynamic!r}: "
                              "'time' adds y(t-1), 'spacetime' W*y(t-1), 'both' the two")
     if model not in ("sar", "sdm"):
@@ -59,6 +62,9 @@ def check_dynamic(dynamic, model: str, fe, T: int, cov: str) -> None:
                              f"{fe!r} (the bias correction is for individual effects)")
     if cov not in _COV:
         raise ParameterError(f"cov must be one of {_COV} for a dynamic model, not {cov!r}")
+    if (lee_yu or cov == "sandwich") and N > _DENSE_MAX_N:
+        raise ParameterError(f"lee_yu=True and cov='sandwich' invert dense N x N matrices: "
+                             f"N = {N} is above {_DENSE_MAX_N}")
     if T < 3:
         raise DataError(f"dynamic={dynamic!r} needs at least 3 periods (the first is lost "
                         f"to the lag), the panel has {T}")
@@ -93,7 +99,7 @@ def estimate_dynamic(pdata, Xraw, fe: str, lee_yu: bool, jac, dynamic: str, y_na
     yd = _demean(y, fe).ravel()
     wyd = _demean(_lag(pdata.w.sparse, y), fe).ravel()
     beta, rho, s2, ll, _ = _fit_lag(yd, wyd, Zd, jac, n_star, T_star, c)
-    Wn = _small_w(pdata.w, c)
+    Wn = _small_w(pdata.w, c) if lee_yu or cov == "sandwich" else None
     if lee_yu:
         info = _info_lag(Zd, beta, rho, s2, jac, t, n_star, T_star, c)
         theta = np.r_[beta, rho, s2] + bias_correction(beta, rho, s2, info, Wn, t,

@@ -563,7 +563,7 @@ def fit_spatial(data: pd.DataFrame, y: str, x: Any, *, entity: str, time: str, w
     if dynamic is not None:
         from dtistat.spatial.dynamic import check_dynamic
 
-        check_dynamic(dynamic, model, fe, pdata.T, cov)
+        check_dynamic(dynamic, model, fe, pdata.T, cov, lee_yu, pdata.N)
     check_magnitude(np.column_stack([pdata.y.reshape(-1, 1),
                                      pdata.X.reshape(-1, pdata.X.shape[-1])]),
                     [y, *pdata.names], "fit_spatial", limit=1e75,
