@@ -13,6 +13,12 @@ asymptotic normal distribution (LeSage & Pace 2009, sec. 2.7; Elhorst 2014), all
 batch; standard errors are the draws' standard deviations, intervals their percentiles
 and the point estimate is the effect at the ML estimate. ``method="delta"`` uses the
 delta method with the gradient in (beta_k, theta_k, rho).
+
+Dynamic models (``fit_spatial(dynamic=...)``): ``horizon="short"`` is the above;
+``horizon="long"`` the steady state ``((1 - tau) I - (rho + eta) W)^-1 (beta_k I +
+theta_k W)`` (Elhorst 2014, sec. 4.5; R SDPDmod's ``impactsSDPDm``), computed as the
+static multipliers at ``rho_L = (rho + eta) / (1 - tau)`` with ``beta_k, theta_k``
+divided by ``1 - tau`` (the delta method through that map).
 """
 
 from __future__ import annotations
@@ -128,8 +134,48 @@ def _effects_from(theta: np.ndarray, bi, ti, f, ri) -> np.ndarray:
     return np.stack([direct, total - direct, total], axis=-1)
 
 
+def _lag_positions(res) -> tuple[int | None, int | None]:
+    """Positions of tau (y(t-1)) and eta (W*y(t-1)) in params (None if absent)."""
+    lags = [i for i, n in enumerate(res.params.index) if str(n).endswith("(t-1)")]
+    tau = [i for i in lags if not str(res.params.index[i]).startswith("W*")]
+    eta = [i for i in lags if str(res.params.index[i]).startswith("W*")]
+    return (tau[0] if tau else None), (eta[0] if eta else None)
+
+
+def _long_run(theta: np.ndarray, bi, ti, ri, tau_i, eta_i) -> np.ndarray:
+    """Map draws x params to the static form of the long-run multipliers: rho_L and
+    beta_k, theta_k over 1 - tau (see the module docstring)."""
+    out = theta.copy()
+    tau = theta[:, tau_i] if tau_i is not None else 0.0
+    eta = theta[:, eta_i] if eta_i is not None else 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):   # tau >= 1: no steady state
+        out[:, ri] = np.where(np.asarray(1.0 - tau) > 0, (theta[:, ri] + eta) / (1.0 - tau),
+                              np.nan)
+    cols = np.r_[bi, ti[ti >= 0]]
+    out[:, cols] = theta[:, cols] / np.reshape(1.0 - tau, (-1, 1))
+    return out
+
+
+def _horizon(res, horizon: str, bi, ti, ri, theta, V):
+    """(map of draws, point, covariance) for the requested horizon."""
+    check_choice(horizon, ("short", "long"), "horizon")
+    if horizon == "short":
+        return (lambda t: t), theta, V
+    if getattr(res, "dynamic", None) is None:
+        raise ParameterError("horizon='long' needs a dynamic model (fit_spatial(dynamic=...))")
+    tau_i, eta_i = _lag_positions(res)
+
+    def g(t):
+        return _long_run(t, bi, ti, ri, tau_i, eta_i)
+
+    h = 1e-7 * np.maximum(1.0, np.abs(theta))
+    J = np.stack([(g((theta + e)[None])[0] - g((theta - e)[None])[0]) / (2 * e[j])
+                  for j, e in enumerate(np.diag(h))], axis=1)
+    return g, g(theta[None])[0], J @ V @ J.T
+
+
 def spatial_effects(res, *, method: str = "simulation", n_sim: int = 1000, seed: Any = None,
-                    level: float | None = None) -> EffectsResult:
+                    level: float | None = None, horizon: str = "short") -> EffectsResult:
     """Direct, indirect and total effects of a fitted SAR, SDM, SAC or SDEM model.
 
     SAC has the multipliers of SAR (its error process does not move the mean); SDEM has
@@ -147,6 +193,8 @@ def spatial_effects(res, *, method: str = "simulation", n_sim: int = 1000, seed:
     seed : int or Generator
     level : float, optional
         Interval level (default: the model's).
+    horizon : {"short", "long"}
+        Dynamic models: the short-run (``(I - rho W)^-1 ...``) or long-run effects.
 
     Returns
     -------
@@ -176,16 +224,17 @@ def spatial_effects(res, *, method: str = "simulation", n_sim: int = 1000, seed:
     level = res.level if level is None else check_level(level)
     names, bi, ti, ri = _coef_index(res)
     f = _multipliers(res)
-    theta = res.params.to_numpy(dtype=float)
-    V = res.cov.to_numpy()
-    point = _effects_from(theta[None, :], bi, ti, f, ri)[0]          # vars x 3
+    g, theta_h, V_h = _horizon(res, horizon, bi, ti, ri, res.params.to_numpy(dtype=float),
+                               res.cov.to_numpy())
+    theta, V = res.params.to_numpy(dtype=float), res.cov.to_numpy()
+    point = _effects_from(theta_h[None, :], bi, ti, f, ri)[0]        # vars x 3
     alpha = 1 - level
     dropped = 0
     if method == "simulation":
         n_sim = check_positive_int(n_sim, "n_sim", minimum=2)
         rng = check_seed(seed)
         L = np.linalg.cholesky(V + 1e-300 * np.eye(len(V)))
-        draws = theta[None, :] + rng.standard_normal((n_sim, len(theta))) @ L.T
+        draws = g(theta[None, :] + rng.standard_normal((n_sim, len(theta))) @ L.T)
         lo, hi = res._jacobian.bounds
         r = draws[:, ri] if ri is not None else np.zeros(n_sim)
         ok = (r > lo) & (r < hi)
@@ -195,7 +244,7 @@ def spatial_effects(res, *, method: str = "simulation", n_sim: int = 1000, seed:
         ci_lo = np.quantile(sims, alpha / 2, axis=0)
         ci_hi = np.quantile(sims, 1 - alpha / 2, axis=0)
     else:
-        se = _delta_se(theta, V, bi, ti, f, ri)
+        se = _delta_se(theta_h, V_h, bi, ti, f, ri)
         z = stats.norm.ppf(1 - alpha / 2)
         ci_lo, ci_hi = point - z * se, point + z * se
     with np.errstate(divide="ignore", invalid="ignore"):

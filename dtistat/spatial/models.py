@@ -247,6 +247,8 @@ class SpatialPanelResult(CoefResult):
     # fixed effects: the sigma2-free part C of the information of (terms) with sigma2
     # partialled out, S(s2) = G / s2 + C (spatial_hausman's common-sigma2 form)
     _info_sigma2_free: Any = field(default=None, repr=False)
+    dynamic: str | None = None
+    cov_type: str = "information"
 
     @property
     def rho(self) -> float:
@@ -255,24 +257,32 @@ class SpatialPanelResult(CoefResult):
         return float(p["rho"] if "rho" in p.index else p["lambda"])
 
     def effects(self, *, method: str = "simulation", n_sim: int = 1000, seed: Any = None,
-                level: float | None = None):
-        """LeSage-Pace direct, indirect and total effects (SAR and SDM); see
-        :func:`dtistat.spatial.effects.spatial_effects`."""
+                level: float | None = None, horizon: str = "short"):
+        """LeSage-Pace direct, indirect and total effects (SAR and SDM; short- or long-run
+        for dynamic models); see :func:`dtistat.spatial.effects.spatial_effects`."""
         from dtistat.spatial.effects import spatial_effects
 
-        return spatial_effects(self, method=method, n_sim=n_sim, seed=seed, level=level)
+        return spatial_effects(self, method=method, n_sim=n_sim, seed=seed, level=level,
+                               horizon=horizon)
 
     def summary(self) -> Summary:
         fe = {"entity": "entity", "time": "time", "twoway": "entity + time", None: "none",
               "random": "none (random individual effects)",
               "random-time": "time (random individual effects)"}
         header = [("Model", self.model.upper()), ("Fixed effects", fe[self.fe]),
+                  *([("Dynamic", self.dynamic)] if self.dynamic else []),
                   ("Lee-Yu transformation", self.lee_yu), ("Entities", self.n_entities),
                   ("Periods", self.n_periods), ("Observations", self.nobs),
                   ("sigma2", self.sigma2), ("Log-likelihood", self.loglik)]
         if self.sigma2_mu is not None:
             header.append(("sigma2_mu (random effects)", self.sigma2_mu))
-        notes = ["Standard errors from the analytical information matrix."]
+        notes = ["Standard errors from the analytical information matrix."
+                 if self.cov_type == "information" else "Standard errors: QML sandwich "
+                 "(Lee 2004; Yu, de Jong & Lee 2008)."]
+        if self.dynamic:
+            notes.append(f"Dynamic: the first period is lost to the lag ({self.n_periods} "
+                         "periods used)" + ("; Lee-Yu bias-corrected estimates." if
+                                            self.lee_yu else "."))
         r = self.rho_lambda_correlation
         if r is not None and abs(r) > 0.95:
             notes.append(f"rho and lambda are weakly identified (their estimates correlate "
@@ -470,7 +480,8 @@ def _info_error(xx, lam, s2, jac, n_star, T_star, c):
 def fit_spatial(data: pd.DataFrame, y: str, x: Any, *, entity: str, time: str, w: Any,
                 model: str = "sdm", fe: str | None = "twoway", lee_yu: bool = False,
                 durbin: Any = None, logdet: str = "auto", level: float = 0.95,
-                missing: str = "raise") -> SpatialPanelResult:
+                missing: str = "raise", dynamic: str | None = None,
+                cov: str = "information") -> SpatialPanelResult:
     """Fit a spatial lag (SAR), error (SEM), Durbin (SDM), SAC or SDEM panel model by ML.
 
     Parameters
@@ -505,6 +516,14 @@ def fit_spatial(data: pd.DataFrame, y: str, x: Any, *, entity: str, time: str, w
         Confidence level of the intervals.
     missing : {"raise"}
         Spatial ML needs a complete balanced panel; anything else is refused.
+    dynamic : {None, "time", "spacetime", "both"}
+        Add the time lag ``y(t-1)`` ("time"), the space-time lag ``W*y(t-1)``
+        ("spacetime") or both as regressors (SAR and SDM, ``fe="entity"`` or
+        ``"twoway"``; the first period is lost). ``lee_yu=True`` then means the Yu, de
+        Jong & Lee (2008) / Lee & Yu (2010) bias correction (:mod:`dtistat.spatial.dynamic`).
+    cov : {"information", "sandwich"}
+        Standard errors from the inverse information matrix, or (dynamic models only) the
+        QML sandwich with the residuals' excess kurtosis (R SDPDmod's choice).
 
     Returns
     -------
@@ -526,13 +545,25 @@ def fit_spatial(data: pd.DataFrame, y: str, x: Any, *, entity: str, time: str, w
     >>> r = fit_spatial(df, "y", "x", entity="i", time="t", w=w, model="sar", fe="entity")
     >>> round(r.rho, 3), round(float(r.params["x"]), 3)
     (0.448, 1.103)
+    >>> rd = fit_spatial(df, "y", "x", entity="i", time="t", w=w, model="sar",
+    ...                  fe="entity", dynamic="time", lee_yu=True)
+    >>> list(rd.params.index), rd.nobs
+    (['y(t-1)', 'x', 'rho'], 80)
     """
     check_choice(model, _MODELS, "model")
     check_choice(fe, _FE, "fe")
     check_choice(logdet, ("auto", "eig", "lu"), "logdet")
     check_choice(missing, ("raise",), "missing")
+    check_choice(cov, ("information", "sandwich"), "cov")
+    if cov != "information" and dynamic is None:
+        raise ParameterError("cov='sandwich' is implemented for dynamic models only "
+                             "(dynamic='time', 'spacetime' or 'both')")
     level = check_level(level)
     pdata = prepare_panel(data, y, x, entity=entity, time=time, w=w)
+    if dynamic is not None:
+        from dtistat.spatial.dynamic import check_dynamic
+
+        check_dynamic(dynamic, model, fe, pdata.T, cov, lee_yu, pdata.N)
     check_magnitude(np.column_stack([pdata.y.reshape(-1, 1),
                                      pdata.X.reshape(-1, pdata.X.shape[-1])]),
                     [y, *pdata.names], "fit_spatial", limit=1e75,
@@ -541,6 +572,9 @@ def fit_spatial(data: pd.DataFrame, y: str, x: Any, *, entity: str, time: str, w
     _check_spec(pdata, model, fe, lee_yu)
     Xraw, names, dnames = _durbin_design(pdata, model, durbin)
     jac = _jacobian(pdata.w, logdet)
+    if dynamic is not None:
+        return _fit_dynamic(pdata, Xraw, names, dnames, model, fe, lee_yu, jac, dynamic, y,
+                            cov, level)
     if fe in _RANDOM:
         est = (_estimate_random_leeyu(pdata, Xraw, model, jac) if lee_yu else
                _estimate_random(pdata, Xraw, model, jac, time_effects=fe == "random-time"))
@@ -563,6 +597,25 @@ def fit_spatial(data: pd.DataFrame, y: str, x: Any, *, entity: str, time: str, w
         n_periods=T, cov_full=cov_full, x_names=tuple(n for n in names if n != "const"),
         durbin_names=tuple(dnames), level=level, sigma2_mu=sigma2_mu, _jacobian=jac,
         _info_sigma2_free=info_c)
+
+
+def _fit_dynamic(pdata, Xraw, names, dnames, model, fe, lee_yu, jac, dynamic, y, cov,
+                 level):
+    """The hook to :mod:`dtistat.spatial.dynamic`: its estimates as a result."""
+    from dtistat.spatial.dynamic import estimate_dynamic
+
+    beta, rho, s2, ll, V, lag_names, t = estimate_dynamic(pdata, Xraw, fe, lee_yu, jac,
+                                                          dynamic, y, cov)
+    terms = lag_names + names + dnames + ["rho"]
+    params = pd.Series(np.r_[beta, rho], index=terms, name="estimate")
+    full = terms + ["sigma2"]
+    cov_full = pd.DataFrame(V, index=full, columns=full)
+    return SpatialPanelResult(
+        params=params, cov=cov_full.iloc[:-1, :-1].copy(), model=model, fe=fe,
+        lee_yu=bool(lee_yu), sigma2=s2, loglik=ll, nobs=pdata.N * t,
+        n_entities=pdata.N, n_periods=t, cov_full=cov_full, x_names=tuple(names),
+        durbin_names=tuple(dnames), level=level, _jacobian=jac, dynamic=dynamic,
+        cov_type=cov)
 
 
 def _check_spec(pdata: PanelData, model: str, fe: str | None, lee_yu: bool) -> None:
