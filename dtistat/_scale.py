@@ -29,8 +29,14 @@ def column_scale(X: np.ndarray) -> np.ndarray:
     X = np.asarray(X, dtype=float)
     if X.ndim == 1:
         X = X[:, None]
-    with np.errstate(invalid="ignore"):
-        top = np.max(np.where(np.isfinite(X), np.abs(X), 0.0), axis=0, initial=0.0)
+    top = None
+    if X.shape[0]:
+        # two reductions without temporaries: max |x| = max(max x, -min x) when every
+        # value is finite (a NaN or an infinity makes it non-finite: the masked path)
+        top = np.maximum(X.max(axis=0), -X.min(axis=0))
+    if top is None or not np.isfinite(top).all():
+        with np.errstate(invalid="ignore"):
+            top = np.max(np.where(np.isfinite(X), np.abs(X), 0.0), axis=0, initial=0.0)
     return np.ldexp(1.0, np.frexp(np.where(top > 0, top, 1.0))[1] - 1)
 
 
