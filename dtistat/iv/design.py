@@ -111,12 +111,14 @@ def iv_formula_frame(data: pd.DataFrame, formula: str, *, entity=None, time=None
         part[d.rows] = True
         mask &= part
     keep = np.flatnonzero(mask)
-    work = data.iloc[keep].copy()
+    # copy-on-write: a shallow frame is enough, new columns never reach ``data``
+    work = data.copy(deep=False) if len(keep) == len(data) else data.iloc[keep]
     names = {}
     for key, d in designs.items():
-        pos = np.searchsorted(d.rows, keep)
+        # a part that kept every kept row needs no position lookup (the usual case)
+        pos = None if len(d.rows) == len(keep) else np.searchsorted(d.rows, keep)
         for j, name in enumerate(d.names):
-            work[name] = d.X[pos, j]
+            work[name] = d.X[:, j] if pos is None else d.X[pos, j]
         names[key] = list(d.names)
     if len(names["y"]) != 1:
         raise SpecError(f"IV formula {formula!r} needs one dependent variable")
