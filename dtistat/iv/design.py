@@ -278,9 +278,9 @@ def _absorb_effects(M, num, fe, dims, w, entity, time, clusters) -> tuple[np.nda
     if not complete:
         ncomp = n_components(dims[0][0], dims[0][1], dims[1][0], dims[1][1])
     balanced = complete and w is None  # the one-sweep two-way formula is unweighted
-    before = np.sqrt((M * M).sum(axis=0))
+    before = np.sqrt(np.einsum("ij,ij->j", M, M))  # column norms without an N x k temporary
     M = absorb(np.asfortranarray(M), dims, w, balanced, connected=ncomp == 1)
-    left = np.sqrt((M * M).sum(axis=0)) / np.where(before > 0, before, 1.0)
+    left = np.sqrt(np.einsum("ij,ij->j", M, M)) / np.where(before > 0, before, 1.0)
     gone = [num[j] for j in range(1, len(num)) if left[j] < 1e-9]
     if gone:
         what = {"entity": f"entity ({entity})", "time": f"time ({time})",

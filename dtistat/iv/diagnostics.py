@@ -57,6 +57,7 @@ __all__ = [
     "endogeneity_c",
     "first_stage_stats",
     "kp_rank",
+    "kp_rank_ranktest",
     "overid",
     "partial_out",
     "weak_id",
@@ -219,7 +220,20 @@ def weak_id(pt: Partialled) -> dict:
 
 
 def kp_rank(pt: Partialled, wald: bool) -> float:
-    """Kleibergen-Paap rk statistic for rank p - 1 (``ranktest``, full rank test)."""
+    """Kleibergen-Paap rk statistic for rank p - 1 (``ranktest``, full rank test).
+
+    With one endogenous regressor the rk Wald statistic is the first stage's Wald test
+    of the excluded instruments (same moment covariance), which the first-stage F has
+    already computed: that regression is reused; :func:`kp_rank_ranktest` is the
+    general algorithm.
+    """
+    if wald and pt.p == 1:
+        return pt.wald(pt.Y[:, 0], ("Y", 0))[0]
+    return kp_rank_ranktest(pt, wald)
+
+
+def kp_rank_ranktest(pt: Partialled, wald: bool) -> float:
+    """Kleibergen-Paap rk statistic by ``ranktest``'s algorithm (any p)."""
     Y, Z, n, K, L = pt.Y, pt.Z, pt.n, pt.p, pt.L
     # the rk statistic is invariant to rescaling the columns of Y and Z: divide by
     # powers of two (exact) so that Z'Z, Y'Y and the fourth-power moments stay finite
