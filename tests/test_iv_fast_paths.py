@@ -20,6 +20,9 @@ from dtistat.iv import diagnostics as dg
 from dtistat.iv import fit_iv
 from dtistat.iv.design import build_iv_design, parse_iv_formula
 
+# weak-instrument warnings of the small panels are beside the point here
+pytestmark = pytest.mark.filterwarnings("ignore::dtistat.errors.DtiStatWarning")
+
 
 def _masked_scale(X):
     X = np.asarray(X, dtype=float)
@@ -105,3 +108,33 @@ def test_fit_diagnostics_keep_kp_equal_to_first_stage_wald(panel):
     # one endogenous regressor: the rk Wald F is the first-stage F (ivreg2 reports both)
     assert t["kp_wald_f"].statistic == pytest.approx(r.first_stage["d"].f_test.statistic,
                                                      rel=1e-12)
+
+
+@pytest.mark.parametrize("cov", ["cluster", "robust"])
+def test_plain_column_formula_equals_formula_engine(panel, monkeypatch, cov):
+    from dtistat.iv import design as ivd
+
+    d = panel.assign(year_i=panel["year"].astype(np.int32))
+    f = "y ~ x + year_i + [d ~ z1 + z2]"
+    assert ivd._plain_columns(d, f) == ("y", ["x", "year_i"], ["d"], ["z1", "z2"])
+    fast = fit_iv(d, f, entity="city", fe="entity", cov=cov)
+    monkeypatch.setattr(ivd, "_plain_columns", lambda data, formula: None)
+    engine = fit_iv(d, f, entity="city", fe="entity", cov=cov)
+    np.testing.assert_allclose(fast.params, engine.params, rtol=1e-13)
+    np.testing.assert_allclose(fast.std_errors, engine.std_errors, rtol=1e-13)
+    np.testing.assert_allclose(fast.diagnostics.table["value"].to_numpy(dtype=float),
+                               engine.diagnostics.table["value"].to_numpy(dtype=float),
+                               rtol=1e-12)
+
+
+def test_formula_engine_still_reads_what_is_not_plain(panel):
+    from dtistat.iv.design import _plain_columns
+
+    d = panel.assign(flag=panel["x"] > 0, region=np.where(panel["city"] % 2, "a", "b"))
+    for f in ("y ~ flag + [d ~ z1 + z2]", "y ~ C(region) + [d ~ z1 + z2]",
+              "y ~ x + x + [d ~ z1 + z2]", "y ~ log(z3 ** 2) + [d ~ z1 + z2]"):
+        assert _plain_columns(d, f) is None, f
+    d.loc[5, "z2"] = np.nan  # a missing value: the engine drops and counts it
+    assert _plain_columns(d, "y ~ x + [d ~ z1 + z2]") is None
+    r = fit_iv(d, "y ~ x + [d ~ z1 + z2]", missing="drop")
+    assert r.nobs == len(d) - 1 and r.n_dropped_missing == 1

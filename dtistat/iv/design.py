@@ -94,6 +94,9 @@ def iv_formula_frame(data: pd.DataFrame, formula: str, *, entity=None, time=None
     """
     from dtistat.formula import build_design
 
+    plain = _plain_columns(data, formula)
+    if plain is not None:
+        return (data, *plain, 0)
     lhs, rhs, endog_s, inst_s = _split_parts(formula)
     parts = {"y": lhs, "x": rhs, "d": endog_s, "z": inst_s}
     designs = {}
@@ -125,6 +128,37 @@ def iv_formula_frame(data: pd.DataFrame, formula: str, *, entity=None, time=None
     n_lags = sum(d.n_dropped_lags for d in designs.values())
     n_lags = min(n_lags, len(data) - len(keep))
     return (work, names["y"][0], names.get("x", []), names["d"], names["z"], n_lags)
+
+
+_PLAIN = re.compile(r"^[A-Za-z_\u4e00-\u9fff][\w\u4e00-\u9fff]*$")
+
+
+def _plain_columns(data: pd.DataFrame, formula: str):
+    """(y, exog, endog, instruments) when every term is a distinct plain-named numeric
+    column of ``data`` without a missing or infinite value, else None.
+
+    The formula engine would build exactly these columns and keep every row, so the
+    frame is used as it is (at 1e6 rows the engine's copies cost more than the fit's
+    demeaning); anything else -- transforms, categoricals, missing values -- goes
+    through the engine.
+    """
+    try:
+        y, exog, endog, inst = parse_iv_formula(formula)
+    except SpecError:
+        return None
+    names = [y, *exog, *endog, *inst]
+    if (len(set(names)) != len(names) or not data.columns.is_unique
+            or not all(isinstance(c, str) and _PLAIN.match(c) and c in data.columns
+                       for c in names)):
+        return None
+    for c in names:
+        dt = data[c].dtype
+        if not pd.api.types.is_numeric_dtype(dt) or pd.api.types.is_bool_dtype(dt) \
+                or pd.api.types.is_complex_dtype(dt):
+            return None
+    if not np.isfinite(data[names].to_numpy(dtype=float, na_value=np.nan)).all():
+        return None
+    return y, exog, endog, inst
 
 
 @dataclass
