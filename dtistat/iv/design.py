@@ -366,7 +366,9 @@ def build_iv_design(data: pd.DataFrame, y: str, exog: list[str], endog: list[str
     if weights is not None:
         w = _check_weights(M[:, -1], weights, sub.index)
         M = M[:, :-1]
-    clusters = [compact(_codes(sub[c], c))[0] for c in cl]
+    # a cluster column that is the entity or time column reuses its codes (same order)
+    known = {k: v for k, v in ((entity, ecodes), (time, tcodes)) if v is not None}
+    clusters = [compact(known[c] if c in known else _codes(sub[c], c))[0] for c in cl]
     A, A_n, levels = 0, 0, {}
     if fe is not None:
         dims = []
