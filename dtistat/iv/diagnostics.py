@@ -78,6 +78,7 @@ class Partialled:
     clusters: list
     time_codes: np.ndarray | None
     lags: int | None
+    #: (y, X1, Y2, Z2) of the design before partialling (the J and C statistics)
     full: tuple = ()
     #: regressions on Z~ and unit-free arrays shared by several statistics
     _cache: dict = field(default_factory=dict, repr=False)
@@ -128,10 +129,23 @@ class Partialled:
         return self._cache["zz_inv"]
 
     def unit_free(self) -> tuple:
-        """:func:`_unit_free` of the full (y, X, Z) and the power of two dividing y."""
+        """(y, X, Z, c): y / c, X = [X1, Y2] and Z = [X1, Z2] with each column divided
+        by a power of two near its largest value (exact), c the power of two of y.
+
+        J and C statistics are invariant to these units, while their moment covariances
+        (fourth powers) would underflow near 1e-100 or overflow near 1e100. Each block
+        is scaled once (column by column, as :func:`column_scale` of the stacked arrays)
+        and divided in place.
+        """
         if "unit_free" not in self._cache:
-            y, X, Z, _ = self.full
-            self._cache["unit_free"] = (*_unit_free(y, X, Z), float(column_scale(y)[0]))
+            y, X1, Y2, Z2 = self.full
+            c = float(column_scale(y)[0])
+            s1, s2, s3 = column_scale(X1), column_scale(Y2), column_scale(Z2)
+            X = np.column_stack([X1, Y2])
+            X /= np.concatenate([s1, s2])
+            Z = np.column_stack([X1, Z2])
+            Z /= np.concatenate([s1, s3])
+            self._cache["unit_free"] = (y / c, X, Z, c)
         return self._cache["unit_free"]
 
     def wald(self, target: np.ndarray, key=None) -> tuple[float, np.ndarray, np.ndarray]:
@@ -165,8 +179,7 @@ def partial_out(design, cov: str, lags: int | None) -> Partialled:
     Kz = X1.shape[1] + design.Z2.shape[1] + (0 if design.has_const else 1)
     return Partialled(stacked[:, 0], stacked[:, 1:1 + p], stacked[:, 1 + p:], design.nobs, Kz,
                       design.n_absorbed, cov, design.clusters, design.time_codes, lags,
-                      (design.y, np.column_stack([X1, design.Y2]),
-                       np.column_stack([X1, design.Z2]), X1.shape[1]))
+                      (design.y, X1, design.Y2, design.Z2))
 
 
 def _f_row(pt: Partialled, W: float, d: int) -> dict:
@@ -339,13 +352,6 @@ def ar_confidence_set(pt: Partialled, level: float, center: float, scale: float,
     if start is not None:
         out.append((float(start), np.inf if w_inf <= crit else float(grid[-1])))
     return out
-
-
-def _unit_free(y: np.ndarray, X: np.ndarray, Z: np.ndarray) -> tuple:
-    """``y``, ``X``, ``Z`` with each column divided by a power of two near its largest
-    value (exact). J and C statistics are invariant to these units, while their moment
-    covariances (fourth powers) would underflow near 1e-100 or overflow near 1e100."""
-    return y / column_scale(y)[0], X / column_scale(X), Z / column_scale(Z)
 
 
 def _gmm_j(y: np.ndarray, X: np.ndarray, Z: np.ndarray, S: np.ndarray) -> float:
