@@ -290,7 +290,10 @@ def _complete_rows(data, cols: list, missing: str) -> tuple[np.ndarray, np.ndarr
                 f"({int(bad.any(axis=1).sum())} incomplete row(s)); pass missing='drop' to "
                 "drop them listwise")
         keep = ~bad.any(axis=1)
-    return M[keep], keep
+        return M[keep], keep
+    # every row complete: no boolean gather; a copy only when M is a (read-only) view
+    # of the data, column-major as the absorption wants it
+    return (M if M.flags.writeable else M.copy(order="F")), keep
 
 
 def _check_weights(w: np.ndarray, name: str, index) -> np.ndarray:
