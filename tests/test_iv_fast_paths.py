@@ -138,3 +138,20 @@ def test_formula_engine_still_reads_what_is_not_plain(panel):
     assert _plain_columns(d, "y ~ x + [d ~ z1 + z2]") is None
     r = fit_iv(d, "y ~ x + [d ~ z1 + z2]", missing="drop")
     assert r.nobs == len(d) - 1 and r.n_dropped_missing == 1
+
+
+def test_blas_threads_restored_after_fit_and_after_error(panel):
+    from threadpoolctl import threadpool_info
+
+    from dtistat.errors import SpecError
+
+    def blas():
+        return [(i["filepath"], i["num_threads"]) for i in threadpool_info()
+                if i["user_api"] == "blas"]
+
+    before = blas()
+    fit_iv(panel, "y ~ x + [d ~ z1 + z2]", entity="city", fe="entity", cov="cluster")
+    assert blas() == before
+    with pytest.raises(SpecError):
+        fit_iv(panel, "y ~ x + [d ~ x]")
+    assert blas() == before

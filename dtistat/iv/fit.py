@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from dtistat._results import TestResult
 from dtistat._scale import check_magnitude, check_outcome_varies
@@ -284,6 +285,19 @@ def fit_iv(data: pd.DataFrame, formula: str | None = None, *, y: str | None = No
     True
     """
     data = check_frame(data)
+    # one BLAS thread: the products are tall and skinny (N x k, k ~ 5), where a second
+    # thread gains nothing (0.59 s vs 0.64 s at 1e6 rows, idle machine) and, when the
+    # other core is busy, makes each of the ~45 products wait for it (2.4 s vs 1.3 s at
+    # load 5 on 2 cores: docs/iv.md, "Speed"); results no longer depend on the cores
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _fit_iv(data, formula, y, exog, endog, instruments, entity, time, fe,
+                       estimator, cov, cluster, small_sample, lags, missing, level, weights,
+                       fuller)
+
+
+def _fit_iv(data, formula, y, exog, endog, instruments, entity, time, fe, estimator, cov,
+            cluster, small_sample, lags, missing, level, weights, fuller) -> IVResult:
+    """The body of :func:`fit_iv` once ``data`` is a checked frame."""
     data, spec, n_lags, n_formula_missing = _read_spec(data, formula, y, exog, endog,
                                                        instruments, entity, time, missing)
     cov, small_sample, level, fuller = _check_options(estimator, cov, small_sample, fe,
@@ -303,7 +317,7 @@ def fit_iv(data: pd.DataFrame, formula: str | None = None, *, y: str | None = No
                                   np.sqrt(np.diag(V)), level,
                                   "fuller" if fuller else estimator)
     for w in warnings:
-        warn(w)
+        warn(w, stacklevel=4)  # the caller of fit_iv
     names = design.exog + design.endog
     return IVResult(
         params=pd.Series(b, index=names, name="estimate"),
