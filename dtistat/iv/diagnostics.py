@@ -66,7 +66,11 @@ __all__ = [
 
 @dataclass
 class Partialled:
-    """The model's arrays with the included exogenous regressors partialled out."""
+    """The model's arrays with the included exogenous regressors partialled out.
+
+    Regressions on ``Z`` and the unit-free arrays are cached on first use (several
+    statistics share them): replace ``Y`` or ``Z`` only on a fresh object.
+    """
 
     y: np.ndarray
     Y: np.ndarray
