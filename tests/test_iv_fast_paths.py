@@ -134,6 +134,8 @@ def test_formula_engine_still_reads_what_is_not_plain(panel):
     for f in ("y ~ flag + [d ~ z1 + z2]", "y ~ C(region) + [d ~ z1 + z2]",
               "y ~ x + x + [d ~ z1 + z2]", "y ~ log(z3 ** 2) + [d ~ z1 + z2]"):
         assert _plain_columns(d, f) is None, f
+    wide = pd.concat({"a": d[["y", "d", "z1", "z2"]]}, axis=1).swaplevel(axis=1)
+    assert _plain_columns(wide, "y ~ [d ~ z1 + z2]") is None  # MultiIndex columns
     d.loc[5, "z2"] = np.nan  # a missing value: the engine drops and counts it
     assert _plain_columns(d, "y ~ x + [d ~ z1 + z2]") is None
     r = fit_iv(d, "y ~ x + [d ~ z1 + z2]", missing="drop")

@@ -148,6 +148,7 @@ def _plain_columns(data: pd.DataFrame, formula: str):
         return None
     names = [y, *exog, *endog, *inst]
     if (len(set(names)) != len(names) or not data.columns.is_unique
+            or isinstance(data.columns, pd.MultiIndex)
             or not all(isinstance(c, str) and _PLAIN.match(c) and c in data.columns
                        for c in names)):
         return None
