@@ -29,9 +29,20 @@ def column_scale(X: np.ndarray) -> np.ndarray:
     X = np.asarray(X, dtype=float)
     if X.ndim == 1:
         X = X[:, None]
-    with np.errstate(invalid="ignore"):
-        top = np.max(np.where(np.isfinite(X), np.abs(X), 0.0), axis=0, initial=0.0)
+    top = _abs_max(X)
     return np.ldexp(1.0, np.frexp(np.where(top > 0, top, 1.0))[1] - 1)
+
+
+def _abs_max(X: np.ndarray) -> np.ndarray:
+    """Largest absolute finite value of each column of a 2-d X (0 for none)."""
+    if X.shape[0]:
+        # two reductions without temporaries: max |x| = max(max x, -min x) when every
+        # value is finite (a NaN or an infinity makes it non-finite: the masked path)
+        top = np.maximum(X.max(axis=0), -X.min(axis=0))
+        if np.isfinite(top).all():
+            return top
+    with np.errstate(invalid="ignore"):
+        return np.max(np.where(np.isfinite(X), np.abs(X), 0.0), axis=0, initial=0.0)
 
 
 def is_constant(spread: np.ndarray | float, top: np.ndarray | float) -> np.ndarray:
@@ -66,8 +77,7 @@ def check_magnitude(X: np.ndarray, names: list, what: str, *,
         X = X[:, None]
     if X.size == 0:
         return
-    with np.errstate(invalid="ignore"):
-        top = np.max(np.where(np.isfinite(X), np.abs(X), 0.0), axis=0)
+    top = _abs_max(X)
     bad = (top > limit) | ((top > 0) & (top < 1.0 / limit))
     if bad.any():
         j = int(np.flatnonzero(bad)[0])

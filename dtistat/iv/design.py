@@ -94,6 +94,9 @@ def iv_formula_frame(data: pd.DataFrame, formula: str, *, entity=None, time=None
     """
     from dtistat.formula import build_design
 
+    plain = _plain_columns(data, formula)
+    if plain is not None:
+        return (data, *plain, 0)
     lhs, rhs, endog_s, inst_s = _split_parts(formula)
     parts = {"y": lhs, "x": rhs, "d": endog_s, "z": inst_s}
     designs = {}
@@ -111,18 +114,52 @@ def iv_formula_frame(data: pd.DataFrame, formula: str, *, entity=None, time=None
         part[d.rows] = True
         mask &= part
     keep = np.flatnonzero(mask)
-    work = data.iloc[keep].copy()
+    # copy-on-write: a shallow frame is enough, new columns never reach ``data``
+    work = data.copy(deep=False) if len(keep) == len(data) else data.iloc[keep]
     names = {}
     for key, d in designs.items():
-        pos = np.searchsorted(d.rows, keep)
+        # a part that kept every kept row needs no position lookup (the usual case)
+        pos = None if len(d.rows) == len(keep) else np.searchsorted(d.rows, keep)
         for j, name in enumerate(d.names):
-            work[name] = d.X[pos, j]
+            work[name] = d.X[:, j] if pos is None else d.X[pos, j]
         names[key] = list(d.names)
     if len(names["y"]) != 1:
         raise SpecError(f"IV formula {formula!r} needs one dependent variable")
     n_lags = sum(d.n_dropped_lags for d in designs.values())
     n_lags = min(n_lags, len(data) - len(keep))
     return (work, names["y"][0], names.get("x", []), names["d"], names["z"], n_lags)
+
+
+_PLAIN = re.compile(r"^[A-Za-z_\u4e00-\u9fff][\w\u4e00-\u9fff]*$")
+
+
+def _plain_columns(data: pd.DataFrame, formula: str):
+    """(y, exog, endog, instruments) when every term is a distinct plain-named numeric
+    column of ``data`` without a missing or infinite value, else None.
+
+    The formula engine would build exactly these columns and keep every row, so the
+    frame is used as it is (at 1e6 rows the engine's copies cost more than the fit's
+    demeaning); anything else -- transforms, categoricals, missing values -- goes
+    through the engine.
+    """
+    try:
+        y, exog, endog, inst = parse_iv_formula(formula)
+    except SpecError:
+        return None
+    names = [y, *exog, *endog, *inst]
+    if (len(set(names)) != len(names) or not data.columns.is_unique
+            or isinstance(data.columns, pd.MultiIndex)
+            or not all(isinstance(c, str) and _PLAIN.match(c) and c in data.columns
+                       for c in names)):
+        return None
+    for c in names:
+        dt = data[c].dtype
+        if not pd.api.types.is_numeric_dtype(dt) or pd.api.types.is_bool_dtype(dt) \
+                or pd.api.types.is_complex_dtype(dt):
+            return None
+    if not np.isfinite(data[names].to_numpy(dtype=float, na_value=np.nan)).all():
+        return None
+    return y, exog, endog, inst
 
 
 @dataclass
@@ -254,7 +291,10 @@ def _complete_rows(data, cols: list, missing: str) -> tuple[np.ndarray, np.ndarr
                 f"({int(bad.any(axis=1).sum())} incomplete row(s)); pass missing='drop' to "
                 "drop them listwise")
         keep = ~bad.any(axis=1)
-    return M[keep], keep
+        return M[keep], keep
+    # every row complete: no boolean gather; a copy only when M is a (read-only) view
+    # of the data, column-major as the absorption wants it
+    return (M if M.flags.writeable else M.copy(order="F")), keep
 
 
 def _check_weights(w: np.ndarray, name: str, index) -> np.ndarray:
@@ -276,9 +316,9 @@ def _absorb_effects(M, num, fe, dims, w, entity, time, clusters) -> tuple[np.nda
     if not complete:
         ncomp = n_components(dims[0][0], dims[0][1], dims[1][0], dims[1][1])
     balanced = complete and w is None  # the one-sweep two-way formula is unweighted
-    before = np.sqrt((M * M).sum(axis=0))
+    before = np.sqrt(np.einsum("ij,ij->j", M, M))  # column norms without an N x k temporary
     M = absorb(np.asfortranarray(M), dims, w, balanced, connected=ncomp == 1)
-    left = np.sqrt((M * M).sum(axis=0)) / np.where(before > 0, before, 1.0)
+    left = np.sqrt(np.einsum("ij,ij->j", M, M)) / np.where(before > 0, before, 1.0)
     gone = [num[j] for j in range(1, len(num)) if left[j] < 1e-9]
     if gone:
         what = {"entity": f"entity ({entity})", "time": f"time ({time})",
@@ -330,7 +370,9 @@ def build_iv_design(data: pd.DataFrame, y: str, exog: list[str], endog: list[str
     if weights is not None:
         w = _check_weights(M[:, -1], weights, sub.index)
         M = M[:, :-1]
-    clusters = [compact(_codes(sub[c], c))[0] for c in cl]
+    # a cluster column that is the entity or time column reuses its codes (same order)
+    known = {k: v for k, v in ((entity, ecodes), (time, tcodes)) if v is not None}
+    clusters = [compact(known[c] if c in known else _codes(sub[c], c))[0] for c in cl]
     A, A_n, levels = 0, 0, {}
     if fe is not None:
         dims = []

@@ -38,7 +38,7 @@ exogenous regressors (with the intercept) plus L; A the absorbed degrees of free
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import optimize, stats
@@ -57,6 +57,7 @@ __all__ = [
     "endogeneity_c",
     "first_stage_stats",
     "kp_rank",
+    "kp_rank_ranktest",
     "overid",
     "partial_out",
     "weak_id",
@@ -65,7 +66,11 @@ __all__ = [
 
 @dataclass
 class Partialled:
-    """The model's arrays with the included exogenous regressors partialled out."""
+    """The model's arrays with the included exogenous regressors partialled out.
+
+    Regressions on ``Z`` and the unit-free arrays are cached on first use (several
+    statistics share them): replace ``Y`` or ``Z`` only on a fresh object.
+    """
 
     y: np.ndarray
     Y: np.ndarray
@@ -77,7 +82,10 @@ class Partialled:
     clusters: list
     time_codes: np.ndarray | None
     lags: int | None
+    #: (y, X1, Y2, Z2) of the design before partialling (the J and C statistics)
     full: tuple = ()
+    #: regressions on Z~ and unit-free arrays shared by several statistics
+    _cache: dict = field(default_factory=dict, repr=False)
 
     @property
     def L(self) -> int:
@@ -104,19 +112,56 @@ class Partialled:
         g = self.n_groups()
         return float(g - 1) if g else float(self.n - self.Kz - self.A)
 
-    def wald(self, X: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        """(W, coef, resid) of the OLS of target on X, covariance without small-sample factor."""
+    def ols(self, target: np.ndarray, key=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(coef, resid, covariance without small-sample factor) of the OLS of target on
+        Z~; cached under ``key`` (the reduced form and first stages serve several tests)."""
+        if key is not None and key in self._cache:
+            return self._cache[key]
+        X = self.Z
         coef, fit = projection(X, target)
         e = target - fit
-        bread = np.linalg.inv(X.T @ X)
+        bread = self.zz_inv()
         V = sandwich(X, e, bread, cov=self.cov, small_sample="ivreg2", clusters=self.clusters,
                      time_codes=self.time_codes, lags=self.lags).cov
+        if key is not None:
+            self._cache[key] = (coef, e, V)
+        return coef, e, V
+
+    def zz_inv(self) -> np.ndarray:
+        if "zz_inv" not in self._cache:
+            self._cache["zz_inv"] = np.linalg.inv(self.Z.T @ self.Z)
+        return self._cache["zz_inv"]
+
+    def unit_free(self) -> tuple:
+        """(y, X, Z, c): y / c, X = [X1, Y2] and Z = [X1, Z2] with each column divided
+        by a power of two near its largest value (exact), c the power of two of y.
+
+        J and C statistics are invariant to these units, while their moment covariances
+        (fourth powers) would underflow near 1e-100 or overflow near 1e100. Each block
+        is scaled once (column by column, as :func:`column_scale` of the stacked arrays)
+        and divided in place.
+        """
+        if "unit_free" not in self._cache:
+            y, X1, Y2, Z2 = self.full
+            c = float(column_scale(y)[0])
+            s1, s2, s3 = column_scale(X1), column_scale(Y2), column_scale(Z2)
+            X = np.column_stack([X1, Y2])
+            X /= np.concatenate([s1, s2])
+            Z = np.column_stack([X1, Z2])
+            Z /= np.concatenate([s1, s3])
+            self._cache["unit_free"] = (y / c, X, Z, c)
+        return self._cache["unit_free"]
+
+    def wald(self, target: np.ndarray, key=None) -> tuple[float, np.ndarray, np.ndarray]:
+        """(W, coef, resid) of the OLS of target on Z~, covariance without small-sample
+        factor (see :meth:`ols` for ``key``)."""
+        coef, e, V = self.ols(target, key)
         try:
             return float(coef @ np.linalg.solve(V, coef)), coef, e
         except np.linalg.LinAlgError:
             g = self.n_groups()
             raise EstimationError(
-                f"the {self.cov} covariance of the {X.shape[1]} instrument coefficients is "
+                f"the {self.cov} covariance of the {self.L} instrument coefficients is "
                 "singular" + (f" ({g} clusters: its rank is at most {g - 1})" if g else "")
                 + "; the first-stage F and the weak-instrument statistics are not defined. "
                 "Use more clusters or another cov=") from None
@@ -138,8 +183,7 @@ def partial_out(design, cov: str, lags: int | None) -> Partialled:
     Kz = X1.shape[1] + design.Z2.shape[1] + (0 if design.has_const else 1)
     return Partialled(stacked[:, 0], stacked[:, 1:1 + p], stacked[:, 1 + p:], design.nobs, Kz,
                       design.n_absorbed, cov, design.clusters, design.time_codes, lags,
-                      (design.y, np.column_stack([X1, design.Y2]),
-                       np.column_stack([X1, design.Z2]), X1.shape[1]))
+                      (design.y, X1, design.Y2, design.Z2))
 
 
 def _f_row(pt: Partialled, W: float, d: int) -> dict:
@@ -157,7 +201,7 @@ def first_stage_stats(pt: Partialled) -> list[dict]:
     for j in range(p):
         yj = Y[:, j]
         pr2 = float(Yhat[:, j] @ yj / (yj @ yj))
-        W, _, _ = pt.wald(Z, yj)
+        W, _, _ = pt.wald(yj, ("Y", j))
         row = {"partial_r2": pr2, "shea_r2": float(shea[j]), "F": _f_row(pt, W, L)}
         if p == 1:
             row["SW"] = dict(row["F"])
@@ -166,7 +210,7 @@ def first_stage_stats(pt: Partialled) -> list[dict]:
             _, oh = projection(Z, others)
             delta = np.linalg.solve(oh.T @ others, oh.T @ yj)
             eps = yj - others @ delta
-            Wsw, _, _ = pt.wald(Z, eps)
+            Wsw, _, _ = pt.wald(eps)
             row["SW"] = _f_row(pt, Wsw, L - p + 1)
         out.append(row)
     return out
@@ -193,7 +237,20 @@ def weak_id(pt: Partialled) -> dict:
 
 
 def kp_rank(pt: Partialled, wald: bool) -> float:
-    """Kleibergen-Paap rk statistic for rank p - 1 (``ranktest``, full rank test)."""
+    """Kleibergen-Paap rk statistic for rank p - 1 (``ranktest``, full rank test).
+
+    With one endogenous regressor the rk Wald statistic is the first stage's Wald test
+    of the excluded instruments (same moment covariance), which the first-stage F has
+    already computed: that regression is reused; :func:`kp_rank_ranktest` is the
+    general algorithm.
+    """
+    if wald and pt.p == 1:
+        return pt.wald(pt.Y[:, 0], ("Y", 0))[0]
+    return kp_rank_ranktest(pt, wald)
+
+
+def kp_rank_ranktest(pt: Partialled, wald: bool) -> float:
+    """Kleibergen-Paap rk statistic by ``ranktest``'s algorithm (any p)."""
     Y, Z, n, K, L = pt.Y, pt.Z, pt.n, pt.p, pt.L
     # the rk statistic is invariant to rescaling the columns of Y and Z: divide by
     # powers of two (exact) so that Z'Z, Y'Y and the fourth-power moments stay finite
@@ -236,9 +293,7 @@ def overid(pt: Partialled, resid: np.ndarray) -> dict | None:
     if L <= p:
         return None
     d = L - p
-    y, X, Z, _ = pt.full
-    c = float(column_scale(y)[0])
-    y, X, Z = _unit_free(y, X, Z)
+    y, X, Z, c = pt.unit_free()
     resid = resid / c
     if pt.cov == "unadjusted":
         _, fit = projection(Z, resid)
@@ -252,8 +307,10 @@ def overid(pt: Partialled, resid: np.ndarray) -> dict | None:
 
 def anderson_rubin(pt: Partialled, beta0: np.ndarray | None = None) -> dict:
     """AR test of beta = beta0 (default 0): F and chi^2 forms."""
-    b0 = np.zeros(pt.p) if beta0 is None else np.asarray(beta0, dtype=float)
-    W, _, _ = pt.wald(pt.Z, pt.y - pt.Y @ b0)
+    if beta0 is None:  # the reduced form of y, shared with the AR confidence set
+        W, _, _ = pt.wald(pt.y, "y")
+    else:
+        W, _, _ = pt.wald(pt.y - pt.Y @ np.asarray(beta0, dtype=float))
     row = _f_row(pt, W, pt.L)
     row["chi2_p"] = float(stats.chi2.sf(W, pt.L))
     return row
@@ -268,18 +325,11 @@ def ar_confidence_set(pt: Partialled, level: float, center: float, scale: float,
     a grid over the whole line (b = center + scale tan(t)) and the crossings are refined
     by root finding.
     """
-    Z = pt.Z
-    bread = np.linalg.inv(Z.T @ Z)
-    cu, fu = projection(Z, pt.y)
-    cv, fv = projection(Z, pt.Y[:, 0])
-    ru, rv = pt.y - fu, pt.Y[:, 0] - fv
-
-    def V(e):
-        return sandwich(Z, e, bread, cov=pt.cov, small_sample="ivreg2", clusters=pt.clusters,
-                        time_codes=pt.time_codes, lags=pt.lags).cov
-
-    Vuu, Vvv = V(ru), V(rv)
-    C = (V(ru + rv) - Vuu - Vvv) / 2
+    cu, ru, Vuu = pt.ols(pt.y, "y")
+    cv, rv, Vvv = pt.ols(pt.Y[:, 0], ("Y", 0))
+    Vsum = sandwich(pt.Z, ru + rv, pt.zz_inv(), cov=pt.cov, small_sample="ivreg2",
+                    clusters=pt.clusters, time_codes=pt.time_codes, lags=pt.lags).cov
+    C = (Vsum - Vuu - Vvv) / 2
     crit = stats.f.ppf(level, pt.L, pt.f_df2()) * pt.L / pt.f_scale()
 
     def W(b):
@@ -308,13 +358,6 @@ def ar_confidence_set(pt: Partialled, level: float, center: float, scale: float,
     return out
 
 
-def _unit_free(y: np.ndarray, X: np.ndarray, Z: np.ndarray) -> tuple:
-    """``y``, ``X``, ``Z`` with each column divided by a power of two near its largest
-    value (exact). J and C statistics are invariant to these units, while their moment
-    covariances (fourth powers) would underflow near 1e-100 or overflow near 1e100."""
-    return y / column_scale(y)[0], X / column_scale(X), Z / column_scale(Z)
-
-
 def _gmm_j(y: np.ndarray, X: np.ndarray, Z: np.ndarray, S: np.ndarray) -> float:
     """J of the efficient GMM estimate with moment covariance S (cross-products only)."""
     zx, zy = Z.T @ X, Z.T @ y
@@ -326,8 +369,7 @@ def _gmm_j(y: np.ndarray, X: np.ndarray, Z: np.ndarray, S: np.ndarray) -> float:
 
 def endogeneity_c(pt: Partialled) -> dict:
     """C test that the endogenous regressors are exogenous (chi^2 with p df)."""
-    y, X, Z, _ = pt.full
-    y, X, Z = _unit_free(y, X, Z)
+    y, X, Z, _ = pt.unit_free()
     Zr = np.column_stack([Z, X[:, -pt.p:]])
     _, fit = projection(X, y)
     er = y - fit

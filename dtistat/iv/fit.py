@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from dtistat._results import TestResult
 from dtistat._scale import check_magnitude, check_outcome_varies
@@ -48,12 +49,12 @@ __all__ = ["fit_iv"]
 _IV_COV = ("unadjusted", "robust", "cluster", "twoway-cluster", "driscoll-kraay")
 
 
-def _check_rank(design: IVDesign) -> None:
-    """Name the variable that makes X or Z rank deficient."""
+def _check_rank(design: IVDesign, pt: dg.Partialled) -> None:
+    """Name the variable that makes X or Z rank deficient (``pt``: Y2, Z2 partialled)."""
     X1 = design.X1
-    for names, block, role in ((design.endog, design.Y2, "endogenous regressor"),
-                               (design.instruments, design.Z2, "instrument")):
-        res = block - projection(X1, block)[1] if X1.shape[1] else block
+    for names, block, res, role in (
+            (design.endog, design.Y2, pt.Y, "endogenous regressor"),
+            (design.instruments, design.Z2, pt.Z, "instrument")):
         base = np.sqrt((block * block).sum(axis=0))
         left = np.sqrt((res * res).sum(axis=0)) / np.where(base > 0, base, 1.0)
         bad = [names[j] for j in range(len(names)) if left[j] < 1e-8]
@@ -284,13 +285,26 @@ def fit_iv(data: pd.DataFrame, formula: str | None = None, *, y: str | None = No
     True
     """
     data = check_frame(data)
+    # one BLAS thread: the products are tall and skinny (N x k, k ~ 5), where a second
+    # thread gains nothing (0.59 s vs 0.64 s at 1e6 rows, idle machine) and, when the
+    # other core is busy, makes each of the ~45 products wait for it (2.4 s vs 1.3 s at
+    # load 5 on 2 cores: docs/iv.md, "Speed"); results no longer depend on the cores
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _fit_iv(data, formula, y, exog, endog, instruments, entity, time, fe,
+                       estimator, cov, cluster, small_sample, lags, missing, level, weights,
+                       fuller)
+
+
+def _fit_iv(data, formula, y, exog, endog, instruments, entity, time, fe, estimator, cov,
+            cluster, small_sample, lags, missing, level, weights, fuller) -> IVResult:
+    """The body of :func:`fit_iv` once ``data`` is a checked frame."""
     data, spec, n_lags, n_formula_missing = _read_spec(data, formula, y, exog, endog,
                                                        instruments, entity, time, missing)
     cov, small_sample, level, fuller = _check_options(estimator, cov, small_sample, fe,
                                                       missing, level, fuller)
     design = build_iv_design(data, *spec, entity=entity, time=time, fe=fe, cov=cov,
                              cluster=cluster, missing=missing, weights=weights)
-    _check_design(design, data, fe)
+    pt = _check_design(design, data, fe, cov, lags)
     Kz = design.X1.shape[1] + design.Z2.shape[1] + (0 if design.has_const else 1)
     fuller_dof = design.nobs - Kz - design.n_absorbed
     if fuller and fuller >= fuller_dof:
@@ -298,13 +312,12 @@ def fit_iv(data: pd.DataFrame, formula: str | None = None, *, y: str | None = No
                              "observations less the instruments); Fuller's usual choice is 1")
     b, e, V, est, kappa = _estimate(design, estimator, cov, small_sample, lags, fuller,
                                     fuller_dof)
-    pt = dg.partial_out(design, cov, lags)
     first = _first_stages(design, pt, cov, small_sample, lags, level)
     diag, warnings = _diagnostics(design, pt, _overid_resid(design, estimator, cov, e), b,
                                   np.sqrt(np.diag(V)), level,
                                   "fuller" if fuller else estimator)
     for w in warnings:
-        warn(w)
+        warn(w, stacklevel=4)  # the caller of fit_iv
     names = design.exog + design.endog
     return IVResult(
         params=pd.Series(b, index=names, name="estimate"),
@@ -354,21 +367,25 @@ def _check_options(estimator, cov, small_sample, fe, missing, level, fuller):
     return cov, small_sample, check_level(level), fuller
 
 
-def _check_design(design: IVDesign, data: pd.DataFrame, fe) -> None:
-    """Magnitudes, a varying outcome, full rank and residual degrees of freedom."""
-    check_magnitude(np.column_stack([design.y, design.X1, design.Y2, design.Z2]),
-                    [design.y_name, *design.exog, *design.endog, *design.instruments],
-                    "fit_iv")
+def _check_design(design: IVDesign, data: pd.DataFrame, fe, cov: str,
+                  lags) -> dg.Partialled:
+    """Magnitudes, a varying outcome, full rank and residual degrees of freedom; returns
+    the arrays with the included exogenous regressors partialled out."""
+    for block, names in ((design.y, [design.y_name]), (design.X1, design.exog),
+                         (design.Y2, design.endog), (design.Z2, design.instruments)):
+        check_magnitude(block, names, "fit_iv")
     raw = data[design.y_name] if design.y_name in data.columns else None
     top = float(np.nanmax(np.abs(raw.to_numpy(dtype=float)))) if raw is not None and \
         pd.api.types.is_numeric_dtype(raw) and raw.notna().any() else None
     check_outcome_varies(design.y, design.y_name,
                          "fit_iv" + (f" (within the {fe} fixed effects)" if fe else ""), top)
-    _check_rank(design)
+    pt = dg.partial_out(design, cov, lags)
+    _check_rank(design, pt)
     K = design.X1.shape[1] + design.Y2.shape[1] + (0 if design.has_const else 1)
     if design.nobs - K - design.n_absorbed <= 0:
         raise EstimationError(f"{design.nobs} observations for {K + design.n_absorbed} "
                               "parameters: no residual degrees of freedom")
+    return pt
 
 
 def _estimate(design, estimator, cov, small_sample, lags, fuller, fuller_dof):
@@ -390,8 +407,9 @@ def _estimate(design, estimator, cov, small_sample, lags, fuller, fuller_dof):
 
 def _overid_resid(design, estimator, cov, e):
     # Hansen's J of 2SLS and two-step GMM uses the moment covariance of the 2SLS
-    # residuals (ivreg2; linearmodels' IVGMM j_stat); LIML and Sargan use their own
-    if estimator == "gmm" or (estimator == "2sls" and cov != "unadjusted"):
+    # residuals (ivreg2; linearmodels' IVGMM j_stat); LIML and Sargan use their own;
+    # 2SLS's own residuals are those already
+    if estimator == "gmm":
         return kclass_fit(design.y, design.X1, design.Y2, design.Z2)[1]
     return e
 
