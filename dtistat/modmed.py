@@ -474,5 +474,6 @@ def _effects(st: _CondStats, theta_hat, boot, mc, a) -> tuple[pd.DataFrame, pd.D
         row["statistic"] = th / row["std_error"] if row["std_error"] > 0 else np.nan
         row["p_value"] = float(2 * stats.norm.sf(abs(row["statistic"])))
         rows[kind].append(row)
-    return (pd.DataFrame(rows["conditional"], columns=_EFF_COLS),
-            pd.DataFrame(rows["index"], columns=_EFF_COLS))
+    num = {c: float for c in ["w"] + _COLS[1:]}
+    return tuple(pd.DataFrame(rows[k], columns=_EFF_COLS).astype(num)
+                 for k in ("conditional", "index"))
