@@ -45,6 +45,9 @@ from dtistat.errors import DataError, ParameterError
 __all__ = ["ModeratedMediationResult", "fit_moderated_mediation"]
 
 STAGES = {"first": 7, "second": 14, "both": 58}
+DIRECT_MODELS = {7: 8, 14: 15, 58: 59}
+_MODERATES = {7: "X -> M", 8: "X -> M and X -> Y", 14: "M -> Y", 15: "M -> Y and X -> Y",
+              58: "X -> M and M -> Y", 59: "X -> M, M -> Y and X -> Y"}
 W_RULES = ("percentiles", "meansd")
 _COLS = list(med._TABLE_COLS)
 
@@ -57,16 +60,20 @@ class ModeratedMediationResult(Result):
 
     Attributes
     ----------
-    model : PROCESS model number (7, 14 or 58).
+    model : PROCESS model number (7, 14, 58; 8, 15, 59 with a moderated direct effect).
     paths : DataFrame of the equations' focal coefficients: term (``a1[m]`` X, ``a2[m]``
         W, ``a3[m]`` X·W in the mediator model; ``c_prime`` X, ``b1[m]`` M, ``b2`` W,
-        ``b3[m]`` M·W in the outcome model), variable, equation, estimate, std_error
+        ``b3[m]`` M·W in the outcome model; with ``direct=True`` ``c2_prime`` W and
+        ``c3_prime`` X·W instead of ``b2``), variable, equation, estimate, std_error
         (cluster-robust when clustered), statistic (t), p_value, ci_low, ci_high, df.
     conditional : DataFrame of conditional indirect effects, one row per mediator and
         value of W: term, mediator, w, estimate, bootstrap std_error, z, p_value,
         ci_low, ci_high, ci_method.
     index : DataFrame of Hayes' (2015) index of moderated mediation per mediator (empty
-        for model 58, whose indirect effect is not linear in W), same columns.
+        for models 58 and 59, whose indirect effect is not linear in W), same columns.
+    direct : DataFrame of the direct effect of X on Y: ``c_prime`` (one row), or with
+        ``direct=True`` the conditional direct effects c' + c3' w at the probed values
+        with their analytic (cluster-robust) SE, t or z and interval.
     w_values : the values of W probed; ``w_rule`` how they were chosen.
     w_absorbed : True when W does not vary within the fixed effects, so its main effect
         (a2, b2) is absorbed by them and not estimated.
@@ -96,12 +103,14 @@ class ModeratedMediationResult(Result):
     paths: pd.DataFrame
     conditional: pd.DataFrame
     index: pd.DataFrame
+    direct: pd.DataFrame
     boot_draws: pd.DataFrame
 
     def tidy(self) -> pd.DataFrame:
         """Paths, conditional indirect effects and indices: term, estimate, std_error,
         statistic, p_value, ci_low, ci_high (bootstrap intervals for the effects)."""
-        parts = [p[_COLS] for p in (self.paths, self.conditional, self.index) if len(p)]
+        parts = [p[_COLS] for p in (self.paths, self.direct, self.conditional, self.index)
+                 if len(p)]
         return pd.concat(parts, ignore_index=True)
 
     def _series(self, col: str) -> pd.Series:
@@ -178,8 +187,9 @@ class ModeratedMediationResult(Result):
         return cols
 
     def to_frame(self) -> pd.DataFrame:
-        """Every table stacked, with a ``table`` column (path, conditional, index)."""
-        parts = [self.paths.assign(table="path"), self.conditional.assign(table="conditional")]
+        """Every table stacked, with a ``table`` column (path, direct, conditional, index)."""
+        parts = [self.paths.assign(table="path"), self.direct.assign(table="direct"),
+                 self.conditional.assign(table="conditional")]
         if len(self.index):
             parts.append(self.index.assign(table="index"))
         out = pd.concat(parts, ignore_index=True)
@@ -188,8 +198,7 @@ class ModeratedMediationResult(Result):
     def summary(self) -> Summary:
         """Equations, conditional indirect effects and the index, laid out as papers do."""
         header: list[tuple[str, Any]] = [
-            ("Model", f"PROCESS model {self.model} (W moderates "
-             + {7: "X -> M", 14: "M -> Y", 58: "X -> M and M -> Y"}[self.model] + ")"),
+            ("Model", f"PROCESS model {self.model} (W moderates {_MODERATES[self.model]})"),
             ("Observations", self.nobs),
             ("Covariates", ", ".join(self.covariates) or "none"),
             ("Fixed effects", self.fe or "none"),
@@ -205,6 +214,11 @@ class ModeratedMediationResult(Result):
         for e in [*self.mediators, self.y]:
             sub = self.paths[self.paths["equation"] == e]
             tables[f"Outcome: {e}"] = sub[["variable"] + _COLS[1:]].set_index("variable")
+        dcols = ["estimate", "std_error", "statistic", "p_value", "ci_low", "ci_high"]
+        if self.model in DIRECT_MODELS.values():
+            tables["Conditional direct effects"] = self.direct[["w"] + dcols].set_index("w")
+        else:
+            tables["Direct effect"] = self.direct[["term"] + dcols].set_index("term")
         tables["Conditional indirect effects"] = self.conditional[
             ["mediator", "w", "estimate", "std_error", "ci_low", "ci_high"]].set_index(
             ["mediator", "w"])
@@ -219,9 +233,10 @@ class ModeratedMediationResult(Result):
             notes.append(f"Dropped: {self.n_dropped} row(s) with missing values")
         if self.n_singular:
             notes.append(f"{self.n_singular} singular bootstrap replicate(s) excluded")
-        if self.model == 58:
-            notes.append("Model 58: the indirect effect is quadratic in W, so there is no "
-                         "index of moderated mediation; compare conditional effects.")
+        if self.model in (58, 59):
+            notes.append(f"Model {self.model}: the indirect effect is quadratic in W, so "
+                         "there is no index of moderated mediation; compare conditional "
+                         "effects.")
         return Summary(f"Moderated mediation: {self.x} -> [{' | '.join(self.mediators)}] "
                        f"-> {self.y}, moderator {self.w}", tables, header=header, notes=notes)
 
@@ -236,7 +251,7 @@ def _product_name(a: str, b: str, taken: set) -> str:
     return name
 
 
-def _equations(x, meds, y, w, covs, stage, prod, w_in) -> list[med._Eq]:
+def _equations(x, meds, y, w, covs, stage, direct, prod, w_in) -> list[med._Eq]:
     """Mediator equations then the outcome equation, as :mod:`dtistat.mediation` fits them."""
     eqs = []
     ws = [w] if w_in else []
@@ -251,7 +266,14 @@ def _equations(x, meds, y, w, covs, stage, prod, w_in) -> list[med._Eq]:
     terms = ["c_prime"] + [f"b1[{mk}]" for mk in meds]
     if stage in ("second", "both"):
         keep += ws + [prod[mk] for mk in meds]
-        terms += (["b2"] if w_in else []) + [f"b3[{mk}]" for mk in meds]
+        terms += (["c2_prime" if direct else "b2"] if w_in else []) + [f"b3[{mk}]"
+                                                                      for mk in meds]
+    elif direct:
+        keep += ws
+        terms += ["c2_prime"] if w_in else []
+    if direct:
+        keep.append(prod[x])
+        terms.append("c3_prime")
     eqs.append(med._Eq(y, y, keep + covs, keep, terms))
     return eqs
 
@@ -332,6 +354,7 @@ def fit_moderated_mediation(
     y: str,
     w: str,
     stage: str = "first",
+    direct: bool = False,
     covariates: str | list[str] | tuple = (),
     entity: str | None = None,
     time: str | None = None,
@@ -361,6 +384,10 @@ def fit_moderated_mediation(
     stage : {"first", "second", "both"}
         Which path W moderates: X -> M (PROCESS model 7), M -> Y (model 14) or both
         (model 58).
+    direct : bool
+        W also moderates the direct effect X -> Y (PROCESS models 8, 15 and 59 for
+        ``stage`` first, second, both): X·W (and W) enter the outcome equation and the
+        conditional direct effects are reported in ``result.direct``.
     covariates, entity, time, fe, cluster, small_sample, missing, chunk_size, progress
         As in :func:`dtistat.fit_mediation` (``cluster`` defaults to ``entity`` when
         ``fe`` is given; the bootstrap then resamples whole clusters).
@@ -399,6 +426,7 @@ def fit_moderated_mediation(
     """
     data = check_frame(data)
     stage = check_choice(stage, tuple(STAGES), "stage")
+    direct = check_choice(direct, (False, True), "direct")
     if not isinstance(w, str):
         raise ParameterError(f"w must be one column name (a string), got {w!r}")
     roles = [x, y] + as_list(m, "m") + as_list(covariates, "covariates")
@@ -414,7 +442,7 @@ def fit_moderated_mediation(
     check_columns(data, a.model_vars, what="column")
     check_numeric(data, a.model_vars)
     taken = set(map(str, data.columns))
-    prod = {v: _product_name(v, w, taken) for v in ([x] if stage != "second" else [])
+    prod = {v: _product_name(v, w, taken) for v in ([x] if stage != "second" or direct else [])
             + (a.meds if stage != "first" else [])}
     frame = data[a.model_vars + a.keys].assign(**{
         p: data[v].to_numpy(dtype=float, na_value=np.nan)
@@ -422,7 +450,7 @@ def fit_moderated_mediation(
     a = dataclasses.replace(a, covs=covs, model_vars=a.model_vars + list(prod.values()))
     d = med._prepare(frame, a)
     w_in = _w_varies(d, w, fe)
-    eqs = _equations(x, a.meds, y, w, covs, stage, prod, w_in)
+    eqs = _equations(x, a.meds, y, w, covs, stage, direct, prod, w_in)
     paths, vblocks, _ = med._fit_paths(d, a, eqs)
     paths.insert(1, "variable", [v for e in eqs for v in e.keep])
     paths = paths.drop(columns="path")
@@ -433,14 +461,17 @@ def fit_moderated_mediation(
     boot = med._bootstrap(d, a, eqs, terms, st, progress)
     mc = None if boot.done else med._monte_carlo(paths["estimate"].to_numpy(), vblocks, a, st)
     cond, index = _effects(st, theta_hat, boot, mc, a)
+    dtab = _direct_effects(paths, vblocks[-1], wv if direct else None, a.level)
     draws = pd.DataFrame(np.column_stack([boot.coefs, boot.theta]) if boot.done else
                          np.empty((0, len(terms) + len(st.names))), columns=terms + st.names)
     return ModeratedMediationResult(
-        x=x, mediators=tuple(a.meds), y=y, w=w, model=STAGES[stage], covariates=tuple(covs),
+        x=x, mediators=tuple(a.meds), y=y, w=w,
+        model=DIRECT_MODELS[STAGES[stage]] if direct else STAGES[stage], covariates=tuple(covs),
         fe=a.fe, cluster=a.cluster, nobs=d.n, n_clusters=d.G, n_dropped=d.n_dropped,
         n_boot=a.n_boot if boot.done else 0, n_singular=boot.n_singular, ci=a.ci,
         level=a.level, small_sample=a.small_sample, w_values=wv, w_rule=rule,
-        w_absorbed=not w_in, paths=paths, conditional=cond, index=index, boot_draws=draws)
+        w_absorbed=not w_in, paths=paths, conditional=cond, index=index, direct=dtab,
+        boot_draws=draws)
 
 
 def _w_varies(d, w: str, fe: str | None) -> bool:
@@ -477,3 +508,27 @@ def _effects(st: _CondStats, theta_hat, boot, mc, a) -> tuple[pd.DataFrame, pd.D
     num = {c: float for c in ["w"] + _COLS[1:]}
     return tuple(pd.DataFrame(rows[k], columns=_EFF_COLS).astype(num)
                  for k in ("conditional", "index"))
+
+
+def _direct_effects(paths: pd.DataFrame, yblock, wv, level: float) -> pd.DataFrame:
+    """c' (one row), or c' + c3' w at the probe values with the analytic covariance."""
+    pos, V = yblock
+    names = list(paths["term"].iloc[pos])
+    i = names.index("c_prime")
+    row = paths.iloc[pos[i]]
+    df = float(row["df"])
+    dist = stats.norm if not np.isfinite(df) else stats.t(df)
+    q = dist.ppf(0.5 + level / 2)
+    if wv is None:
+        est, se, terms, ws = np.array([row["estimate"]]), np.array([row["std_error"]]), \
+            ["direct"], np.array([np.nan])
+    else:
+        j = names.index("c3_prime")
+        b = paths["estimate"].to_numpy()[pos]
+        est = b[i] + b[j] * wv
+        se = np.sqrt(V[i, i] + 2 * wv * V[i, j] + wv**2 * V[j, j])
+        terms, ws = [f"direct[{v:.6g}]" for v in wv], np.asarray(wv, float)
+    t = est / se
+    return pd.DataFrame({"term": terms, "w": ws, "estimate": est, "std_error": se,
+                         "statistic": t, "p_value": 2 * dist.sf(np.abs(t)),
+                         "ci_low": est - q * se, "ci_high": est + q * se, "df": df})

@@ -13,6 +13,7 @@ from dtistat.modmed import fit_moderated_mediation, probe_values
 ppm = pytest.importorskip("pyprocessmacro")
 
 STAGE_MODEL = {"first": 7, "second": 14, "both": 58}
+DIRECT_MODEL = {"first": 8, "second": 15, "both": 59}
 
 
 @pytest.fixture(scope="module")
@@ -27,9 +28,10 @@ def data():
     return d
 
 
-def _process(d, stage, meds, w, spotlight="percentiles", controls=("c1",)):
+def _process(d, stage, meds, w, spotlight="percentiles", controls=("c1",), direct=False):
     mod = {"v": w} if stage == "second" else {"w": w}
-    return ppm.Process(data=d, model=STAGE_MODEL[stage], x="x", y="y", m=list(meds),
+    model = (DIRECT_MODEL if direct else STAGE_MODEL)[stage]
+    return ppm.Process(data=d, model=model, x="x", y="y", m=list(meds),
                        controls=list(controls), controls_in="all", boot=50, seed=1,
                        suppr_init=True, spotlight=spotlight, **mod)
 
@@ -42,7 +44,10 @@ def _coefs(res, p, meds, w):
         sub = res.paths[res.paths["equation"] == e]
         for var, b, s in zip(sub["variable"], sub["estimate"], sub["std_error"]):
             ours.append((b, s))
-            theirs.append(tuple(cs.loc[var.replace("×", "*"), ["coeff", "se"]]))
+            key = var.replace("×", "*")
+            if key not in cs.index:  # pyprocessmacro spells x*v as v*x in models 15
+                key = "*".join(key.split("*")[::-1])
+            theirs.append(tuple(cs.loc[key, ["coeff", "se"]]))
     return np.array(ours), np.array(theirs)
 
 
@@ -63,6 +68,27 @@ def test_equals_pyprocessmacro(data, stage, meds):
     else:
         mm = p.indirect_model.MM_index_summary()
         np.testing.assert_allclose(res.index["estimate"], mm["Index"], rtol=1e-8)
+
+
+@pytest.mark.parametrize("stage", ["first", "second", "both"])
+def test_moderated_direct_effect_equals_pyprocessmacro(data, stage):
+    """PROCESS models 8, 15, 59: W also moderates X -> Y."""
+    res = fit_moderated_mediation(data, x="x", m="m", y="y", w="w", stage=stage,
+                                  direct=True, covariates="c1", n_boot=0, n_mc=200, seed=1)
+    assert res.model == DIRECT_MODEL[stage]
+    p = _process(data, stage, ["m"], "w", direct=True)
+    ours, theirs = _coefs(res, p, ["m"], "w")
+    np.testing.assert_allclose(ours, theirs, rtol=1e-8, atol=1e-12)
+    de = p.direct_model.coeff_summary()
+    np.testing.assert_allclose(res.direct["w"], de["w"], rtol=1e-10)
+    for ours_c, theirs_c in (("estimate", "Effect"), ("std_error", "SE"), ("statistic", "t"),
+                             ("p_value", "p"), ("ci_low", "LLCI"), ("ci_high", "ULCI")):
+        np.testing.assert_allclose(res.direct[ours_c], de[theirs_c], rtol=1e-8)
+    np.testing.assert_allclose(res.conditional["estimate"],
+                               p.indirect_model.coeff_summary()["Effect"], rtol=1e-8)
+    if stage != "both":
+        np.testing.assert_allclose(res.index["estimate"],
+                                   p.indirect_model.MM_index_summary()["Index"], rtol=1e-8)
 
 
 def test_mean_sd_rule_and_dichotomous_moderator(data):
@@ -178,6 +204,10 @@ def test_result_protocol_and_input_untouched(data):
     assert "Index of moderated mediation" in text and "PROCESS model 7" in text
     assert [c.name for c in res.table_columns()] == ["m", "y"]
     assert "x×w" in list(res.table_columns()[0].coefs["term"])
+    c_prime = res.paths.set_index("term").loc["c_prime"]
+    assert list(res.direct["term"]) == ["direct"]
+    assert res.direct[["estimate", "std_error", "ci_low"]].to_numpy().ravel() == \
+        pytest.approx(c_prime[["estimate", "std_error", "ci_low"]].to_numpy(dtype=float))
     with pytest.raises(ParameterError, match="level"):
         res.conf_int(0.9)
 
