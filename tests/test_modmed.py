@@ -242,8 +242,8 @@ def test_missing_values_named_or_dropped(data):
 
 # Printed output of the original PROCESS macro (SPSS, release 2.16.3; mean ± 1 SD probes)
 # on the simulated data of pyprocessmacro's accuracy tests (github.com/QuentinAndre/
-# pyprocessmacro, tests/Data/Data_Model{7,14,58}.csv and tests/Results/
-# Results_OLS_Model{7,14,58}.txt, MIT licence; the columns used are in tests/data/
+# pyprocessmacro, tests/Data/Data_Model{7,8,14,58}.csv and tests/Results/
+# Results_OLS_Model{7,8,14,58}.txt, MIT licence; the columns used are in tests/data/
 # process216_model*.csv.gz). Printed to 4 decimals: checked to half a unit of the last.
 PROCESS_216 = {
     7: {"w": "w", "wv": [.0124, 1.0131, 2.0137],
@@ -252,25 +252,35 @@ PROCESS_216 = {
     14: {"w": "v", "wv": [.0149, 1.0299, 2.0449],
          "m1": [.9478, 1.9433, 2.9388], "m2": [-.9431, -1.9532, -2.9632],
          "index": [.9808, -.9952]},
+    8: {"w": "w", "wv": [.0124, 1.0131, 2.0137],
+        "m1": [.9588, 1.9511, 2.9434], "m2": [-.9768, -1.9460, -2.9153],
+        "index": [.9917, -.9687], "direct": [1.0326, 2.0596, 3.0866]},
     58: {"w": "w", "wv": [.0124, 1.0131, 2.0137],
          "m1": [.9701, 3.9595, 8.9686], "m2": [-.9903, -3.9484, -8.8741], "index": []},
 }
 
 
-@pytest.mark.parametrize("model", [7, 14, 58])
+@pytest.mark.parametrize("model", [7, 8, 14, 58])
 def test_printed_process_2_16_output(model):
     import pathlib
 
     ref = PROCESS_216[model]
     d = pd.read_csv(pathlib.Path(__file__).parent / "data" / f"process216_model{model}.csv.gz")
-    stage = {7: "first", 14: "second", 58: "both"}[model]
+    stage = {7: "first", 8: "first", 14: "second", 58: "both"}[model]
     res = fit_moderated_mediation(d, x="x", m=["m1", "m2"], y="y", w=ref["w"], stage=stage,
-                                  w_values="meansd", n_boot=0, n_mc=200, seed=1)
+                                  direct=model == 8, w_values="meansd", n_boot=0, n_mc=200,
+                                  seed=1)
+    assert res.model == model
     tol = 5e-5 + 1e-12
     np.testing.assert_allclose(res.w_values, ref["wv"], rtol=0, atol=tol)
     np.testing.assert_allclose(res.conditional["estimate"], ref["m1"] + ref["m2"], rtol=0,
                                atol=tol)
     np.testing.assert_allclose(res.index["estimate"], ref["index"], rtol=0, atol=tol)
+    if model == 8:  # conditional direct effects c' + c3' w (and the printed coefficients)
+        np.testing.assert_allclose(res.direct["estimate"], ref["direct"], rtol=0, atol=tol)
+        p = res.paths.set_index("term")["estimate"]
+        np.testing.assert_allclose(p[["b1[m1]", "b1[m2]", "c_prime", "c2_prime", "c3_prime"]],
+                                   [.9867, .9806, 1.0198, .9631, 1.0264], rtol=0, atol=tol)
     if model == 7:  # the printed coefficients (its SEs are HC3, not compared)
         p = res.paths.set_index("term")["estimate"]
         printed = {"a1[m1]": .9592, "a2[m1]": .9677, "a3[m1]": 1.0050, "a1[m2]": -.9838,
