@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from dtistat import _bootstrap as bs
 from dtistat.errors import DataError, DtiStatError, ParameterError
@@ -146,6 +147,27 @@ def test_row_bootstrap_equals_naive_refit_on_same_resamples(data):
         assert row["ci_low"] == pytest.approx(lo, abs=1e-10)
         assert row["ci_high"] == pytest.approx(hi, abs=1e-10)
         assert row["std_error"] == pytest.approx(np.std(naive[:, 7 + i], ddof=1), abs=1e-10)
+
+
+def test_bca_from_refit_draws_and_leave_one_out_refits(data):
+    """BCa (Efron 1987) written out here: naive draws, naive jackknife, own formula."""
+    d = data.iloc[:80]
+    B = 200
+    res = fit_moderated_mediation(d, x="x", m="m", y="y", w="w", stage="both",
+                                  covariates="c1", n_boot=B, seed=3, ci="bca",
+                                  w_values=[0.5, 2.0])
+    naive = _naive_row_draws(d, bs.resample_indices(3, len(d), B), res.w_values)[:, 7:]
+    jack = np.array([_naive_row_draws(d, [np.delete(np.arange(len(d)), i)], res.w_values)[0, 7:]
+                     for i in range(len(d))])
+    for k, row in res.conditional.reset_index(drop=True).iterrows():
+        th, dr, jk = row["estimate"], naive[:, k], jack[:, k]
+        z0 = stats.norm.ppf(np.mean(dr < th))
+        dev = jk.mean() - jk
+        acc = np.sum(dev**3) / (6 * np.sum(dev**2) ** 1.5)
+        z = stats.norm.ppf([0.025, 0.975])
+        q = stats.norm.cdf(z0 + (z0 + z) / (1 - acc * (z0 + z))) * 100
+        np.testing.assert_allclose(row[["ci_low", "ci_high"]].to_numpy(dtype=float),
+                                   np.percentile(dr, q), rtol=0, atol=1e-10)
 
 
 def _panel(G=30, T=5, seed=3):
