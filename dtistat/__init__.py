@@ -75,6 +75,7 @@ from dtistat.mediation import (
     MediationSensitivity,
     fit_mediation,
 )
+from dtistat.modmed import ModeratedMediationResult, fit_moderated_mediation
 from dtistat.panel import FTest, HausmanResult, PanelResult, fit_panel, hausman
 
 # spatial
@@ -168,6 +169,7 @@ __all__ = [
     "MediationSensitivity",
     "TableColumn",
     "fit_mediation",
+    "ModeratedMediationResult", "fit_moderated_mediation",
     "frame_table",
     "index_table",
     "mediation_table",

@@ -102,6 +102,11 @@ ADAPTERS = {
     "fit_mediation_drop": lambda d: ds.fit_mediation(d, x="x", m="m", y="y",
                                                      covariates=["z"], missing="drop",
                                                      n_boot=50, ci="bca", seed=0),
+    "fit_moderated_mediation": lambda d: ds.fit_moderated_mediation(
+        d, x="x", m="m", y="y", w="w", n_boot=0, n_mc=200, seed=0),
+    "fit_moderated_mediation_fe": lambda d: ds.fit_moderated_mediation(
+        d, x="x", m="m", y="y", w="v", stage="both", fe="entity", n_boot=50, seed=0,
+        **PANEL),
     "fit_panel": lambda d: ds.fit_panel(d, "y ~ x + z", **PANEL),
     "fit_panel_drop": lambda d: ds.fit_panel(d, "y ~ x + z", missing="drop", fe="twoway",
                                              cov="robust", small_sample="areg", **PANEL),

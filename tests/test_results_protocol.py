@@ -70,6 +70,9 @@ def results():
         "CompareGroupsResult": cg, "MarginalEffectsResult": me,
         "PanelResult": fe, "HausmanResult": dtistat.hausman(fe, re_),
         "FTest": fe.f_effects, "MediationResult": med,
+        "ModeratedMediationResult": dtistat.fit_moderated_mediation(
+            d.assign(w=np.random.default_rng(5).normal(size=200)), x="x", m="m", y="y",
+            w="w", n_boot=100, seed=1),
         "MediationProcedure": med.procedure, "MediationSensitivity": med.sensitivity(),
         "EFAResult": efa, "CFAResult": cfa, "DriversResult": drv, "KMOResult": efa.kmo,
         "MultiGroupCFAResult": mi.fits["metric"], "InvarianceResult": mi,
@@ -131,7 +134,8 @@ def _did_results(world) -> dict:
 
 NAMES = [
     "PanelResult", "HausmanResult", "FTest", "MediationResult", "MediationProcedure",
-    "MediationSensitivity", "EFAResult", "CFAResult", "DriversResult", "KMOResult",
+    "MediationSensitivity", "ModeratedMediationResult", "EFAResult", "CFAResult",
+    "DriversResult", "KMOResult",
     "BartlettResult", "ParallelAnalysisResult", "RakeReport", "CrosstabResult",
     "OrderedResult", "IndexResult", "SensitivityResult", "SobolResult", "FutureIndexResult",
     "ThresholdResult", "CSResult", "EventStudyResult", "TWFEResult", "BaconResult",
