@@ -34,39 +34,57 @@ def _start(C: np.ndarray) -> np.ndarray:
     return v[:, :, -1] * np.sqrt(np.maximum(w[:, -1:], 0.0))
 
 
-def _objective(r2: np.ndarray, lam: np.ndarray, Rl: np.ndarray) -> np.ndarray:
-    # 1/4 sum_{i != j} (r_ij - l_i l_j)^2 from the off-diagonal product Rl = R_off l
+_C = 1.0 - PSI_LOWER  # largest communality with a free uniqueness
+
+
+def _objective(r2: np.ndarray, lam: np.ndarray, Rl: np.ndarray, act: np.ndarray
+               ) -> np.ndarray:
+    # 1/4 ||R - Psi - l l'||^2 with Psi concentrated out: the off-diagonal part from
+    # Rl = R_off l, plus the diagonal of the variables whose uniqueness is on its lower
+    # bound (``act``, Heywood cases); a free uniqueness fits its diagonal exactly.
     sq = lam**2
     s = sq.sum(axis=1)
-    return 0.25 * (r2 - 2.0 * np.einsum("ki,ki->k", lam, Rl) + s**2 - (sq**2).sum(axis=1))
+    heywood = np.where(act, _C - sq, 0.0)
+    return 0.25 * (r2 - 2.0 * np.einsum("ki,ki->k", lam, Rl) + s**2 - (sq**2).sum(axis=1)
+                   + (heywood**2).sum(axis=1))
 
 
-def _hessian(Roff: np.ndarray, lam: np.ndarray) -> np.ndarray:
-    s = np.einsum("ki,ki->k", lam, lam)[:, None]
+def _gradient(Roff: np.ndarray, lam: np.ndarray, act: np.ndarray) -> np.ndarray:
+    sq = lam**2
+    s = sq.sum(axis=1, keepdims=True)
+    return (lam * (s - sq) - np.einsum("kij,kj->ki", Roff, lam)
+            - np.where(act, (_C - sq) * lam, 0.0))
+
+
+def _hessian(Roff: np.ndarray, lam: np.ndarray, act: np.ndarray) -> np.ndarray:
+    sq = lam**2
+    s = sq.sum(axis=1, keepdims=True)
     H = 2.0 * lam[:, :, None] * lam[:, None, :] - Roff
     dg = np.arange(lam.shape[1])
-    H[:, dg, dg] = s - lam**2
+    H[:, dg, dg] = s - sq + np.where(act, 3.0 * sq - _C, 0.0)
     return H
 
 
-def _newton_step(Roff: np.ndarray, r2: np.ndarray, lam: np.ndarray
+def _newton_step(Roff: np.ndarray, r2: np.ndarray, lam: np.ndarray, act: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray]:
     """One damped Newton step (backtracking on the objective) for each matrix."""
-    Rl = np.einsum("kij,kj->ki", Roff, lam)
-    s = np.einsum("ki,ki->k", lam, lam)[:, None]
-    g = lam * (s - lam**2) - Rl
-    step = np.linalg.solve(_hessian(Roff, lam), g[..., None])[..., 0]
+    g = _gradient(Roff, lam, act)
+    step = np.linalg.solve(_hessian(Roff, lam, act), g[..., None])[..., 0]
     gs = np.einsum("ki,ki->k", g, step)
-    uphill = ~(gs > 0)              # Hessian not positive definite along the step
-    step[uphill] = g[uphill]
-    gs[uphill] = np.einsum("ki,ki->k", g[uphill], g[uphill])
-    f0 = _objective(r2, lam, Rl)
+    # Hessian not positive definite along the step: steepest descent instead. (A
+    # Levenberg-Marquardt shift converges on more draws but ends in another local
+    # minimum than L-BFGS-B on about three times as many; those draws are refitted.)
+    up = ~(gs > 0)
+    step[up] = g[up]
+    gs[up] = np.einsum("ki,ki->k", g[up], g[up])
+    f0 = _objective(r2, lam, np.einsum("kij,kj->ki", Roff, lam), act)
     t = np.ones(len(lam))
     todo = np.arange(len(lam))
     new = lam.copy()                # kept if no step length is accepted
     for _ in range(40):
         cand = lam[todo] - t[todo, None] * step[todo]
-        f = _objective(r2[todo], cand, np.einsum("kij,kj->ki", Roff[todo], cand))
+        f = _objective(r2[todo], cand, np.einsum("kij,kj->ki", Roff[todo], cand),
+                       act[todo])
         # Armijo, with room for rounding once the decrease reaches machine precision
         acc = f <= f0[todo] - 1e-4 * t[todo] * gs[todo] + 1e-15 * np.abs(f0[todo])
         new[todo[acc]] = cand[acc]
@@ -77,48 +95,55 @@ def _newton_step(Roff: np.ndarray, r2: np.ndarray, lam: np.ndarray
     return new, np.abs(t[:, None] * step).max(axis=1)
 
 
-def one_factor_minres(C: np.ndarray, *, max_iter: int = 60, tol: float = 1e-12
+def one_factor_minres(C: np.ndarray, *, start: np.ndarray | None = None,
+                      max_iter: int = 60, tol: float = 1e-12
                       ) -> tuple[np.ndarray, np.ndarray]:
     """Communalities (m, p) of the one-factor minres fits of the stack ``C`` (m, p, p)
-    and a mask (m,) of the fits certified as strict interior local minima.
+    and a mask (m,) of the fits certified as strict local minima.
 
-    Each matrix's iterations depend on that matrix alone (converged ones are frozen),
-    so the numbers do not depend on how the draws are batched.
+    A variable whose communality passes ``1 - PSI_LOWER`` gets its uniqueness fixed on
+    that bound (a Heywood case) for the rest of the iterations. Each matrix's
+    iterations depend on that matrix alone (converged ones are frozen), so the numbers
+    do not depend on how the draws are batched. ``start`` (m, p): starting loadings
+    instead of the SMC start (e.g. to polish another optimiser's solution).
     """
     m, p, _ = C.shape
     dg = np.arange(p)
     Roff = C.copy()
     Roff[:, dg, dg] = 0.0
     r2 = (Roff**2).sum(axis=(1, 2))
-    lam = _start(C)
+    lam = _start(C) if start is None else np.array(start, dtype=float)
+    act = lam**2 > _C
     conv = np.zeros(m, dtype=bool)
     live = np.arange(m)
     for _ in range(max_iter):
-        new, size = _newton_step(Roff[live], r2[live], lam[live])
+        new, size = _newton_step(Roff[live], r2[live], lam[live], act[live])
         lam[live] = new
-        done = size < tol
+        grow = (new**2 > _C) & ~act[live]
+        act[live] |= grow
+        done = (size < tol) & ~grow.any(axis=1)
         conv[live[done]] = True
-        # a communality past the bound: a Heywood case, left to the bounded optimiser
-        live = live[~done & ((new**2).max(axis=1) < 1.0 - PSI_LOWER)]
+        live = live[~done]
         if not len(live):
             break
-    h2 = lam**2
-    return h2, conv & _certified(C, Roff, lam, h2)
+    return lam**2, conv & _certified(C, Roff, lam, act)
 
 
-def _certified(C: np.ndarray, Roff: np.ndarray, lam: np.ndarray, h2: np.ndarray
+def _certified(C: np.ndarray, Roff: np.ndarray, lam: np.ndarray, act: np.ndarray
                ) -> np.ndarray:
-    # A stationary point (gradient ~ 0) of the off-diagonal least squares is one of the bounded
-    # concentrated problem when l is the *leading* eigenvector of R - Psi (with
-    # eigenvalue |l|^2) and no communality passes 1 - PSI_LOWER; positive-definite
-    # Hessian: a strict local minimum.
-    dg = np.arange(C.shape[1])
+    # A stationary point (gradient ~ 0) is one of the bounded concentrated problem
+    # that _efa.extract solves when the Karush-Kuhn-Tucker signs hold (communality
+    # <= 1 - PSI_LOWER where the uniqueness is free, >= where it is on its bound) and
+    # l is the *leading* eigenvector of R - Psi (eigenvalue |l|^2); a positive-definite
+    # Hessian makes it a strict local minimum.
+    sq = lam**2
+    kkt = np.where(act, sq >= _C - 1e-12, sq <= _C).all(axis=1)
     A = C.copy()
-    A[:, dg, dg] = h2
+    dg = np.arange(C.shape[1])
+    A[:, dg, dg] = np.minimum(sq, _C)
     top = np.linalg.eigvalsh(A)[:, -1]
-    s = h2.sum(axis=1)
+    s = sq.sum(axis=1)
     lead = np.abs(top - s) <= 1e-9 * np.maximum(s, 1.0)
-    g = lam * (s[:, None] - h2) - np.einsum("kij,kj->ki", Roff, lam)
-    stationary = np.abs(g).max(axis=1) < 1e-10
-    pd = np.linalg.eigvalsh(_hessian(Roff, lam))[:, 0] > 1e-10
-    return stationary & lead & pd & (h2.max(axis=1) < 1.0 - PSI_LOWER) & np.isfinite(h2).all(axis=1)
+    stationary = np.abs(_gradient(Roff, lam, act)).max(axis=1) < 1e-10
+    pd = np.linalg.eigvalsh(_hessian(Roff, lam, act))[:, 0] > 1e-10
+    return stationary & kkt & lead & pd & np.isfinite(sq).all(axis=1)
