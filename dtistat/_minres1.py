@@ -96,7 +96,7 @@ def _newton_step(Roff: np.ndarray, r2: np.ndarray, lam: np.ndarray, act: np.ndar
 
 
 def one_factor_minres(C: np.ndarray, *, start: np.ndarray | None = None,
-                      max_iter: int = 60, tol: float = 1e-12
+                      max_iter: int = 25, tol: float = 1e-12
                       ) -> tuple[np.ndarray, np.ndarray]:
     """Communalities (m, p) of the one-factor minres fits of the stack ``C`` (m, p, p)
     and a mask (m,) of the fits certified as strict local minima.
@@ -126,7 +126,9 @@ def one_factor_minres(C: np.ndarray, *, start: np.ndarray | None = None,
         live = live[~done]
         if not len(live):
             break
-    return lam**2, conv & _certified(C, Roff, lam, act)
+    ok = conv.copy()
+    ok[conv] = _certified(C[conv], Roff[conv], lam[conv], act[conv])
+    return lam**2, ok
 
 
 def _certified(C: np.ndarray, Roff: np.ndarray, lam: np.ndarray, act: np.ndarray
@@ -145,5 +147,14 @@ def _certified(C: np.ndarray, Roff: np.ndarray, lam: np.ndarray, act: np.ndarray
     s = sq.sum(axis=1)
     lead = np.abs(top - s) <= 1e-9 * np.maximum(s, 1.0)
     stationary = np.abs(_gradient(Roff, lam, act)).max(axis=1) < 1e-10
-    pd = np.linalg.eigvalsh(_hessian(Roff, lam, act))[:, 0] > 1e-10
+    pd = _positive_definite(_hessian(Roff, lam, act))
     return stationary & kkt & lead & pd & np.isfinite(sq).all(axis=1)
+
+
+def _positive_definite(H: np.ndarray) -> np.ndarray:
+    # One batched Cholesky when all are (the usual case), eigenvalues otherwise.
+    try:
+        np.linalg.cholesky(H - 1e-10 * np.eye(H.shape[1]))
+        return np.ones(len(H), dtype=bool)
+    except np.linalg.LinAlgError:
+        return np.linalg.eigvalsh(H)[:, 0] > 1e-10
