@@ -154,14 +154,18 @@ def _certified(C: np.ndarray, Roff: np.ndarray, lam: np.ndarray, act: np.ndarray
     A[:, dg, dg] = (s + 1e-9 * np.maximum(s, 1.0))[:, None] - np.minimum(sq, _C)
     lead = _positive_definite(A)    # s I - (R - Psi) > 0: no eigenvalue above s
     stationary = np.abs(_gradient(Roff, lam, act)).max(axis=1) < 1e-10
-    pd = _positive_definite(_hessian(Roff, lam, act))
+    pd = _positive_definite(_hessian(Roff, lam, act) - 1e-10 * np.eye(C.shape[1]))
     return stationary & kkt & lead & pd & np.isfinite(sq).all(axis=1)
 
 
 def _positive_definite(H: np.ndarray) -> np.ndarray:
-    # One batched Cholesky when all are (the usual case), eigenvalues otherwise.
+    # Batched Cholesky; a stack with a failure is split in halves (a batched
+    # eigvalsh costs about five Cholesky factorisations).
     try:
-        np.linalg.cholesky(H - 1e-10 * np.eye(H.shape[1]))
+        np.linalg.cholesky(H)
         return np.ones(len(H), dtype=bool)
     except np.linalg.LinAlgError:
-        return np.linalg.eigvalsh(H)[:, 0] > 1e-10
+        if len(H) == 1:
+            return np.zeros(1, dtype=bool)
+        h = len(H) // 2
+        return np.concatenate([_positive_definite(H[:h]), _positive_definite(H[h:])])
