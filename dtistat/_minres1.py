@@ -36,12 +36,27 @@ def _start(C: np.ndarray) -> np.ndarray:
     A[:, dg, dg] -= (e1 + 1e-9 * np.maximum(np.abs(e1), 1.0))[:, None]
     v = np.ones((len(C), p, 1))
     for _ in range(3):
-        v = np.linalg.solve(A, v)
+        v = _solve(A, v)
         v /= np.linalg.norm(v, axis=1, keepdims=True)
     return v[..., 0] * np.sqrt(np.maximum(e1, 0.0))[:, None]
 
 
 _C = 1.0 - PSI_LOWER  # largest communality with a free uniqueness
+
+
+def _solve(A: np.ndarray, b: np.ndarray) -> np.ndarray:
+    # Batched solve; if one matrix is singular, each alone (NaN for the singular
+    # ones: those fits are then not certified and get refitted).
+    try:
+        return np.linalg.solve(A, b)
+    except np.linalg.LinAlgError:
+        out = np.full(b.shape, np.nan)
+        for k in range(len(A)):
+            try:
+                out[k] = np.linalg.solve(A[k], b[k])
+            except np.linalg.LinAlgError:
+                pass
+        return out
 
 
 def _objective(r2: np.ndarray, lam: np.ndarray, Rl: np.ndarray, act: np.ndarray
@@ -77,7 +92,7 @@ def _newton_step(Roff: np.ndarray, r2: np.ndarray, lam: np.ndarray, act: np.ndar
     """One damped Newton step (backtracking on the objective) for each matrix."""
     g = _gradient(Roff, lam, act)
     H = _hessian(Roff, lam, act)
-    step = np.linalg.solve(H, g[..., None])[..., 0]
+    step = _solve(H, g[..., None])[..., 0]
     gs = np.einsum("ki,ki->k", g, step)
     # Hessian not positive definite along the step: steepest descent instead. (A
     # Levenberg-Marquardt shift converges on more draws but ends in another local

@@ -384,6 +384,8 @@ def _one_factor_communalities(C: np.ndarray) -> np.ndarray:
     optimisers end in the same one on about 99.5% of draws (see
     ``docs/parallel_fa.md``).
     """
+    if C.shape[1] < 4:              # one factor is not over-identified: no minimum to
+        return _one_factor_communalities_each(C)  # certify, and it is cheap anyway
     h2, ok = _minres1.one_factor_minres(C)
     if not ok.all():
         h2[~ok] = _one_factor_communalities_each(C[~ok])

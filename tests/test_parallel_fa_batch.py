@@ -110,3 +110,18 @@ def test_same_seed_same_numbers_whatever_the_batching():
     whole = _minres1.one_factor_minres(C)[0]
     parts = np.vstack([_minres1.one_factor_minres(C[s:s + 7])[0] for s in range(0, 60, 7)])
     np.testing.assert_array_equal(whole, parts)
+
+
+def test_degenerate_stacks_are_refitted_not_raised():
+    # two variables: the Hessian is singular at every draw; the batch certifies none
+    C = _draws(500, 2, 20, seed=2)
+    h2, ok = _minres1.one_factor_minres(C)
+    assert not ok.any()
+    # fewer than four variables go to the per-draw fit directly
+    C3 = _draws(30, 3, 20, seed=2)
+    np.testing.assert_array_equal(factors._one_factor_communalities(C3),
+                                  factors._one_factor_communalities_each(C3))
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.standard_normal((500, 2)), columns=["a", "b"])
+    res = parallel_analysis(df, n_iter=50, seed=1, kind="fa")
+    assert np.isfinite(res.random_mean).all()
