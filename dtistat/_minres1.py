@@ -169,7 +169,9 @@ def _certified(C: np.ndarray, Roff: np.ndarray, lam: np.ndarray, act: np.ndarray
     A[:, dg, dg] = (s + 1e-9 * np.maximum(s, 1.0))[:, None] - np.minimum(sq, _C)
     lead = _positive_definite(A)    # s I - (R - Psi) > 0: no eigenvalue above s
     stationary = np.abs(_gradient(Roff, lam, act)).max(axis=1) < 1e-10
-    pd = _positive_definite(_hessian(Roff, lam, act) - 1e-10 * np.eye(C.shape[1]))
+    H = _hessian(Roff, lam, act)
+    scale = np.abs(np.diagonal(H, axis1=1, axis2=2)).max(axis=1)
+    pd = _positive_definite(H - 1e-7 * scale[:, None, None] * np.eye(C.shape[1]))
     return stationary & kkt & lead & pd & np.isfinite(sq).all(axis=1)
 
 
