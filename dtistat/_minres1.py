@@ -4,14 +4,16 @@ Internal module used by :func:`dtistat.factors.parallel_analysis` (``kind="fa"``
 one-factor minres (unweighted least squares) fit minimises the squared off-diagonal
 residuals ``sum_{i<j} (r_ij - l_i l_j)^2``; with the uniquenesses free, this is the
 same optimum as psych's ``fa`` and :func:`dtistat._efa.extract` (which concentrate out
-the loadings and optimise over the uniquenesses) whenever no uniqueness sits on its
-bound. Here the loadings ``l`` are solved for directly by a damped Newton iteration,
-all matrices in lock step (one batched ``solve`` per step), from the same start as
-``extract`` (leading eigenpair of the correlation matrix with squared multiple
-correlations on its diagonal). A matrix's fit is certified (``ok``) only when it is a
-strict local minimum of the bounded problem that ``extract`` solves: converged,
-positive-definite Hessian, ``l`` the leading eigenvector of the reduced matrix, and
-every communality below ``1 - PSI_LOWER``. The caller refits the others one by one.
+the loadings and optimise over the uniquenesses in [PSI_LOWER, 1]); a uniqueness on its
+lower bound (a Heywood case) adds its diagonal residual. Here the loadings ``l`` are
+solved for directly by a damped Newton iteration, all matrices in lock step (one
+batched ``solve`` per step), from the same start as ``extract`` (leading eigenpair of
+the correlation matrix with squared multiple correlations on its diagonal). A matrix's
+fit is certified (``ok``) only when it is a strict local minimum of the bounded problem
+that ``extract`` solves: converged, zero gradient, the bound's Karush-Kuhn-Tucker
+signs, ``l`` the leading eigenvector of the reduced matrix, positive-definite Hessian.
+The caller refits the others one by one. See docs/parallel_fa.md for how often the two
+optimisers end in different local minima.
 """
 
 from __future__ import annotations
@@ -21,24 +23,6 @@ import numpy as np
 from dtistat._efa import PSI_LOWER
 
 __all__ = ["one_factor_minres"]
-
-
-def _start(C: np.ndarray) -> np.ndarray:
-    # As _efa._start_psi: communalities = squared multiple correlations, bounded; the
-    # loadings of its first evaluation, sqrt(e1) v1 of the reduced matrix. v1 by
-    # inverse iteration at the top eigenvalue (a third of the cost of eigh).
-    p = C.shape[1]
-    dg = np.arange(p)
-    smc = 1.0 - 1.0 / np.einsum("kii->ki", np.linalg.inv(C))
-    A = C.copy()
-    A[:, dg, dg] = 1.0 - np.clip(1.0 - smc, PSI_LOWER, 1.0)
-    e1 = np.linalg.eigvalsh(A)[:, -1]
-    A[:, dg, dg] -= (e1 + 1e-9 * np.maximum(np.abs(e1), 1.0))[:, None]
-    v = np.ones((len(C), p, 1))
-    for _ in range(3):
-        v = _solve(A, v)
-        v /= np.linalg.norm(v, axis=1, keepdims=True)
-    return v[..., 0] * np.sqrt(np.maximum(e1, 0.0))[:, None]
 
 
 _C = 1.0 - PSI_LOWER  # largest communality with a free uniqueness
@@ -57,6 +41,24 @@ def _solve(A: np.ndarray, b: np.ndarray) -> np.ndarray:
             except np.linalg.LinAlgError:
                 pass
         return out
+
+
+def _start(C: np.ndarray) -> np.ndarray:
+    # As _efa._start_psi: communalities = squared multiple correlations, bounded; the
+    # loadings of its first evaluation, sqrt(e1) v1 of the reduced matrix. v1 by
+    # inverse iteration at the top eigenvalue (a third of the cost of eigh).
+    p = C.shape[1]
+    dg = np.arange(p)
+    smc = 1.0 - 1.0 / np.einsum("kii->ki", np.linalg.inv(C))
+    A = C.copy()
+    A[:, dg, dg] = 1.0 - np.clip(1.0 - smc, PSI_LOWER, 1.0)
+    e1 = np.linalg.eigvalsh(A)[:, -1]
+    A[:, dg, dg] -= (e1 + 1e-9 * np.maximum(np.abs(e1), 1.0))[:, None]
+    v = np.ones((len(C), p, 1))
+    for _ in range(3):
+        v = _solve(A, v)
+        v /= np.linalg.norm(v, axis=1, keepdims=True)
+    return v[..., 0] * np.sqrt(np.maximum(e1, 0.0))[:, None]
 
 
 def _objective(r2: np.ndarray, lam: np.ndarray, Rl: np.ndarray, act: np.ndarray
