@@ -1,18 +1,24 @@
 """Benchmark: parallel analysis (1,000 draws on 2,000 x 30) and CFA, side by side.
 
-Run: ``python benchmarks/bench_factors.py``. Prints the time of dtistat's batched
-parallel analysis (Wishart draws and simulated-data draws) beside a naive loop that
-simulates the data and calls ``np.corrcoef`` + ``eigvalsh`` once per draw, in the same
-process, and the ratio; then the Holzinger–Swineford CFA against semopy.
+Run: ``python benchmarks/bench_factors.py`` (``--fa-only``: only the factor-eigenvalue
+part). Prints the time of dtistat's batched parallel analysis (Wishart draws and
+simulated-data draws) beside a naive loop that simulates the data and calls
+``np.corrcoef`` + ``eigvalsh`` once per draw, in the same process, and the ratio; then
+``kind="fa"`` (one-factor minres per draw, batched) beside its per-draw L-BFGS-B path
+and ``kind="pca"`` on psych's bfi and the demo environment; then the
+Holzinger–Swineford CFA against semopy.
 """
 
 from __future__ import annotations
 
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from dtistat import factors
 from dtistat.factors import fit_cfa, parallel_analysis
 
 N, P, N_ITER = 2_000, 30, 1_000
@@ -46,7 +52,44 @@ def best_of(fn, repeat: int = 3) -> float:
     return min(times)
 
 
+def fa_data() -> dict[str, pd.DataFrame]:
+    """psych's bfi (25 items, complete cases) and the demo environment (369 x 12)."""
+    from dtistat.datasets.demo_world import ENV_INDICATORS, simulate_environment
+
+    d = pd.read_csv(Path(__file__).parents[1] / "tests" / "data" / "bfi.csv.gz")
+    items = [c for c in d.columns if len(c) == 2 and c[0] in "ACENO" and c[1].isdigit()]
+    env = simulate_environment()[list(ENV_INDICATORS)]
+    ident = ["talent_inflow", "policy_support"]
+    env = np.log(env.drop(columns=ident)).join(env[ident])
+    return {"bfi 2,436 x 25": d[items].dropna(), "demo environment 369 x 12": env}
+
+
+def bench_fa() -> None:
+    print(f"parallel analysis kind='fa', {N_ITER} draws (best of 3; per-draw path once):")
+    batched = factors._one_factor_communalities
+    for name, df in fa_data().items():
+        t_pca = best_of(lambda: parallel_analysis(df, n_iter=N_ITER, seed=1))
+        t_fa = best_of(lambda: parallel_analysis(df, n_iter=N_ITER, seed=1, kind="fa"))
+        fast = parallel_analysis(df, n_iter=N_ITER, seed=1, kind="fa")
+        factors._one_factor_communalities = factors._one_factor_communalities_each
+        try:
+            t0 = time.perf_counter()
+            slow = parallel_analysis(df, n_iter=N_ITER, seed=1, kind="fa")
+            t_each = time.perf_counter() - t0
+        finally:
+            factors._one_factor_communalities = batched
+        print(f"  {name}: pca {t_pca:.3f} s, fa batched {t_fa:.3f} s "
+              f"({t_fa / t_pca:.1f}x pca), fa per-draw L-BFGS-B {t_each:.3f} s "
+              f"(ratio {t_each / t_fa:.1f}x); factors {fast.n_factors} vs "
+              f"{slow.n_factors}; max |random mean diff| "
+              f"{np.max(np.abs(fast.random_mean - slow.random_mean)):.1e}, "
+              f"95th pct {np.max(np.abs(fast.random_quantile - slow.random_quantile)):.1e}")
+
+
 def main() -> None:
+    if "--fa-only" in sys.argv:
+        bench_fa()
+        return
     data = make_data()
     X = data.to_numpy()
     parallel_analysis(data, n_iter=5, seed=0)  # warm up imports
@@ -64,6 +107,7 @@ def main() -> None:
           f"ratio {t_naive / t_wish:5.1f}x")
     print(f"  max |95th percentile difference| wishart vs naive: "
           f"{np.max(np.abs(q_wish - q_naive)):.4f} (Monte Carlo noise)")
+    bench_fa()
 
     from semopy import Model
     from semopy.examples import holzinger39
