@@ -158,8 +158,59 @@ class MediationSensitivity(Result):
                        header=[("rho at which the indirect effect is zero", self.rho_zero)])
 
 
+class _TidyCoefficients:
+    """The coefficient side of the results protocol read off ``tidy()``: one row per
+    term (analytic SEs for the paths, bootstrap SEs and intervals for the effects, which
+    are computed when fitting, so another ``level`` needs a refit of ``_FIT``)."""
+
+    _FIT = "fit_mediation"
+
+    def _series(self, col: str) -> pd.Series:
+        t = self.tidy()
+        return pd.Series(t[col].to_numpy(), index=t["term"], name=col)
+
+    @property
+    def params(self) -> pd.Series:
+        """Every estimate by term."""
+        return self._series("estimate")
+
+    @property
+    def std_errors(self) -> pd.Series:
+        """Analytic SEs of the paths, bootstrap (or Monte Carlo) SEs of the effects."""
+        return self._series("std_error")
+
+    @property
+    def bse(self) -> pd.Series:
+        """Alias of :attr:`std_errors`."""
+        return self.std_errors
+
+    @property
+    def tstats(self) -> pd.Series:
+        """t (paths) and z (effects) statistics."""
+        return self._series("statistic")
+
+    @property
+    def pvalues(self) -> pd.Series:
+        """Two-sided p-values."""
+        return self._series("p_value")
+
+    def conf_int(self, level: float | None = None) -> pd.DataFrame:
+        """Intervals at the fitted ``level`` (bootstrap intervals for the effects)."""
+        if level is not None and not np.isclose(check_level(level), self.level):
+            raise ParameterError(f"this result has {self.level:g} intervals; refit with "
+                                 f"{self._FIT}(..., level={level!r}) for others")
+        t = self.tidy()
+        return pd.DataFrame({"lower": t["ci_low"].to_numpy(), "upper": t["ci_high"].to_numpy()},
+                            index=t["term"])
+
+    @property
+    def cov(self) -> pd.DataFrame:
+        """Bootstrap covariance of every bootstrapped statistic (empty without draws)."""
+        return self.boot_draws.cov()
+
+
 @dataclass(frozen=True, eq=False, repr=False)
-class MediationResult(Result):
+class MediationResult(_TidyCoefficients, Result):
     """Result of :func:`fit_mediation`.
 
     Attributes
@@ -211,53 +262,6 @@ class MediationResult(Result):
         if len(self.proportions):
             parts.append(self.proportions[_TABLE_COLS])
         return pd.concat(parts, ignore_index=True)
-
-    @property
-    def params(self) -> pd.Series:
-        """Every estimate (paths, indirect effects, proportions) by term."""
-        t = self.tidy()
-        return pd.Series(t["estimate"].to_numpy(), index=t["term"], name="estimate")
-
-    @property
-    def std_errors(self) -> pd.Series:
-        """Analytic SEs of the paths, bootstrap SEs of the indirect effects."""
-        t = self.tidy()
-        return pd.Series(t["std_error"].to_numpy(), index=t["term"], name="std_error")
-
-    @property
-    def bse(self) -> pd.Series:
-        """Alias of :attr:`std_errors`."""
-        return self.std_errors
-
-    @property
-    def tstats(self) -> pd.Series:
-        """t (paths) and z (indirect effects) statistics."""
-        t = self.tidy()
-        return pd.Series(t["statistic"].to_numpy(), index=t["term"], name="statistic")
-
-    @property
-    def pvalues(self) -> pd.Series:
-        """Two-sided p-values."""
-        t = self.tidy()
-        return pd.Series(t["p_value"].to_numpy(), index=t["term"], name="p_value")
-
-    def conf_int(self, level: float | None = None) -> pd.DataFrame:
-        """Intervals at the fitted ``level`` (bootstrap intervals for indirect effects).
-
-        Another level needs a refit (``fit_mediation(..., level=)``): the bootstrap
-        intervals are computed when fitting.
-        """
-        if level is not None and not np.isclose(check_level(level), self.level):
-            raise ParameterError(f"this result has {self.level:g} intervals; refit with "
-                                 f"fit_mediation(..., level={level!r}) for others")
-        t = self.tidy()
-        return pd.DataFrame({"lower": t["ci_low"].to_numpy(), "upper": t["ci_high"].to_numpy()},
-                            index=t["term"])
-
-    @property
-    def cov(self) -> pd.DataFrame:
-        """Bootstrap covariance of every bootstrapped statistic (empty without draws)."""
-        return self.boot_draws.cov()
 
     def _headline(self) -> list[str]:
         arrow = " -> ".join(self.mediators) if self.serial else " | ".join(self.mediators)

@@ -37,10 +37,10 @@ from dtistat._validate import (
     check_columns,
     check_floats,
     check_frame,
-    check_level,
     check_numeric,
 )
 from dtistat.errors import DataError, ParameterError
+from dtistat.mediation import _TidyCoefficients
 
 __all__ = ["ModeratedMediationResult", "fit_moderated_mediation"]
 
@@ -55,7 +55,7 @@ _COLS = list(med._TABLE_COLS)
 # ----------------------------------------------------------------------------- result
 
 @dataclass(frozen=True, eq=False, repr=False)
-class ModeratedMediationResult(Result):
+class ModeratedMediationResult(_TidyCoefficients, Result):
     """Result of :func:`fit_moderated_mediation`.
 
     Attributes
@@ -80,6 +80,8 @@ class ModeratedMediationResult(Result):
     boot_draws : DataFrame (n_boot rows) of the bootstrap replicates of every
         coefficient and statistic; singular replicates are NaN rows.
     """
+
+    _FIT = "fit_moderated_mediation"
 
     x: str
     mediators: tuple[str, ...]
@@ -112,49 +114,6 @@ class ModeratedMediationResult(Result):
         parts = [p[_COLS] for p in (self.paths, self.direct, self.conditional, self.index)
                  if len(p)]
         return pd.concat(parts, ignore_index=True)
-
-    def _series(self, col: str) -> pd.Series:
-        t = self.tidy()
-        return pd.Series(t[col].to_numpy(), index=t["term"], name=col)
-
-    @property
-    def params(self) -> pd.Series:
-        """Every estimate by term."""
-        return self._series("estimate")
-
-    @property
-    def std_errors(self) -> pd.Series:
-        """Analytic SEs of the paths, bootstrap (or Monte Carlo) SEs of the effects."""
-        return self._series("std_error")
-
-    @property
-    def bse(self) -> pd.Series:
-        """Alias of :attr:`std_errors`."""
-        return self.std_errors
-
-    @property
-    def tstats(self) -> pd.Series:
-        """t (paths) and z (effects) statistics."""
-        return self._series("statistic")
-
-    @property
-    def pvalues(self) -> pd.Series:
-        """Two-sided p-values."""
-        return self._series("p_value")
-
-    def conf_int(self, level: float | None = None) -> pd.DataFrame:
-        """Intervals at the fitted ``level``; another level needs a refit."""
-        if level is not None and not np.isclose(check_level(level), self.level):
-            raise ParameterError(f"this result has {self.level:g} intervals; refit with "
-                                 f"fit_moderated_mediation(..., level={level!r}) for others")
-        t = self.tidy()
-        return pd.DataFrame({"lower": t["ci_low"].to_numpy(), "upper": t["ci_high"].to_numpy()},
-                            index=t["term"])
-
-    @property
-    def cov(self) -> pd.DataFrame:
-        """Bootstrap covariance of every bootstrapped quantity (empty without draws)."""
-        return self.boot_draws.cov()
 
     def _headline(self) -> list[str]:
         out = [f"PROCESS model {self.model}: {self.x} -> {'|'.join(self.mediators)} -> "
