@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numbers
-import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -30,7 +29,6 @@ __all__ = ["fit_threshold"]
 
 _TESTS = ("Single", "Double", "Triple")
 _FE = ("entity", "twoway")
-_NAME = re.compile(r"^[A-Za-z_\u4e00-\u9fff][\w\u4e00-\u9fff.]*$")
 
 
 def _formula_frame(data, formula, entity, time):
