@@ -175,6 +175,19 @@ def build_model(stmts: list[_Stmt], columns, *, std_lv: bool = False) -> Model:
     Intercept statements (op ``'~1'``) are left to :func:`dtistat._cfa_groups.mean_params`.
     """
     stmts = [s for s in stmts if s.op != "~1"]
+    observed, latent = _model_variables(stmts, columns)
+    var = observed + latent
+    pos = {v: k for k, v in enumerate(var)}
+    book = _ParamBook()
+    indicators = _add_loadings(stmts, book, pos, latent, std_lv)
+    _add_paths(stmts, book, pos)
+    _add_defaults(stmts, book, pos, observed, latent, indicators, std_lv)
+    free_index, q = _free_index(book.params)
+    return Model(observed, latent, book.params, free_index, q, indicators)
+
+
+def _model_variables(stmts: list[_Stmt], columns) -> tuple[list[str], list[str]]:
+    """Observed and latent variables in order of appearance, with the name checks."""
     latent: list[str] = []
     for s in stmts:
         if s.op == "=~" and s.lhs not in latent:
@@ -198,74 +211,96 @@ def build_model(stmts: list[_Stmt], columns, *, std_lv: bool = False) -> Model:
                     raise _bad(s.line, s.text, f"{s.lhs!r} cannot measure itself")
     if not observed:
         raise SpecError("the model names no observed variable")
-    var = observed + latent
-    pos = {v: k for k, v in enumerate(var)}
-    params: list[ParamSpec] = []
-    seen: dict = {}
+    return observed, latent
 
-    def add(ps: ParamSpec, stmt: _Stmt | None):
+
+class _ParamBook:
+    """The parameter list being built: an explicit statement replaces a default (auto)
+    one for the same matrix cell; two explicit ones for a cell are an error."""
+
+    def __init__(self) -> None:
+        self.params: list[ParamSpec] = []
+        self._seen: dict = {}
+
+    def add(self, ps: ParamSpec, stmt: _Stmt | None) -> None:
         key = (ps.mat, min(ps.i, ps.j), max(ps.i, ps.j)) if ps.mat == "S" else (
             ps.mat, ps.i, ps.j)
-        if key in seen:
+        if key in self._seen:
             if ps.auto:
                 return
-            first = seen[key]
+            first = self._seen[key]
             if first.auto:
-                params.remove(first)
+                self.params.remove(first)
             else:
                 raise _bad(stmt.line, stmt.text, f"{ps.lhs} {ps.op} {ps.rhs} is already "
                            f"specified on line {first.line}")
-        seen[key] = ps
-        params.append(ps)
+        self._seen[key] = ps
+        self.params.append(ps)
 
-    def spec(t: _Term, default_free: bool = True, default_value: float = 0.0):
-        if t.fixed is not None:
-            return False, t.fixed
-        if t.free or t.label is not None:
-            return True, default_value
-        return default_free, default_value
 
+def _term_spec(t: _Term, default_free: bool = True, default_value: float = 0.0):
+    """(free, start/fixed value) of a term from its modifiers."""
+    if t.fixed is not None:
+        return False, t.fixed
+    if t.free or t.label is not None:
+        return True, default_value
+    return default_free, default_value
+
+
+def _add_loadings(stmts, book: _ParamBook, pos: dict, latent: list, std_lv: bool) -> dict:
+    """``=~`` loadings (first one fixed at 1 unless std_lv or modified); returns each
+    factor's indicators."""
     indicators: dict = {f: [] for f in latent}
     for s in stmts:
         if s.op != "=~":
             continue
         for t in s.terms:
             first = not indicators[s.lhs] and not any(
-                p.op == "=~" and p.lhs == s.lhs for p in params)
+                p.op == "=~" and p.lhs == s.lhs for p in book.params)
             marker = first and not std_lv and t.fixed is None and not t.free \
                 and t.label is None
-            free, val = (False, 1.0) if marker else spec(t, True, 1.0)
+            free, val = (False, 1.0) if marker else _term_spec(t, True, 1.0)
             indicators[s.lhs].append(t.name)
-            add(ParamSpec(s.lhs, "=~", t.name, "A", pos[t.name], pos[s.lhs], free, val,
-                          t.label, s.line), s)
-    lhs_reg = {s.lhs for s in stmts if s.op == "~"}
-    rhs_reg = {t.name for s in stmts if s.op == "~" for t in s.terms}
+            book.add(ParamSpec(s.lhs, "=~", t.name, "A", pos[t.name], pos[s.lhs], free, val,
+                               t.label, s.line), s)
+    return indicators
+
+
+def _add_paths(stmts, book: _ParamBook, pos: dict) -> None:
+    """``~`` regressions, then ``~~`` (co)variances, as written."""
     for s in stmts:
         if s.op != "~":
             continue
         for t in s.terms:
             if t.name == s.lhs:
                 raise _bad(s.line, s.text, f"{s.lhs!r} cannot be regressed on itself")
-            free, val = spec(t, True, 0.0)
-            add(ParamSpec(s.lhs, "~", t.name, "A", pos[s.lhs], pos[t.name], free, val,
-                          t.label, s.line), s)
+            free, val = _term_spec(t, True, 0.0)
+            book.add(ParamSpec(s.lhs, "~", t.name, "A", pos[s.lhs], pos[t.name], free, val,
+                               t.label, s.line), s)
     for s in stmts:
         if s.op != "~~":
             continue
         for t in s.terms:
-            free, val = spec(t, True, 0.0)
-            add(ParamSpec(s.lhs, "~~", t.name, "S", pos[s.lhs], pos[t.name], free, val,
-                          t.label, s.line), s)
-    # lavaan defaults: free (residual) variances of every variable; with std.lv the
-    # latent (residual) variances are fixed at 1.
+            free, val = _term_spec(t, True, 0.0)
+            book.add(ParamSpec(s.lhs, "~~", t.name, "S", pos[s.lhs], pos[t.name], free, val,
+                               t.label, s.line), s)
+
+
+def _add_defaults(stmts, book: _ParamBook, pos: dict, observed: list, latent: list,
+                  indicators: dict, std_lv: bool) -> None:
+    """lavaan's default variances and covariances (auto parameters)."""
+    var = observed + latent
+    # free (residual) variances of every variable; with std.lv the latent (residual)
+    # variances are fixed at 1.
     for v in var:
-        is_lat = v in latent
-        fixed_one = is_lat and std_lv
-        add(ParamSpec(v, "~~", v, "S", pos[v], pos[v], not fixed_one,
-                      1.0 if fixed_one else float("nan"), None, 0, auto=True), None)
+        fixed_one = v in latent and std_lv
+        book.add(ParamSpec(v, "~~", v, "S", pos[v], pos[v], not fixed_one,
+                           1.0 if fixed_one else float("nan"), None, 0, auto=True), None)
     # Covariances among exogenous latents (auto.cov.lv.x), among purely endogenous
     # variables (auto.cov.y: dependent in '~' and never a predictor, not an indicator),
     # and among exogenous observed covariates (treated as random: fixed.x = FALSE).
+    lhs_reg = {s.lhs for s in stmts if s.op == "~"}
+    rhs_reg = {t.name for s in stmts if s.op == "~" for t in s.terms}
     all_ind = {x for f in latent for x in indicators[f]}
     # A factor measured by a higher-order factor is endogenous, not exogenous.
     exo_lat = [f for f in latent if f not in lhs_reg and f not in all_ind]
@@ -276,9 +311,13 @@ def build_model(stmts: list[_Stmt], columns, *, std_lv: bool = False) -> Model:
     for group in (exo_lat, endo, exo_obs):
         for a in range(len(group)):
             for b in range(a + 1, len(group)):
-                add(ParamSpec(group[a], "~~", group[b], "S", pos[group[a]],
-                              pos[group[b]], True, 0.0, None, 0, auto=True), None)
-    # Theta index: one per free unlabeled parameter, one per distinct label.
+                book.add(ParamSpec(group[a], "~~", group[b], "S", pos[group[a]],
+                                   pos[group[b]], True, 0.0, None, 0, auto=True), None)
+
+
+def _free_index(params: list[ParamSpec]) -> tuple[list[int], int]:
+    """Theta index of each parameter (-1 fixed): one per free unlabeled parameter, one
+    per distinct label; and the number of free parameters."""
     free_index = []
     labels: dict = {}
     q = 0
@@ -293,7 +332,7 @@ def build_model(stmts: list[_Stmt], columns, *, std_lv: bool = False) -> Model:
         else:
             free_index.append(q)
             q += 1
-    return Model(observed, latent, params, free_index, q, indicators)
+    return free_index, q
 
 
 # ---------------------------------------------------------------------------------
