@@ -45,3 +45,12 @@ def cigar():
     A = A + A.T
     codes = sorted(d["state"].unique())
     return d, pd.DataFrame(A / A.sum(1, keepdims=True), index=codes, columns=codes)
+
+
+@pytest.fixture(scope="module")
+def hs():
+    """Holzinger & Swineford (1939), as lavaan's HolzingerSwineford1939 (semopy's copy):
+    x1-x9, school, and the other columns; a fresh frame per test module."""
+    from semopy.examples import holzinger39
+
+    return holzinger39.get_data()

@@ -21,7 +21,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from semopy.examples import holzinger39
 
 from dtistat import fit_cfa
 from dtistat._cfa import build_model, fit_ml, parse_model
@@ -31,11 +30,6 @@ HS_MODEL = """visual =~ x1 + x2 + x3
 textual =~ x4 + x5 + x6
 speed =~ x7 + x8 + x9"""
 X9 = [f"x{i}" for i in range(1, 10)]
-
-
-@pytest.fixture(scope="module")
-def hs():
-    return holzinger39.get_data()
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
-from semopy.examples import holzinger39, political_democracy
+from semopy.examples import political_democracy
 from statsmodels.multivariate.factor import Factor
 from statsmodels.multivariate.factor_rotation import rotate_factors
 from statsmodels.stats.outliers_influence import variance_inflation_factor
@@ -65,11 +65,6 @@ y3 ~~ y7
 y4 ~~ y8
 y6 ~~ y8
 """
-
-
-@pytest.fixture(scope="module")
-def hs() -> pd.DataFrame:
-    return holzinger39.get_data()
 
 
 @pytest.fixture(scope="module")
