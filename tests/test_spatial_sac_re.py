@@ -285,6 +285,30 @@ def test_random_time_lee_yu_equals_transformed_bruteforce(model):
     assert r.lee_yu
 
 
+def _re_moments(model, W, Xl, T):
+    """Mean and covariance of the stacked random-effects panel as functions of
+    th = (coefficients of Xl's k columns, rho or lambda, psi = sigma2_mu / sigma2, sigma2)."""
+    N = W.shape[0]
+    k = Xl.shape[1]
+    J = np.kron(np.ones((T, T)), np.eye(N))
+    I = np.eye(N)
+
+    def mu(th):
+        if model == "sar":
+            return np.linalg.solve(np.kron(np.eye(T), I - th[k] * W), Xl @ th[:k])
+        return Xl @ th[:k]
+
+    def Sigma(th):
+        s2, psi = th[k + 2], th[k + 1]
+        if model == "sar":
+            Ai = np.kron(np.eye(T), np.linalg.inv(I - th[k] * W))
+            return s2 * Ai @ (np.eye(N * T) + psi * J) @ Ai.T
+        B = I - th[k] * W
+        return s2 * (psi * J + np.kron(np.eye(T), np.linalg.inv(B.T @ B)))
+
+    return mu, Sigma
+
+
 @pytest.mark.parametrize("model", ["sar", "sem"])
 def test_random_time_lee_yu_standard_errors_equal_gaussian_information(model):
     # the Gaussian information of the transformed panel (N - 1 units, W*), numerically
@@ -294,24 +318,8 @@ def test_random_time_lee_yu_standard_errors_equal_gaussian_information(model):
     T = Y.shape[0]
     F = helmert(W.shape[0])
     Ws = F @ W @ F.T
-    n = Ws.shape[0]
     Xl = np.einsum("mn,tnk->tmk", F, X).reshape(-1, 2)
-    J = np.kron(np.ones((T, T)), np.eye(n))
-    I = np.eye(n)
-
-    def mu(th):   # th = b1, b2, rho/lambda, psi, s2
-        if model == "sar":
-            return np.linalg.solve(np.kron(np.eye(T), I - th[2] * Ws), Xl @ th[:2])
-        return Xl @ th[:2]
-
-    def Sigma(th):
-        s2, psi = th[4], th[3]
-        if model == "sar":
-            Ai = np.kron(np.eye(T), np.linalg.inv(I - th[2] * Ws))
-            return s2 * Ai @ (np.eye(n * T) + psi * J) @ Ai.T
-        B = I - th[2] * Ws
-        return s2 * (psi * J + np.kron(np.eye(T), np.linalg.inv(B.T @ B)))
-
+    mu, Sigma = _re_moments(model, Ws, Xl, T)
     theta = np.r_[r.params.to_numpy(), r.sigma2_mu / r.sigma2, r.sigma2]
     V = np.linalg.inv(_gaussian_info(mu, Sigma, theta))
     ours = r.cov_full.to_numpy()
@@ -330,23 +338,7 @@ def test_random_time_standard_errors_equal_gaussian_information(model):
                     fe="random-time")
     T, N = Y.shape
     Xl = np.column_stack([np.kron(np.eye(T), np.ones((N, 1))), X.reshape(-1, 2)])
-    J = np.kron(np.ones((T, T)), np.eye(N))
-    I = np.eye(N)
-    k = T + 2
-
-    def mu(th):   # th = alpha_1..T, b1, b2, rho/lambda, psi, s2
-        if model == "sar":
-            return np.linalg.solve(np.kron(np.eye(T), I - th[k] * W), Xl @ th[:k])
-        return Xl @ th[:k]
-
-    def Sigma(th):
-        s2, psi = th[k + 2], th[k + 1]
-        if model == "sar":
-            Ai = np.kron(np.eye(T), np.linalg.inv(I - th[k] * W))
-            return s2 * Ai @ (np.eye(N * T) + psi * J) @ Ai.T
-        B = I - th[k] * W
-        return s2 * (psi * J + np.kron(np.eye(T), np.linalg.inv(B.T @ B)))
-
+    mu, Sigma = _re_moments(model, W, Xl, T)  # th = alpha_1..T, b1, b2, rho/lambda, psi, s2
     # the period intercepts at the optimum (the SAR's d mu / d rho depends on them; the
     # fit does not report them): from the brute-force maximization
     alpha = _re_bruteforce(W, Y, X, model, time=True)[0][:T]
@@ -368,22 +360,7 @@ def test_random_effects_standard_errors_equal_gaussian_information(model):
                     fe="random")
     T, N = Y.shape
     Xl = np.column_stack([np.ones(N * T), X.reshape(-1, 2)])
-    J = np.kron(np.ones((T, T)), np.eye(N))
-    I = np.eye(N)
-
-    def mu(th):   # th = const, b1, b2, rho/lambda, psi, s2
-        if model == "sar":
-            return np.linalg.solve(np.kron(np.eye(T), I - th[3] * W), Xl @ th[:3])
-        return Xl @ th[:3]
-
-    def Sigma(th):
-        s2, psi = th[5], th[4]
-        if model == "sar":
-            Ai = np.kron(np.eye(T), np.linalg.inv(I - th[3] * W))
-            return s2 * Ai @ (np.eye(N * T) + psi * J) @ Ai.T
-        B = I - th[3] * W
-        return s2 * (psi * J + np.kron(np.eye(T), np.linalg.inv(B.T @ B)))
-
+    mu, Sigma = _re_moments(model, W, Xl, T)  # th = const, b1, b2, rho/lambda, psi, s2
     theta = np.r_[r.params.to_numpy(), r.sigma2_mu / r.sigma2, r.sigma2]
     assert list(r.cov_full.index[-2:]) == ["psi", "sigma2"]
     V = np.linalg.inv(_gaussian_info(mu, Sigma, theta))
